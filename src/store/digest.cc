@@ -1,0 +1,36 @@
+// XXH3-128 key digests with a process-wide seed.
+#include "store/digest.h"
+
+#include <sys/random.h>
+#include <xxhash.h>
+
+#include <atomic>
+
+namespace fulmar::store {
+namespace {
+// Relaxed: written once at start-up before workers start, read everywhere.
+std::atomic<uint64_t> g_seed{0x9e3779b97f4a7c15ull};
+}  // namespace
+
+void set_digest_seed(uint64_t seed) { g_seed.store(seed, std::memory_order_relaxed); }
+
+uint64_t digest_seed() { return g_seed.load(std::memory_order_relaxed); }
+
+uint64_t randomize_digest_seed() {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
+        // No entropy source: fall back to a fixed seed rather than fail to
+        // start; flooding resistance is lost, correctness is not.
+        seed = 0x9e3779b97f4a7c15ull;
+    }
+    set_digest_seed(seed);
+    return seed;
+}
+
+KeyDigest digest_key(std::string_view key) {
+    const XXH128_hash_t h =
+        XXH3_128bits_withSeed(key.data(), key.size(), g_seed.load(std::memory_order_relaxed));
+    return KeyDigest{h.low64, h.high64};
+}
+
+}  // namespace fulmar::store

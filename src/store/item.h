@@ -1,0 +1,95 @@
+// The item: a 32-byte header followed by the key and the value, in one chunk.
+//
+// Written only by the shard's owner lcore; read lock-free by any lcore under
+// the seqlock in `version`, except `ref`, which any reader may set.
+//
+//   byte 0        4    5    6    7    8           12          16
+//   +-------------+----+----+----+----+-----------+-----------+
+//   | version     |type|ref |klen|cls | flags     | exptime   |
+//   +-------------+----+----+----+----+-----------+-----------+
+//   | cas (64)                        | value_len | time      |
+//   +---------------------------------+-----------+-----------+ 32
+//   | key (klen bytes) | value (value_len bytes) | unused tail of chunk
+//
+// memcached spends 48 bytes plus 8 for CAS and stores "\r\n" after the value
+// and a NUL after the key; we store neither (replies add the CRLF), so a
+// 16-byte key with a 32-byte value takes 80 bytes here against 107 there.
+//
+// Seqlock protocol. Owner: begin_write() makes version odd, writes, then
+// end_write() makes it even again; a freed chunk gets a new even version so a
+// reader that still holds its pointer sees the change. Reader: take version
+// (retry if odd), copy, check version is unchanged, then compare the key.
+// Chunks of a class stay at the same offsets until a page moves to another
+// class, and a page moves only after an RCU grace period, so a reader's
+// pointer always lands on a real header.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "common/clock.h"
+
+namespace fulmar::store {
+
+enum class ItemType : uint8_t {
+    kFree = 0,
+    kString = 1,
+    // Lists, sets and hashes (RESP) come with the control plane.
+};
+
+// Bits above the type in Item::type_bits (owner-written, seqlocked).
+inline constexpr uint8_t kItemTypeMask = 0x07;
+inline constexpr uint8_t kItemStale = 0x10;     // meta: invalidated, serve as stale
+inline constexpr uint8_t kItemWinSent = 0x20;   // meta: a W token was handed out
+inline constexpr uint8_t kItemFetched = 0x40;   // meta: fetched since stored (owner reads)
+
+struct Item {
+    std::atomic<uint32_t> version;  // dp: owner writes, any lcore reads
+    uint8_t type_bits;              // ItemType | kItem* bits
+    std::atomic<uint8_t> ref;       // CLOCK bit: any lcore sets, owner's hand clears
+    uint8_t key_len;                // <= 250
+    uint8_t class_id;
+    uint32_t client_flags;
+    UnixTime exptime;  // absolute; 0 = never
+    uint64_t cas;
+    uint32_t value_len;
+    UnixTime time;  // last store or touch: memcached's flush_all compares it
+
+    ItemType type() const { return static_cast<ItemType>(type_bits & kItemTypeMask); }
+    char* key_ptr() { return reinterpret_cast<char*>(this + 1); }
+    const char* key_ptr() const { return reinterpret_cast<const char*>(this + 1); }
+    std::string_view key() const { return {key_ptr(), key_len}; }
+    char* value_ptr() { return key_ptr() + key_len; }
+    const char* value_ptr() const { return key_ptr() + key_len; }
+    std::string_view value() const { return {value_ptr(), value_len}; }
+    size_t total_size() const { return sizeof(Item) + key_len + value_len; }
+
+    // Owner only.
+    void begin_write() {
+        version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+    }
+    void end_write() {
+        version.store(version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
+    // A hit marks the item as recently used; skip the store when already
+    // set so hot items do not bounce their cache line between lcores.
+    void touch_ref() {
+        if (ref.load(std::memory_order_relaxed) == 0) ref.store(1, std::memory_order_relaxed);
+    }
+};
+static_assert(sizeof(Item) == 32, "the item header must stay 32 bytes");
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+inline constexpr size_t kItemHeaderSize = sizeof(Item);
+inline constexpr size_t kMaxKeyLen = 250;
+
+inline size_t item_total_size(size_t key_len, size_t value_len) {
+    return kItemHeaderSize + key_len + value_len;
+}
+
+}  // namespace fulmar::store

@@ -1,0 +1,201 @@
+// The shard: one lcore's slice of the cache. Index + slab + CLOCK + TTL.
+//
+// Threading: one owner thread calls every non-const method (the writer);
+// `read` may be called from any thread registered with the shard's RCU QSBR
+// variable (or from the owner). Readers never block the owner and never
+// take a lock: they validate each item's seqlock around their copy and
+// compare the full key. Readers report quiescent states on their own
+// variable; the owner waits for a grace period only before a page changes
+// size class (rare) — deleted index slots are reclaimed by rte_hash's RCU
+// defer queue without waiting.
+//
+// Semantics follow memcached 1.6: CAS uniques from a per-shard counter
+// (first is 1), exptime rules in exptime.h, flush_all with memcached's
+// oldest_live/oldest_cas pair, incr/decr on decimal text with in-place
+// space padding, append/prepend keeping flags and TTL.
+//
+// Memory: every item lives in the slab. When a class has no free chunk the
+// CLOCK hand of that class evicts (a hit sets the item's ref bit; the hand
+// clears set bits and evicts the first clear, expired or flushed item). A
+// class that has no page at all, when the pool is empty, takes one from the
+// class with the most pages (its items on that page are evicted). Every 4096
+// evictions the shard moves one page from the class that evicted least per
+// page to the one that evicted most, when the gap is wide: the mix of sizes
+// can change without starving a class.
+#pragma once
+
+#include <rte_rcu_qsbr.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "store/digest.h"
+#include "store/index.h"
+#include "store/item.h"
+#include "store/region.h"
+#include "store/slab.h"
+
+namespace fulmar::store {
+
+enum class StoreStatus : uint8_t {
+    kStored,
+    kNotStored,
+    kExists,     // CAS mismatch
+    kNotFound,
+    kDeleted,
+    kTouched,
+    kOk,         // arithmetic done
+    kNonNumeric, // incr/decr on a value that is not a decimal number
+    kTooLarge,   // item larger than the largest class
+    kNoMemory,   // nothing evictable (everything pinned) or index exhausted
+};
+
+enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
+enum class ArithOp : uint8_t { kIncr, kDecr };
+
+enum class ShardStatus : uint8_t { kOk, kNoMemory, kIndexFailed, kBadConfig };
+
+struct ShardConfig {
+    std::string name;                     // unique in the process: names the rte_hash/memzone
+    size_t memory_bytes = 64 << 20;       // slab budget, whole MiB pages
+    uint32_t index_entries = 0;           // 0: one slot per 64 bytes of memory
+    MemoryKind memory = MemoryKind::kAnonymous;
+    rte_rcu_qsbr* rcu = nullptr;          // null: no concurrent readers
+    uint32_t owner_thread_id = RTE_QSBR_THRID_INVALID;  // if the owner also reads
+    int socket_id = -1;                   // SOCKET_ID_ANY
+};
+
+struct StoreArgs {
+    uint32_t flags = 0;
+    UnixTime exptime = 0;   // absolute (exptime.h); ignored by append/prepend
+    uint64_t cas_in = 0;    // compare (kCas, or any mode when nonzero)
+    uint64_t cas_set = 0;   // meta E flag: CAS to give the new item (0: next)
+};
+
+// What a reader learns besides the value.
+struct ItemMeta {
+    uint32_t flags = 0;
+    UnixTime exptime = 0;
+    uint64_t cas = 0;
+    uint32_t value_len = 0;
+    UnixTime time = 0;
+    uint8_t type_bits = 0;
+};
+
+enum class ReadStatus : uint8_t {
+    kHit,
+    kMiss,
+    kBufferTooSmall,  // meta.value_len says how much is needed
+};
+
+struct ShardStats {
+    uint64_t sets = 0;
+    uint64_t evictions = 0;
+    uint64_t expired_reclaimed = 0;  // by the CLOCK hand or a lazy lookup
+    uint64_t flushed_reclaimed = 0;
+    uint64_t sweep_reclaimed = 0;    // by sweep()
+    uint64_t page_moves = 0;
+    uint64_t index_full = 0;         // evictions forced by a full index
+    uint64_t digest_collisions = 0;
+};
+
+class Shard {
+public:
+    static Result<std::unique_ptr<Shard>, ShardStatus> create(const ShardConfig& cfg);
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+    ~Shard() = default;
+
+    // ---- any registered thread --------------------------------------
+    // Copies the value of a live item into `value_out`. Retries a few
+    // times when the owner rewrites the item under it, then reports a miss
+    // (a reader racing a writer may see either the old or the new value,
+    // never a mix).
+    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out,
+                    ItemMeta& meta) const;
+
+    // ---- owner only ---------------------------------------------------
+    // The live item for a key, or nullptr. Expired and flushed items met
+    // here are reclaimed at once.
+    Item* find(const KeyRef& k, UnixTime now);
+
+    StoreStatus store(StoreMode mode, const KeyRef& k, std::string_view data,
+                      const StoreArgs& a, UnixTime now, uint64_t* cas_out = nullptr);
+    StoreStatus remove(const KeyRef& k, UnixTime now, uint64_t cas_in = 0);
+    StoreStatus touch(const KeyRef& k, UnixTime exptime, UnixTime now);
+    // On kOk, `value` holds the new number.
+    StoreStatus arith(const KeyRef& k, ArithOp op, uint64_t delta, UnixTime now, uint64_t cas_in,
+                      uint64_t& value, uint64_t* cas_out = nullptr);
+    // memcached's flush_all: `delay_exptime` as the command gives it (0 = now).
+    void flush_all(int64_t delay_exptime, UnixTime now);
+    // Frees up to `budget` chunks' worth of expired items, looking only at
+    // pages whose earliest stored exptime has passed. Returns items freed.
+    size_t sweep(size_t budget, UnixTime now);
+
+    // Building blocks for commands that need more than store() (meta).
+    // allocate(): a chunk for `key` + `value_len` bytes, header written
+    // (flags/exptime/time from args; fresh CAS unless cas_set), key copied,
+    // left in write state: fill value_ptr(), then publish(). `keep` is
+    // protected from eviction meanwhile. nullptr with status on failure.
+    Item* allocate(const KeyRef& k, uint32_t value_len, const StoreArgs& a, UnixTime now,
+                   const Item* keep, StoreStatus& status);
+    // Makes `fresh` visible under its key, replacing (and freeing) `old`.
+    StoreStatus publish(const KeyRef& k, Item* fresh, Item* old);
+    // Abandons an allocated, unpublished item.
+    void discard(Item* fresh);
+    // Removes a live item found with find().
+    void unlink(Item* it);
+    // In-place header change under the seqlock (meta flags, TTL).
+    template <typename F>
+    void modify(Item* it, F&& f) {
+        it->begin_write();
+        f(*it);
+        it->end_write();
+        note_expiry(it);
+    }
+    uint64_t next_cas() { return ++cas_counter_; }
+    bool is_flushed(const Item* it, UnixTime now) const;
+
+    // ---- introspection (owner, or anyone for a rough snapshot) ---------
+    const ShardStats& stats() const { return stats_; }
+    const Slab& slab() const { return slab_; }
+    uint64_t n_items() const;
+    const Index& index() const { return index_; }
+
+private:
+    Shard(Region region, Index index);
+
+    Item* alloc_chunk(uint8_t class_id, UnixTime now);
+    bool evict_one(uint8_t class_id, UnixTime now);
+    bool move_page(uint8_t from, uint8_t to, UnixTime now);
+    void maybe_rebalance(UnixTime now);
+    void wait_grace_period();
+    void release(Item* it);  // index erase + slab free
+    void note_expiry(const Item* it);
+    StoreStatus link(const KeyRef& k, Item* fresh);
+
+    Region region_;
+    Slab slab_;
+    Index index_;
+    rte_rcu_qsbr* rcu_ = nullptr;
+    uint32_t owner_thread_id_ = RTE_QSBR_THRID_INVALID;
+    uint64_t cas_counter_ = 0;
+    // memcached's settings.oldest_live / oldest_cas. Owner writes, readers
+    // read: relaxed atomics, a reader racing a flush may serve one stale hit.
+    std::atomic<UnixTime> oldest_live_{0};
+    std::atomic<uint64_t> oldest_cas_{0};
+    const Item* pinned_ = nullptr;
+    uint64_t evictions_since_rebalance_ = 0;
+    // sweep() cursor
+    uint32_t sweep_page_ = 0;
+    uint32_t sweep_chunk_ = 0;
+    UnixTime sweep_min_ = 0;
+    ShardStats stats_;
+};
+
+}  // namespace fulmar::store

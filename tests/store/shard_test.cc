@@ -1,0 +1,369 @@
+#include "store/shard.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "store/exptime.h"
+#include "shard_fixture.h"
+
+namespace fulmar::store {
+namespace {
+
+using testing::make_shard;
+
+struct ShardTest : ::testing::Test {
+    std::unique_ptr<Shard> shard = make_shard(8 << 20);
+    ManualClock clock;
+    UnixTime now() const { return clock.now(); }
+
+    StoreStatus set(std::string_view k, std::string_view v, uint32_t flags = 0, int64_t ttl = 0,
+                    StoreMode mode = StoreMode::kSet, uint64_t cas_in = 0) {
+        StoreArgs a{.flags = flags, .exptime = exptime_to_abs(ttl, now()), .cas_in = cas_in};
+        return shard->store(mode, KeyRef(k), v, a, now());
+    }
+    // Value through the lock-free reader; "<miss>" when absent.
+    std::string get(std::string_view k, ItemMeta* meta = nullptr) {
+        std::vector<char> buf(kMaxItemSize);
+        ItemMeta m;
+        if (shard->read(KeyRef(k), now(), buf, m) != ReadStatus::kHit) return "<miss>";
+        if (meta) *meta = m;
+        return std::string(buf.data(), m.value_len);
+    }
+};
+
+TEST_F(ShardTest, SetThenReadReturnsValueFlagsAndCas) {
+    uint64_t cas = 0;
+    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("k"), "hello", {.flags = 42}, now(), &cas),
+              StoreStatus::kStored);
+    ItemMeta m;
+    EXPECT_EQ(get("k", &m), "hello");
+    EXPECT_EQ(m.flags, 42u);
+    EXPECT_EQ(m.cas, cas);
+    EXPECT_EQ(cas, 1u);  // memcached's first CAS unique
+    EXPECT_EQ(get("other"), "<miss>");
+}
+
+TEST_F(ShardTest, OverwriteGivesANewCasAndValue) {
+    set("k", "a");
+    ItemMeta m1, m2;
+    get("k", &m1);
+    set("k", "bb");
+    EXPECT_EQ(get("k", &m2), "bb");
+    EXPECT_GT(m2.cas, m1.cas);
+    EXPECT_EQ(shard->n_items(), 1u);
+}
+
+TEST_F(ShardTest, EmptyValuesAreStored) {
+    EXPECT_EQ(set("k", ""), StoreStatus::kStored);
+    EXPECT_EQ(get("k"), "");
+}
+
+TEST_F(ShardTest, AddStoresOnlyWhenAbsent) {
+    EXPECT_EQ(set("k", "1", 0, 0, StoreMode::kAdd), StoreStatus::kStored);
+    EXPECT_EQ(set("k", "2", 0, 0, StoreMode::kAdd), StoreStatus::kNotStored);
+    EXPECT_EQ(get("k"), "1");
+}
+
+TEST_F(ShardTest, ReplaceStoresOnlyWhenPresent) {
+    EXPECT_EQ(set("k", "1", 0, 0, StoreMode::kReplace), StoreStatus::kNotStored);
+    set("k", "1");
+    EXPECT_EQ(set("k", "2", 0, 0, StoreMode::kReplace), StoreStatus::kStored);
+    EXPECT_EQ(get("k"), "2");
+}
+
+TEST_F(ShardTest, CasStoresOnMatchOnlyAndReportsMissingAndStale) {
+    EXPECT_EQ(set("k", "x", 0, 0, StoreMode::kCas, 1), StoreStatus::kNotFound);
+    uint64_t cas = 0;
+    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("k"), "a", {}, now(), &cas), StoreStatus::kStored);
+    EXPECT_EQ(set("k", "b", 0, 0, StoreMode::kCas, cas + 100), StoreStatus::kExists);
+    EXPECT_EQ(set("k", "b", 0, 0, StoreMode::kCas, cas), StoreStatus::kStored);
+    EXPECT_EQ(get("k"), "b");
+    EXPECT_EQ(set("k", "c", 0, 0, StoreMode::kCas, cas), StoreStatus::kExists);
+}
+
+TEST_F(ShardTest, AppendAndPrependKeepFlagsAndTtl) {
+    EXPECT_EQ(set("k", "x", 0, 0, StoreMode::kAppend), StoreStatus::kNotStored);
+    set("k", "mid", 7, 100);
+    EXPECT_EQ(set("k", "-end", 99, 0, StoreMode::kAppend), StoreStatus::kStored);
+    EXPECT_EQ(set("k", "start-", 99, 0, StoreMode::kPrepend), StoreStatus::kStored);
+    ItemMeta m;
+    EXPECT_EQ(get("k", &m), "start-mid-end");
+    EXPECT_EQ(m.flags, 7u);
+    EXPECT_EQ(m.exptime, now() + 100);
+    clock.advance(100);
+    EXPECT_EQ(get("k"), "<miss>");
+}
+
+TEST_F(ShardTest, DeleteRemovesAndReportsMissing) {
+    set("k", "v");
+    EXPECT_EQ(shard->remove(KeyRef("k"), now()), StoreStatus::kDeleted);
+    EXPECT_EQ(shard->remove(KeyRef("k"), now()), StoreStatus::kNotFound);
+    EXPECT_EQ(get("k"), "<miss>");
+    EXPECT_EQ(shard->n_items(), 0u);
+}
+
+TEST_F(ShardTest, IncrAddsAndWrapsAt64Bits) {
+    set("n", "18446744073709551614");
+    uint64_t v = 0;
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), 0, v), StoreStatus::kOk);
+    EXPECT_EQ(v, UINT64_MAX);
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 2, now(), 0, v), StoreStatus::kOk);
+    EXPECT_EQ(v, 1u);
+    EXPECT_EQ(get("n"), "1                   ");  // in place, padded as memcached
+}
+
+TEST_F(ShardTest, DecrFloorsAtZeroAndPadsWithSpaces) {
+    set("n", "100", 5);
+    uint64_t v = 0;
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kDecr, 1, now(), 0, v), StoreStatus::kOk);
+    EXPECT_EQ(v, 99u);
+    ItemMeta m;
+    EXPECT_EQ(get("n", &m), "99 ");
+    EXPECT_EQ(m.flags, 5u);
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kDecr, 1000, now(), 0, v), StoreStatus::kOk);
+    EXPECT_EQ(v, 0u);
+    EXPECT_EQ(get("n"), "0  ");
+}
+
+TEST_F(ShardTest, IncrPastTheStoredLengthMakesANewItem) {
+    set("n", "9", 3, 50);
+    uint64_t v = 0;
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), 0, v), StoreStatus::kOk);
+    ItemMeta m;
+    EXPECT_EQ(get("n", &m), "10");
+    EXPECT_EQ(m.flags, 3u);
+    EXPECT_EQ(m.exptime, now() + 50);
+}
+
+TEST_F(ShardTest, IncrRejectsNonNumericValuesAndMissingKeys) {
+    uint64_t v = 0;
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), 0, v), StoreStatus::kNotFound);
+    for (const char* bad : {"abc", "", "12abc", "-1", "18446744073709551616"}) {
+        set("n", bad);
+        EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), 0, v),
+                  StoreStatus::kNonNumeric)
+            << bad;
+    }
+    // strtoull's leniency, which memcached inherits: spaces around, a '+'.
+    set("n", " +5 x");
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), 0, v), StoreStatus::kOk);
+    EXPECT_EQ(v, 6u);
+}
+
+TEST_F(ShardTest, IncrChecksCasWhenGiven) {
+    uint64_t cas = 0, v = 0;
+    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("n"), "1", {}, now(), &cas), StoreStatus::kStored);
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), cas + 1, v), StoreStatus::kExists);
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), cas, v), StoreStatus::kOk);
+}
+
+TEST_F(ShardTest, ExpiredItemsAreNeverReturned) {
+    set("k", "v", 0, 10);
+    clock.advance(9);
+    EXPECT_EQ(get("k"), "v");
+    clock.advance(1);
+    EXPECT_EQ(get("k"), "<miss>");
+    EXPECT_EQ(shard->find(KeyRef("k"), now()), nullptr);
+    EXPECT_EQ(shard->n_items(), 0u);
+    EXPECT_EQ(set("k", "v", 0, 0, StoreMode::kReplace), StoreStatus::kNotStored);
+}
+
+TEST_F(ShardTest, NegativeExptimeExpiresAtOnce) {
+    EXPECT_EQ(set("k", "v", 0, -1), StoreStatus::kStored);
+    EXPECT_EQ(get("k"), "<miss>");
+}
+
+TEST_F(ShardTest, TouchSetsANewExpiry) {
+    EXPECT_EQ(shard->touch(KeyRef("k"), 0, now()), StoreStatus::kNotFound);
+    set("k", "v", 0, 10);
+    EXPECT_EQ(shard->touch(KeyRef("k"), exptime_to_abs(100, now()), now()), StoreStatus::kTouched);
+    clock.advance(50);
+    EXPECT_EQ(get("k"), "v");
+    EXPECT_EQ(shard->touch(KeyRef("k"), 0, now()), StoreStatus::kTouched);
+    clock.advance(1000);
+    EXPECT_EQ(get("k"), "v");
+}
+
+TEST_F(ShardTest, FlushAllDropsEverythingStoredBefore) {
+    set("a", "1");
+    set("b", "2");
+    shard->flush_all(0, now());
+    EXPECT_EQ(get("a"), "<miss>");
+    EXPECT_EQ(get("b"), "<miss>");
+    set("c", "3");  // same second, after the flush: kept (CAS is newer)
+    EXPECT_EQ(get("c"), "3");
+}
+
+TEST_F(ShardTest, FlushAllWithDelayTakesEffectAtTheDeadline) {
+    set("a", "1");
+    shard->flush_all(10, now());
+    clock.advance(5);
+    EXPECT_EQ(get("a"), "1");
+    set("b", "2");
+    clock.advance(5);
+    EXPECT_EQ(get("a"), "<miss>");
+    EXPECT_EQ(get("b"), "<miss>");
+    clock.advance(1);
+    set("c", "3");
+    EXPECT_EQ(get("c"), "3");
+}
+
+TEST_F(ShardTest, RejectsItemsLargerThanOnePage) {
+    std::string big(kMaxItemSize, 'x');
+    EXPECT_EQ(set("k", big), StoreStatus::kTooLarge);
+    std::string fits(kMaxItemSize - kItemHeaderSize - 1, 'y');
+    EXPECT_EQ(set("k", fits), StoreStatus::kStored);
+    EXPECT_EQ(get("k"), fits);
+}
+
+TEST_F(ShardTest, SetsNeverFailUnderMemoryPressure) {
+    // 8 MiB, 100k items of ~80 bytes: far more than fits.
+    char key[32];
+    for (int i = 0; i < 200000; ++i) {
+        const int n = snprintf(key, sizeof key, "key:%08d", i);
+        ASSERT_EQ(set(std::string_view(key, n), std::string(32, static_cast<char>('a' + i % 26))),
+                  StoreStatus::kStored)
+            << i;
+    }
+    EXPECT_GT(shard->stats().evictions, 0u);
+    // The newest items are there and correct; nothing is ever wrong.
+    int hits = 0;
+    for (int i = 0; i < 200000; ++i) {
+        const int n = snprintf(key, sizeof key, "key:%08d", i);
+        std::string v = get(std::string_view(key, n));
+        if (v == "<miss>") continue;
+        ++hits;
+        ASSERT_EQ(v, std::string(32, static_cast<char>('a' + i % 26)));
+    }
+    EXPECT_EQ(static_cast<uint64_t>(hits), shard->n_items());
+    EXPECT_EQ(get("key:00199999"), std::string(32, 'a' + 199999 % 26));
+}
+
+TEST_F(ShardTest, ClockKeepsReferencedItemsOverColdOnes) {
+    auto small = make_shard(2 << 20);
+    const StoreArgs a{};
+    char key[32];
+    auto put = [&](int i) {
+        const int n = snprintf(key, sizeof key, "k%07d", i);
+        return small->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", a, now());
+    };
+    auto hit = [&](int i) {
+        const int n = snprintf(key, sizeof key, "k%07d", i);
+        char buf[8];
+        ItemMeta m;
+        return small->read(KeyRef(std::string_view(key, n)), now(), buf, m) == ReadStatus::kHit;
+    };
+    for (int i = 0; i < 10000; ++i) ASSERT_EQ(put(i), StoreStatus::kStored);
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(hit(i));  // the hot set
+    for (int i = 10000; i < 30000; ++i) {
+        ASSERT_EQ(put(i), StoreStatus::kStored);
+        if (i % 50 == 0)
+            for (int h = 0; h < 100; ++h) hit(h);
+    }
+    int hot_kept = 0;
+    for (int i = 0; i < 100; ++i) hot_kept += hit(i);
+    EXPECT_GE(hot_kept, 95);
+}
+
+TEST_F(ShardTest, PagesMoveToAClassThatHasNone) {
+    auto s = make_shard(4 << 20);
+    // Fill all 4 pages with small items...
+    char key[32];
+    for (int i = 0; i < 100000; ++i) {
+        const int n = snprintf(key, sizeof key, "s%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
+                  StoreStatus::kStored);
+    }
+    ASSERT_EQ(s->slab().n_free_pages(), 0u);
+    // ...then a size class that owns nothing must still get memory.
+    std::string big(300000, 'B');
+    for (int i = 0; i < 5; ++i) {
+        const int n = snprintf(key, sizeof key, "big%d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), big, {}, now()),
+                  StoreStatus::kStored);
+    }
+    EXPECT_GT(s->stats().page_moves, 0u);
+    std::vector<char> buf(kMaxItemSize);
+    ItemMeta m;
+    ASSERT_EQ(s->read(KeyRef("big4"), now(), buf, m), ReadStatus::kHit);
+    EXPECT_EQ(std::string(buf.data(), m.value_len), big);
+}
+
+TEST_F(ShardTest, RebalanceFollowsAChangingSizeMix) {
+    auto s = make_shard(16 << 20);
+    char key[32];
+    std::string small(40, 's'), large(900, 'L');
+    for (int i = 0; i < 400000; ++i) {
+        const int n = snprintf(key, sizeof key, "a%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), small, {}, now()),
+                  StoreStatus::kStored);
+    }
+    const uint64_t moves_before = s->stats().page_moves;
+    for (int i = 0; i < 100000; ++i) {
+        const int n = snprintf(key, sizeof key, "b%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), large, {}, now()),
+                  StoreStatus::kStored);
+    }
+    // The large class ends up with most of the memory.
+    const uint8_t lc = s->slab().class_for(item_total_size(8, 900));
+    EXPECT_GT(s->stats().page_moves, moves_before);
+    EXPECT_GT(s->slab().cls(lc).n_pages, 8u);
+}
+
+TEST_F(ShardTest, SweepFreesExpiredItemsInBoundedSteps) {
+    char key[32];
+    for (int i = 0; i < 20000; ++i) {
+        const int n = snprintf(key, sizeof key, "t%07d", i);
+        set(std::string_view(key, n), "v", 0, i % 2 ? 5 : 0);
+    }
+    ASSERT_EQ(shard->n_items(), 20000u);
+    EXPECT_EQ(shard->sweep(1'000'000, now()), 0u);  // nothing due yet
+    clock.advance(5);
+    size_t freed = 0;
+    for (int step = 0; step < 1000 && freed < 10000; ++step) {
+        const size_t f = shard->sweep(256, now());
+        EXPECT_LE(f, 256u);
+        freed += f;
+    }
+    EXPECT_EQ(freed, 10000u);
+    EXPECT_EQ(shard->n_items(), 10000u);
+    EXPECT_EQ(shard->stats().sweep_reclaimed, 10000u);
+    // Pages whose items never expire are not due again.
+    EXPECT_EQ(shard->sweep(1'000'000, now()), 0u);
+}
+
+TEST_F(ShardTest, AFullIndexEvictsInsteadOfFailing) {
+    auto s = make_shard(8 << 20, 1024);
+    char key[32];
+    for (int i = 0; i < 20000; ++i) {
+        const int n = snprintf(key, sizeof key, "i%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
+                  StoreStatus::kStored)
+            << i;
+    }
+    EXPECT_GT(s->stats().index_full, 0u);
+    EXPECT_LE(s->n_items(), s->index().capacity());
+    std::vector<char> buf(64);
+    ItemMeta m;
+    EXPECT_EQ(s->read(KeyRef("i0019999"), now(), buf, m), ReadStatus::kHit);
+}
+
+TEST_F(ShardTest, ReadReportsWhenTheBufferIsTooSmall) {
+    set("k", "0123456789");
+    char buf[4];
+    ItemMeta m;
+    EXPECT_EQ(shard->read(KeyRef("k"), now(), buf, m), ReadStatus::kBufferTooSmall);
+    EXPECT_EQ(m.value_len, 10u);
+}
+
+TEST_F(ShardTest, KeysUpTo250BytesAreAccepted) {
+    std::string k(250, 'k');
+    EXPECT_EQ(set(k, "v"), StoreStatus::kStored);
+    EXPECT_EQ(get(k), "v");
+    EXPECT_EQ(set(std::string(251, 'k'), "v"), StoreStatus::kTooLarge);
+}
+
+}  // namespace
+}  // namespace fulmar::store
