@@ -24,8 +24,8 @@ struct ShardTest : ::testing::Test {
         return shard->store(mode, KeyRef(k), v, a, now());
     }
     // Value through the lock-free reader; "<miss>" when absent.
+    std::vector<char> buf = std::vector<char>(kMaxItemSize);  // one per test, not per read
     std::string get(std::string_view k, ItemMeta* meta = nullptr) {
-        std::vector<char> buf(kMaxItemSize);
         ItemMeta m;
         if (shard->read(KeyRef(k), now(), buf, m) != ReadStatus::kHit) return "<miss>";
         if (meta) *meta = m;
