@@ -3,6 +3,7 @@
 #include "store/shard.h"
 
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <cstring>
@@ -69,41 +70,75 @@ bool Shard::is_flushed(const Item* it, UnixTime now) const {
     return it->time <= oldest_live || (oldest_cas != 0 && it->cas != 0 && it->cas < oldest_cas);
 }
 
+Shard::TryRead Shard::try_read(Item* it, const KeyRef& k, UnixTime now,
+                               std::span<char> value_out, ItemMeta& meta,
+                               ReadStatus& status) const {
+    const uint32_t v1 = it->version.load(std::memory_order_acquire);
+    if (v1 & 1u) {
+        rte_pause();
+        return TryRead::kRetry;
+    }
+    // Bound every copy by the chunk: a header read mid-write may hold any
+    // lengths.
+    const uint32_t cap = slab_.chunk_size_of(it);
+    Item h;
+    std::memcpy(static_cast<void*>(&h), it, sizeof(Item));
+    if (cap == 0 || h.type() == ItemType::kFree ||
+        size_t{h.key_len} + h.value_len + sizeof(Item) > cap) {
+        return TryRead::kRetry;
+    }
+    const bool key_ok =
+        h.key_len == k.key.size() && std::memcmp(it->key_ptr(), k.key.data(), h.key_len) == 0;
+    const bool fits = h.value_len <= value_out.size();
+    if (key_ok && fits) std::memcpy(value_out.data(), it->key_ptr() + h.key_len, h.value_len);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (it->version.load(std::memory_order_relaxed) != v1) return TryRead::kRetry;
+    // Consistent copy. Another key here means the chunk was reused since
+    // the look-up: look again.
+    if (!key_ok) return TryRead::kRetry;
+    if (is_expired(h.exptime, now) || is_flushed(&h, now)) {
+        status = ReadStatus::kMiss;
+        return TryRead::kDone;
+    }
+    meta = ItemMeta{h.client_flags, h.exptime, h.cas, h.value_len, h.time, h.type_bits};
+    if (!fits) {
+        status = ReadStatus::kBufferTooSmall;
+        return TryRead::kDone;
+    }
+    it->touch_ref();
+    status = ReadStatus::kHit;
+    return TryRead::kDone;
+}
+
 ReadStatus Shard::read(const KeyRef& k, UnixTime now, std::span<char> value_out,
                        ItemMeta& meta) const {
     for (int attempt = 0; attempt < kReadRetries; ++attempt) {
         Item* it = index_.find(k.digest);
         if (it == nullptr) return ReadStatus::kMiss;
-        const uint32_t v1 = it->version.load(std::memory_order_acquire);
-        if (v1 & 1u) {
-            rte_pause();
-            continue;
-        }
-        // Bound every copy by the chunk: a header read mid-write may hold
-        // any lengths.
-        const uint32_t cap = slab_.chunk_size_of(it);
-        Item h;
-        std::memcpy(static_cast<void*>(&h), it, sizeof(Item));
-        if (cap == 0 || h.type() == ItemType::kFree ||
-            size_t{h.key_len} + h.value_len + sizeof(Item) > cap) {
-            continue;
-        }
-        const bool key_ok =
-            h.key_len == k.key.size() && std::memcmp(it->key_ptr(), k.key.data(), h.key_len) == 0;
-        const bool fits = h.value_len <= value_out.size();
-        if (key_ok && fits) std::memcpy(value_out.data(), it->key_ptr() + h.key_len, h.value_len);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (it->version.load(std::memory_order_relaxed) != v1) continue;
-        // Consistent copy. Another key here means the chunk was reused
-        // since the look-up: look again.
-        if (!key_ok) continue;
-        if (is_expired(h.exptime, now) || is_flushed(&h, now)) return ReadStatus::kMiss;
-        meta = ItemMeta{h.client_flags, h.exptime, h.cas, h.value_len, h.time, h.type_bits};
-        if (!fits) return ReadStatus::kBufferTooSmall;
-        it->touch_ref();
-        return ReadStatus::kHit;
+        ReadStatus st;
+        if (try_read(it, k, now, value_out, meta, st) == TryRead::kDone) return st;
     }
     return ReadStatus::kMiss;
+}
+
+void Shard::read_bulk(std::span<BulkRead> reads, UnixTime now) const {
+    const KeyDigest* digests[kIndexBulkMax];
+    Item* items[kIndexBulkMax];
+    for (size_t base = 0; base < reads.size(); base += kIndexBulkMax) {
+        const auto n = static_cast<unsigned>(std::min<size_t>(kIndexBulkMax, reads.size() - base));
+        for (unsigned i = 0; i < n; ++i) digests[i] = &reads[base + i].key->digest;
+        index_.find_bulk(digests, n, items);
+        // Every header's cache line is in flight before the first copy.
+        for (unsigned i = 0; i < n; ++i)
+            if (items[i] != nullptr) rte_prefetch0(items[i]);
+        for (unsigned i = 0; i < n; ++i) {
+            BulkRead& r = reads[base + i];
+            r.status = ReadStatus::kMiss;
+            if (items[i] == nullptr) continue;
+            if (try_read(items[i], *r.key, now, r.value_out, r.meta, r.status) == TryRead::kRetry)
+                r.status = read(*r.key, now, r.value_out, r.meta);
+        }
+    }
 }
 
 Item* Shard::find(const KeyRef& k, UnixTime now) {

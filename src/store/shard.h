@@ -119,6 +119,17 @@ public:
     ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out,
                     ItemMeta& meta) const;
 
+    // The same for a burst: one bulk index look-up for all keys, item
+    // headers prefetched before any is copied. Any size; done in groups of
+    // kIndexBulkMax.
+    struct BulkRead {
+        const KeyRef* key = nullptr;
+        std::span<char> value_out;
+        ItemMeta meta;
+        ReadStatus status = ReadStatus::kMiss;
+    };
+    void read_bulk(std::span<BulkRead> reads, UnixTime now) const;
+
     // ---- owner only ---------------------------------------------------
     // The live item for a key, or nullptr. Expired and flushed items met
     // here are reclaimed at once.
@@ -169,6 +180,10 @@ public:
 
 private:
     Shard(Region region, Index index);
+
+    enum class TryRead : uint8_t { kDone, kRetry };
+    TryRead try_read(Item* it, const KeyRef& k, UnixTime now, std::span<char> value_out,
+                     ItemMeta& meta, ReadStatus& status) const;
 
     Item* alloc_chunk(uint8_t class_id, UnixTime now);
     bool evict_one(uint8_t class_id, UnixTime now);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -363,6 +364,39 @@ TEST_F(ShardTest, KeysUpTo250BytesAreAccepted) {
     EXPECT_EQ(set(k, "v"), StoreStatus::kStored);
     EXPECT_EQ(get(k), "v");
     EXPECT_EQ(set(std::string(251, 'k'), "v"), StoreStatus::kTooLarge);
+}
+
+}  // namespace
+}  // namespace fulmar::store
+
+namespace fulmar::store {
+namespace {
+
+TEST_F(ShardTest, BulkReadsMatchSingleReads) {
+    char key[32];
+    std::vector<std::string> keys;
+    for (int i = 0; i < 150; ++i) {
+        const int n = snprintf(key, sizeof key, "bulk%03d", i);
+        keys.emplace_back(key, n);
+        if (i % 3 != 0) set(keys.back(), "value-" + keys.back(), static_cast<uint32_t>(i));
+    }
+    set("bulk005", "", 0, -1);  // expired: a miss
+    std::vector<KeyRef> refs;
+    for (auto& k : keys) refs.emplace_back(k);
+    std::vector<std::array<char, 64>> bufs(keys.size());
+    std::vector<Shard::BulkRead> reads(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+        reads[i].key = &refs[i];
+        reads[i].value_out = bufs[i];
+    }
+    shard->read_bulk(reads, now());
+    for (size_t i = 0; i < keys.size(); ++i) {
+        const bool present = i % 3 != 0 && i != 5;
+        ASSERT_EQ(reads[i].status == ReadStatus::kHit, present) << keys[i];
+        if (!present) continue;
+        EXPECT_EQ(std::string(bufs[i].data(), reads[i].meta.value_len), "value-" + keys[i]);
+        EXPECT_EQ(reads[i].meta.flags, i);
+    }
 }
 
 }  // namespace
