@@ -2,7 +2,14 @@
 #include "store/digest.h"
 
 #include <sys/random.h>
+// Inlined so the 16-to-250-byte hashes compile for this CPU instead of
+// calling the distribution's generic library build.
+#define XXH_INLINE_ALL
+// GCC 12 misreads its own AVX-512 intrinsics inside xxhash as uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xxhash.h>
+#pragma GCC diagnostic pop
 
 #include <atomic>
 
