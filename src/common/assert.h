@@ -14,10 +14,10 @@ namespace fulmar::detail {
 }
 }  // namespace fulmar::detail
 
-#define FULMAR_CHECK(expr)                                                           \
-    do {                                                                             \
-        if (__builtin_expect(!(expr), 0))                                            \
-            ::fulmar::detail::check_failed(#expr, __FILE__, __LINE__);               \
+#define FULMAR_CHECK(expr)                                             \
+    do {                                                               \
+        if (__builtin_expect(!(expr), 0))                              \
+            ::fulmar::detail::check_failed(#expr, __FILE__, __LINE__); \
     } while (0)
 
 #ifdef NDEBUG

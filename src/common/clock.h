@@ -15,25 +15,25 @@ namespace fulmar {
 using UnixTime = uint32_t;
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual UnixTime now() const = 0;
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     UnixTime now() const override { return static_cast<UnixTime>(::time(nullptr)); }
 };
 
 // Test clock: time moves only when the test says so.
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(UnixTime start = 1'700'000'000) : now_(start) {}
     UnixTime now() const override { return now_.load(std::memory_order_relaxed); }
     void set(UnixTime t) { now_.store(t, std::memory_order_relaxed); }
     void advance(uint32_t seconds) { now_.fetch_add(seconds, std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<UnixTime> now_;
 };
 

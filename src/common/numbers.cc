@@ -43,7 +43,8 @@ bool parse_i64(std::string_view s, int64_t& out) {
     }
     uint64_t mag = 0;
     if (!parse_digits(s, mag)) return false;
-    const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (neg ? 1 : 0);
+    const uint64_t limit =
+        static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + (neg ? 1 : 0);
     if (mag > limit) return false;
     out = neg ? static_cast<int64_t>(0 - mag) : static_cast<int64_t>(mag);
     return true;
@@ -65,7 +66,8 @@ size_t format_u64(uint64_t v, char* buf) {
         tmp[n++] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    for (size_t i = 0; i < n; ++i) buf[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; ++i)
+        buf[i] = tmp[n - 1 - i];
     return n;
 }
 

@@ -18,7 +18,7 @@ Err(E) -> Err<E>;
 
 template <typename T, typename E>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
     Result(Err<E> e) : v_(std::in_place_index<1>, e.error) {}          // NOLINT: implicit
 
@@ -31,7 +31,7 @@ public:
     T& operator*() { return std::get<0>(v_); }
     E error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 

@@ -33,8 +33,8 @@ struct McFrame {
 
 enum class FrameStatus : uint8_t {
     kOk,
-    kShort,       // fewer than 8 bytes
-    kMultiPacket, // total != 1: memcached drops these requests
+    kShort,        // fewer than 8 bytes
+    kMultiPacket,  // total != 1: memcached drops these requests
 };
 
 // Decodes the header of a request datagram. On kOk the command starts at

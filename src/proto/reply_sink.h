@@ -11,14 +11,14 @@
 namespace fulmar::proto {
 
 class ReplySink {
-public:
+  public:
     virtual ~ReplySink() = default;
     virtual void append(std::string_view bytes) = 0;
 };
 
 // Collects everything into one string: tests, and the TCP control plane.
 class StringSink final : public ReplySink {
-public:
+  public:
     void append(std::string_view bytes) override { out.append(bytes); }
     std::string out;
 };

@@ -19,9 +19,13 @@ namespace {
 std::atomic<uint64_t> g_seed{0x9e3779b97f4a7c15ull};
 }  // namespace
 
-void set_digest_seed(uint64_t seed) { g_seed.store(seed, std::memory_order_relaxed); }
+void set_digest_seed(uint64_t seed) {
+    g_seed.store(seed, std::memory_order_relaxed);
+}
 
-uint64_t digest_seed() { return g_seed.load(std::memory_order_relaxed); }
+uint64_t digest_seed() {
+    return g_seed.load(std::memory_order_relaxed);
+}
 
 uint64_t randomize_digest_seed() {
     uint64_t seed = 0;

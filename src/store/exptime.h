@@ -26,6 +26,8 @@ inline UnixTime exptime_to_abs(int64_t exptime, UnixTime now) {
     return abs > UINT32_MAX ? UINT32_MAX : static_cast<UnixTime>(abs);
 }
 
-inline bool is_expired(UnixTime exptime, UnixTime now) { return exptime != 0 && exptime <= now; }
+inline bool is_expired(UnixTime exptime, UnixTime now) {
+    return exptime != 0 && exptime <= now;
+}
 
 }  // namespace fulmar::store

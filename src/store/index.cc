@@ -44,8 +44,7 @@ unsigned Index::find_bulk(const KeyDigest* const* digests, unsigned n, Item** ou
         keys[i] = digests[i];
     }
     uint64_t hits = 0;
-    rte_hash_lookup_with_hash_bulk_data(h_, keys, sigs, n, &hits,
-                                        reinterpret_cast<void**>(out));
+    rte_hash_lookup_with_hash_bulk_data(h_, keys, sigs, n, &hits, reinterpret_cast<void**>(out));
     for (unsigned i = 0; i < n; ++i)
         if (!(hits & (uint64_t{1} << i))) out[i] = nullptr;
     return static_cast<unsigned>(__builtin_popcountll(hits));

@@ -23,16 +23,16 @@ namespace fulmar::store {
 
 enum class IndexStatus : uint8_t {
     kOk,
-    kFull,        // no key slot free: the caller evicts and retries
-    kNoMemory,    // rte_hash_create failed
-    kRcuFailed,   // rte_hash_rcu_qsbr_add failed
+    kFull,       // no key slot free: the caller evicts and retries
+    kNoMemory,   // rte_hash_create failed
+    kRcuFailed,  // rte_hash_rcu_qsbr_add failed
 };
 
 // rte_hash_lookup_with_hash_bulk_data takes at most this many keys a call.
 inline constexpr unsigned kIndexBulkMax = RTE_HASH_LOOKUP_BULK_MAX;
 
 class Index {
-public:
+  public:
     // `entries`: key slots; `rcu`: may be null when no other thread reads
     // (unit tests, tools), then slots are reused at once.
     static Result<Index, IndexStatus> create(const std::string& name, uint32_t entries,
@@ -60,7 +60,7 @@ public:
     uint32_t capacity() const { return static_cast<uint32_t>(rte_hash_max_key_id(h_)); }
     rte_hash* raw() const { return h_; }
 
-private:
+  private:
     Index(rte_hash* h, bool has_rcu) : h_(h), has_rcu_(has_rcu) {}
     rte_hash* h_;
     bool has_rcu_;

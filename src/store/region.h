@@ -19,7 +19,7 @@ enum class MemoryKind : uint8_t {
 };
 
 class Region {
-public:
+  public:
     Region() = default;
     Region(Region&& o) noexcept { *this = std::move(o); }
     Region& operator=(Region&& o) noexcept;
@@ -32,7 +32,7 @@ public:
     std::span<std::byte> bytes() const { return {base_, size_}; }
     bool ok() const { return base_ != nullptr; }
 
-private:
+  private:
     void release();
     std::byte* base_ = nullptr;
     size_t size_ = 0;

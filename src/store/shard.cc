@@ -19,18 +19,22 @@ namespace {
 // rather than spin: a cache may miss, it may not stall the lcore.
 constexpr int kReadRetries = 8;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 // memcached's safe_strtoull applied to an item's data: strtoull (leading
 // spaces, optional sign) followed by a space or the end ("\r\n" in
 // memcached's memory); ERANGE and negative results are errors.
 bool parse_stored_number(std::string_view s, uint64_t& out) {
     size_t i = 0;
-    while (i < s.size() && is_space(s[i])) ++i;
+    while (i < s.size() && is_space(s[i]))
+        ++i;
     bool neg = false;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
     const size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        ++i;
     if (i == start) return false;
     if (i < s.size() && !is_space(s[i])) return false;
     uint64_t mag = 0;
@@ -45,14 +49,14 @@ bool parse_stored_number(std::string_view s, uint64_t& out) {
 
 Result<std::unique_ptr<Shard>, ShardStatus> Shard::create(const ShardConfig& cfg) {
     if (cfg.name.empty() || cfg.memory_bytes < kPageSize) return Err(ShardStatus::kBadConfig);
-    Region region = Region::create(cfg.memory, "fm_" + cfg.name, cfg.memory_bytes, kPageSize,
-                                   cfg.socket_id);
+    Region region =
+        Region::create(cfg.memory, "fm_" + cfg.name, cfg.memory_bytes, kPageSize, cfg.socket_id);
     if (!region.ok()) return Err(ShardStatus::kNoMemory);
     uint64_t entries = cfg.index_entries;
     if (entries == 0) entries = cfg.memory_bytes / kMinChunk;
     entries = std::min<uint64_t>(entries, uint64_t{1} << 30);
-    auto index = Index::create("fx_" + cfg.name, static_cast<uint32_t>(entries), cfg.rcu,
-                               cfg.socket_id);
+    auto index =
+        Index::create("fx_" + cfg.name, static_cast<uint32_t>(entries), cfg.rcu, cfg.socket_id);
     if (!index) return Err(ShardStatus::kIndexFailed);
     std::unique_ptr<Shard> s(new Shard(std::move(region), std::move(index.value())));
     s->rcu_ = cfg.rcu;
@@ -70,9 +74,8 @@ bool Shard::is_flushed(const Item* it, UnixTime now) const {
     return it->time <= oldest_live || (oldest_cas != 0 && it->cas != 0 && it->cas < oldest_cas);
 }
 
-Shard::TryRead Shard::try_read(Item* it, const KeyRef& k, UnixTime now,
-                               std::span<char> value_out, ItemMeta& meta,
-                               ReadStatus& status) const {
+Shard::TryRead Shard::try_read(Item* it, const KeyRef& k, UnixTime now, std::span<char> value_out,
+                               ItemMeta& meta, ReadStatus& status) const {
     const uint32_t v1 = it->version.load(std::memory_order_acquire);
     if (v1 & 1u) {
         rte_pause();
@@ -126,7 +129,8 @@ void Shard::read_bulk(std::span<BulkRead> reads, UnixTime now) const {
     Item* items[kIndexBulkMax];
     for (size_t base = 0; base < reads.size(); base += kIndexBulkMax) {
         const auto n = static_cast<unsigned>(std::min<size_t>(kIndexBulkMax, reads.size() - base));
-        for (unsigned i = 0; i < n; ++i) digests[i] = &reads[base + i].key->digest;
+        for (unsigned i = 0; i < n; ++i)
+            digests[i] = &reads[base + i].key->digest;
         index_.find_bulk(digests, n, items);
         // Every header's cache line is in flight before the first copy.
         for (unsigned i = 0; i < n; ++i)
@@ -220,10 +224,12 @@ StoreStatus Shard::publish(const KeyRef& k, Item* fresh, Item* old) {
     return StoreStatus::kStored;
 }
 
-void Shard::unlink(Item* it) { release(it); }
+void Shard::unlink(Item* it) {
+    release(it);
+}
 
-StoreStatus Shard::store(StoreMode mode, const KeyRef& k, std::string_view data,
-                         const StoreArgs& a, UnixTime now, uint64_t* cas_out) {
+StoreStatus Shard::store(StoreMode mode, const KeyRef& k, std::string_view data, const StoreArgs& a,
+                         UnixTime now, uint64_t* cas_out) {
     Item* old = find(k, now);
     switch (mode) {
         case StoreMode::kAdd:
@@ -296,8 +302,8 @@ StoreStatus Shard::touch(const KeyRef& k, UnixTime exptime, UnixTime now) {
     return StoreStatus::kTouched;
 }
 
-StoreStatus Shard::arith(const KeyRef& k, ArithOp op, uint64_t delta, UnixTime now,
-                         uint64_t cas_in, uint64_t& value, uint64_t* cas_out) {
+StoreStatus Shard::arith(const KeyRef& k, ArithOp op, uint64_t delta, UnixTime now, uint64_t cas_in,
+                         uint64_t& value, uint64_t* cas_out) {
     Item* it = find(k, now);
     if (it == nullptr) return StoreStatus::kNotFound;
     if (it->value_len == 0) return StoreStatus::kNonNumeric;
@@ -347,7 +353,8 @@ void Shard::flush_all(int64_t delay_exptime, UnixTime now) {
 
 uint64_t Shard::n_items() const {
     uint64_t n = 0;
-    for (size_t c = 0; c < slab_.n_classes(); ++c) n += slab_.cls(static_cast<uint8_t>(c)).n_live;
+    for (size_t c = 0; c < slab_.n_classes(); ++c)
+        n += slab_.cls(static_cast<uint8_t>(c)).n_live;
     return n;
 }
 

@@ -45,14 +45,14 @@ namespace fulmar::store {
 enum class StoreStatus : uint8_t {
     kStored,
     kNotStored,
-    kExists,     // CAS mismatch
+    kExists,  // CAS mismatch
     kNotFound,
     kDeleted,
     kTouched,
-    kOk,         // arithmetic done
-    kNonNumeric, // incr/decr on a value that is not a decimal number
-    kTooLarge,   // item larger than the largest class
-    kNoMemory,   // nothing evictable (everything pinned) or index exhausted
+    kOk,          // arithmetic done
+    kNonNumeric,  // incr/decr on a value that is not a decimal number
+    kTooLarge,    // item larger than the largest class
+    kNoMemory,    // nothing evictable (everything pinned) or index exhausted
 };
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
@@ -61,20 +61,20 @@ enum class ArithOp : uint8_t { kIncr, kDecr };
 enum class ShardStatus : uint8_t { kOk, kNoMemory, kIndexFailed, kBadConfig };
 
 struct ShardConfig {
-    std::string name;                     // unique in the process: names the rte_hash/memzone
-    size_t memory_bytes = 64 << 20;       // slab budget, whole MiB pages
-    uint32_t index_entries = 0;           // 0: one slot per 64 bytes of memory
+    std::string name;                // unique in the process: names the rte_hash/memzone
+    size_t memory_bytes = 64 << 20;  // slab budget, whole MiB pages
+    uint32_t index_entries = 0;      // 0: one slot per 64 bytes of memory
     MemoryKind memory = MemoryKind::kAnonymous;
-    rte_rcu_qsbr* rcu = nullptr;          // null: no concurrent readers
+    rte_rcu_qsbr* rcu = nullptr;                        // null: no concurrent readers
     uint32_t owner_thread_id = RTE_QSBR_THRID_INVALID;  // if the owner also reads
-    int socket_id = -1;                   // SOCKET_ID_ANY
+    int socket_id = -1;                                 // SOCKET_ID_ANY
 };
 
 struct StoreArgs {
     uint32_t flags = 0;
-    UnixTime exptime = 0;   // absolute (exptime.h); ignored by append/prepend
-    uint64_t cas_in = 0;    // compare (kCas, or any mode when nonzero)
-    uint64_t cas_set = 0;   // meta E flag: CAS to give the new item (0: next)
+    UnixTime exptime = 0;  // absolute (exptime.h); ignored by append/prepend
+    uint64_t cas_in = 0;   // compare (kCas, or any mode when nonzero)
+    uint64_t cas_set = 0;  // meta E flag: CAS to give the new item (0: next)
 };
 
 // What a reader learns besides the value.
@@ -98,14 +98,14 @@ struct ShardStats {
     uint64_t evictions = 0;
     uint64_t expired_reclaimed = 0;  // by the CLOCK hand or a lazy lookup
     uint64_t flushed_reclaimed = 0;
-    uint64_t sweep_reclaimed = 0;    // by sweep()
+    uint64_t sweep_reclaimed = 0;  // by sweep()
     uint64_t page_moves = 0;
-    uint64_t index_full = 0;         // evictions forced by a full index
+    uint64_t index_full = 0;  // evictions forced by a full index
     uint64_t digest_collisions = 0;
 };
 
 class Shard {
-public:
+  public:
     static Result<std::unique_ptr<Shard>, ShardStatus> create(const ShardConfig& cfg);
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
@@ -116,8 +116,7 @@ public:
     // times when the owner rewrites the item under it, then reports a miss
     // (a reader racing a writer may see either the old or the new value,
     // never a mix).
-    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out,
-                    ItemMeta& meta) const;
+    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out, ItemMeta& meta) const;
 
     // The same for a burst: one bulk index look-up for all keys, item
     // headers prefetched before any is copied. Any size; done in groups of
@@ -135,8 +134,8 @@ public:
     // here are reclaimed at once.
     Item* find(const KeyRef& k, UnixTime now);
 
-    StoreStatus store(StoreMode mode, const KeyRef& k, std::string_view data,
-                      const StoreArgs& a, UnixTime now, uint64_t* cas_out = nullptr);
+    StoreStatus store(StoreMode mode, const KeyRef& k, std::string_view data, const StoreArgs& a,
+                      UnixTime now, uint64_t* cas_out = nullptr);
     StoreStatus remove(const KeyRef& k, UnixTime now, uint64_t cas_in = 0);
     StoreStatus touch(const KeyRef& k, UnixTime exptime, UnixTime now);
     // On kOk, `value` holds the new number.
@@ -178,7 +177,7 @@ public:
     uint64_t n_items() const;
     const Index& index() const { return index_; }
 
-private:
+  private:
     Shard(Region region, Index index);
 
     enum class TryRead : uint8_t { kDone, kRetry };

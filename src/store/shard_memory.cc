@@ -34,8 +34,7 @@ void Shard::note_expiry(const Item* it) {
     const uint32_t p = slab_.page_of(it);
     PageDesc& pd = slab_.page(p);
     if (pd.min_expiry == 0 || it->exptime < pd.min_expiry) pd.min_expiry = it->exptime;
-    if (p == sweep_page_ && (sweep_min_ == 0 || it->exptime < sweep_min_))
-        sweep_min_ = it->exptime;
+    if (p == sweep_page_ && (sweep_min_ == 0 || it->exptime < sweep_min_)) sweep_min_ = it->exptime;
 }
 
 StoreStatus Shard::link(const KeyRef& k, Item* fresh) {
@@ -170,7 +169,8 @@ void Shard::maybe_rebalance(UnixTime now) {
             cold_rate = rate;
         }
     }
-    for (size_t i = 0; i < slab_.n_classes(); ++i) slab_.cls(static_cast<uint8_t>(i)).window_evictions = 0;
+    for (size_t i = 0; i < slab_.n_classes(); ++i)
+        slab_.cls(static_cast<uint8_t>(i)).window_evictions = 0;
     if (hot == kNoClass || cold == kNoClass || hot == cold) return;
     if (hot_rate > kRebalanceRatio * (cold_rate + 1.0)) move_page(cold, hot, now);
 }

@@ -16,9 +16,13 @@ Item* next_free(const Item* it) {
     std::memcpy(&next, &it->cas, sizeof(next));
     return next;
 }
-void set_next_free(Item* it, Item* next) { std::memcpy(&it->cas, &next, sizeof(next)); }
+void set_next_free(Item* it, Item* next) {
+    std::memcpy(&it->cas, &next, sizeof(next));
+}
 
-uint32_t round_up8(double v) { return (static_cast<uint32_t>(std::ceil(v)) + 7u) & ~7u; }
+uint32_t round_up8(double v) {
+    return (static_cast<uint32_t>(std::ceil(v)) + 7u) & ~7u;
+}
 
 }  // namespace
 

@@ -59,7 +59,7 @@ struct SlabClass {
 };
 
 class Slab {
-public:
+  public:
     // `memory` must be page-aligned in size; it is not owned.
     explicit Slab(std::span<std::byte> memory);
     Slab(const Slab&) = delete;
@@ -84,7 +84,8 @@ public:
     PageDesc& page(uint32_t id) { return pages_[id]; }
     Item* chunk(uint32_t page_id, uint32_t index) {
         return reinterpret_cast<Item*>(base_ + size_t{page_id} * kPageSize +
-                                       size_t{index} * classes_[pages_[page_id].class_id].chunk_size);
+                                       size_t{index} *
+                                           classes_[pages_[page_id].class_id].chunk_size);
     }
     uint32_t page_of(const void* p) const {
         return static_cast<uint32_t>((static_cast<const std::byte*>(p) - base_) / kPageSize);
@@ -105,7 +106,7 @@ public:
     // Takes a page from the free pool, kNoPage if empty.
     uint32_t take_free_page();
 
-private:
+  private:
     void carve(uint32_t page_id, uint8_t class_id);
 
     std::byte* base_;

@@ -10,7 +10,8 @@ namespace {
 std::array<std::byte, 8> bytes(std::initializer_list<int> v) {
     std::array<std::byte, 8> a{};
     size_t i = 0;
-    for (int x : v) a[i++] = static_cast<std::byte>(x);
+    for (int x : v)
+        a[i++] = static_cast<std::byte>(x);
     return a;
 }
 

@@ -32,7 +32,9 @@ const unsigned kReaders = std::max(1u, std::thread::hardware_concurrency() - 1);
 
 constexpr int kHotKeys = 16;
 
-std::string key_of(int i) { return "stress:" + std::to_string(i); }
+std::string key_of(int i) {
+    return "stress:" + std::to_string(i);
+}
 
 // Half the traffic on a few hot keys, so readers and the writer meet on the
 // same chunks (the free list is LIFO: a freed chunk is reused at once); the
@@ -123,17 +125,18 @@ TEST(ConcurrentReaders, NeverSeeATornOrWrongValueWhileTheOwnerWrites) {
         }
     }
     stop = true;
-    for (auto& r : readers) r.join();
+    for (auto& r : readers)
+        r.join();
     const uint64_t evictions = shard->stats().evictions;
     const uint64_t moves = shard->stats().page_moves;
     shard.reset();
     rte_free(rcu);
 
-    std::printf("stress: %llu writes, %llu reads, %llu hits, %llu bad, %llu evictions, %llu page moves\n",
-                static_cast<unsigned long long>(writes), static_cast<unsigned long long>(reads.load()),
-                static_cast<unsigned long long>(hits.load()),
-                static_cast<unsigned long long>(bad.load()), static_cast<unsigned long long>(evictions),
-                static_cast<unsigned long long>(moves));
+    std::printf(
+        "stress: %llu writes, %llu reads, %llu hits, %llu bad, %llu evictions, %llu page moves\n",
+        static_cast<unsigned long long>(writes), static_cast<unsigned long long>(reads.load()),
+        static_cast<unsigned long long>(hits.load()), static_cast<unsigned long long>(bad.load()),
+        static_cast<unsigned long long>(evictions), static_cast<unsigned long long>(moves));
     EXPECT_GT(hits.load(), 0u);
     EXPECT_EQ(bad.load(), 0u);
 }

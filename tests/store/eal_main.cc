@@ -14,8 +14,14 @@
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     std::string prefix = "--file-prefix=fulmar_test_" + std::to_string(getpid());
-    std::vector<const char*> eal = {"fulmar_test", "--no-huge", "-m", "1536", "--no-pci",
-                                    "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
+    std::vector<const char*> eal = {"fulmar_test",
+                                    "--no-huge",
+                                    "-m",
+                                    "1536",
+                                    "--no-pci",
+                                    "--no-shconf",
+                                    "--no-telemetry",
+                                    "--log-level=lib.eal:error",
                                     prefix.c_str()};
     if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) {
         fprintf(stderr, "rte_eal_init failed\n");

@@ -7,7 +7,9 @@ namespace {
 
 constexpr UnixTime kNow = 1'700'000'000;
 
-TEST(Exptime, ZeroMeansNever) { EXPECT_EQ(exptime_to_abs(0, kNow), 0u); }
+TEST(Exptime, ZeroMeansNever) {
+    EXPECT_EQ(exptime_to_abs(0, kNow), 0u);
+}
 
 TEST(Exptime, UpToThirtyDaysIsRelative) {
     EXPECT_EQ(exptime_to_abs(1, kNow), kNow + 1);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "store/exptime.h"
 #include "shard_fixture.h"
+#include "store/exptime.h"
 
 namespace fulmar::store {
 namespace {
@@ -77,7 +77,8 @@ TEST_F(ShardTest, ReplaceStoresOnlyWhenPresent) {
 TEST_F(ShardTest, CasStoresOnMatchOnlyAndReportsMissingAndStale) {
     EXPECT_EQ(set("k", "x", 0, 0, StoreMode::kCas, 1), StoreStatus::kNotFound);
     uint64_t cas = 0;
-    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("k"), "a", {}, now(), &cas), StoreStatus::kStored);
+    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("k"), "a", {}, now(), &cas),
+              StoreStatus::kStored);
     EXPECT_EQ(set("k", "b", 0, 0, StoreMode::kCas, cas + 100), StoreStatus::kExists);
     EXPECT_EQ(set("k", "b", 0, 0, StoreMode::kCas, cas), StoreStatus::kStored);
     EXPECT_EQ(get("k"), "b");
@@ -155,8 +156,10 @@ TEST_F(ShardTest, IncrRejectsNonNumericValuesAndMissingKeys) {
 
 TEST_F(ShardTest, IncrChecksCasWhenGiven) {
     uint64_t cas = 0, v = 0;
-    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("n"), "1", {}, now(), &cas), StoreStatus::kStored);
-    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), cas + 1, v), StoreStatus::kExists);
+    ASSERT_EQ(shard->store(StoreMode::kSet, KeyRef("n"), "1", {}, now(), &cas),
+              StoreStatus::kStored);
+    EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), cas + 1, v),
+              StoreStatus::kExists);
     EXPECT_EQ(shard->arith(KeyRef("n"), ArithOp::kIncr, 1, now(), cas, v), StoreStatus::kOk);
 }
 
@@ -256,15 +259,19 @@ TEST_F(ShardTest, ClockKeepsReferencedItemsOverColdOnes) {
         ItemMeta m;
         return small->read(KeyRef(std::string_view(key, n)), now(), buf, m) == ReadStatus::kHit;
     };
-    for (int i = 0; i < 10000; ++i) ASSERT_EQ(put(i), StoreStatus::kStored);
-    for (int i = 0; i < 100; ++i) ASSERT_TRUE(hit(i));  // the hot set
+    for (int i = 0; i < 10000; ++i)
+        ASSERT_EQ(put(i), StoreStatus::kStored);
+    for (int i = 0; i < 100; ++i)
+        ASSERT_TRUE(hit(i));  // the hot set
     for (int i = 10000; i < 30000; ++i) {
         ASSERT_EQ(put(i), StoreStatus::kStored);
         if (i % 50 == 0)
-            for (int h = 0; h < 100; ++h) hit(h);
+            for (int h = 0; h < 100; ++h)
+                hit(h);
     }
     int hot_kept = 0;
-    for (int i = 0; i < 100; ++i) hot_kept += hit(i);
+    for (int i = 0; i < 100; ++i)
+        hot_kept += hit(i);
     EXPECT_GE(hot_kept, 95);
 }
 
@@ -382,7 +389,8 @@ TEST_F(ShardTest, BulkReadsMatchSingleReads) {
     }
     set("bulk005", "", 0, -1);  // expired: a miss
     std::vector<KeyRef> refs;
-    for (auto& k : keys) refs.emplace_back(k);
+    for (auto& k : keys)
+        refs.emplace_back(k);
     std::vector<std::array<char, 64>> bufs(keys.size());
     std::vector<Shard::BulkRead> reads(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {

@@ -46,9 +46,13 @@ double seconds_since(Clock::time_point t0) {
 }
 
 // 16-byte keys: "key:" + 12 digits.
-std::string make_key(uint64_t i) { return fmt::format("key:{:012d}", i); }
+std::string make_key(uint64_t i) {
+    return fmt::format("key:{:012d}", i);
+}
 
-std::string make_value(uint64_t i) { return fmt::format("{:032d}", i * 2654435761u); }
+std::string make_value(uint64_t i) {
+    return fmt::format("{:032d}", i * 2654435761u);
+}
 
 std::unique_ptr<Shard> make_shard(size_t bytes, const char* name, uint32_t index_entries = 0) {
     ShardConfig cfg;
@@ -65,10 +69,11 @@ std::unique_ptr<Shard> make_shard(size_t bytes, const char* name, uint32_t index
 
 // Zipf(theta) over [0, n) by inverse CDF on a precomputed table.
 class Zipf {
-public:
+  public:
     Zipf(uint64_t n, double theta, uint64_t seed) : cdf_(n), rng_(seed) {
         double sum = 0;
-        for (uint64_t i = 0; i < n; ++i) sum += 1.0 / std::pow(double(i + 1), theta);
+        for (uint64_t i = 0; i < n; ++i)
+            sum += 1.0 / std::pow(double(i + 1), theta);
         double acc = 0;
         for (uint64_t i = 0; i < n; ++i) {
             acc += 1.0 / std::pow(double(i + 1), theta) / sum;
@@ -77,7 +82,8 @@ public:
         // Rank 0 is the hottest; scatter ranks over keys so hot keys are not
         // neighbours in memory.
         perm_.resize(n);
-        for (uint64_t i = 0; i < n; ++i) perm_[i] = i;
+        for (uint64_t i = 0; i < n; ++i)
+            perm_[i] = i;
         std::shuffle(perm_.begin(), perm_.end(), std::mt19937_64(seed ^ 0x5bd1e995));
     }
     uint64_t next() {
@@ -86,7 +92,7 @@ public:
         return perm_[std::min<size_t>(it - cdf_.begin(), cdf_.size() - 1)];
     }
 
-private:
+  private:
     std::vector<double> cdf_;
     std::vector<uint64_t> perm_;
     std::mt19937_64 rng_;
@@ -109,10 +115,12 @@ void bench_get() {
         seq.reserve(kOps);
         if (dist[0] == 'u') {
             std::mt19937_64 rng(1);
-            for (size_t i = 0; i < kOps; ++i) seq.emplace_back(keys[rng() % kItems]);
+            for (size_t i = 0; i < kOps; ++i)
+                seq.emplace_back(keys[rng() % kItems]);
         } else {
             Zipf z(kItems, 0.99, 2);
-            for (size_t i = 0; i < kOps; ++i) seq.emplace_back(keys[z.next()]);
+            for (size_t i = 0; i < kOps; ++i)
+                seq.emplace_back(keys[z.next()]);
         }
         char buf[64];
         ItemMeta meta;
@@ -126,13 +134,16 @@ void bench_get() {
         constexpr size_t kBurst = 32;
         std::array<std::array<char, 64>, kBurst> bufs;
         std::array<Shard::BulkRead, kBurst> reads;
-        for (size_t j = 0; j < kBurst; ++j) reads[j].value_out = bufs[j];
+        for (size_t j = 0; j < kBurst; ++j)
+            reads[j].value_out = bufs[j];
         hits = 0;
         t0 = Clock::now();
         for (size_t i = 0; i + kBurst <= kOps; i += kBurst) {
-            for (size_t j = 0; j < kBurst; ++j) reads[j].key = &seq[i + j];
+            for (size_t j = 0; j < kBurst; ++j)
+                reads[j].key = &seq[i + j];
             shard->read_bulk(reads, kNow);
-            for (size_t j = 0; j < kBurst; ++j) hits += reads[j].status == ReadStatus::kHit;
+            for (size_t j = 0; j < kBurst; ++j)
+                hits += reads[j].status == ReadStatus::kHit;
         }
         dt = seconds_since(t0);
         fmt::print("GET {:10} burst of 32: {:6.2f} M/s  (hits {})\n", dist, kOps / dt / 1e6, hits);
@@ -145,11 +156,13 @@ void bench_set() {
     constexpr size_t kOps = 10'000'000;
     auto shard = make_shard(size_t{32} << 20, "bset");
     std::vector<std::string> keys(kKeys);
-    for (uint64_t i = 0; i < kKeys; ++i) keys[i] = make_key(i);
+    for (uint64_t i = 0; i < kKeys; ++i)
+        keys[i] = make_key(i);
     const std::string value = make_value(7);
     std::mt19937_64 rng(3);
     std::vector<uint32_t> seq(kOps);
-    for (auto& s : seq) s = static_cast<uint32_t>(rng() % kKeys);
+    for (auto& s : seq)
+        s = static_cast<uint32_t>(rng() % kKeys);
     auto t0 = Clock::now();
     for (size_t i = 0; i < kOps; ++i)
         shard->store(StoreMode::kSet, KeyRef(keys[seq[i]]), value, {}, kNow);
@@ -166,9 +179,10 @@ void bench_memory() {
         shard->store(StoreMode::kSet, KeyRef(k), make_value(i), {}, kNow);
         ++i;
     }
-    fmt::print("fulmar: {} items of 16 B key / 32 B value in a 1 GiB shard before the first "
-               "eviction ({} bytes per item; index {} slots)\n",
-               i - 1, double(size_t{1} << 30) / double(i - 1), shard->index().capacity());
+    fmt::print(
+        "fulmar: {} items of 16 B key / 32 B value in a 1 GiB shard before the first "
+        "eviction ({} bytes per item; index {} slots)\n",
+        i - 1, double(size_t{1} << 30) / double(i - 1), shard->index().capacity());
 }
 
 bool send_all(int fd, const std::string& s) {
@@ -217,9 +231,10 @@ void bench_memcached_memory(int port) {
         send_all(fd, batch);
         const std::string st = mc_stats(fd);
         if (stat_value(st, "evictions") > 0) {
-            fmt::print("memcached: {} items (curr_items at the first evictions: {} evicted so "
-                       "far) in -m 1024\n",
-                       stat_value(st, "curr_items"), stat_value(st, "evictions"));
+            fmt::print(
+                "memcached: {} items (curr_items at the first evictions: {} evicted so "
+                "far) in -m 1024\n",
+                stat_value(st, "curr_items"), stat_value(st, "evictions"));
             break;
         }
     }
@@ -228,7 +243,7 @@ void bench_memcached_memory(int port) {
 
 // Exact LRU in items, for the hit-ratio comparison.
 class Lru {
-public:
+  public:
     explicit Lru(size_t cap) : cap_(cap) {}
     bool get(uint64_t k) {
         auto it = map_.find(k);
@@ -245,7 +260,7 @@ public:
         }
     }
 
-private:
+  private:
     size_t cap_;
     std::list<uint64_t> order_;
     std::unordered_map<uint64_t, std::list<uint64_t>::iterator> map_;
@@ -256,10 +271,12 @@ void bench_hitratio() {
     constexpr size_t kOps = 10'000'000;
     auto shard = make_shard(size_t{16} << 20, "bhit");  // ~200k of 1 M items
     std::vector<std::string> keys(kKeys);
-    for (uint64_t i = 0; i < kKeys; ++i) keys[i] = make_key(i);
+    for (uint64_t i = 0; i < kKeys; ++i)
+        keys[i] = make_key(i);
     Zipf z(kKeys, 0.99, 5);
     std::vector<uint32_t> seq(kOps);
-    for (auto& s : seq) s = static_cast<uint32_t>(z.next());
+    for (auto& s : seq)
+        s = static_cast<uint32_t>(z.next());
     const std::string value = make_value(1);
     char buf[64];
     ItemMeta meta;
@@ -280,9 +297,10 @@ void bench_hitratio() {
         else
             lru.set(seq[i]);
     }
-    fmt::print("hit ratio, Zipf 0.99 over 1 M keys, {} items held: CLOCK {:.4f}, exact LRU "
-               "{:.4f}\n",
-               capacity, double(hits) / kOps, double(lru_hits) / kOps);
+    fmt::print(
+        "hit ratio, Zipf 0.99 over 1 M keys, {} items held: CLOCK {:.4f}, exact LRU "
+        "{:.4f}\n",
+        capacity, double(hits) / kOps, double(lru_hits) / kOps);
 }
 
 }  // namespace
@@ -299,8 +317,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     std::string prefix = "--file-prefix=fulmar_bench_" + std::to_string(getpid());
-    std::vector<const char*> eal = {"store_bench", "--no-huge", "-m", "4096", "--no-pci",
-                                    "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
+    std::vector<const char*> eal = {"store_bench",
+                                    "--no-huge",
+                                    "-m",
+                                    "4096",
+                                    "--no-pci",
+                                    "--no-shconf",
+                                    "--no-telemetry",
+                                    "--log-level=lib.eal:error",
                                     prefix.c_str()};
     if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) {
         fmt::print(stderr, "rte_eal_init failed\n");
