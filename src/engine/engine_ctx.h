@@ -1,0 +1,73 @@
+// What a memcached session executes against: the shards, a clock, a scratch
+// buffer for value copies, and the counters `stats` reports.
+//
+// One EngineCtx per thread (lcore or control plane loop); sessions on that
+// thread share it. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "common/clock.h"
+#include "store/digest.h"
+#include "store/shard.h"
+
+namespace fulmar::engine {
+
+// The version we announce: the memcached protocol level we implement, then
+// who we are. Clients that parse "major.minor.patch" read 1.6.18.
+inline constexpr std::string_view kMcVersion = "1.6.18-fulmar-0.1.0";
+
+// The documented shard choice inside a node: a client that knows it can aim
+// at the owner's port. Uses the digest's high half (the index uses the low
+// half for buckets, so the two stay independent).
+inline size_t shard_index(const store::KeyDigest& d, size_t n_shards) {
+    return static_cast<size_t>(d.hi % n_shards);
+}
+
+// memcached's item size rule (item_size_ok): header 48 + CAS 8 + key + NUL
+// + value + CRLF must fit 1 MiB. We store items smaller than that, but take
+// memcached's limit so clients see the same accept/reject boundary.
+inline constexpr size_t kMcItemSizeMax = 1024 * 1024;
+inline bool mc_item_fits(size_t key_len, size_t value_len) {
+    return 48 + 8 + key_len + 1 + value_len + 2 <= kMcItemSizeMax;
+}
+
+struct EngineStats {
+    uint64_t cmd_get = 0;
+    uint64_t cmd_set = 0;
+    uint64_t cmd_flush = 0;
+    uint64_t cmd_touch = 0;
+    uint64_t get_hits = 0;
+    uint64_t get_misses = 0;
+    uint64_t get_expired = 0;
+    uint64_t delete_hits = 0;
+    uint64_t delete_misses = 0;
+    uint64_t incr_hits = 0;
+    uint64_t incr_misses = 0;
+    uint64_t decr_hits = 0;
+    uint64_t decr_misses = 0;
+    uint64_t cas_hits = 0;
+    uint64_t cas_misses = 0;
+    uint64_t cas_badval = 0;
+    uint64_t touch_hits = 0;
+    uint64_t touch_misses = 0;
+    uint64_t total_items = 0;
+};
+
+struct EngineCtx {
+    std::span<store::Shard* const> shards;
+    const Clock* clock = nullptr;
+    // Holds one value copied out of a shard; at least store::kMaxItemSize.
+    std::span<char> scratch;
+    UnixTime started = 0;  // for stats uptime
+    EngineStats stats;
+
+    store::Shard& shard_for(const store::KeyRef& k) const {
+        return *shards[shard_index(k.digest, shards.size())];
+    }
+    UnixTime now() const { return clock->now(); }
+};
+
+}  // namespace fulmar::engine

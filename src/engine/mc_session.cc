@@ -1,0 +1,229 @@
+// A memcached text session: framing, routing between the classic and meta
+// executors, swallowing and the reply queue; see mc_session.h.
+#include "engine/mc_session.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "engine/mc_classic.h"
+#include "engine/mc_meta_exec.h"
+#include "proto/mc_meta.h"
+#include "store/digest.h"
+
+namespace fulmar::engine {
+namespace {
+
+using proto::McTextCommand;
+using proto::McTextError;
+using proto::ParseStatus;
+
+// memcached's reqs_per_event is 20, and its loop counts so that the first
+// write comes after the 21st request of a read, then every 20th.
+constexpr size_t kRequestsFirstWrite = 21;
+constexpr size_t kRequestsPerWrite = 20;
+// Enough for the replies of a deep pipeline of small requests; the queue
+// grows past it when it must.
+constexpr size_t kQueueReserve = 16 * 1024;
+constexpr size_t kHeldReserve = 64;
+// Digits of the largest 64-bit number.
+constexpr size_t kMaxDigits = 20;
+
+bool is_get_family(McTextCommand c) {
+    return c == McTextCommand::kGet || c == McTextCommand::kGets || c == McTextCommand::kGat ||
+           c == McTextCommand::kGats;
+}
+
+}  // namespace
+
+void McSession::Queue::flush_to(proto::ReplySink& out) {
+    held_.clear();
+    if (bytes_.empty()) return;
+    out.append(bytes_);
+    bytes_.clear();
+}
+
+void McSession::Queue::drop() {
+    held_.clear();
+    bytes_.clear();
+}
+
+bool McSession::Queue::holds(EngineCtx& ctx, const store::KeyRef& k, uint64_t& cas) const {
+    const store::Item* it = ctx.shard_for(k).find(k, ctx.now());
+    cas = it != nullptr ? it->cas : 0;
+    if (it == nullptr) return false;
+    for (const Held& h : held_)
+        if (h.digest == k.digest && h.cas == cas) return true;
+    return false;
+}
+
+void McSession::Queue::hold(EngineCtx& ctx, const store::KeyRef& k) {
+    if (const store::Item* it = ctx.shard_for(k).find(k, ctx.now()))
+        held_.push_back({k.digest, it->cas});
+}
+
+template <typename Op>
+void McSession::arith_on_held(std::string_view key, Op&& op) {
+    if (queue_.held_.empty()) {
+        op();
+        return;
+    }
+    const store::KeyRef k(key);
+    uint64_t cas_before = 0;
+    if (!queue_.holds(ctx_, k, cas_before)) {
+        op();
+        return;
+    }
+    op();
+    store::Shard& shard = ctx_.shard_for(k);
+    const UnixTime now = ctx_.now();
+    const store::Item* it = shard.find(k, now);
+    // Unchanged (miss, non-numeric value, CAS mismatch): nothing to undo.
+    if (it == nullptr || it->cas == cas_before) return;
+    const std::string_view v = it->value();
+    const size_t digits = v.find(' ');
+    if (digits == 0 || digits == std::string_view::npos || digits > kMaxDigits ||
+        v.find_first_not_of(' ', digits) != std::string_view::npos ||
+        v.substr(0, digits).find_first_not_of("0123456789") != std::string_view::npos)
+        return;
+    std::array<char, kMaxDigits> number;
+    std::memcpy(number.data(), v.data(), digits);
+    // The new item keeps the CAS the command may have reported (ma c).
+    const store::StoreArgs args{
+        .flags = it->client_flags, .exptime = it->exptime, .cas_set = it->cas};
+    (void)shard.store(store::StoreMode::kSet, k, {number.data(), digits}, args, now);
+}
+
+McSession::McSession(EngineCtx& ctx)
+    : ctx_(ctx), text_(proto::McTextConf{.max_value_len = kMcMaxStorableValueLen}) {
+    queue_.bytes_.reserve(kQueueReserve);
+    queue_.held_.reserve(kHeldReserve);
+}
+
+void McSession::count_request(proto::ReplySink& out) {
+    if (--requests_left_ > 0) return;
+    queue_.flush_to(out);
+    requests_left_ = kRequestsPerWrite;
+}
+
+McSession::Step McSession::feed_meta(std::string_view in, proto::ReplySink& out, McFeedResult& r) {
+    proto::McMetaRequest req;
+    const proto::McMetaResult res = proto::parse_mc_meta(in, req, kMcMaxStorableValueLen);
+    switch (res.status) {
+        case ParseStatus::kNeedMore:
+            return Step::kNeedMore;
+        case ParseStatus::kComplete: {
+            r.consumed += res.consumed;
+            const size_t before = queue_.bytes_.size();
+            if (req.command == proto::McMetaCommand::kArithmetic) {
+                arith_on_held(req.key(), [&] { execute_meta(req, ctx_, queue_); });
+            } else {
+                execute_meta(req, ctx_, queue_);
+            }
+            if (req.command == proto::McMetaCommand::kGet) {
+                // A hit ("VA", "HD") holds its item until the reply is
+                // written; a miss is "EN" (or nothing, under q).
+                const std::string_view reply = std::string_view(queue_.bytes_).substr(before);
+                if (reply.starts_with(proto::kMcMetaVa) || reply.starts_with(proto::kMcMetaHd))
+                    queue_.hold(ctx_, store::KeyRef(req.key()));
+            }
+            // memcached writes its queue right after "MN": that is what a
+            // client pipelining quiet commands waits for.
+            if (req.command == proto::McMetaCommand::kNoop) queue_.flush_to(out);
+            count_request(out);
+            return Step::kNext;
+        }
+        case ParseStatus::kError:
+            break;
+    }
+    if (res.error == proto::McMetaError::kLineTooLong) return Step::kClose;
+    r.consumed += res.consumed;
+    meta_swallow_ = res.swallow;
+    if (res.error == proto::McMetaError::kTooLarge) {
+        // As for set, memcached unlinks the key of an ms it cannot store.
+        const store::KeyRef k(req.key());
+        ctx_.shard_for(k).remove(k, ctx_.now());
+    }
+    queue_.append(proto::mc_meta_error_line(res.error));
+    count_request(out);
+    return Step::kNext;
+}
+
+McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFeedResult& r) {
+    if (meta_swallow_ > 0) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(meta_swallow_, in.size()));
+        meta_swallow_ -= n;
+        r.consumed += n;
+        return Step::kNext;
+    }
+
+    proto::McTextRequest req;
+    const proto::McTextResult res = text_.parse(in, req);
+    if (res.status == ParseStatus::kNeedMore) {
+        needed_ = res.needed;
+        return Step::kNeedMore;
+    }
+    if (res.status == ParseStatus::kComplete) {
+        r.consumed += res.consumed;
+        if (req.command == McTextCommand::kQuit) {
+            // memcached writes the queue, then closes.
+            queue_.flush_to(out);
+            return Step::kClose;
+        }
+        if (is_get_family(req.command)) {
+            // memcached writes the queue once a get has answered; the get's
+            // own reply can go straight out behind it.
+            queue_.flush_to(out);
+            execute_classic(req, ctx_, out);
+        } else if (req.command == McTextCommand::kIncr || req.command == McTextCommand::kDecr) {
+            arith_on_held(req.key, [&] { execute_classic(req, ctx_, queue_); });
+        } else {
+            execute_classic(req, ctx_, queue_);
+        }
+        count_request(out);
+        return Step::kNext;
+    }
+
+    switch (res.error) {
+        case McTextError::kSwallowed:
+            r.consumed += res.consumed;
+            return Step::kNext;
+        case McTextError::kMetaCommand:
+            return feed_meta(in, out, r);
+        case McTextError::kLineTooLong:
+        case McTextError::kHttpRequest:
+            return Step::kClose;
+        case McTextError::kBadFormat:
+            // memcached meets the long key while building the get's reply
+            // and releases every queued reply with it.
+            if (is_get_family(req.command)) queue_.drop();
+            break;
+        default:
+            break;
+    }
+    r.consumed += res.consumed;
+    execute_classic_error(res.error, req, ctx_, queue_);
+    count_request(out);
+    return Step::kNext;
+}
+
+McFeedResult McSession::feed(std::string_view in, proto::ReplySink& out) {
+    McFeedResult r;
+    needed_ = 0;
+    requests_left_ = kRequestsFirstWrite;
+    while (r.consumed < in.size()) {
+        const Step s = step(in.substr(r.consumed), out, r);
+        if (s == Step::kNeedMore) break;
+        if (s == Step::kClose) {
+            // Whatever is still queued dies with the connection (quit has
+            // written its queue already).
+            queue_.drop();
+            r.status = McSessionStatus::kClose;
+            return r;
+        }
+    }
+    queue_.flush_to(out);
+    return r;
+}
+
+}  // namespace fulmar::engine
