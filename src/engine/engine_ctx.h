@@ -5,6 +5,8 @@
 // thread share it. Not thread-safe.
 #pragma once
 
+#include "fulmar/protocol.h"
+
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -29,7 +31,7 @@ inline size_t shard_index(const store::KeyDigest& d, size_t n_shards) {
 // memcached's item size rule (item_size_ok): header 48 + CAS 8 + key + NUL
 // + value + CRLF must fit 1 MiB. We store items smaller than that, but take
 // memcached's limit so clients see the same accept/reject boundary.
-inline constexpr size_t kMcItemSizeMax = 1024 * 1024;
+inline constexpr size_t kMcItemSizeMax = FULMAR_MC_ITEM_SIZE_MAX;
 inline bool mc_item_fits(size_t key_len, size_t value_len) {
     return 48 + 8 + key_len + 1 + value_len + 2 <= kMcItemSizeMax;
 }

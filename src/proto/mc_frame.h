@@ -14,15 +14,17 @@
 // that all repeat the request id and the total.
 #pragma once
 
+#include "fulmar/protocol.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 namespace fulmar::proto {
 
-inline constexpr size_t kMcFrameHeaderSize = 8;
+inline constexpr size_t kMcFrameHeaderSize = FULMAR_MC_UDP_HEADER_SIZE;
 // memcached's UDP_MAX_PAYLOAD_SIZE: reply payload per datagram, header aside.
-inline constexpr size_t kMcUdpMaxPayload = 1400;
+inline constexpr size_t kMcUdpMaxPayload = FULMAR_MC_UDP_MAX_PAYLOAD;
 
 struct McFrame {
     uint16_t request_id = 0;

@@ -46,6 +46,8 @@
 // every fragmentation: memcached's behaviour whenever the line is split.
 #pragma once
 
+#include "fulmar/protocol.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -55,7 +57,7 @@
 namespace fulmar::proto {
 
 // memcached's KEY_MAX_LENGTH.
-inline constexpr size_t kMcMaxKeyLen = 250;
+inline constexpr size_t kMcMaxKeyLen = FULMAR_MC_MAX_KEY_LEN;
 // Bytes of a line memcached buffers before it wants to see the newline.
 inline constexpr size_t kMcMaxLineWithoutNewline = 2048;
 // memcached refuses <bytes> above INT_MAX - 2 as a bad command line.
