@@ -35,7 +35,7 @@ class LineBuf {
   public:
     explicit LineBuf(std::span<char> buf) : buf_(buf) {}
     LineBuf& put(std::string_view s) {
-        std::memcpy(buf_.data() + n_, s.data(), s.size());
+        if (!s.empty()) std::memcpy(buf_.data() + n_, s.data(), s.size());
         n_ += s.size();
         return *this;
     }

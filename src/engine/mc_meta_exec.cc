@@ -53,7 +53,7 @@ class ReplyLine {
         // The parser bounds every input-sized part (key, opaque), so only a
         // bug here can overflow; the static_assert above sizes the buffer.
         FULMAR_CHECK(n_ + s.size() <= buf_.size());
-        std::memcpy(buf_.data() + n_, s.data(), s.size());
+        if (!s.empty()) std::memcpy(buf_.data() + n_, s.data(), s.size());
         n_ += s.size();
     }
     void add(char c) { add(std::string_view(&c, 1)); }
@@ -143,7 +143,8 @@ Item* create_item(Shard& shard, const KeyRef& k, std::string_view value, const M
     StoreStatus st;
     Item* fresh = shard.allocate(k, static_cast<uint32_t>(value.size()), args, now, nullptr, st);
     if (fresh == nullptr) return nullptr;
-    std::memcpy(fresh->value_ptr(), value.data(), value.size());
+    // An empty view may have a null data pointer, which memcpy must not see.
+    if (!value.empty()) std::memcpy(fresh->value_ptr(), value.data(), value.size());
     if (shard.publish(k, fresh, nullptr) != StoreStatus::kStored) return nullptr;
     return fresh;
 }
@@ -306,7 +307,7 @@ StoreStatus store_stale(Shard& shard, const KeyRef& k, std::string_view data, St
     StoreStatus st;
     Item* fresh = shard.allocate(k, static_cast<uint32_t>(data.size()), args, now, old, st);
     if (fresh == nullptr) return st;
-    std::memcpy(fresh->value_ptr(), data.data(), data.size());
+    if (!data.empty()) std::memcpy(fresh->value_ptr(), data.data(), data.size());
     // Still in write state from allocate(): no reader sees these bits torn.
     fresh->type_bits |=
         static_cast<uint8_t>(store::kItemStale | (old->type_bits & store::kItemWinSent));

@@ -100,6 +100,14 @@ McSession::McSession(EngineCtx& ctx)
     queue_.held_.reserve(kHeldReserve);
 }
 
+void McSession::reset() {
+    text_ = proto::McTextParser(proto::McTextConf{.max_value_len = kMcMaxStorableValueLen});
+    meta_swallow_ = 0;
+    needed_ = 0;
+    requests_left_ = 0;
+    queue_.drop();
+}
+
 void McSession::count_request(proto::ReplySink& out) {
     if (--requests_left_ > 0) return;
     queue_.flush_to(out);

@@ -63,6 +63,11 @@ class McSession {
     // kClose, feed nothing more.
     McFeedResult feed(std::string_view in, proto::ReplySink& out);
 
+    // Forgets any partial request, refused value or queued reply, keeping
+    // buffer capacity: a UDP transport reuses one session for every
+    // datagram (each is a request of its own) without allocating.
+    void reset();
+
     // Bytes the first unconsumed request needs in all, when feed() stopped
     // inside a storage request whose size is known; else 0. A transport
     // may size its buffer from it.

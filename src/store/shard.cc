@@ -269,6 +269,8 @@ StoreStatus Shard::store(StoreMode mode, const KeyRef& k, std::string_view data,
     Item* it = allocate(k, static_cast<uint32_t>(len), args, now, old, st);
     if (it == nullptr) return st;
     char* v = it->value_ptr();
+    // Empty views may carry a null pointer, which memcpy must never see.
+    if (data.empty()) data = std::string_view("", 0);
     if (mode == StoreMode::kAppend) {
         std::memcpy(v, old->value_ptr(), old->value_len);
         std::memcpy(v + old->value_len, data.data(), data.size());

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,8 @@
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    std::string prefix = "--file-prefix=fulmar_test_" + std::to_string(getpid());
+    const std::string name = "fulmar_test_" + std::to_string(getpid());
+    const std::string prefix = "--file-prefix=" + name;
     std::vector<const char*> eal = {"fulmar_test",
                                     "--no-huge",
                                     "-m",
@@ -30,5 +32,8 @@ int main(int argc, char** argv) {
     fulmar::store::randomize_digest_seed();
     const int rc = RUN_ALL_TESTS();
     rte_eal_cleanup();
+    // EAL leaves its runtime folder even with --no-shconf.
+    std::error_code ec;
+    std::filesystem::remove_all("/var/run/dpdk/" + name, ec);
     return rc;
 }

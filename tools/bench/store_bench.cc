@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <list>
 #include <random>
 #include <string>
@@ -316,7 +317,8 @@ int main(int argc, char** argv) {
         bench_memcached_memory(std::atoi(argv[2]));
         return 0;
     }
-    std::string prefix = "--file-prefix=fulmar_bench_" + std::to_string(getpid());
+    const std::string name = "fulmar_bench_" + std::to_string(getpid());
+    const std::string prefix = "--file-prefix=" + name;
     std::vector<const char*> eal = {"store_bench",
                                     "--no-huge",
                                     "-m",
@@ -342,5 +344,7 @@ int main(int argc, char** argv) {
     else
         fmt::print(stderr, "unknown mode {}\n", mode);
     rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all("/var/run/dpdk/" + name, ec);
     return 0;
 }
