@@ -1,0 +1,299 @@
+// RX classification; see classify.h for the headers parsed and the checks.
+#include "net/classify.h"
+
+#include <rte_arp.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "common/assert.h"
+#include "net/checksum.h"
+
+namespace fulmar::net {
+namespace {
+
+constexpr uint8_t kReplyTtl = 64;
+
+// One frame being classified: where its layers start, and its VLAN tag.
+struct Frame {
+    rte_mbuf* m;
+    uint8_t* base;
+    uint32_t len;  // bytes in the (single) segment
+    uint32_t l2_len;
+    uint16_t vlan_tci;
+    bool has_vlan;
+    bool vlan_stripped;  // tag was in ol_flags/vlan_tci, not in the bytes
+};
+
+RxAction drop(DropReason r, DropReason& why) {
+    why = r;
+    return RxAction::kDrop;
+}
+
+// A reply built in place goes back out with the tag the request came with.
+// When the NIC stripped it, put it back in the bytes: TX VLAN insertion
+// offload may not be enabled (or exist) on the port.
+RxAction transmit(const Frame& f, DropReason& why) {
+    if (f.vlan_stripped) {
+        rte_mbuf* m = f.m;
+        if (rte_vlan_insert(&m) != 0) return drop(DropReason::kNoHeadroom, why);
+    }
+    return RxAction::kTransmit;
+}
+
+bool is_unicast_source(rte_be32_t src, rte_be32_t ours) {
+    const uint32_t a = rte_be_to_cpu_32(src);
+    const uint8_t first = static_cast<uint8_t>(a >> 24);
+    // 0/8 "this network", 127/8 loopback, 224/4 multicast and 240/4 reserved
+    // (incl. 255.255.255.255): none is a host we should send to. Our own
+    // address as source means a loop or a spoof.
+    return first != 0 && first != 127 && first < 224 && src != ours;
+}
+
+RxAction handle_arp(Frame& f, const PortAddr& port, DropReason& why) {
+    if (f.len < f.l2_len + sizeof(rte_arp_hdr)) return drop(DropReason::kShortFrame, why);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.base);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(f.base + f.l2_len);
+    if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+        arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != RTE_ETHER_ADDR_LEN ||
+        arp->arp_plen != sizeof(rte_be32_t)) {
+        return drop(DropReason::kArpMalformed, why);
+    }
+    if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST)) {
+        return drop(DropReason::kArpNotRequest, why);
+    }
+    rte_arp_ipv4& d = arp->arp_data;
+    // Our own announcement looped back (a bridge, a ring pair) must not be
+    // answered: that would be a reply to ourselves.
+    if (d.arp_tip != port.ip || rte_is_same_ether_addr(&d.arp_sha, &port.mac)) {
+        return drop(DropReason::kArpNotForUs, why);
+    }
+
+    // RFC 826: swap sender and target, fill in our hardware address, send to
+    // the (new) target hardware address.
+    const rte_be32_t requester_ip = d.arp_sip;
+    d.arp_tha = d.arp_sha;
+    d.arp_tip = requester_ip;
+    d.arp_sha = port.mac;
+    d.arp_sip = port.ip;
+    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+    eth->dst_addr = d.arp_tha;
+    eth->src_addr = port.mac;
+    return transmit(f, why);
+}
+
+RxAction handle_icmp(Frame& f, const PortAddr& port, rte_ipv4_hdr* ip, uint32_t ip_hlen,
+                     uint32_t ip_total, DropReason& why) {
+    const uint32_t icmp_len = ip_total - ip_hlen;
+    if (icmp_len < sizeof(rte_icmp_hdr)) return drop(DropReason::kShortFrame, why);
+    auto* icmp = reinterpret_cast<rte_icmp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ip_hlen);
+    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+        return drop(DropReason::kIcmpNotEchoRequest, why);
+    }
+    if (!sum_is_valid(raw_sum(icmp, icmp_len))) return drop(DropReason::kBadIcmpChecksum, why);
+
+    // Type 8 -> 0 changes one 16-bit word by 0x0800 (type is its high byte):
+    // RFC 1624 incremental update instead of summing the whole payload again.
+    icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+    icmp->icmp_cksum = update_checksum(icmp->icmp_cksum, RTE_BE16(RTE_IP_ICMP_ECHO_REQUEST << 8),
+                                       RTE_BE16(RTE_IP_ICMP_ECHO_REPLY << 8));
+
+    // Options (if any) are echoed back as they came; RFC 1122 allows it.
+    ip->dst_addr = ip->src_addr;
+    ip->src_addr = port.ip;
+    ip->time_to_live = kReplyTtl;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.base);
+    eth->dst_addr = eth->src_addr;
+    eth->src_addr = port.mac;
+
+    // Drop Ethernet padding (and any trailer) past the IP datagram.
+    const uint32_t frame_len = f.l2_len + ip_total;
+    if (f.len > frame_len) rte_pktmbuf_trim(f.m, static_cast<uint16_t>(f.len - frame_len));
+    return transmit(f, why);
+}
+
+RxAction handle_udp(Frame& f, const PortAddr& port, const ClientFilter& filter,
+                    const rte_ipv4_hdr* ip, uint32_t ip_hlen, uint32_t ip_total, UdpRequest& out,
+                    DropReason& why) {
+    const uint32_t l4_len = ip_total - ip_hlen;
+    if (l4_len < sizeof(rte_udp_hdr)) return drop(DropReason::kBadUdpLength, why);
+    const auto* udp =
+        reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ip_hlen);
+    const uint16_t dst_port = rte_be_to_cpu_16(udp->dst_port);
+    // Unsigned wrap makes one compare cover both ends of the range.
+    if (static_cast<uint16_t>(dst_port - port.udp_port) >= port.n_udp_ports) {
+        return drop(DropReason::kNotOurPort, why);
+    }
+    // Linux also accepts a UDP length shorter than the IP payload (and trims);
+    // a longer one is a lie.
+    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+    if (udp_len < sizeof(rte_udp_hdr) || udp_len > l4_len) {
+        return drop(DropReason::kBadUdpLength, why);
+    }
+    // Before the checksum: a spoofed flood from outside the list should cost
+    // as little as possible.
+    if (!filter.allows(ip->src_addr)) return drop(DropReason::kClientNotAllowed, why);
+    if (udp->dgram_cksum != 0) {
+        const uint16_t pseudo =
+            fold(pseudo_header_sum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp_len));
+        // A checksum equal to the pseudo-header sum is CHECKSUM_PARTIAL left
+        // for a NIC that a veth/af_packet peer does not have: the kernel
+        // trusts it locally, so do we (see design.md section 8).
+        if (udp->dgram_cksum != pseudo && !sum_is_valid(raw_sum(udp, udp_len) + pseudo)) {
+            return drop(DropReason::kBadUdpChecksum, why);
+        }
+    }
+
+    const auto* eth = reinterpret_cast<const rte_ether_hdr*>(f.base);
+    out.payload =
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(udp) + sizeof(rte_udp_hdr),
+                                   udp_len - sizeof(rte_udp_hdr));
+    out.src_mac = eth->src_addr;
+    out.dst_mac = eth->dst_addr;
+    out.src_ip = ip->src_addr;
+    out.dst_ip = ip->dst_addr;
+    out.src_port = rte_be_to_cpu_16(udp->src_port);
+    out.dst_port = dst_port;
+    out.vlan_tci = f.vlan_tci;
+    out.has_vlan = f.has_vlan;
+    return RxAction::kUdpRequest;
+}
+
+RxAction handle_ipv4(Frame& f, const PortAddr& port, const ClientFilter& filter, UdpRequest& out,
+                     DropReason& why) {
+    const auto* eth = reinterpret_cast<const rte_ether_hdr*>(f.base);
+    // A promiscuous port (tap, af_packet) sees frames for other hosts; IP to
+    // a broadcast/multicast MAC is left to the IP checks.
+    if (rte_is_unicast_ether_addr(&eth->dst_addr) &&
+        !rte_is_same_ether_addr(&eth->dst_addr, &port.mac)) {
+        return drop(DropReason::kNotOurMac, why);
+    }
+    const uint32_t avail = f.len - f.l2_len;
+    if (avail < sizeof(rte_ipv4_hdr)) return drop(DropReason::kShortFrame, why);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f.base + f.l2_len);
+    if ((ip->version_ihl >> 4) != IPVERSION) return drop(DropReason::kBadIpVersion, why);
+    const uint32_t hlen = rte_ipv4_hdr_len(ip);
+    if (hlen < sizeof(rte_ipv4_hdr) || hlen > avail) return drop(DropReason::kBadIhl, why);
+    if (!sum_is_valid(raw_sum(ip, hlen))) return drop(DropReason::kBadIpChecksum, why);
+    // Frames under 60 bytes are padded by the sender: trust total_length, not
+    // the frame length, as long as the frame holds all of it.
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if (total < hlen || total > avail) return drop(DropReason::kBadTotalLength, why);
+    if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
+        return drop(DropReason::kFragment, why);
+    }
+    if (ip->dst_addr != port.ip) return drop(DropReason::kNotOurIp, why);
+    if (!is_unicast_source(ip->src_addr, port.ip)) return drop(DropReason::kBadSourceIp, why);
+
+    switch (ip->next_proto_id) {
+        case IPPROTO_UDP:
+            return handle_udp(f, port, filter, ip, hlen, total, out, why);
+        case IPPROTO_ICMP:
+            return handle_icmp(f, port, ip, hlen, total, why);
+        default:
+            return drop(DropReason::kNotUdp, why);
+    }
+}
+
+}  // namespace
+
+const char* drop_reason_name(DropReason r) {
+    // A switch, not a table: -Wswitch (an error here) flags a reason added
+    // without a name.
+    switch (r) {
+        case DropReason::kMultiSegment:
+            return "multi_segment";
+        case DropReason::kShortFrame:
+            return "short_frame";
+        case DropReason::kNotIpv4:
+            return "not_ipv4";
+        case DropReason::kStackedVlan:
+            return "stacked_vlan";
+        case DropReason::kNotOurMac:
+            return "not_our_mac";
+        case DropReason::kArpMalformed:
+            return "arp_malformed";
+        case DropReason::kArpNotRequest:
+            return "arp_not_request";
+        case DropReason::kArpNotForUs:
+            return "arp_not_for_us";
+        case DropReason::kBadIpVersion:
+            return "bad_ip_version";
+        case DropReason::kBadIhl:
+            return "bad_ihl";
+        case DropReason::kBadIpChecksum:
+            return "bad_ip_checksum";
+        case DropReason::kBadTotalLength:
+            return "bad_total_length";
+        case DropReason::kFragment:
+            return "fragment";
+        case DropReason::kNotOurIp:
+            return "not_our_ip";
+        case DropReason::kBadSourceIp:
+            return "bad_source_ip";
+        case DropReason::kIcmpNotEchoRequest:
+            return "icmp_not_echo_request";
+        case DropReason::kBadIcmpChecksum:
+            return "bad_icmp_checksum";
+        case DropReason::kNotUdp:
+            return "not_udp";
+        case DropReason::kNotOurPort:
+            return "not_our_port";
+        case DropReason::kBadUdpLength:
+            return "bad_udp_length";
+        case DropReason::kBadUdpChecksum:
+            return "bad_udp_checksum";
+        case DropReason::kClientNotAllowed:
+            return "client_not_allowed";
+        case DropReason::kNoHeadroom:
+            return "no_headroom";
+        case DropReason::kCount:
+            break;
+    }
+    return "unknown";
+}
+
+RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter, UdpRequest& out,
+                  DropReason& why) {
+    FULMAR_ASSERT(m != nullptr);
+    if (m->nb_segs != 1) return drop(DropReason::kMultiSegment, why);
+    Frame f{};
+    f.m = m;
+    f.base = rte_pktmbuf_mtod(m, uint8_t*);
+    f.len = rte_pktmbuf_data_len(m);
+    if (f.len < sizeof(rte_ether_hdr)) return drop(DropReason::kShortFrame, why);
+    f.l2_len = sizeof(rte_ether_hdr);
+
+    if ((m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0) {
+        f.has_vlan = true;
+        f.vlan_stripped = true;
+        f.vlan_tci = m->vlan_tci;
+    }
+    rte_be16_t type = reinterpret_cast<const rte_ether_hdr*>(f.base)->ether_type;
+    if (type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
+        if (f.has_vlan) return drop(DropReason::kStackedVlan, why);
+        if (f.len < f.l2_len + sizeof(rte_vlan_hdr)) return drop(DropReason::kShortFrame, why);
+        const auto* vh = reinterpret_cast<const rte_vlan_hdr*>(f.base + f.l2_len);
+        f.has_vlan = true;
+        f.vlan_tci = rte_be_to_cpu_16(vh->vlan_tci);
+        type = vh->eth_proto;
+        f.l2_len += sizeof(rte_vlan_hdr);
+    }
+
+    switch (type) {
+        case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+            return handle_ipv4(f, port, filter, out, why);
+        case RTE_BE16(RTE_ETHER_TYPE_ARP):
+            return handle_arp(f, port, why);
+        case RTE_BE16(RTE_ETHER_TYPE_VLAN):
+        case RTE_BE16(RTE_ETHER_TYPE_QINQ):
+            return drop(DropReason::kStackedVlan, why);
+        default:
+            return drop(DropReason::kNotIpv4, why);
+    }
+}
+
+}  // namespace fulmar::net

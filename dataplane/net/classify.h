@@ -1,0 +1,112 @@
+// RX classification: what to do with one received frame.
+//
+// Called by the worker lcore that received the mbuf, on its own mbufs only;
+// pure (no allocation, no syscalls, no globals). A frame is either a memcached
+// UDP request for this port (the caller parses it and builds replies), a frame
+// already turned in place into a reply to transmit (ARP reply, ICMP echo
+// reply), or a drop with a reason the caller counts.
+//
+// Headers parsed (offsets without / with one 802.1Q tag):
+//
+//   0            6            12     14(18)
+//   +------------+------------+------+---------------------------------+
+//   | dst MAC    | src MAC    | type | [0x8100 | TCI] then payload     |
+//   +------------+------------+------+---------------------------------+
+//     type 0x0806: ARP (28 bytes, Ethernet/IPv4 only)
+//     type 0x0800: IPv4
+//
+//   IPv4 (20..60 bytes, options skipped)      UDP (8 bytes)
+//   +--+--+-----+-----+-----+--+--+----+      +-----+-----+-----+-----+
+//   |VH|TS|tlen | id  |frag |TT|PR|csum|      |sport|dport| len |csum |
+//   +--+--+-----+-----+-----+--+--+----+      +-----+-----+-----+-----+
+//   | src addr  | dst addr  | options… |      | memcached frame + request
+//   +-----------+-----------+----------+
+//     PR 17: UDP to the cache port      PR 1: ICMP echo request -> reply
+//
+// A VLAN tag stripped by the NIC (RTE_MBUF_F_RX_VLAN_STRIPPED) counts as a
+// tag: replies carry it again, in software.
+#pragma once
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "net/addr.h"
+
+namespace fulmar::net {
+
+enum class RxAction : uint8_t {
+    kUdpRequest,  // `out` describes a memcached datagram for us
+    kTransmit,    // the mbuf is now a reply (ARP, ICMP echo): send it as is
+    kDrop,        // `why` says why; the caller frees the mbuf
+};
+
+// Every reason a frame is not answered. Names (drop_reason_name) are the
+// counter names in stats and telemetry: keep them stable.
+enum class DropReason : uint8_t {
+    kMultiSegment,   // chained mbuf: we only parse contiguous frames
+    kShortFrame,     // shorter than the headers it announces
+    kNotIpv4,        // IPv6, LLDP, ... any ethertype but IPv4 and ARP
+    kStackedVlan,    // QinQ or a second tag
+    kNotOurMac,      // unicast to another MAC (promiscuous port)
+    kArpMalformed,   // not Ethernet/IPv4 ARP
+    kArpNotRequest,  // ARP reply or other opcode: we keep no neighbour table
+    kArpNotForUs,    // ARP request for another address, or our own
+    kBadIpVersion,   // version != 4 under an IPv4 ethertype
+    kBadIhl,         // IHL < 5, or the header runs past the frame
+    kBadIpChecksum,
+    kBadTotalLength,      // total length < header, or > frame
+    kFragment,            // MF set or offset != 0: requests fit one datagram
+    kNotOurIp,            // destination is not the port's address
+    kBadSourceIp,         // source 0, broadcast, multicast, loopback or ours
+    kIcmpNotEchoRequest,  // any other ICMP type or code
+    kBadIcmpChecksum,
+    kNotUdp,        // TCP, IGMP, ... (not UDP, not ICMP)
+    kNotOurPort,    // UDP to a port outside the cache range
+    kBadUdpLength,  // UDP length < 8 or > IP payload
+    kBadUdpChecksum,
+    kClientNotAllowed,  // source outside the allowed prefixes
+    kNoHeadroom,        // could not re-insert a stripped VLAN tag in a reply
+    kCount,
+};
+
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+
+// Stable snake_case name of a reason ("bad_ip_checksum"); "unknown" if out of
+// range.
+const char* drop_reason_name(DropReason r);
+
+// What a reply needs from a request. `payload` points into the request mbuf:
+// valid until that mbuf is freed.
+struct UdpRequest {
+    std::span<const std::byte> payload;  // UDP payload: memcached frame + command
+    rte_ether_addr src_mac{};            // the client (or its router)
+    rte_ether_addr dst_mac{};            // ours (or broadcast)
+    rte_be32_t src_ip = 0;
+    rte_be32_t dst_ip = 0;
+    uint16_t src_port = 0;  // host order
+    uint16_t dst_port = 0;  // host order
+    uint16_t vlan_tci = 0;  // host order; meaningful when has_vlan
+    bool has_vlan = false;
+};
+
+// Classifies one received frame for `port`. On kUdpRequest fills `out`; on
+// kDrop sets `why`; on kTransmit the mbuf was rewritten in place (and may have
+// grown by a VLAN tag). Never frees the mbuf.
+//
+// Checks, in order: single segment; Ethernet (+ one VLAN tag); ARP request for
+// port.ip -> reply; IPv4 version, IHL (options accepted and skipped), header
+// checksum, total length (Ethernet padding past it is ignored), no fragment,
+// destination port.ip, a unicast source; ICMP echo request -> reply (the
+// client filter does not apply: an echo reply is no bigger than its request);
+// UDP destination port, length, client filter, checksum. A UDP checksum of 0
+// (none, legal in IPv4) is accepted, and so is one equal to the pseudo-header
+// sum alone: veth/af_packet peers with TX checksum offload send those.
+RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter, UdpRequest& out,
+                  DropReason& why);
+
+}  // namespace fulmar::net

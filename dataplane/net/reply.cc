@@ -1,0 +1,153 @@
+// TX frame construction; see reply.h for the frame layout.
+#include "net/reply.h"
+
+#include <rte_arp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "common/assert.h"
+#include "proto/mc_frame.h"
+
+namespace fulmar::net {
+namespace {
+
+constexpr uint8_t kReplyTtl = 64;
+
+size_t l2_header_len(const UdpRequest& req) {
+    return sizeof(rte_ether_hdr) + (req.has_vlan ? sizeof(rte_vlan_hdr) : 0);
+}
+
+// Fills `m` (empty, freshly allocated) with one reply datagram whose UDP
+// payload is `head` then `body`. Returns false, leaving `m` to the caller,
+// when it does not fit the segment.
+bool fill_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                    std::span<const std::byte> head, std::span<const std::byte> body) {
+    const size_t payload_len = head.size() + body.size();
+    if (payload_len > kMaxUdpPayload) return false;
+    const size_t l2 = l2_header_len(req);
+    const size_t total = l2 + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + payload_len;
+    if (total > rte_pktmbuf_tailroom(m)) return false;
+    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(total)));
+    FULMAR_ASSERT(p != nullptr);
+
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+    eth->dst_addr = req.src_mac;
+    eth->src_addr = port.mac;
+    if (req.has_vlan) {
+        eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+        auto* vh = reinterpret_cast<rte_vlan_hdr*>(p + sizeof(rte_ether_hdr));
+        vh->vlan_tci = rte_cpu_to_be_16(req.vlan_tci);
+        vh->eth_proto = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    } else {
+        eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    }
+
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l2);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16(
+        static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + payload_len));
+    // DF set, so RFC 6864 lets the id be 0: nobody reassembles these.
+    ip->packet_id = 0;
+    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = kReplyTtl;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->hdr_checksum = 0;
+    ip->src_addr = req.dst_ip;
+    ip->dst_addr = req.src_ip;
+
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(p + l2 + sizeof(rte_ipv4_hdr));
+    udp->src_port = rte_cpu_to_be_16(req.dst_port);
+    udp->dst_port = rte_cpu_to_be_16(req.src_port);
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + payload_len));
+    udp->dgram_cksum = 0;
+
+    uint8_t* data = p + l2 + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
+    if (!head.empty()) std::memcpy(data, head.data(), head.size());
+    if (!body.empty()) std::memcpy(data + head.size(), body.data(), body.size());
+
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+
+    m->l2_len = l2;
+    m->l3_len = sizeof(rte_ipv4_hdr);
+    m->l4_len = sizeof(rte_udp_hdr);
+    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+    return true;
+}
+
+}  // namespace
+
+rte_mbuf* build_udp_reply(rte_mempool* pool, const UdpRequest& req, const PortAddr& port,
+                          std::span<const std::byte> payload) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) return nullptr;
+    if (!fill_udp_reply(m, req, port, {}, payload)) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    return m;
+}
+
+size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const PortAddr& port,
+                            uint16_t request_id, std::span<const char> reply, rte_mbuf** out,
+                            size_t max_out) {
+    if (reply.empty()) return 0;
+    const size_t n = proto::reply_datagram_count(reply.size());
+    if (n > kMaxReplyDatagrams || n > max_out) return 0;
+    // One bulk get: all or nothing, so a dry pool never leaves half a reply
+    // to undo, and it is one pool operation instead of n.
+    if (rte_pktmbuf_alloc_bulk(pool, out, static_cast<unsigned>(n)) != 0) return 0;
+
+    const std::span<const std::byte> bytes = std::as_bytes(reply);
+    std::array<std::byte, proto::kMcFrameHeaderSize> header;
+    for (size_t i = 0; i < n; i++) {
+        const proto::McFrame frame{request_id, static_cast<uint16_t>(i), static_cast<uint16_t>(n),
+                                   0};
+        proto::encode_frame(frame, header);
+        const size_t off = i * proto::kMcUdpMaxPayload;
+        const size_t len = std::min(proto::kMcUdpMaxPayload, bytes.size() - off);
+        if (!fill_udp_reply(out[i], req, port, header, bytes.subspan(off, len))) {
+            rte_pktmbuf_free_bulk(out, static_cast<unsigned>(n));
+            return 0;
+        }
+    }
+    return n;
+}
+
+rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) return nullptr;
+    constexpr size_t kLen = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
+    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+    if (p == nullptr) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+    memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+    eth->src_addr = port.mac;
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(p + sizeof(rte_ether_hdr));
+    arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+    arp->arp_plen = sizeof(rte_be32_t);
+    // A request rather than a reply: RFC 5227 section 3 explains that some
+    // stacks only update their caches from requests.
+    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+    arp->arp_data.arp_sha = port.mac;
+    arp->arp_data.arp_sip = port.ip;
+    memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+    arp->arp_data.arp_tip = port.ip;
+    m->l2_len = sizeof(rte_ether_hdr);
+    m->packet_type = RTE_PTYPE_L2_ETHER_ARP;
+    return m;
+}
+
+}  // namespace fulmar::net

@@ -1,0 +1,64 @@
+// TX frame construction: UDP replies, memcached datagram splitting, and the
+// gratuitous ARP a port sends when it comes up.
+//
+// Called by the worker lcore that owns `pool`'s per-lcore cache; mbufs come
+// only from the pool given, and the caller owns (sends or frees) every mbuf
+// returned. No syscalls, no heap.
+//
+// Frame built for a reply (VLAN tag only when the request had one):
+//
+//   +---------+---------+------+----------+------------------+----------+
+//   | dst MAC | src MAC | type | [VLAN]   | IPv4, 20 bytes   | UDP, 8   |
+//   | client  | port    |      | req TCI  | TTL 64, DF, id 0 | swapped  |
+//   +---------+---------+------+----------+------------------+----------+
+//   | memcached frame header (8): req id | seq | total | 0    |
+//   +--------------------------------------------------------+
+//   | up to 1,400 bytes of the reply text                    |
+//   +--------------------------------------------------------+
+//
+// IPv4 and UDP checksums are computed in software, so every PMD (tap,
+// af_packet, memif, ring) gets correct frames without offload flags. A NIC
+// with UDP checksum offload could take that work later.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "net/addr.h"
+#include "net/classify.h"
+
+namespace fulmar::net {
+
+// Largest UDP payload of an IPv4 datagram without options (65535 - 20 - 8).
+inline constexpr size_t kMaxUdpPayload = 65507;
+
+// memcached's limit on datagrams per reply (the total field is 16 bits).
+inline constexpr size_t kMaxReplyDatagrams = 65535;
+
+// One UDP datagram from the request's destination back to its source.
+// Returns nullptr when the pool is empty or the payload does not fit one
+// mbuf segment (or kMaxUdpPayload).
+rte_mbuf* build_udp_reply(rte_mempool* pool, const UdpRequest& req, const PortAddr& port,
+                          std::span<const std::byte> payload);
+
+// Cuts a memcached reply into datagrams of at most proto::kMcUdpMaxPayload
+// bytes, each behind a frame header {request_id, seq 0..n-1, total n, 0},
+// and writes them to out[0..n). Returns n; 0 when `reply` is empty (noreply:
+// nothing to send), and 0 with nothing left allocated when the pool runs dry,
+// when n > max_out or n > kMaxReplyDatagrams, or when an mbuf is too small
+// for one datagram. All n mbufs are taken in one bulk get, so a reply is sent
+// whole or not at all.
+size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const PortAddr& port,
+                            uint16_t request_id, std::span<const char> reply, rte_mbuf** out,
+                            size_t max_out);
+
+// An ARP announcement (RFC 5227: a broadcast request with sender and target
+// protocol address both port.ip) so switches and peers learn the port's MAC
+// at start-up. nullptr when the pool is empty.
+rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port);
+
+}  // namespace fulmar::net

@@ -1,0 +1,236 @@
+// The worker loop; see worker.h.
+#include "worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "net/reply.h"
+#include "proto/mc_frame.h"
+
+namespace fulmar::dataplane {
+namespace {
+
+// Housekeeping cadence, in loop iterations: often enough that a page move
+// waiting for our quiescent state waits microseconds, rarely enough to cost
+// nothing next to a burst.
+constexpr uint32_t kHousekeepEvery = 64;
+// Idle loops spent spinning before pausing (then pause_iterations pausing
+// before the first sleep).
+constexpr uint32_t kSpinLoops = 256;
+// 4 MiB holds a 100-key multi-get of 20 KB values with room to spare.
+constexpr size_t kReplyCapacity = size_t{4} << 20;
+constexpr size_t kMaxReplyDatagrams = kReplyCapacity / proto::kMcUdpMaxPayload + 2;
+// A TX queue that stays full this many tries drops the rest.
+constexpr int kTxRetries = 64;
+
+constexpr std::string_view kOutOfMemoryReply =
+    "SERVER_ERROR out of memory writing get response\r\n";
+
+std::vector<rte_mbuf*>& reply_mbufs() {
+    thread_local std::vector<rte_mbuf*> v(kMaxReplyDatagrams);
+    return v;
+}
+
+}  // namespace
+
+Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
+               std::span<rte_ring* const> inboxes, rte_rcu_qsbr* rcu)
+    : p_(p),
+      shards_(shards),
+      inboxes_(inboxes),
+      rcu_(rcu),
+      scratch_(store::kMaxItemSize),
+      ctx_{.shards = shards, .clock = &clock_, .scratch = scratch_, .started = clock_.now()},
+      session_(ctx_),
+      reply_(kReplyCapacity) {}
+
+void Worker::send(rte_mbuf* m) {
+    stats.tx_packets++;
+    stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+    tx_[n_tx_++] = m;
+    if (n_tx_ == tx_.size()) flush_tx();
+}
+
+void Worker::flush_tx() {
+    uint16_t sent = 0;
+    for (int tries = 0; sent < n_tx_ && tries < kTxRetries; ++tries)
+        sent += rte_eth_tx_burst(p_.port_id, p_.queue_id, tx_.data() + sent, n_tx_ - sent);
+    if (sent < n_tx_) {
+        stats.tx_dropped += n_tx_ - sent;
+        rte_pktmbuf_free_bulk(tx_.data() + sent, n_tx_ - sent);
+    }
+    n_tx_ = 0;
+}
+
+void Worker::execute(rte_mbuf* m, const net::UdpRequest& req) {
+    proto::McFrame frame;
+    const proto::FrameStatus fs = proto::decode_request_frame(req.payload, frame);
+    if (fs != proto::FrameStatus::kOk) {
+        if (fs == proto::FrameStatus::kShort)
+            stats.udp_short_frame++;
+        else
+            stats.udp_multi_datagram++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const std::string_view body(
+        reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
+        req.payload.size() - proto::kMcFrameHeaderSize);
+    // Each datagram is a connection of its own, as in memcached: nothing
+    // carries over, a request cut short is dropped.
+    session_.reset();
+    reply_.clear();
+    session_.feed(body, reply_);
+    std::span<const char> reply = reply_.bytes();
+    if (reply_.overflow()) {
+        stats.udp_reply_overflow++;
+        reply = kOutOfMemoryReply;
+    }
+    if (!reply.empty()) {
+        auto& out = reply_mbufs();
+        const size_t n = net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id, reply,
+                                                   out.data(), out.size());
+        if (n == 0) {
+            stats.mbuf_alloc_failed++;
+        } else {
+            stats.udp_reply_datagrams += n;
+            stats.udp_reply_bytes += reply.size();
+            for (size_t i = 0; i < n; ++i)
+                send(out[i]);
+        }
+    }
+    rte_pktmbuf_free(m);
+}
+
+void Worker::on_rx(rte_mbuf* m) {
+    stats.rx_packets++;
+    stats.rx_bytes += rte_pktmbuf_pkt_len(m);
+    net::UdpRequest req;
+    net::DropReason why{};
+    switch (net::classify(m, p_.addr, p_.clients, req, why)) {
+        case net::RxAction::kTransmit:
+            stats.replies_in_place++;
+            send(m);
+            return;
+        case net::RxAction::kDrop:
+            drops[static_cast<size_t>(why)]++;
+            rte_pktmbuf_free(m);
+            return;
+        case net::RxAction::kUdpRequest:
+            break;
+    }
+    stats.udp_requests++;
+    stats.udp_request_bytes += req.payload.size();
+    std::string_view body;
+    if (req.payload.size() > proto::kMcFrameHeaderSize)
+        body = std::string_view(
+            reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
+            req.payload.size() - proto::kMcFrameHeaderSize);
+    const Route r = route_datagram(body, p_.route);
+    switch (r.kind) {
+        case RouteKind::kLocal:
+            execute(m, req);
+            return;
+        case RouteKind::kOwner:
+            if (r.shard == p_.worker_id) {
+                execute(m, req);
+            } else if (rte_ring_enqueue(inboxes_[r.shard], m) == 0) {
+                stats.handoff_out++;
+            } else {
+                stats.handoff_ring_full++;
+                rte_pktmbuf_free(m);
+            }
+            return;
+        case RouteKind::kRefuseAdmin:
+            stats.udp_refused_admin++;
+            rte_pktmbuf_free(m);
+            return;
+        case RouteKind::kRefuseSpan: {
+            stats.udp_refused_span++;
+            proto::McFrame frame;
+            if (proto::decode_request_frame(req.payload, frame) == proto::FrameStatus::kOk) {
+                rte_mbuf* out[1];
+                if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id,
+                                              kSpanErrorReply, out, 1) == 1)
+                    send(out[0]);
+            }
+            rte_pktmbuf_free(m);
+            return;
+        }
+    }
+}
+
+void Worker::housekeep() {
+    if (rcu_ != nullptr) rte_rcu_qsbr_quiescent(rcu_, p_.worker_id);
+    // The owner frees expired items a little at a time (bounded), so memory
+    // comes back without a full scan and without stalling RX.
+    stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now());
+}
+
+int Worker::run() {
+    if (rcu_ != nullptr) {
+        rte_rcu_qsbr_thread_register(rcu_, p_.worker_id);
+        rte_rcu_qsbr_thread_online(rcu_, p_.worker_id);
+    }
+    if (p_.gratuitous_arp) {
+        if (rte_mbuf* g = net::build_gratuitous_arp(p_.pool, p_.addr)) send(g);
+    }
+    rte_mbuf* pkts[64];
+    const uint16_t burst = std::min<uint16_t>(p_.burst, 64);
+    uint32_t idle = 0, loops = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+        const uint16_t n = rte_eth_rx_burst(p_.port_id, p_.queue_id, pkts, burst);
+        for (uint16_t i = 0; i < n; ++i) {
+            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+            on_rx(pkts[i]);
+        }
+        const unsigned in = rte_ring_dequeue_burst(inboxes_[p_.worker_id],
+                                                   reinterpret_cast<void**>(pkts), burst, nullptr);
+        for (unsigned i = 0; i < in; ++i) {
+            stats.handoff_in++;
+            net::UdpRequest req;
+            net::DropReason why{};
+            // Classified once already by the receiving worker; again here
+            // for the pointers into this mbuf (cheap: headers are hot).
+            if (net::classify(pkts[i], p_.addr, p_.clients, req, why) == net::RxAction::kUdpRequest)
+                execute(pkts[i], req);
+            else
+                rte_pktmbuf_free(pkts[i]);
+        }
+        if (n_tx_ > 0) flush_tx();
+        if (++loops % kHousekeepEvery == 0) housekeep();
+        if (n != 0 || in != 0) {
+            idle = 0;
+            continue;
+        }
+        if (p_.idle == IdleMode::kPoll) continue;
+        // A 2-core laptop or CI box must stay usable: back off when idle,
+        // never when busy.
+        if (++idle < kSpinLoops) continue;
+        if (idle < kSpinLoops + p_.pause_iterations) {
+            rte_pause();
+            continue;
+        }
+        // Offline while asleep: an owner waiting for a grace period must not
+        // wait for our nap.
+        const uint32_t us = std::min<uint32_t>(
+            p_.max_sleep_us, 1u << std::min(10u, (idle - kSpinLoops - p_.pause_iterations) / 64));
+        if (rcu_ != nullptr) rte_rcu_qsbr_thread_offline(rcu_, p_.worker_id);
+        rte_delay_us_sleep(us);
+        if (rcu_ != nullptr) rte_rcu_qsbr_thread_online(rcu_, p_.worker_id);
+    }
+    flush_tx();
+    if (rcu_ != nullptr) {
+        rte_rcu_qsbr_thread_offline(rcu_, p_.worker_id);
+        rte_rcu_qsbr_thread_unregister(rcu_, p_.worker_id);
+    }
+    return 0;
+}
+
+}  // namespace fulmar::dataplane

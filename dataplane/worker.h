@@ -1,0 +1,98 @@
+// The worker lcore: polls its RX queue, answers ARP/ICMP, runs memcached
+// datagrams on the shards and sends the replies on its own TX queue.
+//
+// One Worker per worker lcore, built by the main lcore before launch and
+// then touched only by its lcore — except `stats` and `drops` (read by the
+// main lcore and telemetry as snapshots), `inbox` (other workers enqueue
+// datagrams whose writes this worker owns) and `stop` (set by the main lcore).
+//
+//   RX burst -> classify (L2/L3/L4) -> ARP/ICMP: reply in place
+//                                   -> memcached UDP -> route -> run here
+//                                                             -> owner's inbox
+//   inbox burst -> run (we own the keys)
+//   every kHousekeepEvery loops: RCU quiescent state, TTL sweep step
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "common/clock.h"
+#include "engine/engine_ctx.h"
+#include "engine/mc_session.h"
+#include "net/addr.h"
+#include "net/classify.h"
+#include "reply_buffer.h"
+#include "route.h"
+#include "store/shard.h"
+#include "worker_stats.h"
+
+namespace fulmar::dataplane {
+
+enum class IdleMode : uint8_t {
+    kPoll,      // never sleep: a dedicated core
+    kAdaptive,  // pause, then sleep up to max_sleep_us when idle
+};
+
+struct WorkerParams {
+    unsigned lcore_id = 0;
+    uint16_t worker_id = 0;  // also the shard id and the RCU thread id
+    uint16_t port_id = 0;
+    uint16_t queue_id = 0;
+    uint16_t burst = 32;
+    rte_mempool* pool = nullptr;
+    net::PortAddr addr{};
+    net::ClientFilter clients{};
+    RoutePolicy route{};
+    IdleMode idle = IdleMode::kAdaptive;
+    uint32_t pause_iterations = 1024;
+    uint32_t max_sleep_us = 100;
+    bool gratuitous_arp = false;  // announce the port's address at start
+    uint32_t sweep_budget = 256;
+};
+
+class Worker {
+  public:
+    // `shards[i]` is owned by worker i; `inboxes[i]` feeds worker i.
+    Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
+           std::span<rte_ring* const> inboxes, rte_rcu_qsbr* rcu);
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // The lcore's main loop; returns when `stop` is set.
+    int run();
+
+    std::atomic<bool> stop{false};
+    WorkerStats stats;
+    std::array<uint64_t, net::kDropReasonCount> drops{};
+    const engine::EngineStats& engine_stats() const { return ctx_.stats; }
+    const WorkerParams& params() const { return p_; }
+
+  private:
+    void on_rx(rte_mbuf* m);
+    // Runs a memcached datagram here (we own what it writes) and frees it.
+    void execute(rte_mbuf* m, const net::UdpRequest& req);
+    void send(rte_mbuf* m);
+    void flush_tx();
+    void housekeep();
+
+    WorkerParams p_;
+    std::span<store::Shard* const> shards_;
+    std::span<rte_ring* const> inboxes_;
+    rte_rcu_qsbr* rcu_;
+    SystemClock clock_;
+    std::vector<char> scratch_;
+    engine::EngineCtx ctx_;
+    engine::McSession session_;
+    ReplyBuffer reply_;
+    std::array<rte_mbuf*, 64> tx_{};
+    uint16_t n_tx_ = 0;
+};
+
+}  // namespace fulmar::dataplane

@@ -1,0 +1,628 @@
+// Parsing and validation of the dataplane configuration.
+//
+// Two passes over the toml++ tree. The schema pass walks every key against
+// kConfigKeys: unknown keys (with a "did you mean" for near misses), wrong
+// types, missing required keys and integer ranges. The value pass then reads
+// the now well-typed tree into DataplaneConfig and checks what the table
+// cannot say: address formats, duplicates, powers of two. The first error
+// wins; each names its key as "ports[0].ipv4" and its line:column.
+
+// toml++ without exceptions: parse() returns a toml::parse_result. Debian's
+// pkg-config file selects the shared library (TOML_HEADER_ONLY=0), which is
+// built with exceptions and so holds only the toml::v3::ex ABI namespace; the
+// no-exception ABI (toml::v3::noex) exists only in the header-only build, so
+// this file compiles toml++ inline. It is the only file that includes it.
+#define TOML_EXCEPTIONS 0
+#undef TOML_HEADER_ONLY
+#define TOML_HEADER_ONLY 1
+#undef TOML_SHARED_LIB
+#include <toml++/toml.h>
+
+#include "config/dataplane_config.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+namespace fulmar::config {
+
+namespace {
+
+// ===========================================================================
+// Errors
+
+struct Position {
+    uint32_t line = 0;
+    uint32_t column = 0;
+};
+
+Position position_of(const toml::source_region& r) {
+    return {static_cast<uint32_t>(r.begin.line), static_cast<uint32_t>(r.begin.column)};
+}
+
+ConfigError make_error(std::string_view source, ConfigStatus status, std::string key, Position pos,
+                       std::string_view why) {
+    ConfigError e;
+    e.status = status;
+    e.line = pos.line;
+    e.column = pos.column;
+    std::string where =
+        pos.line > 0 ? fmt::format("{}:{}:{}", source, pos.line, pos.column) : std::string(source);
+    e.message = key.empty() ? fmt::format("{}: {}", where, why)
+                            : fmt::format("{}: {}: {}", where, key, why);
+    e.key = std::move(key);
+    return e;
+}
+
+// ===========================================================================
+// The key table
+
+const KeyInfo* find_key(std::string_view path) {
+    for (const KeyInfo& k : kConfigKeys) {
+        if (k.path == path) return &k;
+    }
+    return nullptr;
+}
+
+std::string_view parent_of(std::string_view path) {
+    size_t dot = path.rfind('.');
+    return dot == std::string_view::npos ? std::string_view{} : path.substr(0, dot);
+}
+
+std::string_view leaf_of(std::string_view path) {
+    size_t dot = path.rfind('.');
+    return dot == std::string_view::npos ? path : path.substr(dot + 1);
+}
+
+std::string join(std::string_view prefix, std::string_view leaf) {
+    return prefix.empty() ? std::string(leaf) : fmt::format("{}.{}", prefix, leaf);
+}
+
+// Edit distance, for "did you mean"; config keys are short.
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++)
+        row[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); j++) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1 : 0)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// The declared sibling closest to `leaf`, when it is close enough to be a typo.
+std::optional<std::string_view> nearest_sibling(std::string_view parent, std::string_view leaf) {
+    std::optional<std::string_view> best;
+    size_t best_distance = 3;  // at most two edits
+    for (const KeyInfo& k : kConfigKeys) {
+        if (parent_of(k.path) != parent) continue;
+        size_t d = edit_distance(leaf, leaf_of(k.path));
+        if (d < best_distance) {
+            best_distance = d;
+            best = leaf_of(k.path);
+        }
+    }
+    return best;
+}
+
+std::string_view node_type_name(toml::node_type t) {
+    switch (t) {
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+        case toml::node_type::time:
+        case toml::node_type::date_time:
+            return "a date/time";
+        case toml::node_type::none:
+            break;
+    }
+    return "nothing";
+}
+
+// ===========================================================================
+// Schema pass
+
+class SchemaChecker {
+  public:
+    explicit SchemaChecker(std::string_view source) : source_(source) {}
+
+    // `schema` is the table's path in kConfigKeys ("ports[]"), `shown` its
+    // path in messages ("ports[1]").
+    std::optional<ConfigError> check_table(const toml::table& table, std::string_view schema,
+                                           std::string_view shown) {
+        for (auto&& [k, node] : table) {
+            std::string key_schema = join(schema, k.str());
+            std::string key_shown = join(shown, k.str());
+            const KeyInfo* info = find_key(key_schema);
+            if (info == nullptr) {
+                std::string why = "unknown key";
+                if (auto near = nearest_sibling(schema, k.str())) {
+                    why += fmt::format("; did you mean '{}'?", *near);
+                }
+                return error(ConfigStatus::kUnknownKey, key_shown, k.source(), why);
+            }
+            if (auto e = check_value(*info, node, key_schema, key_shown)) return e;
+        }
+        for (const KeyInfo& k : kConfigKeys) {
+            if (k.presence != Presence::kRequired || parent_of(k.path) != schema) continue;
+            if (!table.contains(leaf_of(k.path))) {
+                return error(ConfigStatus::kMissingKey, join(shown, leaf_of(k.path)),
+                             table.source(), "required key is missing");
+            }
+        }
+        return std::nullopt;
+    }
+
+  private:
+    std::optional<ConfigError> check_value(const KeyInfo& info, const toml::node& node,
+                                           const std::string& schema, const std::string& shown) {
+        switch (info.type) {
+            case ValueType::kTable:
+                if (!node.is_table()) return wrong_type(shown, node, "a table");
+                return check_table(*node.as_table(), schema, shown);
+            case ValueType::kArrayOfTables: {
+                const toml::array* array = node.as_array();
+                if (array == nullptr || (!array->empty() && !array->is_array_of_tables())) {
+                    return wrong_type(shown, node, "an array of tables");
+                }
+                if (array->empty()) {
+                    return error(ConfigStatus::kBadValue, shown, node.source(),
+                                 "at least one table is required");
+                }
+                for (size_t i = 0; i < array->size(); i++) {
+                    auto e = check_table(*(*array)[i].as_table(), schema + "[]",
+                                         fmt::format("{}[{}]", shown, i));
+                    if (e) return e;
+                }
+                return std::nullopt;
+            }
+            case ValueType::kInteger:
+                return check_integer(info, node, shown);
+            case ValueType::kBoolean:
+                if (!node.is_boolean()) return wrong_type(shown, node, "a boolean");
+                return std::nullopt;
+            case ValueType::kString:
+                if (!node.is_string()) return wrong_type(shown, node, "a string");
+                return std::nullopt;
+            case ValueType::kIntegerArray:
+            case ValueType::kStringArray: {
+                bool integers = info.type == ValueType::kIntegerArray;
+                const toml::array* array = node.as_array();
+                if (array == nullptr) {
+                    return wrong_type(shown, node,
+                                      integers ? "an array of integers" : "an array of strings");
+                }
+                for (size_t i = 0; i < array->size(); i++) {
+                    const toml::node& element = (*array)[i];
+                    std::string element_shown = fmt::format("{}[{}]", shown, i);
+                    auto e = integers ? check_integer(info, element, element_shown)
+                                      : (element.is_string()
+                                             ? std::nullopt
+                                             : wrong_type(element_shown, element, "a string"));
+                    if (e) return e;
+                }
+                return std::nullopt;
+            }
+        }
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> check_integer(const KeyInfo& info, const toml::node& node,
+                                             const std::string& shown) {
+        if (!node.is_integer()) return wrong_type(shown, node, "an integer");
+        int64_t v = node.as_integer()->get();
+        if (v < info.min || v > info.max) {
+            return error(ConfigStatus::kBadValue, shown, node.source(),
+                         fmt::format("{} is out of range {}-{}", v, info.min, info.max));
+        }
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> wrong_type(const std::string& shown, const toml::node& node,
+                                          std::string_view expected) {
+        return error(ConfigStatus::kWrongType, shown, node.source(),
+                     fmt::format("expected {}, got {}", expected, node_type_name(node.type())));
+    }
+
+    ConfigError error(ConfigStatus status, std::string key, const toml::source_region& where,
+                      std::string_view why) {
+        return make_error(source_, status, std::move(key), position_of(where), why);
+    }
+
+    std::string_view source_;
+};
+
+// ===========================================================================
+// Value pass: the tree is well-typed and in range here.
+
+template <typename T>
+T integer_or(const toml::table& t, std::string_view key, T fallback) {
+    const toml::node* n = t.get(key);
+    return n != nullptr ? static_cast<T>(n->as_integer()->get()) : fallback;
+}
+
+bool boolean_or(const toml::table* t, std::string_view key, bool fallback) {
+    const toml::node* n = t != nullptr ? t->get(key) : nullptr;
+    return n != nullptr ? n->as_boolean()->get() : fallback;
+}
+
+bool is_power_of_two(uint32_t v) {
+    return v != 0 && (v & (v - 1)) == 0;
+}
+
+class ValueReader {
+  public:
+    explicit ValueReader(std::string_view source) : source_(source) {}
+
+    std::optional<ConfigError> read(const toml::table& root, DataplaneConfig& c) {
+        const toml::table& dp = *root.get_as<toml::table>("dataplane");
+        if (auto e = read_dataplane(dp, c)) return e;
+        const toml::array& ports = *root.get_as<toml::array>("ports");
+        for (size_t i = 0; i < ports.size(); i++) {
+            if (auto e = read_port(*ports[i].as_table(), i, c)) return e;
+        }
+        c.telemetry_enabled = boolean_or(root.get_as<toml::table>("telemetry"), "enabled", true);
+        return std::nullopt;
+    }
+
+  private:
+    std::optional<ConfigError> read_dataplane(const toml::table& dp, DataplaneConfig& c) {
+        const toml::array& workers = *dp.get_as<toml::array>("workers");
+        if (workers.empty()) {
+            return error("dataplane.workers", workers, "at least one worker lcore is required");
+        }
+        for (size_t i = 0; i < workers.size(); i++) {
+            auto lcore = static_cast<uint16_t>(workers[i].as_integer()->get());
+            if (std::find(c.workers.begin(), c.workers.end(), lcore) != c.workers.end()) {
+                return error(fmt::format("dataplane.workers[{}]", i), workers[i],
+                             fmt::format("lcore {} is listed twice", lcore));
+            }
+            c.workers.push_back(lcore);
+        }
+        if (const toml::node* main = dp.get("main_lcore")) {
+            auto lcore = static_cast<uint16_t>(main->as_integer()->get());
+            if (std::find(c.workers.begin(), c.workers.end(), lcore) != c.workers.end()) {
+                return error("dataplane.main_lcore", *main,
+                             fmt::format("lcore {} is also a worker", lcore));
+            }
+            c.main_lcore = lcore;
+        }
+        c.memory_per_shard_mb =
+            integer_or<uint32_t>(dp, "memory_per_shard_mb", kDefaultMemoryPerShardMb);
+        c.index_entries_per_shard = integer_or<uint32_t>(dp, "index_entries_per_shard", 0);
+        c.udp_port = integer_or<uint16_t>(dp, "udp_port", kDefaultUdpPort);
+        c.udp_admin_commands = boolean_or(&dp, "udp_admin_commands", false);
+
+        if (auto e = read_allowed_clients(*dp.get_as<toml::array>("allowed_clients"), c)) return e;
+        if (const toml::table* idle = dp.get_as<toml::table>("idle")) {
+            if (auto e = read_idle(*idle, c.idle)) return e;
+        }
+
+        c.rx_desc = integer_or<uint16_t>(dp, "rx_desc", kDefaultRxDesc);
+        c.tx_desc = integer_or<uint16_t>(dp, "tx_desc", kDefaultTxDesc);
+        c.burst_size = integer_or<uint16_t>(dp, "burst_size", kDefaultBurstSize);
+        for (auto [key, v] : {std::pair{"rx_desc", c.rx_desc}, std::pair{"tx_desc", c.tx_desc}}) {
+            if (!is_power_of_two(v)) {
+                return error(fmt::format("dataplane.{}", key), *dp.get(key),
+                             fmt::format("{} is not a power of 2", v));
+            }
+        }
+        c.mbufs_per_port = integer_or<uint32_t>(dp, "mbufs_per_port", 0);
+        // Every worker has an RX and a TX queue on every port: with fewer mbufs
+        // than descriptors the rings cannot even be filled at start-up.
+        uint64_t needed = static_cast<uint64_t>(c.rx_desc + c.tx_desc) * c.workers.size();
+        if (c.mbufs_per_port != 0 && c.mbufs_per_port < needed) {
+            return error("dataplane.mbufs_per_port", *dp.get("mbufs_per_port"),
+                         fmt::format("{} is fewer than (rx_desc + tx_desc) x workers = {}; "
+                                     "use 0 to derive it",
+                                     c.mbufs_per_port, needed));
+        }
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> read_allowed_clients(const toml::array& list, DataplaneConfig& c) {
+        if (list.empty()) {
+            return error("dataplane.allowed_clients", list,
+                         "at least one prefix is required (\"0.0.0.0/0\" answers everyone)");
+        }
+        for (size_t i = 0; i < list.size(); i++) {
+            std::string key = fmt::format("dataplane.allowed_clients[{}]", i);
+            std::string_view text = list[i].as_string()->get();
+            auto prefix = parse_ipv4_prefix(text);
+            if (!prefix) {
+                return error(key, list[i],
+                             fmt::format("'{}' is not an IPv4 prefix \"A.B.C.D/len\" with a "
+                                         "length 0-32",
+                                         text));
+            }
+            // A typo like 198.18.0.1/15 would still match the network; make
+            // the intent explicit instead of guessing.
+            if (prefix->addr != prefix->network()) {
+                return error(key, list[i],
+                             fmt::format("'{}' has host bits set; did you mean '{}'?", text,
+                                         format_ipv4_prefix({prefix->network(), prefix->len})));
+            }
+            c.allowed_clients.push_back(*prefix);
+        }
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> read_idle(const toml::table& idle, IdleConfig& out) {
+        if (const toml::node* mode = idle.get("mode")) {
+            std::string_view text = mode->as_string()->get();
+            if (text == "adaptive") {
+                out.mode = IdleMode::kAdaptive;
+            } else if (text == "poll") {
+                out.mode = IdleMode::kPoll;
+            } else {
+                return error("dataplane.idle.mode", *mode,
+                             fmt::format("'{}' is not one of \"adaptive\", \"poll\"", text));
+            }
+        }
+        out.pause_iterations =
+            integer_or<uint32_t>(idle, "pause_iterations", kDefaultPauseIterations);
+        out.max_sleep_us = integer_or<uint32_t>(idle, "max_sleep_us", kDefaultMaxSleepUs);
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> read_port(const toml::table& t, size_t index, DataplaneConfig& c) {
+        PortConfig port;
+        std::string prefix = fmt::format("ports[{}]", index);
+
+        const toml::node& device = *t.get("device");
+        port.device = device.as_string()->get();
+        std::string_view head = std::string_view(port.device).substr(0, port.device.find(','));
+        if (head.find(':') != std::string_view::npos) {
+            // A PCI address, possibly with devargs: check those with the vdev
+            // rules by giving them a stand-in name.
+            auto pci = parse_pci_address(head);
+            std::string_view args = std::string_view(port.device).substr(head.size());
+            if (!pci || !is_vdev_string(fmt::format("pci{}", args))) {
+                return error(prefix + ".device", device,
+                             fmt::format("'{}' is not a PCI address \"DDDD:BB:DD.F\" (device "
+                                         "00-1f, function 0-7) with optional \",key=value\" "
+                                         "devargs",
+                                         port.device));
+            }
+            port.kind = DeviceKind::kPci;
+            port.pci = *pci;
+        } else if (!is_vdev_string(port.device)) {
+            return error(prefix + ".device", device,
+                         fmt::format("'{}' is neither a PCI address \"DDDD:BB:DD.F\" nor a DPDK "
+                                     "vdev \"name[,key=value...]\"",
+                                     port.device));
+        }
+        for (size_t j = 0; j < c.ports.size(); j++) {
+            if (same_device(c.ports[j], port)) {
+                return error(
+                    prefix + ".device", device,
+                    fmt::format("'{}' names the same device as ports[{}]", port.device, j));
+            }
+        }
+
+        const toml::node& ipv4 = *t.get("ipv4");
+        std::string_view ipv4_text = ipv4.as_string()->get();
+        auto address = parse_ipv4_prefix(ipv4_text);
+        if (!address) {
+            return error(
+                prefix + ".ipv4", ipv4,
+                fmt::format("'{}' is not an IPv4 address with a prefix length 0-32", ipv4_text));
+        }
+        port.ipv4 = *address;
+
+        if (const toml::node* mac = t.get("mac")) {
+            std::string_view text = mac->as_string()->get();
+            auto parsed = parse_mac(text);
+            if (!parsed) {
+                return error(prefix + ".mac", *mac,
+                             fmt::format("'{}' is not a MAC address \"aa:bb:cc:dd:ee:ff\"", text));
+            }
+            if (parsed->is_multicast() || parsed->is_zero()) {
+                return error(prefix + ".mac", *mac,
+                             fmt::format("'{}' is not a unicast address", text));
+            }
+            port.mac = *parsed;
+        }
+        if (const toml::node* mtu = t.get("mtu")) {
+            port.mtu = static_cast<uint16_t>(mtu->as_integer()->get());
+        }
+        if (const toml::node* vlan = t.get("vlan")) {
+            port.vlan = static_cast<uint16_t>(vlan->as_integer()->get());
+        }
+        c.ports.push_back(std::move(port));
+        return std::nullopt;
+    }
+
+    // Two PCI ports conflict on the address; two vdevs on the instance name
+    // (DPDK refuses a second "net_tap0" whatever its arguments).
+    static bool same_device(const PortConfig& a, const PortConfig& b) {
+        if (a.kind != b.kind) return false;
+        if (a.kind == DeviceKind::kPci) return a.pci == b.pci;
+        auto name = [](const std::string& d) { return std::string_view(d).substr(0, d.find(',')); };
+        return name(a.device) == name(b.device);
+    }
+
+    ConfigError error(std::string key, const toml::node& node, std::string_view why) {
+        return make_error(source_, ConfigStatus::kBadValue, std::move(key),
+                          position_of(node.source()), why);
+    }
+
+    std::string_view source_;
+};
+
+// ===========================================================================
+// Output
+
+// A TOML basic string.
+std::string quoted(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string default_column(const KeyInfo& k) {
+    if (k.type == ValueType::kTable || k.type == ValueType::kArrayOfTables) {
+        return k.presence == Presence::kRequired ? "required" : "";
+    }
+    if (k.presence == Presence::kRequired) return "required";
+    return k.default_text.empty() ? "unset" : std::string(k.default_text);
+}
+
+std::string range_column(const KeyInfo& k) {
+    if (k.type == ValueType::kInteger || k.type == ValueType::kIntegerArray) {
+        return fmt::format("{}-{}", k.min, k.max);
+    }
+    return "";
+}
+
+}  // namespace
+
+// ===========================================================================
+// API
+
+Result<DataplaneConfig, ConfigError> parse_config(std::string_view toml_text,
+                                                  std::string_view source_name) {
+    toml::parse_result parsed = toml::parse(toml_text, source_name);
+    if (!parsed) {
+        const toml::parse_error& e = parsed.error();
+        return Err{make_error(source_name, ConfigStatus::kSyntaxError, "", position_of(e.source()),
+                              fmt::format("TOML syntax error: {}", e.description()))};
+    }
+    const toml::table& root = parsed.table();
+    if (auto e = SchemaChecker(source_name).check_table(root, "", "")) return Err{std::move(*e)};
+    DataplaneConfig config;
+    if (auto e = ValueReader(source_name).read(root, config)) return Err{std::move(*e)};
+    return config;
+}
+
+Result<DataplaneConfig, ConfigError> load_config_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        int err = errno;
+        return Err{make_error(path, ConfigStatus::kIoError, "", {},
+                              fmt::format("cannot open: {}", std::strerror(err)))};
+    }
+    std::string text;
+    char buf[16384];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        text.append(buf, n);
+    bool failed = std::ferror(f) != 0;
+    int err = errno;
+    std::fclose(f);
+    if (failed) {
+        return Err{make_error(path, ConfigStatus::kIoError, "", {},
+                              fmt::format("cannot read: {}", std::strerror(err)))};
+    }
+    return parse_config(text, path);
+}
+
+std::string_view value_type_name(ValueType type) {
+    switch (type) {
+        case ValueType::kTable:
+            return "table";
+        case ValueType::kArrayOfTables:
+            return "array of tables";
+        case ValueType::kInteger:
+            return "integer";
+        case ValueType::kBoolean:
+            return "boolean";
+        case ValueType::kString:
+            return "string";
+        case ValueType::kIntegerArray:
+            return "integer array";
+        case ValueType::kStringArray:
+            return "string array";
+    }
+    return "?";
+}
+
+std::string_view idle_mode_name(IdleMode mode) {
+    return mode == IdleMode::kPoll ? "poll" : "adaptive";
+}
+
+std::string describe_config() {
+    size_t key_width = 3, type_width = 4, default_width = 7, range_width = 5;
+    for (const KeyInfo& k : kConfigKeys) {
+        key_width = std::max(key_width, k.path.size());
+        type_width = std::max(type_width, value_type_name(k.type).size());
+        default_width = std::max(default_width, default_column(k).size());
+        range_width = std::max(range_width, range_column(k).size());
+    }
+    std::string out;
+    auto row = [&](std::string_view key, std::string_view type, std::string_view def,
+                   std::string_view range, std::string_view description) {
+        out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", key, key_width, type, type_width,
+                           def, default_width, range, range_width, description);
+    };
+    row("key", "type", "default", "range", "description");
+    for (const KeyInfo& k : kConfigKeys) {
+        row(k.path, value_type_name(k.type), default_column(k), range_column(k), k.description);
+    }
+    return out;
+}
+
+std::string format_config(const DataplaneConfig& c) {
+    std::string out = "[dataplane]\n";
+    out += fmt::format("workers = [{}]\n", fmt::join(c.workers, ", "));
+    if (c.main_lcore) out += fmt::format("main_lcore = {}\n", *c.main_lcore);
+    out += fmt::format("memory_per_shard_mb = {}\n", c.memory_per_shard_mb);
+    out += fmt::format("index_entries_per_shard = {}\n", c.index_entries_per_shard);
+    out += fmt::format("udp_port = {}\n", c.udp_port);
+    std::vector<std::string> clients;
+    for (const Ipv4Prefix& p : c.allowed_clients)
+        clients.push_back(quoted(format_ipv4_prefix(p)));
+    out += fmt::format("allowed_clients = [{}]\n", fmt::join(clients, ", "));
+    out += fmt::format("udp_admin_commands = {}\n", c.udp_admin_commands);
+    out += fmt::format("mbufs_per_port = {}\n", c.mbufs_per_port);
+    out += fmt::format("rx_desc = {}\n", c.rx_desc);
+    out += fmt::format("tx_desc = {}\n", c.tx_desc);
+    out += fmt::format("burst_size = {}\n", c.burst_size);
+    out += "\n[dataplane.idle]\n";
+    out += fmt::format("mode = {}\n", quoted(idle_mode_name(c.idle.mode)));
+    out += fmt::format("pause_iterations = {}\n", c.idle.pause_iterations);
+    out += fmt::format("max_sleep_us = {}\n", c.idle.max_sleep_us);
+    for (const PortConfig& p : c.ports) {
+        out += "\n[[ports]]\n";
+        out += fmt::format("device = {}\n", quoted(p.device));
+        out += fmt::format("ipv4 = {}\n", quoted(format_ipv4_prefix(p.ipv4)));
+        if (p.mac) out += fmt::format("mac = {}\n", quoted(format_mac(*p.mac)));
+        if (p.mtu) out += fmt::format("mtu = {}\n", *p.mtu);
+        if (p.vlan) out += fmt::format("vlan = {}\n", *p.vlan);
+    }
+    out += "\n[telemetry]\n";
+    out += fmt::format("enabled = {}\n", c.telemetry_enabled);
+    return out;
+}
+
+}  // namespace fulmar::config

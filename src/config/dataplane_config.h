@@ -1,0 +1,220 @@
+// The dataplane configuration: a TOML file parsed and validated into a plain
+// DataplaneConfig, or a ConfigError that names the bad key and why.
+//
+// Ownership: read once at start-up by the main lcore (fulmar-dataplane) or the
+// control plane, before any worker starts; the result is plain data that the
+// caller turns into per-lcore views and then treats as read-only. Nothing here
+// touches DPDK: the lcore ids, devices and sizes are checked for form and
+// range; whether the lcores exist and the NIC answers is the dataplane's check.
+//
+// Every key is declared once, in kConfigKeys below: its path, TOML type, range,
+// default and meaning. The table drives the schema checks (unknown keys, wrong
+// types, missing keys, integer ranges), `describe_config()` (`--list-config`)
+// and the tests; the code in dataplane_config.cc adds only the checks a table
+// cannot express (address formats, uniqueness, powers of two). A key added to
+// the struct must be added to the table, or the parser calls it unknown.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "config/address_text.h"
+
+namespace fulmar::config {
+
+// ---------------------------------------------------------------------------
+// Values
+
+// How an idle worker waits. Busy workers never sleep in either mode.
+enum class IdleMode : uint8_t {
+    kAdaptive,  // rte_pause() for pause_iterations empty polls, then sleeps that
+                // double from 1 us up to max_sleep_us until a packet arrives
+    kPoll,      // spin forever: lowest latency, one core at 100% per worker
+};
+
+enum class DeviceKind : uint8_t {
+    kVdev,  // a DPDK virtual device, passed to rte_vdev_init / --vdev
+    kPci,   // a PCI device, passed to -a (allow list)
+};
+
+inline constexpr uint32_t kDefaultMemoryPerShardMb = 256;
+inline constexpr uint16_t kDefaultUdpPort = 11211;
+inline constexpr uint32_t kDefaultPauseIterations = 1024;
+inline constexpr uint32_t kDefaultMaxSleepUs = 100;
+inline constexpr uint16_t kDefaultRxDesc = 1024;
+inline constexpr uint16_t kDefaultTxDesc = 1024;
+inline constexpr uint16_t kDefaultBurstSize = 32;
+inline constexpr uint16_t kMaxLcores = 1024;  // lcore ids are < kMaxLcores
+inline constexpr uint16_t kMaxBurstSize = 64;
+
+struct IdleConfig {
+    IdleMode mode = IdleMode::kAdaptive;
+    uint32_t pause_iterations = kDefaultPauseIterations;
+    uint32_t max_sleep_us = kDefaultMaxSleepUs;
+
+    bool operator==(const IdleConfig&) const = default;
+};
+
+struct PortConfig {
+    std::string device;  // as written: "net_tap0,iface=fulmar0" or "0000:3b:00.0"
+    DeviceKind kind = DeviceKind::kVdev;
+    PciAddress pci;   // kind == kPci only: the address before any ",devargs"
+    Ipv4Prefix ipv4;  // the interface address, host bits kept
+    std::optional<MacAddress> mac;
+    std::optional<uint16_t> mtu;
+    std::optional<uint16_t> vlan;
+
+    bool operator==(const PortConfig&) const = default;
+};
+
+struct DataplaneConfig {
+    // [dataplane]
+    std::vector<uint16_t> workers;  // one shard and one RX/TX queue pair per port each
+    std::optional<uint16_t> main_lcore;
+    uint32_t memory_per_shard_mb = kDefaultMemoryPerShardMb;
+    uint32_t index_entries_per_shard = 0;  // 0: derived by the store
+    uint16_t udp_port = kDefaultUdpPort;
+    std::vector<Ipv4Prefix> allowed_clients;  // network addresses (host bits clear)
+    bool udp_admin_commands = false;
+    IdleConfig idle;
+    uint32_t mbufs_per_port = 0;  // 0: derived by the dataplane
+    uint16_t rx_desc = kDefaultRxDesc;
+    uint16_t tx_desc = kDefaultTxDesc;
+    uint16_t burst_size = kDefaultBurstSize;
+    // [[ports]]
+    std::vector<PortConfig> ports;
+    // [telemetry]
+    bool telemetry_enabled = true;
+
+    bool operator==(const DataplaneConfig&) const = default;
+};
+
+// ---------------------------------------------------------------------------
+// The key table
+
+enum class ValueType : uint8_t {
+    kTable,
+    kArrayOfTables,
+    kInteger,
+    kBoolean,
+    kString,
+    kIntegerArray,
+    kStringArray,
+};
+
+enum class Presence : uint8_t {
+    kRequired,  // no default: the file must give it
+    kOptional,  // absent means "not set" (std::optional) or the default below
+};
+
+struct KeyInfo {
+    std::string_view path;  // dotted; "[]" marks an element of an array of tables
+    ValueType type;
+    Presence presence;
+    int64_t min = 0;  // integers and integer-array elements: inclusive range
+    int64_t max = 0;
+    std::string_view default_text;  // as TOML would spell it; "" when none
+    std::string_view description;
+};
+
+// clang-format off
+inline constexpr KeyInfo kConfigKeys[] = {
+    {"dataplane", ValueType::kTable, Presence::kRequired, 0, 0, "",
+     "worker lcores, memory and packet-path settings"},
+    {"dataplane.workers", ValueType::kIntegerArray, Presence::kRequired, 0, kMaxLcores - 1, "",
+     "worker lcore ids, unique; each owns one shard and polls one RX queue per port"},
+    {"dataplane.main_lcore", ValueType::kInteger, Presence::kOptional, 0, kMaxLcores - 1, "",
+     "the EAL main lcore (link state, telemetry); not one of the workers; unset: EAL's choice"},
+    {"dataplane.memory_per_shard_mb", ValueType::kInteger, Presence::kOptional, 1, 1 << 20, "256",
+     "item memory of each shard in MiB (hugepage memzone)"},
+    {"dataplane.index_entries_per_shard", ValueType::kInteger, Presence::kOptional, 0, 1 << 30, "0",
+     "rte_hash slots per shard; 0: one per 64 bytes of shard memory"},
+    {"dataplane.udp_port", ValueType::kInteger, Presence::kOptional, 1, 65535, "11211",
+     "UDP port the memcached protocol is served on"},
+    {"dataplane.allowed_clients", ValueType::kStringArray, Presence::kRequired, 0, 0, "",
+     "client prefixes answered, \"A.B.C.D/len\", host bits clear; at least one; others dropped"
+     " (reflection guard; \"0.0.0.0/0\" answers everyone)"},
+    {"dataplane.udp_admin_commands", ValueType::kBoolean, Presence::kOptional, 0, 0, "false",
+     "serve stats, flush_all, verbosity, version over UDP (large replies to spoofable sources)"},
+    {"dataplane.idle", ValueType::kTable, Presence::kOptional, 0, 0, "",
+     "how idle workers wait"},
+    {"dataplane.idle.mode", ValueType::kString, Presence::kOptional, 0, 0, "\"adaptive\"",
+     "\"adaptive\": pause, then sleep when idle; \"poll\": always spin"},
+    {"dataplane.idle.pause_iterations", ValueType::kInteger, Presence::kOptional, 1, 10'000'000,
+     "1024", "adaptive: empty polls (each with rte_pause) before the first sleep"},
+    {"dataplane.idle.max_sleep_us", ValueType::kInteger, Presence::kOptional, 1, 1'000'000, "100",
+     "adaptive: longest sleep; sleeps double from 1 us; worst added latency when idle"},
+    {"dataplane.mbufs_per_port", ValueType::kInteger, Presence::kOptional, 0, 1 << 24, "0",
+     "mbuf pool size per port; 0: derived; else at least (rx_desc + tx_desc) x workers"},
+    {"dataplane.rx_desc", ValueType::kInteger, Presence::kOptional, 64, 32768, "1024",
+     "RX descriptors per queue, a power of 2"},
+    {"dataplane.tx_desc", ValueType::kInteger, Presence::kOptional, 64, 32768, "1024",
+     "TX descriptors per queue, a power of 2"},
+    {"dataplane.burst_size", ValueType::kInteger, Presence::kOptional, 1, kMaxBurstSize, "32",
+     "packets per RX burst (and look-up batch)"},
+    {"ports", ValueType::kArrayOfTables, Presence::kRequired, 0, 0, "",
+     "one [[ports]] table per port; at least one"},
+    {"ports[].device", ValueType::kString, Presence::kRequired, 0, 0, "",
+     "a DPDK vdev (\"net_tap0,iface=fulmar0\") or a PCI address (\"0000:3b:00.0\"), optional"
+     " \",devargs\"; unique"},
+    {"ports[].ipv4", ValueType::kString, Presence::kRequired, 0, 0, "",
+     "the port's address and prefix, \"A.B.C.D/len\"; answers ARP and ICMP echo for it"},
+    {"ports[].mac", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "unicast MAC to set, \"aa:bb:cc:dd:ee:ff\" (for vdevs); unset: the device's own"},
+    {"ports[].mtu", ValueType::kInteger, Presence::kOptional, 68, 9000, "",
+     "MTU to set; unset: the device's default"},
+    {"ports[].vlan", ValueType::kInteger, Presence::kOptional, 1, 4094, "",
+     "802.1Q VLAN id to accept and tag replies with; unset: untagged"},
+    {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
+    {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
+     "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},
+};
+// clang-format on
+
+// ---------------------------------------------------------------------------
+// Errors
+
+enum class ConfigStatus : uint8_t {
+    kIoError,      // the file could not be read
+    kSyntaxError,  // not TOML; line and column set
+    kUnknownKey,   // a key or table the table above does not declare
+    kWrongType,    // e.g. a string where an integer belongs
+    kMissingKey,   // a required key is absent
+    kBadValue,     // right type, wrong value: range, format, duplicate
+};
+
+struct ConfigError {
+    ConfigStatus status = ConfigStatus::kBadValue;
+    std::string key;    // "ports[0].ipv4"; empty for I/O and syntax errors
+    uint32_t line = 0;  // 1-based position in the source; 0 when unknown
+    uint32_t column = 0;
+    // Complete and printable: "local.toml:7:8: ports[0].ipv4: '198.18.0.1/33'
+    // is not an IPv4 address with a prefix length 0-32".
+    std::string message;
+};
+
+// ---------------------------------------------------------------------------
+// API
+
+// Reads and validates a TOML file. The path appears in error messages.
+Result<DataplaneConfig, ConfigError> load_config_file(const std::string& path);
+
+// Validates TOML text; `source_name` stands for the file in error messages.
+Result<DataplaneConfig, ConfigError> parse_config(std::string_view toml_text,
+                                                  std::string_view source_name = "<string>");
+
+// The key table as aligned text, one key a line: `--list-config`.
+std::string describe_config();
+
+// The effective configuration (defaults filled in) as TOML that
+// parse_config reads back to an equal DataplaneConfig; for start-up logs.
+std::string format_config(const DataplaneConfig& config);
+
+std::string_view value_type_name(ValueType type);
+std::string_view idle_mode_name(IdleMode mode);
+
+}  // namespace fulmar::config

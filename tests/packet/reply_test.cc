@@ -1,0 +1,372 @@
+// Reply construction: UDP replies, memcached datagram splitting, gratuitous
+// ARP. Every reply is checked with DPDK's own checksum verifiers and then fed
+// to the classifier as the client would see it.
+#include <rte_arp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "frames.h"
+#include "net/classify.h"
+#include "net/reply.h"
+#include "proto/mc_frame.h"
+
+namespace fulmar::net::test {
+namespace {
+
+// The client's side of the wire: its own address, listening on its port.
+PortAddr peer_port() {
+    PortAddr p;
+    p.mac = kPeerMac;
+    p.ip = kPeerIp;
+    p.udp_port = kPeerPort;
+    return p;
+}
+
+class Reply : public PacketTest {
+  protected:
+    // Classifies a crafted request as the server; the request mbuf stays
+    // alive in `held_` (the payload span points into it).
+    UdpRequest request(const RequestSpec& spec = {}) {
+        held_ = mbuf(udp_request_frame(spec));
+        UdpRequest req;
+        DropReason why;
+        EXPECT_EQ(classify(held_, port_, filter_, req, why), RxAction::kUdpRequest);
+        return req;
+    }
+
+    void TearDown() override {
+        rte_pktmbuf_free(held_);
+        PacketTest::TearDown();
+    }
+
+    // Checks a reply frame's checksums with DPDK and returns what the client
+    // gets out of it (its classifier accepting it).
+    std::string client_receives(rte_mbuf* m, UdpRequest* out = nullptr) {
+        const auto* base = rte_pktmbuf_mtod(m, const uint8_t*);
+        const size_t l2 = get16(base + 12) == RTE_ETHER_TYPE_VLAN ? 18 : 14;
+        const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(base + l2);
+        EXPECT_EQ(rte_ipv4_cksum(ip), 0) << "IP checksum must verify";
+        const auto* udp = reinterpret_cast<const rte_udp_hdr*>(base + l2 + 20);
+        EXPECT_NE(udp->dgram_cksum, 0);
+        EXPECT_EQ(rte_ipv4_udptcp_cksum_verify(ip, udp), 0) << "UDP checksum must verify";
+        EXPECT_EQ(ip->time_to_live, 64);
+        EXPECT_EQ(ip->fragment_offset, RTE_BE16(RTE_IPV4_HDR_DF_FLAG));
+        EXPECT_EQ(rte_pktmbuf_pkt_len(m), l2 + rte_be_to_cpu_16(ip->total_length));
+
+        UdpRequest got;
+        DropReason why = DropReason::kCount;
+        const PortAddr peer = peer_port();
+        const RxAction a = classify(m, peer, ClientFilter{}, got, why);
+        EXPECT_EQ(a, RxAction::kUdpRequest)
+            << (a == RxAction::kDrop ? drop_reason_name(why) : "transmit");
+        if (out != nullptr) *out = got;
+        return std::string(reinterpret_cast<const char*>(got.payload.data()), got.payload.size());
+    }
+
+    // Splits `reply` and checks every datagram; returns the reassembled text.
+    std::string split_and_reassemble(const std::string& reply, size_t expect_n) {
+        const UdpRequest req = request();
+        std::vector<rte_mbuf*> out(expect_n + 4, nullptr);
+        const size_t n =
+            build_mc_udp_replies(pool_, req, port_, 0xbeef, reply, out.data(), out.size());
+        EXPECT_EQ(n, expect_n);
+        std::string joined;
+        for (size_t i = 0; i < n; i++) {
+            const std::string dgram = client_receives(out[i]);
+            EXPECT_GE(dgram.size(), proto::kMcFrameHeaderSize);
+            EXPECT_LE(dgram.size(), proto::kMcFrameHeaderSize + proto::kMcUdpMaxPayload);
+            const auto* h = reinterpret_cast<const uint8_t*>(dgram.data());
+            EXPECT_EQ(get16(h), 0xbeef);
+            EXPECT_EQ(get16(h + 2), i);
+            EXPECT_EQ(get16(h + 4), n);
+            EXPECT_EQ(get16(h + 6), 0);
+            joined += dgram.substr(proto::kMcFrameHeaderSize);
+            rte_pktmbuf_free(out[i]);
+        }
+        return joined;
+    }
+
+    static std::string text_of(size_t len) {
+        std::string s;
+        for (size_t i = 0; i < len; i++)
+            s.push_back(static_cast<char>('a' + i % 26));
+        return s;
+    }
+
+    rte_mbuf* held_ = nullptr;
+};
+
+TEST_F(Reply, UdpReplyGoesBackToTheClientAndVerifies) {
+    const UdpRequest req = request();
+    const std::string body = "VALUE foo 0 3\r\nbar\r\nEND\r\n";
+    rte_mbuf* m = build_udp_reply(pool_, req, port_, std::as_bytes(std::span(body)));
+    ASSERT_NE(m, nullptr);
+    UdpRequest seen;
+    EXPECT_EQ(client_receives(m, &seen), body);
+    EXPECT_TRUE(rte_is_same_ether_addr(&seen.src_mac, &kOurMac));
+    EXPECT_TRUE(rte_is_same_ether_addr(&seen.dst_mac, &kPeerMac));
+    EXPECT_EQ(seen.src_ip, kOurIp);
+    EXPECT_EQ(seen.dst_ip, kPeerIp);
+    EXPECT_EQ(seen.src_port, kCachePort);
+    EXPECT_EQ(seen.dst_port, kPeerPort);
+    EXPECT_FALSE(seen.has_vlan);
+    rte_pktmbuf_free(m);
+}
+
+TEST_F(Reply, ReplyLeavesFromThePortTheRequestCameTo) {
+    port_.n_udp_ports = 8;
+    RequestSpec spec;
+    spec.udp.dport = kCachePort + 5;
+    const UdpRequest req = request(spec);
+    rte_mbuf* m = build_udp_reply(pool_, req, port_, {});
+    ASSERT_NE(m, nullptr);
+    UdpRequest seen;
+    EXPECT_EQ(client_receives(m, &seen), "");
+    EXPECT_EQ(seen.src_port, kCachePort + 5);
+    rte_pktmbuf_free(m);
+}
+
+TEST_F(Reply, VlanTaggedRequestGetsATaggedReply) {
+    RequestSpec spec;
+    spec.eth.vlan_tci = 0xe07b;  // priority 7, VLAN 123
+    const UdpRequest req = request(spec);
+    const std::string body = "STORED\r\n";
+    rte_mbuf* m = build_udp_reply(pool_, req, port_, std::as_bytes(std::span(body)));
+    ASSERT_NE(m, nullptr);
+    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    EXPECT_EQ(get16(p + 12), RTE_ETHER_TYPE_VLAN);
+    EXPECT_EQ(get16(p + 14), 0xe07b);
+    EXPECT_EQ(get16(p + 16), RTE_ETHER_TYPE_IPV4);
+    UdpRequest seen;
+    EXPECT_EQ(client_receives(m, &seen), body);
+    EXPECT_TRUE(seen.has_vlan);
+    EXPECT_EQ(seen.vlan_tci, 0xe07b);
+    rte_pktmbuf_free(m);
+}
+
+TEST_F(Reply, OddLengthPayloadChecksumsVerify) {
+    const UdpRequest req = request();
+    for (size_t len : {1u, 3u, 1399u, 1401u}) {
+        const std::string body = text_of(len);
+        rte_mbuf* m = build_udp_reply(pool_, req, port_, std::as_bytes(std::span(body)));
+        ASSERT_NE(m, nullptr);
+        EXPECT_EQ(client_receives(m), body);
+        rte_pktmbuf_free(m);
+    }
+}
+
+TEST_F(Reply, PayloadLargerThanOneMbufIsRefused) {
+    const UdpRequest req = request();
+    const std::vector<std::byte> big(RTE_MBUF_DEFAULT_DATAROOM, std::byte{'x'});
+    EXPECT_EQ(build_udp_reply(pool_, req, port_, big), nullptr);
+}
+
+TEST_F(Reply, EmptyPoolGivesNoReply) {
+    const UdpRequest req = request();
+    std::vector<rte_mbuf*> all(kPoolSize);
+    const unsigned n_free = rte_mempool_avail_count(pool_);
+    ASSERT_EQ(rte_pktmbuf_alloc_bulk(pool_, all.data(), n_free), 0);
+    EXPECT_EQ(build_udp_reply(pool_, req, port_, {}), nullptr);
+    rte_mbuf* out[4];
+    const std::string body = "END\r\n";
+    EXPECT_EQ(build_mc_udp_replies(pool_, req, port_, 1, body, out, 4), 0u);
+    EXPECT_EQ(build_gratuitous_arp(pool_, port_), nullptr);
+    rte_pktmbuf_free_bulk(all.data(), n_free);
+}
+
+// ---------------------------------------------------------------- splitter
+
+TEST_F(Reply, EmptyReplySendsNothing) {
+    EXPECT_EQ(split_and_reassemble("", 0), "");
+}
+
+TEST_F(Reply, OneByteReplyIsOneDatagram) {
+    EXPECT_EQ(split_and_reassemble("x", 1), "x");
+}
+
+TEST_F(Reply, ExactlyOneFullDatagram) {
+    const std::string s = text_of(1400);
+    EXPECT_EQ(split_and_reassemble(s, 1), s);
+}
+
+TEST_F(Reply, OneBytePastAFullDatagramNeedsTwo) {
+    const std::string s = text_of(1401);
+    EXPECT_EQ(split_and_reassemble(s, 2), s);
+}
+
+TEST_F(Reply, TwentyThousandBytesAreFifteenDatagrams) {
+    const std::string s = text_of(20000);
+    EXPECT_EQ(split_and_reassemble(s, 15), s);
+}
+
+TEST_F(Reply, PoolRunningDryMidReplyLeavesNothingAllocated) {
+    const UdpRequest req = request();
+    // Leave 3 mbufs free; the reply needs 15.
+    const unsigned n_take = rte_mempool_avail_count(pool_) - 3;
+    std::vector<rte_mbuf*> taken(n_take);
+    ASSERT_EQ(rte_pktmbuf_alloc_bulk(pool_, taken.data(), n_take), 0);
+    std::vector<rte_mbuf*> out(32);
+    EXPECT_EQ(build_mc_udp_replies(pool_, req, port_, 1, text_of(20000), out.data(), out.size()),
+              0u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), 3u);
+    rte_pktmbuf_free_bulk(taken.data(), n_take);
+}
+
+TEST_F(Reply, TooFewOutputSlotsFailsWithoutAllocating) {
+    const UdpRequest req = request();
+    const unsigned before = rte_mempool_avail_count(pool_);
+    std::vector<rte_mbuf*> out(14);
+    EXPECT_EQ(build_mc_udp_replies(pool_, req, port_, 1, text_of(20000), out.data(), out.size()),
+              0u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), before);
+}
+
+TEST_F(Reply, MoreThan65535DatagramsFailsLikeMemcached) {
+    const UdpRequest req = request();
+    const std::string huge(proto::kMcUdpMaxPayload * kMaxReplyDatagrams + 1, 'v');
+    std::vector<rte_mbuf*> out(kMaxReplyDatagrams + 1);
+    EXPECT_EQ(build_mc_udp_replies(pool_, req, port_, 1, huge, out.data(), out.size()), 0u);
+}
+
+// ---------------------------------------------------------------- ARP
+
+TEST_F(Reply, GratuitousArpAnnouncesOurAddress) {
+    rte_mbuf* m = build_gratuitous_arp(pool_, port_);
+    ASSERT_NE(m, nullptr);
+    const Bytes b = to_bytes(m);
+    ASSERT_EQ(b.size(), 42u);
+    EXPECT_EQ(Bytes(b.begin(), b.begin() + 6), Bytes(6, 0xff));
+    EXPECT_EQ(Bytes(b.begin() + 6, b.begin() + 12),
+              Bytes(kOurMac.addr_bytes, kOurMac.addr_bytes + 6));
+    EXPECT_EQ(get16(&b[12]), RTE_ETHER_TYPE_ARP);
+    const uint8_t* a = &b[14];
+    EXPECT_EQ(get16(a), RTE_ARP_HRD_ETHER);
+    EXPECT_EQ(get16(a + 2), RTE_ETHER_TYPE_IPV4);
+    EXPECT_EQ(a[4], 6);
+    EXPECT_EQ(a[5], 4);
+    EXPECT_EQ(get16(a + 6), RTE_ARP_OP_REQUEST);
+    EXPECT_EQ(Bytes(a + 8, a + 14), Bytes(kOurMac.addr_bytes, kOurMac.addr_bytes + 6));
+    EXPECT_EQ(get32(a + 14), rte_be_to_cpu_32(kOurIp));
+    EXPECT_EQ(Bytes(a + 18, a + 24), Bytes(6, 0));
+    EXPECT_EQ(get32(a + 24), rte_be_to_cpu_32(kOurIp));
+
+    // Neither a peer nor we ourselves (if it loops back) answer it.
+    UdpRequest req;
+    DropReason why;
+    EXPECT_EQ(classify(m, peer_port(), filter_, req, why), RxAction::kDrop);
+    EXPECT_EQ(why, DropReason::kArpNotForUs);
+    EXPECT_EQ(classify(m, port_, filter_, req, why), RxAction::kDrop);
+    EXPECT_EQ(why, DropReason::kArpNotForUs);
+    rte_pktmbuf_free(m);
+}
+
+// ---------------------------------------------------------------- a burst
+
+// What a worker does with one RX burst: classify all, answer requests, send
+// in-place replies, count drops.
+TEST_F(Reply, MixedBurstOf32IsSortedAndAnswered) {
+    std::vector<Bytes> frames;
+    std::vector<RxAction> want;
+    for (int i = 0; i < 32; i++) {
+        switch (i % 8) {
+            case 0:
+                frames.push_back(udp_request_frame({.request_id = static_cast<uint16_t>(i)}));
+                want.push_back(RxAction::kUdpRequest);
+                break;
+            case 1:
+                frames.push_back(
+                    eth({.dst = kBroadcastMac}, RTE_ETHER_TYPE_ARP,
+                        arp(RTE_ARP_OP_REQUEST, kPeerMac, kPeerIp, rte_ether_addr{}, kOurIp)));
+                want.push_back(RxAction::kTransmit);
+                break;
+            case 2: {
+                Ipv4Spec ip;
+                ip.proto = IPPROTO_ICMP;
+                frames.push_back(eth({}, RTE_ETHER_TYPE_IPV4,
+                                     ipv4(ip, icmp(RTE_IP_ICMP_ECHO_REQUEST, 0, 1, 1, {}))));
+                want.push_back(RxAction::kTransmit);
+                break;
+            }
+            case 3:
+                frames.push_back(eth({}, RTE_ETHER_TYPE_IPV6, Bytes(60, 0)));
+                want.push_back(RxAction::kDrop);
+                break;
+            case 4:
+                frames.push_back(udp_request_frame(
+                    {.eth = {.vlan_tci = 7}, .request_id = static_cast<uint16_t>(i)}));
+                want.push_back(RxAction::kUdpRequest);
+                break;
+            case 5: {
+                RequestSpec spec;
+                spec.ip.corrupt_checksum = true;
+                frames.push_back(udp_request_frame(spec));
+                want.push_back(RxAction::kDrop);
+                break;
+            }
+            case 6: {
+                RequestSpec spec;
+                spec.udp.csum = UdpCsum::kPartial;
+                spec.request_id = static_cast<uint16_t>(i);
+                frames.push_back(udp_request_frame(spec));
+                want.push_back(RxAction::kUdpRequest);
+                break;
+            }
+            case 7: {
+                RequestSpec spec;
+                spec.udp.dport = 11212;
+                frames.push_back(udp_request_frame(spec));
+                want.push_back(RxAction::kDrop);
+                break;
+            }
+        }
+    }
+    rte_mbuf* rx[32];
+    for (int i = 0; i < 32; i++)
+        rx[i] = mbuf(frames[i]);
+
+    rte_mbuf* tx[64];
+    size_t n_tx = 0;
+    size_t n_drop[kDropReasonCount] = {};
+    for (int i = 0; i < 32; i++) {
+        UdpRequest req;
+        DropReason why;
+        const RxAction a = classify(rx[i], port_, filter_, req, why);
+        ASSERT_EQ(a, want[i]) << "frame " << i;
+        switch (a) {
+            case RxAction::kUdpRequest: {
+                const uint16_t id = get16(reinterpret_cast<const uint8_t*>(req.payload.data()));
+                n_tx += build_mc_udp_replies(pool_, req, port_, id, std::string_view("END\r\n"),
+                                             tx + n_tx, 64 - n_tx);
+                rte_pktmbuf_free(rx[i]);
+                break;
+            }
+            case RxAction::kTransmit:
+                tx[n_tx++] = rx[i];
+                break;
+            case RxAction::kDrop:
+                n_drop[static_cast<size_t>(why)]++;
+                rte_pktmbuf_free(rx[i]);
+                break;
+        }
+    }
+    EXPECT_EQ(n_tx, 20u);  // 12 requests, 4 ARP, 4 ICMP
+    EXPECT_EQ(n_drop[static_cast<size_t>(DropReason::kNotIpv4)], 4u);
+    EXPECT_EQ(n_drop[static_cast<size_t>(DropReason::kBadIpChecksum)], 4u);
+    EXPECT_EQ(n_drop[static_cast<size_t>(DropReason::kNotOurPort)], 4u);
+
+    // Every frame on the way out is addressed to the peer, from us.
+    for (size_t i = 0; i < n_tx; i++) {
+        const auto* eh = rte_pktmbuf_mtod(tx[i], const rte_ether_hdr*);
+        EXPECT_TRUE(rte_is_same_ether_addr(&eh->dst_addr, &kPeerMac)) << i;
+        EXPECT_TRUE(rte_is_same_ether_addr(&eh->src_addr, &kOurMac)) << i;
+    }
+    rte_pktmbuf_free_bulk(tx, static_cast<unsigned>(n_tx));
+}
+
+}  // namespace
+}  // namespace fulmar::net::test
