@@ -173,39 +173,48 @@ void Worker::housekeep() {
     stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now());
 }
 
+unsigned Worker::poll_once() {
+    rte_mbuf* pkts[64];
+    const uint16_t burst = std::min<uint16_t>(p_.burst, 64);
+    const uint16_t n = rte_eth_rx_burst(p_.port_id, p_.queue_id, pkts, burst);
+    for (uint16_t i = 0; i < n; ++i) {
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+        on_rx(pkts[i]);
+    }
+    const unsigned in = rte_ring_dequeue_burst(inboxes_[p_.worker_id],
+                                               reinterpret_cast<void**>(pkts), burst, nullptr);
+    for (unsigned i = 0; i < in; ++i) {
+        stats.handoff_in++;
+        net::UdpRequest req;
+        net::DropReason why{};
+        // Classified once already by the receiving worker; again here for
+        // the pointers into this mbuf (cheap: the headers are in cache).
+        if (net::classify(pkts[i], p_.addr, p_.clients, req, why) == net::RxAction::kUdpRequest)
+            execute(pkts[i], req);
+        else
+            rte_pktmbuf_free(pkts[i]);
+    }
+    if (n_tx_ > 0) flush_tx();
+    if (++loops_ % kHousekeepEvery == 0) housekeep();
+    return n + in;
+}
+
+void Worker::announce() {
+    if (rte_mbuf* g = net::build_gratuitous_arp(p_.pool, p_.addr)) {
+        send(g);
+        flush_tx();
+    }
+}
+
 int Worker::run() {
     if (rcu_ != nullptr) {
         rte_rcu_qsbr_thread_register(rcu_, p_.worker_id);
         rte_rcu_qsbr_thread_online(rcu_, p_.worker_id);
     }
-    if (p_.gratuitous_arp) {
-        if (rte_mbuf* g = net::build_gratuitous_arp(p_.pool, p_.addr)) send(g);
-    }
-    rte_mbuf* pkts[64];
-    const uint16_t burst = std::min<uint16_t>(p_.burst, 64);
-    uint32_t idle = 0, loops = 0;
+    if (p_.gratuitous_arp) announce();
+    uint32_t idle = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-        const uint16_t n = rte_eth_rx_burst(p_.port_id, p_.queue_id, pkts, burst);
-        for (uint16_t i = 0; i < n; ++i) {
-            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-            on_rx(pkts[i]);
-        }
-        const unsigned in = rte_ring_dequeue_burst(inboxes_[p_.worker_id],
-                                                   reinterpret_cast<void**>(pkts), burst, nullptr);
-        for (unsigned i = 0; i < in; ++i) {
-            stats.handoff_in++;
-            net::UdpRequest req;
-            net::DropReason why{};
-            // Classified once already by the receiving worker; again here
-            // for the pointers into this mbuf (cheap: headers are hot).
-            if (net::classify(pkts[i], p_.addr, p_.clients, req, why) == net::RxAction::kUdpRequest)
-                execute(pkts[i], req);
-            else
-                rte_pktmbuf_free(pkts[i]);
-        }
-        if (n_tx_ > 0) flush_tx();
-        if (++loops % kHousekeepEvery == 0) housekeep();
-        if (n != 0 || in != 0) {
+        if (poll_once() != 0) {
             idle = 0;
             continue;
         }

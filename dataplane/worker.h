@@ -67,6 +67,11 @@ class Worker {
 
     // The lcore's main loop; returns when `stop` is set.
     int run();
+    // One iteration without idle back-off (packet tests drive this): RX
+    // burst, inbox, TX, housekeeping. Returns the packets handled.
+    unsigned poll_once();
+    // Sends a gratuitous ARP for the port's address.
+    void announce();
 
     std::atomic<bool> stop{false};
     WorkerStats stats;
@@ -93,6 +98,7 @@ class Worker {
     ReplyBuffer reply_;
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;
+    uint32_t loops_ = 0;
 };
 
 }  // namespace fulmar::dataplane
