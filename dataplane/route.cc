@@ -31,6 +31,11 @@ bool add_write(std::string_view key, const RoutePolicy& p, int& shard) {
 }  // namespace
 
 Route route_datagram(std::string_view payload, const RoutePolicy& policy) {
+    // Fast path for the common datagram, one get/gets line: a read, run
+    // here. Saves a full parse (~a fifth of a GET's instructions).
+    if ((payload.starts_with("get ") || payload.starts_with("gets ")) &&
+        payload.find('\n') == payload.size() - 1)
+        return {RouteKind::kLocal, 0};
     proto::McTextParser text;
     int owner = -1;
     size_t off = 0;
@@ -45,12 +50,17 @@ Route route_datagram(std::string_view payload, const RoutePolicy& policy) {
             proto::McMetaRequest mreq;
             const proto::McMetaResult mr = proto::parse_mc_meta(rest, mreq);
             if (mr.status == proto::ParseStatus::kNeedMore) break;
-            if (mr.status == proto::ParseStatus::kComplete &&
-                mreq.command != proto::McMetaCommand::kNoop) {
+            // A refused ms still writes: the engine unlinks its key, as
+            // memcached does.
+            const bool runs = mr.status == proto::ParseStatus::kComplete ||
+                              (mr.status == proto::ParseStatus::kError &&
+                               mr.error == proto::McMetaError::kTooLarge);
+            if (runs && mreq.command != proto::McMetaCommand::kNoop) {
                 if (!add_write(mreq.key(), policy, owner)) return {RouteKind::kRefuseSpan, 0};
             }
             if (mr.consumed == 0) break;
-            off += mr.consumed;
+            // Skip the refused data block too, or it would read as commands.
+            off += mr.consumed + mr.swallow;
             continue;
         }
         if (is_admin(req.command)) {

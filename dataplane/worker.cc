@@ -127,11 +127,21 @@ void Worker::on_rx(rte_mbuf* m) {
     }
     stats.udp_requests++;
     stats.udp_request_bytes += req.payload.size();
-    std::string_view body;
-    if (req.payload.size() > proto::kMcFrameHeaderSize)
-        body = std::string_view(
-            reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
-            req.payload.size() - proto::kMcFrameHeaderSize);
+    // The frame first: a datagram memcached would drop is dropped here,
+    // whatever it holds, before any routing or hand-off.
+    proto::McFrame frame;
+    const proto::FrameStatus fs = proto::decode_request_frame(req.payload, frame);
+    if (fs != proto::FrameStatus::kOk) {
+        if (fs == proto::FrameStatus::kShort)
+            stats.udp_short_frame++;
+        else
+            stats.udp_multi_datagram++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const std::string_view body(
+        reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
+        req.payload.size() - proto::kMcFrameHeaderSize);
     const Route r = route_datagram(body, p_.route);
     switch (r.kind) {
         case RouteKind::kLocal:
@@ -153,13 +163,12 @@ void Worker::on_rx(rte_mbuf* m) {
             return;
         case RouteKind::kRefuseSpan: {
             stats.udp_refused_span++;
-            proto::McFrame frame;
-            if (proto::decode_request_frame(req.payload, frame) == proto::FrameStatus::kOk) {
-                rte_mbuf* out[1];
-                if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id,
-                                              kSpanErrorReply, out, 1) == 1)
-                    send(out[0]);
-            }
+            rte_mbuf* out[1];
+            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id, kSpanErrorReply,
+                                          out, 1) == 1)
+                send(out[0]);
+            else
+                stats.mbuf_alloc_failed++;
             rte_pktmbuf_free(m);
             return;
         }

@@ -1,0 +1,851 @@
+// Real Workers driven packet by packet: crafted frames go into the RX ring
+// of a net_ring port, the test calls poll_once() on each worker until all
+// are quiet, and every frame the workers transmit is taken from the TX
+// rings, checked header by header and reassembled into memcached's reply.
+//
+//   test --enqueue--> rx ring q --rte_eth_rx_burst--> Worker q --> shards
+//   test <--dequeue-- tx ring q <--rte_eth_tx_burst-- Worker q (or its peer,
+//                                                     after a hand-off)
+//
+// Everything runs on the test thread: shards and workers take no RCU
+// variable (a single thread needs no grace periods, and an owner waiting for
+// one would wait for itself). Shards are fresh per test, so CAS uniques start
+// at 1. Expected replies are memcached 1.6.18's (see tests/engine).
+#include <rte_arp.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_icmp.h>
+#include <rte_ring.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/engine_ctx.h"
+#include "frames.h"
+#include "proto/mc_frame.h"
+#include "route.h"
+#include "store/digest.h"
+#include "store/shard.h"
+#include "worker.h"
+
+namespace fulmar::net::test {
+namespace {
+
+using dataplane::Worker;
+using dataplane::WorkerParams;
+using dataplane::WorkerStats;
+
+// A client outside the allowed 198.18.0.0/15.
+constexpr rte_be32_t kStrangerIp = RTE_BE32(RTE_IPV4(203, 0, 113, 9));
+constexpr size_t kEthIpUdp = 14 + 20 + 8;
+
+// One reply datagram as the client sees it.
+struct Datagram {
+    uint16_t request_id = 0;
+    uint16_t seq = 0;
+    uint16_t total = 0;
+    std::string text;
+};
+
+struct WorkerSetup {
+    uint16_t n_workers = 1;
+    bool admin_over_udp = false;
+};
+
+Bytes request_frame(std::string_view text, uint16_t request_id) {
+    return udp_request_frame({.request_id = request_id, .text = text});
+}
+
+// A UDP datagram to the cache port carrying `payload` as is (no frame header
+// added).
+Bytes raw_udp_frame(const Bytes& payload) {
+    const Ipv4Spec ip{};
+    return eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, udp({}, ip, payload)));
+}
+
+// A frame header {id, seq, total, 0} and text.
+Bytes mc_payload(uint16_t id, uint16_t seq, uint16_t total, std::string_view text) {
+    Bytes b = mc_request(id, text);
+    put16(b, 2, seq);
+    put16(b, 4, total);
+    return b;
+}
+
+// The first key "<prefix><n>" that lands on `shard` of `n_shards`.
+std::string key_on_shard(size_t shard, size_t n_shards, std::string_view prefix = "key") {
+    for (int n = 0;; ++n) {
+        std::string k = std::string(prefix) + std::to_string(n);
+        if (engine::shard_index(store::digest_key(k), n_shards) == shard) return k;
+    }
+}
+
+std::string value_line(std::string_view key, std::string_view value, uint32_t flags = 0) {
+    return "VALUE " + std::string(key) + " " + std::to_string(flags) + " " +
+           std::to_string(value.size()) + "\r\n" + std::string(value) + "\r\n";
+}
+
+bool same_ip(const uint8_t* p, rte_be32_t ip) {
+    return std::memcmp(p, &ip, 4) == 0;
+}
+
+bool same_mac(const uint8_t* p, const rte_ether_addr& mac) {
+    return std::memcmp(p, mac.addr_bytes, 6) == 0;
+}
+
+// Checks every header of a memcached reply frame (addresses and ports the
+// request's, swapped; IPv4 and UDP checksums verified by frames.h's own
+// code) and returns its frame header and text.
+Datagram parse_reply(const Bytes& f, uint16_t client_port = kPeerPort,
+                     rte_be32_t client_ip = kPeerIp) {
+    Datagram d;
+    if (f.size() < kEthIpUdp + 8) {
+        ADD_FAILURE() << "reply frame of " << f.size() << " bytes";
+        return d;
+    }
+    EXPECT_TRUE(same_mac(&f[0], kPeerMac)) << "to the client's MAC";
+    EXPECT_TRUE(same_mac(&f[6], kOurMac)) << "from ours";
+    EXPECT_EQ(get16(&f[12]), RTE_ETHER_TYPE_IPV4);
+    const uint8_t* ip = &f[14];
+    EXPECT_EQ(ip[0], 0x45);
+    EXPECT_EQ(get16(ip + 2), f.size() - 14) << "IP total length";
+    EXPECT_EQ(get16(ip + 6), RTE_IPV4_HDR_DF_FLAG);
+    EXPECT_EQ(ip[8], 64) << "TTL";
+    EXPECT_EQ(ip[9], IPPROTO_UDP);
+    EXPECT_EQ(inet_checksum(ip, 20), 0) << "IP checksum must verify";
+    EXPECT_TRUE(same_ip(ip + 12, kOurIp)) << "from our address";
+    EXPECT_TRUE(same_ip(ip + 16, client_ip)) << "to the client's";
+    const uint8_t* udp = ip + 20;
+    const uint16_t udp_len = get16(udp + 4);
+    EXPECT_EQ(get16(udp), kCachePort) << "from the cache port";
+    EXPECT_EQ(get16(udp + 2), client_port) << "to the client's port";
+    EXPECT_EQ(udp_len, f.size() - 14 - 20);
+    EXPECT_NE(get16(udp + 6), 0) << "UDP checksum present";
+    const uint32_t s = rte_be_to_cpu_32(kOurIp);
+    const uint32_t c = rte_be_to_cpu_32(client_ip);
+    const uint32_t pseudo =
+        (s >> 16) + (s & 0xffff) + (c >> 16) + (c & 0xffff) + IPPROTO_UDP + udp_len;
+    EXPECT_EQ(inet_checksum(udp, udp_len, pseudo), 0) << "UDP checksum must verify";
+    const uint8_t* mc = udp + 8;
+    d.request_id = get16(mc);
+    d.seq = get16(mc + 2);
+    d.total = get16(mc + 4);
+    EXPECT_EQ(get16(mc + 6), 0) << "reserved";
+    d.text.assign(reinterpret_cast<const char*>(mc + 8), f.size() - kEthIpUdp - 8);
+    EXPECT_LE(d.text.size(), proto::kMcUdpMaxPayload);
+    return d;
+}
+
+// Joins the datagrams of one reply, checking they all carry `request_id`,
+// number 0..n-1 in order and announce n. nullopt when there are none.
+std::optional<std::string> reassemble(const std::vector<Datagram>& d, uint16_t request_id) {
+    if (d.empty()) return std::nullopt;
+    std::string text;
+    for (size_t i = 0; i < d.size(); ++i) {
+        EXPECT_EQ(d[i].request_id, request_id) << "datagram " << i;
+        EXPECT_EQ(d[i].seq, i);
+        EXPECT_EQ(d[i].total, d.size());
+        if (i + 1 < d.size()) {
+            EXPECT_EQ(d[i].text.size(), proto::kMcUdpMaxPayload) << "only the last is short";
+        }
+        text += d[i].text;
+    }
+    return text;
+}
+
+class WorkerPackets : public PacketTest {
+  protected:
+    static constexpr unsigned kRingSize = 1024;  // holds the whole pool
+    static constexpr unsigned kInboxSize = 4096;
+    static constexpr size_t kShardMemory = size_t{16} << 20;
+    static constexpr uint32_t kIndexEntries = 16384;
+
+    void SetUp() override {
+        PacketTest::SetUp();
+        start({});
+    }
+
+    void TearDown() override {
+        stop();
+        PacketTest::TearDown();
+    }
+
+    // (Re)builds the port, shards, inboxes and workers for `s`.
+    void start(const WorkerSetup& s) {
+        stop();
+        static std::atomic<int> n_setups{0};
+        const std::string id = std::to_string(n_setups++);
+        const int socket = static_cast<int>(rte_socket_id());
+        const uint16_t n = s.n_workers;
+        for (uint16_t q = 0; q < n; ++q) {
+            const std::string qid = id + "_" + std::to_string(q);
+            rx_.push_back(rte_ring_create(("wk_rx" + qid).c_str(), kRingSize, socket,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ));
+            tx_.push_back(rte_ring_create(("wk_tx" + qid).c_str(), kRingSize, socket,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ));
+            inboxes_.push_back(
+                rte_ring_create(("wk_in" + qid).c_str(), kInboxSize, socket, RING_F_SC_DEQ));
+            ASSERT_NE(rx_.back(), nullptr);
+            ASSERT_NE(tx_.back(), nullptr);
+            ASSERT_NE(inboxes_.back(), nullptr);
+            store::ShardConfig sc;
+            sc.name = "wk_shard" + qid;
+            sc.memory_bytes = kShardMemory;
+            sc.index_entries = kIndexEntries;
+            sc.memory = store::MemoryKind::kAnonymous;
+            auto shard = store::Shard::create(sc);
+            ASSERT_TRUE(shard.ok());
+            shard_ptrs_.push_back(shard.value().get());
+            shards_.push_back(std::move(shard.value()));
+        }
+        port_id_ = rte_eth_from_rings(("wk_port" + id).c_str(), rx_.data(), n, tx_.data(), n,
+                                      static_cast<unsigned>(socket));
+        ASSERT_GE(port_id_, 0);
+        const auto p = static_cast<uint16_t>(port_id_);
+        rte_eth_conf conf{};
+        ASSERT_EQ(rte_eth_dev_configure(p, n, n, &conf), 0);
+        for (uint16_t q = 0; q < n; ++q) {
+            ASSERT_EQ(rte_eth_rx_queue_setup(p, q, kRingSize, socket, nullptr, pool_), 0);
+            ASSERT_EQ(rte_eth_tx_queue_setup(p, q, kRingSize, socket, nullptr), 0);
+        }
+        ASSERT_EQ(rte_eth_dev_start(p), 0);
+        for (uint16_t q = 0; q < n; ++q) {
+            WorkerParams wp;
+            wp.lcore_id = rte_lcore_id();
+            wp.worker_id = q;
+            wp.port_id = p;
+            wp.queue_id = q;
+            wp.pool = pool_;
+            wp.addr = port_;
+            wp.clients.add(RTE_BE32(RTE_IPV4(198, 18, 0, 0)), 15);
+            wp.route = dataplane::RoutePolicy{.n_shards = n, .admin_over_udp = s.admin_over_udp};
+            wp.idle = dataplane::IdleMode::kPoll;
+            workers_.push_back(std::make_unique<Worker>(wp, shard_ptrs_, inboxes_, nullptr));
+        }
+    }
+
+    // Frees what start() built. Every ring must be empty by now: a test
+    // drains what the workers sent, and the workers drain the rest.
+    void stop() {
+        workers_.clear();
+        for (rte_ring* r : rx_)
+            EXPECT_EQ(rte_ring_count(r), 0u) << "frames left unreceived";
+        for (rte_ring* r : inboxes_)
+            EXPECT_EQ(rte_ring_count(r), 0u) << "hand-offs left unserved";
+        for (uint16_t q = 0; q < tx_.size(); ++q)
+            EXPECT_TRUE(drain(q).empty()) << "replies left unread on queue " << q;
+        if (port_id_ >= 0) {
+            const auto p = static_cast<uint16_t>(port_id_);
+            EXPECT_EQ(rte_eth_dev_stop(p), 0);
+            EXPECT_EQ(rte_eth_dev_close(p), 0);
+            port_id_ = -1;
+        }
+        for (auto* rings : {&rx_, &tx_, &inboxes_}) {
+            for (rte_ring* r : *rings) {
+                // Whatever a failed test left behind goes back to the pool.
+                void* m = nullptr;
+                while (r != nullptr && rte_ring_dequeue(r, &m) == 0)
+                    rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+                rte_ring_free(r);
+            }
+            rings->clear();
+        }
+        shard_ptrs_.clear();
+        shards_.clear();
+    }
+
+    // Puts a frame on queue `q`'s RX ring, as the wire would.
+    void inject(const Bytes& frame, uint16_t q = 0) {
+        rte_mbuf* m = mbuf(frame);
+        ASSERT_NE(m, nullptr);
+        ASSERT_EQ(rte_ring_enqueue(rx_[q], m), 0);
+    }
+
+    // Polls every worker, in order, until a round handles nothing; returns
+    // the packets handled.
+    unsigned poll_until_quiet() {
+        unsigned handled = 0;
+        for (int round = 0; round < 1000; ++round) {
+            unsigned n = 0;
+            for (auto& w : workers_)
+                n += w->poll_once();
+            if (n == 0) return handled;
+            handled += n;
+        }
+        ADD_FAILURE() << "the workers never went quiet";
+        return handled;
+    }
+
+    // Every frame sent on TX queue `q` so far, in order; frees the mbufs.
+    std::vector<Bytes> drain(uint16_t q) {
+        std::vector<Bytes> frames;
+        void* objs[64];
+        unsigned n;
+        while ((n = rte_ring_dequeue_burst(tx_[q], objs, 64, nullptr)) > 0) {
+            for (unsigned i = 0; i < n; ++i) {
+                auto* m = static_cast<rte_mbuf*>(objs[i]);
+                EXPECT_EQ(m->nb_segs, 1);
+                EXPECT_EQ(rte_pktmbuf_pkt_len(m), rte_pktmbuf_data_len(m));
+                frames.push_back(to_bytes(m));
+                rte_pktmbuf_free(m);
+            }
+        }
+        return frames;
+    }
+
+    std::vector<Datagram> replies(uint16_t q) {
+        std::vector<Datagram> d;
+        for (const Bytes& f : drain(q))
+            d.push_back(parse_reply(f));
+        return d;
+    }
+
+    // Sends `text` as one request datagram on queue `q`, runs the workers
+    // and returns the reply reassembled from every TX queue (nullopt when no
+    // datagram at all came back).
+    std::optional<std::string> ask(std::string_view text, uint16_t q = 0) {
+        const uint16_t id = next_request_id_++;
+        inject(request_frame(text, id), q);
+        poll_until_quiet();
+        std::vector<Datagram> all;
+        for (uint16_t t = 0; t < tx_.size(); ++t)
+            for (Datagram& d : replies(t))
+                all.push_back(std::move(d));
+        return reassemble(all, id);
+    }
+
+    // Asks and expects exactly `expected` back.
+    void expect_reply(std::string_view text, std::string_view expected, uint16_t q = 0) {
+        EXPECT_EQ(ask(text, q), std::string(expected)) << text;
+    }
+
+    const WorkerStats& stats(size_t w = 0) const { return workers_[w]->stats; }
+    uint64_t drops(DropReason r, size_t w = 0) const {
+        return workers_[w]->drops[static_cast<size_t>(r)];
+    }
+
+    int port_id_ = -1;
+    std::vector<rte_ring*> rx_;
+    std::vector<rte_ring*> tx_;
+    std::vector<rte_ring*> inboxes_;
+    std::vector<std::unique_ptr<store::Shard>> shards_;
+    std::vector<store::Shard*> shard_ptrs_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    uint16_t next_request_id_ = 0xa000;
+};
+
+class WorkerPacketsWithUdpAdmin : public WorkerPackets {
+  protected:
+    void SetUp() override {
+        PacketTest::SetUp();
+        start({.admin_over_udp = true});
+    }
+};
+
+class TwoWorkerPackets : public WorkerPackets {
+  protected:
+    void SetUp() override {
+        PacketTest::SetUp();
+        start({.n_workers = 2});
+    }
+};
+
+// ---- classic commands -----------------------------------------------------
+
+TEST_F(WorkerPackets, AnswersAGetWithTheRequestIdEchoedAndAddressesSwapped) {
+    inject(
+        udp_request_frame({.udp = {.sport = 5555}, .request_id = 0xbeef, .text = "get foo\r\n"}));
+    EXPECT_EQ(poll_until_quiet(), 1u);
+    const std::vector<Bytes> frames = drain(0);
+    ASSERT_EQ(frames.size(), 1u);
+    const Datagram d = parse_reply(frames[0], 5555);
+    EXPECT_EQ(d.request_id, 0xbeef);
+    EXPECT_EQ(d.seq, 0);
+    EXPECT_EQ(d.total, 1);
+    EXPECT_EQ(d.text, "END\r\n");
+    EXPECT_EQ(stats().rx_packets, 1u);
+    EXPECT_EQ(stats().udp_requests, 1u);
+    EXPECT_EQ(stats().udp_reply_datagrams, 1u);
+    EXPECT_EQ(stats().udp_reply_bytes, 5u);
+    EXPECT_EQ(stats().tx_packets, 1u);
+}
+
+TEST_F(WorkerPackets, SetThenGetAndGetsOfSeveralKeys) {
+    expect_reply("set a 5 0 3\r\nabc\r\n", "STORED\r\n");
+    expect_reply("set b 0 0 2\r\nxy\r\n", "STORED\r\n");
+    EXPECT_EQ(ask("get a nope b a\r\n"), value_line("a", "abc", 5) + value_line("b", "xy") +
+                                             value_line("a", "abc", 5) + "END\r\n");
+    // First CAS unique of a shard is 1.
+    EXPECT_EQ(ask("gets a b\r\n"), "VALUE a 5 3 1\r\nabc\r\nVALUE b 0 2 2\r\nxy\r\nEND\r\n");
+}
+
+TEST_F(WorkerPackets, AddReplaceAppendAndPrependFollowMemcached) {
+    expect_reply("replace k 0 0 1\r\na\r\n", "NOT_STORED\r\n");
+    expect_reply("add k 3 0 2\r\nbc\r\n", "STORED\r\n");
+    expect_reply("add k 0 0 1\r\nz\r\n", "NOT_STORED\r\n");
+    expect_reply("append k 0 0 2\r\nde\r\n", "STORED\r\n");
+    expect_reply("prepend k 0 0 1\r\na\r\n", "STORED\r\n");
+    expect_reply("append nx 0 0 1\r\na\r\n", "NOT_STORED\r\n");
+    EXPECT_EQ(ask("get k\r\n"), value_line("k", "abcde", 3) + "END\r\n");
+    expect_reply("replace k 9 0 1\r\nr\r\n", "STORED\r\n");
+    EXPECT_EQ(ask("get k\r\n"), value_line("k", "r", 9) + "END\r\n");
+}
+
+TEST_F(WorkerPackets, CasStoresOnlyWithTheCurrentUnique) {
+    expect_reply("set c 0 0 1\r\n1\r\n", "STORED\r\n");
+    expect_reply("cas c 0 0 1 7\r\n2\r\n", "EXISTS\r\n");
+    expect_reply("cas c 0 0 1 1\r\n3\r\n", "STORED\r\n");
+    expect_reply("cas c 0 0 1 1\r\n4\r\n", "EXISTS\r\n");
+    expect_reply("cas nx 0 0 1 1\r\n5\r\n", "NOT_FOUND\r\n");
+    EXPECT_EQ(ask("gets c\r\n"), "VALUE c 0 1 2\r\n3\r\nEND\r\n");
+}
+
+TEST_F(WorkerPackets, DeleteIncrDecrAndTouch) {
+    expect_reply("set n 0 0 2\r\n10\r\n", "STORED\r\n");
+    expect_reply("incr n 5\r\n", "15\r\n");
+    expect_reply("decr n 3\r\n", "12\r\n");
+    expect_reply("incr nx 1\r\n", "NOT_FOUND\r\n");
+    expect_reply("set s 0 0 3\r\nabc\r\n", "STORED\r\n");
+    expect_reply("incr s 1\r\n",
+                 "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    expect_reply("touch n 100\r\n", "TOUCHED\r\n");
+    expect_reply("touch nx 100\r\n", "NOT_FOUND\r\n");
+    expect_reply("delete n\r\n", "DELETED\r\n");
+    expect_reply("delete n\r\n", "NOT_FOUND\r\n");
+    EXPECT_EQ(ask("get n\r\n"), "END\r\n");
+}
+
+TEST_F(WorkerPackets, GatAndGatsReturnTheValueAndTouch) {
+    expect_reply("set g 4 0 2\r\nhi\r\n", "STORED\r\n");
+    EXPECT_EQ(ask("gat 100 g nx\r\n"), value_line("g", "hi", 4) + "END\r\n");
+    EXPECT_EQ(ask("gats 0 g\r\n"), "VALUE g 4 2 1\r\nhi\r\nEND\r\n");
+    EXPECT_EQ(ask("gat 100 nx\r\n"), "END\r\n");
+}
+
+TEST_F(WorkerPackets, VersionAnswersOurVersion) {
+    EXPECT_EQ(ask("version\r\n"), "VERSION " + std::string(engine::kMcVersion) + "\r\n");
+}
+
+TEST_F(WorkerPackets, SeveralCommandsInOneDatagramAnswerInOneReply) {
+    EXPECT_EQ(ask("set a 0 0 1\r\n1\r\nincr a 41\r\nget a\r\n"),
+              "STORED\r\n42\r\n" + value_line("a", "42") + "END\r\n");
+}
+
+TEST_F(WorkerPackets, NoreplyCommandsSendNoDatagramAtAll) {
+    expect_reply("set base 0 0 1\r\n5\r\n", "STORED\r\n");
+    const uint64_t sent = stats().tx_packets;
+    for (const char* text : {
+             "set k 1 0 2 noreply\r\nab\r\n",
+             "add k 0 0 1 noreply\r\nz\r\n",
+             "add k2 0 0 1 noreply\r\nz\r\n",
+             "replace k2 0 0 1 noreply\r\ny\r\n",
+             "append k 0 0 1 noreply\r\nc\r\n",
+             "prepend k 0 0 1 noreply\r\n_\r\n",
+             "cas k 0 0 1 999 noreply\r\nx\r\n",
+             "incr base 2 noreply\r\n",
+             "decr base 1 noreply\r\n",
+             "touch base 100 noreply\r\n",
+             "delete k2 noreply\r\n",
+             "delete nx noreply\r\n",
+         })
+        EXPECT_EQ(ask(text), std::nullopt) << text;
+    EXPECT_EQ(stats().tx_packets, sent);
+    EXPECT_EQ(stats().udp_requests, 13u);
+    EXPECT_EQ(ask("get k k2 base\r\n"),
+              value_line("k", "_abc", 1) + value_line("base", "6") + "END\r\n");
+}
+
+// ---- meta commands ---------------------------------------------------------
+
+TEST_F(WorkerPackets, MetaNoopSetGetDeleteAndArithmetic) {
+    expect_reply("mn\r\n", "MN\r\n");
+    expect_reply("ms foo 3 F5\r\nbar\r\n", "HD\r\n");
+    expect_reply("mg foo\r\n", "HD\r\n");
+    expect_reply("mg foo v k f t c\r\n", "VA 3 kfoo f5 t-1 c1\r\nbar\r\n");
+    expect_reply("mg foo s v\r\n", "VA 3 s3\r\nbar\r\n");
+    expect_reply("mg miss v k\r\n", "EN kmiss\r\n");
+    expect_reply("mg miss q k\r\nmn\r\n", "MN\r\n");
+    EXPECT_EQ(ask("mg miss q\r\n"), std::nullopt) << "a quiet miss says nothing";
+    expect_reply("md foo\r\n", "HD\r\n");
+    expect_reply("md foo\r\n", "NF\r\n");
+    expect_reply("mg foo v\r\n", "EN\r\n");
+    expect_reply("ma cnt\r\n", "NF\r\n");
+    expect_reply("ms cnt 1\r\n5\r\n", "HD\r\n");
+    expect_reply("ma cnt v\r\n", "VA 1\r\n6\r\n");
+    expect_reply("ma cnt MD D2 v\r\n", "VA 1\r\n4\r\n");
+    EXPECT_EQ(ask("get cnt\r\n"), value_line("cnt", "4") + "END\r\n");
+}
+
+// ---- multi-datagram replies -----------------------------------------------
+
+TEST_F(WorkerPackets, SplitsA20000ByteValueIntoFifteenDatagrams) {
+    // Twenty 1,000-byte pieces, each a request of its own datagram.
+    std::string value;
+    for (int i = 0; i < 20; ++i) {
+        const std::string piece(1000, static_cast<char>('a' + i));
+        value += piece;
+        const std::string verb = i == 0 ? "set" : "append";
+        expect_reply(verb + " big 0 0 1000\r\n" + piece + "\r\n", "STORED\r\n");
+    }
+    ASSERT_EQ(value.size(), 20000u);
+    const uint16_t id = 0x1234;
+    inject(request_frame("get big\r\n", id));
+    EXPECT_EQ(poll_until_quiet(), 1u);
+    const std::vector<Datagram> d = replies(0);
+    ASSERT_EQ(d.size(), 15u);
+    for (uint16_t i = 0; i < 15; ++i) {
+        EXPECT_EQ(d[i].seq, i);
+        EXPECT_EQ(d[i].total, 15);
+    }
+    EXPECT_EQ(reassemble(d, id), value_line("big", value) + "END\r\n");
+    EXPECT_EQ(stats().udp_reply_datagrams, 20u + 15u);
+}
+
+TEST_F(WorkerPackets, AnswersAHundredKeyMultiGetInOrder) {
+    std::string get = "get";
+    std::string expected;
+    for (int i = 0; i < 100; ++i) {
+        const std::string key = "key" + std::to_string(i);
+        const std::string value(100 + i, static_cast<char>('A' + i % 26));
+        expect_reply("set " + key + " " + std::to_string(i) + " 0 " + std::to_string(value.size()) +
+                         "\r\n" + value + "\r\n",
+                     "STORED\r\n");
+        get += " " + key;
+        expected += value_line(key, value, static_cast<uint32_t>(i));
+    }
+    expected += "END\r\n";
+    const std::optional<std::string> got = ask(get + "\r\n");
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, expected);
+    EXPECT_EQ(stats().udp_reply_datagrams,
+              100u + (expected.size() + proto::kMcUdpMaxPayload - 1) / proto::kMcUdpMaxPayload);
+}
+
+TEST_F(WorkerPackets, AnswersOutOfMemoryWhenAReplyOutgrowsTheReplyBuffer) {
+    // Stored as the owner would: a value this size takes 715 datagrams to set.
+    const std::string value(1'000'000, 'h');
+    ASSERT_EQ(shards_[0]->store(store::StoreMode::kSet, store::KeyRef("huge"), value, {},
+                                static_cast<UnixTime>(::time(nullptr))),
+              store::StoreStatus::kStored);
+    // Five copies (5 MB) pass the worker's 4 MiB reply buffer.
+    EXPECT_EQ(ask("get huge huge huge huge huge\r\n"),
+              "SERVER_ERROR out of memory writing get response\r\n");
+    EXPECT_EQ(stats().udp_reply_overflow, 1u);
+}
+
+TEST_F(WorkerPackets, SendsNothingWhenTheMempoolCannotHoldTheWholeReply) {
+    const std::string value(1'000'000, 'h');
+    ASSERT_EQ(shards_[0]->store(store::StoreMode::kSet, store::KeyRef("huge"), value, {},
+                                static_cast<UnixTime>(::time(nullptr))),
+              store::StoreStatus::kStored);
+    // 715 datagrams fit the 1,023-mbuf pool; 1,430 do not, and a reply is
+    // sent whole or not at all.
+    const std::optional<std::string> one = ask("get huge\r\n");
+    EXPECT_EQ(one, value_line("huge", value) + "END\r\n");
+    EXPECT_EQ(stats().udp_reply_datagrams, 715u);
+    EXPECT_EQ(ask("get huge huge\r\n"), std::nullopt);
+    EXPECT_EQ(stats().mbuf_alloc_failed, 1u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), kPoolSize);
+}
+
+// ---- malformed memcached datagrams ----------------------------------------
+
+TEST_F(WorkerPackets, DropsPayloadsShorterThanTheFrameHeader) {
+    inject(raw_udp_frame({}));
+    inject(raw_udp_frame({0x00, 0x01, 0x00, 0x00, 0x00}));
+    inject(raw_udp_frame({0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00}));
+    EXPECT_EQ(poll_until_quiet(), 3u);
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(stats().udp_requests, 3u);
+    EXPECT_EQ(stats().udp_short_frame, 3u);
+}
+
+TEST_F(WorkerPackets, DropsRequestsThatAnnounceMoreThanOneDatagram) {
+    inject(raw_udp_frame(mc_payload(1, 0, 2, "get foo\r\n")));
+    inject(raw_udp_frame(mc_payload(2, 1, 2, "get foo\r\n")));
+    inject(raw_udp_frame(mc_payload(3, 0, 0, "get foo\r\n")));
+    EXPECT_EQ(poll_until_quiet(), 3u);
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(stats().udp_multi_datagram, 3u);
+    EXPECT_EQ(stats().udp_short_frame, 0u);
+}
+
+TEST_F(WorkerPackets, IgnoresTheSequenceNumberOfASingleDatagramRequest) {
+    inject(raw_udp_frame(mc_payload(9, 5, 1, "get foo\r\n")));
+    poll_until_quiet();
+    EXPECT_EQ(reassemble(replies(0), 9), "END\r\n");
+}
+
+TEST_F(WorkerPackets, AnswersJunkWithError) {
+    EXPECT_EQ(ask("\x01\x7f junk \xff\r\n"), "ERROR\r\n");
+    EXPECT_EQ(ask("bogus\r\nget\r\n"), "ERROR\r\nERROR\r\n");
+    EXPECT_EQ(stats().udp_short_frame + stats().udp_multi_datagram, 0u);
+}
+
+TEST_F(WorkerPackets, SendsNothingForAnEmptyOrUnfinishedRequest) {
+    EXPECT_EQ(ask(""), std::nullopt);
+    EXPECT_EQ(ask("get foo"), std::nullopt);
+    EXPECT_EQ(ask("set foo 0 0 10\r\nshort\r\n"), std::nullopt);
+    EXPECT_EQ(ask("get foo\r\n"), "END\r\n") << "nothing carried over between datagrams";
+}
+
+// ---- admin commands ---------------------------------------------------------
+
+TEST_F(WorkerPackets, RefusesAdminCommandsSilentlyByDefault) {
+    expect_reply("set keep 0 0 1\r\nk\r\n", "STORED\r\n");
+    EXPECT_EQ(ask("stats\r\n"), std::nullopt);
+    EXPECT_EQ(ask("flush_all\r\n"), std::nullopt);
+    EXPECT_EQ(ask("verbosity 1\r\n"), std::nullopt);
+    EXPECT_EQ(ask("get keep\r\nstats\r\n"), std::nullopt) << "one admin command refuses all";
+    EXPECT_EQ(stats().udp_refused_admin, 4u);
+    EXPECT_EQ(ask("get keep\r\n"), value_line("keep", "k") + "END\r\n") << "flush_all refused";
+}
+
+TEST_F(WorkerPacketsWithUdpAdmin, ServesAdminCommandsWhenEnabled) {
+    expect_reply("set gone 0 0 1\r\ng\r\n", "STORED\r\n");
+    const std::optional<std::string> st = ask("stats\r\n");
+    ASSERT_TRUE(st.has_value());
+    EXPECT_TRUE(st->starts_with("STAT pid ")) << *st;
+    EXPECT_TRUE(st->ends_with("END\r\n"));
+    expect_reply("verbosity 1\r\n", "OK\r\n");
+    expect_reply("flush_all\r\n", "OK\r\n");
+    EXPECT_EQ(ask("get gone\r\n"), "END\r\n");
+    EXPECT_EQ(stats().udp_refused_admin, 0u);
+}
+
+// ---- reflection guard -----------------------------------------------------
+
+TEST_F(WorkerPackets, SendsNothingToClientsOutsideTheAllowedPrefixes) {
+    inject(udp_request_frame({.ip = {.src = kStrangerIp}, .text = "get foo\r\n"}));
+    inject(udp_request_frame({.ip = {.src = kStrangerIp}, .text = "set foo 0 0 1\r\nx\r\n"}));
+    EXPECT_EQ(poll_until_quiet(), 2u);
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(drops(DropReason::kClientNotAllowed), 2u);
+    EXPECT_EQ(stats().udp_requests, 0u);
+    EXPECT_EQ(ask("get foo\r\n"), "END\r\n") << "the stranger's set did not run";
+}
+
+// ---- a full burst -------------------------------------------------------------
+
+TEST_F(WorkerPackets, HandlesAFullBurstOfMixedFramesInOnePoll) {
+    for (int i = 0; i < 10; ++i)
+        expect_reply("set m" + std::to_string(i) + " 0 0 2\r\nv" + std::to_string(i) + "\r\n",
+                     "STORED\r\n");
+    const WorkerStats before = stats();
+
+    // 10 gets, 8 sets, 4 ARP requests, 4 ICMP echoes, 6 frames to drop: 32.
+    std::map<uint16_t, std::string> expected;
+    std::vector<Bytes> frames;
+    for (uint16_t i = 0; i < 10; ++i) {
+        const std::string key = "m" + std::to_string(i);
+        frames.push_back(request_frame("get " + key + "\r\n", 100 + i));
+        expected[100 + i] = value_line(key, "v" + std::to_string(i)) + "END\r\n";
+        if (i < 8) {
+            frames.push_back(
+                request_frame("set s" + std::to_string(i) + " 0 0 1\r\nx\r\n", 200 + i));
+            expected[200 + i] = "STORED\r\n";
+        }
+        if (i < 4) {
+            frames.push_back(
+                eth({.dst = kBroadcastMac}, RTE_ETHER_TYPE_ARP,
+                    arp(RTE_ARP_OP_REQUEST, kPeerMac, kPeerIp, rte_ether_addr{}, kOurIp)));
+            frames.push_back(eth({}, RTE_ETHER_TYPE_IPV4,
+                                 ipv4({.proto = IPPROTO_ICMP},
+                                      icmp(RTE_IP_ICMP_ECHO_REQUEST, 0, 77, i, Bytes(16, 0xab)))));
+        }
+        if (i < 2) {
+            frames.push_back(eth({}, RTE_ETHER_TYPE_IPV6, Bytes(60, 0)));
+            const Ipv4Spec bad{.corrupt_checksum = true};
+            frames.push_back(
+                eth({}, RTE_ETHER_TYPE_IPV4, ipv4(bad, udp({}, bad, mc_request(1, "get m0\r\n")))));
+            frames.push_back(udp_request_frame({.udp = {.dport = 53}}));
+        }
+    }
+    ASSERT_EQ(frames.size(), 32u);
+    for (const Bytes& f : frames)
+        inject(f);
+
+    EXPECT_EQ(workers_[0]->poll_once(), 32u) << "one burst takes all 32";
+    EXPECT_EQ(rte_ring_count(rx_[0]), 0u);
+    size_t n_arp = 0;
+    size_t n_icmp = 0;
+    for (const Bytes& f : drain(0)) {
+        if (get16(&f[12]) == RTE_ETHER_TYPE_ARP) {
+            EXPECT_EQ(get16(&f[14 + 6]), RTE_ARP_OP_REPLY);
+            n_arp++;
+        } else if (f[14 + 9] == IPPROTO_ICMP) {
+            EXPECT_EQ(f[14 + 20], RTE_IP_ICMP_ECHO_REPLY);
+            EXPECT_TRUE(same_ip(&f[14 + 16], kPeerIp));
+            n_icmp++;
+        } else {
+            const Datagram d = parse_reply(f);
+            ASSERT_TRUE(expected.contains(d.request_id)) << d.request_id;
+            EXPECT_EQ(d.total, 1);
+            EXPECT_EQ(d.text, expected[d.request_id]);
+            expected.erase(d.request_id);
+        }
+    }
+    EXPECT_EQ(n_arp, 4u);
+    EXPECT_EQ(n_icmp, 4u);
+    EXPECT_TRUE(expected.empty()) << expected.size() << " requests unanswered";
+    EXPECT_EQ(stats().rx_packets - before.rx_packets, 32u);
+    EXPECT_EQ(stats().replies_in_place - before.replies_in_place, 8u);
+    EXPECT_EQ(stats().udp_requests - before.udp_requests, 18u);
+    EXPECT_EQ(stats().tx_packets - before.tx_packets, 26u);
+    EXPECT_EQ(drops(DropReason::kNotIpv4), 2u);
+    EXPECT_EQ(drops(DropReason::kBadIpChecksum), 2u);
+    EXPECT_EQ(drops(DropReason::kNotOurPort), 2u);
+    EXPECT_EQ(ask("get s0 s7\r\n"), value_line("s0", "x") + value_line("s7", "x") + "END\r\n");
+}
+
+TEST_F(WorkerPackets, AnnouncesItsAddressWithAGratuitousArp) {
+    workers_[0]->announce();
+    const std::vector<Bytes> frames = drain(0);
+    ASSERT_EQ(frames.size(), 1u);
+    const Bytes& f = frames[0];
+    EXPECT_TRUE(same_mac(&f[0], kBroadcastMac));
+    EXPECT_EQ(get16(&f[12]), RTE_ETHER_TYPE_ARP);
+    EXPECT_TRUE(same_ip(&f[14 + 14], kOurIp)) << "sender address";
+    EXPECT_TRUE(same_ip(&f[14 + 24], kOurIp)) << "target address";
+}
+
+TEST_F(WorkerPackets, ReturnsEveryMbufToThePoolOnceDrained) {
+    const unsigned start = rte_mempool_avail_count(pool_);
+    expect_reply("set a 0 0 1500\r\n" + std::string(1500, 'x') + "\r\n", "STORED\r\n");
+    EXPECT_EQ(ask("get a a a\r\n"), value_line("a", std::string(1500, 'x')) +
+                                        value_line("a", std::string(1500, 'x')) +
+                                        value_line("a", std::string(1500, 'x')) + "END\r\n");
+    inject(raw_udp_frame({1, 2, 3}));
+    inject(raw_udp_frame(mc_payload(1, 0, 3, "get a\r\n")));
+    inject(udp_request_frame({.ip = {.src = kStrangerIp}}));
+    inject(request_frame("stats\r\n", 4));
+    inject(request_frame("set a 0 0 1 noreply\r\nz\r\n", 5));
+    inject(eth({}, RTE_ETHER_TYPE_IPV6, Bytes(60, 0)));
+    poll_until_quiet();
+    EXPECT_TRUE(drain(0).empty());
+    std::string big;
+    for (int i = 0; i < 10; ++i)
+        big += " a";
+    EXPECT_EQ(ask("get" + big + "\r\n").value_or("").size(), 10 * value_line("a", "z").size() + 5);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), start);
+}
+
+// ---- two workers sharing the shards ---------------------------------------
+
+TEST_F(TwoWorkerPackets, HandsAWriteToTheKeysOwnerWhichRepliesOnItsOwnQueue) {
+    const std::string key = key_on_shard(1, 2);
+    const uint16_t id = 0x5151;
+    inject(request_frame("set " + key + " 3 0 5\r\nowned\r\n", id), 0);
+    EXPECT_EQ(workers_[0]->poll_once(), 1u);
+    EXPECT_EQ(stats(0).handoff_out, 1u);
+    EXPECT_TRUE(drain(0).empty()) << "the receiver does not answer";
+    EXPECT_EQ(rte_ring_count(inboxes_[1]), 1u);
+    EXPECT_EQ(workers_[1]->poll_once(), 1u);
+    EXPECT_EQ(stats(1).handoff_in, 1u);
+    EXPECT_EQ(stats(1).rx_packets, 0u);
+    EXPECT_EQ(reassemble(replies(1), id), "STORED\r\n");
+    EXPECT_TRUE(drain(0).empty());
+    store::ItemMeta meta;
+    std::vector<char> buf(16);
+    const store::KeyRef k(key);
+    ASSERT_EQ(shards_[1]->read(k, static_cast<UnixTime>(::time(nullptr)), buf, meta),
+              store::ReadStatus::kHit);
+    EXPECT_EQ(std::string_view(buf.data(), meta.value_len), "owned");
+    EXPECT_EQ(shards_[0]->n_items(), 0u);
+}
+
+TEST_F(TwoWorkerPackets, HandsOffInBothDirectionsAndMetaWritesToo) {
+    const std::string k0 = key_on_shard(0, 2);
+    const std::string k1 = key_on_shard(1, 2);
+    inject(request_frame("ms " + k0 + " 2\r\nw0\r\n", 1), 1);
+    inject(request_frame("ms " + k1 + " 2\r\nw1\r\n", 2), 0);
+    poll_until_quiet();
+    EXPECT_EQ(reassemble(replies(0), 1), "HD\r\n");
+    EXPECT_EQ(reassemble(replies(1), 2), "HD\r\n");
+    EXPECT_EQ(stats(0).handoff_out, 1u);
+    EXPECT_EQ(stats(0).handoff_in, 1u);
+    EXPECT_EQ(stats(1).handoff_out, 1u);
+    EXPECT_EQ(stats(1).handoff_in, 1u);
+    EXPECT_EQ(shards_[0]->n_items(), 1u);
+    EXPECT_EQ(shards_[1]->n_items(), 1u);
+}
+
+TEST_F(TwoWorkerPackets, ReadsAnotherWorkersShardWithoutAHandOff) {
+    const std::string k0 = key_on_shard(0, 2);
+    const std::string k1 = key_on_shard(1, 2);
+    expect_reply("set " + k0 + " 0 0 2\r\nv0\r\n", "STORED\r\n", 1);
+    expect_reply("set " + k1 + " 0 0 2\r\nv1\r\n", "STORED\r\n", 0);
+    const WorkerStats w0 = stats(0);
+    const WorkerStats w1 = stats(1);
+
+    const uint16_t id = 0x7007;
+    inject(request_frame("get " + k1 + " " + k0 + "\r\n", id), 0);
+    poll_until_quiet();
+    EXPECT_EQ(reassemble(replies(0), id), value_line(k1, "v1") + value_line(k0, "v0") + "END\r\n");
+    EXPECT_TRUE(drain(1).empty()) << "worker 1 is not involved";
+    EXPECT_EQ(stats(0).handoff_out, w0.handoff_out);
+    EXPECT_EQ(stats(1).handoff_in, w1.handoff_in);
+    EXPECT_EQ(stats(1).rx_packets, w1.rx_packets);
+    EXPECT_EQ(stats(0).udp_reply_datagrams - w0.udp_reply_datagrams, 1u);
+}
+
+TEST_F(TwoWorkerPackets, HandsATooLargeSetToTheOwnerOfTheKeyItUnlinks) {
+    // memcached unlinks the key of a set it cannot store: a write, so the
+    // owner runs it.
+    const std::string k1 = key_on_shard(1, 2);
+    expect_reply("set " + k1 + " 0 0 2\r\nv1\r\n", "STORED\r\n", 1);
+    const uint16_t id = 0x0b16;
+    inject(request_frame("set " + k1 + " 0 0 2000000\r\n", id), 0);
+    poll_until_quiet();
+    EXPECT_EQ(stats(0).handoff_out, 1u);
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(reassemble(replies(1), id), "SERVER_ERROR object too large for cache\r\n");
+    EXPECT_EQ(shards_[1]->n_items(), 0u);
+}
+
+// A refused ms unlinks its key (as memcached does): that is a write, so it
+// runs on the key's owner.
+TEST_F(TwoWorkerPackets, HandsATooLargeMsToTheOwnerOfTheKeyItUnlinks) {
+    const std::string k1 = key_on_shard(1, 2);
+    expect_reply("set " + k1 + " 0 0 2\r\nv1\r\n", "STORED\r\n", 1);
+    const uint16_t id = 0x0bad;
+    inject(request_frame("ms " + k1 + " 2000000\r\n", id), 0);
+    poll_until_quiet();
+    const std::vector<Datagram> on_w0 = replies(0);
+    const std::vector<Datagram> on_w1 = replies(1);
+    EXPECT_EQ(stats(0).handoff_out, 1u);
+    EXPECT_TRUE(on_w0.empty());
+    EXPECT_EQ(reassemble(on_w1, id), "SERVER_ERROR object too large for cache\r\n");
+    EXPECT_EQ(shards_[1]->n_items(), 0u);
+}
+
+TEST_F(TwoWorkerPackets, RefusesWritesToBothShardsInOneDatagram) {
+    const std::string k0 = key_on_shard(0, 2);
+    const std::string k1 = key_on_shard(1, 2);
+    const std::string span = "set " + k0 + " 0 0 1\r\na\r\nset " + k1 + " 0 0 1\r\nb\r\n";
+    EXPECT_EQ(ask(span, 0), std::string(dataplane::kSpanErrorReply));
+    EXPECT_EQ(ask("gat 0 " + k0 + " " + k1 + "\r\n", 1), std::string(dataplane::kSpanErrorReply));
+    EXPECT_EQ(ask("md " + k1 + "\r\ndelete " + k0 + "\r\n", 1),
+              std::string(dataplane::kSpanErrorReply));
+    EXPECT_EQ(stats(0).udp_refused_span, 1u);
+    EXPECT_EQ(stats(1).udp_refused_span, 2u);
+    EXPECT_EQ(ask("get " + k0 + " " + k1 + "\r\n"), "END\r\n") << "neither write ran";
+    EXPECT_EQ(stats(0).handoff_out + stats(1).handoff_out, 0u);
+}
+
+TEST_F(TwoWorkerPackets, RefusesFlushAllOverUdpAsASpanEvenWhenAdminIsAllowed) {
+    start({.n_workers = 2, .admin_over_udp = true});
+    EXPECT_EQ(ask("flush_all\r\n"), std::string(dataplane::kSpanErrorReply));
+    EXPECT_EQ(ask("verbosity 1\r\n"), "OK\r\n");
+    EXPECT_EQ(stats(0).udp_refused_span, 1u);
+}
+
+}  // namespace
+}  // namespace fulmar::net::test
