@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace fulmar::dataplane {
 namespace {
@@ -95,7 +96,14 @@ Result<Port, std::string> open_port(const config::DataplaneConfig& cfg, size_t p
     if (pc.mac) {
         rte_ether_addr mac;
         std::copy(pc.mac->bytes.begin(), pc.mac->bytes.end(), mac.addr_bytes);
-        if (int rc = rte_eth_dev_default_mac_addr_set(p.port_id, &mac); rc != 0)
+        // Some PMDs (memif) have no settable MAC: keep theirs and say so, as
+        // the address only matters to peers that learn it by ARP anyway.
+        if (int rc = rte_eth_dev_default_mac_addr_set(p.port_id, &mac); rc == -ENOTSUP)
+            fmt::print(stderr,
+                       "fulmar-dataplane: {}: this device cannot take mac = ...; "
+                       "keeping its own\n",
+                       p.name);
+        else if (rc != 0)
             return Err(fmt::format("{}: mac: {}", p.name, dpdk_error(rc)));
     }
     if (int rc = rte_eth_dev_start(p.port_id); rc != 0)

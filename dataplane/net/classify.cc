@@ -64,8 +64,12 @@ RxAction handle_arp(Frame& f, const PortAddr& port, DropReason& why) {
     }
     rte_arp_ipv4& d = arp->arp_data;
     // Our own announcement looped back (a bridge, a ring pair) must not be
-    // answered: that would be a reply to ourselves.
-    if (d.arp_tip != port.ip || rte_is_same_ether_addr(&d.arp_sha, &port.mac)) {
+    // answered: that would be a reply to ourselves. It is recognised by its
+    // sender address being ours, not by the MAC alone: net_tap gives the
+    // kernel side of the TAP the port's own MAC, and that peer must get its
+    // ARP answered.
+    if (d.arp_tip != port.ip ||
+        (d.arp_sip == port.ip && rte_is_same_ether_addr(&d.arp_sha, &port.mac))) {
         return drop(DropReason::kArpNotForUs, why);
     }
 

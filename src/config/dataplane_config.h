@@ -139,7 +139,7 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "client prefixes answered, \"A.B.C.D/len\", host bits clear; at least one; others dropped"
      " (reflection guard; \"0.0.0.0/0\" answers everyone)"},
     {"dataplane.udp_admin_commands", ValueType::kBoolean, Presence::kOptional, 0, 0, "false",
-     "serve stats, flush_all, verbosity, version over UDP (large replies to spoofable sources)"},
+     "serve stats, flush_all, verbosity over UDP (large replies to spoofable sources)"},
     {"dataplane.idle", ValueType::kTable, Presence::kOptional, 0, 0, "",
      "how idle workers wait"},
     {"dataplane.idle.mode", ValueType::kString, Presence::kOptional, 0, 0, "\"adaptive\"",

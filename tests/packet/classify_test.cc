@@ -231,10 +231,19 @@ TEST_F(Classify, ArpForAnotherAddressIsDropped) {
     EXPECT_EQ(drop_reason(arp_request(kOtherIp)), DropReason::kArpNotForUs);
 }
 
-TEST_F(Classify, ArpFromOurOwnMacIsNotAnswered) {
+TEST_F(Classify, OurOwnLoopedBackAnnouncementIsNotAnswered) {
     const Bytes frame = eth({.dst = kBroadcastMac, .src = kOurMac}, RTE_ETHER_TYPE_ARP,
                             arp(RTE_ARP_OP_REQUEST, kOurMac, kOurIp, rte_ether_addr{}, kOurIp));
     EXPECT_EQ(drop_reason(frame), DropReason::kArpNotForUs);
+}
+
+// net_tap gives the kernel side of the TAP the port's own MAC: a request from
+// there carries our MAC but another address, and must be answered.
+TEST_F(Classify, ArpFromAPeerSharingOurMacIsAnswered) {
+    const Bytes frame = eth({.dst = kBroadcastMac, .src = kOurMac}, RTE_ETHER_TYPE_ARP,
+                            arp(RTE_ARP_OP_REQUEST, kOurMac, kPeerIp, rte_ether_addr{}, kOurIp));
+    const Bytes out = transmitted(frame);
+    EXPECT_EQ(get16(out.data() + 14 + 6), RTE_ARP_OP_REPLY);
 }
 
 TEST_F(Classify, ArpReplyIsDropped) {

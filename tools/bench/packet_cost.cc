@@ -1,0 +1,205 @@
+// The dataplane's cost per request, in instructions: a fixed batch of
+// memcached UDP requests replayed through the real worker (classify, route,
+// engine, store, reply frames) on a net_ring port, in one process.
+//
+//   valgrind --tool=callgrind --instr-atstart=no build-cg/tools/bench/packet_cost
+//   build/tools/bench/packet_cost          (same replay, wall-clock rate)
+//
+// Under callgrind only the replay is instrumented (frames are built before),
+// so Ir / requests is the figure: it does not drift with machine noise.
+// Build with -Dmarch=x86-64-v3 for it: valgrind has no AVX-512.
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "net/reply.h"
+#include "store/digest.h"
+#include "store/shard.h"
+#include "worker.h"
+
+using namespace fulmar;
+
+namespace {
+
+constexpr uint32_t kKeys = 100'000;
+constexpr uint32_t kBatch = 32;
+constexpr uint32_t kRequests = 16 * 1024;
+
+std::string key_of(uint32_t i) {
+    return fmt::format("key:{:012d}", i);
+}
+std::string value_of(uint32_t i) {
+    return fmt::format("{:032d}", i);
+}
+
+// A client frame to the server: build_udp_reply builds from `port` to the
+// request's source, so the "port" is the client and the "request" names the
+// server.
+rte_mbuf* client_frame(rte_mempool* pool, const net::PortAddr& server, uint16_t id,
+                       const std::string& text) {
+    net::PortAddr client{};
+    client.mac = {{0x02, 0, 0, 0, 0, 0x02}};
+    client.ip = rte_cpu_to_be_32(0xC6120002);  // 198.18.0.2
+    client.udp_port = 40000;
+    net::UdpRequest to_server{};
+    to_server.src_mac = server.mac;
+    to_server.dst_mac = client.mac;
+    to_server.src_ip = server.ip;
+    to_server.dst_ip = client.ip;
+    to_server.src_port = server.udp_port;
+    to_server.dst_port = client.udp_port;
+    std::string payload(8, '\0');
+    payload[0] = static_cast<char>(id >> 8);
+    payload[1] = static_cast<char>(id & 0xff);
+    payload[5] = 1;  // total = 1
+    payload += text;
+    return net::build_udp_reply(
+        pool, to_server, client,
+        std::span(reinterpret_cast<const std::byte*>(payload.data()), payload.size()));
+}
+
+struct Rig {
+    rte_mempool* pool = nullptr;
+    rte_ring* rx = nullptr;  // the PMD's RX: we enqueue requests here
+    rte_ring* tx = nullptr;  // the PMD's TX: replies land here
+    rte_ring* inbox = nullptr;
+    uint16_t port = 0;
+    std::unique_ptr<store::Shard> shard;
+    std::unique_ptr<dataplane::Worker> worker;
+    store::Shard* shards[1] = {};
+    rte_ring* inboxes[1] = {};
+};
+
+bool make_rig(Rig& r) {
+    r.pool =
+        rte_pktmbuf_pool_create("pc_pool", 3 * kRequests, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    r.rx = rte_ring_create("pc_rx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    r.tx = rte_ring_create("pc_tx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    r.inbox = rte_ring_create("pc_inbox", 1024, 0, RING_F_SC_DEQ);
+    if (!r.pool || !r.rx || !r.tx || !r.inbox) return false;
+    const int port = rte_eth_from_rings("pc_port", &r.rx, 1, &r.tx, 1, 0);
+    if (port < 0) return false;
+    r.port = static_cast<uint16_t>(port);
+    rte_eth_conf conf{};
+    if (rte_eth_dev_configure(r.port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(r.port, 0, 1024, 0, nullptr, r.pool) != 0 ||
+        rte_eth_tx_queue_setup(r.port, 0, 1024, 0, nullptr) != 0 || rte_eth_dev_start(r.port) != 0)
+        return false;
+    store::ShardConfig sc;
+    sc.name = "pc";
+    sc.memory_bytes = size_t{64} << 20;
+    auto s = store::Shard::create(sc);
+    if (!s) return false;
+    r.shard = std::move(s.value());
+    r.shards[0] = r.shard.get();
+    r.inboxes[0] = r.inbox;
+    dataplane::WorkerParams wp;
+    wp.port_id = r.port;
+    wp.pool = r.pool;
+    rte_eth_macaddr_get(r.port, &wp.addr.mac);
+    wp.addr.ip = rte_cpu_to_be_32(0xC6120001);  // 198.18.0.1
+    wp.addr.netmask = rte_cpu_to_be_32(0xFFFFFF00);
+    wp.addr.udp_port = 11211;
+    wp.clients.add(rte_cpu_to_be_32(0xC6120000), 15);
+    wp.idle = dataplane::IdleMode::kPoll;
+    r.worker = std::make_unique<dataplane::Worker>(wp, r.shards, r.inboxes, nullptr);
+    return true;
+}
+
+// Replays `frames` in bursts; returns the replies seen.
+uint64_t replay(Rig& r, std::vector<rte_mbuf*>& frames) {
+    uint64_t replies = 0;
+    rte_mbuf* out[64];
+    for (size_t i = 0; i < frames.size(); i += kBatch) {
+        rte_ring_enqueue_burst(r.rx, reinterpret_cast<void**>(&frames[i]), kBatch, nullptr);
+        while (r.worker->poll_once() != 0) {
+        }
+        unsigned n;
+        while ((n = rte_ring_dequeue_burst(r.tx, reinterpret_cast<void**>(out), 64, nullptr)) > 0) {
+            replies += n;
+            rte_pktmbuf_free_bulk(out, n);
+        }
+    }
+    return replies;
+}
+
+std::vector<rte_mbuf*> build(Rig& r, bool sets) {
+    std::vector<rte_mbuf*> frames(kRequests);
+    for (uint32_t i = 0; i < kRequests; ++i) {
+        const uint32_t k = (i * 2654435761u) % kKeys;
+        const std::string text =
+            sets ? fmt::format("set {} 0 0 32\r\n{}\r\n", key_of(k), value_of(k))
+                 : fmt::format("get {}\r\n", key_of(k));
+        frames[i] = client_frame(r.pool, r.worker->params().addr, static_cast<uint16_t>(i), text);
+        if (frames[i] == nullptr) {
+            fmt::print(stderr, "packet_cost: mbuf pool too small\n");
+            std::exit(1);
+        }
+    }
+    return frames;
+}
+
+}  // namespace
+
+int main() {
+    const std::string name = "fulmar_pcost_" + std::to_string(getpid());
+    const std::string prefix = "--file-prefix=" + name;
+    std::vector<const char*> eal = {"packet_cost",
+                                    "--no-huge",
+                                    "-m",
+                                    "512",
+                                    "--no-pci",
+                                    "--no-shconf",
+                                    "--no-telemetry",
+                                    "--log-level=lib.eal:error",
+                                    prefix.c_str()};
+    if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) return 1;
+    store::randomize_digest_seed();
+    Rig r;
+    if (!make_rig(r)) {
+        fmt::print(stderr, "packet_cost: set-up failed\n");
+        return 1;
+    }
+    for (uint32_t i = 0; i < kKeys; ++i)
+        (void)r.shard->store(store::StoreMode::kSet, store::KeyRef(key_of(i)), value_of(i), {},
+                             static_cast<UnixTime>(time(nullptr)));
+    const bool under_valgrind = RUNNING_ON_VALGRIND != 0;
+    for (const bool sets : {false, true}) {
+        // One untimed round warms caches and the allocator paths.
+        auto warm = build(r, sets);
+        replay(r, warm);
+        auto frames = build(r, sets);
+        const auto t0 = std::chrono::steady_clock::now();
+        CALLGRIND_START_INSTRUMENTATION;
+        const uint64_t replies = replay(r, frames);
+        CALLGRIND_STOP_INSTRUMENTATION;
+        const double dt =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        fmt::print("{} x {} (16 B key, 32 B value): {} replies{}\n", kRequests,
+                   sets ? "SET" : "GET hit", replies,
+                   under_valgrind ? ""
+                                  : fmt::format(", {:.2f} M requests/s in-process (one core)",
+                                                kRequests / dt / 1e6));
+        if (under_valgrind) CALLGRIND_DUMP_STATS_AT(sets ? "set" : "get");
+    }
+    if (under_valgrind)
+        fmt::print("instructions per request: callgrind_annotate each dump, Ir / {}\n", kRequests);
+    r.worker.reset();
+    r.shard.reset();
+    rte_eth_dev_stop(r.port);
+    rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all("/var/run/dpdk/" + name, ec);
+    return 0;
+}

@@ -1,0 +1,91 @@
+// Request frames and ARP; see frame.h for the layout.
+#include "frame.h"
+
+#include <rte_arp.h>
+
+#include <cstring>
+
+namespace fulmar::pktgen {
+
+RequestFrame::RequestFrame(const Flow& f) {
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(header_.data());
+    eth->dst_addr = f.dst_mac;
+    eth->src_addr = f.src_mac;
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(header_.data() + sizeof(rte_ether_hdr));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    // DF set, so RFC 6864 lets the id be 0: nobody reassembles these.
+    ip->packet_id = 0;
+    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->src_addr = f.src_ip;
+    ip->dst_addr = f.dst_ip;
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(header_.data() + sizeof(rte_ether_hdr) +
+                                               sizeof(rte_ipv4_hdr));
+    udp->src_port = rte_cpu_to_be_16(f.src_port);
+    udp->dst_port = rte_cpu_to_be_16(f.dst_port);
+}
+
+void RequestFrame::finish(rte_mbuf* m, size_t payload_len) const {
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    std::memcpy(p, header_.data(), kHeaderLen);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + sizeof(rte_ether_hdr));
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+    ip->total_length = rte_cpu_to_be_16(
+        static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + payload_len));
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + payload_len));
+    ip->hdr_checksum = 0;
+    udp->dgram_cksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+    const auto len = static_cast<uint16_t>(kHeaderLen + payload_len);
+    m->data_len = len;
+    m->pkt_len = len;
+    m->l2_len = sizeof(rte_ether_hdr);
+    m->l3_len = sizeof(rte_ipv4_hdr);
+    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+}
+
+rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
+                            rte_be32_t target_ip) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) return nullptr;
+    constexpr size_t kLen = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
+    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+    if (p == nullptr) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+    std::memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+    eth->src_addr = src_mac;
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(p + sizeof(rte_ether_hdr));
+    arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+    arp->arp_plen = sizeof(rte_be32_t);
+    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+    arp->arp_data.arp_sha = src_mac;
+    arp->arp_data.arp_sip = src_ip;
+    std::memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+    arp->arp_data.arp_tip = target_ip;
+    return m;
+}
+
+bool is_arp_reply(const rte_mbuf* m, rte_be32_t from_ip, rte_be32_t to_ip, rte_ether_addr& mac) {
+    if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) return false;
+    const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+    if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_ARP)) return false;
+    const auto* arp = reinterpret_cast<const rte_arp_hdr*>(eth + 1);
+    if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REPLY) ||
+        arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_data.arp_sip != from_ip ||
+        arp->arp_data.arp_tip != to_ip)
+        return false;
+    mac = arp->arp_data.arp_sha;
+    return true;
+}
+
+}  // namespace fulmar::pktgen

@@ -1,0 +1,69 @@
+// Frames the generator sends and the ARP exchange that finds the server.
+//
+// Owned by the generator's lcore; no allocation besides mbufs from the pool
+// given. Request frames are built in place: the memcached request is
+// formatted straight into the mbuf and the headers are stamped around it.
+// (net::build_udp_reply would take the payload as a span and copy it; the
+// checksums here are computed the same way, in software, so any PMD works.)
+//
+//   0        14             34        42         50
+//   +--------+--------------+---------+----------+---------------------+
+//   | Ether  | IPv4, DF,    | UDP     | memcached| get/set text        |
+//   | to dst | TTL 64, id 0 | csum    | id,0,1,0 |                     |
+//   +--------+--------------+---------+----------+---------------------+
+#pragma once
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_udp.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace fulmar::pktgen {
+
+// One flow's addresses; IPv4 in network order, ports in host order.
+struct Flow {
+    rte_ether_addr src_mac{};
+    rte_ether_addr dst_mac{};
+    rte_be32_t src_ip = 0;
+    rte_be32_t dst_ip = 0;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+};
+
+class RequestFrame {
+  public:
+    static constexpr size_t kHeaderLen =
+        sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
+
+    explicit RequestFrame(const Flow& f);
+
+    // Where the UDP payload of a frame in `m` (empty, fresh from the pool)
+    // starts. The caller writes at most payload_room(m) bytes there.
+    static char* payload(rte_mbuf* m) { return rte_pktmbuf_mtod_offset(m, char*, kHeaderLen); }
+    static size_t payload_room(const rte_mbuf* m) {
+        const size_t room = rte_pktmbuf_tailroom(m);
+        return room > kHeaderLen ? room - kHeaderLen : 0;
+    }
+    // Writes the headers in front of `payload_len` bytes of UDP payload and
+    // sets the mbuf's lengths.
+    void finish(rte_mbuf* m, size_t payload_len) const;
+
+  private:
+    std::array<uint8_t, kHeaderLen> header_{};
+};
+
+// An ARP request "who has target_ip, tell src" (broadcast); nullptr when
+// the pool is empty.
+rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
+                            rte_be32_t target_ip);
+
+// True, with `mac`, when `m` is an ARP reply from `from_ip` to `to_ip`.
+bool is_arp_reply(const rte_mbuf* m, rte_be32_t from_ip, rte_be32_t to_ip, rte_ether_addr& mac);
+
+}  // namespace fulmar::pktgen

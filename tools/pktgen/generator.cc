@@ -1,0 +1,481 @@
+// The load loop; see generator.h for its shape and threading.
+#include "generator.h"
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "net/classify.h"
+#include "proto/mc_frame.h"
+
+namespace fulmar::pktgen {
+namespace {
+
+// Multi-datagram reassembly memory; contexts are counted from it (16 at
+// least, 4,096 at most: more than any sane window of multi-gets).
+constexpr size_t kReassemblyBytes = size_t{64} << 20;
+// Preload gives up when nothing at all comes back for this long.
+constexpr uint64_t kPreloadStallSeconds = 5;
+
+uint16_t load_be16(const std::byte* p) {
+    return static_cast<uint16_t>((std::to_integer<uint16_t>(p[0]) << 8) |
+                                 std::to_integer<uint16_t>(p[1]));
+}
+
+uint32_t max_reply_datagrams(const Workload& w) {
+    const size_t n = proto::reply_datagram_count(w.max_get_reply());
+    return static_cast<uint32_t>(std::max<size_t>(n, 2));
+}
+
+uint32_t reassembly_contexts(const Workload& w) {
+    const size_t per = size_t{max_reply_datagrams(w)} * proto::kMcUdpMaxPayload;
+    return static_cast<uint32_t>(std::clamp<size_t>(kReassemblyBytes / per, 16, 4096));
+}
+
+}  // namespace
+
+Generator::Generator(const Options& o, const Workload& w, const PortConf& pc)
+    : o_(o),
+      w_(w),
+      pc_(pc),
+      frame_(pc.flow),
+      versions_(w.n_keys()),
+      table_(w.params().keys_per_get),
+      reasm_(reassembly_contexts(w), max_reply_datagrams(w),
+             static_cast<uint32_t>(proto::kMcUdpMaxPayload)),
+      rng_(w.params().seed),
+      tsc_hz_(rte_get_tsc_hz()),
+      ns_per_tsc_(1e9 / static_cast<double>(rte_get_tsc_hz())),
+      timeout_tsc_(rte_get_tsc_hz() / 1000 * o.timeout_ms) {
+    rx_addr_.mac = pc.flow.src_mac;
+    rx_addr_.ip = pc.flow.src_ip;
+    rx_addr_.udp_port = pc.flow.src_port;
+    rx_addr_.n_udp_ports = 1;
+    rx_from_.add(pc.flow.dst_ip, 32);
+    preload_retry_.reserve(RequestTable::kIds);
+}
+
+// ---------------------------------------------------------------------------
+// Sending
+
+void Generator::fill_request(rte_mbuf* m, uint16_t id) {
+    Slot& s = table_.slot(id);
+    s.phase = phase_;
+    char* const payload = RequestFrame::payload(m);
+    char* const body = payload + proto::kMcFrameHeaderSize;
+    size_t len = 0;
+    if (loop_ == Loop::kPreload) {
+        uint32_t key;
+        if (!preload_retry_.empty()) {
+            key = preload_retry_.back();
+            preload_retry_.pop_back();
+            stats_[static_cast<size_t>(Phase::kPreload)].retries++;
+        } else {
+            key = preload_next_++;
+        }
+        s.op = Op::kSet;
+        s.key = key;
+        s.version = versions_.next(key);
+        len = w_.format_set(key, s.version, body);
+    } else if (w_.next_op(rng_) == Op::kGet) {
+        const uint32_t n = w_.params().keys_per_get;
+        std::span<uint32_t> keys = table_.keys(id);
+        std::span<uint32_t> mins = table_.min_versions(id);
+        for (uint32_t i = 0; i < n; i++) {
+            keys[i] = w_.next_key(rng_);
+            // The newest acknowledged version now: the reply may not be older.
+            mins[i] = versions_.acked(keys[i]);
+        }
+        s.op = Op::kGet;
+        s.n_keys = static_cast<uint16_t>(n);
+        len = w_.format_get(keys.first(n), body);
+    } else {
+        const uint32_t key = w_.next_key(rng_);
+        s.op = Op::kSet;
+        s.key = key;
+        s.version = versions_.next(key);
+        len = w_.format_set(key, s.version, body);
+    }
+    const proto::McFrame header{.request_id = id, .seq = 0, .total = 1, .reserved = 0};
+    proto::encode_frame(header,
+                        std::span<std::byte, proto::kMcFrameHeaderSize>(
+                            reinterpret_cast<std::byte*>(payload), proto::kMcFrameHeaderSize));
+    frame_.finish(m, proto::kMcFrameHeaderSize + len);
+}
+
+void Generator::build(uint32_t n, uint64_t now, const uint64_t* stamps) {
+    if (loop_ == Loop::kPreload) {
+        const uint64_t left = preload_retry_.size() + (w_.n_keys() - preload_next_);
+        n = static_cast<uint32_t>(std::min<uint64_t>(n, left));
+    }
+    n = std::min(n, kMaxBurst - n_tx_);
+    if (n == 0) return;
+    rte_mbuf* mbufs[kMaxBurst];
+    if (rte_pktmbuf_alloc_bulk(pc_.pool, mbufs, n) != 0) {
+        link_.mbuf_alloc_failed++;
+        return;
+    }
+    uint32_t built = 0;
+    for (; built < n; built++) {
+        uint16_t id;
+        if (!table_.acquire(stamps ? stamps[built] : now, id)) break;
+        fill_request(mbufs[built], id);
+        tx_[n_tx_] = mbufs[built];
+        tx_ids_[n_tx_] = id;
+        n_tx_++;
+    }
+    if (built < n) rte_pktmbuf_free_bulk(mbufs + built, n - built);
+}
+
+uint32_t Generator::flush_tx(uint64_t now) {
+    if (n_tx_ == 0) return 0;
+    const uint16_t sent =
+        rte_eth_tx_burst(pc_.port_id, pc_.queue_id, tx_.data(), static_cast<uint16_t>(n_tx_));
+    link_.tx_packets += sent;
+    const bool closed = o_.rate == 0 || loop_ == Loop::kPreload;
+    if (closed && sent > 0) now = rte_rdtsc();
+    for (uint16_t i = 0; i < sent; i++) {
+        Slot& s = table_.slot(tx_ids_[i]);
+        // Closed loop: latency starts when the ring took the frame, not when
+        // the turn began (a burst takes microseconds to build). Open loop
+        // keeps the scheduled time.
+        if (closed) s.sent_tsc = now;
+        RequestStats& st = stats_[static_cast<size_t>(s.phase)];
+        st.sent++;
+        if (s.op == Op::kGet) {
+            st.sent_gets++;
+            st.keys_requested += s.n_keys;
+        } else {
+            st.sent_sets++;
+        }
+    }
+    if (sent < n_tx_) {
+        link_.tx_full++;
+        std::memmove(tx_.data(), tx_.data() + sent, (n_tx_ - sent) * sizeof(tx_[0]));
+        std::memmove(tx_ids_.data(), tx_ids_.data() + sent, (n_tx_ - sent) * sizeof(tx_ids_[0]));
+    }
+    n_tx_ -= sent;
+    return sent;
+}
+
+// ---------------------------------------------------------------------------
+// Receiving
+
+uint16_t Generator::poll_rx(uint64_t now) {
+    rte_mbuf* pkts[kMaxBurst];
+    const uint16_t n =
+        rte_eth_rx_burst(pc_.port_id, pc_.queue_id, pkts, static_cast<uint16_t>(o_.burst));
+    if (n == 0) return 0;
+    // Replies are stamped when the burst arrived, not when the loop turn
+    // began: a turn that built and sent a burst first would otherwise
+    // shorten their round trips.
+    now = rte_rdtsc();
+    link_.rx_packets += n;
+    rte_mbuf* done[kMaxBurst];
+    uint16_t n_done = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        rte_mbuf* m = pkts[i];
+        if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+        net::UdpRequest d;
+        net::DropReason why{};
+        switch (net::classify(m, rx_addr_, rx_from_, d, why)) {
+            case net::RxAction::kTransmit:
+                // An ARP request for our address (a router on a real NIC):
+                // classify turned it into the reply.
+                if (rte_eth_tx_burst(pc_.port_id, pc_.queue_id, &m, 1) == 1)
+                    link_.arp_replies_sent++;
+                else
+                    done[n_done++] = m;
+                continue;
+            case net::RxAction::kDrop:
+                link_.rx_other++;
+                break;
+            case net::RxAction::kUdpRequest:
+                if (d.src_port == pc_.flow.dst_port)
+                    on_datagram(d.payload, now);
+                else
+                    link_.rx_other++;
+                break;
+        }
+        done[n_done++] = m;
+    }
+    if (n_done) rte_pktmbuf_free_bulk(done, n_done);
+    return n;
+}
+
+void Generator::on_datagram(std::span<const std::byte> payload, uint64_t now) {
+    if (payload.size() < proto::kMcFrameHeaderSize) {
+        link_.rx_bad_frame++;
+        return;
+    }
+    const uint16_t id = load_be16(payload.data());
+    const uint16_t seq = load_be16(payload.data() + 2);
+    const uint16_t total = load_be16(payload.data() + 4);
+    const std::string_view body(
+        reinterpret_cast<const char*>(payload.data()) + proto::kMcFrameHeaderSize,
+        payload.size() - proto::kMcFrameHeaderSize);
+    Slot& s = table_.slot(id);
+    if (s.state != SlotState::kOutstanding) {
+        if (s.state == SlotState::kTimedOut)
+            stats_[static_cast<size_t>(s.phase)].late++;
+        else
+            link_.rx_unmatched++;
+        return;
+    }
+    if (total == 0 || seq >= total) {
+        link_.rx_bad_frame++;
+        return;
+    }
+    last_reply_tsc_ = now;
+    if (total == 1) {
+        complete(id, s, body, now);
+        return;
+    }
+    RequestStats& st = stats_[static_cast<size_t>(s.phase)];
+    if (s.reasm == Reassembler::kNone) return;  // already given up on: it will time out
+    if (s.reasm == 0) {
+        const uint16_t c = reasm_.acquire(total);
+        if (c == Reassembler::kNone) {
+            st.reassembly_full++;
+            s.reasm = Reassembler::kNone;
+            return;
+        }
+        s.reasm = static_cast<uint16_t>(c + 1);
+        st.multi_datagram_replies++;
+    }
+    const uint16_t c = static_cast<uint16_t>(s.reasm - 1);
+    switch (reasm_.add(c, seq, total, body)) {
+        case AddResult::kMore:
+            return;
+        case AddResult::kDuplicate:
+            st.duplicate_datagrams++;
+            return;
+        case AddResult::kBad:
+            // A datagram that contradicts the first one: the reply is broken.
+            st.replies++;
+            st.errors++;
+            st.error_kinds[static_cast<size_t>(ReplyError::kMalformed)]++;
+            drop_reassembly(s);
+            if (loop_ == Loop::kPreload) preload_settled_++;
+            table_.release(id);
+            return;
+        case AddResult::kComplete:
+            complete(id, s, reasm_.bytes(c), now);
+            reasm_.release(c);
+            return;
+    }
+}
+
+void Generator::complete(uint16_t id, Slot& s, std::string_view reply, uint64_t now) {
+    RequestStats& st = stats_[static_cast<size_t>(s.phase)];
+    const auto ns = static_cast<uint64_t>(static_cast<double>(now - s.sent_tsc) * ns_per_tsc_);
+    if (s.phase == Phase::kMeasure) latency_.record(ns);
+    interval_.record(ns);
+    st.replies++;
+    ReplyError e = ReplyError::kNone;
+    if (s.op == Op::kGet) {
+        const GetVerdict v =
+            check_get_reply(reply, table_.keys(id).first(s.n_keys),
+                            table_.min_versions(id).first(s.n_keys), w_, versions_);
+        e = v.error;
+        if (e == ReplyError::kNone) {
+            st.hits += v.hits;
+            st.misses += v.misses;
+            st.unverified_hits += v.unverified;
+        }
+    } else {
+        e = check_set_reply(reply);
+        if (e == ReplyError::kNone) {
+            st.stored++;
+            versions_.ack(s.key, s.version);
+        }
+    }
+    if (e != ReplyError::kNone) {
+        st.errors++;
+        st.error_kinds[static_cast<size_t>(e)]++;
+    }
+    if (s.phase == Phase::kPreload) preload_settled_++;
+    table_.release(id);
+}
+
+void Generator::drop_reassembly(Slot& s) {
+    if (s.reasm != 0 && s.reasm != Reassembler::kNone) reasm_.release(s.reasm - 1);
+    s.reasm = 0;
+}
+
+void Generator::expire(uint64_t now) {
+    if (now < timeout_tsc_) return;
+    table_.expire(now - timeout_tsc_, [this](uint16_t, Slot& s) {
+        stats_[static_cast<size_t>(s.phase)].timeouts++;
+        drop_reassembly(s);
+        if (s.phase == Phase::kPreload) preload_retry_.push_back(s.key);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Loops
+
+void Generator::live_line(uint64_t now, std::string_view phase_name) {
+    if (o_.quiet) return;
+    RequestStats cur;
+    for (const RequestStats& s : stats_)
+        cur += s;
+    const double dt = static_cast<double>(now - last_live_tsc_) / static_cast<double>(tsc_hz_);
+    const double t = static_cast<double>(now - live_start_tsc_) / static_cast<double>(tsc_hz_);
+    const uint64_t answered = (cur.hits + cur.unverified_hits + cur.misses) -
+                              (last_live_.hits + last_live_.unverified_hits + last_live_.misses);
+    const uint64_t hit =
+        (cur.hits + cur.unverified_hits) - (last_live_.hits + last_live_.unverified_hits);
+    fmt::print(
+        "[{:5.1f}s] {:<8} sent {:7.3f} M/s  recv {:7.3f} M/s  hit {:.3f}  p50 {:7.1f} us  "
+        "p99 {:7.1f} us  lost {}  err {}  in flight {}\n",
+        t, phase_name, static_cast<double>(cur.sent - last_live_.sent) / dt / 1e6,
+        static_cast<double>(cur.replies - last_live_.replies) / dt / 1e6,
+        answered ? static_cast<double>(hit) / static_cast<double>(answered) : 0.0,
+        static_cast<double>(interval_.quantile(0.5)) / 1000.0,
+        static_cast<double>(interval_.quantile(0.99)) / 1000.0, cur.timeouts - last_live_.timeouts,
+        cur.errors - last_live_.errors, table_.outstanding());
+    std::fflush(stdout);
+    interval_.reset();
+    last_live_ = cur;
+    last_live_tsc_ = now;
+}
+
+bool Generator::preload(const StopFlag& stop, std::string& why) {
+    loop_ = Loop::kPreload;
+    phase_ = Phase::kPreload;
+    const uint64_t start = rte_rdtsc();
+    last_reply_tsc_ = start;
+    last_live_tsc_ = live_start_tsc_ = start;
+    const uint32_t window = o_.preload_window;
+    while (preload_settled_ < w_.n_keys()) {
+        const uint64_t now = rte_rdtsc();
+        if (stop) {
+            why = "interrupted";
+            return false;
+        }
+        if (now - last_reply_tsc_ > kPreloadStallSeconds * tsc_hz_) {
+            why = fmt::format("no reply for {} s ({} of {} keys stored)", kPreloadStallSeconds,
+                              preload_settled_, w_.n_keys());
+            return false;
+        }
+        poll_rx(now);
+        expire(now);
+        if (n_tx_ == 0 && table_.outstanding() < window)
+            build(std::min(window - table_.outstanding(), o_.burst), now, nullptr);
+        flush_tx(now);
+        if (now - last_live_tsc_ >= tsc_hz_) live_line(now, "preload");
+    }
+    // Late replies to timed-out preload sets may still arrive; they count as
+    // late preload datagrams, not in the measurement.
+    preload_s_ = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(tsc_hz_);
+    return true;
+}
+
+void Generator::run(const StopFlag& stop) {
+    loop_ = Loop::kLoad;
+    const uint64_t start = rte_rdtsc();
+    const auto warmup_tsc = static_cast<uint64_t>(o_.warmup_s * static_cast<double>(tsc_hz_));
+    const auto duration_tsc = static_cast<uint64_t>(o_.duration_s * static_cast<double>(tsc_hz_));
+    uint64_t measure_start = start + warmup_tsc;
+    phase_ = warmup_tsc > 0 ? Phase::kWarmup : Phase::kMeasure;
+    last_live_tsc_ = live_start_tsc_ = start;
+    interval_.reset();
+    last_live_ = RequestStats{};
+    for (const RequestStats& s : stats_)
+        last_live_ += s;
+
+    const bool open = o_.rate > 0;
+    const double interval = open ? static_cast<double>(tsc_hz_) / o_.rate : 0;
+    const uint32_t cap = o_.window ? o_.window : RequestTable::kIds - 1;
+    double next_send = static_cast<double>(start);
+    uint64_t stamps[kMaxBurst];
+    uint64_t end = 0;
+    uint64_t prev_now = start;
+    bool prev_idle = false;
+
+    for (;;) {
+        const uint64_t now = rte_rdtsc();
+        // Time in idle turns says whether the generator or the server is
+        // the limit (the same stamp closes one turn and opens the next).
+        link_.loop_cycles += now - prev_now;
+        if (prev_idle) link_.idle_cycles += now - prev_now;
+        prev_now = now;
+        if (phase_ == Phase::kWarmup && now >= measure_start) {
+            phase_ = Phase::kMeasure;
+            measure_start = now;
+        }
+        if ((phase_ == Phase::kMeasure && now >= measure_start + duration_tsc) || stop) {
+            end = now;
+            break;
+        }
+        const uint16_t n_rx = poll_rx(now);
+        expire(now);
+        if (n_tx_ == 0) {
+            const uint32_t room = cap > table_.outstanding() ? cap - table_.outstanding() : 0;
+            if (!open) {
+                build(std::min(room, o_.burst), now, nullptr);
+            } else {
+                const auto fnow = static_cast<double>(now);
+                if (fnow - next_send > static_cast<double>(timeout_tsc_)) {
+                    // Over a timeout behind: these could only ever be "lost".
+                    // Skip them, and say so.
+                    const auto missed = static_cast<uint64_t>((fnow - next_send) / interval);
+                    link_.send_behind += missed;
+                    next_send += static_cast<double>(missed) * interval;
+                }
+                uint32_t n = 0;
+                while (n < o_.burst && n < room && next_send <= fnow) {
+                    stamps[n++] = static_cast<uint64_t>(next_send);
+                    next_send += interval;
+                }
+                build(n, now, stamps);
+            }
+        }
+        const uint32_t n_sent = flush_tx(now);
+        prev_idle = n_rx == 0 && n_sent == 0;
+        if (now - last_live_tsc_ >= tsc_hz_)
+            live_line(now, phase_ == Phase::kWarmup ? "warmup" : "measure");
+    }
+    measured_s_ = phase_ == Phase::kMeasure
+                      ? static_cast<double>(end - measure_start) / static_cast<double>(tsc_hz_)
+                      : 0.0;
+    // Frames the ring never took were never sent: not in flight, not lost.
+    for (uint32_t i = 0; i < n_tx_; i++) {
+        Slot& s = table_.slot(tx_ids_[i]);
+        if (s.state == SlotState::kOutstanding)
+            table_.release(tx_ids_[i]);
+        else if (s.state == SlotState::kTimedOut)
+            stats_[static_cast<size_t>(s.phase)].timeouts--;
+        s.state = SlotState::kFree;
+    }
+    if (n_tx_) rte_pktmbuf_free_bulk(tx_.data(), n_tx_);
+    n_tx_ = 0;
+
+    // Drain: nothing new; answers or timeouts for everything in flight.
+    const uint64_t drain_end = end + timeout_tsc_ + tsc_hz_ / 100;
+    for (;;) {
+        const uint64_t now = rte_rdtsc();
+        poll_rx(now);
+        expire(now);
+        if (table_.outstanding() == 0 || now > drain_end) break;
+    }
+}
+
+void Generator::fill_report(Report& r) const {
+    r.preload = stats_[static_cast<size_t>(Phase::kPreload)];
+    r.warmup = stats_[static_cast<size_t>(Phase::kWarmup)];
+    r.measure = stats_[static_cast<size_t>(Phase::kMeasure)];
+    r.link = link_;
+    r.latency_ns = latency_;
+    r.preload_s = preload_s_;
+    r.measured_s = measured_s_;
+}
+
+}  // namespace fulmar::pktgen

@@ -1,0 +1,115 @@
+// Reply verification; see reply_check.h for the grammar checked.
+#include "reply_check.h"
+
+#include "common/numbers.h"
+
+namespace fulmar::pktgen {
+namespace {
+
+constexpr std::string_view kValue = "VALUE ";
+constexpr std::string_view kEnd = "END\r\n";
+constexpr std::string_view kStored = "STORED\r\n";
+
+bool is_error_line(std::string_view r) {
+    return r.starts_with("SERVER_ERROR") || r.starts_with("CLIENT_ERROR") || r.starts_with("ERROR");
+}
+
+// Splits off the next space-delimited token of `line`.
+std::string_view token(std::string_view& line) {
+    const size_t sp = line.find(' ');
+    std::string_view t = line.substr(0, sp);
+    line = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+    return t;
+}
+
+}  // namespace
+
+const char* reply_error_name(ReplyError e) {
+    switch (e) {
+        case ReplyError::kNone:
+            return "none";
+        case ReplyError::kMalformed:
+            return "malformed";
+        case ReplyError::kServerError:
+            return "server_error";
+        case ReplyError::kUnexpectedKey:
+            return "unexpected_key";
+        case ReplyError::kWrongValue:
+            return "wrong_value";
+        case ReplyError::kStale:
+            return "stale";
+        case ReplyError::kFuture:
+            return "future";
+        case ReplyError::kForeign:
+            return "foreign";
+        case ReplyError::kCount:
+            break;
+    }
+    return "unknown";
+}
+
+GetVerdict check_get_reply(std::string_view reply, std::span<const uint32_t> keys,
+                           std::span<const uint32_t> min_versions, const Workload& w,
+                           const KeyVersions& versions) {
+    GetVerdict v;
+    auto fail = [&](ReplyError e) {
+        v.error = e;
+        return v;
+    };
+    if (is_error_line(reply)) return fail(ReplyError::kServerError);
+    size_t next = 0;  // keys[next] is the first key not yet answered
+    while (reply.starts_with(kValue)) {
+        const size_t eol = reply.find("\r\n");
+        if (eol == std::string_view::npos) return fail(ReplyError::kMalformed);
+        std::string_view line = reply.substr(kValue.size(), eol - kValue.size());
+        const std::string_view key_s = token(line);
+        const std::string_view flags_s = token(line);
+        const std::string_view bytes_s = token(line);  // a CAS unique may follow (gets)
+        uint32_t flags = 0, n = 0;
+        if (!parse_u32(flags_s, flags) || !parse_u32(bytes_s, n))
+            return fail(ReplyError::kMalformed);
+        const size_t data_at = eol + 2;
+        if (reply.size() < data_at + n + 2 || reply.substr(data_at + n, 2) != "\r\n")
+            return fail(ReplyError::kMalformed);
+        const std::string_view data = reply.substr(data_at, n);
+        reply.remove_prefix(data_at + n + 2);
+
+        uint32_t key = 0;
+        if (!w.parse_key(key_s, key)) return fail(ReplyError::kUnexpectedKey);
+        // Request order: every key skipped on the way was a miss.
+        while (next < keys.size() && keys[next] != key) {
+            next++;
+            v.misses++;
+        }
+        if (next == keys.size()) return fail(ReplyError::kUnexpectedKey);
+        const uint32_t min_version = min_versions[next];
+        next++;
+
+        if (!w.mine(flags)) {
+            // Data from before this run is expected until a set of ours lands.
+            if (min_version != 0) return fail(ReplyError::kForeign);
+            v.unverified++;
+            continue;
+        }
+        const uint32_t version = flags & kVersionMask;
+        const uint32_t sent = versions.sent(key);
+        if (version == 0 || sent == 0 || version_after(version, sent))
+            return fail(ReplyError::kFuture);
+        if (min_version != 0 && version_after(min_version, version))
+            return fail(ReplyError::kStale);
+        if (!w.value_equals(key, version, data)) return fail(ReplyError::kWrongValue);
+        v.hits++;
+    }
+    if (reply != kEnd)
+        return fail(is_error_line(reply) ? ReplyError::kServerError : ReplyError::kMalformed);
+    v.misses += static_cast<uint32_t>(keys.size() - next);
+    return v;
+}
+
+ReplyError check_set_reply(std::string_view reply) {
+    if (reply == kStored) return ReplyError::kNone;
+    if (is_error_line(reply)) return ReplyError::kServerError;
+    return ReplyError::kMalformed;
+}
+
+}  // namespace fulmar::pktgen

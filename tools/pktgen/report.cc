@@ -1,0 +1,160 @@
+// Summary and JSON output of a run; see report.h.
+#include "report.h"
+
+#include <fmt/core.h>
+
+#include <array>
+#include <utility>
+
+namespace fulmar::pktgen {
+namespace {
+
+constexpr std::array<std::pair<const char*, double>, 5> kQuantiles = {{
+    {"p50", 0.50},
+    {"p90", 0.90},
+    {"p99", 0.99},
+    {"p99_9", 0.999},
+    {"p99_99", 0.9999},
+}};
+
+double us(uint64_t ns) {
+    return static_cast<double>(ns) / 1000.0;
+}
+
+double ratio(uint64_t a, uint64_t b) {
+    return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+}
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            out += fmt::format("\\u{:04x}", c);
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string request_stats_json(const RequestStats& s) {
+    std::string out = "{";
+#define FULMAR_X(name, desc) out += fmt::format("\"" #name "\": {}, ", s.name);
+    FULMAR_PKTGEN_REQUEST_STATS(FULMAR_X)
+#undef FULMAR_X
+    out += "\"error_kinds\": {";
+    bool first = true;
+    for (size_t i = 1; i < kReplyErrorCount; i++) {
+        out += fmt::format("{}\"{}\": {}", first ? "" : ", ",
+                           reply_error_name(static_cast<ReplyError>(i)), s.error_kinds[i]);
+        first = false;
+    }
+    return out + "}}";
+}
+
+std::string link_stats_json(const LinkStats& s) {
+    std::string out = "{";
+    bool first = true;
+#define FULMAR_X(name, desc)                                              \
+    out += fmt::format("{}\"" #name "\": {}", first ? "" : ", ", s.name); \
+    first = false;
+    FULMAR_PKTGEN_LINK_STATS(FULMAR_X)
+#undef FULMAR_X
+    return out + "}";
+}
+
+}  // namespace
+
+double reply_rate(const Report& r) {
+    return r.measured_s > 0 ? static_cast<double>(r.measure.replies) / r.measured_s : 0.0;
+}
+
+double hit_ratio(const RequestStats& s) {
+    // Over the keys whose outcome is known: a lost get proves nothing.
+    return ratio(s.hits + s.unverified_hits, s.hits + s.unverified_hits + s.misses);
+}
+
+std::string summary_text(const Report& r) {
+    const Options& o = r.options;
+    const WorkloadParams& w = o.workload;
+    const RequestStats& m = r.measure;
+    std::string s;
+    s += fmt::format("fulmar-pktgen: {} -> {}:{} ({} -> {})\n", r.port_name, format_ipv4(o.dst_ip),
+                     o.dst_port, r.src_mac, r.dst_mac);
+    s += fmt::format(
+        "  workload   {} keys of {} B, values {}{} B, get ratio {}, {} key(s)/get, {}\n", w.n_keys,
+        w.key_len, w.value_min, w.value_min == w.value_max ? "" : fmt::format("-{}", w.value_max),
+        w.get_ratio, w.keys_per_get,
+        w.dist == KeyDist::kUniform ? std::string("uniform")
+                                    : fmt::format("zipf:{}", w.zipf_theta));
+    s += o.rate > 0 ? fmt::format("  load       open loop at {:.0f} req/s{}\n", o.rate,
+                                  o.window ? fmt::format(", at most {} in flight", o.window) : "")
+                    : fmt::format("  load       closed loop, window {}\n", o.window);
+    if (r.preload_s > 0)
+        s += fmt::format(
+            "  preload    {} sets stored in {:.2f} s ({:.0f}/s), {} retries, {} errors\n",
+            r.preload.stored, r.preload_s, static_cast<double>(r.preload.stored) / r.preload_s,
+            r.preload.retries, r.preload.errors);
+    s += fmt::format("  measured   {:.2f} s after {:.2f} s warm-up\n", r.measured_s, o.warmup_s);
+    s += fmt::format("  requests   {} sent ({} get, {} set), {} answered: {:.0f} req/s\n", m.sent,
+                     m.sent_gets, m.sent_sets, m.replies, reply_rate(r));
+    s += fmt::format("  gets       {} keys: {} hits, {} misses, {} unverified: hit ratio {:.4f}\n",
+                     m.keys_requested, m.hits, m.misses, m.unverified_hits, hit_ratio(m));
+    s += fmt::format("  sets       {} stored\n", m.stored);
+    s += fmt::format("  lost       {} timeouts ({:.4f}%), {} late datagrams\n", m.timeouts,
+                     100.0 * ratio(m.timeouts, m.sent), m.late);
+    s += fmt::format("  errors     {}", m.errors);
+    for (size_t i = 1; i < kReplyErrorCount; i++)
+        if (m.error_kinds[i])
+            s += fmt::format(" {}={}", reply_error_name(static_cast<ReplyError>(i)),
+                             m.error_kinds[i]);
+    s += "\n";
+    const Histogram& h = r.latency_ns;
+    s += fmt::format("  latency us min {:.1f}", us(h.min()));
+    for (const auto& [name, q] : kQuantiles)
+        s += fmt::format("  {} {:.1f}", name, us(h.quantile(q)));
+    s += fmt::format("  max {:.1f}  mean {:.1f}\n", us(h.max()), h.mean() / 1000.0);
+    s += fmt::format("  link       tx {} rx {} unmatched {} other {} tx-full {}\n",
+                     r.link.tx_packets, r.link.rx_packets, r.link.rx_unmatched, r.link.rx_other,
+                     r.link.tx_full);
+    // Busy near 100%: the generator, not the server, limits the rate.
+    s += fmt::format("  generator  busy {:.1f}% of the load loop\n",
+                     100.0 * (1.0 - ratio(r.link.idle_cycles, r.link.loop_cycles)));
+    return s;
+}
+
+std::string json_text(const Report& r) {
+    const Options& o = r.options;
+    const WorkloadParams& w = o.workload;
+    std::string s = "{\n";
+    s += fmt::format("  \"tool\": \"fulmar-pktgen\",\n  \"port\": {},\n", json_string(r.port_name));
+    s += fmt::format(
+        "  \"config\": {{\"dst_ip\": \"{}\", \"dst_port\": {}, \"src_ip\": \"{}\", \"src_port\": "
+        "{}, \"keys\": {}, \"key_len\": {}, \"value_min\": {}, \"value_max\": {}, "
+        "\"get_ratio\": {}, \"keys_per_get\": {}, \"dist\": \"{}\", \"zipf_theta\": {}, "
+        "\"rate\": {}, \"window\": {}, \"duration_s\": {}, \"warmup_s\": {}, \"timeout_ms\": "
+        "{}, \"preload\": {}, \"seed\": {}}},\n",
+        format_ipv4(o.dst_ip), o.dst_port, format_ipv4(o.src_ip), o.src_port, w.n_keys, w.key_len,
+        w.value_min, w.value_max, w.get_ratio, w.keys_per_get,
+        w.dist == KeyDist::kUniform ? "uniform" : "zipf", w.zipf_theta, o.rate, o.window,
+        o.duration_s, o.warmup_s, o.timeout_ms, o.preload, w.seed);
+    s += fmt::format("  \"measured_s\": {:.6f},\n  \"requests_per_s\": {:.1f},\n", r.measured_s,
+                     reply_rate(r));
+    s += fmt::format("  \"hit_ratio\": {:.6f},\n  \"loss_ratio\": {:.6f},\n", hit_ratio(r.measure),
+                     ratio(r.measure.timeouts, r.measure.sent));
+    const Histogram& h = r.latency_ns;
+    s += fmt::format("  \"latency_us\": {{\"count\": {}, \"min\": {:.3f}, \"mean\": {:.3f}",
+                     h.count(), us(h.min()), h.mean() / 1000.0);
+    for (const auto& [name, q] : kQuantiles)
+        s += fmt::format(", \"{}\": {:.3f}", name, us(h.quantile(q)));
+    s += fmt::format(", \"max\": {:.3f}}},\n", us(h.max()));
+    s += fmt::format("  \"preload_s\": {:.6f},\n", r.preload_s);
+    s += fmt::format("  \"measure\": {},\n", request_stats_json(r.measure));
+    s += fmt::format("  \"warmup\": {},\n", request_stats_json(r.warmup));
+    s += fmt::format("  \"preload\": {},\n", request_stats_json(r.preload));
+    s += fmt::format("  \"link\": {}\n}}\n", link_stats_json(r.link));
+    return s;
+}
+
+}  // namespace fulmar::pktgen
