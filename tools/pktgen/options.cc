@@ -189,6 +189,13 @@ const std::vector<Flag>& flags() {
              o.json_path = std::string(v);
              return !v.empty();
          }},
+        {"--reflector", nullptr,
+         "the server echoes requests (testpmd 5tswap): any datagram with a pending id is a "
+         "reply, its content unchecked (the packet I/O ceiling; give --dst-mac)",
+         [](Options& o, std::string_view) {
+             o.reflector = true;
+             return true;
+         }},
         {"--quiet", nullptr, "no live line each second",
          [](Options& o, std::string_view) {
              o.quiet = true;

@@ -33,6 +33,7 @@ struct Options {
     uint32_t burst = 32;
     std::string json_path;
     bool quiet = false;
+    bool reflector = false;  // replies are echoes: match ids only
     bool help = false;
 };
 

@@ -1,0 +1,622 @@
+// The C API of libfulmar (include/fulmar/client.h): argument checks, the ring,
+// request building per command, and the mapping of each reply to its
+// documented return code. Datagram traffic is the Exchange's (exchange.h).
+//
+// Threading: a fulmar_client is used by one thread at a time; nothing here is
+// shared between clients.
+#include "fulmar/client.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/callback_transport.h"
+#include "client/exchange.h"
+#include "client/test_transport.h"
+#include "client/text_reply.h"
+#include "client/text_request.h"
+#include "client/transport.h"
+#include "ring/ketama.h"
+#include "ring/node.h"
+
+namespace fc = fulmar::client;
+namespace fr = fulmar::ring;
+
+struct fulmar_client {
+    fulmar_client(const fulmar_client_options& o, fr::Ketama&& r, std::vector<std::string>&& n,
+                  std::unique_ptr<fc::Transport>&& t, uint16_t first_id)
+        : options(o),
+          ring(std::move(r)),
+          names(std::move(n)),
+          transport(std::move(t)),
+          exchange(*transport, static_cast<uint32_t>(names.size()),
+                   fc::ExchangeConf{uint64_t{o.timeout_ms} * 1000, o.window}, first_id) {}
+
+    fulmar_client_options options;
+    fr::Ketama ring;
+    std::vector<std::string> names;  // "host:port" per server, in the user's order
+    std::unique_ptr<fc::Transport> transport;
+    fc::Exchange exchange;
+
+    // The last call's requests. Their reply buffers hold the bytes that
+    // fulmar_item.value points into, so they live until the next call.
+    std::vector<fc::Request> requests;
+    size_t n_requests = 0;
+    // Scratch reused between calls.
+    std::vector<std::vector<uint32_t>> items_of_request;  // get: item indexes per request
+    std::vector<uint32_t> node_of_item;
+    std::vector<uint32_t> first_of_node;  // counting sort of items by node
+    std::vector<uint32_t> items_by_node;
+    std::vector<fc::ValueBlock> values;
+};
+
+namespace {
+
+// memcached's item_size_ok(): 48-byte header + 8 CAS + key + NUL + value + CRLF.
+constexpr size_t kItemOverhead = 48 + 8 + 1 + 2;
+constexpr uint32_t kMaxTimeoutMs = 3'600'000;
+constexpr uint32_t kMaxRetries = 1000;
+constexpr uint32_t kMaxWindow = 1024;
+constexpr uint32_t kMinRequestPayload = 300;  // "gets " + a 250-byte key + CRLF fits
+constexpr uint32_t kMaxRequestPayload = 65'507 - FULMAR_MC_UDP_HEADER_SIZE;
+
+// ---------------------------------------------------------------- creation
+
+int check_options(const fulmar_client_options& o) {
+    if (o.transport != FULMAR_TRANSPORT_UDP)
+        return o.transport == FULMAR_TRANSPORT_TCP ? -EPROTONOSUPPORT : -EINVAL;
+    if (o.timeout_ms == 0 || o.timeout_ms > kMaxTimeoutMs || o.retries > kMaxRetries ||
+        o.window == 0 || o.window > kMaxWindow || o.max_request_payload < kMinRequestPayload ||
+        o.max_request_payload > kMaxRequestPayload) {
+        return -EINVAL;
+    }
+    if (o.distribution != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY &&
+        o.distribution != FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+fr::KetamaMode mode_of(fulmar_distribution d) {
+    return d == FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED ? fr::KetamaMode::kLibmemcached
+                                                        : fr::KetamaMode::kTwemproxy;
+}
+
+std::string display_name(const fr::Node& n) {
+    std::string s;
+    if (n.host.find(':') != std::string::npos) {
+        s = "[" + n.host + "]";
+    } else {
+        s = n.host;
+    }
+    return s + ":" + std::to_string(n.port);
+}
+
+uint16_t random_request_id(uint64_t now_us) {
+    // A new client should not start where a previous process on a reused port
+    // left off, or that process's late replies could look like ours.
+    uint16_t id = 0;
+    if (::getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id)
+        id = static_cast<uint16_t>(now_us ^ (now_us >> 16));
+    return id;
+}
+
+// Both constructors: parse, build the ring, then open the transport.
+int create(const char* servers, const fulmar_client_options* options,
+           const fulmar_test_transport* callbacks, const uint16_t* first_id, fulmar_client** out) {
+    if (servers == nullptr || out == nullptr) return -EINVAL;
+    fulmar_client_options o;
+    fulmar_client_options_init(&o);
+    if (options != nullptr) o = *options;
+    if (const int rc = check_options(o); rc != 0) return rc;
+
+    auto nodes = fr::parse_node_list(servers);
+    if (!nodes) return -EINVAL;
+    auto ring = fr::Ketama::build(nodes.value(), mode_of(o.distribution));
+    if (!ring) return -EINVAL;
+
+    std::vector<std::string> names;
+    std::vector<fc::Endpoint> endpoints;
+    for (const fr::Node& n : nodes.value()) {
+        names.push_back(display_name(n));
+        endpoints.push_back(fc::Endpoint{n.host, n.port});
+    }
+    std::unique_ptr<fc::Transport> transport;
+    if (callbacks != nullptr) {
+        if (callbacks->send == nullptr || callbacks->recv == nullptr ||
+            callbacks->now_us == nullptr) {
+            return -EINVAL;
+        }
+        transport = std::make_unique<fc::CallbackTransport>(*callbacks);
+    } else if (const int rc = fc::make_udp_transport(endpoints, transport); rc != 0) {
+        return rc;
+    }
+    const uint16_t id = first_id != nullptr ? *first_id : random_request_id(transport->now_us());
+    *out =
+        new fulmar_client(o, std::move(ring.value()), std::move(names), std::move(transport), id);
+    return 0;
+}
+
+// ---------------------------------------------------------------- gets
+
+// Worst outcome of a multi-get, in the order the API documents precedence.
+int mget_result(const fulmar_item* items, size_t n) {
+    bool proto = false;
+    bool io = false;
+    int other = 0;
+    for (size_t i = 0; i < n; ++i) {
+        switch (items[i].status) {
+            case 0:
+            case -ENOENT:
+                break;
+            case -ETIMEDOUT:
+                return -ETIMEDOUT;
+            case -EPROTO:
+                proto = true;
+                break;
+            case -EIO:
+                io = true;
+                break;
+            default:
+                other = items[i].status;  // the transport failed
+        }
+    }
+    if (other != 0) return other;
+    if (proto) return -EPROTO;
+    if (io) return -EIO;
+    return 0;
+}
+
+// Builds the requests of one server's keys, split so each fits a datagram.
+void build_get_requests(fulmar_client& c, std::string_view cmd, const fulmar_item* items,
+                        uint32_t node, std::span<const uint32_t> keys) {
+    const size_t max = c.options.max_request_payload;
+    size_t text_len = 0;
+    for (const uint32_t i : keys) {
+        const size_t cost = fc::get_key_cost(items[i].key_len);
+        if (text_len == 0 || text_len + cost + fc::kLineEnd > max) {
+            if (text_len != 0) fc::append_text(c.requests[c.n_requests - 1].datagram, "\r\n");
+            if (c.n_requests == c.requests.size()) c.requests.emplace_back();
+            if (c.n_requests == c.items_of_request.size()) c.items_of_request.emplace_back();
+            fc::Request& r = c.requests[c.n_requests];
+            r.node = node;
+            r.framing = fc::ReplyFraming::kValuesThenEnd;
+            r.max_attempts = c.options.retries + 1;
+            fc::begin_datagram(r.datagram);
+            fc::append_text(r.datagram, cmd);
+            c.items_of_request[c.n_requests].clear();
+            ++c.n_requests;
+            text_len = cmd.size();
+        }
+        fc::Request& r = c.requests[c.n_requests - 1];
+        fc::append_text(r.datagram, " ");
+        fc::append_text(r.datagram, std::string_view(items[i].key, items[i].key_len));
+        c.items_of_request[c.n_requests - 1].push_back(i);
+        text_len += cost;
+    }
+    if (text_len != 0) fc::append_text(c.requests[c.n_requests - 1].datagram, "\r\n");
+}
+
+// Fills the items of request r from its reply. memcached sends values in
+// request order and only for hits, but memcached 1.6 sends each as its own UDP
+// message, which the network may reorder; so each value fills the first
+// unfilled item of its key, searched from just after the previous match (one
+// comparison when in order). A repeated value for a key already filled is a
+// duplicated message and is dropped; a value for a key never asked makes the
+// whole reply suspect.
+void apply_get_reply(fulmar_client& c, uint32_t r, fulmar_item* items) {
+    constexpr int kUnfilled = 1;
+    const fc::Request& req = c.requests[r];
+    const std::vector<uint32_t>& keys = c.items_of_request[r];
+    if (req.status != 0) {
+        for (const uint32_t i : keys)
+            items[i].status = req.status;
+        return;
+    }
+    const fc::GetReplyStatus st =
+        fc::parse_get_reply(std::string_view(req.reply.data(), req.reply.size()), c.values);
+    if (st != fc::GetReplyStatus::kOk && st != fc::GetReplyStatus::kServerError) {
+        for (const uint32_t i : keys)
+            items[i].status = -EPROTO;
+        return;
+    }
+    const auto key_of = [items](uint32_t i) {
+        return std::string_view(items[i].key, items[i].key_len);
+    };
+    for (const uint32_t i : keys)
+        items[i].status = kUnfilled;
+    const size_t n = keys.size();
+    size_t hint = 0;
+    for (const fc::ValueBlock& v : c.values) {
+        size_t found = n;
+        bool asked = false;
+        for (size_t k = 0; k < n; ++k) {
+            const size_t j = (hint + k) % n;
+            if (key_of(keys[j]) != v.key) continue;
+            asked = true;
+            if (items[keys[j]].status == kUnfilled) {
+                found = j;
+                break;
+            }
+        }
+        if (found == n) {
+            if (asked) continue;  // a duplicate
+            for (const uint32_t i : keys)
+                items[i].status = -EPROTO;
+            return;
+        }
+        fulmar_item& it = items[keys[found]];
+        it.status = 0;
+        it.value = v.data.data();
+        it.value_len = v.data.size();
+        it.flags = v.flags;
+        it.cas = v.cas;
+        hint = found + 1;
+    }
+    // A server error ends the reply early: what it did not send is unknown.
+    const int rest = st == fc::GetReplyStatus::kOk ? -ENOENT : -EIO;
+    for (const uint32_t i : keys)
+        if (items[i].status == kUnfilled) items[i].status = rest;
+}
+
+int mget(fulmar_client* c, std::string_view cmd, fulmar_item* items, size_t n) {
+    if (c == nullptr || (items == nullptr && n > 0)) return -EINVAL;
+    c->n_requests = 0;
+    bool bad = false;
+    for (size_t i = 0; i < n; ++i) {
+        fulmar_item& it = items[i];
+        it.status = -ENOENT;
+        it.flags = 0;
+        it.value = nullptr;
+        it.value_len = 0;
+        it.cas = 0;
+        if (it.key == nullptr || !fc::valid_key(std::string_view(it.key, it.key_len))) {
+            it.status = -EINVAL;
+            bad = true;
+        }
+    }
+    if (bad) {
+        for (size_t i = 0; i < n; ++i)
+            if (items[i].status != -EINVAL) items[i].status = -ECANCELED;
+        return -EINVAL;
+    }
+    if (n == 0) return 0;
+
+    // Counting sort of items by server, keeping the caller's order within one.
+    const size_t n_nodes = c->names.size();
+    c->node_of_item.resize(n);
+    c->first_of_node.assign(n_nodes + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+        c->node_of_item[i] = c->ring.node_for(std::string_view(items[i].key, items[i].key_len));
+        ++c->first_of_node[c->node_of_item[i] + 1];
+    }
+    for (size_t s = 0; s < n_nodes; ++s)
+        c->first_of_node[s + 1] += c->first_of_node[s];
+    c->items_by_node.resize(n);
+    {
+        std::vector<uint32_t> next(c->first_of_node.begin(), c->first_of_node.end() - 1);
+        for (size_t i = 0; i < n; ++i)
+            c->items_by_node[next[c->node_of_item[i]]++] = static_cast<uint32_t>(i);
+    }
+    for (uint32_t s = 0; s < n_nodes; ++s) {
+        const std::span<const uint32_t> keys(c->items_by_node.data() + c->first_of_node[s],
+                                             c->first_of_node[s + 1] - c->first_of_node[s]);
+        if (!keys.empty()) build_get_requests(*c, cmd, items, s, keys);
+    }
+
+    (void)c->exchange.run(std::span(c->requests.data(), c->n_requests));
+    for (uint32_t r = 0; r < c->n_requests; ++r)
+        apply_get_reply(*c, r, items);
+    return mget_result(items, n);
+}
+
+// ---------------------------------------------------------------- writes
+
+// Which writes are resent after a timeout: those whose repetition leaves the
+// state a single execution would (see fulmar_client_options.retries).
+enum class Resend : uint8_t { kNever, kAllowed };
+
+// Sends the request built in c.requests[0] to the key's server and reads its
+// one-line reply. 0 with `reply` set, or -ETIMEDOUT / the transport's errno.
+int exchange_one(fulmar_client& c, Resend resend, fc::SimpleReply& reply) {
+    fc::Request& r = c.requests[0];
+    r.max_attempts = resend == Resend::kAllowed ? c.options.retries + 1 : 1;
+    c.n_requests = 1;
+    (void)c.exchange.run(std::span(c.requests.data(), 1));
+    if (r.status != 0) return r.status;
+    reply = fc::parse_simple_reply(std::string_view(r.reply.data(), r.reply.size()));
+    return 0;
+}
+
+// The replies every command maps the same way.
+int common_reply_code(fc::ReplyKind k) {
+    switch (k) {
+        case fc::ReplyKind::kClientError:
+            return -EINVAL;
+        case fc::ReplyKind::kServerTooLarge:
+            return -E2BIG;
+        case fc::ReplyKind::kServerOutOfMemory:
+            return -ENOMEM;
+        case fc::ReplyKind::kError:
+        case fc::ReplyKind::kServerError:
+            return -EIO;
+        default:
+            return -EPROTO;  // a reply this command never gets
+    }
+}
+
+// Checks the client and key, and prepares c.requests[0] for the key's server.
+int begin_write(fulmar_client* c, const char* key, size_t key_len, fc::Request*& r) {
+    if (c == nullptr || key == nullptr || !fc::valid_key(std::string_view(key, key_len)))
+        return -EINVAL;
+    c->n_requests = 0;
+    if (c->requests.empty()) c->requests.emplace_back();
+    r = &c->requests[0];
+    r->node = c->ring.node_for(std::string_view(key, key_len));
+    r->framing = fc::ReplyFraming::kOneMessage;
+    return 0;
+}
+
+struct StoreCommand {
+    std::string_view name;
+    Resend resend;
+    int not_stored;  // what NOT_STORED means for this command
+    int exists;      // EXISTS
+    int not_found;   // NOT_FOUND
+};
+
+// Indexed by fulmar_store_mode.
+constexpr StoreCommand kStoreCommands[] = {
+    {fc::kCmdSet, Resend::kAllowed, -EPROTO, -EPROTO, -EPROTO},
+    {fc::kCmdAdd, Resend::kNever, -EEXIST, -EPROTO, -EPROTO},
+    {fc::kCmdReplace, Resend::kNever, -ENOENT, -EPROTO, -EPROTO},
+    {fc::kCmdAppend, Resend::kNever, -ENOENT, -EPROTO, -EPROTO},
+    {fc::kCmdPrepend, Resend::kNever, -ENOENT, -EPROTO, -EPROTO},
+    {fc::kCmdCas, Resend::kNever, -EPROTO, -EEXIST, -ENOENT},
+};
+
+int arith(fulmar_client* c, std::string_view cmd, const char* key, size_t key_len, uint64_t delta,
+          uint64_t* new_value) {
+    fc::Request* r = nullptr;
+    if (const int rc = begin_write(c, key, key_len, r); rc != 0) return rc;
+    fc::build_arith(r->datagram, cmd, std::string_view(key, key_len), delta);
+    fc::SimpleReply reply;
+    if (const int rc = exchange_one(*c, Resend::kNever, reply); rc != 0) return rc;
+    switch (reply.kind) {
+        case fc::ReplyKind::kNumber:
+            if (new_value != nullptr) *new_value = reply.number;
+            return 0;
+        case fc::ReplyKind::kNotFound:
+            return -ENOENT;
+        default:
+            return common_reply_code(reply.kind);
+    }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- C API
+
+extern "C" {
+
+void fulmar_client_options_init(fulmar_client_options* options) noexcept {
+    if (options == nullptr) return;
+    *options = fulmar_client_options{};
+    options->timeout_ms = 250;
+    options->retries = 2;
+    options->window = 8;
+    options->max_request_payload = FULMAR_MC_UDP_MAX_PAYLOAD;
+    options->distribution = FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY;
+    options->transport = FULMAR_TRANSPORT_UDP;
+}
+
+int fulmar_client_new(const char* servers, const fulmar_client_options* options,
+                      fulmar_client** out) noexcept {
+    return create(servers, options, nullptr, nullptr, out);
+}
+
+int fulmar_client_new_with_transport(const char* servers, const fulmar_client_options* options,
+                                     const fulmar_test_transport* transport,
+                                     uint16_t first_request_id, fulmar_client** out) {
+    if (transport == nullptr) return -EINVAL;
+    return create(servers, options, transport, &first_request_id, out);
+}
+
+int fulmar_servers_validate(const char* servers, fulmar_distribution distribution, char* message,
+                            size_t message_len) noexcept {
+    std::string why;
+    int rc = 0;
+    if (servers == nullptr) {
+        why = "no server list";
+        rc = -EINVAL;
+    } else if (distribution != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY &&
+               distribution != FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED) {
+        why = "unknown distribution";
+        rc = -EINVAL;
+    } else if (auto nodes = fr::parse_node_list(servers); !nodes) {
+        why = nodes.error().message;
+        rc = -EINVAL;
+    } else if (auto ring = fr::Ketama::build(nodes.value(), mode_of(distribution)); !ring) {
+        why = ring.error().message;
+        rc = -EINVAL;
+    }
+    if (message != nullptr && message_len > 0) {
+        const size_t n = std::min(why.size(), message_len - 1);
+        std::memcpy(message, why.data(), n);
+        message[n] = '\0';
+    }
+    return rc;
+}
+
+void fulmar_client_free(fulmar_client* client) noexcept {
+    delete client;
+}
+
+int fulmar_client_server_count(const fulmar_client* client) noexcept {
+    if (client == nullptr) return -EINVAL;
+    return static_cast<int>(client->names.size());
+}
+
+int fulmar_client_server_for(const fulmar_client* client, const char* key,
+                             size_t key_len) noexcept {
+    if (client == nullptr || key == nullptr || !fc::valid_key(std::string_view(key, key_len)))
+        return -EINVAL;
+    return static_cast<int>(client->ring.node_for(std::string_view(key, key_len)));
+}
+
+const char* fulmar_client_server_name(const fulmar_client* client, int index) noexcept {
+    if (client == nullptr || index < 0 || static_cast<size_t>(index) >= client->names.size())
+        return nullptr;
+    return client->names[static_cast<size_t>(index)].c_str();
+}
+
+int fulmar_client_mget(fulmar_client* client, fulmar_item* items, size_t n_items) noexcept {
+    return mget(client, fc::kCmdGet, items, n_items);
+}
+
+int fulmar_client_mgets(fulmar_client* client, fulmar_item* items, size_t n_items) noexcept {
+    return mget(client, fc::kCmdGets, items, n_items);
+}
+
+int fulmar_client_get(fulmar_client* client, fulmar_item* item) noexcept {
+    if (client == nullptr || item == nullptr) return -EINVAL;
+    (void)mget(client, fc::kCmdGet, item, 1);
+    return item->status;
+}
+
+int fulmar_client_store(fulmar_client* client, fulmar_store_mode mode, const char* key,
+                        size_t key_len, const void* value, size_t value_len, uint32_t flags,
+                        int32_t exptime, uint64_t cas) noexcept {
+    if (static_cast<unsigned>(mode) > FULMAR_STORE_CAS) return -EINVAL;
+    if (value == nullptr && value_len > 0) return -EINVAL;
+    fc::Request* r = nullptr;
+    if (const int rc = begin_write(client, key, key_len, r); rc != 0) return rc;
+    const StoreCommand& cmd = kStoreCommands[mode];
+    if (kItemOverhead + key_len + value_len > FULMAR_MC_ITEM_SIZE_MAX ||
+        fc::store_request_size(cmd.name, key_len, flags, exptime, value_len, cas) >
+            client->options.max_request_payload) {
+        return -E2BIG;
+    }
+    const std::string_view v(value_len > 0 ? static_cast<const char*>(value) : "", value_len);
+    fc::build_store(r->datagram, cmd.name, std::string_view(key, key_len), flags, exptime, v, cas);
+    fc::SimpleReply reply;
+    if (const int rc = exchange_one(*client, cmd.resend, reply); rc != 0) return rc;
+    switch (reply.kind) {
+        case fc::ReplyKind::kStored:
+            return 0;
+        case fc::ReplyKind::kNotStored:
+            return cmd.not_stored;
+        case fc::ReplyKind::kExists:
+            return cmd.exists;
+        case fc::ReplyKind::kNotFound:
+            return cmd.not_found;
+        default:
+            return common_reply_code(reply.kind);
+    }
+}
+
+int fulmar_client_set(fulmar_client* client, const char* key, size_t key_len, const void* value,
+                      size_t value_len, uint32_t flags, int32_t exptime) noexcept {
+    return fulmar_client_store(client, FULMAR_STORE_SET, key, key_len, value, value_len, flags,
+                               exptime, 0);
+}
+
+int fulmar_client_delete(fulmar_client* client, const char* key, size_t key_len) noexcept {
+    fc::Request* r = nullptr;
+    if (const int rc = begin_write(client, key, key_len, r); rc != 0) return rc;
+    fc::build_delete(r->datagram, std::string_view(key, key_len));
+    fc::SimpleReply reply;
+    if (const int rc = exchange_one(*client, Resend::kAllowed, reply); rc != 0) return rc;
+    switch (reply.kind) {
+        case fc::ReplyKind::kDeleted:
+            return 0;
+        case fc::ReplyKind::kNotFound:
+            return -ENOENT;
+        default:
+            return common_reply_code(reply.kind);
+    }
+}
+
+int fulmar_client_incr(fulmar_client* client, const char* key, size_t key_len, uint64_t delta,
+                       uint64_t* new_value) noexcept {
+    return arith(client, fc::kCmdIncr, key, key_len, delta, new_value);
+}
+
+int fulmar_client_decr(fulmar_client* client, const char* key, size_t key_len, uint64_t delta,
+                       uint64_t* new_value) noexcept {
+    return arith(client, fc::kCmdDecr, key, key_len, delta, new_value);
+}
+
+int fulmar_client_touch(fulmar_client* client, const char* key, size_t key_len,
+                        int32_t exptime) noexcept {
+    fc::Request* r = nullptr;
+    if (const int rc = begin_write(client, key, key_len, r); rc != 0) return rc;
+    fc::build_touch(r->datagram, std::string_view(key, key_len), exptime);
+    fc::SimpleReply reply;
+    if (const int rc = exchange_one(*client, Resend::kAllowed, reply); rc != 0) return rc;
+    switch (reply.kind) {
+        case fc::ReplyKind::kTouched:
+            return 0;
+        case fc::ReplyKind::kNotFound:
+            return -ENOENT;
+        default:
+            return common_reply_code(reply.kind);
+    }
+}
+
+int fulmar_client_test_stats(const fulmar_client* client, fulmar_test_stats* stats) {
+    if (client == nullptr || stats == nullptr) return -EINVAL;
+    const fc::ExchangeStats& s = client->exchange.stats();
+    stats->datagrams_sent = s.datagrams_sent;
+    stats->send_errors = s.send_errors;
+    stats->datagrams_received = s.datagrams_received;
+    stats->bad_headers = s.bad_headers;
+    stats->strays = s.strays;
+    stats->duplicates = s.duplicates;
+    stats->resends = s.resends;
+    stats->timeouts = s.timeouts;
+    stats->max_in_flight = s.max_in_flight;
+    stats->max_total_in_flight = s.max_total_in_flight;
+    return 0;
+}
+
+const char* fulmar_strerror(int err) noexcept {
+    switch (err < 0 ? -err : err) {
+        case 0:
+            return "success";
+        case ENOENT:
+            return "not found (a miss, or no such key for the command)";
+        case EEXIST:
+            return "exists (add: key present; cas: item changed since gets)";
+        case ETIMEDOUT:
+            return "no reply from the server in time, after the retries";
+        case EINVAL:
+            return "invalid argument (or the server answered CLIENT_ERROR)";
+        case E2BIG:
+            return "too large: item over the size limit or request over one datagram";
+        case ENOMEM:
+            return "server out of memory";
+        case EIO:
+            return "server error (SERVER_ERROR or ERROR)";
+        case EPROTO:
+            return "malformed or unexpected reply from the server";
+        case EPROTONOSUPPORT:
+            return "transport not implemented (only UDP is)";
+        case EHOSTUNREACH:
+            return "server host name did not resolve";
+        case ECANCELED:
+            return "not sent: another key of the same call was invalid";
+        default: {
+            // Errors of socket(2)/connect(2)/poll(2): glibc's static, thread-safe table.
+            const char* s = ::strerrordesc_np(err < 0 ? -err : err);
+            return s != nullptr ? s : "unknown error";
+        }
+    }
+}
+
+}  // extern "C"

@@ -1,0 +1,246 @@
+/*
+ * fulmar-cli: memcached commands through libfulmar, from the shell.
+ *
+ *   fulmar-cli --servers h:p[:w],h:p get|gets KEY...      (mget: same)
+ *   fulmar-cli --servers ... set|add|replace|append|prepend KEY VALUE
+ *   fulmar-cli --servers ... cas KEY VALUE CAS
+ *   fulmar-cli --servers ... delete KEY | incr KEY N | decr KEY N | touch KEY TTL
+ *   fulmar-cli --servers ... whereis KEY...
+ *
+ * Prints replies in memcached's words (VALUE/END, STORED, DELETED...). Exit
+ * status: 0 success, 1 a key missing or a write refused (-ENOENT, -EEXIST),
+ * 2 usage, 3 anything else (timeouts, server errors).
+ *
+ * One thread, one client, one command per run.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fulmar/client.h"
+
+enum { kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitFailed = 3 };
+
+static const char kUsage[] =
+    "usage: fulmar-cli --servers HOST:PORT[:WEIGHT],... [options] COMMAND ARGS\n"
+    "commands:\n"
+    "  get|mget|gets KEY...       values in memcached's VALUE/END form\n"
+    "  set|add|replace|append|prepend KEY VALUE\n"
+    "  cas KEY VALUE CAS\n"
+    "  delete KEY | incr KEY N | decr KEY N | touch KEY TTL\n"
+    "  whereis KEY...             the server each key lives on\n"
+    "options:\n"
+    "  --timeout MS   per attempt (250)      --retries N    resends (2)\n"
+    "  --window N     in flight per server (8)\n"
+    "  --libmemcached libmemcached's ketama instead of twemproxy's\n"
+    "  --flags F      client flags of a store (0)\n"
+    "  --ttl S        exptime of a store (0: none)\n";
+
+/* Whole decimal numbers only: strtoull alone accepts "-1", " 7" and "7x". */
+static int parse_u64(const char* s, uint64_t max, uint64_t* out) {
+    if (s == NULL || *s < '0' || *s > '9') return 0;
+    char* end = NULL;
+    errno = 0;
+    const unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_i32(const char* s, int32_t* out) {
+    uint64_t v;
+    if (s != NULL && s[0] == '-' && parse_u64(s + 1, 2147483648u, &v)) {
+        *out = (int32_t)(-(int64_t)v);
+        return 1;
+    }
+    if (!parse_u64(s, INT32_MAX, &v)) return 0;
+    *out = (int32_t)v;
+    return 1;
+}
+
+static int exit_code(int rc) {
+    if (rc == 0) return kExitOk;
+    if (rc == -ENOENT || rc == -EEXIST) return kExitRefused;
+    return kExitFailed;
+}
+
+static int report(const char* what, int rc, const char* ok_word) {
+    if (rc == 0) {
+        puts(ok_word);
+    } else {
+        fprintf(stderr, "%s: %s\n", what, fulmar_strerror(rc));
+    }
+    return exit_code(rc);
+}
+
+static int cmd_get(fulmar_client* c, int gets, char** keys, int n) {
+    fulmar_item* items = calloc((size_t)n, sizeof *items);
+    if (items == NULL) return kExitFailed;
+    for (int i = 0; i < n; ++i) {
+        items[i].key = keys[i];
+        items[i].key_len = strlen(keys[i]);
+    }
+    const int rc =
+        gets ? fulmar_client_mgets(c, items, (size_t)n) : fulmar_client_mget(c, items, (size_t)n);
+    if (rc == -EINVAL) { /* nothing was sent: name the bad keys only */
+        for (int i = 0; i < n; ++i)
+            if (items[i].status == -EINVAL) fprintf(stderr, "%s: invalid key\n", keys[i]);
+        free(items);
+        return kExitUsage;
+    }
+    int worst = 0;
+    for (int i = 0; i < n; ++i) {
+        const fulmar_item* it = &items[i];
+        if (it->status == 0) {
+            if (gets) {
+                printf("VALUE %s %u %zu %llu\n", it->key, it->flags, it->value_len,
+                       (unsigned long long)it->cas);
+            } else {
+                printf("VALUE %s %u %zu\n", it->key, it->flags, it->value_len);
+            }
+            fwrite(it->value, 1, it->value_len, stdout);
+            putchar('\n');
+        } else {
+            if (it->status != -ENOENT)
+                fprintf(stderr, "%s: %s\n", it->key, fulmar_strerror(it->status));
+            if (worst == 0 || exit_code(it->status) > exit_code(worst)) worst = it->status;
+        }
+    }
+    puts("END");
+    free(items);
+    return exit_code(worst);
+}
+
+static int cmd_whereis(fulmar_client* c, char** keys, int n) {
+    for (int i = 0; i < n; ++i) {
+        const int s = fulmar_client_server_for(c, keys[i], strlen(keys[i]));
+        if (s < 0) {
+            fprintf(stderr, "%s: %s\n", keys[i], fulmar_strerror(s));
+            return kExitUsage;
+        }
+        printf("%s -> %d %s\n", keys[i], s, fulmar_client_server_name(c, s));
+    }
+    return kExitOk;
+}
+
+static const struct {
+    const char* name;
+    fulmar_store_mode mode;
+} kStoreModes[] = {
+    {"set", FULMAR_STORE_SET},         {"add", FULMAR_STORE_ADD},
+    {"replace", FULMAR_STORE_REPLACE}, {"append", FULMAR_STORE_APPEND},
+    {"prepend", FULMAR_STORE_PREPEND}, {"cas", FULMAR_STORE_CAS},
+};
+
+static int run(fulmar_client* c, const char* cmd, char** args, int n, uint32_t flags, int32_t ttl) {
+    if (strcmp(cmd, "get") == 0 || strcmp(cmd, "mget") == 0)
+        return n >= 1 ? cmd_get(c, 0, args, n) : kExitUsage;
+    if (strcmp(cmd, "gets") == 0) return n >= 1 ? cmd_get(c, 1, args, n) : kExitUsage;
+    if (strcmp(cmd, "whereis") == 0) return n >= 1 ? cmd_whereis(c, args, n) : kExitUsage;
+    for (size_t i = 0; i < sizeof kStoreModes / sizeof kStoreModes[0]; ++i) {
+        if (strcmp(cmd, kStoreModes[i].name) != 0) continue;
+        const int is_cas = kStoreModes[i].mode == FULMAR_STORE_CAS;
+        uint64_t cas = 0;
+        if (n != (is_cas ? 3 : 2) || (is_cas && !parse_u64(args[2], UINT64_MAX, &cas)))
+            return kExitUsage;
+        const int rc = fulmar_client_store(c, kStoreModes[i].mode, args[0], strlen(args[0]),
+                                           args[1], strlen(args[1]), flags, ttl, cas);
+        return report(cmd, rc, "STORED");
+    }
+    if (strcmp(cmd, "delete") == 0) {
+        if (n != 1) return kExitUsage;
+        return report(cmd, fulmar_client_delete(c, args[0], strlen(args[0])), "DELETED");
+    }
+    if (strcmp(cmd, "incr") == 0 || strcmp(cmd, "decr") == 0) {
+        uint64_t delta, v = 0;
+        if (n != 2 || !parse_u64(args[1], UINT64_MAX, &delta)) return kExitUsage;
+        const int rc = cmd[0] == 'i' ? fulmar_client_incr(c, args[0], strlen(args[0]), delta, &v)
+                                     : fulmar_client_decr(c, args[0], strlen(args[0]), delta, &v);
+        if (rc == 0) printf("%llu\n", (unsigned long long)v);
+        return rc == 0 ? kExitOk : report(cmd, rc, "");
+    }
+    if (strcmp(cmd, "touch") == 0) {
+        int32_t t;
+        if (n != 2 || !parse_i32(args[1], &t)) return kExitUsage;
+        return report(cmd, fulmar_client_touch(c, args[0], strlen(args[0]), t), "TOUCHED");
+    }
+    return kExitUsage;
+}
+
+int main(int argc, char** argv) {
+    static const struct option long_opts[] = {
+        {"servers", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
+        {"retries", required_argument, NULL, 'r'},
+        {"window", required_argument, NULL, 'w'},
+        {"flags", required_argument, NULL, 'f'},
+        {"ttl", required_argument, NULL, 'T'},
+        {"libmemcached", no_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char* servers = NULL;
+    fulmar_client_options o;
+    fulmar_client_options_init(&o);
+    uint32_t flags = 0;
+    int32_t ttl = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+s:h", long_opts, NULL)) != -1) {
+        uint64_t v;
+        switch (opt) {
+            case 's':
+                servers = optarg;
+                break;
+            case 't':
+                if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
+                o.timeout_ms = (uint32_t)v;
+                break;
+            case 'r':
+                if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
+                o.retries = (uint32_t)v;
+                break;
+            case 'w':
+                if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
+                o.window = (uint32_t)v;
+                break;
+            case 'f':
+                if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
+                flags = (uint32_t)v;
+                break;
+            case 'T':
+                if (!parse_i32(optarg, &ttl)) goto usage;
+                break;
+            case 'L':
+                o.distribution = FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED;
+                break;
+            case 'h':
+                fputs(kUsage, stdout);
+                return kExitOk;
+            default:
+                goto usage;
+        }
+    }
+    if (servers == NULL || optind >= argc) goto usage;
+
+    char why[256];
+    if (fulmar_servers_validate(servers, o.distribution, why, sizeof why) != 0) {
+        fprintf(stderr, "fulmar-cli: %s\n", why);
+        return kExitUsage;
+    }
+    fulmar_client* c = NULL;
+    const int rc = fulmar_client_new(servers, &o, &c);
+    if (rc != 0) {
+        fprintf(stderr, "fulmar-cli: %s\n", fulmar_strerror(rc));
+        return rc == -EINVAL ? kExitUsage : kExitFailed;
+    }
+    const int status = run(c, argv[optind], argv + optind + 1, argc - optind - 1, flags, ttl);
+    fulmar_client_free(c);
+    if (status == kExitUsage) fputs(kUsage, stderr);
+    return status;
+
+usage:
+    fputs(kUsage, stderr);
+    return kExitUsage;
+}
