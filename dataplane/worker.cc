@@ -68,20 +68,24 @@ void Worker::flush_tx() {
     n_tx_ = 0;
 }
 
-void Worker::execute(rte_mbuf* m, const net::UdpRequest& req) {
-    proto::McFrame frame;
+bool Worker::accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
     const proto::FrameStatus fs = proto::decode_request_frame(req.payload, frame);
-    if (fs != proto::FrameStatus::kOk) {
-        if (fs == proto::FrameStatus::kShort)
-            stats.udp_short_frame++;
-        else
-            stats.udp_multi_datagram++;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    const std::string_view body(
-        reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
-        req.payload.size() - proto::kMcFrameHeaderSize);
+    if (fs == proto::FrameStatus::kOk) return true;
+    if (fs == proto::FrameStatus::kShort)
+        stats.udp_short_frame++;
+    else
+        stats.udp_multi_datagram++;
+    rte_pktmbuf_free(m);
+    return false;
+}
+
+std::string_view Worker::body_of(const net::UdpRequest& req) {
+    return {reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
+            req.payload.size() - proto::kMcFrameHeaderSize};
+}
+
+void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame) {
+    const std::string_view body = body_of(req);
     // Each datagram is a connection of its own, as in memcached: nothing
     // carries over, a request cut short is dropped.
     session_.reset();
@@ -130,26 +134,15 @@ void Worker::on_rx(rte_mbuf* m) {
     // The frame first: a datagram memcached would drop is dropped here,
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
-    const proto::FrameStatus fs = proto::decode_request_frame(req.payload, frame);
-    if (fs != proto::FrameStatus::kOk) {
-        if (fs == proto::FrameStatus::kShort)
-            stats.udp_short_frame++;
-        else
-            stats.udp_multi_datagram++;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    const std::string_view body(
-        reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
-        req.payload.size() - proto::kMcFrameHeaderSize);
-    const Route r = route_datagram(body, p_.route);
+    if (!accept_frame(m, req, frame)) return;
+    const Route r = route_datagram(body_of(req), p_.route);
     switch (r.kind) {
         case RouteKind::kLocal:
-            execute(m, req);
+            execute(m, req, frame);
             return;
         case RouteKind::kOwner:
             if (r.shard == p_.worker_id) {
-                execute(m, req);
+                execute(m, req, frame);
             } else if (rte_ring_enqueue(inboxes_[r.shard], m) == 0) {
                 stats.handoff_out++;
             } else {
@@ -198,10 +191,11 @@ unsigned Worker::poll_once() {
         net::DropReason why{};
         // Classified once already by the receiving worker; again here for
         // the pointers into this mbuf (cheap: the headers are in cache).
-        if (net::classify(pkts[i], p_.addr, p_.clients, req, why) == net::RxAction::kUdpRequest)
-            execute(pkts[i], req);
-        else
+        proto::McFrame frame;
+        if (net::classify(pkts[i], p_.addr, p_.clients, req, why) != net::RxAction::kUdpRequest)
             rte_pktmbuf_free(pkts[i]);
+        else if (accept_frame(pkts[i], req, frame))
+            execute(pkts[i], req, frame);
     }
     if (n_tx_ > 0) flush_tx();
     if (++loops_ % kHousekeepEvery == 0) housekeep();

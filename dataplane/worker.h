@@ -28,6 +28,7 @@
 #include "engine/mc_session.h"
 #include "net/addr.h"
 #include "net/classify.h"
+#include "proto/mc_frame.h"
 #include "reply_buffer.h"
 #include "route.h"
 #include "store/shard.h"
@@ -81,8 +82,12 @@ class Worker {
 
   private:
     void on_rx(rte_mbuf* m);
+    // Decodes the memcached frame header; counts, frees and returns false
+    // for what memcached would drop (short, total != 1).
+    bool accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame);
+    static std::string_view body_of(const net::UdpRequest& req);
     // Runs a memcached datagram here (we own what it writes) and frees it.
-    void execute(rte_mbuf* m, const net::UdpRequest& req);
+    void execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame);
     void send(rte_mbuf* m);
     void flush_tx();
     void housekeep();
