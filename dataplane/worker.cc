@@ -46,7 +46,11 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
       inboxes_(inboxes),
       rcu_(rcu),
       scratch_(store::kMaxItemSize),
-      ctx_{.shards = shards, .clock = &clock_, .scratch = scratch_, .started = clock_.now()},
+      ctx_{.shards = shards,
+           .clock = &clock_,
+           .scratch = scratch_,
+           .started = clock_.now(),
+           .own_shard = p.worker_id},
       session_(ctx_),
       reply_(kReplyCapacity) {}
 

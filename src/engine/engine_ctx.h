@@ -64,7 +64,15 @@ struct EngineCtx {
     // Holds one value copied out of a shard; at least store::kMaxItemSize.
     std::span<char> scratch;
     UnixTime started = 0;  // for stats uptime
+    // The shard this thread owns (index into `shards`), or -1 when it owns
+    // them all (tests, single-threaded tools). Reads of other shards stay
+    // lock-free and never write: no fetched bit, no lazy reclaim.
+    int own_shard = -1;
     EngineStats stats;
+
+    bool owns(const store::Shard& s) const {
+        return own_shard < 0 || shards[static_cast<size_t>(own_shard)] == &s;
+    }
 
     store::Shard& shard_for(const store::KeyRef& k) const {
         return *shards[shard_index(k.digest, shards.size())];

@@ -103,16 +103,19 @@ void touch_item(store::Shard& shard, store::Item* it, UnixTime exptime) {
 
 bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx, ReplySink& out) {
     store::Shard& shard = ctx.shard_for(k);
+    // Another lcore's shard is only read: its owner alone writes it.
+    const bool owner = ctx.owns(shard);
     store::ItemMeta meta;
     switch (shard.read(k, now, ctx.scratch, meta)) {
         case store::ReadStatus::kHit:
             append_value(out, k.key, meta.flags, {ctx.scratch.data(), meta.value_len},
                          with_cas ? &meta.cas : nullptr);
-            if ((meta.type_bits & store::kItemFetched) == 0) {
+            if (owner && (meta.type_bits & store::kItemFetched) == 0) {
                 if (store::Item* it = shard.find(k, now)) mark_fetched(shard, it);
             }
             return true;
         case store::ReadStatus::kBufferTooSmall:
+            if (!owner) return false;  // scratch holds the largest item where it matters
             // A scratch buffer smaller than the largest item: the owner
             // serves the value from the item itself.
             if (store::Item* it = shard.find(k, now)) {
@@ -127,7 +130,7 @@ bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx
     }
     // The reader cannot tell an expired item from an absent one; the owner
     // can, and reclaims it now as memcached does.
-    counting_expired(ctx, shard, [&] { return shard.find(k, now); });
+    if (owner) counting_expired(ctx, shard, [&] { return shard.find(k, now); });
     return false;
 }
 

@@ -849,3 +849,25 @@ TEST_F(TwoWorkerPackets, RefusesFlushAllOverUdpAsASpanEvenWhenAdminIsAllowed) {
 
 }  // namespace
 }  // namespace fulmar::net::test
+
+namespace fulmar::net::test {
+namespace {
+
+// A get served from another worker's shard only reads it: the fetched bit
+// (meta h, me fetch=) and lazy reclaim of an expired item are the owner's.
+TEST_F(TwoWorkerPackets, AGetFromAnotherWorkersShardNeverWritesIt) {
+    const std::string k1 = key_on_shard(1, 2, "ro");
+    expect_reply("set " + k1 + " 0 0 2\r\nv1\r\n", "STORED\r\n", 1);
+    store::Item* it = shards_[1]->find(store::KeyRef(k1), static_cast<UnixTime>(time(nullptr)));
+    ASSERT_NE(it, nullptr);
+    const uint32_t version = it->version.load();
+    expect_reply("get " + k1 + "\r\n", "VALUE " + k1 + " 0 2\r\nv1\r\nEND\r\n", 0);
+    EXPECT_EQ(it->version.load(), version) << "worker 0 wrote shard 1's item";
+    EXPECT_EQ(it->type_bits & store::kItemFetched, 0);
+    // The owner marks it, as memcached does on the first hit.
+    expect_reply("get " + k1 + "\r\n", "VALUE " + k1 + " 0 2\r\nv1\r\nEND\r\n", 1);
+    EXPECT_NE(it->type_bits & store::kItemFetched, 0);
+}
+
+}  // namespace
+}  // namespace fulmar::net::test
