@@ -67,16 +67,27 @@ constexpr uint32_t kMaxRequestPayload = 65'507 - FULMAR_MC_UDP_HEADER_SIZE;
 
 // ---------------------------------------------------------------- creation
 
+// A C caller may store any int in an enum field; in C++ loading one outside
+// the enumerators is undefined, so the fields are read as plain ints.
+int enum_int(const void* field) {
+    int v;
+    std::memcpy(&v, field, sizeof v);
+    return v;
+}
+
 int check_options(const fulmar_client_options& o) {
-    if (o.transport != FULMAR_TRANSPORT_UDP)
-        return o.transport == FULMAR_TRANSPORT_TCP ? -EPROTONOSUPPORT : -EINVAL;
+    static_assert(sizeof(o.transport) == sizeof(int) && sizeof(o.distribution) == sizeof(int));
+    const int transport = enum_int(&o.transport);
+    if (transport != FULMAR_TRANSPORT_UDP)
+        return transport == FULMAR_TRANSPORT_TCP ? -EPROTONOSUPPORT : -EINVAL;
     if (o.timeout_ms == 0 || o.timeout_ms > kMaxTimeoutMs || o.retries > kMaxRetries ||
         o.window == 0 || o.window > kMaxWindow || o.max_request_payload < kMinRequestPayload ||
         o.max_request_payload > kMaxRequestPayload) {
         return -EINVAL;
     }
-    if (o.distribution != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY &&
-        o.distribution != FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED) {
+    const int distribution = enum_int(&o.distribution);
+    if (distribution != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY &&
+        distribution != FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED) {
         return -EINVAL;
     }
     return 0;
