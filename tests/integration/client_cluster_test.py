@@ -3,9 +3,9 @@
 
     client_cluster_test.py FULMAR_DATAPLANE FULMAR_CLI
 
-Node 0 is a real fulmar-dataplane on a TAP port (198.18.0.1:11211), nodes 1
-and 2 are Debian's memcached over UDP in the same namespace (198.18.0.2:11311
-and :11312). fulmar-cli runs inside the namespace: 1,000 keys are set through
+Nodes 0 and 1 are real fulmar-dataplane processes, each on its own TAP port
+(198.18.0.1:11211 and 198.18.1.1:11211), node 2 is Debian's memcached over
+UDP in the same namespace (198.18.0.2:11311). fulmar-cli runs inside the namespace: 1,000 keys are set through
 the ring, each one must sit on the node `whereis` names (asked directly), and
 one multi-get of all 1,000 keys (fanned out to the three nodes at once) must
 return every value. Needs root and hugepages; exits 77 (skipped) without.
@@ -13,6 +13,7 @@ return every value. Needs root and hugepages; exits 77 (skipped) without.
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -20,6 +21,7 @@ import fulmar_it as F  # noqa: E402
 
 DATAPLANE = None
 CLI = None
+DP2_IP = "198.18.1.1"
 N_KEYS = 1000
 
 
@@ -31,33 +33,34 @@ class ClientClusterTest(unittest.TestCase):
             log = cls.fx.dp.text()
             cls.fx.teardown()
             raise AssertionError(f"the dataplane does not answer; log:\n{log}")
+        cls.dp2 = None
         try:
             cls.mc1 = cls.fx.start_memcached(11311)
-            # A second memcached: TapFixture tracks one, this one is ours.
-            cls.mc2_proc = subprocess.Popen(
-                ["ip", "netns", "exec", cls.fx.ns.name, "timeout", "-k", "5", "200", "memcached",
-                 "-u", "root", "-U", "11312", "-p", "0", "-l", F.CLIENT_IP, "-m", "64", "-t",
-                 "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL)
-            cls.mc2 = F.McUdp(cls.fx.ns, F.CLIENT_IP, 11312)
-            if not F.wait_serving(cls.mc2, 10):
-                raise RuntimeError("second memcached does not answer")
+            # A second dataplane, its TAP in the same namespace on 198.18.1.0/24.
+            cls.dp2 = F.Dataplane(DATAPLANE, cls.fx.workdir, ip=DP2_IP, mac="02:00:00:00:01:01")
+            if not cls.dp2.wait_iface():
+                raise RuntimeError(f"no TAP for the second dataplane:\n{cls.dp2.text()}")
+            cls.dp2.find_pid(time.monotonic() + 5)
+            F.run("ip", "link", "set", cls.dp2.iface, "netns", cls.fx.ns.name)
+            cls.fx.ns.ip("ip", "link", "set", cls.dp2.iface, "address", "02:00:00:00:01:02")
+            cls.fx.ns.ip("ip", "addr", "add", "198.18.1.2/24", "dev", cls.dp2.iface)
+            cls.fx.ns.ip("ip", "link", "set", cls.dp2.iface, "up")
+            cls.mc2 = F.McUdp(cls.fx.ns, DP2_IP, 11211)
+            if not F.wait_serving(cls.mc2, 15):
+                raise RuntimeError(f"second dataplane does not answer:\n{cls.dp2.text()}")
         except BaseException:
             cls.tearDownClass()
             raise
-        cls.servers = f"{F.DP_IP}:11211,{F.CLIENT_IP}:11311,{F.CLIENT_IP}:11312"
+        cls.servers = f"{F.DP_IP}:11211,{DP2_IP}:11211,{F.CLIENT_IP}:11311"
 
     @classmethod
     def tearDownClass(cls):
-        proc = getattr(cls, "mc2_proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        dp2 = getattr(cls, "dp2", None)
+        if dp2 is not None:
+            dp2.stop()
         cls.fx.teardown()
+        if dp2 is not None:
+            dp2.cleanup_files()
 
     def cli(self, *args, timeout=60):
         return subprocess.run(["ip", "netns", "exec", self.fx.ns.name, CLI, "--servers",
@@ -84,8 +87,8 @@ class ClientClusterTest(unittest.TestCase):
             parts = line.split()
             placement[parts[0]] = parts[-1]
         self.assertEqual(set(placement), set(keys))
-        nodes = {f"{F.DP_IP}:11211": self.fx.client, f"{F.CLIENT_IP}:11311": self.mc1,
-                 f"{F.CLIENT_IP}:11312": self.mc2}
+        nodes = {f"{F.DP_IP}:11211": self.fx.client, f"{DP2_IP}:11211": self.mc2,
+                 f"{F.CLIENT_IP}:11311": self.mc1}
         per_node = {n: 0 for n in nodes}
         for k in keys:
             self.assertIn(placement[k], nodes, placement[k])

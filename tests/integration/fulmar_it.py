@@ -137,7 +137,7 @@ def hugepage_files(prefix):
     return sorted(glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + "map_*")))
 
 
-def write_config(path, iface, workers, extra_dataplane=""):
+def write_config(path, iface, workers, extra_dataplane="", ip=DP_IP, mac=DP_MAC):
     with open(path, "w") as f:
         f.write(f"""# Written by tests/integration (shape of configs/local.toml).
 [dataplane]
@@ -154,8 +154,8 @@ max_sleep_us = 100
 
 [[ports]]
 device = "net_tap0,iface={iface}"
-ipv4 = "{DP_IP}/24"
-mac = "{DP_MAC}"
+ipv4 = "{ip}/24"
+mac = "{mac}"
 
 [telemetry]
 enabled = true
@@ -165,7 +165,7 @@ enabled = true
 class Dataplane:
     """fulmar-dataplane on a net_tap port, under `timeout`."""
 
-    def __init__(self, exe, workdir, workers=(1,), extra_dataplane=""):
+    def __init__(self, exe, workdir, workers=(1,), extra_dataplane="", ip=DP_IP, mac=DP_MAC):
         n = _next_n()
         self.exe = exe
         self.iface = f"fmt{os.getpid() % 100000}n{n}"
@@ -173,7 +173,7 @@ class Dataplane:
         self.prefix = f"fmt{os.getpid()}_{n}_"
         self.config = os.path.join(workdir, f"dp{n}.toml")
         self.log_path = os.path.join(workdir, f"dp{n}.log")
-        write_config(self.config, self.iface, workers, extra_dataplane)
+        write_config(self.config, self.iface, workers, extra_dataplane, ip, mac)
         # Main lcore 0 on CPU 0, the workers on CPU 1 (a 2-CPU machine).
         lcores = ",".join(["0@0"] + [f"{w}@1" for w in workers])
         self.cmd = ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", lcores,

@@ -137,7 +137,8 @@ ipv4 = "198.18.0.1/24"
     results, sweep = [], []
     try:
         if not srv.wait_for("running"):
-            log("the dataplane did not start; see " + srv.log.name)
+            with open(srv.log.name) as f:
+                log("the dataplane did not start:\n" + f.read()[-1500:])
             return results, sweep
         cpu0 = cpu_seconds(srv.p.pid)
         peak = pktgen(a, tmp, sock, ["--preload", "--window", str(a.window)], "fulmar-peak")
@@ -316,7 +317,9 @@ def main():
         a.keys, a.duration, a.window, a.memory_mb = 100_000, 2, 128, 256
         a.sweep, a.mc_windows, a.redis_requests = [0.5], [1, 16], 100_000
     else:
-        a.keys, a.duration, a.window, a.memory_mb = 1_000_000, 10, 256, 1024
+        # 512 MiB holds the 1 M items (80 MB) many times over and leaves
+        # hugepages for the index, the mbufs and testpmd on a 2 GiB reserve.
+        a.keys, a.duration, a.window, a.memory_mb = 1_000_000, 10, 256, 512
         a.sweep = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
         a.mc_windows, a.redis_requests = [1, 2, 4, 8, 16, 32, 64, 128, 256], 2_000_000
     with tempfile.TemporaryDirectory(prefix="fulmar-bench-") as tmp:
