@@ -423,7 +423,9 @@ McMetaResult parse_mc_meta(std::string_view input, McMetaRequest& out, size_t ma
             return fail(McMetaError::kUnknownCommand, line_len);
     }
     reset(out, command);
-    if (t.n >= 2) out.raw_key = t.tok[1];
+    // mn takes no key: memcached ignores whatever follows it, and so must
+    // the request (no 300-byte "key" out of a junk token).
+    if (t.n >= 2 && command != McMetaCommand::kNoop) out.raw_key = t.tok[1];
 
     switch (command) {
         case McMetaCommand::kGet:

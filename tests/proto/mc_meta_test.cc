@@ -472,6 +472,10 @@ TEST(McMetaParser, ParsesNoopIgnoringAnyTokens) {
     for (int i = 0; i < 40; ++i)
         many += " a";
     EXPECT_EQ(complete(many + "\r\n").command, McMetaCommand::kNoop);
+    // Found by the fuzzer: a long token after mn became a 300-byte "key".
+    const Seen junk = complete("mn " + std::string(300, 'x') + "\r\n");
+    EXPECT_EQ(junk.command, McMetaCommand::kNoop);
+    EXPECT_TRUE(junk.key.empty());
 }
 
 TEST(McMetaParser, ParsesMetaDebug) {
