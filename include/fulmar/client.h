@@ -54,11 +54,12 @@ typedef enum fulmar_distribution {
     FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED = 1,
 } fulmar_distribution;
 
-/** Transport of requests. Only UDP exists today; the field leaves room for TCP. */
+/** Transport of requests. Fulmar's appliance answers memcached over UDP; its TCP
+ *  port comes with the control plane, and the field is where a client will pick it. */
 typedef enum fulmar_transport_kind {
     /** memcached's UDP framing: one request per datagram, replies reassembled. */
     FULMAR_TRANSPORT_UDP = 0,
-    /** Reserved: fulmar_client_new() answers -EPROTONOSUPPORT. */
+    /** Refused with -EPROTONOSUPPORT while no Fulmar node serves TCP. */
     FULMAR_TRANSPORT_TCP = 1,
 } fulmar_transport_kind;
 

@@ -617,7 +617,7 @@ const char* fulmar_strerror(int err) noexcept {
         case EPROTO:
             return "malformed or unexpected reply from the server";
         case EPROTONOSUPPORT:
-            return "transport not implemented (only UDP is)";
+            return "transport refused: Fulmar answers memcached over UDP only (no TCP port yet)";
         case EHOSTUNREACH:
             return "server host name did not resolve";
         case ECANCELED:

@@ -26,8 +26,8 @@
 //     stored with b and read back without it differs.
 //   - me reports our class (1-based, as memcached numbers its classes) and
 //     our item size (32-byte header + key + value), not memcached's.
-//   - mg C (send the value only if the CAS differs) is not implemented:
-//     1.6.18 ignores C on mg.
+//   - C on mg is accepted and ignored, exactly as memcached 1.6.18 does (C
+//     compares CAS for writes; a get has nothing to compare).
 #pragma once
 
 #include "engine/engine_ctx.h"

@@ -305,7 +305,8 @@ class McDiff : public ::testing::Test {
     }
 
     void SetUp() override {
-        if (server_ == nullptr) GTEST_SKIP() << kMemcachedPath << " could not be started";
+        // memcached is the reference: without it the test cannot pass.
+        ASSERT_NE(server_, nullptr) << kMemcachedPath << " could not be started";
     }
 
     // Our replies to `in` on a fresh session, fed at once.
