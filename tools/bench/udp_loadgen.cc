@@ -16,6 +16,8 @@
 
 #include <fmt/core.h>
 
+#include "histogram.h"  // fulmar-pktgen's: both tools report the same quantiles
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -28,6 +30,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using namespace fulmar;
 
 struct Options {
     std::string host = "127.0.0.1";
@@ -60,43 +63,6 @@ std::string make_value(uint32_t i, uint32_t len) {
     }
     return v;
 }
-
-// Log-linear latency histogram: 1 ns .. ~1 s with ~1.5% resolution.
-class Histogram {
-  public:
-    void add(uint64_t ns) {
-        ++counts_[bucket(ns)];
-        ++n_;
-        max_ = std::max(max_, ns);
-    }
-    uint64_t percentile(double p) const {
-        if (n_ == 0) return 0;
-        const uint64_t want = static_cast<uint64_t>(std::ceil(p / 100.0 * n_));
-        uint64_t seen = 0;
-        for (size_t b = 0; b < counts_.size(); ++b) {
-            seen += counts_[b];
-            if (seen >= want) return std::min(upper(b), max_);
-        }
-        return max_;
-    }
-    uint64_t max() const { return max_; }
-
-  private:
-    static constexpr int kSub = 64;
-    static size_t bucket(uint64_t v) {
-        if (v < kSub) return v;
-        const int msb = 63 - __builtin_clzll(v);
-        const int shift = msb - 6;
-        return static_cast<size_t>((shift + 1) * kSub + ((v >> shift) - kSub));
-    }
-    static uint64_t upper(size_t b) {
-        if (b < kSub) return b;
-        const size_t shift = b / kSub - 1;
-        return ((b % kSub + kSub + 1) << shift) - 1;
-    }
-    std::vector<uint64_t> counts_ = std::vector<uint64_t>(64 * 64, 0);
-    uint64_t n_ = 0, max_ = 0;
-};
 
 bool parse_args(int argc, char** argv, Options& o) {
     for (int i = 1; i < argc; ++i) {
@@ -176,7 +142,7 @@ int main(int argc, char** argv) {
         keys[i] = make_key(i, o.key_len);
     std::vector<Slot> slots(o.window);
     std::mt19937_64 rng(42);
-    Histogram hist;
+    pktgen::Histogram hist;
     uint64_t sent = 0, received = 0, hits = 0, misses = 0, bad = 0, stored = 0, lost = 0;
     std::vector<char> out(o.window * (64 + o.key_len + o.value_len));
     std::vector<mmsghdr> msgs(o.window);
@@ -279,7 +245,7 @@ int main(int argc, char** argv) {
                 sl.busy = false;
                 --pending;
                 ++received;
-                hist.add(static_cast<uint64_t>(
+                hist.record(static_cast<uint64_t>(
                     std::chrono::duration_cast<std::chrono::nanoseconds>(now - sl.sent).count()));
                 const std::string_view body(d + 8, len - 8);
                 if (!sl.is_get) {
@@ -305,7 +271,7 @@ int main(int argc, char** argv) {
     if (preloading_at_start) {
         run_phase(0, true);
         sent = received = hits = misses = bad = stored = lost = 0;
-        hist = Histogram{};
+        hist.reset();
     }
     const auto t0 = Clock::now();
     run_phase(o.duration, false);
@@ -317,8 +283,8 @@ int main(int argc, char** argv) {
         "{}, bad {}, hit ratio {:.3f}, latency us p50 {:.1f} p90 {:.1f} p99 {:.1f} "
         "p99.9 {:.1f} max {:.1f}\n",
         o.host, o.port, rate, sent, received, lost, hits, misses, bad, hit_ratio,
-        hist.percentile(50) / 1e3, hist.percentile(90) / 1e3, hist.percentile(99) / 1e3,
-        hist.percentile(99.9) / 1e3, hist.max() / 1e3);
+        hist.quantile(0.5) / 1e3, hist.quantile(0.9) / 1e3, hist.quantile(0.99) / 1e3,
+        hist.quantile(0.999) / 1e3, hist.max() / 1e3);
     if (!o.json.empty()) {
         FILE* f = fopen(o.json.c_str(), "w");
         if (f != nullptr) {
@@ -330,9 +296,9 @@ int main(int argc, char** argv) {
                        "\"p90\": {:.3f}, \"p99\": {:.3f}, \"p99_9\": {:.3f}, \"p99_99\": {:.3f}, "
                        "\"max\": {:.3f}}}}}\n",
                        rate, hit_ratio, sent ? double(lost) / double(sent) : 0.0, sent, received,
-                       bad, hist.percentile(50) / 1e3, hist.percentile(90) / 1e3,
-                       hist.percentile(99) / 1e3, hist.percentile(99.9) / 1e3,
-                       hist.percentile(99.99) / 1e3, hist.max() / 1e3);
+                       bad, hist.quantile(0.5) / 1e3, hist.quantile(0.9) / 1e3,
+                       hist.quantile(0.99) / 1e3, hist.quantile(0.999) / 1e3,
+                       hist.quantile(0.9999) / 1e3, hist.max() / 1e3);
             fclose(f);
         }
     }
