@@ -8,7 +8,6 @@
 // Under callgrind only the replay is instrumented (frames are built before),
 // so Ir / requests is the figure: it does not drift with machine noise.
 // Build with -Dmarch=x86-64-v3 for it: valgrind has no AVX-512.
-#include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -19,12 +18,12 @@
 #include <fmt/core.h>
 
 #include <chrono>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "net/reply.h"
 #include "store/digest.h"
+#include "store/eal_sandbox.h"
 #include "store/shard.h"
 #include "worker.h"
 
@@ -153,18 +152,8 @@ std::vector<rte_mbuf*> build(Rig& r, bool sets) {
 }  // namespace
 
 int main() {
-    const std::string name = "fulmar_pcost_" + std::to_string(getpid());
-    const std::string prefix = "--file-prefix=" + name;
-    std::vector<const char*> eal = {"packet_cost",
-                                    "--no-huge",
-                                    "-m",
-                                    "512",
-                                    "--no-pci",
-                                    "--no-shconf",
-                                    "--no-telemetry",
-                                    "--log-level=lib.eal:error",
-                                    prefix.c_str()};
-    if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) return 1;
+    const store::EalSandbox eal("fulmar_pcost", 512);
+    if (!eal.ok()) return 1;
     store::randomize_digest_seed();
     Rig r;
     if (!make_rig(r)) {
@@ -198,8 +187,5 @@ int main() {
     r.worker.reset();
     r.shard.reset();
     rte_eth_dev_stop(r.port);
-    rte_eal_cleanup();
-    std::error_code ec;
-    std::filesystem::remove_all("/var/run/dpdk/" + name, ec);
     return 0;
 }

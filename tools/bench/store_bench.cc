@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <list>
 #include <random>
 #include <string>
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "store/digest.h"
+#include "store/eal_sandbox.h"
 #include "store/exptime.h"
 #include "store/shard.h"
 
@@ -317,18 +317,8 @@ int main(int argc, char** argv) {
         bench_memcached_memory(std::atoi(argv[2]));
         return 0;
     }
-    const std::string name = "fulmar_bench_" + std::to_string(getpid());
-    const std::string prefix = "--file-prefix=" + name;
-    std::vector<const char*> eal = {"store_bench",
-                                    "--no-huge",
-                                    "-m",
-                                    "4096",
-                                    "--no-pci",
-                                    "--no-shconf",
-                                    "--no-telemetry",
-                                    "--log-level=lib.eal:error",
-                                    prefix.c_str()};
-    if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) {
+    const EalSandbox eal("fulmar_bench", 4096);
+    if (!eal.ok()) {
         fmt::print(stderr, "rte_eal_init failed\n");
         return 1;
     }
@@ -343,8 +333,5 @@ int main(int argc, char** argv) {
         bench_hitratio();
     else
         fmt::print(stderr, "unknown mode {}\n", mode);
-    rte_eal_cleanup();
-    std::error_code ec;
-    std::filesystem::remove_all("/var/run/dpdk/" + name, ec);
     return 0;
 }
