@@ -1,0 +1,52 @@
+// One-pass get/gets line recognition; see mc_get_line.h.
+#include "proto/mc_get_line.h"
+
+#include <cstdint>
+
+#include "proto/mc_text.h"
+
+namespace fulmar::proto {
+namespace {
+
+// Bytes a fast-path key may hold: printable ASCII and any high byte. Space
+// ends a key; control bytes (NUL ends a memcached line, \r may end one)
+// leave the decision to the full parser.
+constexpr std::array<bool, 256> kKeyByte = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x21; c < 256; ++c)
+        t[static_cast<size_t>(c)] = c != 0x7f;
+    return t;
+}();
+
+}  // namespace
+
+bool parse_mc_get_line(std::string_view body, McGetLine& out) {
+    size_t pos;
+    if (body.starts_with("get ")) {
+        out.with_cas = false;
+        pos = 4;
+    } else if (body.starts_with("gets ")) {
+        out.with_cas = true;
+        pos = 5;
+    } else {
+        return false;
+    }
+    if (body.size() < pos + 2 || body.back() != '\n') return false;
+    const size_t end = body.size() - (body[body.size() - 2] == '\r' ? 2 : 1);
+    out.n_keys = 0;
+    const char* p = body.data();
+    while (true) {
+        const size_t start = pos;
+        while (pos < end && kKeyByte[static_cast<uint8_t>(p[pos])])
+            ++pos;
+        const size_t len = pos - start;
+        if (len == 0 || len > kMcMaxKeyLen || out.n_keys == kMcGetLineMaxKeys) return false;
+        out.keys[out.n_keys++] = body.substr(start, len);
+        if (pos == end) return true;
+        // One space, then another key: anything else is for the full parser.
+        if (p[pos] != ' ') return false;
+        ++pos;
+    }
+}
+
+}  // namespace fulmar::proto

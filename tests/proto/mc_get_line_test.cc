@@ -1,0 +1,91 @@
+// The one-pass get line: what it takes, what it leaves to the full parser,
+// and that what it takes the full parser reads the same way.
+#include "proto/mc_get_line.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "proto/mc_text.h"
+
+namespace fulmar::proto {
+namespace {
+
+std::vector<std::string> keys_of(const McGetLine& l) {
+    std::vector<std::string> v;
+    for (size_t i = 0; i < l.n_keys; ++i)
+        v.emplace_back(l.keys[i]);
+    return v;
+}
+
+TEST(McGetLine, TakesPlainGetAndGets) {
+    McGetLine l;
+    ASSERT_TRUE(parse_mc_get_line("get foo\r\n", l));
+    EXPECT_FALSE(l.with_cas);
+    EXPECT_EQ(keys_of(l), (std::vector<std::string>{"foo"}));
+    ASSERT_TRUE(parse_mc_get_line("gets a bb ccc\n", l));
+    EXPECT_TRUE(l.with_cas);
+    EXPECT_EQ(keys_of(l), (std::vector<std::string>{"a", "bb", "ccc"}));
+    ASSERT_TRUE(parse_mc_get_line("get \xc3\xa9t\xc3\xa9\r\n", l));  // UTF-8 keys are bytes
+    EXPECT_EQ(l.n_keys, 1u);
+}
+
+TEST(McGetLine, LeavesTheRestToTheFullParser) {
+    McGetLine l;
+    for (const char* s : {
+             "get\r\n", "get \r\n", "get foo", "get foo\r", "get  foo\r\n", "get foo \r\n",
+             "get foo\r\r\n", "get fo\to\r\n", "get f\0o\r\n", "GET foo\r\n", "gat 0 foo\r\n",
+             "get foo\r\nget bar\r\n", "get foo\r\nx", "getfoo\r\n", "gets\r\n", "mg foo v\r\n",
+             "get foo\x7f\r\n", "set foo 0 0 1\r\na\r\n", " get foo\r\n", "",
+         }) {
+        EXPECT_FALSE(parse_mc_get_line(std::string_view(s, std::char_traits<char>::length(s)), l))
+            << s;
+    }
+    EXPECT_FALSE(parse_mc_get_line(std::string_view("get f\0o\r\n", 9), l));
+    const std::string long_key(kMcMaxKeyLen + 1, 'k');
+    EXPECT_FALSE(parse_mc_get_line("get " + long_key + "\r\n", l));
+    EXPECT_TRUE(parse_mc_get_line("get " + long_key.substr(1) + "\r\n", l));
+    std::string many = "get";
+    for (size_t i = 0; i < kMcGetLineMaxKeys; ++i)
+        many += " k" + std::to_string(i);
+    EXPECT_TRUE(parse_mc_get_line(many + "\r\n", l));
+    EXPECT_EQ(l.n_keys, kMcGetLineMaxKeys);
+    EXPECT_FALSE(parse_mc_get_line(many + " one_more\r\n", l));
+}
+
+// Every line the fast path takes, the full parser reads as the same get or
+// gets with the same keys, consuming the whole body.
+TEST(McGetLine, AgreesWithTheFullParserOnRandomLines) {
+    std::mt19937_64 rng(42);
+    const std::string alphabet = std::string("ab \r\n\t\x7f\xff", 9) + std::string(1, '\0');
+    const char* heads[] = {"get ", "gets ", "get", "gat 1 ", "get  "};
+    size_t taken = 0;
+    for (int i = 0; i < 200000; ++i) {
+        std::string s = heads[rng() % 5];
+        const size_t n = rng() % 12;
+        for (size_t j = 0; j < n; ++j)
+            s += alphabet[rng() % alphabet.size()];
+        if (rng() % 2) s += rng() % 2 ? "\r\n" : "\n";
+        McGetLine l;
+        if (!parse_mc_get_line(s, l)) continue;
+        ++taken;
+        McTextParser p;
+        McTextRequest req;
+        const McTextResult r = p.parse(s, req);
+        ASSERT_EQ(r.status, ParseStatus::kComplete) << s;
+        ASSERT_EQ(r.consumed, s.size()) << s;
+        ASSERT_EQ(req.command, l.with_cas ? McTextCommand::kGets : McTextCommand::kGet) << s;
+        std::vector<std::string> full;
+        McTokenIter it = req.key_iter();
+        std::string_view k;
+        while (it.next(k))
+            full.emplace_back(k);
+        ASSERT_EQ(full, keys_of(l)) << s;
+    }
+    EXPECT_GT(taken, 1000u);  // the generator does reach the fast path
+}
+
+}  // namespace
+}  // namespace fulmar::proto
