@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/numbers.h"
+#include "engine/mc_get.h"
 #include "proto/mc_wire.h"
 #include "store/exptime.h"
 #include "store/slab.h"
@@ -24,9 +25,6 @@ using proto::ReplySink;
 // from here on.
 constexpr uint32_t kMcMaxSlabClasses = 64;
 
-// "VALUE " + key (<= 250) + " " + flags (10) + " " + bytes (10) + " " +
-// cas (20) + "\r\n": 301 bytes.
-constexpr size_t kValueLineMax = 320;
 // "STAT " + a name (< 64 here) + " " + a value (<= 64) + "\r\n".
 constexpr size_t kStatLineMax = 160;
 
@@ -54,16 +52,6 @@ void reply(ReplySink& out, const McTextRequest& req, std::string_view line) {
     if (!req.noreply) out.append(line);
 }
 
-// Runs `op` (an owner-side look-up) and counts get_expired when it met an
-// expired item, as memcached's do_item_get does for every command.
-template <typename Op>
-auto counting_expired(EngineCtx& ctx, store::Shard& shard, Op&& op) {
-    const uint64_t before = shard.stats().expired_reclaimed;
-    auto result = op();
-    if (shard.stats().expired_reclaimed != before) ++ctx.stats.get_expired;
-    return result;
-}
-
 // ---- get, gets, gat, gats ------------------------------------------------
 //
 //   get|gets <key>+          gat|gats <exptime> <key>+
@@ -73,22 +61,10 @@ auto counting_expired(EngineCtx& ctx, store::Shard& shard, Op&& op) {
 
 void append_value(ReplySink& out, std::string_view key, uint32_t flags, std::string_view data,
                   const uint64_t* cas) {
-    std::array<char, kValueLineMax> buf;
-    LineBuf line(buf);
-    line.put(proto::kMcValuePrefix).put(key).put(" ").put_u64(flags).put(" ").put_u64(data.size());
-    if (cas != nullptr) line.put(" ").put_u64(*cas);
-    line.put(proto::kMcCrlf);
-    out.append(line.view());
+    std::array<char, kMcValueLineMax> line;
+    out.append({line.data(), write_mc_value_line(line.data(), key, flags, data.size(), cas)});
     out.append(data);
     out.append(proto::kMcCrlf);
-}
-
-// memcached marks an item fetched on its first hit by get, gat or touch
-// (meta's h flag and me's fetch= report it). Only the owner may write it, and
-// only the first hit after a store has to.
-void mark_fetched(store::Shard& shard, store::Item* it) {
-    if ((it->type_bits & store::kItemFetched) == 0)
-        shard.modify(it, [](store::Item& i) { i.type_bits |= store::kItemFetched; });
 }
 
 // memcached's do_item_touch: the TTL changes and the item counts as
@@ -103,21 +79,18 @@ void touch_item(store::Shard& shard, store::Item* it, UnixTime exptime) {
 
 bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx, ReplySink& out) {
     store::Shard& shard = ctx.shard_for(k);
-    // Another lcore's shard is only read: its owner alone writes it.
-    const bool owner = ctx.owns(shard);
     store::ItemMeta meta;
     switch (shard.read(k, now, ctx.scratch, meta)) {
         case store::ReadStatus::kHit:
             append_value(out, k.key, meta.flags, {ctx.scratch.data(), meta.value_len},
                          with_cas ? &meta.cas : nullptr);
-            if (owner && (meta.type_bits & store::kItemFetched) == 0) {
-                if (store::Item* it = shard.find(k, now)) mark_fetched(shard, it);
-            }
+            settle_get_read(ctx, shard, k, true, meta.type_bits, now);
             return true;
         case store::ReadStatus::kBufferTooSmall:
-            if (!owner) return false;  // scratch holds the largest item where it matters
-            // A scratch buffer smaller than the largest item: the owner
-            // serves the value from the item itself.
+            // Another lcore's shard is only read, and there the scratch holds
+            // the largest item. A smaller scratch: the owner serves the value
+            // from the item itself.
+            if (!ctx.owns(shard)) return false;
             if (store::Item* it = shard.find(k, now)) {
                 append_value(out, k.key, it->client_flags, it->value(),
                              with_cas ? &it->cas : nullptr);
@@ -128,9 +101,7 @@ bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx
         case store::ReadStatus::kMiss:
             break;
     }
-    // The reader cannot tell an expired item from an absent one; the owner
-    // can, and reclaims it now as memcached does.
-    if (owner) counting_expired(ctx, shard, [&] { return shard.find(k, now); });
+    settle_get_read(ctx, shard, k, false, 0, now);
     return false;
 }
 

@@ -33,6 +33,7 @@ KeyDigest digest_key(std::string_view key);
 
 // A key with its digest computed once per request.
 struct KeyRef {
+    KeyRef() = default;  // for arrays filled later (batches)
     explicit KeyRef(std::string_view k) : key(k), digest(digest_key(k)) {}
     std::string_view key;
     KeyDigest digest;

@@ -1,0 +1,66 @@
+// Shared get pieces; see mc_get.h.
+#include "engine/mc_get.h"
+
+#include <cstring>
+
+#include "common/numbers.h"
+#include "proto/mc_wire.h"
+
+namespace fulmar::engine {
+namespace {
+
+size_t digits(uint64_t v) {
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        ++n;
+    }
+    return n;
+}
+
+char* put(char* p, std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+}
+
+}  // namespace
+
+size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes,
+                         const uint64_t* cas) {
+    size_t n = proto::kMcValuePrefix.size() + key.size() + 1 + digits(flags) + 1 + digits(bytes) +
+               proto::kMcCrlf.size();
+    if (cas != nullptr) n += 1 + digits(*cas);
+    return n;
+}
+
+size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
+                           const uint64_t* cas) {
+    char* p = put(dst, proto::kMcValuePrefix);
+    p = put(p, key);
+    *p++ = ' ';
+    p += format_u64(flags, p);
+    *p++ = ' ';
+    p += format_u64(bytes, p);
+    if (cas != nullptr) {
+        *p++ = ' ';
+        p += format_u64(*cas, p);
+    }
+    p = put(p, proto::kMcCrlf);
+    return static_cast<size_t>(p - dst);
+}
+
+void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                     uint8_t type_bits, UnixTime now) {
+    if (!ctx.owns(shard)) return;
+    if (hit) {
+        if ((type_bits & store::kItemFetched) == 0) {
+            if (store::Item* it = shard.find(k, now)) mark_fetched(shard, it);
+        }
+        return;
+    }
+    // The reader cannot tell an expired item from an absent one; the owner
+    // can, and reclaims it now as memcached does.
+    counting_expired(ctx, shard, [&] { return shard.find(k, now); });
+}
+
+}  // namespace fulmar::engine

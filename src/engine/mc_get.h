@@ -1,0 +1,54 @@
+// What every path that answers a classic get shares: memcached's value line
+// and the owner's side effects of a look-up. The classic engine
+// (mc_classic.cc) and the dataplane's batched GET path (mc_get_batch.h) both
+// use these, so a get means the same on either path.
+//
+// Runs on the thread that owns the EngineCtx; pure formatting apart from
+// settle_get_read(), which writes only shards the context owns.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "engine/engine_ctx.h"
+#include "store/shard.h"
+
+namespace fulmar::engine {
+
+// "VALUE " + key (<= 250) + " " + flags (10) + " " + bytes (10) + " " +
+// cas (20) + "\r\n": 301 bytes.
+inline constexpr size_t kMcValueLineMax = 320;
+
+// Length of "VALUE <key> <flags> <bytes>[ <cas>]\r\n".
+size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, const uint64_t* cas);
+// Writes that line at `dst` (room for kMcValueLineMax); returns its length.
+size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
+                           const uint64_t* cas);
+
+// After a lock-free read of `k` on `shard`, what memcached's get also does
+// when this thread owns the shard: the first hit after a store marks the item
+// fetched (meta's h flag reports it), and a miss looks again as the owner to
+// tell an expired item from an absent one, reclaiming it and counting
+// get_expired. Nothing on shards owned by other threads: they are only read.
+void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                     uint8_t type_bits, UnixTime now);
+
+// memcached's do_item_get counts get_expired for any command that met an
+// expired item on its look-up; `op` is an owner-side look-up on `shard`.
+template <typename Op>
+auto counting_expired(EngineCtx& ctx, store::Shard& shard, Op&& op) {
+    const uint64_t before = shard.stats().expired_reclaimed;
+    auto result = op();
+    if (shard.stats().expired_reclaimed != before) ++ctx.stats.get_expired;
+    return result;
+}
+
+// memcached marks an item fetched on its first hit by get, gat or touch.
+// Only the owner may write it, and only the first hit after a store has to.
+inline void mark_fetched(store::Shard& shard, store::Item* it) {
+    if ((it->type_bits & store::kItemFetched) == 0)
+        shard.modify(it, [](store::Item& i) { i.type_bits |= store::kItemFetched; });
+}
+
+}  // namespace fulmar::engine

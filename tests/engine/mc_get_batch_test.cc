@@ -1,0 +1,178 @@
+// The batched GET path against the classic engine: two stores built by the
+// same commands, one answering get lines through McGetBatch, the other
+// through McSession; replies and counters must match, including misses,
+// expired items, gets' CAS, duplicate keys, two shards of which this thread
+// owns one, and the requests the batch must leave to the full path.
+#include "engine/mc_get_batch.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../store/shard_fixture.h"
+#include "engine/mc_session.h"
+#include "proto/mc_frame.h"
+#include "proto/reply_sink.h"
+#include "store/slab.h"
+
+namespace fulmar::engine {
+namespace {
+
+using namespace std::string_literals;
+
+// One store with its context and a session on it.
+struct Node {
+    explicit Node(ManualClock& clock, size_t n_shards) {
+        scratch.resize(store::kMaxItemSize);
+        for (size_t i = 0; i < n_shards; ++i) {
+            shards.push_back(store::testing::make_shard(8 << 20));
+            ptrs.push_back(shards.back().get());
+        }
+        ctx.shards = ptrs;
+        ctx.clock = &clock;
+        ctx.scratch = scratch;
+        ctx.started = clock.now();
+        session = std::make_unique<McSession>(ctx);
+    }
+    std::string run(std::string_view in) {
+        proto::StringSink sink;
+        session->reset();
+        session->feed(in, sink);
+        return sink.out;
+    }
+    std::vector<char> scratch;
+    std::vector<std::unique_ptr<store::Shard>> shards;
+    std::vector<store::Shard*> ptrs;
+    EngineCtx ctx;
+    std::unique_ptr<McSession> session;
+};
+
+void expect_same_stats(const EngineStats& a, const EngineStats& b) {
+    EXPECT_EQ(a.cmd_get, b.cmd_get);
+    EXPECT_EQ(a.get_hits, b.get_hits);
+    EXPECT_EQ(a.get_misses, b.get_misses);
+    EXPECT_EQ(a.get_expired, b.get_expired);
+}
+
+class McGetBatchTest : public ::testing::TestWithParam<size_t> {
+  protected:
+    // Both nodes run `cmds` (owning every shard), then own shard 0 only.
+    void build(const std::string& cmds) {
+        for (Node* n : {&fast_, &full_}) {
+            n->ctx.own_shard = -1;
+            n->run(cmds);
+            n->ctx.own_shard = 0;
+            n->ctx.stats = EngineStats{};
+        }
+    }
+
+    // Answers `lines` as one batch on fast_ and one by one on full_.
+    void check(const std::vector<std::string>& lines, McGetBatch& batch) {
+        batch.clear();
+        for (const std::string& l : lines) {
+            proto::McGetLine gl;
+            ASSERT_TRUE(proto::parse_mc_get_line(l, gl)) << l;
+            ASSERT_TRUE(batch.add(gl));
+        }
+        batch.run(fast_.ctx);
+        for (size_t i = 0; i < lines.size(); ++i) {
+            const std::string want = full_.run(lines[i]);
+            std::string got;
+            if (batch.reply_len(i) == 0) {
+                // Left to the full path: it answers on this store as usual.
+                EXPECT_GT(want.size(), 0u);
+                got = fast_.run(lines[i]);
+            } else {
+                got.resize(batch.reply_len(i));
+                batch.write_reply(i, got.data());
+            }
+            EXPECT_EQ(got, want) << lines[i];
+        }
+        expect_same_stats(fast_.ctx.stats, full_.ctx.stats);
+    }
+
+    ManualClock clock_;
+    Node fast_{clock_, GetParam()};
+    Node full_{clock_, GetParam()};
+};
+
+TEST_P(McGetBatchTest, HitsMissesCasAndDuplicates) {
+    build("set a 1 0 3\r\nabc\r\nset b 4294967295 0 0\r\n\r\nset c 0 0 5\r\nhello\r\n");
+    McGetBatch batch(proto::kMcUdpMaxPayload);
+    check({"get a\r\n", "gets a b c\r\n", "get nope\n", "get a a nope a\r\n", "gets b\r\n"}, batch);
+    // The first hit marked the items fetched: meta's h flag now says so on both.
+    EXPECT_EQ(fast_.run("mg a h\r\n"), full_.run("mg a h\r\n"));
+}
+
+TEST_P(McGetBatchTest, ExpiredItemsAreMissesAndCounted) {
+    build("set x 0 2 1\r\n1\r\nset y 0 100 1\r\n2\r\nset z 0 0 1\r\n3\r\n");
+    clock_.advance(5);
+    McGetBatch batch(proto::kMcUdpMaxPayload);
+    check({"get x y z\r\n", "get x\r\n"}, batch);
+}
+
+TEST_P(McGetBatchTest, LeavesLargeValuesAndLongRepliesToTheFullPath) {
+    const std::string big(3000, 'v');
+    const std::string mid(700, 'm');
+    build("set big 0 0 3000\r\n" + big + "\r\nset m1 0 0 700\r\n" + mid + "\r\nset m2 0 0 700\r\n" +
+          mid + "\r\nset s 0 0 1\r\nx\r\n");
+    McGetBatch batch(proto::kMcUdpMaxPayload);
+    check({"get s big\r\n", "get m1 m2\r\n", "get m1 s\r\n", "get s\r\n"}, batch);
+    EXPECT_EQ(batch.reply_len(0), 0u);  // a value over the slot
+    EXPECT_EQ(batch.reply_len(1), 0u);  // two datagrams' worth
+    EXPECT_GT(batch.reply_len(2), 0u);
+}
+
+TEST_P(McGetBatchTest, RandomBatchesMatchTheEngine) {
+    std::mt19937_64 rng(7);
+    std::string cmds;
+    for (int i = 0; i < 300; ++i) {
+        const std::string v(rng() % 40, static_cast<char>('a' + rng() % 26));
+        cmds += "set k" + std::to_string(i) + " " + std::to_string(rng() % 5) + " " +
+                std::to_string(rng() % 4 == 0 ? 1 : 0) + " " + std::to_string(v.size()) + "\r\n" +
+                v + "\r\n";
+    }
+    build(cmds);
+    clock_.advance(3);
+    McGetBatch batch(proto::kMcUdpMaxPayload);
+    for (int round = 0; round < 50; ++round) {
+        std::vector<std::string> lines;
+        size_t keys = 0;
+        while (lines.size() < McGetBatch::kMaxRequests) {
+            const size_t n = 1 + rng() % 6;
+            if (keys + n > McGetBatch::kMaxKeys) break;
+            std::string l = rng() % 3 == 0 ? "gets" : "get";
+            for (size_t j = 0; j < n; ++j)
+                l += " k" + std::to_string(rng() % 400);
+            lines.push_back(l + "\r\n");
+            keys += n;
+        }
+        check(lines, batch);
+    }
+}
+
+TEST_P(McGetBatchTest, AddRefusesWhenFull) {
+    McGetBatch batch(proto::kMcUdpMaxPayload);
+    proto::McGetLine one;
+    ASSERT_TRUE(proto::parse_mc_get_line("get k\r\n", one));
+    for (size_t i = 0; i < McGetBatch::kMaxRequests; ++i)
+        ASSERT_TRUE(batch.add(one));
+    EXPECT_FALSE(batch.add(one));
+    batch.clear();
+    std::string l = "get";
+    for (size_t i = 0; i < proto::kMcGetLineMaxKeys; ++i)
+        l += " k";
+    proto::McGetLine many;
+    ASSERT_TRUE(proto::parse_mc_get_line(l + "\r\n", many));
+    ASSERT_TRUE(batch.add(many));
+    ASSERT_TRUE(batch.add(many));
+    EXPECT_FALSE(batch.add(one));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, McGetBatchTest, ::testing::Values(1, 2, 3));
+
+}  // namespace
+}  // namespace fulmar::engine
