@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/assert.h"
+#include "net/checksum.h"
 #include "proto/mc_frame.h"
 
 namespace fulmar::net {
@@ -21,16 +22,16 @@ size_t l2_header_len(const UdpRequest& req) {
     return sizeof(rte_ether_hdr) + (req.has_vlan ? sizeof(rte_vlan_hdr) : 0);
 }
 
-// Fills `m` (empty, freshly allocated) with one reply datagram whose UDP
-// payload is `head` then `body`. Returns false, leaving `m` to the caller,
-// when it does not fit the segment.
-bool fill_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                    std::span<const std::byte> head, std::span<const std::byte> body) {
-    const size_t payload_len = head.size() + body.size();
-    if (payload_len > kMaxUdpPayload) return false;
+// Writes Ethernet/[VLAN]/IPv4/UDP headers for a reply of `payload_len`
+// bytes into `m` (empty, freshly allocated) and returns where the payload
+// goes; nullptr, leaving `m` to the caller, when it does not fit the segment.
+// Checksums are left 0 for put_checksums() once the payload is in place.
+uint8_t* put_udp_headers(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                         size_t payload_len) {
+    if (payload_len > kMaxUdpPayload) return nullptr;
     const size_t l2 = l2_header_len(req);
     const size_t total = l2 + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + payload_len;
-    if (total > rte_pktmbuf_tailroom(m)) return false;
+    if (total > rte_pktmbuf_tailroom(m)) return nullptr;
     auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(total)));
     FULMAR_ASSERT(p != nullptr);
 
@@ -66,17 +67,28 @@ bool fill_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
     udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + payload_len));
     udp->dgram_cksum = 0;
 
-    uint8_t* data = p + l2 + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
-    if (!head.empty()) std::memcpy(data, head.data(), head.size());
-    if (!body.empty()) std::memcpy(data + head.size(), body.data(), body.size());
-
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-
     m->l2_len = l2;
     m->l3_len = sizeof(rte_ipv4_hdr);
     m->l4_len = sizeof(rte_udp_hdr);
     m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+    return p + l2 + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
+}
+
+void put_checksums(rte_mbuf* m) {
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
+    auto* udp = rte_pktmbuf_mtod_offset(m, rte_udp_hdr*, m->l2_len + sizeof(rte_ipv4_hdr));
+    ip->hdr_checksum = ipv4_header_checksum(ip);
+    udp->dgram_cksum = udp_checksum(ip, udp, rte_be_to_cpu_16(udp->dgram_len));
+}
+
+// One reply datagram whose UDP payload is `head` then `body`.
+bool fill_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                    std::span<const std::byte> head, std::span<const std::byte> body) {
+    uint8_t* data = put_udp_headers(m, req, port, head.size() + body.size());
+    if (data == nullptr) return false;
+    if (!head.empty()) std::memcpy(data, head.data(), head.size());
+    if (!body.empty()) std::memcpy(data + head.size(), body.data(), body.size());
+    put_checksums(m);
     return true;
 }
 
@@ -117,6 +129,21 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
         }
     }
     return n;
+}
+
+char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                         uint16_t request_id, size_t text_len) {
+    if (text_len > proto::kMcUdpMaxPayload) return nullptr;
+    uint8_t* data = put_udp_headers(m, req, port, proto::kMcFrameHeaderSize + text_len);
+    if (data == nullptr) return nullptr;
+    proto::encode_frame({request_id, 0, 1, 0},
+                        std::span<std::byte, proto::kMcFrameHeaderSize>(
+                            reinterpret_cast<std::byte*>(data), proto::kMcFrameHeaderSize));
+    return reinterpret_cast<char*>(data + proto::kMcFrameHeaderSize);
+}
+
+void finish_udp_reply(rte_mbuf* m) {
+    put_checksums(m);
 }
 
 rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {

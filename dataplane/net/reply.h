@@ -56,6 +56,17 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
                             uint16_t request_id, std::span<const char> reply, rte_mbuf** out,
                             size_t max_out);
 
+// A one-datagram memcached reply written in place: puts the frame, IPv4, UDP
+// and memcached frame headers {request_id, 0, 1, 0} for `text_len` bytes of
+// reply text into the empty mbuf `m` and returns where the text goes. Write
+// exactly text_len bytes there, then call finish_udp_reply(m). nullptr (m
+// left as it was given) when text_len exceeds proto::kMcUdpMaxPayload or the
+// segment. Saves building the reply elsewhere and copying it.
+char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                         uint16_t request_id, size_t text_len);
+// The IPv4 and UDP checksums of a frame begun above.
+void finish_udp_reply(rte_mbuf* m);
+
 // An ARP announcement (RFC 5227: a broadcast request with sender and target
 // protocol address both port.ip) so switches and peers learn the port's MAC
 // at start-up. nullptr when the pool is empty.

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -366,6 +367,43 @@ TEST_F(Reply, MixedBurstOf32IsSortedAndAnswered) {
         EXPECT_TRUE(rte_is_same_ether_addr(&eh->src_addr, &kOurMac)) << i;
     }
     rte_pktmbuf_free_bulk(tx, static_cast<unsigned>(n_tx));
+}
+
+}  // namespace
+}  // namespace fulmar::net::test
+
+namespace fulmar::net::test {
+namespace {
+
+TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
+    for (const size_t len : {size_t{5}, size_t{80}, size_t{1001}, proto::kMcUdpMaxPayload}) {
+        const std::string text = text_of(len);
+        const UdpRequest req = request();
+        rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+        ASSERT_NE(m, nullptr);
+        char* dst = begin_mc_udp_reply(m, req, port_, 0x1234, text.size());
+        ASSERT_NE(dst, nullptr);
+        std::memcpy(dst, text.data(), text.size());
+        finish_udp_reply(m);
+        const std::string dgram = client_receives(m);
+        const auto* h = reinterpret_cast<const uint8_t*>(dgram.data());
+        EXPECT_EQ(get16(h), 0x1234);
+        EXPECT_EQ(get16(h + 2), 0);
+        EXPECT_EQ(get16(h + 4), 1);
+        EXPECT_EQ(dgram.substr(proto::kMcFrameHeaderSize), text);
+        rte_pktmbuf_free(m);
+        rte_pktmbuf_free(held_);
+        held_ = nullptr;
+    }
+}
+
+TEST_F(Reply, InPlaceMcReplyRefusesMoreThanOneDatagram) {
+    const UdpRequest req = request();
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(begin_mc_udp_reply(m, req, port_, 1, proto::kMcUdpMaxPayload + 1), nullptr);
+    EXPECT_EQ(rte_pktmbuf_pkt_len(m), 0u);
+    rte_pktmbuf_free(m);
 }
 
 }  // namespace
