@@ -12,6 +12,7 @@
 
 #include "net/reply.h"
 #include "proto/mc_frame.h"
+#include "proto/mc_get_line.h"
 
 namespace fulmar::dataplane {
 namespace {
@@ -52,7 +53,8 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
            .started = clock_.now(),
            .own_shard = p.worker_id},
       session_(ctx_),
-      reply_(kReplyCapacity) {}
+      reply_(kReplyCapacity),
+      gets_(proto::kMcUdpMaxPayload) {}
 
 void Worker::send(rte_mbuf* m) {
     stats.tx_packets++;
@@ -116,6 +118,44 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
     rte_pktmbuf_free(m);
 }
 
+void Worker::run_gets() {
+    gets_.run(ctx_);
+    const size_t n = gets_.size();
+    std::array<rte_mbuf*, engine::McGetBatch::kMaxRequests> out;
+    std::array<rte_mbuf*, engine::McGetBatch::kMaxRequests> done;
+    size_t n_done = 0;
+    const bool have_mbufs =
+        rte_pktmbuf_alloc_bulk(p_.pool, out.data(), static_cast<unsigned>(n)) == 0;
+    for (size_t i = 0; i < n; ++i) {
+        const PendingGet& g = pending_[i];
+        const size_t len = gets_.reply_len(i);
+        char* text = nullptr;
+        if (len != 0 && have_mbufs)
+            text = net::begin_mc_udp_reply(out[i], g.req, p_.addr, g.request_id, len);
+        if (text == nullptr) {
+            if (have_mbufs) rte_pktmbuf_free(out[i]);
+            if (len == 0) {
+                // Not servable here (a large value, a multi-datagram reply):
+                // nothing was counted or changed for it, the engine answers.
+                execute(g.m, g.req, proto::McFrame{g.request_id, 0, 1, 0});
+                continue;
+            }
+            stats.mbuf_alloc_failed++;
+            done[n_done++] = g.m;
+            continue;
+        }
+        gets_.write_reply(i, text);
+        net::finish_udp_reply(out[i]);
+        stats.udp_batched_gets++;
+        stats.udp_reply_datagrams++;
+        stats.udp_reply_bytes += len;
+        send(out[i]);
+        done[n_done++] = g.m;
+    }
+    rte_pktmbuf_free_bulk(done.data(), static_cast<unsigned>(n_done));
+    gets_.clear();
+}
+
 void Worker::on_rx(rte_mbuf* m) {
     stats.rx_packets++;
     stats.rx_bytes += rte_pktmbuf_pkt_len(m);
@@ -139,6 +179,17 @@ void Worker::on_rx(rte_mbuf* m) {
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
     if (!accept_frame(m, req, frame)) return;
+    proto::McGetLine line;
+    if (proto::parse_mc_get_line(body_of(req), line)) {
+        if (!gets_.add(line)) {
+            run_gets();
+            gets_.add(line);
+        }
+        pending_[gets_.size() - 1] = {m, req, frame.request_id};
+        return;
+    }
+    // Whatever follows a batched get in the burst runs after it.
+    if (!gets_.empty()) run_gets();
     const Route r = route_datagram(body_of(req), p_.route);
     switch (r.kind) {
         case RouteKind::kLocal:
@@ -187,6 +238,7 @@ unsigned Worker::poll_once() {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
         on_rx(pkts[i]);
     }
+    if (!gets_.empty()) run_gets();
     const unsigned in = rte_ring_dequeue_burst(inboxes_[p_.worker_id],
                                                reinterpret_cast<void**>(pkts), burst, nullptr);
     for (unsigned i = 0; i < in; ++i) {

@@ -7,8 +7,10 @@
 // datagrams whose writes this worker owns) and `stop` (set by the main lcore).
 //
 //   RX burst -> classify (L2/L3/L4) -> ARP/ICMP: reply in place
-//                                   -> memcached UDP -> route -> run here
-//                                                             -> owner's inbox
+//                                   -> memcached UDP -> one plain get line: batch
+//                                                    -> else: (batch first) route
+//                                                         -> run here | owner's inbox
+//   end of burst -> batch: one bulk look-up, replies written into TX mbufs
 //   inbox burst -> run (we own the keys)
 //   every kHousekeepEvery loops: RCU quiescent state, TTL sweep step
 #pragma once
@@ -25,6 +27,7 @@
 
 #include "common/clock.h"
 #include "engine/engine_ctx.h"
+#include "engine/mc_get_batch.h"
 #include "engine/mc_session.h"
 #include "net/addr.h"
 #include "net/classify.h"
@@ -88,6 +91,9 @@ class Worker {
     static std::string_view body_of(const net::UdpRequest& req);
     // Runs a memcached datagram here (we own what it writes) and frees it.
     void execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame);
+    // Answers the batched gets (in arrival order, before anything later
+    // runs) and frees their requests.
+    void run_gets();
     void send(rte_mbuf* m);
     void flush_tx();
     void housekeep();
@@ -101,6 +107,14 @@ class Worker {
     engine::EngineCtx ctx_;
     engine::McSession session_;
     ReplyBuffer reply_;
+    // The GET fast path: plain get datagrams of this burst, answered together.
+    struct PendingGet {
+        rte_mbuf* m;
+        net::UdpRequest req;
+        uint16_t request_id;
+    };
+    engine::McGetBatch gets_;
+    std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;
     uint32_t loops_ = 0;

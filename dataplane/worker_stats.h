@@ -22,6 +22,7 @@ namespace fulmar::dataplane {
     X(udp_request_bytes, "payload bytes of those datagrams")                               \
     X(udp_reply_datagrams, "reply datagrams sent")                                         \
     X(udp_reply_bytes, "reply payload bytes (with the reflection ratio to request bytes)") \
+    X(udp_batched_gets, "get datagrams answered by the batched GET path")                  \
     X(udp_short_frame, "datagrams shorter than the memcached frame header")                \
     X(udp_multi_datagram, "requests with total != 1 (memcached drops them)")               \
     X(udp_refused_admin, "stats/flush_all/verbosity over UDP, not enabled")                \

@@ -871,3 +871,89 @@ TEST_F(TwoWorkerPackets, AGetFromAnotherWorkersShardNeverWritesIt) {
 
 }  // namespace
 }  // namespace fulmar::net::test
+
+namespace fulmar::dataplane {
+namespace {
+
+using namespace fulmar::net::test;
+
+// ---- the batched GET path -----------------------------------------------------
+
+// Gets, sets and gets of one key in one burst: each request sees what came
+// before it in the burst, as if served one by one.
+TEST_F(WorkerPackets, BatchedGetsKeepTheirPlaceAmongOtherRequests) {
+    const std::vector<std::pair<std::string, std::string>> burst = {
+        {"get k\r\n", "END\r\n"},
+        {"gets k other\r\n", "END\r\n"},
+        {"set k 3 0 2\r\nv1\r\n", "STORED\r\n"},
+        {"get k\r\n", value_line("k", "v1", 3) + "END\r\n"},
+        {"get k k\r\n", value_line("k", "v1", 3) + value_line("k", "v1", 3) + "END\r\n"},
+        {"delete k\r\n", "DELETED\r\n"},
+        {"get k\n", "END\r\n"},
+    };
+    for (size_t i = 0; i < burst.size(); ++i)
+        inject(request_frame(burst[i].first, static_cast<uint16_t>(300 + i)));
+    const WorkerStats before = stats();
+    EXPECT_EQ(workers_[0]->poll_once(), burst.size());
+    std::map<uint16_t, std::string> got;
+    for (const Datagram& d : replies(0)) {
+        EXPECT_EQ(d.total, 1);
+        got[d.request_id] = d.text;
+    }
+    ASSERT_EQ(got.size(), burst.size());
+    for (size_t i = 0; i < burst.size(); ++i)
+        EXPECT_EQ(got[static_cast<uint16_t>(300 + i)], burst[i].second) << burst[i].first;
+    EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 5u);
+    EXPECT_EQ(workers_[0]->engine_stats().cmd_get, 7u);
+    EXPECT_EQ(workers_[0]->engine_stats().get_hits, 3u);
+}
+
+// A full burst of plain gets, more keys than one batch holds: every request
+// answered with its own reply, all through the batch.
+TEST_F(WorkerPackets, ABurstOfGetsLargerThanOneBatchIsAllAnswered) {
+    for (int i = 0; i < 40; ++i)
+        expect_reply("set b" + std::to_string(i) + " 0 0 3\r\nb" + std::to_string(i % 10) +
+                         "x\r\n",
+                     "STORED\r\n");
+    const WorkerStats before = stats();
+    std::map<uint16_t, std::string> expected;
+    for (uint16_t i = 0; i < 32; ++i) {
+        // Three keys a request: 96 keys in all, past a batch's 64.
+        std::string line = "get";
+        std::string want;
+        for (int j = 0; j < 3; ++j) {
+            const std::string key = "b" + std::to_string((i * 3 + j) % 45);
+            line += " " + key;
+            const int n = (i * 3 + j) % 45;
+            if (n < 40) want += value_line(key, "b" + std::to_string(n % 10) + "x");
+        }
+        inject(request_frame(line + "\r\n", 500 + i));
+        expected[500 + i] = want + "END\r\n";
+    }
+    EXPECT_EQ(workers_[0]->poll_once(), 32u);
+    for (const Datagram& d : replies(0)) {
+        ASSERT_TRUE(expected.contains(d.request_id));
+        EXPECT_EQ(d.text, expected[d.request_id]);
+        expected.erase(d.request_id);
+    }
+    EXPECT_TRUE(expected.empty());
+    EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 32u);
+}
+
+// What the batch cannot answer in one datagram goes the engine's way, with
+// its counters counted once.
+TEST_F(WorkerPackets, GetsTooLargeForTheBatchTakeTheFullPath) {
+    const std::string big(1390, 'z');  // with the value line, over one datagram
+    expect_reply("set big 0 0 1390\r\n" + big + "\r\n", "STORED\r\n");
+    expect_reply("set small 0 0 1\r\ns\r\n", "STORED\r\n");
+    const WorkerStats before = stats();
+    const uint64_t gets_before = workers_[0]->engine_stats().cmd_get;
+    expect_reply("get big small\r\n",
+                 value_line("big", big) + value_line("small", "s") + "END\r\n");
+    expect_reply("get small\r\n", value_line("small", "s") + "END\r\n");
+    EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 1u);
+    EXPECT_EQ(workers_[0]->engine_stats().cmd_get - gets_before, 3u);
+}
+
+}  // namespace
+}  // namespace fulmar::dataplane
