@@ -23,34 +23,36 @@ inline uint16_t fold(uint32_t sum) {
 }
 
 // Non-complemented 16-bit sum of `len` bytes; returned wide so a few sums can
-// be added before folding. Adds 32-bit words into a 64-bit accumulator
-// (2^16 = 1 modulo 0xffff, so wider words fold to the same one's complement
-// sum) instead of rte_raw_cksum's one 16-bit word per step: a fifth of the
-// instructions on a 100-byte datagram.
+// be added before folding. Adds 64-bit words, counting carries apart (2^16 =
+// 1 modulo 0xffff, so wider words and their carries fold to the same one's
+// complement sum) instead of rte_raw_cksum's one 16-bit word per step: about
+// a quarter of the instructions on a 100-byte datagram.
 inline uint32_t raw_sum(const void* data, size_t len) {
     const auto* p = static_cast<const uint8_t*>(data);
     uint64_t sum = 0;
-    for (; len >= 4; len -= 4, p += 4) {
-        uint32_t w;
-        std::memcpy(&w, p, 4);
+    uint64_t carries = 0;
+    for (; len >= 8; len -= 8, p += 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
         sum += w;
+        carries += sum < w;
     }
-    if (len >= 2) {
-        uint16_t w;
-        std::memcpy(&w, p, 2);
+    // The tail, zero-padded to a word: an odd last byte is the first byte of
+    // its 16-bit word, as RFC 1071 pads.
+    if (len != 0) {
+        uint8_t tail[8] = {};
+        if (len & 4) std::memcpy(tail, p, 4);
+        if (len & 2) std::memcpy(tail + (len & 4), p + (len & 4), 2);
+        if (len & 1) tail[len - 1] = p[len - 1];
+        uint64_t w;
+        std::memcpy(&w, tail, 8);
         sum += w;
-        p += 2;
-        len -= 2;
+        carries += sum < w;
     }
-    // An odd last byte is the first byte of a zero-padded word.
-    if (len == 1) {
-        uint16_t w = 0;
-        std::memcpy(&w, p, 1);
-        sum += w;
-    }
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    return fold(static_cast<uint32_t>(sum));
+    uint64_t s = (sum & 0xffffffff) + (sum >> 32) + carries;
+    s = (s & 0xffffffff) + (s >> 32);
+    s = (s & 0xffffffff) + (s >> 32);
+    return fold(static_cast<uint32_t>(s));
 }
 
 // A region whose checksum field is right sums (with its pseudo-header) to
