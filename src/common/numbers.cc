@@ -1,6 +1,8 @@
 // Strict decimal parsing; see numbers.h for the rules and why.
 #include "common/numbers.h"
 
+#include <array>
+#include <cstring>
 #include <limits>
 
 namespace fulmar {
@@ -59,16 +61,52 @@ bool parse_i32(std::string_view s, int32_t& out) {
     return true;
 }
 
+namespace {
+
+// "00".."99": two digits per division instead of one.
+constexpr std::array<char, 200> kDigitPairs = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+        t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+}();
+
+}  // namespace
+
 size_t format_u64(uint64_t v, char* buf) {
+    // Flags, lengths and small CAS values dominate replies: a branch each.
+    if (v < 10) {
+        buf[0] = static_cast<char>('0' + v);
+        return 1;
+    }
+    if (v < 100) {
+        std::memcpy(buf, &kDigitPairs[2 * v], 2);
+        return 2;
+    }
     char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; ++i)
-        buf[i] = tmp[n - 1 - i];
-    return n;
+    size_t at = sizeof(tmp);
+    while (v >= 100) {
+        at -= 2;
+        std::memcpy(tmp + at, &kDigitPairs[2 * (v % 100)], 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        at -= 2;
+        std::memcpy(tmp + at, &kDigitPairs[2 * v], 2);
+    } else {
+        tmp[--at] = static_cast<char>('0' + v);
+    }
+    std::memcpy(buf, tmp + at, sizeof(tmp) - at);
+    return sizeof(tmp) - at;
+}
+
+size_t decimal_digits(uint64_t v) {
+    size_t n = 1;
+    for (; v >= 10000; v /= 10000)
+        n += 4;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
 }
 
 size_t format_i64(int64_t v, char* buf) {

@@ -29,6 +29,8 @@ bool parse_i64(std::string_view s, int64_t& out);
 // Decimal rendering without allocation: writes into buf (>= 20 bytes) and
 // returns the number of characters.
 size_t format_u64(uint64_t v, char* buf);
+// How many characters format_u64 writes for v.
+size_t decimal_digits(uint64_t v);
 size_t format_i64(int64_t v, char* buf);
 
 }  // namespace fulmar

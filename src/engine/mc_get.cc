@@ -9,15 +9,6 @@
 namespace fulmar::engine {
 namespace {
 
-size_t digits(uint64_t v) {
-    size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        ++n;
-    }
-    return n;
-}
-
 char* put(char* p, std::string_view s) {
     std::memcpy(p, s.data(), s.size());
     return p + s.size();
@@ -27,9 +18,9 @@ char* put(char* p, std::string_view s) {
 
 size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes,
                          const uint64_t* cas) {
-    size_t n = proto::kMcValuePrefix.size() + key.size() + 1 + digits(flags) + 1 + digits(bytes) +
+    size_t n = proto::kMcValuePrefix.size() + key.size() + 1 + decimal_digits(flags) + 1 + decimal_digits(bytes) +
                proto::kMcCrlf.size();
-    if (cas != nullptr) n += 1 + digits(*cas);
+    if (cas != nullptr) n += 1 + decimal_digits(*cas);
     return n;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace fulmar {
 namespace {
 
@@ -60,6 +62,17 @@ TEST(FormatU64, RoundTrips) {
         ASSERT_TRUE(parse_u64(std::string_view(buf, n), back));
         EXPECT_EQ(back, x);
     }
+    // Every length, both sides of each power of ten, against snprintf.
+    for (uint64_t p = 1, i = 0; i < 20; ++i, p *= 10) {
+        for (uint64_t x : {p - 1, p, p + 1, p * 3 + 7}) {
+            char want[24];
+            const int len = std::snprintf(want, sizeof(want), "%llu",
+                                          static_cast<unsigned long long>(x));
+            ASSERT_EQ(std::string_view(buf, format_u64(x, buf)), std::string_view(want, len)) << x;
+            ASSERT_EQ(decimal_digits(x), static_cast<size_t>(len)) << x;
+        }
+    }
+    EXPECT_EQ(decimal_digits(UINT64_MAX), 20u);
     EXPECT_EQ(std::string_view(buf, format_i64(-5, buf)), "-5");
     EXPECT_EQ(std::string_view(buf, format_i64(INT64_MIN, buf)), "-9223372036854775808");
 }

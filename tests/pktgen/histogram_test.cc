@@ -74,6 +74,30 @@ TEST(Histogram, EmptyReportsZero) {
     EXPECT_EQ(h.mean(), 0.0);
 }
 
+TEST(Histogram, MergingPartsEqualsRecordingTheWhole) {
+    // --queues: each lcore records its own; the report merges them.
+    Rng rng(11);
+    Histogram whole;
+    std::vector<Histogram> parts(8);
+    for (int i = 0; i < 80'000; i++) {
+        const size_t p = rng.below(parts.size());
+        // Each part a different spread, so no part alone looks like the whole.
+        const uint64_t x = 1'000 * (p + 1) + rng.below(100'000 * (p + 1));
+        parts[p].record(x);
+        whole.record(x);
+    }
+    Histogram merged;
+    merged.merge(Histogram{});  // an empty part changes nothing
+    for (const Histogram& p : parts)
+        merged.merge(p);
+    EXPECT_EQ(merged.count(), whole.count());
+    EXPECT_EQ(merged.min(), whole.min());
+    EXPECT_EQ(merged.max(), whole.max());
+    EXPECT_DOUBLE_EQ(merged.mean(), whole.mean());
+    for (double q : {0.0, 0.25, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0})
+        EXPECT_EQ(merged.quantile(q), whole.quantile(q)) << q;
+}
+
 TEST(Histogram, MergeAddsSamplesAndResetForgetsThem) {
     Histogram a, b;
     a.record(10);

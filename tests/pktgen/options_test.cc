@@ -111,9 +111,49 @@ TEST(Options, BadValuesNameTheFlag) {
     EXPECT_FALSE(parse({"--src-ip", "10.0.0.2"}).ok());  // no --dst-ip
 }
 
+TEST(Options, QueuesSplitTotalsAndNeedEnoughOfEach) {
+    auto r = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--queues", "4"});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().queues, 4u);
+    EXPECT_EQ(r.value().window, 256u);  // 64 a queue by default
+    EXPECT_EQ(r.value().preload_window, 256u);
+    r = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--queues", "8", "--window",
+               "1024", "--rate", "8M"});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().window, 1024u);  // a total
+    EXPECT_DOUBLE_EQ(r.value().rate, 8e6);
+    r = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--queues", "2", "--rate", "1M"});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().window, 0u);  // open loop, no cap
+    EXPECT_EQ(r.value().preload_window, 512u);
+    EXPECT_EQ(parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2"}).value().queues, 1u);
+
+    const std::vector<std::vector<std::string>> bad = {
+        {"--queues", "0"},
+        {"--queues", "65"},
+        {"--queues", "x"},
+        {"--queues", "4", "--window", "3"},
+        {"--queues", "4", "--preload-window", "2"},
+        {"--queues", "4", "--keys", "3"},
+        {"--queues", "4", "--src-port", "65533"},
+    };
+    for (const auto& b : bad) {
+        std::vector<std::string> args = {"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2"};
+        args.insert(args.end(), b.begin(), b.end());
+        auto e = parse(args);
+        ASSERT_FALSE(e.ok()) << b.back();
+        // The message names the flag that cannot be split that far.
+        EXPECT_NE(e.error().find(b[b.size() - 2]), std::string::npos) << e.error();
+    }
+    EXPECT_TRUE(parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--queues", "4",
+                       "--src-port", "65532"})
+                    .ok());
+}
+
 TEST(Options, UsageListsEveryFlag) {
     const std::string u = usage_text();
-    for (const char* f : {"--keys", "--value-len", "--dist", "--rate", "--window", "--json"})
+    for (const char* f :
+         {"--keys", "--value-len", "--dist", "--rate", "--window", "--json", "--queues"})
         EXPECT_NE(u.find(f), std::string::npos) << f;
 }
 
