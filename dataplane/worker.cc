@@ -121,38 +121,41 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
 void Worker::run_gets() {
     gets_.run(ctx_);
     const size_t n = gets_.size();
-    std::array<rte_mbuf*, engine::McGetBatch::kMaxRequests> out;
     std::array<rte_mbuf*, engine::McGetBatch::kMaxRequests> done;
     size_t n_done = 0;
-    const bool have_mbufs =
-        rte_pktmbuf_alloc_bulk(p_.pool, out.data(), static_cast<unsigned>(n)) == 0;
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         const size_t len = gets_.reply_len(i);
-        char* text = nullptr;
-        if (len != 0 && have_mbufs)
-            text = net::begin_mc_udp_reply(out[i], g.req, p_.addr, g.request_id, len);
-        if (text == nullptr) {
-            if (have_mbufs) rte_pktmbuf_free(out[i]);
-            if (len == 0) {
-                // Not servable here (a large value, a multi-datagram reply):
-                // nothing was counted or changed for it, the engine answers.
-                execute(g.m, g.req, proto::McFrame{g.request_id, 0, 1, 0});
-                continue;
-            }
-            stats.mbuf_alloc_failed++;
+        if (len == 0) {
+            // Not servable here (a large value, a multi-datagram reply):
+            // nothing was counted or changed for it, the engine answers.
+            execute(g.m, g.req, proto::McFrame{g.request_id, 0, 1, 0});
+            continue;
+        }
+        // The reply goes out in the request's own mbuf, built past the
+        // request's bytes (the keys the reply copies stay in place); a fresh
+        // mbuf only when that one cannot be reused.
+        rte_mbuf* out = g.m;
+        if (!net::reuse_for_reply(g.m, net::mc_reply_overhead(g.req) + len)) {
+            out = rte_pktmbuf_alloc(p_.pool);
             done[n_done++] = g.m;
+        }
+        char* text =
+            out == nullptr ? nullptr : net::begin_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
+        if (text == nullptr) {
+            stats.mbuf_alloc_failed++;
+            if (out != nullptr && out != g.m) rte_pktmbuf_free(out);
+            if (out == g.m) done[n_done++] = g.m;
             continue;
         }
         gets_.write_reply(i, text);
-        net::finish_udp_reply(out[i]);
+        net::finish_udp_reply(out);
         stats.udp_batched_gets++;
         stats.udp_reply_datagrams++;
         stats.udp_reply_bytes += len;
-        send(out[i]);
-        done[n_done++] = g.m;
+        send(out);
     }
-    rte_pktmbuf_free_bulk(done.data(), static_cast<unsigned>(n_done));
+    if (n_done != 0) rte_pktmbuf_free_bulk(done.data(), static_cast<unsigned>(n_done));
     gets_.clear();
 }
 

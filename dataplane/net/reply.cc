@@ -146,6 +146,23 @@ void finish_udp_reply(rte_mbuf* m) {
     put_checksums(m);
 }
 
+bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return false;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    if (start + reply_frame_len > m->buf_len) return false;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    // RX flags (VLAN stripped, checksum status) mean nothing on TX.
+    m->ol_flags = 0;
+    return true;
+}
+
+size_t mc_reply_overhead(const UdpRequest& req) {
+    return l2_header_len(req) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) +
+           proto::kMcFrameHeaderSize;
+}
+
 rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) return nullptr;

@@ -67,6 +67,21 @@ char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& por
 // The IPv4 and UDP checksums of a frame begun above.
 void finish_udp_reply(rte_mbuf* m);
 
+// Makes the request mbuf `m` an empty frame again, placed past its current
+// data, so a reply of up to `reply_frame_len` bytes can be built in it while
+// the request's bytes (its keys) stay readable: no allocation, no free, and
+// the mbuf goes out as the reply. False, `m` unchanged, when it cannot be
+// reused: an indirect mbuf or one with an external buffer (zero-copy PMDs),
+// shared (refcnt > 1), chained, or without room after the request.
+//
+//   buf_addr                data_off       +data_len    new data_off
+//   | headroom              | request frame |  (pad to 64) | reply frame |
+bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len);
+
+// Bytes of Ethernet (+ VLAN), IPv4, UDP and memcached frame headers in a
+// reply to `req`.
+size_t mc_reply_overhead(const UdpRequest& req);
+
 // An ARP announcement (RFC 5227: a broadcast request with sender and target
 // protocol address both port.ip) so switches and peers learn the port's MAC
 // at start-up. nullptr when the pool is empty.
