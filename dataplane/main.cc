@@ -102,11 +102,13 @@ int main(int argc, char** argv) {
     Port port = port_r.value();
     fmt::print(
         "fulmar-dataplane: {} port {} mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} "
-        "serving {}:{} with {} worker(s){}\n",
+        "serving {}:{} with {} worker(s){}, checksums: TX {} RX {}\n",
         port.name, port.port_id, port.addr.mac.addr_bytes[0], port.addr.mac.addr_bytes[1],
         port.addr.mac.addr_bytes[2], port.addr.mac.addr_bytes[3], port.addr.mac.addr_bytes[4],
         port.addr.mac.addr_bytes[5], config::format_ipv4(cfg.ports[0].ipv4.addr), cfg.udp_port,
-        n_workers, port.rss ? ", RSS" : (n_workers > 1 ? ", no RSS: queue 0 gets everything" : ""));
+        n_workers, port.rss ? ", RSS" : (n_workers > 1 ? ", no RSS: queue 0 gets everything" : ""),
+        port.addr.tx_checksum_offload ? "device" : "software",
+        port.rx_checksum_offload ? "device" : "software");
 
     // Readers of every shard: the workers. One QSBR variable for all.
     const size_t rcu_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(n_workers));

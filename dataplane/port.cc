@@ -67,6 +67,17 @@ Result<Port, std::string> open_port(const config::DataplaneConfig& cfg, size_t p
         conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         p.rss = true;
     }
+    // Checksums by the device only where it does both IPv4 and UDP, each way.
+    constexpr uint64_t kTxCksum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    constexpr uint64_t kRxCksum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+    if (pc.checksum_offload && (info.tx_offload_capa & kTxCksum) == kTxCksum) {
+        conf.txmode.offloads |= kTxCksum;
+        p.addr.tx_checksum_offload = true;
+    }
+    if (pc.checksum_offload && (info.rx_offload_capa & kRxCksum) == kRxCksum) {
+        conf.rxmode.offloads |= kRxCksum;
+        p.rx_checksum_offload = true;
+    }
     if (int rc = rte_eth_dev_configure(p.port_id, n_queues, n_queues, &conf); rc != 0)
         return Err(fmt::format("{}: configure: {}", p.name, dpdk_error(rc)));
     if (pc.mtu) {

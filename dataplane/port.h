@@ -21,6 +21,7 @@ struct Port {
     net::PortAddr addr{};
     std::string name;
     bool rss = false;
+    bool rx_checksum_offload = false;  // addr.tx_checksum_offload says TX
 };
 
 // Error text names the step and DPDK's reason.

@@ -140,8 +140,9 @@ void Worker::run_gets() {
             out = rte_pktmbuf_alloc(p_.pool);
             done[n_done++] = g.m;
         }
-        char* text =
-            out == nullptr ? nullptr : net::begin_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
+        char* text = out == nullptr
+                         ? nullptr
+                         : net::begin_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
         if (text == nullptr) {
             stats.mbuf_alloc_failed++;
             if (out != nullptr && out != g.m) rte_pktmbuf_free(out);
@@ -149,7 +150,7 @@ void Worker::run_gets() {
             continue;
         }
         gets_.write_reply(i, text);
-        net::finish_udp_reply(out);
+        net::finish_udp_reply(out, p_.addr);
         stats.udp_batched_gets++;
         stats.udp_reply_datagrams++;
         stats.udp_reply_bytes += len;

@@ -29,6 +29,9 @@ struct PortAddr {
     // the request came to.
     uint16_t udp_port = 11211;
     uint16_t n_udp_ports = 1;
+    // The device fills IPv4 and UDP checksums of what we send (TX offload
+    // enabled): replies carry the flags and the pseudo-header sum only.
+    bool tx_checksum_offload = false;
 };
 
 struct ClientPrefix {

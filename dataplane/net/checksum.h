@@ -81,8 +81,8 @@ inline uint16_t ipv4_header_checksum(const rte_ipv4_hdr* ip) {
 // field is 0. A computed 0 is sent as 0xffff (RFC 768: 0 means none).
 inline uint16_t udp_checksum(const rte_ipv4_hdr* ip, const void* udp, uint32_t udp_len) {
     const uint16_t c = static_cast<uint16_t>(
-        ~fold(raw_sum(udp, udp_len) + pseudo_header_sum(ip->src_addr, ip->dst_addr, IPPROTO_UDP,
-                                                        udp_len)));
+        ~fold(raw_sum(udp, udp_len) +
+              pseudo_header_sum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp_len)));
     return c == 0 ? 0xffff : c;
 }
 

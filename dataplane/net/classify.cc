@@ -140,7 +140,13 @@ RxAction handle_udp(Frame& f, const PortAddr& port, const ClientFilter& filter,
     // Before the checksum: a spoofed flood from outside the list should cost
     // as little as possible.
     if (!filter.allows(ip->src_addr)) return drop(DropReason::kClientNotAllowed, why);
-    if (udp->dgram_cksum != 0) {
+    const uint64_t l4_ck = f.m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(DropReason::kBadUdpChecksum, why);
+    // GOOD: the device verified it; NONE: the data is known intact (virtio)
+    // though the field is not filled in. Either way, nothing to sum.
+    const bool l4_verified =
+        l4_ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD || l4_ck == RTE_MBUF_F_RX_L4_CKSUM_NONE;
+    if (udp->dgram_cksum != 0 && !l4_verified) {
         const uint16_t pseudo =
             fold(pseudo_header_sum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp_len));
         // A checksum equal to the pseudo-header sum is CHECKSUM_PARTIAL left
@@ -181,7 +187,11 @@ RxAction handle_ipv4(Frame& f, const PortAddr& port, const ClientFilter& filter,
     if ((ip->version_ihl >> 4) != IPVERSION) return drop(DropReason::kBadIpVersion, why);
     const uint32_t hlen = rte_ipv4_hdr_len(ip);
     if (hlen < sizeof(rte_ipv4_hdr) || hlen > avail) return drop(DropReason::kBadIhl, why);
-    if (!sum_is_valid(raw_sum(ip, hlen))) return drop(DropReason::kBadIpChecksum, why);
+    // A device that verified the checksum says so in the mbuf; otherwise sum.
+    const uint64_t ip_ck = f.m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (ip_ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        (ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(raw_sum(ip, hlen))))
+        return drop(DropReason::kBadIpChecksum, why);
     // Frames under 60 bytes are padded by the sender: trust total_length, not
     // the frame length, as long as the frame holds all of it.
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);

@@ -105,7 +105,9 @@ struct UdpRequest {
 // client filter does not apply: an echo reply is no bigger than its request);
 // UDP destination port, length, client filter, checksum. A UDP checksum of 0
 // (none, legal in IPv4) is accepted, and so is one equal to the pseudo-header
-// sum alone: veth/af_packet peers with TX checksum offload send those.
+// sum alone: veth/af_packet peers with TX checksum offload send those. A
+// device's verdict in ol_flags (RTE_MBUF_F_RX_{IP,L4}_CKSUM_GOOD/BAD, L4
+// NONE) replaces the software sums.
 RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter, UdpRequest& out,
                   DropReason& why);
 

@@ -74,9 +74,16 @@ uint8_t* put_udp_headers(rte_mbuf* m, const UdpRequest& req, const PortAddr& por
     return p + l2 + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
 }
 
-void put_checksums(rte_mbuf* m) {
+void put_checksums(rte_mbuf* m, const PortAddr& port) {
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
     auto* udp = rte_pktmbuf_mtod_offset(m, rte_udp_hdr*, m->l2_len + sizeof(rte_ipv4_hdr));
+    if (port.tx_checksum_offload) {
+        // The device sums the datagram; it wants the pseudo-header sum in
+        // the UDP checksum field (DPDK's offload contract).
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+        udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+        return;
+    }
     ip->hdr_checksum = ipv4_header_checksum(ip);
     udp->dgram_cksum = udp_checksum(ip, udp, rte_be_to_cpu_16(udp->dgram_len));
 }
@@ -88,7 +95,7 @@ bool fill_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
     if (data == nullptr) return false;
     if (!head.empty()) std::memcpy(data, head.data(), head.size());
     if (!body.empty()) std::memcpy(data + head.size(), body.data(), body.size());
-    put_checksums(m);
+    put_checksums(m, port);
     return true;
 }
 
@@ -142,8 +149,8 @@ char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& por
     return reinterpret_cast<char*>(data + proto::kMcFrameHeaderSize);
 }
 
-void finish_udp_reply(rte_mbuf* m) {
-    put_checksums(m);
+void finish_udp_reply(rte_mbuf* m, const PortAddr& port) {
+    put_checksums(m, port);
 }
 
 bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len) {

@@ -17,8 +17,9 @@
 //   +--------------------------------------------------------+
 //
 // IPv4 and UDP checksums are computed in software, so every PMD (tap,
-// af_packet, memif, ring) gets correct frames without offload flags. A NIC
-// with UDP checksum offload could take that work later.
+// af_packet, memif, ring) gets correct frames without offload flags; on a
+// port with TX checksum offload (PortAddr::tx_checksum_offload) the frame
+// carries RTE_MBUF_F_TX_{IPV4,IP_CKSUM,UDP_CKSUM} and the device sums it.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -64,8 +65,9 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
 // segment. Saves building the reply elsewhere and copying it.
 char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
                          uint16_t request_id, size_t text_len);
-// The IPv4 and UDP checksums of a frame begun above.
-void finish_udp_reply(rte_mbuf* m);
+// The IPv4 and UDP checksums of a frame begun above (or the offload flags,
+// when port.tx_checksum_offload).
+void finish_udp_reply(rte_mbuf* m, const PortAddr& port);
 
 // Makes the request mbuf `m` an empty frame again, placed past its current
 // data, so a reply of up to `reply_frame_len` bytes can be built in it while

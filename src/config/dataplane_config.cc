@@ -449,6 +449,7 @@ class ValueReader {
         if (const toml::node* vlan = t.get("vlan")) {
             port.vlan = static_cast<uint16_t>(vlan->as_integer()->get());
         }
+        port.checksum_offload = boolean_or(&t, "checksum_offload", true);
         c.ports.push_back(std::move(port));
         return std::nullopt;
     }
@@ -619,6 +620,7 @@ std::string format_config(const DataplaneConfig& c) {
         if (p.mac) out += fmt::format("mac = {}\n", quoted(format_mac(*p.mac)));
         if (p.mtu) out += fmt::format("mtu = {}\n", *p.mtu);
         if (p.vlan) out += fmt::format("vlan = {}\n", *p.vlan);
+        out += fmt::format("checksum_offload = {}\n", p.checksum_offload);
     }
     out += "\n[telemetry]\n";
     out += fmt::format("enabled = {}\n", c.telemetry_enabled);

@@ -67,6 +67,8 @@ struct PortConfig {
     std::optional<MacAddress> mac;
     std::optional<uint16_t> mtu;
     std::optional<uint16_t> vlan;
+    // Let the device compute and verify IPv4/UDP checksums where it can.
+    bool checksum_offload = true;
 
     bool operator==(const PortConfig&) const = default;
 };
@@ -169,6 +171,9 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "MTU to set; unset: the device's default"},
     {"ports[].vlan", ValueType::kInteger, Presence::kOptional, 1, 4094, "",
      "802.1Q VLAN id to accept and tag replies with; unset: untagged"},
+    {"ports[].checksum_offload", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
+     "IPv4/UDP checksums by the device where it offers both (TX fill, RX verify); false:"
+     " always in software"},
     {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
     {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},

@@ -16,10 +16,9 @@ char* put(char* p, std::string_view s) {
 
 }  // namespace
 
-size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes,
-                         const uint64_t* cas) {
-    size_t n = proto::kMcValuePrefix.size() + key.size() + 1 + decimal_digits(flags) + 1 + decimal_digits(bytes) +
-               proto::kMcCrlf.size();
+size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, const uint64_t* cas) {
+    size_t n = proto::kMcValuePrefix.size() + key.size() + 1 + decimal_digits(flags) + 1 +
+               decimal_digits(bytes) + proto::kMcCrlf.size();
     if (cas != nullptr) n += 1 + decimal_digits(*cas);
     return n;
 }

@@ -138,7 +138,12 @@ TEST(Defaults, InTheKeyTableAreTheOnesTheParserApplies) {
         if (k.default_text.empty()) continue;
         std::string_view section = k.path.substr(0, k.path.rfind('.'));
         std::string_view leaf = k.path.substr(k.path.rfind('.') + 1);
-        size_t start = dump.find("[" + std::string(section) + "]\n");
+        // An array of tables ("ports[]") is written [[ports]].
+        const std::string header =
+            section.ends_with("[]")
+                ? "[[" + std::string(section.substr(0, section.size() - 2)) + "]]\n"
+                : "[" + std::string(section) + "]\n";
+        size_t start = dump.find(header);
         ASSERT_NE(start, std::string::npos) << section;
         size_t end = dump.find("\n[", start + 1);
         std::string body = dump.substr(start, end - start) + "\n";
@@ -391,6 +396,7 @@ device = "0000:3B:00.1,rx_vec_en=0"
 ipv4 = "10.1.2.3/16"
 mtu = 9000
 vlan = 4094
+checksum_offload = false
 
 [[ports]]
 device = "net_memif0,role=client,socket=/run/fulmar/memif.sock"
@@ -420,6 +426,8 @@ enabled = false
     EXPECT_EQ(c.ports[0].ipv4, (Ipv4Prefix{0x0A010203, 16}));
     EXPECT_EQ(c.ports[0].mtu, 9000);
     EXPECT_EQ(c.ports[0].vlan, 4094);
+    EXPECT_FALSE(c.ports[0].checksum_offload);
+    EXPECT_TRUE(c.ports[1].checksum_offload);
     EXPECT_EQ(c.ports[1].kind, DeviceKind::kVdev);
     ASSERT_TRUE(c.ports[1].mac.has_value());
     EXPECT_EQ(format_mac(*c.ports[1].mac), "02:aa:bb:00:00:01");

@@ -143,6 +143,37 @@ TEST_F(Classify, UdpChecksumThatIsWrongIsDropped) {
     EXPECT_EQ(drop_reason(request_with_udp(u)), DropReason::kBadUdpChecksum);
 }
 
+// The device's verdict in ol_flags stands in for the software sums.
+TEST_F(Classify, DeviceChecksumVerdictsAreTrusted) {
+    const auto classify_with = [&](const Bytes& frame, uint64_t flags) {
+        rte_mbuf* m = mbuf(frame);
+        m->ol_flags |= flags;
+        UdpRequest req;
+        DropReason why = DropReason::kCount;
+        const RxAction a = classify(m, port_, filter_, req, why);
+        rte_pktmbuf_free(m);
+        return a == RxAction::kDrop ? why : DropReason::kCount;
+    };
+    UdpSpec wrong_udp;
+    wrong_udp.csum = UdpCsum::kWrong;
+    const Bytes bad_udp = request_with_udp(wrong_udp);
+    Ipv4Spec wrong_ip;
+    wrong_ip.corrupt_checksum = true;
+    const Bytes bad_ip = request_with_ip(wrong_ip);
+    const Bytes good = udp_request_frame({});
+    // Verified by the device: accepted without summing (the sums are wrong).
+    EXPECT_EQ(classify_with(bad_udp, RTE_MBUF_F_RX_L4_CKSUM_GOOD), DropReason::kCount);
+    EXPECT_EQ(classify_with(bad_udp, RTE_MBUF_F_RX_L4_CKSUM_NONE), DropReason::kCount);
+    EXPECT_EQ(classify_with(bad_ip, RTE_MBUF_F_RX_IP_CKSUM_GOOD), DropReason::kCount);
+    // Refused by the device: dropped even though the sums are right.
+    EXPECT_EQ(classify_with(good, RTE_MBUF_F_RX_L4_CKSUM_BAD), DropReason::kBadUdpChecksum);
+    EXPECT_EQ(classify_with(good, RTE_MBUF_F_RX_IP_CKSUM_BAD), DropReason::kBadIpChecksum);
+    // Unknown: summed in software.
+    EXPECT_EQ(classify_with(bad_udp, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN), DropReason::kBadUdpChecksum);
+    EXPECT_EQ(classify_with(bad_ip, RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN), DropReason::kBadIpChecksum);
+    EXPECT_EQ(classify_with(good, 0), DropReason::kCount);
+}
+
 TEST_F(Classify, UdpLengthShorterThanIpPayloadBoundsThePayload) {
     // Linux accepts and trims; the bytes past the UDP length are not ours.
     Ipv4Spec ip;

@@ -384,7 +384,7 @@ TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
         char* dst = begin_mc_udp_reply(m, req, port_, 0x1234, text.size());
         ASSERT_NE(dst, nullptr);
         std::memcpy(dst, text.data(), text.size());
-        finish_udp_reply(m);
+        finish_udp_reply(m, port_);
         const std::string dgram = client_receives(m);
         const auto* h = reinterpret_cast<const uint8_t*>(dgram.data());
         EXPECT_EQ(get16(h), 0x1234);
@@ -395,6 +395,61 @@ TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
         rte_pktmbuf_free(held_);
         held_ = nullptr;
     }
+}
+
+// With TX offload the frame asks the device for both checksums and carries
+// the pseudo-header sum DPDK's contract wants; summing it as the device
+// would gives a frame that verifies.
+TEST_F(Reply, TxChecksumOffloadLeavesTheSumsToTheDevice) {
+    port_.tx_checksum_offload = true;
+    const UdpRequest req = request();
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    ASSERT_NE(m, nullptr);
+    const std::string text = "END\r\n";
+    char* dst = begin_mc_udp_reply(m, req, port_, 9, text.size());
+    ASSERT_NE(dst, nullptr);
+    std::memcpy(dst, text.data(), text.size());
+    finish_udp_reply(m, port_);
+    const uint64_t want = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+    EXPECT_EQ(m->ol_flags & want, want);
+    EXPECT_EQ(m->l2_len, 14u);
+    EXPECT_EQ(m->l3_len, 20u);
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, 14);
+    auto* udp = rte_pktmbuf_mtod_offset(m, rte_udp_hdr*, 34);
+    EXPECT_EQ(ip->hdr_checksum, 0);
+    EXPECT_EQ(udp->dgram_cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags));
+    // What the device does: the IP sum, and the UDP sum over the datagram.
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    udp->dgram_cksum = 0;
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+    EXPECT_EQ(client_receives(m).substr(proto::kMcFrameHeaderSize), text);
+    rte_pktmbuf_free(m);
+}
+
+// The request's mbuf becomes the reply's: the frame goes past the request
+// bytes, which stay intact for the reply to copy from.
+TEST_F(Reply, RequestMbufIsReusedForItsReply) {
+    const UdpRequest req = request();
+    const std::string before(reinterpret_cast<const char*>(req.payload.data()), req.payload.size());
+    const size_t text_len = 100;
+    ASSERT_TRUE(reuse_for_reply(held_, mc_reply_overhead(req) + text_len));
+    EXPECT_EQ(rte_pktmbuf_pkt_len(held_), 0u);
+    char* dst = begin_mc_udp_reply(held_, req, port_, 3, text_len);
+    ASSERT_NE(dst, nullptr);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(req.payload.data()), req.payload.size()),
+              before);
+    std::memset(dst, 'r', text_len);
+    finish_udp_reply(held_, port_);
+    EXPECT_EQ(client_receives(held_).substr(proto::kMcFrameHeaderSize), std::string(text_len, 'r'));
+    // No room: a reply larger than what is left after the request.
+    rte_pktmbuf_free(held_);
+    request();
+    EXPECT_FALSE(reuse_for_reply(held_, held_->buf_len));
+    EXPECT_GT(rte_pktmbuf_pkt_len(held_), 0u);
+    // Shared mbufs are not reused.
+    rte_mbuf_refcnt_update(held_, 1);
+    EXPECT_FALSE(reuse_for_reply(held_, 64));
+    rte_mbuf_refcnt_update(held_, -1);
 }
 
 TEST_F(Reply, InPlaceMcReplyRefusesMoreThanOneDatagram) {

@@ -912,8 +912,7 @@ TEST_F(WorkerPackets, BatchedGetsKeepTheirPlaceAmongOtherRequests) {
 // answered with its own reply, all through the batch.
 TEST_F(WorkerPackets, ABurstOfGetsLargerThanOneBatchIsAllAnswered) {
     for (int i = 0; i < 40; ++i)
-        expect_reply("set b" + std::to_string(i) + " 0 0 3\r\nb" + std::to_string(i % 10) +
-                         "x\r\n",
+        expect_reply("set b" + std::to_string(i) + " 0 0 3\r\nb" + std::to_string(i % 10) + "x\r\n",
                      "STORED\r\n");
     const WorkerStats before = stats();
     std::map<uint16_t, std::string> expected;
