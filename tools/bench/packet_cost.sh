@@ -12,9 +12,9 @@ out="$(mktemp -d)"
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" \
     "$BUILD/tools/bench/packet_cost" 2>/dev/null | grep -v '^instructions'
 n="$(grep -o '^[0-9]*' <<<"$("$BUILD/tools/bench/packet_cost" 2>/dev/null | head -1)")"
-for dump in "$out"/cg.*.1 "$out"/cg.*.2; do
+for dump in $(ls "$out"/cg.*.[0-9]* | sort -t. -k3 -n); do
     what="$(sed -n 's/^desc: Trigger: Client Request: //p' "$dump")"
     ir="$(callgrind_annotate "$dump" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)"
-    echo "instructions per ${what^^}: $((ir / n))  ($ir over $n requests)"
+    echo "instructions per ${what}: $((ir / n))  ($ir over $n requests)"
 done
 rm -rf "$out"
