@@ -177,15 +177,15 @@ int run(bool offload, bool under_valgrind) {
         CALLGRIND_STOP_INSTRUMENTATION;
         const double dt =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const std::string what = fmt::format("{}{}", sets ? "SET" : "GET hit",
-                                             offload ? ", device checksums" : "");
+        const std::string what =
+            fmt::format("{}{}", sets ? "SET" : "GET hit", offload ? ", device checksums" : "");
         fmt::print("{} x {} (16 B key, 32 B value): {} replies{}\n", kRequests, what, replies,
                    under_valgrind ? ""
                                   : fmt::format(", {:.2f} M requests/s in-process (one core)",
                                                 kRequests / dt / 1e6));
         if (under_valgrind) {
-            const std::string dump = fmt::format("{}{}", sets ? "set" : "get",
-                                                 offload ? " with device checksums" : "");
+            const std::string dump =
+                fmt::format("{}{}", sets ? "set" : "get", offload ? " with device checksums" : "");
             CALLGRIND_DUMP_STATS_AT(dump.c_str());
         }
     }
