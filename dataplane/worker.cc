@@ -53,8 +53,7 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
            .started = clock_.now(),
            .own_shard = p.worker_id},
       session_(ctx_),
-      reply_(kReplyCapacity),
-      gets_(proto::kMcUdpMaxPayload) {}
+      reply_(kReplyCapacity) {}
 
 void Worker::send(rte_mbuf* m) {
     stats.tx_packets++;
@@ -119,38 +118,37 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
 }
 
 void Worker::run_gets() {
-    gets_.run(ctx_);
+    gets_.lookup(ctx_);
     const size_t n = gets_.size();
     std::array<rte_mbuf*, engine::McGetBatch::kMaxRequests> done;
     size_t n_done = 0;
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
-        const size_t len = gets_.reply_len(i);
-        if (len == 0) {
-            // Not servable here (a large value, a multi-datagram reply):
-            // nothing was counted or changed for it, the engine answers.
-            execute(g.m, g.req, proto::McFrame{g.request_id, 0, 1, 0});
-            continue;
-        }
         // The reply goes out in the request's own mbuf, built past the
         // request's bytes (the keys the reply copies stay in place); a fresh
         // mbuf only when that one cannot be reused.
         rte_mbuf* out = g.m;
-        if (!net::reuse_for_reply(g.m, net::mc_reply_overhead(g.req) + len)) {
+        if (!net::reuse_for_reply(g.m, net::mc_reply_overhead(g.req) + proto::kMcUdpMaxPayload)) {
             out = rte_pktmbuf_alloc(p_.pool);
-            done[n_done++] = g.m;
+            if (out == nullptr) {
+                stats.mbuf_alloc_failed++;
+                done[n_done++] = g.m;
+                continue;
+            }
         }
-        char* text = out == nullptr
-                         ? nullptr
-                         : net::begin_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
-        if (text == nullptr) {
-            stats.mbuf_alloc_failed++;
-            if (out != nullptr && out != g.m) rte_pktmbuf_free(out);
-            if (out == g.m) done[n_done++] = g.m;
+        size_t room = 0;
+        char* text = net::mc_udp_reply_text(out, g.req, room);
+        const size_t len = text == nullptr ? 0 : gets_.write_reply(i, text, room);
+        if (len == 0) {
+            // Not servable here (a large value, a multi-datagram reply):
+            // nothing was counted or changed for it; the engine answers.
+            if (out != g.m) rte_pktmbuf_free(out);
+            execute(g.m, g.req, proto::McFrame{g.request_id, 0, 1, 0});
             continue;
         }
-        gets_.write_reply(i, text);
-        net::finish_udp_reply(out, p_.addr);
+        if (out != g.m) done[n_done++] = g.m;
+        gets_.settle(ctx_, i);
+        net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
         stats.udp_batched_gets++;
         stats.udp_reply_datagrams++;
         stats.udp_reply_bytes += len;

@@ -138,18 +138,21 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
     return n;
 }
 
-char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                         uint16_t request_id, size_t text_len) {
-    if (text_len > proto::kMcUdpMaxPayload) return nullptr;
+char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room) {
+    const size_t head = mc_reply_overhead(req);
+    const size_t tail = rte_pktmbuf_tailroom(m);
+    if (rte_pktmbuf_pkt_len(m) != 0 || tail <= head) return nullptr;
+    room = std::min(proto::kMcUdpMaxPayload, tail - head);
+    return rte_pktmbuf_mtod_offset(m, char*, head);
+}
+
+void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                       uint16_t request_id, size_t text_len) {
     uint8_t* data = put_udp_headers(m, req, port, proto::kMcFrameHeaderSize + text_len);
-    if (data == nullptr) return nullptr;
+    FULMAR_ASSERT(data != nullptr);  // mc_udp_reply_text gave no more room than fits
     proto::encode_frame({request_id, 0, 1, 0},
                         std::span<std::byte, proto::kMcFrameHeaderSize>(
                             reinterpret_cast<std::byte*>(data), proto::kMcFrameHeaderSize));
-    return reinterpret_cast<char*>(data + proto::kMcFrameHeaderSize);
-}
-
-void finish_udp_reply(rte_mbuf* m, const PortAddr& port) {
     put_checksums(m, port);
 }
 

@@ -57,17 +57,18 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
                             uint16_t request_id, std::span<const char> reply, rte_mbuf** out,
                             size_t max_out);
 
-// A one-datagram memcached reply written in place: puts the frame, IPv4, UDP
-// and memcached frame headers {request_id, 0, 1, 0} for `text_len` bytes of
-// reply text into the empty mbuf `m` and returns where the text goes. Write
-// exactly text_len bytes there, then call finish_udp_reply(m). nullptr (m
-// left as it was given) when text_len exceeds proto::kMcUdpMaxPayload or the
-// segment. Saves building the reply elsewhere and copying it.
-char* begin_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                         uint16_t request_id, size_t text_len);
-// The IPv4 and UDP checksums of a frame begun above (or the offload flags,
-// when port.tx_checksum_offload).
-void finish_udp_reply(rte_mbuf* m, const PortAddr& port);
+// A one-datagram memcached reply written in place, text first: returns where
+// the reply text goes in the empty mbuf `m` (after the room its headers will
+// take) and sets `room` to how much text fits (at most
+// proto::kMcUdpMaxPayload); nullptr when not even the headers fit. Write the
+// text, then seal_mc_udp_reply() with its length. Saves building the reply
+// elsewhere and copying it, and knowing its length before writing it.
+char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room);
+// Puts the Ethernet/IPv4/UDP headers and the memcached frame header
+// {request_id, 0, 1, 0} in front of the `text_len` bytes written above, then
+// the checksums (or the offload flags, when port.tx_checksum_offload).
+void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                       uint16_t request_id, size_t text_len);
 
 // Makes the request mbuf `m` an empty frame again, placed past its current
 // data, so a reply of up to `reply_frame_len` bytes can be built in it while

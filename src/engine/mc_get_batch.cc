@@ -9,8 +9,7 @@
 
 namespace fulmar::engine {
 
-McGetBatch::McGetBatch(size_t max_reply)
-    : max_reply_(max_reply), values_(new char[kMaxKeys * kValueSlot]) {
+McGetBatch::McGetBatch() : values_(new char[kMaxKeys * kValueSlot]) {
     for (size_t k = 0; k < kMaxKeys; ++k) {
         reads_[k].key = &keys_[k];
         reads_[k].value_out = {values_.get() + k * kValueSlot, kValueSlot};
@@ -20,13 +19,14 @@ McGetBatch::McGetBatch(size_t max_reply)
 bool McGetBatch::add(const proto::McGetLine& line) {
     if (n_reqs_ == kMaxRequests || n_keys_ + line.n_keys > kMaxKeys) return false;
     reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys_), static_cast<uint8_t>(line.n_keys),
-                        line.with_cas, 0};
+                        line.with_cas};
     for (size_t i = 0; i < line.n_keys; ++i)
         keys_[n_keys_++] = store::KeyRef(line.keys[i]);
     return true;
 }
 
-void McGetBatch::read_all(EngineCtx& ctx, UnixTime now) {
+void McGetBatch::lookup(EngineCtx& ctx) {
+    const UnixTime now = now_ = ctx.now();
     const size_t n_shards = ctx.shards.size();
     if (n_shards == 1) {
         ctx.shards[0]->read_bulk({reads_.data(), n_keys_}, now);
@@ -56,48 +56,41 @@ void McGetBatch::read_all(EngineCtx& ctx, UnixTime now) {
         reads_[group_src_[g]] = grouped_[g];
 }
 
-void McGetBatch::settle(EngineCtx& ctx, Request& r, UnixTime now) {
-    size_t len = proto::kMcEnd.size();
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
-        const store::Shard::BulkRead& rd = reads_[k];
-        if (rd.status == store::ReadStatus::kBufferTooSmall) return;  // the full path
-        if (rd.status == store::ReadStatus::kHit)
-            len += mc_value_line_len(keys_[k].key, rd.meta.flags, rd.meta.value_len,
-                                     r.with_cas ? &rd.meta.cas : nullptr) +
-                   rd.meta.value_len + proto::kMcCrlf.size();
-    }
-    if (len > max_reply_) return;  // more than one datagram: the full path
-    r.reply_len = static_cast<uint32_t>(len);
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
-        const store::Shard::BulkRead& rd = reads_[k];
-        const bool hit = rd.status == store::ReadStatus::kHit;
-        ++ctx.stats.cmd_get;
-        ++(hit ? ctx.stats.get_hits : ctx.stats.get_misses);
-        settle_get_read(ctx, ctx.shard_for(keys_[k]), keys_[k], hit, rd.meta.type_bits, now);
-    }
-}
-
-void McGetBatch::run(EngineCtx& ctx) {
-    const UnixTime now = ctx.now();
-    read_all(ctx, now);
-    for (size_t i = 0; i < n_reqs_; ++i)
-        settle(ctx, reqs_[i], now);
-}
-
-void McGetBatch::write_reply(size_t i, char* dst) const {
+size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
     const Request& r = reqs_[i];
     char* p = dst;
+    const char* const end = dst + room;
     for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
         const store::Shard::BulkRead& rd = reads_[k];
+        if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
         if (rd.status != store::ReadStatus::kHit) continue;
-        p += write_mc_value_line(p, keys_[k].key, rd.meta.flags, rd.meta.value_len,
-                                 r.with_cas ? &rd.meta.cas : nullptr);
+        const uint64_t* cas = r.with_cas ? &rd.meta.cas : nullptr;
+        const size_t tail = rd.meta.value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
+        // The exact line length only when the bound says it may not fit.
+        const auto left = static_cast<size_t>(end - p);
+        if (left < kMcValueLineMax + tail &&
+            left < mc_value_line_len(keys_[k].key, rd.meta.flags, rd.meta.value_len, cas) + tail)
+            return 0;
+        p += write_mc_value_line(p, keys_[k].key, rd.meta.flags, rd.meta.value_len, cas);
         std::memcpy(p, rd.value_out.data(), rd.meta.value_len);
         p += rd.meta.value_len;
         std::memcpy(p, proto::kMcCrlf.data(), proto::kMcCrlf.size());
         p += proto::kMcCrlf.size();
     }
+    if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
     std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());
+    return static_cast<size_t>(p - dst) + proto::kMcEnd.size();
+}
+
+void McGetBatch::settle(EngineCtx& ctx, size_t i) {
+    const Request& r = reqs_[i];
+    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
+        const store::Shard::BulkRead& rd = reads_[k];
+        const bool hit = rd.status == store::ReadStatus::kHit;
+        ++ctx.stats.cmd_get;
+        ++(hit ? ctx.stats.get_hits : ctx.stats.get_misses);
+        settle_get_read(ctx, ctx.shard_for(keys_[k]), keys_[k], hit, rd.meta.type_bits, now_);
+    }
 }
 
 }  // namespace fulmar::engine

@@ -5,14 +5,17 @@
 //
 // Owned by one worker lcore (its EngineCtx); allocates once, at
 // construction. The dataplane fills it from the plain get datagrams of one RX
-// burst (proto/mc_get_line.h), runs it, and writes each reply into its TX
-// mbuf. A request whose reply cannot be made here (a value larger than a
-// slot, or a reply longer than `max_reply` bytes, i.e. more than one
+// burst (proto/mc_get_line.h), looks them up, and writes each reply straight
+// into its TX mbuf. A request whose reply cannot be made here (a value larger
+// than a slot, or a reply longer than the room given: more than one
 // datagram) is left to the full engine path, with nothing counted or changed
-// for it here; every other request counts and behaves exactly as the classic
-// engine's get (mc_get.h holds the shared pieces).
+// for it here; every request whose reply was written is then settled, and
+// counts and behaves exactly as the classic engine's get (mc_get.h holds the
+// shared pieces).
 //
-//   add(line) x n  ->  run(ctx)  ->  reply_len(i) / write_reply(i, dst)  ->  clear()
+//   add(line) x n -> lookup(ctx) -> per request: write_reply(i, dst, room)
+//                                                 -> settle(ctx, i) if written
+//                 -> clear()
 //
 //   keys_[]   KeyRef (key view + digest) per key, requests' keys in order
 //   reads_[]  Shard::BulkRead per key: value copied into values_[k * kValueSlot]
@@ -37,21 +40,22 @@ class McGetBatch {
     // A value larger than this cannot share a one-datagram reply anyway.
     static constexpr size_t kValueSlot = 1408;
 
-    // `max_reply`: the longest reply text served here (one datagram's worth).
-    explicit McGetBatch(size_t max_reply);
+    McGetBatch();
 
     // Queues a request; false when it does not fit (run and clear first).
     bool add(const proto::McGetLine& line);
     size_t size() const { return n_reqs_; }
     bool empty() const { return n_reqs_ == 0; }
 
-    // Looks every key up and settles each request served here.
-    void run(EngineCtx& ctx);
-    // After run(): the length of request i's reply, or 0 when the full
-    // engine path must answer it instead.
-    size_t reply_len(size_t i) const { return reqs_[i].reply_len; }
-    // Writes request i's reply (reply_len(i) bytes) at `dst`.
-    void write_reply(size_t i, char* dst) const;
+    // Looks every key up: one bulk look-up per shard.
+    void lookup(EngineCtx& ctx);
+    // Writes request i's reply at `dst` when it fits `room` bytes and every
+    // value was read whole; returns its length, or 0 when the full engine
+    // path must answer instead (nothing is counted or changed for it).
+    size_t write_reply(size_t i, char* dst, size_t room) const;
+    // Counts request i's gets and does the owner's side effects (mc_get.h);
+    // once, after its reply was written.
+    void settle(EngineCtx& ctx, size_t i);
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:
@@ -59,13 +63,9 @@ class McGetBatch {
         uint8_t first_key;
         uint8_t n_keys;
         bool with_cas;
-        uint32_t reply_len;
     };
 
-    void read_all(EngineCtx& ctx, UnixTime now);
-    void settle(EngineCtx& ctx, Request& r, UnixTime now);
-
-    size_t max_reply_;
+    UnixTime now_ = 0;
     size_t n_keys_ = 0;
     size_t n_reqs_ = 0;
     std::array<store::KeyRef, kMaxKeys> keys_;

@@ -77,23 +77,28 @@ class McGetBatchTest : public ::testing::TestWithParam<size_t> {
             ASSERT_TRUE(proto::parse_mc_get_line(l, gl)) << l;
             ASSERT_TRUE(batch.add(gl));
         }
-        batch.run(fast_.ctx);
+        batch.lookup(fast_.ctx);
+        written_.assign(lines.size(), 0);
         for (size_t i = 0; i < lines.size(); ++i) {
             const std::string want = full_.run(lines[i]);
-            std::string got;
-            if (batch.reply_len(i) == 0) {
+            std::string got(room_, '\0');
+            const size_t len = batch.write_reply(i, got.data(), room_);
+            written_[i] = len;
+            if (len == 0) {
                 // Left to the full path: it answers on this store as usual.
                 EXPECT_GT(want.size(), 0u);
                 got = fast_.run(lines[i]);
             } else {
-                got.resize(batch.reply_len(i));
-                batch.write_reply(i, got.data());
+                got.resize(len);
+                batch.settle(fast_.ctx, i);
             }
             EXPECT_EQ(got, want) << lines[i];
         }
         expect_same_stats(fast_.ctx.stats, full_.ctx.stats);
     }
 
+    size_t room_ = proto::kMcUdpMaxPayload;
+    std::vector<size_t> written_;  // reply lengths of the last check()
     ManualClock clock_;
     Node fast_{clock_, GetParam()};
     Node full_{clock_, GetParam()};
@@ -101,7 +106,7 @@ class McGetBatchTest : public ::testing::TestWithParam<size_t> {
 
 TEST_P(McGetBatchTest, HitsMissesCasAndDuplicates) {
     build("set a 1 0 3\r\nabc\r\nset b 4294967295 0 0\r\n\r\nset c 0 0 5\r\nhello\r\n");
-    McGetBatch batch(proto::kMcUdpMaxPayload);
+    McGetBatch batch;
     check({"get a\r\n", "gets a b c\r\n", "get nope\n", "get a a nope a\r\n", "gets b\r\n"}, batch);
     // The first hit marked the items fetched: meta's h flag now says so on both.
     EXPECT_EQ(fast_.run("mg a h\r\n"), full_.run("mg a h\r\n"));
@@ -110,7 +115,7 @@ TEST_P(McGetBatchTest, HitsMissesCasAndDuplicates) {
 TEST_P(McGetBatchTest, ExpiredItemsAreMissesAndCounted) {
     build("set x 0 2 1\r\n1\r\nset y 0 100 1\r\n2\r\nset z 0 0 1\r\n3\r\n");
     clock_.advance(5);
-    McGetBatch batch(proto::kMcUdpMaxPayload);
+    McGetBatch batch;
     check({"get x y z\r\n", "get x\r\n"}, batch);
 }
 
@@ -119,11 +124,25 @@ TEST_P(McGetBatchTest, LeavesLargeValuesAndLongRepliesToTheFullPath) {
     const std::string mid(700, 'm');
     build("set big 0 0 3000\r\n" + big + "\r\nset m1 0 0 700\r\n" + mid + "\r\nset m2 0 0 700\r\n" +
           mid + "\r\nset s 0 0 1\r\nx\r\n");
-    McGetBatch batch(proto::kMcUdpMaxPayload);
+    McGetBatch batch;
     check({"get s big\r\n", "get m1 m2\r\n", "get m1 s\r\n", "get s\r\n"}, batch);
-    EXPECT_EQ(batch.reply_len(0), 0u);  // a value over the slot
-    EXPECT_EQ(batch.reply_len(1), 0u);  // two datagrams' worth
-    EXPECT_GT(batch.reply_len(2), 0u);
+    EXPECT_EQ(written_[0], 0u);  // a value over the slot
+    EXPECT_EQ(written_[1], 0u);  // two datagrams' worth
+    EXPECT_GT(written_[2], 0u);
+}
+
+// The room check is exact: a reply of exactly the room fits, one byte more
+// does not (then the full path answers).
+TEST_P(McGetBatchTest, ReplyFillingTheRoomExactlyFits) {
+    build("set k 0 0 10\r\n0123456789\r\n");
+    const size_t exact = ("VALUE k 0 10\r\n0123456789\r\nEND\r\n"s).size();
+    McGetBatch batch;
+    room_ = exact;
+    check({"get k\r\n"}, batch);
+    EXPECT_EQ(written_[0], exact);
+    room_ = exact - 1;
+    check({"get k\r\n"}, batch);
+    EXPECT_EQ(written_[0], 0u);
 }
 
 TEST_P(McGetBatchTest, RandomBatchesMatchTheEngine) {
@@ -137,7 +156,7 @@ TEST_P(McGetBatchTest, RandomBatchesMatchTheEngine) {
     }
     build(cmds);
     clock_.advance(3);
-    McGetBatch batch(proto::kMcUdpMaxPayload);
+    McGetBatch batch;
     for (int round = 0; round < 50; ++round) {
         std::vector<std::string> lines;
         size_t keys = 0;
@@ -155,7 +174,7 @@ TEST_P(McGetBatchTest, RandomBatchesMatchTheEngine) {
 }
 
 TEST_P(McGetBatchTest, AddRefusesWhenFull) {
-    McGetBatch batch(proto::kMcUdpMaxPayload);
+    McGetBatch batch;
     proto::McGetLine one;
     ASSERT_TRUE(proto::parse_mc_get_line("get k\r\n", one));
     for (size_t i = 0; i < McGetBatch::kMaxRequests; ++i)

@@ -381,10 +381,12 @@ TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
         const UdpRequest req = request();
         rte_mbuf* m = rte_pktmbuf_alloc(pool_);
         ASSERT_NE(m, nullptr);
-        char* dst = begin_mc_udp_reply(m, req, port_, 0x1234, text.size());
+        size_t room = 0;
+        char* dst = mc_udp_reply_text(m, req, room);
         ASSERT_NE(dst, nullptr);
+        EXPECT_EQ(room, proto::kMcUdpMaxPayload);
         std::memcpy(dst, text.data(), text.size());
-        finish_udp_reply(m, port_);
+        seal_mc_udp_reply(m, req, port_, 0x1234, text.size());
         const std::string dgram = client_receives(m);
         const auto* h = reinterpret_cast<const uint8_t*>(dgram.data());
         EXPECT_EQ(get16(h), 0x1234);
@@ -406,10 +408,11 @@ TEST_F(Reply, TxChecksumOffloadLeavesTheSumsToTheDevice) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     ASSERT_NE(m, nullptr);
     const std::string text = "END\r\n";
-    char* dst = begin_mc_udp_reply(m, req, port_, 9, text.size());
+    size_t room = 0;
+    char* dst = mc_udp_reply_text(m, req, room);
     ASSERT_NE(dst, nullptr);
     std::memcpy(dst, text.data(), text.size());
-    finish_udp_reply(m, port_);
+    seal_mc_udp_reply(m, req, port_, 9, text.size());
     const uint64_t want = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
     EXPECT_EQ(m->ol_flags & want, want);
     EXPECT_EQ(m->l2_len, 14u);
@@ -434,12 +437,14 @@ TEST_F(Reply, RequestMbufIsReusedForItsReply) {
     const size_t text_len = 100;
     ASSERT_TRUE(reuse_for_reply(held_, mc_reply_overhead(req) + text_len));
     EXPECT_EQ(rte_pktmbuf_pkt_len(held_), 0u);
-    char* dst = begin_mc_udp_reply(held_, req, port_, 3, text_len);
+    size_t room = 0;
+    char* dst = mc_udp_reply_text(held_, req, room);
     ASSERT_NE(dst, nullptr);
+    EXPECT_GE(room, text_len);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(req.payload.data()), req.payload.size()),
               before);
     std::memset(dst, 'r', text_len);
-    finish_udp_reply(held_, port_);
+    seal_mc_udp_reply(held_, req, port_, 3, text_len);
     EXPECT_EQ(client_receives(held_).substr(proto::kMcFrameHeaderSize), std::string(text_len, 'r'));
     // No room: a reply larger than what is left after the request.
     rte_pktmbuf_free(held_);
@@ -452,12 +457,22 @@ TEST_F(Reply, RequestMbufIsReusedForItsReply) {
     rte_mbuf_refcnt_update(held_, -1);
 }
 
-TEST_F(Reply, InPlaceMcReplyRefusesMoreThanOneDatagram) {
+// The room offered is one datagram's text at most, and less in a small
+// segment; a non-empty mbuf gets none.
+TEST_F(Reply, InPlaceMcReplyRoomIsOneDatagramAtMost) {
     const UdpRequest req = request();
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(begin_mc_udp_reply(m, req, port_, 1, proto::kMcUdpMaxPayload + 1), nullptr);
-    EXPECT_EQ(rte_pktmbuf_pkt_len(m), 0u);
+    size_t room = 0;
+    ASSERT_NE(mc_udp_reply_text(m, req, room), nullptr);
+    EXPECT_EQ(room, proto::kMcUdpMaxPayload);
+    // Leave 100 bytes past the headers: the room is 100.
+    const size_t keep = rte_pktmbuf_tailroom(m) - (mc_reply_overhead(req) + 100);
+    m->data_off = static_cast<uint16_t>(m->data_off + keep);
+    ASSERT_NE(mc_udp_reply_text(m, req, room), nullptr);
+    EXPECT_EQ(room, 100u);
+    ASSERT_NE(rte_pktmbuf_append(m, 1), nullptr);
+    EXPECT_EQ(mc_udp_reply_text(m, req, room), nullptr);
     rte_pktmbuf_free(m);
 }
 
