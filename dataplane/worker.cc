@@ -181,11 +181,10 @@ void Worker::on_rx(rte_mbuf* m) {
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
     if (!accept_frame(m, req, frame)) return;
-    proto::McGetLine line;
-    if (proto::parse_mc_get_line(body_of(req), line)) {
-        if (!gets_.add(line)) {
+    if (proto::parse_mc_get_line(body_of(req), line_)) {
+        if (!gets_.add(line_)) {
             run_gets();
-            gets_.add(line);
+            gets_.add(line_);
         }
         pending_[gets_.size() - 1] = {m, req, frame.request_id};
         return;

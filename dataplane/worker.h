@@ -32,6 +32,7 @@
 #include "net/addr.h"
 #include "net/classify.h"
 #include "proto/mc_frame.h"
+#include "proto/mc_get_line.h"
 #include "reply_buffer.h"
 #include "route.h"
 #include "store/shard.h"
@@ -114,6 +115,7 @@ class Worker {
         uint16_t request_id;
     };
     engine::McGetBatch gets_;
+    proto::McGetLine line_;  // a member: 32 key views are not worth zeroing per datagram
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;

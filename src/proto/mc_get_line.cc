@@ -64,7 +64,7 @@ bool parse_mc_get_line(std::string_view body, McGetLine& out) {
         pos = key_end(p, pos, end);
         const size_t len = pos - start;
         if (len == 0 || len > kMcMaxKeyLen || out.n_keys == kMcGetLineMaxKeys) return false;
-        out.keys[out.n_keys++] = body.substr(start, len);
+        out.keys[out.n_keys++] = std::string_view(p + start, len);
         if (pos == end) return true;
         // One space, then another key: anything else is for the full parser.
         if (p[pos] != ' ') return false;
