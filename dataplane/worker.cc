@@ -9,10 +9,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "engine/mc_classic.h"
 #include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_get_line.h"
+#include "proto/mc_set_line.h"
+#include "store/digest.h"
 
 namespace fulmar::dataplane {
 namespace {
@@ -89,30 +93,55 @@ std::string_view Worker::body_of(const net::UdpRequest& req) {
             req.payload.size() - proto::kMcFrameHeaderSize};
 }
 
-void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame) {
+void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame,
+                     const proto::McTextRequest* set) {
     const std::string_view body = body_of(req);
-    // Each datagram is a connection of its own, as in memcached: nothing
-    // carries over, a request cut short is dropped.
-    session_.reset();
     reply_.clear();
-    session_.feed(body, reply_);
+    // A plain set (handed over by another worker, or parsed by on_rx) runs
+    // without the full parser; the session would read it the same way.
+    if (set == nullptr && proto::parse_mc_set_line(body, engine::kMcMaxStorableValueLen, set_))
+        set = &set_;
+    if (set != nullptr) {
+        engine::execute_classic(*set, ctx_, reply_);
+    } else {
+        // Each datagram is a connection of its own, as in memcached: nothing
+        // carries over, a request cut short is dropped.
+        session_.reset();
+        session_.feed(body, reply_);
+    }
     std::span<const char> reply = reply_.bytes();
     if (reply_.overflow()) {
         stats.udp_reply_overflow++;
         reply = kOutOfMemoryReply;
     }
-    if (!reply.empty()) {
-        auto& out = reply_mbufs();
-        const size_t n = net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id, reply,
-                                                   out.data(), out.size());
-        if (n == 0) {
-            stats.mbuf_alloc_failed++;
-        } else {
-            stats.udp_reply_datagrams += n;
-            stats.udp_reply_bytes += reply.size();
-            for (size_t i = 0; i < n; ++i)
-                send(out[i]);
-        }
+    if (reply.empty()) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    stats.udp_reply_bytes += reply.size();
+    // One datagram's worth goes back in the request's own mbuf.
+    size_t room = 0;
+    char* text = nullptr;
+    if (reply.size() <= proto::kMcUdpMaxPayload &&
+        net::reuse_for_reply(m, net::mc_reply_overhead(req) + reply.size()))
+        text = net::mc_udp_reply_text(m, req, room);
+    if (text != nullptr && room >= reply.size()) {
+        std::memcpy(text, reply.data(), reply.size());
+        net::seal_mc_udp_reply(m, req, p_.addr, frame.request_id, reply.size());
+        stats.udp_reply_datagrams++;
+        send(m);
+        return;
+    }
+    auto& out = reply_mbufs();
+    const size_t n = net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id, reply,
+                                               out.data(), out.size());
+    if (n == 0) {
+        stats.mbuf_alloc_failed++;
+        stats.udp_reply_bytes -= reply.size();
+    } else {
+        stats.udp_reply_datagrams += n;
+        for (size_t i = 0; i < n; ++i)
+            send(out[i]);
     }
     rte_pktmbuf_free(m);
 }
@@ -191,14 +220,23 @@ void Worker::on_rx(rte_mbuf* m) {
     }
     // Whatever follows a batched get in the burst runs after it.
     if (!gets_.empty()) run_gets();
-    const Route r = route_datagram(body_of(req), p_.route);
+    // A plain set goes to its key's owner without a full parse.
+    const proto::McTextRequest* set = nullptr;
+    Route r;
+    if (proto::parse_mc_set_line(body_of(req), engine::kMcMaxStorableValueLen, set_)) {
+        set = &set_;
+        r = {RouteKind::kOwner, static_cast<uint16_t>(engine::shard_index(
+                                    store::digest_key(set_.key), p_.route.n_shards))};
+    } else {
+        r = route_datagram(body_of(req), p_.route);
+    }
     switch (r.kind) {
         case RouteKind::kLocal:
             execute(m, req, frame);
             return;
         case RouteKind::kOwner:
             if (r.shard == p_.worker_id) {
-                execute(m, req, frame);
+                execute(m, req, frame, set);
             } else if (rte_ring_enqueue(inboxes_[r.shard], m) == 0) {
                 stats.handoff_out++;
             } else {

@@ -8,6 +8,7 @@
 //
 //   RX burst -> classify (L2/L3/L4) -> ARP/ICMP: reply in place
 //                                   -> memcached UDP -> one plain get line: batch
+//                                                    -> one plain set: its owner
 //                                                    -> else: (batch first) route
 //                                                         -> run here | owner's inbox
 //   end of burst -> batch: one bulk look-up, replies written into TX mbufs
@@ -33,6 +34,7 @@
 #include "net/classify.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_get_line.h"
+#include "proto/mc_text.h"
 #include "reply_buffer.h"
 #include "route.h"
 #include "store/shard.h"
@@ -90,8 +92,11 @@ class Worker {
     // for what memcached would drop (short, total != 1).
     bool accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame);
     static std::string_view body_of(const net::UdpRequest& req);
-    // Runs a memcached datagram here (we own what it writes) and frees it.
-    void execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame);
+    // Runs a memcached datagram here (we own what it writes) and sends its
+    // reply (in `m` itself when it fits one datagram) or frees it. `set`:
+    // the datagram is that plain set, already parsed (mc_set_line.h).
+    void execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame,
+                 const proto::McTextRequest* set = nullptr);
     // Answers the batched gets (in arrival order, before anything later
     // runs) and frees their requests.
     void run_gets();
@@ -115,7 +120,9 @@ class Worker {
         uint16_t request_id;
     };
     engine::McGetBatch gets_;
-    proto::McGetLine line_;  // a member: 32 key views are not worth zeroing per datagram
+    proto::McGetLine line_;
+    proto::McTextRequest set_;  // the plain set fast path's request  // a member: 32 key views are
+                                // not worth zeroing per datagram
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;

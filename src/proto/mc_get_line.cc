@@ -20,11 +20,12 @@ constexpr std::array<bool, 256> kKeyByte = [] {
     return t;
 }();
 
-// Offset of the first byte in [pos, end) that cannot be in a key, or end.
+}  // namespace
+
 // Eight bytes a step (SWAR): a byte below 0x21 borrows in `x - 0x21..` with
 // its own top bit clear, 0x7f is a zero byte of `x ^ 0x7f..`; borrows only
 // run upwards, so the lowest flagged byte is always a real one.
-size_t key_end(const char* p, size_t pos, size_t end) {
+size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
     constexpr uint64_t kOnes = 0x0101010101010101;
     constexpr uint64_t kHigh = 0x8080808080808080;
     while (pos + 8 <= end) {
@@ -41,8 +42,6 @@ size_t key_end(const char* p, size_t pos, size_t end) {
         ++pos;
     return pos;
 }
-
-}  // namespace
 
 bool parse_mc_get_line(std::string_view body, McGetLine& out) {
     size_t pos;
@@ -61,7 +60,7 @@ bool parse_mc_get_line(std::string_view body, McGetLine& out) {
     const char* p = body.data();
     while (true) {
         const size_t start = pos;
-        pos = key_end(p, pos, end);
+        pos = mc_plain_key_end(p, pos, end);
         const size_t len = pos - start;
         if (len == 0 || len > kMcMaxKeyLen || out.n_keys == kMcGetLineMaxKeys) return false;
         out.keys[out.n_keys++] = std::string_view(p + start, len);

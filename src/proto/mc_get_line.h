@@ -32,4 +32,8 @@ struct McGetLine {
 // True when `body` is exactly one plain get/gets line (see above).
 bool parse_mc_get_line(std::string_view body, McGetLine& out);
 
+// The end of the key starting at `pos` in p[0..end): the first byte that
+// cannot be in a plain key (above), or end. Shared with mc_set_line.
+size_t mc_plain_key_end(const char* p, size_t pos, size_t end);
+
 }  // namespace fulmar::proto
