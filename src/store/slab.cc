@@ -40,6 +40,8 @@ Slab::Slab(std::span<std::byte> memory)
     classes_[n_classes_].chunk_size = static_cast<uint32_t>(kPageSize);
     classes_[n_classes_].chunks_per_page = 1;
     ++n_classes_;
+    for (size_t i = 0; i < kSmallClassSteps; ++i)
+        small_class_[i] = search_class(i * 8);
 
     for (uint32_t p = n_pages_; p-- > 0;) {
         pages_[p].next = free_pages_head_;
@@ -49,6 +51,11 @@ Slab::Slab(std::span<std::byte> memory)
 }
 
 uint8_t Slab::class_for(size_t total) const {
+    if (total < kSmallClassSteps * 8 - 7) return small_class_[(total + 7) / 8];
+    return search_class(total);
+}
+
+uint8_t Slab::search_class(size_t total) const {
     if (total > kMaxItemSize) return kNoClass;
     // Binary search over ~45 ascending sizes.
     size_t lo = 0, hi = n_classes_ - 1;

@@ -108,6 +108,7 @@ class Slab {
 
   private:
     void carve(uint32_t page_id, uint8_t class_id);
+    uint8_t search_class(size_t total) const;
 
     std::byte* base_;
     uint32_t n_pages_;
@@ -115,6 +116,10 @@ class Slab {
     uint32_t free_pages_head_ = kNoPage;
     size_t n_classes_ = 0;
     std::array<SlabClass, kMaxClasses> classes_{};
+    // class_for() of small items in one load: entry i is the class of an
+    // item of 8*i bytes (most items are small; larger ones binary-search).
+    static constexpr size_t kSmallClassSteps = 257;  // up to 2 KiB
+    std::array<uint8_t, kSmallClassSteps> small_class_{};
     std::unique_ptr<PageDesc[]> pages_;
 };
 

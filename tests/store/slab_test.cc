@@ -36,6 +36,18 @@ TEST_F(SlabFixture, A16ByteKeyWith32ByteValueFitsThe80ByteClass) {
     EXPECT_EQ(s.class_for(1), 0);
 }
 
+// Every size up to 8 KiB (the table's range and past it): the smallest class
+// that holds it.
+TEST_F(SlabFixture, ClassForIsTheSmallestClassThatFits) {
+    Slab s(aligned());
+    for (size_t total = 0; total <= 8192; ++total) {
+        uint8_t want = 0;
+        while (s.cls(want).chunk_size < total)
+            ++want;
+        ASSERT_EQ(s.class_for(total), want) << total;
+    }
+}
+
 TEST_F(SlabFixture, AllocatesEveryChunkOnceThenRunsOut) {
     Slab s(aligned());
     const uint8_t big = s.class_for(kPageSize);
