@@ -106,7 +106,11 @@ int main(int argc, char** argv) {
         port.name, port.port_id, port.addr.mac.addr_bytes[0], port.addr.mac.addr_bytes[1],
         port.addr.mac.addr_bytes[2], port.addr.mac.addr_bytes[3], port.addr.mac.addr_bytes[4],
         port.addr.mac.addr_bytes[5], config::format_ipv4(cfg.ports[0].ipv4.addr), cfg.udp_port,
-        n_workers, port.rss ? ", RSS" : (n_workers > 1 ? ", no RSS: queue 0 gets everything" : ""),
+        n_workers,
+        port.rss
+            ? ", RSS"
+            : (n_workers > 1 ? ", no RSS: each queue gets what the device or its peer puts there"
+                             : ""),
         port.addr.tx_checksum_offload ? "device" : "software",
         port.rx_checksum_offload ? "device" : "software");
 

@@ -117,8 +117,8 @@ TEST(Options, QueuesSplitTotalsAndNeedEnoughOfEach) {
     EXPECT_EQ(r.value().queues, 4u);
     EXPECT_EQ(r.value().window, 256u);  // 64 a queue by default
     EXPECT_EQ(r.value().preload_window, 256u);
-    r = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--queues", "8", "--window",
-               "1024", "--rate", "8M"});
+    r = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--queues", "8", "--window", "1024",
+               "--rate", "8M"});
     ASSERT_TRUE(r.ok()) << r.error();
     EXPECT_EQ(r.value().window, 1024u);  // a total
     EXPECT_DOUBLE_EQ(r.value().rate, 8e6);

@@ -161,7 +161,7 @@ TEST(Queues, MergedReportSumsCountsAndMergesHistograms) {
     EXPECT_EQ(m->measure.error_kinds[1], 3u);
     EXPECT_EQ(m->link.rx_packets, 30u);
     EXPECT_EQ(m->link.rx_handed_over, 3u);
-    EXPECT_DOUBLE_EQ(m->preload_s, 3.0);  // the longest
+    EXPECT_DOUBLE_EQ(m->preload_s, 3.0);       // the longest
     EXPECT_NEAR(m->measured_s, 10.001, 1e-9);  // the mean
     EXPECT_NEAR(reply_rate(*m), 5997 / 10.001, 1e-6);
     EXPECT_EQ(m->latency_ns.count(), 30'000u);

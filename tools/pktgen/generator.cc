@@ -1,4 +1,4 @@
-// The load loop; see generator.h for its shape and threading.
+// The load loop; see generator.h for its shape, threading and lifecycle.
 #include "generator.h"
 
 #include <rte_byteorder.h>
@@ -22,6 +22,8 @@ namespace {
 constexpr size_t kReassemblyBytes = size_t{64} << 20;
 // Preload gives up when nothing at all comes back for this long.
 constexpr uint64_t kPreloadStallSeconds = 5;
+// Live counters are published this many times a second.
+constexpr uint64_t kPublishPerSecond = 20;
 
 uint16_t load_be16(const std::byte* p) {
     return static_cast<uint16_t>((std::to_integer<uint16_t>(p[0]) << 8) |
@@ -40,25 +42,32 @@ uint32_t reassembly_contexts(const Workload& w) {
 
 }  // namespace
 
-Generator::Generator(const Options& o, const Workload& w, const PortConf& pc)
+Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, const QueuePlan& plan,
+                     Crew& crew)
     : o_(o),
       w_(w),
       pc_(pc),
+      plan_(plan),
+      crew_(crew),
+      chooser_(plan.keys.count, w.params().dist, w.params().zipf_theta),
       frame_(pc.flow),
-      versions_(w.n_keys()),
+      versions_(plan.keys.first, plan.keys.count),
       table_(w.params().keys_per_get),
       reasm_(reassembly_contexts(w), max_reply_datagrams(w),
              static_cast<uint32_t>(proto::kMcUdpMaxPayload)),
-      rng_(w.params().seed),
+      rng_(plan.seed),
       tsc_hz_(rte_get_tsc_hz()),
       ns_per_tsc_(1e9 / static_cast<double>(rte_get_tsc_hz())),
       timeout_tsc_(rte_get_tsc_hz() / 1000 * o.timeout_ms) {
     rx_addr_.mac = pc.flow.src_mac;
     rx_addr_.ip = pc.flow.src_ip;
-    rx_addr_.udp_port = pc.flow.src_port;
-    rx_addr_.n_udp_ports = 1;
+    // Every instance's port is ours to receive; poll_rx hands the others'
+    // replies over.
+    rx_addr_.udp_port = crew.base_src_port;
+    rx_addr_.n_udp_ports = static_cast<uint16_t>(crew.n_queues);
     rx_from_.add(pc.flow.dst_ip, 32);
     preload_retry_.reserve(RequestTable::kIds);
+    if (!crew.inboxes.empty()) inbox_ = crew.inboxes[plan.queue];
 }
 
 // ---------------------------------------------------------------------------
@@ -88,7 +97,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
         std::span<uint32_t> keys = table_.keys(id);
         std::span<uint32_t> mins = table_.min_versions(id);
         for (uint32_t i = 0; i < n; i++) {
-            keys[i] = w_.next_key(rng_);
+            keys[i] = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
             // The newest acknowledged version now: the reply may not be older.
             mins[i] = versions_.acked(keys[i]);
         }
@@ -96,7 +105,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
         s.n_keys = static_cast<uint16_t>(n);
         len = w_.format_get(keys.first(n), body);
     } else {
-        const uint32_t key = w_.next_key(rng_);
+        const uint32_t key = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
         s.op = Op::kSet;
         s.key = key;
         s.version = versions_.next(key);
@@ -111,7 +120,8 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
 
 void Generator::build(uint32_t n, uint64_t now, const uint64_t* stamps) {
     if (loop_ == Loop::kPreload) {
-        const uint64_t left = preload_retry_.size() + (w_.n_keys() - preload_next_);
+        const uint64_t left =
+            preload_retry_.size() + (plan_.keys.first + plan_.keys.count - preload_next_);
         n = static_cast<uint32_t>(std::min<uint64_t>(n, left));
     }
     n = std::min(n, kMaxBurst - n_tx_);
@@ -138,7 +148,7 @@ uint32_t Generator::flush_tx(uint64_t now) {
     const uint16_t sent =
         rte_eth_tx_burst(pc_.port_id, pc_.queue_id, tx_.data(), static_cast<uint16_t>(n_tx_));
     link_.tx_packets += sent;
-    const bool closed = o_.rate == 0 || loop_ == Loop::kPreload;
+    const bool closed = plan_.rate == 0 || loop_ == Loop::kPreload;
     if (closed && sent > 0) now = rte_rdtsc();
     for (uint16_t i = 0; i < sent; i++) {
         Slot& s = table_.slot(tx_ids_[i]);
@@ -168,16 +178,19 @@ uint32_t Generator::flush_tx(uint64_t now) {
 // Receiving
 
 uint16_t Generator::poll_rx(uint64_t now) {
-    rte_mbuf* pkts[kMaxBurst];
-    const uint16_t n =
-        rte_eth_rx_burst(pc_.port_id, pc_.queue_id, pkts, static_cast<uint16_t>(o_.burst));
+    rte_mbuf* pkts[2 * kMaxBurst];
+    uint16_t n = rte_eth_rx_burst(pc_.port_id, pc_.queue_id, pkts, static_cast<uint16_t>(o_.burst));
+    link_.rx_packets += n;
+    // Our replies that came in on the other queues (counted there).
+    if (inbox_ != nullptr)
+        n += static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
+            inbox_, reinterpret_cast<void**>(pkts + n), o_.burst, nullptr));
     if (n == 0) return 0;
     // Replies are stamped when the burst arrived, not when the loop turn
     // began: a turn that built and sent a burst first would otherwise
     // shorten their round trips.
     now = rte_rdtsc();
-    link_.rx_packets += n;
-    rte_mbuf* done[kMaxBurst];
+    rte_mbuf* done[2 * kMaxBurst];
     uint16_t n_done = 0;
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
@@ -196,12 +209,22 @@ uint16_t Generator::poll_rx(uint64_t now) {
             case net::RxAction::kDrop:
                 link_.rx_other++;
                 break;
-            case net::RxAction::kUdpRequest:
-                if (d.src_port == pc_.flow.dst_port)
-                    on_datagram(d.payload, now);
-                else
+            case net::RxAction::kUdpRequest: {
+                if (d.src_port != pc_.flow.dst_port) {
                     link_.rx_other++;
+                    break;
+                }
+                // classify admitted [base, base + n_queues): whose port?
+                const uint32_t q = d.dst_port - crew_.base_src_port;
+                if (q == plan_.queue) {
+                    on_datagram(d.payload, now);
+                    break;
+                }
+                link_.rx_handed_over++;
+                if (rte_ring_mp_enqueue(crew_.inboxes[q], m) == 0) continue;
+                link_.rx_handover_full++;
                 break;
+            }
         }
         done[n_done++] = m;
     }
@@ -323,48 +346,115 @@ void Generator::expire(uint64_t now) {
 // ---------------------------------------------------------------------------
 // Loops
 
-void Generator::live_line(uint64_t now, std::string_view phase_name) {
-    if (o_.quiet) return;
+Generator::LiveTotals Generator::live_totals() const {
+    LiveTotals t;
+    for (uint32_t q = 0; q < crew_.n_queues; q++) {
+        const LiveSlot& l = crew_.live[q];
+        t.sent += l.sent.load(std::memory_order_relaxed);
+        t.replies += l.replies.load(std::memory_order_relaxed);
+        t.found += l.found.load(std::memory_order_relaxed);
+        t.answered += l.answered.load(std::memory_order_relaxed);
+        t.timeouts += l.timeouts.load(std::memory_order_relaxed);
+        t.errors += l.errors.load(std::memory_order_relaxed);
+    }
+    return t;
+}
+
+void Generator::publish(uint64_t now, bool quantiles) {
     RequestStats cur;
     for (const RequestStats& s : stats_)
         cur += s;
+    LiveSlot& l = crew_.live[plan_.queue];
+    constexpr auto kRelaxed = std::memory_order_relaxed;
+    l.sent.store(cur.sent, kRelaxed);
+    l.replies.store(cur.replies, kRelaxed);
+    l.found.store(cur.hits + cur.unverified_hits, kRelaxed);
+    l.answered.store(cur.hits + cur.unverified_hits + cur.misses, kRelaxed);
+    l.timeouts.store(cur.timeouts, kRelaxed);
+    l.errors.store(cur.errors, kRelaxed);
+    l.outstanding.store(table_.outstanding(), kRelaxed);
+    if (quantiles) {
+        l.p50_ns.store(interval_.quantile(0.5), kRelaxed);
+        l.p99_ns.store(interval_.quantile(0.99), kRelaxed);
+        interval_.reset();
+        last_quantiles_tsc_ = now;
+    }
+    next_publish_tsc_ = now + tsc_hz_ / kPublishPerSecond;
+}
+
+void Generator::tick(uint64_t now, std::string_view phase_name) {
+    if (now < next_publish_tsc_) return;
+    const bool second = now - last_quantiles_tsc_ >= tsc_hz_;
+    publish(now, second);
+    if (plan_.queue == 0 && now - last_live_tsc_ >= tsc_hz_) live_line(now, phase_name);
+}
+
+void Generator::reset_live(uint64_t start) {
+    publish(start, true);  // quantiles of the next line start here
+    last_live_tsc_ = live_start_tsc_ = start;
+    last_live_ = live_totals();
+}
+
+// Queue 0 only: the sums of what every instance published (the others' at
+// most 50 ms old); latency is the worst queue's last second.
+void Generator::live_line(uint64_t now, std::string_view phase_name) {
+    const LiveTotals cur = live_totals();
     const double dt = static_cast<double>(now - last_live_tsc_) / static_cast<double>(tsc_hz_);
+    last_live_tsc_ = now;
+    if (o_.quiet) {
+        last_live_ = cur;
+        return;
+    }
     const double t = static_cast<double>(now - live_start_tsc_) / static_cast<double>(tsc_hz_);
-    const uint64_t answered = (cur.hits + cur.unverified_hits + cur.misses) -
-                              (last_live_.hits + last_live_.unverified_hits + last_live_.misses);
-    const uint64_t hit =
-        (cur.hits + cur.unverified_hits) - (last_live_.hits + last_live_.unverified_hits);
+    uint64_t p50 = 0, p99 = 0, outstanding = 0;
+    for (uint32_t q = 0; q < crew_.n_queues; q++) {
+        const LiveSlot& l = crew_.live[q];
+        p50 = std::max(p50, l.p50_ns.load(std::memory_order_relaxed));
+        p99 = std::max(p99, l.p99_ns.load(std::memory_order_relaxed));
+        outstanding += l.outstanding.load(std::memory_order_relaxed);
+    }
+    const uint64_t answered = cur.answered - last_live_.answered;
+    const uint64_t hit = cur.found - last_live_.found;
     fmt::print(
         "[{:5.1f}s] {:<8} sent {:7.3f} M/s  recv {:7.3f} M/s  hit {:.3f}  p50 {:7.1f} us  "
         "p99 {:7.1f} us  lost {}  err {}  in flight {}\n",
         t, phase_name, static_cast<double>(cur.sent - last_live_.sent) / dt / 1e6,
         static_cast<double>(cur.replies - last_live_.replies) / dt / 1e6,
         answered ? static_cast<double>(hit) / static_cast<double>(answered) : 0.0,
-        static_cast<double>(interval_.quantile(0.5)) / 1000.0,
-        static_cast<double>(interval_.quantile(0.99)) / 1000.0, cur.timeouts - last_live_.timeouts,
-        cur.errors - last_live_.errors, table_.outstanding());
+        static_cast<double>(p50) / 1000.0, static_cast<double>(p99) / 1000.0,
+        cur.timeouts - last_live_.timeouts, cur.errors - last_live_.errors, outstanding);
     std::fflush(stdout);
-    interval_.reset();
     last_live_ = cur;
-    last_live_tsc_ = now;
 }
 
-bool Generator::preload(const StopFlag& stop, std::string& why) {
+template <typename Done>
+void Generator::serve_until(Done done, bool stoppable, std::string_view phase_name) {
+    for (;;) {
+        const uint64_t now = rte_rdtsc();
+        if (done(now) || (stoppable && crew_.stop)) return;
+        poll_rx(now);
+        expire(now);
+        tick(now, phase_name);
+    }
+}
+
+bool Generator::preload(std::string& why) {
     loop_ = Loop::kPreload;
     phase_ = Phase::kPreload;
     const uint64_t start = rte_rdtsc();
     last_reply_tsc_ = start;
-    last_live_tsc_ = live_start_tsc_ = start;
-    const uint32_t window = o_.preload_window;
-    while (preload_settled_ < w_.n_keys()) {
+    reset_live(start);
+    preload_next_ = plan_.keys.first;
+    const uint32_t window = plan_.preload_window;
+    while (preload_settled_ < plan_.keys.count) {
         const uint64_t now = rte_rdtsc();
-        if (stop) {
+        if (crew_.stop) {
             why = "interrupted";
             return false;
         }
         if (now - last_reply_tsc_ > kPreloadStallSeconds * tsc_hz_) {
-            why = fmt::format("no reply for {} s ({} of {} keys stored)", kPreloadStallSeconds,
-                              preload_settled_, w_.n_keys());
+            why = fmt::format("queue {}: no reply for {} s ({} of {} keys stored)", plan_.queue,
+                              kPreloadStallSeconds, preload_settled_, plan_.keys.count);
             return false;
         }
         poll_rx(now);
@@ -372,7 +462,7 @@ bool Generator::preload(const StopFlag& stop, std::string& why) {
         if (n_tx_ == 0 && table_.outstanding() < window)
             build(std::min(window - table_.outstanding(), o_.burst), now, nullptr);
         flush_tx(now);
-        if (now - last_live_tsc_ >= tsc_hz_) live_line(now, "preload");
+        tick(now, "preload");
     }
     // Late replies to timed-out preload sets may still arrive; they count as
     // late preload datagrams, not in the measurement.
@@ -380,22 +470,17 @@ bool Generator::preload(const StopFlag& stop, std::string& why) {
     return true;
 }
 
-void Generator::run(const StopFlag& stop) {
+void Generator::run(uint64_t start) {
     loop_ = Loop::kLoad;
-    const uint64_t start = rte_rdtsc();
     const auto warmup_tsc = static_cast<uint64_t>(o_.warmup_s * static_cast<double>(tsc_hz_));
     const auto duration_tsc = static_cast<uint64_t>(o_.duration_s * static_cast<double>(tsc_hz_));
     uint64_t measure_start = start + warmup_tsc;
     phase_ = warmup_tsc > 0 ? Phase::kWarmup : Phase::kMeasure;
-    last_live_tsc_ = live_start_tsc_ = start;
-    interval_.reset();
-    last_live_ = RequestStats{};
-    for (const RequestStats& s : stats_)
-        last_live_ += s;
+    reset_live(start);
 
-    const bool open = o_.rate > 0;
-    const double interval = open ? static_cast<double>(tsc_hz_) / o_.rate : 0;
-    const uint32_t cap = o_.window ? o_.window : RequestTable::kIds - 1;
+    const bool open = plan_.rate > 0;
+    const double interval = open ? static_cast<double>(tsc_hz_) / plan_.rate : 0;
+    const uint32_t cap = plan_.window ? plan_.window : RequestTable::kIds - 1;
     double next_send = static_cast<double>(start);
     uint64_t stamps[kMaxBurst];
     uint64_t end = 0;
@@ -413,7 +498,7 @@ void Generator::run(const StopFlag& stop) {
             phase_ = Phase::kMeasure;
             measure_start = now;
         }
-        if ((phase_ == Phase::kMeasure && now >= measure_start + duration_tsc) || stop) {
+        if ((phase_ == Phase::kMeasure && now >= measure_start + duration_tsc) || crew_.stop) {
             end = now;
             break;
         }
@@ -442,8 +527,7 @@ void Generator::run(const StopFlag& stop) {
         }
         const uint32_t n_sent = flush_tx(now);
         prev_idle = n_rx == 0 && n_sent == 0;
-        if (now - last_live_tsc_ >= tsc_hz_)
-            live_line(now, phase_ == Phase::kWarmup ? "warmup" : "measure");
+        tick(now, phase_ == Phase::kWarmup ? "warmup" : "measure");
     }
     measured_s_ = phase_ == Phase::kMeasure
                       ? static_cast<double>(end - measure_start) / static_cast<double>(tsc_hz_)
@@ -468,6 +552,37 @@ void Generator::run(const StopFlag& stop) {
         expire(now);
         if (table_.outstanding() == 0 || now > drain_end) break;
     }
+}
+
+int Generator::work() {
+    const uint32_t n = crew_.n_queues;
+    bool ok = true;
+    if (o_.preload) {
+        ok = preload(why_);
+        if (!ok) crew_.preload_failed.store(true);
+        crew_.preloaded.fetch_add(1);
+        // Keep receiving: the others' replies may arrive on our queue.
+        serve_until([&](uint64_t) { return crew_.preloaded.load() == n; }, false, "preload");
+    }
+    if (ok && crew_.preload_failed.load()) {
+        ok = false;
+        why_ = "another queue's preload failed";
+    }
+    if (ok) {
+        // Queue 0 (the main lcore) starts everyone at once, 10 ms from now.
+        if (plan_.queue == 0) crew_.start_tsc.store(rte_rdtsc() + tsc_hz_ / 100);
+        serve_until(
+            [&](uint64_t now) {
+                const uint64_t start = crew_.start_tsc.load();
+                return start != 0 && now >= start;
+            },
+            true, "start");
+        run(crew_.start_tsc.load() ? crew_.start_tsc.load() : rte_rdtsc());
+    }
+    crew_.finished.fetch_add(1);
+    serve_until([&](uint64_t) { return crew_.finished.load() == n; }, false, "drain");
+    publish(rte_rdtsc(), false);
+    return ok ? 0 : 1;
 }
 
 void Generator::fill_report(Report& r) const {

@@ -1,29 +1,48 @@
 // The load loop: builds memcached requests, sends them on one port queue,
 // matches replies to requests, checks them and measures latency.
 //
-// Everything here runs on one lcore (the main lcore), which owns the port's
-// queue 0, the request table, the version arrays and the histograms; no
-// other thread touches them, so there are no locks or atomics. After the
-// constructor the per-packet path allocates nothing but mbufs, makes no
-// syscalls and throws nothing; the live line (once a second) is the only
-// output during a run.
+// One Generator per --queues instance, each on its own lcore (queue 0 on the
+// main lcore), owning port queue q, its request table, version arrays (its
+// key slice, queues.h) and histograms; no other thread touches them, so
+// there are no locks. What the instances share is the Crew below: inbox
+// rings, the live counters each publishes, and the start/finish barriers,
+// all lock-free (rte_ring, relaxed atomics). After the constructor the
+// per-packet path allocates nothing but mbufs, makes no syscalls and throws
+// nothing; the live line (once a second, queue 0 only) is the only output
+// during a run.
 //
 // Loop, per iteration (DPDK l3fwd's shape):
-//   RX burst -> match ids, reassemble, check, record latency, free the slot
+//   RX burst + our inbox -> match ids, reassemble, check, record latency,
+//     free the slot; a reply to another instance's UDP port (the server
+//     answered on another queue: a set runs on its key's owner worker, a NIC
+//     hashes flows its own way) goes to that instance's inbox ring
 //   expire requests older than --timeout-ms (oldest first, O(1) each)
-//   build a burst: closed loop: up to --window in flight; open loop: every
+//   build a burst: closed loop: up to the window in flight; open loop: every
 //     request whose scheduled time has come (stamped with that time, so a
 //     stalled generator shows as latency, not as a lower rate)
 //   TX burst; what the ring did not take stays queued for the next turn
-//   once a second: the live line
+//   every 50 ms: publish counters to the Crew; queue 0, once a second: the
+//   live line over all queues
+//
+// Lifecycle of one instance (work()):
+//
+//   preload own slice --> preloaded++ --> serve* until all preloaded
+//     --> [queue 0 sets start_tsc] --> serve* until start_tsc
+//     --> run(start): warm-up, measurement, drain --> finished++
+//     --> serve* until all finished
+//   serve*: RX and hand-over only, so replies for the others keep flowing
 #pragma once
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <rte_ring.h>
+
 #include <array>
+#include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +51,7 @@
 #include "histogram.h"
 #include "net/addr.h"
 #include "options.h"
+#include "queues.h"
 #include "reassembly.h"
 #include "report.h"
 #include "request_table.h"
@@ -48,24 +68,56 @@ struct PortConf {
     Flow flow;
 };
 
-// Set by SIGINT/SIGTERM; read once per loop iteration.
+// Set by SIGINT/SIGTERM; read once per loop iteration by every lcore.
 using StopFlag = volatile std::sig_atomic_t;
+
+// What one instance last published for the live line: cumulative counts
+// over all its phases, and its last second's latency quantiles. One writer
+// (that instance), one reader (queue 0); relaxed atomics, a cache line each.
+struct alignas(64) LiveSlot {
+    std::atomic<uint64_t> sent{0};
+    std::atomic<uint64_t> replies{0};
+    std::atomic<uint64_t> found{0};     // hits + unverified hits
+    std::atomic<uint64_t> answered{0};  // found + misses
+    std::atomic<uint64_t> timeouts{0};
+    std::atomic<uint64_t> errors{0};
+    std::atomic<uint64_t> outstanding{0};
+    std::atomic<uint64_t> p50_ns{0};
+    std::atomic<uint64_t> p99_ns{0};
+};
+
+// Shared by the instances of one run. Built by main before the lcores start.
+struct Crew {
+    Crew(uint32_t n, uint16_t base_port, const StopFlag& stop_flag)
+        : n_queues(n), base_src_port(base_port), stop(stop_flag), live(new LiveSlot[n]) {}
+
+    const uint32_t n_queues;
+    const uint16_t base_src_port;  // instance q sends from base_src_port + q
+    const StopFlag& stop;
+    // inboxes[q] (multi-producer, single consumer) feeds instance q; empty
+    // when n_queues is 1.
+    std::vector<rte_ring*> inboxes;
+    std::unique_ptr<LiveSlot[]> live;
+    std::atomic<uint32_t> preloaded{0};  // instances past their preload
+    std::atomic<bool> preload_failed{false};
+    std::atomic<uint64_t> start_tsc{0};  // the shared start of warm-up; 0: not yet
+    std::atomic<uint32_t> finished{0};   // instances past their drain
+};
 
 class Generator {
   public:
     static constexpr uint32_t kMaxBurst = 256;
 
-    Generator(const Options& o, const Workload& w, const PortConf& pc);
+    Generator(const Options& o, const Workload& w, const PortConf& pc, const QueuePlan& plan,
+              Crew& crew);
 
-    // Sets every key once, in order, keeping --preload-window sets in flight
-    // and sending again any that times out, until each is acknowledged (or
-    // answered with an error). False, with `why`, when interrupted or when
-    // nothing came back for 5 s.
-    bool preload(const StopFlag& stop, std::string& why);
-    // Warm-up, then the measurement, then waits (at most --timeout-ms) for
-    // the replies still in flight.
-    void run(const StopFlag& stop);
+    // The whole life of the instance on its lcore (see the top of the file);
+    // 0, or 1 when a preload (this one or another's) failed or was stopped.
+    int work();
+    // Why work() returned 1; empty otherwise.
+    const std::string& failure() const { return why_; }
     void fill_report(Report& r) const;
+    const QueuePlan& plan() const { return plan_; }
 
   private:
     enum class Loop : uint8_t { kPreload, kLoad };
@@ -83,12 +135,34 @@ class Generator {
     void expire(uint64_t now);
     void drop_reassembly(Slot& s);
 
+    // --- phases -----------------------------------------------------------
+    // Sets every key of the slice once, in order, keeping the preload window
+    // in flight and sending again any that times out, until each is
+    // acknowledged (or answered with an error). False, with `why`, when
+    // interrupted or when nothing came back for 5 s.
+    bool preload(std::string& why);
+    // Warm-up from `start`, then the measurement, then waits (at most
+    // --timeout-ms) for the replies still in flight.
+    void run(uint64_t start);
+    // Receives (and hands over) only, until done(now) or, when
+    // `stoppable`, the stop flag.
+    template <typename Done>
+    void serve_until(Done done, bool stoppable, std::string_view phase_name);
+
     // --- reporting --------------------------------------------------------
+    // Every turn: publish counters every 50 ms; queue 0 prints once a second.
+    void tick(uint64_t now, std::string_view phase_name);
+    void publish(uint64_t now, bool quantiles);
     void live_line(uint64_t now, std::string_view phase_name);
+    void reset_live(uint64_t start);
 
     const Options& o_;
     const Workload& w_;
     PortConf pc_;
+    QueuePlan plan_;
+    Crew& crew_;
+    rte_ring* inbox_ = nullptr;  // ours: replies the other instances received
+    KeyChooser chooser_;         // over the slice: key = first + next()
     RequestFrame frame_;
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
@@ -117,10 +191,18 @@ class Generator {
     std::array<RequestStats, 3> stats_{};  // by Phase
     LinkStats link_;
     Histogram latency_;   // measurement phase
-    Histogram interval_;  // since the last live line
-    RequestStats last_live_{};
+    Histogram interval_;  // since the last published quantiles
+    uint64_t next_publish_tsc_ = 0;
+    uint64_t last_quantiles_tsc_ = 0;
+    // Queue 0's live line: the totals at the last line.
+    struct LiveTotals {
+        uint64_t sent = 0, replies = 0, found = 0, answered = 0, timeouts = 0, errors = 0;
+    };
+    LiveTotals live_totals() const;
+    LiveTotals last_live_{};
     uint64_t last_live_tsc_ = 0;
     uint64_t live_start_tsc_ = 0;
+    std::string why_;
 
     double preload_s_ = 0;
     double measured_s_ = 0;

@@ -139,11 +139,12 @@ const std::vector<Flag>& flags() {
          }},
         {"--rate", "R", "open loop at R requests/s (k/M suffixes); latency from intended send",
          [](Options& o, std::string_view v) { return parse_count(v, o.rate) && o.rate > 0; }},
-        {"--window", "W", "closed loop with W requests in flight (default 64); with --rate: a cap",
+        {"--window", "W",
+         "closed loop with W requests in flight in all (default 64 a queue); with --rate: a cap",
          [](Options& o, std::string_view v) {
              return parse_uint(v, o.window, RequestTable::kIds - 1) && o.window > 0;
          }},
-        {"--preload-window", "W", "requests in flight during --preload (default: --window)",
+        {"--preload-window", "W", "requests in flight during --preload, in all (default: --window)",
          [](Options& o, std::string_view v) {
              return parse_uint(v, o.preload_window, RequestTable::kIds - 1) && o.preload_window > 0;
          }},
@@ -174,12 +175,18 @@ const std::vector<Flag>& flags() {
          [](Options& o, std::string_view v) {
              return parse_uint(v, o.dst_port, 65535) && o.dst_port > 0;
          }},
-        {"--src-port", "P", "our UDP port (default 40000)",
+        {"--src-port", "P", "our UDP port (default 40000; with --queues, P to P + N - 1)",
          [](Options& o, std::string_view v) {
              return parse_uint(v, o.src_port, 65535) && o.src_port > 0;
          }},
         {"--port", "ID", "DPDK port id (default 0: the first --vdev or -a device)",
          [](Options& o, std::string_view v) { return parse_uint(v, o.port_id, 1023); }},
+        {"--queues", "N",
+         "generator instances: queue q on the q-th EAL lcore (main first), from --src-port + "
+         "q, with 1/N of the keys, --rate and --window (default 1)",
+         [](Options& o, std::string_view v) {
+             return parse_uint(v, o.queues, kMaxQueues) && o.queues > 0;
+         }},
         {"--burst", "N", "TX/RX burst size (default 32)",
          [](Options& o, std::string_view v) { return parse_uint(v, o.burst, 256) && o.burst > 0; }},
         {"--seed", "N", "seed of the key and operation sequence (default 1)",
@@ -221,7 +228,8 @@ std::string usage_text() {
         "usage: fulmar-pktgen <EAL args> -- --dst-ip A --src-ip A [flags]\n"
         "  e.g. fulmar-pktgen -l 0 --no-pci --file-prefix pg --single-file-segments \\\n"
         "         --vdev=net_memif0,role=client,socket=/run/fulmar.sock,zero-copy=yes -- \\\n"
-        "         --dst-ip 198.18.0.1 --src-ip 198.18.0.2 --preload --window 256\n";
+        "         --dst-ip 198.18.0.1 --src-ip 198.18.0.2 --preload --window 256\n"
+        "  (-l 0-3 ... -- --queues 4 ...: four lcores, four queue pairs, the same totals)\n";
     for (const Flag& f : flags()) {
         const std::string lhs = f.arg ? fmt::format("{} {}", f.name, f.arg) : f.name;
         s += fmt::format("  {:<26} {}\n", lhs, f.help);
@@ -247,8 +255,21 @@ Result<Options, std::string> parse_options(std::span<char* const> args) {
     if (o.help) return o;
     if (o.dst_ip == 0 || o.src_ip == 0)
         return Err(std::string("--dst-ip and --src-ip are required"));
-    if (o.rate == 0 && o.window == 0) o.window = 64;
-    if (o.preload_window == 0) o.preload_window = o.window ? o.window : 256;
+    if (o.rate == 0 && o.window == 0) o.window = 64 * o.queues;
+    if (o.preload_window == 0) o.preload_window = o.window ? o.window : 256 * o.queues;
+    // Every instance needs a request in flight, a key and a port of its own.
+    if (o.window != 0 && o.window < o.queues)
+        return Err(
+            fmt::format("--window {}: at least one request per queue ({})", o.window, o.queues));
+    if (o.preload_window < o.queues)
+        return Err(fmt::format("--preload-window {}: at least one request per queue ({})",
+                               o.preload_window, o.queues));
+    if (o.workload.n_keys < o.queues)
+        return Err(
+            fmt::format("--keys {}: at least one key per queue ({})", o.workload.n_keys, o.queues));
+    if (uint32_t{o.src_port} + o.queues - 1 > 65535)
+        return Err(fmt::format("--src-port {}: {} queues use ports up to {}, over 65535",
+                               o.src_port, o.queues, uint32_t{o.src_port} + o.queues - 1));
     return o;
 }
 

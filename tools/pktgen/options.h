@@ -15,12 +15,14 @@
 
 namespace fulmar::pktgen {
 
+inline constexpr uint32_t kMaxQueues = 64;
+
 struct Options {
     WorkloadParams workload;
     bool preload = false;
     double rate = 0;              // requests/s, open loop; 0: closed loop
     uint32_t window = 0;          // closed loop: requests in flight; open loop: a cap (0: none)
-    uint32_t preload_window = 0;  // 0: the window, or 256 in open loop
+    uint32_t preload_window = 0;  // 0: the window, or 256 a queue in open loop
     double duration_s = 10;
     double warmup_s = 1;
     uint32_t timeout_ms = 100;
@@ -30,6 +32,10 @@ struct Options {
     uint16_t dst_port = 11211;
     uint16_t src_port = 40000;
     uint16_t port_id = 0;  // DPDK ethdev port
+    // Generator instances, one per lcore and port queue (queue q on the q-th
+    // EAL lcore, the main lcore first). --rate, --window and
+    // --preload-window are totals, split across them; see queues.h.
+    uint32_t queues = 1;
     uint32_t burst = 32;
     std::string json_path;
     bool quiet = false;

@@ -15,9 +15,9 @@ namespace {
 
 constexpr uint16_t kRxDesc = 1024;
 constexpr uint16_t kTxDesc = 1024;
-// RX and TX rings, frames the memif peer still holds (zero-copy: ours), a
-// window in flight, bursts: 16k is plenty and costs 36 MiB.
-constexpr uint32_t kPoolSize = 16383;
+// Per queue: RX and TX rings, frames the memif peer still holds (zero-copy:
+// ours), a window in flight, bursts: 16k is plenty and costs 36 MiB.
+constexpr uint32_t kPoolPerQueue = 16384;
 constexpr unsigned kPoolCache = 256;
 
 std::string dpdk_error(int rc) {
@@ -44,19 +44,34 @@ Result<Port, std::string> open_port(const Options& o) {
     if (int rc = rte_eth_dev_info_get(p.port_id, &info); rc != 0)
         return Err(fmt::format("{}: dev_info: {}", p.name, dpdk_error(rc)));
     rte_eth_conf conf{};
-    if (int rc = rte_eth_dev_configure(p.port_id, 1, 1, &conf); rc != 0)
+    const auto n_queues = static_cast<uint16_t>(o.queues);
+    if (n_queues > info.max_rx_queues || n_queues > info.max_tx_queues)
+        return Err(fmt::format("{}: --queues {}: the device has {} RX / {} TX queues", p.name,
+                               n_queues, info.max_rx_queues, info.max_tx_queues));
+    if (n_queues > 1 && (info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP))) {
+        // A NIC spreads the replies by their flow (our src port + q); any
+        // that land on the wrong queue are handed over in software.
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf =
+            info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+    }
+    if (int rc = rte_eth_dev_configure(p.port_id, n_queues, n_queues, &conf); rc != 0)
         return Err(fmt::format("{}: configure: {}", p.name, dpdk_error(rc)));
     uint16_t rx_desc = kRxDesc, tx_desc = kTxDesc;
     rte_eth_dev_adjust_nb_rx_tx_desc(p.port_id, &rx_desc, &tx_desc);
     const int socket = rte_eth_dev_socket_id(p.port_id);
-    p.pool = rte_pktmbuf_pool_create(fmt::format("fpg_pool{}", p.port_id).c_str(), kPoolSize,
-                                     kPoolCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    p.pool = rte_pktmbuf_pool_create(fmt::format("fpg_pool{}", p.port_id).c_str(),
+                                     kPoolPerQueue * n_queues - 1, kPoolCache, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, socket);
     if (p.pool == nullptr)
         return Err(fmt::format("{}: mbuf pool: {}", p.name, dpdk_error(rte_errno)));
-    if (int rc = rte_eth_rx_queue_setup(p.port_id, 0, rx_desc, socket, nullptr, p.pool); rc != 0)
-        return Err(fmt::format("{}: rx queue: {}", p.name, dpdk_error(rc)));
-    if (int rc = rte_eth_tx_queue_setup(p.port_id, 0, tx_desc, socket, nullptr); rc != 0)
-        return Err(fmt::format("{}: tx queue: {}", p.name, dpdk_error(rc)));
+    for (uint16_t q = 0; q < n_queues; q++) {
+        if (int rc = rte_eth_rx_queue_setup(p.port_id, q, rx_desc, socket, nullptr, p.pool);
+            rc != 0)
+            return Err(fmt::format("{}: rx queue {}: {}", p.name, q, dpdk_error(rc)));
+        if (int rc = rte_eth_tx_queue_setup(p.port_id, q, tx_desc, socket, nullptr); rc != 0)
+            return Err(fmt::format("{}: tx queue {}: {}", p.name, q, dpdk_error(rc)));
+    }
     if (int rc = rte_eth_dev_start(p.port_id); rc != 0)
         return Err(fmt::format("{}: start: {}", p.name, dpdk_error(rc)));
     rte_eth_macaddr_get(p.port_id, &p.mac);

@@ -70,6 +70,10 @@ double reply_rate(const Report& r) {
     return r.measured_s > 0 ? static_cast<double>(r.measure.replies) / r.measured_s : 0.0;
 }
 
+double reply_rate(const QueueReport& q) {
+    return q.measured_s > 0 ? static_cast<double>(q.measure.replies) / q.measured_s : 0.0;
+}
+
 double hit_ratio(const RequestStats& s) {
     // Over the keys whose outcome is known: a lost get proves nothing.
     return ratio(s.hits + s.unverified_hits, s.hits + s.unverified_hits + s.misses);
@@ -88,9 +92,10 @@ std::string summary_text(const Report& r) {
         w.get_ratio, w.keys_per_get,
         w.dist == KeyDist::kUniform ? std::string("uniform")
                                     : fmt::format("zipf:{}", w.zipf_theta));
-    s += o.rate > 0 ? fmt::format("  load       open loop at {:.0f} req/s{}\n", o.rate,
+    s += o.rate > 0 ? fmt::format("  load       open loop at {:.0f} req/s{}", o.rate,
                                   o.window ? fmt::format(", at most {} in flight", o.window) : "")
-                    : fmt::format("  load       closed loop, window {}\n", o.window);
+                    : fmt::format("  load       closed loop, window {}", o.window);
+    s += o.queues > 1 ? fmt::format(" over {} queues\n", o.queues) : "\n";
     if (r.preload_s > 0)
         s += fmt::format(
             "  preload    {} sets stored in {:.2f} s ({:.0f}/s), {} retries, {} errors\n",
@@ -121,6 +126,17 @@ std::string summary_text(const Report& r) {
     // Busy near 100%: the generator, not the server, limits the rate.
     s += fmt::format("  generator  busy {:.1f}% of the load loop\n",
                      100.0 * (1.0 - ratio(r.link.idle_cycles, r.link.loop_cycles)));
+    if (r.queues.size() > 1) {
+        s += fmt::format("  handed over {} replies between queues ({} dropped: inbox full)\n",
+                         r.link.rx_handed_over, r.link.rx_handover_full);
+        for (const QueueReport& q : r.queues)
+            s += fmt::format(
+                "  queue {:<3}  port {} keys {}+{}: {:.0f} req/s, hit ratio {:.4f}, lost {}, "
+                "p50 {:.1f} p99 {:.1f} p99.9 {:.1f} us, busy {:.1f}%\n",
+                q.queue, q.src_port, q.key_first, q.key_count, reply_rate(q), hit_ratio(q.measure),
+                q.measure.timeouts, us(q.p50_ns), us(q.p99_ns), us(q.p99_9_ns),
+                100.0 * (1.0 - ratio(q.link.idle_cycles, q.link.loop_cycles)));
+    }
     return s;
 }
 
@@ -134,11 +150,11 @@ std::string json_text(const Report& r) {
         "{}, \"keys\": {}, \"key_len\": {}, \"value_min\": {}, \"value_max\": {}, "
         "\"get_ratio\": {}, \"keys_per_get\": {}, \"dist\": \"{}\", \"zipf_theta\": {}, "
         "\"rate\": {}, \"window\": {}, \"duration_s\": {}, \"warmup_s\": {}, \"timeout_ms\": "
-        "{}, \"preload\": {}, \"seed\": {}}},\n",
+        "{}, \"preload\": {}, \"seed\": {}, \"queues\": {}}},\n",
         format_ipv4(o.dst_ip), o.dst_port, format_ipv4(o.src_ip), o.src_port, w.n_keys, w.key_len,
         w.value_min, w.value_max, w.get_ratio, w.keys_per_get,
         w.dist == KeyDist::kUniform ? "uniform" : "zipf", w.zipf_theta, o.rate, o.window,
-        o.duration_s, o.warmup_s, o.timeout_ms, o.preload, w.seed);
+        o.duration_s, o.warmup_s, o.timeout_ms, o.preload, w.seed, o.queues);
     s += fmt::format("  \"measured_s\": {:.6f},\n  \"requests_per_s\": {:.1f},\n", r.measured_s,
                      reply_rate(r));
     s += fmt::format("  \"hit_ratio\": {:.6f},\n  \"loss_ratio\": {:.6f},\n", hit_ratio(r.measure),
@@ -153,7 +169,24 @@ std::string json_text(const Report& r) {
     s += fmt::format("  \"measure\": {},\n", request_stats_json(r.measure));
     s += fmt::format("  \"warmup\": {},\n", request_stats_json(r.warmup));
     s += fmt::format("  \"preload\": {},\n", request_stats_json(r.preload));
-    s += fmt::format("  \"link\": {}\n}}\n", link_stats_json(r.link));
+    s += fmt::format("  \"link\": {},\n", link_stats_json(r.link));
+    // Per instance (one entry without --queues): the scaling script's rows.
+    s += "  \"per_queue\": [";
+    for (size_t i = 0; i < r.queues.size(); i++) {
+        const QueueReport& q = r.queues[i];
+        s += fmt::format(
+            "{}\n    {{\"queue\": {}, \"src_port\": {}, \"key_first\": {}, \"keys\": {}, "
+            "\"measured_s\": {:.6f}, \"requests_per_s\": {:.1f}, \"hit_ratio\": {:.6f}, "
+            "\"loss_ratio\": {:.6f}, \"latency_us\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, "
+            "\"p99_9\": {:.3f}}}, \"sent\": {}, \"replies\": {}, \"timeouts\": {}, "
+            "\"errors\": {}, \"handed_over\": {}, \"busy\": {:.4f}}}",
+            i ? "," : "", q.queue, q.src_port, q.key_first, q.key_count, q.measured_s,
+            reply_rate(q), hit_ratio(q.measure), ratio(q.measure.timeouts, q.measure.sent),
+            us(q.p50_ns), us(q.p99_ns), us(q.p99_9_ns), q.measure.sent, q.measure.replies,
+            q.measure.timeouts, q.measure.errors, q.link.rx_handed_over,
+            1.0 - ratio(q.link.idle_cycles, q.link.loop_cycles));
+    }
+    s += r.queues.empty() ? "]\n}\n" : "\n  ]\n}\n";
     return s;
 }
 

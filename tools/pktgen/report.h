@@ -4,12 +4,27 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "histogram.h"
 #include "options.h"
 #include "stats.h"
 
 namespace fulmar::pktgen {
+
+// One generator instance's part of a --queues run (queues.h).
+struct QueueReport {
+    uint32_t queue = 0;
+    uint16_t src_port = 0;
+    uint32_t key_first = 0;
+    uint32_t key_count = 0;
+    double measured_s = 0;
+    RequestStats measure;
+    LinkStats link;
+    uint64_t p50_ns = 0;
+    uint64_t p99_ns = 0;
+    uint64_t p99_9_ns = 0;
+};
 
 struct Report {
     Options options;
@@ -23,10 +38,12 @@ struct Report {
     std::string port_name;
     std::string src_mac;
     std::string dst_mac;
+    std::vector<QueueReport> queues;  // one per instance (merge_reports); empty: one, unsplit
 };
 
 // Replies per second of measurement: requests that completed, not offered.
 double reply_rate(const Report& r);
+double reply_rate(const QueueReport& q);
 // Keys returned over keys answered (hit or miss) by a phase's gets.
 double hit_ratio(const RequestStats& s);
 

@@ -1,8 +1,9 @@
 // Counters of a run, declared once in a table that generates the struct,
 // the summing and the JSON/text dump, so no output forgets a field.
 //
-// One writer: the generator's lcore. The live line and the final report read
-// them on that same lcore, between bursts, so no atomics are needed.
+// One writer: the generator's lcore (one per queue with --queues). The final
+// report reads them after the lcores have returned; the live line reads
+// copies each lcore publishes (generator.h), so no atomics are needed here.
 #pragma once
 
 #include <array>
@@ -49,23 +50,32 @@ struct RequestStats {
 };
 
 // Frames, whatever request they belong to.
-#define FULMAR_PKTGEN_LINK_STATS(X)                                           \
-    X(tx_packets, "frames sent")                                              \
-    X(tx_full, "TX bursts that took fewer frames than offered (ring full)")   \
-    X(rx_packets, "frames received")                                          \
-    X(rx_unmatched, "UDP datagrams with no outstanding or timed-out request") \
-    X(rx_other, "frames that are not replies to us (ARP, other traffic)")     \
-    X(rx_bad_frame, "replies with a short or malformed memcached header")     \
-    X(arp_replies_sent, "ARP requests for --src-ip answered")                 \
-    X(mbuf_alloc_failed, "bursts not built: mbuf pool empty")                 \
-    X(send_behind, "open loop: sends skipped, generator over a timeout late") \
-    X(loop_cycles, "TSC cycles in the load loop (warm-up and measurement)")   \
+#define FULMAR_PKTGEN_LINK_STATS(X)                                            \
+    X(tx_packets, "frames sent")                                               \
+    X(tx_full, "TX bursts that took fewer frames than offered (ring full)")    \
+    X(rx_packets, "frames received")                                           \
+    X(rx_unmatched, "UDP datagrams with no outstanding or timed-out request")  \
+    X(rx_other, "frames that are not replies to us (ARP, other traffic)")      \
+    X(rx_bad_frame, "replies with a short or malformed memcached header")      \
+    X(rx_handed_over, "replies to another queue's port, passed to its lcore")  \
+    X(rx_handover_full, "of those, dropped: that lcore's inbox ring was full") \
+    X(arp_replies_sent, "ARP requests for --src-ip answered")                  \
+    X(mbuf_alloc_failed, "bursts not built: mbuf pool empty")                  \
+    X(send_behind, "open loop: sends skipped, generator over a timeout late")  \
+    X(loop_cycles, "TSC cycles in the load loop (warm-up and measurement)")    \
     X(idle_cycles, "of those, in turns that neither received nor sent a frame")
 
 struct LinkStats {
 #define FULMAR_X(name, desc) uint64_t name = 0;
     FULMAR_PKTGEN_LINK_STATS(FULMAR_X)
 #undef FULMAR_X
+
+    LinkStats& operator+=(const LinkStats& o) {
+#define FULMAR_X(name, desc) name += o.name;
+        FULMAR_PKTGEN_LINK_STATS(FULMAR_X)
+#undef FULMAR_X
+        return *this;
+    }
 };
 
 }  // namespace fulmar::pktgen

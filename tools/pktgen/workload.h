@@ -114,25 +114,34 @@ class Workload {
     uint32_t epoch_;  // 12 bits, never 0: marks this run's flags
 };
 
-// Newest version sent and acknowledged per key: 8 bytes a key, allocated at
-// start-up. Owned by the generator's lcore.
+// Newest version sent and acknowledged per key of [first, first + count):
+// 8 bytes a key, allocated at start-up. Owned by the generator's lcore; with
+// --queues each instance holds its own slice (queues.h), so a key has one
+// writer and "a hit returns a value we set" stays provable per instance.
+// Callers pass only keys of the slice (the reply checker looks a key up only
+// after matching it to one the request asked for).
 class KeyVersions {
   public:
-    explicit KeyVersions(uint32_t n_keys) : sent_(n_keys, 0), acked_(n_keys, 0) {}
+    explicit KeyVersions(uint32_t n_keys) : KeyVersions(0, n_keys) {}
+    KeyVersions(uint32_t first, uint32_t count)
+        : first_(first), sent_(count, 0), acked_(count, 0) {}
     // The version of a new set of `key` (1..2^20-1, wrapping past 0).
     uint32_t next(uint32_t key) {
-        uint32_t v = (sent_[key] + 1) & kVersionMask;
+        uint32_t& s = sent_[key - first_];
+        uint32_t v = (s + 1) & kVersionMask;
         if (v == 0) v = 1;
-        sent_[key] = v;
+        s = v;
         return v;
     }
     void ack(uint32_t key, uint32_t v) {
-        if (acked_[key] == 0 || version_after(v, acked_[key])) acked_[key] = v;
+        uint32_t& a = acked_[key - first_];
+        if (a == 0 || version_after(v, a)) a = v;
     }
-    uint32_t sent(uint32_t key) const { return sent_[key]; }
-    uint32_t acked(uint32_t key) const { return acked_[key]; }
+    uint32_t sent(uint32_t key) const { return sent_[key - first_]; }
+    uint32_t acked(uint32_t key) const { return acked_[key - first_]; }
 
   private:
+    uint32_t first_;
     std::vector<uint32_t> sent_;
     std::vector<uint32_t> acked_;
 };
