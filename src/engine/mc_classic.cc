@@ -84,7 +84,7 @@ bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx
         case store::ReadStatus::kHit:
             append_value(out, k.key, meta.flags, {ctx.scratch.data(), meta.value_len},
                          with_cas ? &meta.cas : nullptr);
-            settle_get_read(ctx, shard, k, true, meta.type_bits, now);
+            settle_get_read(ctx, shard, k, true, meta, now);
             return true;
         case store::ReadStatus::kBufferTooSmall:
             // Another lcore's shard is only read, and there the scratch holds
@@ -101,7 +101,7 @@ bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx
         case store::ReadStatus::kMiss:
             break;
     }
-    settle_get_read(ctx, shard, k, false, 0, now);
+    settle_get_read(ctx, shard, k, false, meta, now);
     return false;
 }
 

@@ -40,12 +40,15 @@ size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size
 }
 
 void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
-                     uint8_t type_bits, UnixTime now) {
+                     const store::ItemMeta& meta, UnixTime now) {
     if (!ctx.owns(shard)) return;
     if (hit) {
-        if ((type_bits & store::kItemFetched) == 0) {
-            if (store::Item* it = shard.find(k, now)) mark_fetched(shard, it);
-        }
+        // The item is still the one read unless a look-up in between freed
+        // it (a digest collision met by another request of a batch): check.
+        store::Item* it = meta.item;
+        if ((meta.type_bits & store::kItemFetched) == 0 && it != nullptr &&
+            it->type() != store::ItemType::kFree && it->key() == k.key)
+            mark_fetched(shard, it);
         return;
     }
     // The reader cannot tell an expired item from an absent one; the owner

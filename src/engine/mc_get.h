@@ -31,8 +31,10 @@ size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size
 // fetched (meta's h flag reports it), and a miss looks again as the owner to
 // tell an expired item from an absent one, reclaiming it and counting
 // get_expired. Nothing on shards owned by other threads: they are only read.
+// `meta` is the read's (on a hit, meta.item is the item read, unchanged since:
+// no write ran in between).
 void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
-                     uint8_t type_bits, UnixTime now);
+                     const store::ItemMeta& meta, UnixTime now);
 
 // memcached's do_item_get counts get_expired for any command that met an
 // expired item on its look-up; `op` is an owner-side look-up on `shard`.

@@ -89,7 +89,7 @@ void McGetBatch::settle(EngineCtx& ctx, size_t i) {
         const bool hit = rd.status == store::ReadStatus::kHit;
         ++ctx.stats.cmd_get;
         ++(hit ? ctx.stats.get_hits : ctx.stats.get_misses);
-        settle_get_read(ctx, ctx.shard_for(keys_[k]), keys_[k], hit, rd.meta.type_bits, now_);
+        settle_get_read(ctx, ctx.shard_for(keys_[k]), keys_[k], hit, rd.meta, now_);
     }
 }
 

@@ -103,7 +103,7 @@ Shard::TryRead Shard::try_read(Item* it, const KeyRef& k, UnixTime now, std::spa
         status = ReadStatus::kMiss;
         return TryRead::kDone;
     }
-    meta = ItemMeta{h.client_flags, h.exptime, h.cas, h.value_len, h.time, h.type_bits};
+    meta = ItemMeta{h.client_flags, h.exptime, h.cas, h.value_len, h.time, h.type_bits, it};
     if (!fits) {
         status = ReadStatus::kBufferTooSmall;
         return TryRead::kDone;
