@@ -304,6 +304,18 @@ def chart(sweep, path):
     log(f"chart: {path}")
 
 
+def hiccups(a):
+    """The noise floor of core 1 (where every server runs): gaps a spinning
+    thread sees between two clock reads (tools/bench/hiccup.cc)."""
+    log("machine noise: tools/bench/hiccup on core 1")
+    r = subprocess.run(["taskset", "-c", "1", os.path.join(a.build, "tools/bench/hiccup"),
+                        "--seconds", "1" if a.quick else "3"], capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"hiccup failed ({r.returncode}): {r.stderr.strip()[-300:]}")
+        return None
+    return json.loads(r.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -322,6 +334,7 @@ def main():
         a.keys, a.duration, a.window, a.memory_mb = 1_000_000, 10, 256, 512
         a.sweep = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
         a.mc_windows, a.redis_requests = [1, 2, 4, 8, 16, 32, 64, 128, 256], 2_000_000
+    noise = hiccups(a)
     with tempfile.TemporaryDirectory(prefix="fulmar-bench-") as tmp:
         rows, sweep = [], []
         f_rows, f_sweep = bench_fulmar(a, tmp)
@@ -338,6 +351,12 @@ def main():
     print()
     print(table(rows))
     print()
+    if noise:
+        print(f"machine noise on core 1 (tools/bench/hiccup, idle core): the thread lost its CPU "
+              f"{noise['gaps_per_s']:.0f} times/s for {noise['mean_gap_us']:.0f} µs on average "
+              f"({100 * noise['lost_fraction']:.1f}% of the time, longest "
+              f"{noise['max_gap_us']:.0f} µs): no server on that core can show a tail below it")
+        print()
     by = {r["name"].split(" ")[0]: r for r in rows}
     fulmar = next((r for r in rows if r["name"].startswith("Fulmar")), None)
     mc = next((r for r in rows if r["name"].startswith("memcached")), None)
@@ -356,7 +375,8 @@ def main():
     del by
     with open(a.out, "w") as f:
         json.dump({"quick": a.quick, "keys": a.keys, "duration_s": a.duration,
-                   "window": a.window, "rows": rows, "ratios": ratios, "sweep": sweep}, f,
+                   "window": a.window, "rows": rows, "ratios": ratios, "sweep": sweep,
+                   "machine_noise_core1": noise}, f,
                   indent=2)
     log(f"results: {a.out}")
     if sweep:
