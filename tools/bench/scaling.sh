@@ -339,7 +339,7 @@ cmd_run() {
     say "$n_cpus CPUs (${CPU[*]}) of $(nproc --all 2>/dev/null || echo "?"): ${model:-unknown CPU}"
     say "$(free_hugepages) free 2 MiB hugepages in $HUGEDIR; binaries: $(dirname "$DP_BIN")"
 
-    local rows=() runs=() base_rate=""
+    local rows=() runs=() base_rate="" failures=0
     local tag="fsc$$"
     for n in $workers; do
         # CPUs: dataplane main + N workers, pktgen N queues.
@@ -446,6 +446,7 @@ EOF
         if [ "$rc" -ne 0 ] || [ ! -s "$pjson" ]; then
             tail -5 "$plog" >&2
             say "workers $n: fulmar-pktgen failed (exit $rc; log: $plog)"
+            failures=$((failures + 1))
             rows+=("$(row_note "$n" "failed (exit $rc), see pktgen-$n.log${dp_note:+; $dp_note}")")
             continue
         fi
@@ -510,6 +511,7 @@ EOF
         printf '\n  ]\n}\n'
     } >"$json"
     say "table: $md; JSON: $json; logs: $out"
+    [ "$failures" -eq 0 ] || die "$failures of the runs failed (see the table)"
 }
 
 case "${1:-}" in
