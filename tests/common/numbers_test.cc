@@ -66,8 +66,8 @@ TEST(FormatU64, RoundTrips) {
     for (uint64_t p = 1, i = 0; i < 20; ++i, p *= 10) {
         for (uint64_t x : {p - 1, p, p + 1, p * 3 + 7}) {
             char want[24];
-            const int len = std::snprintf(want, sizeof(want), "%llu",
-                                          static_cast<unsigned long long>(x));
+            const int len =
+                std::snprintf(want, sizeof(want), "%llu", static_cast<unsigned long long>(x));
             ASSERT_EQ(std::string_view(buf, format_u64(x, buf)), std::string_view(want, len)) << x;
             ASSERT_EQ(decimal_digits(x), static_cast<size_t>(len)) << x;
         }

@@ -49,8 +49,8 @@ void check_set(std::string_view in) {
     const McTextResult r = parser.parse(in, req);
     if (r.status != ParseStatus::kComplete || r.consumed != in.size()) std::abort();
     if (req.command != fast.command || req.key != fast.key || req.value != fast.value ||
-        req.flags != fast.flags || req.value_len != fast.value_len ||
-        req.exptime != fast.exptime || req.noreply != fast.noreply)
+        req.flags != fast.flags || req.value_len != fast.value_len || req.exptime != fast.exptime ||
+        req.noreply != fast.noreply)
         std::abort();
 }
 

@@ -35,10 +35,16 @@ TEST(McGetLine, TakesPlainGetAndGets) {
 TEST(McGetLine, LeavesTheRestToTheFullParser) {
     McGetLine l;
     for (const char* s : {
-             "get\r\n", "get \r\n", "get foo", "get foo\r", "get  foo\r\n", "get foo \r\n",
-             "get foo\r\r\n", "get fo\to\r\n", "get f\0o\r\n", "GET foo\r\n", "gat 0 foo\r\n",
-             "get foo\r\nget bar\r\n", "get foo\r\nx", "getfoo\r\n", "gets\r\n", "mg foo v\r\n",
-             "get foo\x7f\r\n", "set foo 0 0 1\r\na\r\n", " get foo\r\n", "",
+             "get\r\n",         "get \r\n",
+             "get foo",         "get foo\r",
+             "get  foo\r\n",    "get foo \r\n",
+             "get foo\r\r\n",   "get fo\to\r\n",
+             "get f\0o\r\n",    "GET foo\r\n",
+             "gat 0 foo\r\n",   "get foo\r\nget bar\r\n",
+             "get foo\r\nx",    "getfoo\r\n",
+             "gets\r\n",        "mg foo v\r\n",
+             "get foo\x7f\r\n", "set foo 0 0 1\r\na\r\n",
+             " get foo\r\n",    "",
          }) {
         EXPECT_FALSE(parse_mc_get_line(std::string_view(s, std::char_traits<char>::length(s)), l))
             << s;

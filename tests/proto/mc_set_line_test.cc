@@ -34,9 +34,12 @@ void expect_same_as_full_parser(const std::string& s, const McTextRequest& fast)
 
 TEST(McSetLine, TakesPlainSets) {
     for (const std::string s : {
-             "set k 0 0 1\r\nv\r\n", "set key 4294967295 2147483647 5\r\nhello\r\n",
-             "set k 7 100 0\r\n\r\n", "set k 1 2 3 noreply\r\nabc\r\n",
-             "set k 00 01 002\r\nab\r\n", "set k 0 0 4\r\na\r\nb\r\n",
+             "set k 0 0 1\r\nv\r\n",
+             "set key 4294967295 2147483647 5\r\nhello\r\n",
+             "set k 7 100 0\r\n\r\n",
+             "set k 1 2 3 noreply\r\nabc\r\n",
+             "set k 00 01 002\r\nab\r\n",
+             "set k 0 0 4\r\na\r\nb\r\n",
          }) {
         McTextRequest req;
         ASSERT_TRUE(parse_mc_set_line(s, kMax, req)) << s;
@@ -50,17 +53,25 @@ TEST(McSetLine, TakesPlainSets) {
 
 TEST(McSetLine, LeavesTheRestToTheFullParser) {
     for (const std::string s : {
-             "set k 0 0 1\r\nvv\r\n",      // data longer than announced
-             "set k 0 0 2\r\nv\r\n",       // shorter
-             "set k 0 0 1\r\nvXX",         // bad terminator
+             "set k 0 0 1\r\nvv\r\n",          // data longer than announced
+             "set k 0 0 2\r\nv\r\n",           // shorter
+             "set k 0 0 1\r\nvXX",             // bad terminator
              "set k 0 0 1\r\nv\r\nget k\r\n",  // pipelined
-             "set k 0 0 1\nv\r\n",         // line without \r
-             "set k 0 -1 1\r\nv\r\n",      // sign
-             "set k +0 0 1\r\nv\r\n", "set  k 0 0 1\r\nv\r\n", "set k 0 0 1 \r\nv\r\n",
+             "set k 0 0 1\nv\r\n",             // line without \r
+             "set k 0 -1 1\r\nv\r\n",          // sign
+             "set k +0 0 1\r\nv\r\n",
+             "set  k 0 0 1\r\nv\r\n",
+             "set k 0 0 1 \r\nv\r\n",
              "set k 0 0 1 junk\r\nv\r\n",  // memcached ignores junk: full parser
-             "set k 4294967296 0 1\r\nv\r\n", "set k 0 2147483648 1\r\nv\r\n",
-             "set k 0 0 12345678\r\nv\r\n", "set k 0 0\r\n", "add k 0 0 1\r\nv\r\n",
-             "set k\x01 0 0 1\r\nv\r\n", "set 0 0 1\r\nv\r\n", "SET k 0 0 1\r\nv\r\n", "",
+             "set k 4294967296 0 1\r\nv\r\n",
+             "set k 0 2147483648 1\r\nv\r\n",
+             "set k 0 0 12345678\r\nv\r\n",
+             "set k 0 0\r\n",
+             "add k 0 0 1\r\nv\r\n",
+             "set k\x01 0 0 1\r\nv\r\n",
+             "set 0 0 1\r\nv\r\n",
+             "SET k 0 0 1\r\nv\r\n",
+             "",
          }) {
         McTextRequest req;
         EXPECT_FALSE(parse_mc_set_line(s, kMax, req)) << s;
