@@ -10,21 +10,23 @@
 namespace fulmar::proto {
 namespace {
 
-// Bytes a fast-path key may hold: printable ASCII and any high byte. Space
-// ends a key; control bytes (NUL ends a memcached line, \r may end one)
-// leave the decision to the full parser.
+// Bytes a fast-path key may hold: any but space (ends a key), \n (ends the
+// line), \r (may end it) and NUL (memcached ends a line there), as the
+// classic parser reads keys; load generators such as memcaslap put control
+// bytes in their keys.
 constexpr std::array<bool, 256> kKeyByte = [] {
     std::array<bool, 256> t{};
-    for (int c = 0x21; c < 256; ++c)
-        t[static_cast<size_t>(c)] = c != 0x7f;
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<size_t>(c)] = c != ' ' && c != '\n' && c != '\r' && c != 0;
     return t;
 }();
 
 }  // namespace
 
 // Eight bytes a step (SWAR): a byte below 0x21 borrows in `x - 0x21..` with
-// its own top bit clear, 0x7f is a zero byte of `x ^ 0x7f..`; borrows only
-// run upwards, so the lowest flagged byte is always a real one.
+// its own top bit clear; borrows only run upwards, so the lowest flagged byte
+// is always a real one. It is usually the key's end (space or \r); a
+// control byte inside a key is rare, so the table decides only then.
 size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
     constexpr uint64_t kOnes = 0x0101010101010101;
     constexpr uint64_t kHigh = 0x8080808080808080;
@@ -32,11 +34,13 @@ size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
         uint64_t x;
         std::memcpy(&x, p + pos, 8);
         const uint64_t below = (x - kOnes * 0x21) & ~x & kHigh;
-        const uint64_t y = x ^ (kOnes * 0x7f);
-        const uint64_t del = (y - kOnes) & ~y & kHigh;
-        const uint64_t stop = below | del;
-        if (stop != 0) return pos + static_cast<size_t>(std::countr_zero(stop) >> 3);
-        pos += 8;
+        if (below == 0) {
+            pos += 8;
+            continue;
+        }
+        const size_t at = pos + static_cast<size_t>(std::countr_zero(below) >> 3);
+        if (!kKeyByte[static_cast<uint8_t>(p[at])]) return at;
+        pos = at + 1;
     }
     while (pos < end && kKeyByte[static_cast<uint8_t>(p[pos])])
         ++pos;

@@ -3,14 +3,15 @@
 //
 // Pure, any thread. The dataplane's GET fast path uses it to skip the full
 // classic parser and the engine's second tokenization; anything it does not
-// accept (other commands, pipelined lines, odd spacing, control bytes, long
-// or many keys) goes to the full parser, which then decides exactly as
+// accept (other commands, pipelined lines, odd spacing, \r or NUL inside the
+// line, long or many keys) goes to the full parser, which then decides exactly as
 // memcached does. So accepting is a promise: McTextParser reads an accepted
 // body as the same command with the same keys (tests/proto check this on
 // random lines, and the mc_get_line fuzzer on arbitrary ones).
 //
 //   "get" | "gets"  ( " " key ){1,kMcGetLineMaxKeys}  "\r\n" | "\n"
-//   key: 1..250 bytes in 0x21..0x7e and 0x80..0xff (no space, no control)
+//   key: 1..250 bytes, any but space, \n, \r and NUL (as the classic parser
+//        reads keys: memcached splits tokens on spaces only)
 #pragma once
 
 #include <array>

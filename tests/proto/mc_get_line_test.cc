@@ -30,21 +30,51 @@ TEST(McGetLine, TakesPlainGetAndGets) {
     EXPECT_EQ(keys_of(l), (std::vector<std::string>{"a", "bb", "ccc"}));
     ASSERT_TRUE(parse_mc_get_line("get \xc3\xa9t\xc3\xa9\r\n", l));  // UTF-8 keys are bytes
     EXPECT_EQ(l.n_keys, 1u);
+    // Control bytes other than \r, \n and NUL are key bytes, as memcached
+    // splits on spaces only (memcaslap's keys start with 0x10 bytes).
+    ASSERT_TRUE(parse_mc_get_line("get \x10\x10key\tk\x7f\r\n", l));
+    EXPECT_EQ(keys_of(l), (std::vector<std::string>{"\x10\x10key\tk\x7f"}));
+}
+
+// The 8-byte scan against the byte-by-byte rule: every key length around a
+// word, every byte value at every position.
+TEST(McGetLine, KeyScanMatchesTheByteRuleAtEveryPosition) {
+    for (size_t len = 1; len <= 24; ++len) {
+        for (size_t at = 0; at < len; ++at) {
+            for (int c = 0; c < 256; ++c) {
+                std::string key(len, 'k');
+                key[at] = static_cast<char>(c);
+                const std::string body = "get " + key + " tail\r\n";
+                const bool stops = c == ' ' || c == '\n' || c == '\r' || c == 0;
+                const size_t want = 4 + (stops ? at : len);
+                ASSERT_EQ(mc_plain_key_end(body.data(), 4, body.size() - 2), want)
+                    << len << " " << at << " " << c;
+            }
+        }
+    }
 }
 
 TEST(McGetLine, LeavesTheRestToTheFullParser) {
     McGetLine l;
     for (const char* s : {
-             "get\r\n",         "get \r\n",
-             "get foo",         "get foo\r",
-             "get  foo\r\n",    "get foo \r\n",
-             "get foo\r\r\n",   "get fo\to\r\n",
-             "get f\0o\r\n",    "GET foo\r\n",
-             "gat 0 foo\r\n",   "get foo\r\nget bar\r\n",
-             "get foo\r\nx",    "getfoo\r\n",
-             "gets\r\n",        "mg foo v\r\n",
-             "get foo\x7f\r\n", "set foo 0 0 1\r\na\r\n",
-             " get foo\r\n",    "",
+             "get\r\n",
+             "get \r\n",
+             "get foo",
+             "get foo\r",
+             "get  foo\r\n",
+             "get foo \r\n",
+             "get foo\r\r\n",
+             "get f\0o\r\n",
+             "GET foo\r\n",
+             "gat 0 foo\r\n",
+             "get foo\r\nget bar\r\n",
+             "get foo\r\nx",
+             "getfoo\r\n",
+             "gets\r\n",
+             "mg foo v\r\n",
+             "set foo 0 0 1\r\na\r\n",
+             " get foo\r\n",
+             "",
          }) {
         EXPECT_FALSE(parse_mc_get_line(std::string_view(s, std::char_traits<char>::length(s)), l))
             << s;

@@ -68,7 +68,6 @@ TEST(McSetLine, LeavesTheRestToTheFullParser) {
              "set k 0 0 12345678\r\nv\r\n",
              "set k 0 0\r\n",
              "add k 0 0 1\r\nv\r\n",
-             "set k\x01 0 0 1\r\nv\r\n",
              "set 0 0 1\r\nv\r\n",
              "SET k 0 0 1\r\nv\r\n",
              "",
