@@ -1,5 +1,5 @@
-// Internet checksum helpers (RFC 1071, RFC 1624) shared by the classifier and
-// the reply builders. Internal to dataplane/net.
+// Internet checksum helpers (RFC 1071, RFC 1624) shared by the classifier,
+// the reply builders and fulmar-pktgen's request frames.
 //
 // Any thread; pure. Sums are over 16-bit words as they lie in memory, like
 // rte_raw_cksum: one's complement addition does not care about byte order, so

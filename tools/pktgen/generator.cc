@@ -67,11 +67,22 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
     rx_addr_.n_udp_ports = static_cast<uint16_t>(crew.n_queues);
     rx_from_.add(pc.flow.dst_ip, 32);
     preload_retry_.reserve(RequestTable::kIds);
+    ahead_keys_.resize(std::max<uint32_t>(1, w.params().keys_per_get));
     if (!crew.inboxes.empty()) inbox_ = crew.inboxes[plan.queue];
 }
 
 // ---------------------------------------------------------------------------
 // Sending
+
+void Generator::draw_ahead() {
+    ahead_op_ = w_.next_op(rng_);
+    const uint32_t n = ahead_op_ == Op::kGet ? w_.params().keys_per_get : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        ahead_keys_[i] = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
+        versions_.prefetch(ahead_keys_[i]);
+    }
+    have_ahead_ = true;
+}
 
 void Generator::fill_request(rte_mbuf* m, uint16_t id) {
     Slot& s = table_.slot(id);
@@ -92,24 +103,28 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
         s.key = key;
         s.version = versions_.next(key);
         len = w_.format_set(key, s.version, body);
-    } else if (w_.next_op(rng_) == Op::kGet) {
-        const uint32_t n = w_.params().keys_per_get;
-        std::span<uint32_t> keys = table_.keys(id);
-        std::span<uint32_t> mins = table_.min_versions(id);
-        for (uint32_t i = 0; i < n; i++) {
-            keys[i] = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
-            // The newest acknowledged version now: the reply may not be older.
-            mins[i] = versions_.acked(keys[i]);
-        }
-        s.op = Op::kGet;
-        s.n_keys = static_cast<uint16_t>(n);
-        len = w_.format_get(keys.first(n), body);
     } else {
-        const uint32_t key = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
-        s.op = Op::kSet;
-        s.key = key;
-        s.version = versions_.next(key);
-        len = w_.format_set(key, s.version, body);
+        if (!have_ahead_) draw_ahead();
+        if (ahead_op_ == Op::kGet) {
+            const uint32_t n = w_.params().keys_per_get;
+            std::span<uint32_t> keys = table_.keys(id);
+            std::span<uint32_t> mins = table_.min_versions(id);
+            for (uint32_t i = 0; i < n; i++) {
+                keys[i] = ahead_keys_[i];
+                // The newest acknowledged version now: the reply may not be older.
+                mins[i] = versions_.acked(keys[i]);
+            }
+            s.op = Op::kGet;
+            s.n_keys = static_cast<uint16_t>(n);
+            len = w_.format_get(keys.first(n), body);
+        } else {
+            const uint32_t key = ahead_keys_[0];
+            s.op = Op::kSet;
+            s.key = key;
+            s.version = versions_.next(key);
+            len = w_.format_set(key, s.version, body);
+        }
+        draw_ahead();
     }
     const proto::McFrame header{.request_id = id, .seq = 0, .total = 1, .reserved = 0};
     proto::encode_frame(header,

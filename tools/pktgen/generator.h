@@ -126,6 +126,9 @@ class Generator {
     // Builds up to n requests (stamps[i] when open loop) into tx_.
     void build(uint32_t n, uint64_t now, const uint64_t* stamps);
     void fill_request(rte_mbuf* m, uint16_t id);
+    // Draws the next load request's operation and keys (the RNG is used in
+    // the same order as drawing at build time) and prefetches their versions.
+    void draw_ahead();
     uint32_t flush_tx(uint64_t now);  // frames the ring took
 
     // --- receiving --------------------------------------------------------
@@ -167,6 +170,10 @@ class Generator {
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
     KeyVersions versions_;
+    // The next load request, drawn one request early (draw_ahead()).
+    Op ahead_op_ = Op::kGet;
+    std::vector<uint32_t> ahead_keys_;  // keys_per_get entries; sized once
+    bool have_ahead_ = false;
     RequestTable table_;
     Reassembler reasm_;
     Rng rng_;

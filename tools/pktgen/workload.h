@@ -139,6 +139,12 @@ class KeyVersions {
     }
     uint32_t sent(uint32_t key) const { return sent_[key - first_]; }
     uint32_t acked(uint32_t key) const { return acked_[key - first_]; }
+    // Starts loading `key`'s entries: with a million keys they are DRAM
+    // misses, paid a request ahead instead of when the request is built.
+    void prefetch(uint32_t key) const {
+        __builtin_prefetch(&sent_[key - first_], 1);
+        __builtin_prefetch(&acked_[key - first_], 1);
+    }
 
   private:
     uint32_t first_;
