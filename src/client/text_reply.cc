@@ -106,13 +106,18 @@ Block read_block(std::string_view text, size_t pos, ValueBlock& v, size_t& next)
 
 }  // namespace
 
-GetReplyStatus scan_get_reply(std::string_view text, size_t& cursor) {
+// Reads blocks from `pos` until a final verdict or the end of what arrived,
+// handing each whole value to `on_value` and leaving `pos` at the first block
+// not yet whole.
+template <typename OnValue>
+GetReplyStatus walk_get_reply(std::string_view text, size_t& pos, OnValue&& on_value) {
     for (;;) {
         ValueBlock v;
         size_t next = 0;
-        switch (read_block(text, cursor, v, next)) {
+        switch (read_block(text, pos, v, next)) {
             case Block::kValue:
-                cursor = next;
+                on_value(v);
+                pos = next;
                 continue;
             case Block::kEnd:
                 return next == text.size() ? GetReplyStatus::kOk : GetReplyStatus::kMalformed;
@@ -126,27 +131,14 @@ GetReplyStatus scan_get_reply(std::string_view text, size_t& cursor) {
     }
 }
 
+GetReplyStatus scan_get_reply(std::string_view text, size_t& cursor) {
+    return walk_get_reply(text, cursor, [](const ValueBlock&) {});
+}
+
 GetReplyStatus parse_get_reply(std::string_view text, std::vector<ValueBlock>& out) {
     out.clear();
     size_t pos = 0;
-    for (;;) {
-        ValueBlock v;
-        size_t next = 0;
-        switch (read_block(text, pos, v, next)) {
-            case Block::kValue:
-                out.push_back(v);
-                pos = next;
-                continue;
-            case Block::kEnd:
-                return next == text.size() ? GetReplyStatus::kOk : GetReplyStatus::kMalformed;
-            case Block::kError:
-                return GetReplyStatus::kServerError;
-            case Block::kIncomplete:
-                return GetReplyStatus::kIncomplete;
-            case Block::kMalformed:
-                return GetReplyStatus::kMalformed;
-        }
-    }
+    return walk_get_reply(text, pos, [&](const ValueBlock& v) { out.push_back(v); });
 }
 
 }  // namespace fulmar::client
