@@ -173,7 +173,8 @@ size_t mc_reply_overhead(const UdpRequest& req) {
            proto::kMcFrameHeaderSize;
 }
 
-rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
+rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
+                            rte_be32_t target_ip) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) return nullptr;
     constexpr size_t kLen = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
@@ -184,7 +185,7 @@ rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
     }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
     memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-    eth->src_addr = port.mac;
+    eth->src_addr = src_mac;
     eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
 
     auto* arp = reinterpret_cast<rte_arp_hdr*>(p + sizeof(rte_ether_hdr));
@@ -192,16 +193,20 @@ rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
     arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
     arp->arp_hlen = RTE_ETHER_ADDR_LEN;
     arp->arp_plen = sizeof(rte_be32_t);
-    // A request rather than a reply: RFC 5227 section 3 explains that some
-    // stacks only update their caches from requests.
     arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
-    arp->arp_data.arp_sha = port.mac;
-    arp->arp_data.arp_sip = port.ip;
+    arp->arp_data.arp_sha = src_mac;
+    arp->arp_data.arp_sip = src_ip;
     memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-    arp->arp_data.arp_tip = port.ip;
+    arp->arp_data.arp_tip = target_ip;
     m->l2_len = sizeof(rte_ether_hdr);
     m->packet_type = RTE_PTYPE_L2_ETHER_ARP;
     return m;
+}
+
+rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
+    // A request rather than a reply: RFC 5227 section 3 explains that some
+    // stacks only update their caches from requests.
+    return build_arp_request(pool, port.mac, port.ip, port.ip);
 }
 
 }  // namespace fulmar::net

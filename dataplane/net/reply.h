@@ -85,6 +85,12 @@ bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len);
 // reply to `req`.
 size_t mc_reply_overhead(const UdpRequest& req);
 
+// A broadcast ARP request from src_mac/src_ip asking for target_ip (the
+// load generator resolves the server's MAC with it). nullptr when the pool
+// is empty.
+rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
+                            rte_be32_t target_ip);
+
 // An ARP announcement (RFC 5227: a broadcast request with sender and target
 // protocol address both port.ip) so switches and peers learn the port's MAC
 // at start-up. nullptr when the pool is empty.

@@ -53,33 +53,6 @@ void RequestFrame::finish(rte_mbuf* m, size_t payload_len) const {
     m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
 }
 
-rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
-                            rte_be32_t target_ip) {
-    rte_mbuf* m = rte_pktmbuf_alloc(pool);
-    if (m == nullptr) return nullptr;
-    constexpr size_t kLen = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
-    auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
-    if (p == nullptr) {
-        rte_pktmbuf_free(m);
-        return nullptr;
-    }
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
-    std::memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-    eth->src_addr = src_mac;
-    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
-    auto* arp = reinterpret_cast<rte_arp_hdr*>(p + sizeof(rte_ether_hdr));
-    arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
-    arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-    arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-    arp->arp_plen = sizeof(rte_be32_t);
-    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
-    arp->arp_data.arp_sha = src_mac;
-    arp->arp_data.arp_sip = src_ip;
-    std::memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-    arp->arp_data.arp_tip = target_ip;
-    return m;
-}
-
 bool is_arp_reply(const rte_mbuf* m, rte_be32_t from_ip, rte_be32_t to_ip, rte_ether_addr& mac) {
     if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) return false;
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);

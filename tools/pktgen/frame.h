@@ -58,11 +58,6 @@ class RequestFrame {
     std::array<uint8_t, kHeaderLen> header_{};
 };
 
-// An ARP request "who has target_ip, tell src" (broadcast); nullptr when
-// the pool is empty.
-rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
-                            rte_be32_t target_ip);
-
 // True, with `mac`, when `m` is an ARP reply from `from_ip` to `to_ip`.
 bool is_arp_reply(const rte_mbuf* m, rte_be32_t from_ip, rte_be32_t to_ip, rte_ether_addr& mac);
 

@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 
 #include "frame.h"
+#include "net/reply.h"
 
 namespace fulmar::pktgen {
 namespace {
@@ -101,7 +102,7 @@ Result<rte_ether_addr, std::string> arp_resolve(const Port& p, uint32_t src_ip_h
     uint64_t next_request = 0;
     while (rte_rdtsc() < deadline) {
         if (rte_rdtsc() >= next_request) {
-            if (rte_mbuf* m = build_arp_request(p.pool, p.mac, src, dst)) {
+            if (rte_mbuf* m = net::build_arp_request(p.pool, p.mac, src, dst)) {
                 if (rte_eth_tx_burst(p.port_id, 0, &m, 1) != 1) rte_pktmbuf_free(m);
             }
             next_request = rte_rdtsc() + hz / 10;
