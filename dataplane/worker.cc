@@ -118,7 +118,6 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
         rte_pktmbuf_free(m);
         return;
     }
-    stats.udp_reply_bytes += reply.size();
     // One datagram's worth goes back in the request's own mbuf.
     size_t room = 0;
     char* text = nullptr;
@@ -129,6 +128,7 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
         std::memcpy(text, reply.data(), reply.size());
         net::seal_mc_udp_reply(m, req, p_.addr, frame.request_id, reply.size());
         stats.udp_reply_datagrams++;
+        stats.udp_reply_bytes += reply.size();
         send(m);
         return;
     }
@@ -137,9 +137,9 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
                                                out.data(), out.size());
     if (n == 0) {
         stats.mbuf_alloc_failed++;
-        stats.udp_reply_bytes -= reply.size();
     } else {
         stats.udp_reply_datagrams += n;
+        stats.udp_reply_bytes += reply.size();
         for (size_t i = 0; i < n; ++i)
             send(out[i]);
     }

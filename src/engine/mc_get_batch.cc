@@ -1,7 +1,6 @@
 // Batched gets; see mc_get_batch.h.
 #include "engine/mc_get_batch.h"
 
-#include <bit>
 #include <cstring>
 
 #include "engine/mc_get.h"
@@ -26,22 +25,19 @@ bool McGetBatch::add(const proto::McGetLine& line) {
 }
 
 void McGetBatch::lookup(EngineCtx& ctx) {
-    const UnixTime now = now_ = ctx.now();
+    now_ = ctx.now();
     const size_t n_shards = ctx.shards.size();
-    if (n_shards == 1) {
-        ctx.shards[0]->read_bulk({reads_.data(), n_keys_}, now);
-        return;
-    }
-    // Counting sort by shard, so each shard gets one bulk look-up.
-    uint64_t present = 0;
+    bool one_shard = true;
     for (size_t k = 0; k < n_keys_; ++k) {
         shard_of_[k] = static_cast<uint16_t>(shard_index(keys_[k].digest, n_shards));
-        present |= uint64_t{1} << (shard_of_[k] % 64);
+        one_shard = one_shard && shard_of_[k] == shard_of_[0];
     }
-    if (std::popcount(present) == 1 && n_shards <= 64) {
-        ctx.shards[shard_of_[0]]->read_bulk({reads_.data(), n_keys_}, now);
+    if (one_shard) {
+        if (n_keys_ != 0) ctx.shards[shard_of_[0]]->read_bulk({reads_.data(), n_keys_}, now_);
         return;
     }
+    // Regrouped by shard (one pass per shard: a node has a handful), so each
+    // shard gets one bulk look-up; the results go back in request order.
     size_t at = 0;
     for (size_t s = 0; s < n_shards; ++s) {
         const size_t first = at;
@@ -50,7 +46,7 @@ void McGetBatch::lookup(EngineCtx& ctx) {
             grouped_[at] = reads_[k];
             group_src_[at++] = static_cast<uint8_t>(k);
         }
-        if (at > first) ctx.shards[s]->read_bulk({grouped_.data() + first, at - first}, now);
+        if (at > first) ctx.shards[s]->read_bulk({grouped_.data() + first, at - first}, now_);
     }
     for (size_t g = 0; g < n_keys_; ++g)
         reads_[group_src_[g]] = grouped_[g];
@@ -89,7 +85,7 @@ void McGetBatch::settle(EngineCtx& ctx, size_t i) {
         const bool hit = rd.status == store::ReadStatus::kHit;
         ++ctx.stats.cmd_get;
         ++(hit ? ctx.stats.get_hits : ctx.stats.get_misses);
-        settle_get_read(ctx, ctx.shard_for(keys_[k]), keys_[k], hit, rd.meta, now_);
+        settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
     }
 }
 
