@@ -2,9 +2,21 @@
 # Instructions per GET hit and per SET through the dataplane's packet path,
 # counted by callgrind (deterministic: no machine noise). Builds its own
 # folder with -march=x86-64-v3 (valgrind has no AVX-512).
-# Usage: tools/bench/packet_cost.sh [BUILD_DIR]
+# Usage: tools/bench/packet_cost.sh [--max-get N] [--max-set N] [BUILD_DIR]
+# --max-get/--max-set: fail when a GET hit / SET (software checksums) costs
+# more instructions than N. The count is deterministic (the same binary on
+# the same input gives the same figure), so CI uses these to keep the cost
+# from regressing without any timing assertion.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+max_get="" max_set=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --max-get) max_get="$2"; shift 2 ;;
+        --max-set) max_set="$2"; shift 2 ;;
+        *) break ;;
+    esac
+done
 BUILD="${1:-$ROOT/build-callgrind}"
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" -Dmarch=x86-64-v3 >/dev/null
 ninja -C "$BUILD" tools/bench/packet_cost >/dev/null
@@ -15,6 +27,15 @@ n="$(grep -o '^[0-9]*' <<<"$("$BUILD/tools/bench/packet_cost" 2>/dev/null | head
 for dump in $(ls "$out"/cg.*.[0-9]* | sort -t. -k3 -n); do
     what="$(sed -n 's/^desc: Trigger: Client Request: //p' "$dump")"
     ir="$(callgrind_annotate "$dump" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)"
-    echo "instructions per ${what}: $((ir / n))  ($ir over $n requests)"
+    per=$((ir / n))
+    echo "instructions per ${what}: $per  ($ir over $n requests)"
+    limit=""
+    [ "$what" = "get" ] && limit="$max_get"
+    [ "$what" = "set" ] && limit="$max_set"
+    if [ -n "$limit" ] && [ "$per" -gt "$limit" ]; then
+        echo "packet_cost: ${what} costs $per instructions, over the budget of $limit" >&2
+        failed=1
+    fi
 done
 rm -rf "$out"
+exit "${failed:-0}"
