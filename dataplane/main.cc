@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
         for (const auto& p : cfg.allowed_clients)
             wp.clients.add(rte_cpu_to_be_32(p.addr), p.len);
         wp.route = RoutePolicy{.n_shards = n_workers, .admin_over_udp = cfg.udp_admin_commands};
-        wp.idle = cfg.idle.mode == config::IdleMode::kPoll ? IdleMode::kPoll : IdleMode::kAdaptive;
+        wp.idle = cfg.idle.mode;
         wp.pause_iterations = cfg.idle.pause_iterations;
         wp.max_sleep_us = cfg.idle.max_sleep_us;
         wp.gratuitous_arp = i == 0;

@@ -46,7 +46,11 @@ std::vector<rte_mbuf*>& reply_mbufs() {
 
 Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
                std::span<rte_ring* const> inboxes, rte_rcu_qsbr* rcu)
-    : p_(p),
+    : own_slot_(p.stats_slot == nullptr ? std::make_unique<shm::LcoreStats>() : nullptr),
+      slot(p.stats_slot != nullptr ? *p.stats_slot : *own_slot_),
+      stats(slot.worker),
+      drops(slot.drops),
+      p_(p),
       shards_(shards),
       inboxes_(inboxes),
       rcu_(rcu),
@@ -55,7 +59,8 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
            .clock = &clock_,
            .scratch = scratch_,
            .started = clock_.now(),
-           .own_shard = p.worker_id},
+           .own_shard = p.worker_id,
+           .stats = &slot.engine},
       session_(ctx_),
       reply_(kReplyCapacity) {}
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "config/dataplane_config.h"
 #include "engine/engine_ctx.h"
 #include "engine/mc_get_batch.h"
 #include "engine/mc_session.h"
@@ -37,15 +38,15 @@
 #include "proto/mc_text.h"
 #include "reply_buffer.h"
 #include "route.h"
+#include "shm/layout.h"
 #include "store/shard.h"
 #include "worker_stats.h"
 
 namespace fulmar::dataplane {
 
-enum class IdleMode : uint8_t {
-    kPoll,      // never sleep: a dedicated core
-    kAdaptive,  // pause, then sleep up to max_sleep_us when idle
-};
+using config::IdleMode;
+
+static_assert(net::kDropReasonCount <= shm::kMaxDropReasons);
 
 struct WorkerParams {
     unsigned lcore_id = 0;
@@ -62,6 +63,9 @@ struct WorkerParams {
     uint32_t max_sleep_us = 100;
     bool gratuitous_arp = false;  // announce the port's address at start
     uint32_t sweep_budget = 256;
+    // This lcore's counters in shared memory (shm/layout.h); null: the
+    // worker keeps its own (packet tests, benchmarks).
+    shm::LcoreStats* stats_slot = nullptr;
 };
 
 class Worker {
@@ -81,9 +85,16 @@ class Worker {
     void announce();
 
     std::atomic<bool> stop{false};
-    WorkerStats stats;
-    std::array<uint64_t, net::kDropReasonCount> drops{};
-    const engine::EngineStats& engine_stats() const { return ctx_.stats; }
+
+  private:
+    std::unique_ptr<shm::LcoreStats> own_slot_;  // when no shared slot was given
+
+  public:
+    // The counters, in the lcore's slot: written here only, read anywhere.
+    shm::LcoreStats& slot;
+    WorkerStats& stats;
+    uint64_t* const drops;  // indexed by net::DropReason
+    const engine::EngineStats& engine_stats() const { return *ctx_.stats; }
     const WorkerParams& params() const { return p_; }
 
   private:

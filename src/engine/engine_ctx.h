@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "shm/counters.h"
 #include "store/digest.h"
 #include "store/shard.h"
 
@@ -36,27 +37,8 @@ inline bool mc_item_fits(size_t key_len, size_t value_len) {
     return 48 + 8 + key_len + 1 + value_len + 2 <= kMcItemSizeMax;
 }
 
-struct EngineStats {
-    uint64_t cmd_get = 0;
-    uint64_t cmd_set = 0;
-    uint64_t cmd_flush = 0;
-    uint64_t cmd_touch = 0;
-    uint64_t get_hits = 0;
-    uint64_t get_misses = 0;
-    uint64_t get_expired = 0;
-    uint64_t delete_hits = 0;
-    uint64_t delete_misses = 0;
-    uint64_t incr_hits = 0;
-    uint64_t incr_misses = 0;
-    uint64_t decr_hits = 0;
-    uint64_t decr_misses = 0;
-    uint64_t cas_hits = 0;
-    uint64_t cas_misses = 0;
-    uint64_t cas_badval = 0;
-    uint64_t touch_hits = 0;
-    uint64_t touch_misses = 0;
-    uint64_t total_items = 0;
-};
+// memcached's command counters, declared in shm/counters.h.
+using EngineStats = shm::EngineStats;
 
 struct EngineCtx {
     std::span<store::Shard* const> shards;
@@ -68,7 +50,9 @@ struct EngineCtx {
     // them all (tests, single-threaded tools). Reads of other shards stay
     // lock-free and never write: no fetched bit, no lazy reclaim.
     int own_shard = -1;
-    EngineStats stats;
+    // This thread's counters: in the dataplane, its lcore's slot in shared
+    // memory (shm/layout.h); elsewhere any EngineStats the owner keeps.
+    EngineStats* stats = nullptr;
 
     bool owns(const store::Shard& s) const {
         return own_shard < 0 || shards[static_cast<size_t>(own_shard)] == &s;

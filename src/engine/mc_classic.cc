@@ -137,17 +137,17 @@ void cmd_get_keys(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     while (keys.next(key) && key.size() <= proto::kMcMaxKeyLen) {
         const store::KeyRef k(key);
         if (touch) {
-            ++ctx.stats.cmd_touch;
+            ++ctx.stats->cmd_touch;
             if (get_and_touch(k, with_cas, exptime, now, ctx, out))
-                ++ctx.stats.touch_hits;
+                ++ctx.stats->touch_hits;
             else
-                ++ctx.stats.touch_misses;
+                ++ctx.stats->touch_misses;
         } else {
-            ++ctx.stats.cmd_get;
+            ++ctx.stats->cmd_get;
             if (get_one(k, with_cas, now, ctx, out))
-                ++ctx.stats.get_hits;
+                ++ctx.stats->get_hits;
             else
-                ++ctx.stats.get_misses;
+                ++ctx.stats->get_misses;
         }
     }
 }
@@ -195,7 +195,7 @@ void cmd_store(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
         refuse_store(req, ctx, proto::kMcServerErrorTooLarge, out);
         return;
     }
-    ++ctx.stats.cmd_set;
+    ++ctx.stats->cmd_set;
     const UnixTime now = ctx.now();
     const store::KeyRef k(req.key);
     store::Shard& shard = ctx.shard_for(k);
@@ -222,19 +222,19 @@ void cmd_store(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     const bool cas = mode == store::StoreMode::kCas;
     switch (st) {
         case store::StoreStatus::kStored:
-            ++ctx.stats.total_items;
-            if (cas) ++ctx.stats.cas_hits;
+            ++ctx.stats->total_items;
+            if (cas) ++ctx.stats->cas_hits;
             reply(out, req, proto::kMcStored);
             return;
         case store::StoreStatus::kNotStored:
             reply(out, req, proto::kMcNotStored);
             return;
         case store::StoreStatus::kExists:
-            if (cas) ++ctx.stats.cas_badval;
+            if (cas) ++ctx.stats->cas_badval;
             reply(out, req, proto::kMcExists);
             return;
         case store::StoreStatus::kNotFound:
-            if (cas) ++ctx.stats.cas_misses;
+            if (cas) ++ctx.stats->cas_misses;
             reply(out, req, proto::kMcNotFound);
             return;
         default:
@@ -260,10 +260,10 @@ void cmd_delete(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     const store::StoreStatus st =
         counting_expired(ctx, shard, [&] { return shard.remove(k, now); });
     if (st == store::StoreStatus::kDeleted) {
-        ++ctx.stats.delete_hits;
+        ++ctx.stats->delete_hits;
         reply(out, req, proto::kMcDeleted);
     } else {
-        ++ctx.stats.delete_misses;
+        ++ctx.stats->delete_misses;
         reply(out, req, proto::kMcNotFound);
     }
 }
@@ -274,14 +274,14 @@ void cmd_touch(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     store::Shard& shard = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const UnixTime exptime = store::exptime_to_abs(req.exptime, now);
-    ++ctx.stats.cmd_touch;
+    ++ctx.stats->cmd_touch;
     store::Item* it = counting_expired(ctx, shard, [&] { return shard.find(k, now); });
     if (it != nullptr) {
         touch_item(shard, it, exptime);
-        ++ctx.stats.touch_hits;
+        ++ctx.stats->touch_hits;
         reply(out, req, proto::kMcTouched);
     } else {
-        ++ctx.stats.touch_misses;
+        ++ctx.stats->touch_misses;
         reply(out, req, proto::kMcNotFound);
     }
 }
@@ -298,7 +298,7 @@ void cmd_arith(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
         k, incr ? store::ArithOp::kIncr : store::ArithOp::kDecr, req.delta, ctx.now(), 0, value);
     switch (st) {
         case store::StoreStatus::kOk: {
-            ++(incr ? ctx.stats.incr_hits : ctx.stats.decr_hits);
+            ++(incr ? ctx.stats->incr_hits : ctx.stats->decr_hits);
             std::array<char, 24> buf;
             LineBuf line(buf);
             line.put_u64(value).put(proto::kMcCrlf);
@@ -306,7 +306,7 @@ void cmd_arith(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
             return;
         }
         case store::StoreStatus::kNotFound:
-            ++(incr ? ctx.stats.incr_misses : ctx.stats.decr_misses);
+            ++(incr ? ctx.stats->incr_misses : ctx.stats->decr_misses);
             reply(out, req, proto::kMcNotFound);
             return;
         case store::StoreStatus::kNonNumeric:
@@ -322,7 +322,7 @@ void cmd_arith(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
 
 //   flush_all [delay] [noreply]
 void cmd_flush_all(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
-    ++ctx.stats.cmd_flush;
+    ++ctx.stats->cmd_flush;
     const UnixTime now = ctx.now();
     for (store::Shard* shard : ctx.shards)
         shard->flush_all(req.exptime, now);
@@ -387,7 +387,7 @@ EngineTotals totals(const EngineCtx& ctx) {
 
 void stats_general(EngineCtx& ctx, ReplySink& out) {
     const UnixTime now = ctx.now();
-    const EngineStats& s = ctx.stats;
+    const EngineStats& s = *ctx.stats;
     const EngineTotals t = totals(ctx);
     stat(out, "pid", static_cast<uint64_t>(::getpid()));
     stat(out, "uptime", now >= ctx.started ? now - ctx.started : 0);
@@ -506,7 +506,7 @@ void cmd_stats(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     if (!it.next(sub)) {
         stats_general(ctx, out);
     } else if (sub == "reset") {
-        ctx.stats = EngineStats{};
+        *ctx.stats = EngineStats{};
         out.append(proto::kMcReset);
     } else if (sub == "detail") {
         // We keep no per-prefix stats: on/off are accepted, dump is empty.
@@ -594,7 +594,7 @@ void execute_classic_error(McTextError error, const McTextRequest& req, EngineCt
                 refuse_store(req, ctx, proto::kMcServerErrorTooLarge, out);
                 return;
             }
-            ++ctx.stats.cmd_set;
+            ++ctx.stats->cmd_set;
             break;
         case McTextError::kBadFormat:
             // memcached meets a long key of a get only when it reaches it:
@@ -608,7 +608,7 @@ void execute_classic_error(McTextError error, const McTextRequest& req, EngineCt
             break;
         case McTextError::kInvalidExptime:
             // memcached counts the flush before it reads the delay.
-            if (req.command == McTextCommand::kFlushAll) ++ctx.stats.cmd_flush;
+            if (req.command == McTextCommand::kFlushAll) ++ctx.stats->cmd_flush;
             break;
         default:
             break;

@@ -42,7 +42,7 @@ template <typename Op>
 auto counting_expired(EngineCtx& ctx, store::Shard& shard, Op&& op) {
     const uint64_t before = shard.stats().expired_reclaimed;
     auto result = op();
-    if (shard.stats().expired_reclaimed != before) ++ctx.stats.get_expired;
+    if (shard.stats().expired_reclaimed != before) ++ctx.stats->get_expired;
     return result;
 }
 

@@ -83,8 +83,8 @@ void McGetBatch::settle(EngineCtx& ctx, size_t i) {
     for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
         const store::Shard::BulkRead& rd = reads_[k];
         const bool hit = rd.status == store::ReadStatus::kHit;
-        ++ctx.stats.cmd_get;
-        ++(hit ? ctx.stats.get_hits : ctx.stats.get_misses);
+        ++ctx.stats->cmd_get;
+        ++(hit ? ctx.stats->get_hits : ctx.stats->get_misses);
         settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
     }
 }

@@ -170,11 +170,11 @@ void meta_get(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     // memcached counts an mg with T as a touch, any other as a get; a
     // vivified miss counts as a hit.
     if (touching) {
-        ++ctx.stats.cmd_touch;
-        ++(it != nullptr ? ctx.stats.touch_hits : ctx.stats.touch_misses);
+        ++ctx.stats->cmd_touch;
+        ++(it != nullptr ? ctx.stats->touch_hits : ctx.stats->touch_misses);
     } else {
-        ++ctx.stats.cmd_get;
-        ++(it != nullptr ? ctx.stats.get_hits : ctx.stats.get_misses);
+        ++ctx.stats->cmd_get;
+        ++(it != nullptr ? ctx.stats->get_hits : ctx.stats->get_misses);
     }
 
     if (it == nullptr) {
@@ -326,7 +326,7 @@ void meta_set(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     Shard& shard = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const std::string_view data = req.data;
-    ++ctx.stats.cmd_set;
+    ++ctx.stats->cmd_set;
 
     if (!mc_item_fits(k.key.size(), data.size())) {
         drop_old_value(shard, k, now);
@@ -368,16 +368,16 @@ void meta_set(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     switch (st) {
         case StoreStatus::kStored:
             status = proto::kMcMetaHd;
-            ++ctx.stats.total_items;
-            if (mode == StoreMode::kCas) ++ctx.stats.cas_hits;
+            ++ctx.stats->total_items;
+            if (mode == StoreMode::kCas) ++ctx.stats->cas_hits;
             break;
         case StoreStatus::kExists:
             status = proto::kMcMetaEx;
-            if (mode == StoreMode::kCas) ++ctx.stats.cas_badval;
+            if (mode == StoreMode::kCas) ++ctx.stats->cas_badval;
             break;
         case StoreStatus::kNotFound:
             status = proto::kMcMetaNf;
-            if (mode == StoreMode::kCas) ++ctx.stats.cas_misses;
+            if (mode == StoreMode::kCas) ++ctx.stats->cas_misses;
             break;
         case StoreStatus::kTooLarge:
             // Only a joined append/prepend can get here (the size was
@@ -430,12 +430,12 @@ void meta_delete(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
 
     Item* it = shard.find(k, now);
     if (it == nullptr) {
-        ++ctx.stats.delete_misses;
+        ++ctx.stats->delete_misses;
         reply_status(req, proto::kMcMetaNf, out);
         return;
     }
     if (req.has('C') && it->cas != req.compare_cas) {
-        ++ctx.stats.delete_misses;
+        ++ctx.stats->delete_misses;
         reply_status(req, proto::kMcMetaEx, out);
         return;
     }
@@ -469,7 +469,7 @@ void meta_delete(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
             i.cas = cas;
         });
     } else {
-        ++ctx.stats.delete_hits;
+        ++ctx.stats->delete_hits;
         if (!req.has('x')) shard.unlink(it);
     }
     if (!req.quiet()) reply_status(req, proto::kMcMetaHd, out);
@@ -498,7 +498,7 @@ void meta_arithmetic(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     size_t n_digits = 0;
     switch (st) {
         case StoreStatus::kOk:
-            ++(incr ? ctx.stats.incr_hits : ctx.stats.decr_hits);
+            ++(incr ? ctx.stats->incr_hits : ctx.stats->decr_hits);
             it = shard.find(k, now);  // the item arith() left, rewritten or new
             if (it != nullptr && req.has('E')) {
                 shard.modify(it, [&](Item& i) { i.cas = req.new_cas; });
@@ -507,7 +507,7 @@ void meta_arithmetic(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
             break;
         case StoreStatus::kNotFound:
             if (!req.has('N')) {
-                ++(incr ? ctx.stats.incr_misses : ctx.stats.decr_misses);
+                ++(incr ? ctx.stats->incr_misses : ctx.stats->decr_misses);
                 reply_status(req, proto::kMcMetaNf, out);
                 return;
             }

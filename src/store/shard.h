@@ -34,6 +34,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "shm/counters.h"
 #include "store/digest.h"
 #include "store/index.h"
 #include "store/item.h"
@@ -97,16 +98,8 @@ enum class ReadStatus : uint8_t {
     kBufferTooSmall,  // meta.value_len says how much is needed
 };
 
-struct ShardStats {
-    uint64_t sets = 0;
-    uint64_t evictions = 0;
-    uint64_t expired_reclaimed = 0;  // by the CLOCK hand or a lazy lookup
-    uint64_t flushed_reclaimed = 0;
-    uint64_t sweep_reclaimed = 0;  // by sweep()
-    uint64_t page_moves = 0;
-    uint64_t index_full = 0;  // evictions forced by a full index
-    uint64_t digest_collisions = 0;
-};
+// The owner's counters, declared in shm/counters.h.
+using ShardStats = shm::ShardStats;
 
 class Shard {
   public:

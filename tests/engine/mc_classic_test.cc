@@ -44,6 +44,7 @@ class McClassic : public ::testing::Test {
         scratch_.resize(store::kMaxItemSize);
         ctx_.clock = &clock_;
         ctx_.scratch = std::span<char>(scratch_);
+        ctx_.stats = &stats_;
         ctx_.started = clock_.now();
         reset_store();
     }
@@ -59,7 +60,7 @@ class McClassic : public ::testing::Test {
             ptrs_.push_back(shards_.back().get());
         }
         ctx_.shards = std::span<store::Shard* const>(ptrs_);
-        ctx_.stats = EngineStats{};
+        *ctx_.stats = EngineStats{};
         session_ = std::make_unique<McSession>(ctx_);
     }
 
@@ -105,6 +106,7 @@ class McClassic : public ::testing::Test {
     std::vector<std::unique_ptr<store::Shard>> shards_;
     std::vector<store::Shard*> ptrs_;
     std::vector<char> scratch_;
+    EngineStats stats_;
     EngineCtx ctx_;
     std::unique_ptr<McSession> session_;
 };

@@ -293,6 +293,7 @@ class McDiff : public ::testing::Test {
         ctx_.shards = std::span<store::Shard* const>(ptrs_);
         ctx_.clock = &clock_;
         ctx_.scratch = std::span<char>(scratch_);
+        ctx_.stats = &stats_;
         ctx_.started = clock_.now();
     }
 
@@ -364,6 +365,7 @@ class McDiff : public ::testing::Test {
     static inline std::vector<std::unique_ptr<store::Shard>> shards_;
     static inline std::vector<store::Shard*> ptrs_;
     static inline std::vector<char> scratch_;
+    static inline EngineStats stats_;
     static inline EngineCtx ctx_;
     static inline int streams_ = 0;
     static inline int failures_ = 0;

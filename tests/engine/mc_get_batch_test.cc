@@ -34,6 +34,7 @@ struct Node {
         ctx.shards = ptrs;
         ctx.clock = &clock;
         ctx.scratch = scratch;
+        ctx.stats = &stats;
         ctx.started = clock.now();
         session = std::make_unique<McSession>(ctx);
     }
@@ -46,6 +47,7 @@ struct Node {
     std::vector<char> scratch;
     std::vector<std::unique_ptr<store::Shard>> shards;
     std::vector<store::Shard*> ptrs;
+    EngineStats stats;
     EngineCtx ctx;
     std::unique_ptr<McSession> session;
 };
@@ -65,7 +67,7 @@ class McGetBatchTest : public ::testing::TestWithParam<size_t> {
             n->ctx.own_shard = -1;
             n->run(cmds);
             n->ctx.own_shard = 0;
-            n->ctx.stats = EngineStats{};
+            *n->ctx.stats = EngineStats{};
         }
     }
 
@@ -94,7 +96,7 @@ class McGetBatchTest : public ::testing::TestWithParam<size_t> {
             }
             EXPECT_EQ(got, want) << lines[i];
         }
-        expect_same_stats(fast_.ctx.stats, full_.ctx.stats);
+        expect_same_stats(*fast_.ctx.stats, *full_.ctx.stats);
     }
 
     size_t room_ = proto::kMcUdpMaxPayload;

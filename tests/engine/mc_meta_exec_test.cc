@@ -30,6 +30,7 @@ class MetaExec : public ::testing::Test {
         ctx_.shards = std::span<store::Shard* const>(shards_);
         ctx_.clock = &clock_;
         ctx_.scratch = std::span<char>(scratch_);
+        ctx_.stats = &stats_;
         ctx_.started = clock_.now();
     }
 
@@ -52,6 +53,7 @@ class MetaExec : public ::testing::Test {
     std::unique_ptr<store::Shard> shard_;
     std::array<store::Shard*, 1> shards_{};
     std::vector<char> scratch_;
+    EngineStats stats_;
     EngineCtx ctx_;
 };
 
@@ -154,10 +156,10 @@ TEST_F(MetaExec, GetTouchAppliesInRequestOrder) {
     EXPECT_EQ(run("mg foo t\r\n"), "HD t30\r\n");
     EXPECT_EQ(run("mg foo T50 t\r\n"), "HD t50\r\n");
     EXPECT_EQ(run("mg foo T0 t\r\n"), "HD t-1\r\n");
-    EXPECT_EQ(ctx_.stats.cmd_touch, 3u);
-    EXPECT_EQ(ctx_.stats.touch_hits, 3u);
+    EXPECT_EQ(ctx_.stats->cmd_touch, 3u);
+    EXPECT_EQ(ctx_.stats->touch_hits, 3u);
     EXPECT_EQ(run("mg nope T10\r\n"), "EN\r\n");
-    EXPECT_EQ(ctx_.stats.touch_misses, 1u);
+    EXPECT_EQ(ctx_.stats->touch_misses, 1u);
 }
 
 TEST_F(MetaExec, GetTouchWithNegativeTtlExpiresTheItem) {
@@ -176,7 +178,7 @@ TEST_F(MetaExec, GetVivifiesOnMissAndHandsOutOneWinToken) {
     // The winner stores the real value: the token state goes with the old item.
     ASSERT_EQ(run("ms viv 2 c\r\nhi\r\n"), "HD c2\r\n");
     EXPECT_EQ(run("mg viv t v\r\n"), "VA 2 t-1\r\nhi\r\n");
-    EXPECT_EQ(ctx_.stats.get_misses, 0u);
+    EXPECT_EQ(ctx_.stats->get_misses, 0u);
 }
 
 TEST_F(MetaExec, GetVivifySetsTtlWhereNStandsInTheFlags) {
@@ -218,9 +220,9 @@ TEST_F(MetaExec, GetBase64KeyEchoesReencodedKey) {
 TEST_F(MetaExec, GetCountsHitsAndMisses) {
     ASSERT_EQ(run("ms foo 3\r\nbar\r\n"), "HD\r\n");
     run("mg foo\r\nmg foo v\r\nmg nope\r\n");
-    EXPECT_EQ(ctx_.stats.cmd_get, 3u);
-    EXPECT_EQ(ctx_.stats.get_hits, 2u);
-    EXPECT_EQ(ctx_.stats.get_misses, 1u);
+    EXPECT_EQ(ctx_.stats->cmd_get, 3u);
+    EXPECT_EQ(ctx_.stats->get_hits, 2u);
+    EXPECT_EQ(ctx_.stats->get_misses, 1u);
 }
 
 // ---- stale / win flow (md I, ms I) ------------------------------------------
@@ -289,9 +291,9 @@ TEST_F(MetaExec, SetCasMismatchMissAndMatch) {
     EXPECT_EQ(run("ms nope 3 C1 c k\r\nbar\r\n"), "NF c0 knope\r\n");
     EXPECT_EQ(run("ms foo 3 C1 c\r\nbaz\r\n"), "HD c2\r\n");
     EXPECT_EQ(run("ms foo 3 MR C1\r\nqux\r\n"), "EX\r\n");  // replace + C is cas
-    EXPECT_EQ(ctx_.stats.cas_hits, 1u);
-    EXPECT_EQ(ctx_.stats.cas_badval, 2u);
-    EXPECT_EQ(ctx_.stats.cas_misses, 1u);
+    EXPECT_EQ(ctx_.stats->cas_hits, 1u);
+    EXPECT_EQ(ctx_.stats->cas_badval, 2u);
+    EXPECT_EQ(ctx_.stats->cas_misses, 1u);
 }
 
 TEST_F(MetaExec, SetAddMode) {
@@ -368,8 +370,8 @@ TEST_F(MetaExec, DeleteRemovesTheItem) {
     EXPECT_EQ(run("md foo\r\n"), "HD\r\n");
     EXPECT_EQ(run("mg foo\r\n"), "EN\r\n");
     EXPECT_EQ(run("md foo\r\n"), "NF\r\n");
-    EXPECT_EQ(ctx_.stats.delete_hits, 1u);
-    EXPECT_EQ(ctx_.stats.delete_misses, 1u);
+    EXPECT_EQ(ctx_.stats->delete_hits, 1u);
+    EXPECT_EQ(ctx_.stats->delete_misses, 1u);
 }
 
 TEST_F(MetaExec, DeleteEchoesOpaqueAndKeyAndQuietHidesOnlyHd) {
@@ -417,7 +419,7 @@ TEST_F(MetaExec, DeleteXKeepsAnEmptyItem) {
 TEST_F(MetaExec, ArithmeticMissAnswersNfEvenWhenQuiet) {
     EXPECT_EQ(run("ma cnt\r\n"), "NF\r\n");
     EXPECT_EQ(run("ma cnt q O1 k\r\n"), "NF O1 kcnt\r\n");
-    EXPECT_EQ(ctx_.stats.incr_misses, 2u);
+    EXPECT_EQ(ctx_.stats->incr_misses, 2u);
 }
 
 TEST_F(MetaExec, ArithmeticVivifiesWithInitialValue) {
@@ -452,8 +454,8 @@ TEST_F(MetaExec, ArithmeticIncrementsDecrementsAndWraps) {
     EXPECT_EQ(run("ma num MI v\r\n"), "VA 2\r\n99\r\n");
     EXPECT_EQ(run("ma num M+ D2 v\r\n"), "VA 3\r\n101\r\n");
     EXPECT_EQ(run("ma num M- D1000 v\r\n"), "VA 1\r\n0\r\n");
-    EXPECT_EQ(ctx_.stats.incr_hits, 3u);
-    EXPECT_EQ(ctx_.stats.decr_hits, 2u);
+    EXPECT_EQ(ctx_.stats->incr_hits, 3u);
+    EXPECT_EQ(ctx_.stats->decr_hits, 2u);
 }
 
 TEST_F(MetaExec, ArithmeticOnGrowingNumberKeepsFlagsAndAppliesTtl) {

@@ -1,0 +1,192 @@
+// The dataplane's shared memory: every memzone, ring and table that a
+// second process (the control plane, a DPDK secondary) finds by name, and
+// the layout of the ones Fulmar defines. The primary (fulmar-dataplane)
+// creates all of them before its workers start and frees them at exit.
+//
+// Who writes and who reads each field is written next to it, as
+//   // dp: <dataplane access>, cp: <control plane access>
+// where "owner" is the shard's owner worker lcore, "lcore" the worker whose
+// slot it is, "main" the dataplane's main lcore, "any" every lcore and
+// process, "ro" read-only after creation, "rw" read and written, "-" not
+// touched. Fields written by one lcore and read by others are atomics or
+// 64-bit counters read as snapshots (never torn on DPDK's CPUs).
+//
+// A DPDK secondary maps the primary's hugepages at the same virtual
+// addresses, so the pointers stored here (item pointers in the index, free
+// list heads, region bases) are valid in both processes. Nothing here holds a
+// pointer into one process's private heap or a function pointer (design.md:
+// rte_hash's plain look-up calls one and breaks under ASLR; only the
+// *_with_hash calls are used).
+//
+//   memzone kDataplaneZone ("fm_dataplane"): DataplaneShm
+//   +-------------------------------------------------------------+
+//   | magic, version, n_workers, n_shards, rcu threads, seed, pid  |  main: wo at start
+//   | stats_baseline (EngineStats)          `stats reset`          |  any: rw (rare)
+//   | lcores[kMaxWorkers]: LcoreStats                              |
+//   |   +-------------------------------------------------------+  |
+//   |   | WorkerStats | EngineStats | drops[kMaxDropReasons]    |  |  lcore: wo, any: ro
+//   |   +-------------------------------------------------------+  |
+//   +-------------------------------------------------------------+
+//
+//   memzone kRcuZone ("fm_rcu"): rte_rcu_qsbr for rcu_threads readers:
+//     thread ids 0..n_workers-1 are the workers, n_workers.. the control
+//     plane's reader threads (kMaxCpReaders of them)
+//
+//   per shard i (name "shard<i>"):
+//   memzone "fm_shard<i>"       item memory, 1 MiB pages (store/slab.h)
+//   memzone "fm_shard<i>_meta"  ShardMeta, then PageDesc[n_pages]
+//   +-------------------------------------------------------------+
+//   | magic, version, n_pages, n_classes, region_base              |  owner: wo at start
+//   | oldest_live, oldest_cas (flush_all horizons)                 |  owner: wo, any: ro
+//   | stats: ShardStats                                            |  owner: wo, any: ro
+//   | classes[kMaxClasses]: SlabClass                              |  owner: rw, any: ro *
+//   +-------------------------------------------------------------+
+//   | pages[n_pages]: PageDesc (class id, next, earliest exptime)  |  owner: rw, any: ro class
+//   +-------------------------------------------------------------+
+//   rte_hash "fx_shard<i>"  digest -> Item* (store/index.h)
+//   * readers use chunk_size (immutable) and the counters as snapshots;
+//     the free list and the CLOCK hand are the owner's alone.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "shm/counters.h"
+
+namespace fulmar::store {
+struct Item;
+}
+
+namespace fulmar::shm {
+
+// ---- names ---------------------------------------------------------------
+// The EAL file prefix keeps two appliances on one host apart; inside one,
+// these names are unique.
+
+inline constexpr std::string_view kDataplaneZone = "fm_dataplane";
+inline constexpr std::string_view kRcuZone = "fm_rcu";
+// Shard i is named "shard<i>"; its zones and table carry these prefixes.
+inline constexpr std::string_view kShardNamePrefix = "shard";
+inline constexpr std::string_view kRegionZonePrefix = "fm_";  // + shard name
+inline constexpr std::string_view kMetaZoneSuffix = "_meta";  // region zone + this
+inline constexpr std::string_view kIndexPrefix = "fx_";       // + shard name
+// Typed hand-off: per worker, a ring of messages into its owner (inbox),
+// and the pool the messages come from.
+inline constexpr std::string_view kInboxRingPrefix = "fm_inbox";  // + worker id
+inline constexpr std::string_view kMessagePool = "fm_msgs";
+
+inline std::string shard_name(size_t i) {
+    return std::string(kShardNamePrefix) + std::to_string(i);
+}
+inline std::string region_zone_name(std::string_view shard) {
+    return std::string(kRegionZonePrefix) + std::string(shard);
+}
+inline std::string meta_zone_name(std::string_view shard) {
+    return region_zone_name(shard) + std::string(kMetaZoneSuffix);
+}
+inline std::string index_name(std::string_view shard) {
+    return std::string(kIndexPrefix) + std::string(shard);
+}
+inline std::string inbox_ring_name(size_t worker) {
+    return std::string(kInboxRingPrefix) + std::to_string(worker);
+}
+
+// ---- limits ----------------------------------------------------------------
+
+inline constexpr uint32_t kMaxWorkers = 128;
+// RCU reader thread ids the control plane may register, after the workers'.
+inline constexpr uint32_t kMaxCpReaders = 8;
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
+inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
+
+// ---- slab: classes and pages (store/slab.h works on these) -----------------
+
+inline constexpr size_t kMaxClasses = 64;
+inline constexpr uint8_t kNoClass = 0xff;
+inline constexpr uint32_t kNoPage = UINT32_MAX;
+
+struct PageDesc {
+    std::atomic<uint8_t> class_id{kNoClass};  // dp: owner rw, any ro (chunk bounds); cp: ro
+    uint32_t next = kNoPage;                  // dp: owner rw; cp: -
+    UnixTime min_expiry = 0;                  // dp: owner rw (TTL sweep); cp: -
+};
+static_assert(sizeof(PageDesc) == 12);
+
+struct SlabClass {
+    uint32_t chunk_size = 0;           // dp: owner wo at start, any ro; cp: ro
+    uint32_t chunks_per_page = 0;      // dp: owner wo at start, any ro; cp: ro
+    store::Item* free_head = nullptr;  // dp: owner rw; cp: -
+    uint32_t n_free = 0;               // dp: owner rw; cp: ro (stats)
+    uint32_t n_pages = 0;              // dp: owner rw; cp: ro (stats)
+    uint32_t first_page = kNoPage;     // dp: owner rw; cp: -
+    uint32_t hand_page = kNoPage;      // dp: owner rw (CLOCK hand); cp: -
+    uint32_t hand_chunk = 0;           // dp: owner rw; cp: -
+    uint64_t n_live = 0;               // dp: owner rw; cp: ro (stats)
+    uint64_t evictions = 0;            // dp: owner rw; cp: ro (stats)
+    uint64_t window_evictions = 0;     // dp: owner rw (page rebalancing); cp: -
+};
+static_assert(sizeof(SlabClass) == 64, "one cache line per class");
+
+// ---- per shard ---------------------------------------------------------------
+
+struct alignas(64) ShardMeta {
+    uint64_t magic = kShardMagic;              // dp: owner wo at start; cp: ro (attach check)
+    uint32_t layout_version = kLayoutVersion;  // dp: owner wo at start; cp: ro
+    uint32_t n_pages = 0;                      // dp: owner wo at start; cp: ro
+    uint64_t region_base = 0;                  // dp: owner wo at start; cp: ro (page of an item)
+    uint32_t n_classes = 0;                    // dp: owner wo at start; cp: ro
+    uint32_t reserved0 = 0;
+    // memcached's settings.oldest_live / oldest_cas: a reader racing a
+    // flush may serve one stale hit, as on another lcore.
+    std::atomic<UnixTime> oldest_live{0};        // dp: owner wo, any ro; cp: ro
+    std::atomic<uint64_t> oldest_cas{0};         // dp: owner wo, any ro; cp: ro
+    alignas(64) ShardStats stats;                // dp: owner wo; cp: ro
+    alignas(64) SlabClass classes[kMaxClasses];  // see SlabClass
+    // Followed by PageDesc[n_pages].
+
+    PageDesc* pages() { return reinterpret_cast<PageDesc*>(this + 1); }
+    const PageDesc* pages() const { return reinterpret_cast<const PageDesc*>(this + 1); }
+    static size_t bytes_for(uint32_t n_pages) {
+        return sizeof(ShardMeta) + size_t{n_pages} * sizeof(PageDesc);
+    }
+};
+static_assert(sizeof(ShardMeta) % 64 == 0);
+static_assert(alignof(PageDesc) <= alignof(ShardMeta));
+static_assert(std::atomic<UnixTime>::is_always_lock_free);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+// ---- the dataplane -------------------------------------------------------------
+
+// One worker lcore's counters, written only by that lcore.
+struct alignas(64) LcoreStats {
+    WorkerStats worker;                                // dp: lcore wo, any ro; cp: ro
+    alignas(64) EngineStats engine;                    // dp: lcore wo, any ro; cp: ro
+    alignas(64) uint64_t drops[kMaxDropReasons] = {};  // dp: lcore wo (net::DropReason); cp: ro
+};
+static_assert(sizeof(LcoreStats) % 64 == 0);
+
+struct alignas(64) DataplaneShm {
+    uint64_t magic = kDataplaneMagic;          // dp: main wo at start; cp: ro (attach check)
+    uint32_t layout_version = kLayoutVersion;  // dp: main wo at start; cp: ro
+    uint32_t n_workers = 0;                    // dp: main wo at start; cp: ro
+    uint32_t n_shards = 0;                     // dp: main wo at start; cp: ro (= n_workers)
+    uint32_t rcu_threads = 0;  // dp: main wo at start; cp: ro (n_workers + kMaxCpReaders)
+    uint64_t digest_seed = 0;  // dp: main wo at start; cp: ro (set_digest_seed)
+    int64_t primary_pid = 0;   // dp: main wo at start; cp: ro (messages)
+    UnixTime started = 0;      // dp: main wo at start; cp: ro (uptime)
+    // Engine totals at the last `stats reset` (memcached resets every
+    // thread's counters; ours each have one writer, so a reset records a
+    // baseline that readers subtract). Written rarely by whoever runs the
+    // reset, field by field: a reset racing another may mix the two.
+    alignas(64) EngineStats stats_baseline;  // dp: any rw (reset); cp: rw (reset)
+    LcoreStats lcores[kMaxWorkers];          // see LcoreStats
+};
+static_assert(sizeof(DataplaneShm) % 64 == 0);
+static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);
+
+}  // namespace fulmar::shm
