@@ -36,7 +36,8 @@ Index::~Index() {
     if (h_ != nullptr) rte_hash_free(h_);
 }
 
-unsigned Index::find_bulk(const KeyDigest* const* digests, unsigned n, Item** out) const {
+unsigned index_find_bulk(const rte_hash* h, const KeyDigest* const* digests, unsigned n,
+                         Item** out) {
     hash_sig_t sigs[kIndexBulkMax];
     const void* keys[kIndexBulkMax];
     for (unsigned i = 0; i < n; ++i) {
@@ -44,7 +45,7 @@ unsigned Index::find_bulk(const KeyDigest* const* digests, unsigned n, Item** ou
         keys[i] = digests[i];
     }
     uint64_t hits = 0;
-    rte_hash_lookup_with_hash_bulk_data(h_, keys, sigs, n, &hits, reinterpret_cast<void**>(out));
+    rte_hash_lookup_with_hash_bulk_data(h, keys, sigs, n, &hits, reinterpret_cast<void**>(out));
     for (unsigned i = 0; i < n; ++i)
         if (!(hits & (uint64_t{1} << i))) out[i] = nullptr;
     return static_cast<unsigned>(__builtin_popcountll(hits));

@@ -31,6 +31,18 @@ enum class IndexStatus : uint8_t {
 // rte_hash_lookup_with_hash_bulk_data takes at most this many keys a call.
 inline constexpr unsigned kIndexBulkMax = RTE_HASH_LOOKUP_BULK_MAX;
 
+// Look-ups on a table by its handle: the owner's Index and a reader's
+// ShardView (which may be in another process, holding a table it found by
+// name) share them. Any registered thread.
+inline Item* index_find(const rte_hash* h, const KeyDigest& d) {
+    void* data = nullptr;
+    if (rte_hash_lookup_with_hash_data(h, &d, d.sig(), &data) < 0) return nullptr;
+    return static_cast<Item*>(data);
+}
+// n <= kIndexBulkMax; out[i] = nullptr on a miss. Returns the hit count.
+unsigned index_find_bulk(const rte_hash* h, const KeyDigest* const* digests, unsigned n,
+                         Item** out);
+
 class Index {
   public:
     // `entries`: key slots; `rcu`: may be null when no other thread reads
@@ -43,13 +55,10 @@ class Index {
     ~Index();
 
     // Any registered thread.
-    Item* find(const KeyDigest& d) const {
-        void* data = nullptr;
-        if (rte_hash_lookup_with_hash_data(h_, &d, d.sig(), &data) < 0) return nullptr;
-        return static_cast<Item*>(data);
+    Item* find(const KeyDigest& d) const { return index_find(h_, d); }
+    unsigned find_bulk(const KeyDigest* const* digests, unsigned n, Item** out) const {
+        return index_find_bulk(h_, digests, n, out);
     }
-    // n <= kIndexBulkMax; out[i] = nullptr on a miss. Returns the hit count.
-    unsigned find_bulk(const KeyDigest* const* digests, unsigned n, Item** out) const;
 
     // Owner only. Inserts or repoints the key at `it`.
     IndexStatus upsert(const KeyDigest& d, Item* it);

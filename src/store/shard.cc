@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "common/assert.h"
 #include "common/numbers.h"
@@ -14,10 +15,6 @@
 
 namespace fulmar::store {
 namespace {
-
-// A reader that keeps meeting writes on one key gives up and reports a miss
-// rather than spin: a cache may miss, it may not stall the lcore.
-constexpr int kReadRetries = 8;
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -49,101 +46,43 @@ bool parse_stored_number(std::string_view s, uint64_t& out) {
 
 Result<std::unique_ptr<Shard>, ShardStatus> Shard::create(const ShardConfig& cfg) {
     if (cfg.name.empty() || cfg.memory_bytes < kPageSize) return Err(ShardStatus::kBadConfig);
-    Region region =
-        Region::create(cfg.memory, "fm_" + cfg.name, cfg.memory_bytes, kPageSize, cfg.socket_id);
+    Region region = Region::create(cfg.memory, shm::region_zone_name(cfg.name), cfg.memory_bytes,
+                                   kPageSize, cfg.socket_id);
     if (!region.ok()) return Err(ShardStatus::kNoMemory);
+    const auto n_pages = static_cast<uint32_t>(region.bytes().size() / kPageSize);
+    // The meta region is rounded to whole cache lines, never to zero.
+    const size_t meta_bytes = (shm::ShardMeta::bytes_for(n_pages) + 63) / 64 * 64;
+    Region meta =
+        Region::create(cfg.memory, shm::meta_zone_name(cfg.name), meta_bytes, 64, cfg.socket_id);
+    if (!meta.ok()) return Err(ShardStatus::kNoMemory);
     uint64_t entries = cfg.index_entries;
     if (entries == 0) entries = cfg.memory_bytes / kMinChunk;
     entries = std::min<uint64_t>(entries, uint64_t{1} << 30);
-    auto index =
-        Index::create("fx_" + cfg.name, static_cast<uint32_t>(entries), cfg.rcu, cfg.socket_id);
+    auto index = Index::create(shm::index_name(cfg.name), static_cast<uint32_t>(entries), cfg.rcu,
+                               cfg.socket_id);
     if (!index) return Err(ShardStatus::kIndexFailed);
-    std::unique_ptr<Shard> s(new Shard(std::move(region), std::move(index.value())));
+    std::unique_ptr<Shard> s(
+        new Shard(std::move(region), std::move(meta), std::move(index.value())));
     s->rcu_ = cfg.rcu;
     s->owner_thread_id_ = cfg.owner_thread_id;
     return s;
 }
 
-Shard::Shard(Region region, Index index)
-    : region_(std::move(region)), slab_(region_.bytes()), index_(std::move(index)) {}
-
-bool Shard::is_flushed(const Item* it, UnixTime now) const {
-    const UnixTime oldest_live = oldest_live_.load(std::memory_order_relaxed);
-    if (oldest_live == 0 || oldest_live > now) return false;
-    const uint64_t oldest_cas = oldest_cas_.load(std::memory_order_relaxed);
-    return it->time <= oldest_live || (oldest_cas != 0 && it->cas != 0 && it->cas < oldest_cas);
+namespace {
+// The header of a fresh meta zone, before the slab fills in its tables.
+shm::ShardMeta* init_meta(Region& r) {
+    return new (r.bytes().data()) shm::ShardMeta();
 }
+}  // namespace
 
-Shard::TryRead Shard::try_read(Item* it, const KeyRef& k, UnixTime now, std::span<char> value_out,
-                               ItemMeta& meta, ReadStatus& status) const {
-    const uint32_t v1 = it->version.load(std::memory_order_acquire);
-    if (v1 & 1u) {
-        rte_pause();
-        return TryRead::kRetry;
-    }
-    // Bound every copy by the chunk: a header read mid-write may hold any
-    // lengths.
-    const uint32_t cap = slab_.chunk_size_of(it);
-    Item h;
-    std::memcpy(static_cast<void*>(&h), it, sizeof(Item));
-    if (cap == 0 || h.type() == ItemType::kFree ||
-        size_t{h.key_len} + h.value_len + sizeof(Item) > cap) {
-        return TryRead::kRetry;
-    }
-    const bool key_ok =
-        h.key_len == k.key.size() && std::memcmp(it->key_ptr(), k.key.data(), h.key_len) == 0;
-    const bool fits = h.value_len <= value_out.size();
-    if (key_ok && fits) std::memcpy(value_out.data(), it->key_ptr() + h.key_len, h.value_len);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (it->version.load(std::memory_order_relaxed) != v1) return TryRead::kRetry;
-    // Consistent copy. Another key here means the chunk was reused since
-    // the look-up: look again.
-    if (!key_ok) return TryRead::kRetry;
-    if (is_expired(h.exptime, now) || is_flushed(&h, now)) {
-        status = ReadStatus::kMiss;
-        return TryRead::kDone;
-    }
-    meta = ItemMeta{h.client_flags, h.exptime, h.cas, h.value_len, h.time, h.type_bits, it};
-    if (!fits) {
-        status = ReadStatus::kBufferTooSmall;
-        return TryRead::kDone;
-    }
-    it->touch_ref();
-    status = ReadStatus::kHit;
-    return TryRead::kDone;
-}
-
-ReadStatus Shard::read(const KeyRef& k, UnixTime now, std::span<char> value_out,
-                       ItemMeta& meta) const {
-    for (int attempt = 0; attempt < kReadRetries; ++attempt) {
-        Item* it = index_.find(k.digest);
-        if (it == nullptr) return ReadStatus::kMiss;
-        ReadStatus st;
-        if (try_read(it, k, now, value_out, meta, st) == TryRead::kDone) return st;
-    }
-    return ReadStatus::kMiss;
-}
-
-void Shard::read_bulk(std::span<BulkRead> reads, UnixTime now) const {
-    const KeyDigest* digests[kIndexBulkMax];
-    Item* items[kIndexBulkMax];
-    for (size_t base = 0; base < reads.size(); base += kIndexBulkMax) {
-        const auto n = static_cast<unsigned>(std::min<size_t>(kIndexBulkMax, reads.size() - base));
-        for (unsigned i = 0; i < n; ++i)
-            digests[i] = &reads[base + i].key->digest;
-        index_.find_bulk(digests, n, items);
-        // Every header's cache line is in flight before the first copy.
-        for (unsigned i = 0; i < n; ++i)
-            if (items[i] != nullptr) rte_prefetch0(items[i]);
-        for (unsigned i = 0; i < n; ++i) {
-            BulkRead& r = reads[base + i];
-            r.status = ReadStatus::kMiss;
-            if (items[i] == nullptr) continue;
-            if (try_read(items[i], *r.key, now, r.value_out, r.meta, r.status) == TryRead::kRetry)
-                r.status = read(*r.key, now, r.value_out, r.meta);
-        }
-    }
-}
+Shard::Shard(Region region, Region meta, Index index)
+    : region_(std::move(region)),
+      meta_region_(std::move(meta)),
+      meta_(init_meta(meta_region_)),
+      slab_(region_.bytes(), *meta_),
+      index_(std::move(index)),
+      view_(meta_, region_.bytes().data(), index_.raw()),
+      stats_(meta_->stats) {}
 
 Item* Shard::find(const KeyRef& k, UnixTime now) {
     Item* it = index_.find(k.digest);
@@ -349,8 +288,8 @@ void Shard::flush_all(int64_t delay_exptime, UnixTime now) {
     // flush also drops every CAS below the next one (same-second stores).
     const UnixTime new_oldest = delay_exptime > 0 ? exptime_to_abs(delay_exptime, now) : now;
     const UnixTime oldest_live = new_oldest - 1;
-    oldest_live_.store(oldest_live, std::memory_order_relaxed);
-    if (oldest_live <= now) oldest_cas_.store(next_cas(), std::memory_order_relaxed);
+    meta_->oldest_live.store(oldest_live, std::memory_order_relaxed);
+    if (oldest_live <= now) meta_->oldest_cas.store(next_cas(), std::memory_order_relaxed);
 }
 
 uint64_t Shard::n_items() const {

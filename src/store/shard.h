@@ -2,11 +2,11 @@
 //
 // Threading: one owner thread calls every non-const method (the writer);
 // `read` may be called from any thread registered with the shard's RCU QSBR
-// variable (or from the owner). Readers never block the owner and never
-// take a lock: they validate each item's seqlock around their copy and
-// compare the full key. Readers report quiescent states on their own
-// variable; the owner waits for a grace period only before a page changes
-// size class (rare) — deleted index slots are reclaimed by rte_hash's RCU
+// variable (or from the owner), and a secondary process reads the same
+// shard through a ShardView attached by name (shard_view.h). Readers never block the owner and
+// never take a lock: they validate each item's seqlock around their copy and compare the full key.
+// Readers report quiescent states on their own variable; the owner waits for a grace period only
+// before a page changes size class (rare) — deleted index slots are reclaimed by rte_hash's RCU
 // defer queue without waiting.
 //
 // Semantics follow memcached 1.6: CAS uniques from a per-shard counter
@@ -22,6 +22,10 @@
 // evictions the shard moves one page from the class that evicted least per
 // page to the one that evicted most, when the gap is wide: the mix of sizes
 // can change without starving a class.
+//
+// Shared memory (MemoryKind::kMemzone): the item region, the ShardMeta
+// (class and page tables, flush horizons, counters: shm/layout.h) and the
+// index are named after the shard, so another process finds all three.
 #pragma once
 
 #include <rte_rcu_qsbr.h>
@@ -39,6 +43,7 @@
 #include "store/index.h"
 #include "store/item.h"
 #include "store/region.h"
+#include "store/shard_view.h"
 #include "store/slab.h"
 
 namespace fulmar::store {
@@ -62,7 +67,7 @@ enum class ArithOp : uint8_t { kIncr, kDecr };
 enum class ShardStatus : uint8_t { kOk, kNoMemory, kIndexFailed, kBadConfig };
 
 struct ShardConfig {
-    std::string name;                // unique in the process: names the rte_hash/memzone
+    std::string name;  // unique in the process: names the zones and the index (shm/layout.h)
     size_t memory_bytes = 64 << 20;  // slab budget, whole MiB pages
     uint32_t index_entries = 0;      // 0: one slot per 64 bytes of memory
     MemoryKind memory = MemoryKind::kAnonymous;
@@ -78,26 +83,6 @@ struct StoreArgs {
     uint64_t cas_set = 0;  // meta E flag: CAS to give the new item (0: next)
 };
 
-// What a reader learns besides the value.
-struct ItemMeta {
-    uint32_t flags = 0;
-    UnixTime exptime = 0;
-    uint64_t cas = 0;
-    uint32_t value_len = 0;
-    UnixTime time = 0;
-    uint8_t type_bits = 0;
-    // The item read. Only the shard's owner may use it, and only until its
-    // own next write to the shard (nothing else frees or moves items): it
-    // saves the owner a second look-up to mark a hit fetched.
-    Item* item = nullptr;
-};
-
-enum class ReadStatus : uint8_t {
-    kHit,
-    kMiss,
-    kBufferTooSmall,  // meta.value_len says how much is needed
-};
-
 // The owner's counters, declared in shm/counters.h.
 using ShardStats = shm::ShardStats;
 
@@ -108,23 +93,15 @@ class Shard {
     Shard& operator=(const Shard&) = delete;
     ~Shard() = default;
 
-    // ---- any registered thread --------------------------------------
-    // Copies the value of a live item into `value_out`. Retries a few
-    // times when the owner rewrites the item under it, then reports a miss
-    // (a reader racing a writer may see either the old or the new value,
-    // never a mix).
-    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out, ItemMeta& meta) const;
-
-    // The same for a burst: one bulk index look-up for all keys, item
-    // headers prefetched before any is copied. Any size; done in groups of
-    // kIndexBulkMax.
-    struct BulkRead {
-        const KeyRef* key = nullptr;
-        std::span<char> value_out;
-        ItemMeta meta;
-        ReadStatus status = ReadStatus::kMiss;
-    };
-    void read_bulk(std::span<BulkRead> reads, UnixTime now) const;
+    // ---- any registered thread (ShardView) ---------------------------
+    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out,
+                    ItemMeta& meta) const {
+        return view_.read(k, now, value_out, meta);
+    }
+    using BulkRead = ShardView::BulkRead;
+    void read_bulk(std::span<BulkRead> reads, UnixTime now) const { view_.read_bulk(reads, now); }
+    // What a reader in this or another process sees of the shard.
+    const ShardView& view() const { return view_; }
 
     // ---- owner only ---------------------------------------------------
     // The live item for a key, or nullptr. Expired and flushed items met
@@ -166,7 +143,7 @@ class Shard {
         note_expiry(it);
     }
     uint64_t next_cas() { return ++cas_counter_; }
-    bool is_flushed(const Item* it, UnixTime now) const;
+    bool is_flushed(const Item* it, UnixTime now) const { return view_.is_flushed(it, now); }
 
     // ---- introspection (owner, or anyone for a rough snapshot) ---------
     const ShardStats& stats() const { return stats_; }
@@ -175,11 +152,7 @@ class Shard {
     const Index& index() const { return index_; }
 
   private:
-    Shard(Region region, Index index);
-
-    enum class TryRead : uint8_t { kDone, kRetry };
-    TryRead try_read(Item* it, const KeyRef& k, UnixTime now, std::span<char> value_out,
-                     ItemMeta& meta, ReadStatus& status) const;
+    Shard(Region region, Region meta, Index index);
 
     Item* alloc_chunk(uint8_t class_id, UnixTime now);
     bool evict_one(uint8_t class_id, UnixTime now);
@@ -191,22 +164,21 @@ class Shard {
     StoreStatus link(const KeyRef& k, Item* fresh);
 
     Region region_;
+    Region meta_region_;
+    shm::ShardMeta* meta_;
     Slab slab_;
     Index index_;
     rte_rcu_qsbr* rcu_ = nullptr;
     uint32_t owner_thread_id_ = RTE_QSBR_THRID_INVALID;
+    ShardView view_;
+    ShardStats& stats_;  // meta_->stats
     uint64_t cas_counter_ = 0;
-    // memcached's settings.oldest_live / oldest_cas. Owner writes, readers
-    // read: relaxed atomics, a reader racing a flush may serve one stale hit.
-    std::atomic<UnixTime> oldest_live_{0};
-    std::atomic<uint64_t> oldest_cas_{0};
     const Item* pinned_ = nullptr;
     uint64_t evictions_since_rebalance_ = 0;
     // sweep() cursor
     uint32_t sweep_page_ = 0;
     uint32_t sweep_chunk_ = 0;
     UnixTime sweep_min_ = 0;
-    ShardStats stats_;
 };
 
 }  // namespace fulmar::store

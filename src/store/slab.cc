@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <new>
 
 #include "common/assert.h"
 
@@ -26,28 +27,34 @@ uint32_t round_up8(double v) {
 
 }  // namespace
 
-Slab::Slab(std::span<std::byte> memory)
-    : base_(memory.data()),
-      n_pages_(static_cast<uint32_t>(memory.size() / kPageSize)),
-      pages_(new PageDesc[n_pages_ ? n_pages_ : 1]) {
+Slab::Slab(std::span<std::byte> memory, shm::ShardMeta& meta)
+    : base_(memory.data()), meta_(meta), classes_(meta.classes), pages_(meta.pages()) {
+    meta_.n_pages = static_cast<uint32_t>(memory.size() / kPageSize);
+    meta_.region_base = reinterpret_cast<uintptr_t>(base_);
+    for (uint32_t p = 0; p < meta_.n_pages; ++p)
+        new (&pages_[p]) PageDesc();
+    for (SlabClass& c : meta_.classes)
+        c = SlabClass{};
+    uint32_t n = 0;
     uint32_t size = kMinChunk;
-    while (n_classes_ < kMaxClasses - 1 && size <= kPageSize / 2) {
-        classes_[n_classes_].chunk_size = size;
-        classes_[n_classes_].chunks_per_page = static_cast<uint32_t>(kPageSize / size);
-        ++n_classes_;
+    while (n < kMaxClasses - 1 && size <= kPageSize / 2) {
+        classes_[n].chunk_size = size;
+        classes_[n].chunks_per_page = static_cast<uint32_t>(kPageSize / size);
+        ++n;
         size = round_up8(size * kGrowthFactor);
     }
-    classes_[n_classes_].chunk_size = static_cast<uint32_t>(kPageSize);
-    classes_[n_classes_].chunks_per_page = 1;
-    ++n_classes_;
+    classes_[n].chunk_size = static_cast<uint32_t>(kPageSize);
+    classes_[n].chunks_per_page = 1;
+    ++n;
+    meta_.n_classes = n;
     for (size_t i = 0; i < kSmallClassSteps; ++i)
         small_class_[i] = search_class(i * 8);
 
-    for (uint32_t p = n_pages_; p-- > 0;) {
+    for (uint32_t p = meta_.n_pages; p-- > 0;) {
         pages_[p].next = free_pages_head_;
         free_pages_head_ = p;
     }
-    n_free_pages_ = n_pages_;
+    n_free_pages_ = meta_.n_pages;
 }
 
 uint8_t Slab::class_for(size_t total) const {
@@ -58,7 +65,7 @@ uint8_t Slab::class_for(size_t total) const {
 uint8_t Slab::search_class(size_t total) const {
     if (total > kMaxItemSize) return kNoClass;
     // Binary search over ~45 ascending sizes.
-    size_t lo = 0, hi = n_classes_ - 1;
+    size_t lo = 0, hi = meta_.n_classes - 1;
     while (lo < hi) {
         const size_t mid = (lo + hi) / 2;
         if (classes_[mid].chunk_size >= total)
@@ -140,11 +147,6 @@ void Slab::free(Item* it) {
     it->end_write();
     c.free_head = it;
     ++c.n_free;
-}
-
-uint32_t Slab::chunk_size_of(const Item* it) const {
-    const uint8_t cls = pages_[page_of(it)].class_id.load(std::memory_order_acquire);
-    return cls == kNoClass ? 0 : classes_[cls].chunk_size;
 }
 
 void Slab::detach_page(uint32_t page_id) {

@@ -1,8 +1,11 @@
 // Slab memory: one region cut into 1 MiB pages, pages given to size classes,
 // classes cut pages into equal chunks kept on a free list.
 //
-// Owned by the shard's owner lcore; readers on other lcores only call
-// `chunk_size_of` (through the page table, whose class bytes are atomic).
+// Owned by the shard's owner lcore; readers on other lcores (and in other
+// processes) only call `chunk_size_in` (through the page table, whose class
+// bytes are atomic). The class table and the page table live in the shard's
+// ShardMeta (shm/layout.h), in shared memory, so a secondary process finds
+// the chunk bounds it needs; the slab keeps only a look-up table of its own.
 //
 //   region: | page 0 | page 1 | page 2 | ...                 | page N-1 |
 //   page (class c, chunk size s): | chunk 0 | chunk 1 | ... | chunk k-1 | waste |
@@ -22,6 +25,7 @@
 #include <memory>
 #include <span>
 
+#include "shm/layout.h"
 #include "store/item.h"
 
 namespace fulmar::store {
@@ -29,43 +33,35 @@ namespace fulmar::store {
 inline constexpr size_t kPageSize = size_t{1} << 20;
 inline constexpr size_t kMinChunk = 64;
 inline constexpr double kGrowthFactor = 1.25;
-inline constexpr size_t kMaxClasses = 64;
-inline constexpr uint8_t kNoClass = 0xff;
-inline constexpr uint32_t kNoPage = UINT32_MAX;
+using shm::kMaxClasses;
+using shm::kNoClass;
+using shm::kNoPage;
 // The largest item (header + key + value) is a whole page, as memcached's
 // default item_size_max of 1 MiB.
 inline constexpr size_t kMaxItemSize = kPageSize;
 
-struct PageDesc {
-    std::atomic<uint8_t> class_id{kNoClass};  // owner writes, readers read (chunk bounds)
-    uint32_t next = kNoPage;                  // next page of the class, or of the free pool
-    UnixTime min_expiry = 0;                  // earliest exptime stored since last sweep; 0 none
-};
+using PageDesc = shm::PageDesc;
+using SlabClass = shm::SlabClass;
 
-struct SlabClass {
-    uint32_t chunk_size = 0;
-    uint32_t chunks_per_page = 0;
-    Item* free_head = nullptr;
-    uint32_t n_free = 0;
-    uint32_t n_pages = 0;
-    uint32_t first_page = kNoPage;
-    // CLOCK hand: the next chunk to look at.
-    uint32_t hand_page = kNoPage;
-    uint32_t hand_chunk = 0;
-    // Counters (owner writes).
-    uint64_t n_live = 0;
-    uint64_t evictions = 0;
-    uint64_t window_evictions = 0;  // since the last rebalance decision
-};
+// Any thread, any process: capacity of the chunk holding `it` in the region
+// starting at `base` described by `meta`; 0 if its page is in transit
+// between classes.
+inline uint32_t chunk_size_in(const shm::ShardMeta& meta, const std::byte* base, const Item* it) {
+    const auto page =
+        static_cast<size_t>((reinterpret_cast<const std::byte*>(it) - base) / kPageSize);
+    const uint8_t cls = meta.pages()[page].class_id.load(std::memory_order_acquire);
+    return cls == kNoClass ? 0 : meta.classes[cls].chunk_size;
+}
 
 class Slab {
   public:
-    // `memory` must be page-aligned in size; it is not owned.
-    explicit Slab(std::span<std::byte> memory);
+    // `memory` must be page-aligned in size; `meta` has room for its pages
+    // (ShardMeta::bytes_for). Neither is owned. Fills in meta's geometry.
+    Slab(std::span<std::byte> memory, shm::ShardMeta& meta);
     Slab(const Slab&) = delete;
     Slab& operator=(const Slab&) = delete;
 
-    size_t n_classes() const { return n_classes_; }
+    size_t n_classes() const { return meta_.n_classes; }
     const SlabClass& cls(uint8_t id) const { return classes_[id]; }
     SlabClass& cls(uint8_t id) { return classes_[id]; }
 
@@ -79,7 +75,7 @@ class Slab {
     // Returns a chunk to its class: new version, type kFree.
     void free(Item* it);
 
-    uint32_t n_pages() const { return n_pages_; }
+    uint32_t n_pages() const { return meta_.n_pages; }
     uint32_t n_free_pages() const { return n_free_pages_; }
     PageDesc& page(uint32_t id) { return pages_[id]; }
     Item* chunk(uint32_t page_id, uint32_t index) {
@@ -92,11 +88,11 @@ class Slab {
     }
     bool contains(const void* p) const {
         auto b = static_cast<const std::byte*>(p);
-        return b >= base_ && b < base_ + size_t{n_pages_} * kPageSize;
+        return b >= base_ && b < base_ + size_t{meta_.n_pages} * kPageSize;
     }
     // Any thread: capacity of the chunk holding `it`, 0 if its page is in
     // transit between classes.
-    uint32_t chunk_size_of(const Item* it) const;
+    uint32_t chunk_size_of(const Item* it) const { return chunk_size_in(meta_, base_, it); }
 
     // Page moves (owner). Detaches a page from its class: its free chunks
     // leave the free list; its live chunks must already be freed.
@@ -111,16 +107,15 @@ class Slab {
     uint8_t search_class(size_t total) const;
 
     std::byte* base_;
-    uint32_t n_pages_;
+    shm::ShardMeta& meta_;
+    SlabClass* classes_;  // meta_.classes
+    PageDesc* pages_;     // meta_.pages()
     uint32_t n_free_pages_ = 0;
     uint32_t free_pages_head_ = kNoPage;
-    size_t n_classes_ = 0;
-    std::array<SlabClass, kMaxClasses> classes_{};
     // class_for() of small items in one load: entry i is the class of an
     // item of 8*i bytes (most items are small; larger ones binary-search).
     static constexpr size_t kSmallClassSteps = 257;  // up to 2 KiB
     std::array<uint8_t, kSmallClassSteps> small_class_{};
-    std::unique_ptr<PageDesc[]> pages_;
 };
 
 }  // namespace fulmar::store

@@ -15,10 +15,14 @@ struct SlabFixture : ::testing::Test {
         auto a = (p + kPageSize - 1) & ~(uintptr_t{kPageSize} - 1);
         return {reinterpret_cast<std::byte*>(a), 4 * kPageSize};
     }
+    // The shard keeps this in shared memory; here a plain aligned buffer.
+    std::vector<shm::ShardMeta> meta_mem =
+        std::vector<shm::ShardMeta>(shm::ShardMeta::bytes_for(4) / sizeof(shm::ShardMeta) + 1);
+    shm::ShardMeta& meta() { return meta_mem[0]; }
 };
 
 TEST_F(SlabFixture, ClassesGrowByAQuarterFrom64BytesToOnePage) {
-    Slab s(aligned());
+    Slab s(aligned(), meta());
     EXPECT_EQ(s.cls(0).chunk_size, 64u);
     EXPECT_EQ(s.cls(1).chunk_size, 80u);
     for (size_t i = 1; i < s.n_classes(); ++i) {
@@ -29,7 +33,7 @@ TEST_F(SlabFixture, ClassesGrowByAQuarterFrom64BytesToOnePage) {
 }
 
 TEST_F(SlabFixture, A16ByteKeyWith32ByteValueFitsThe80ByteClass) {
-    Slab s(aligned());
+    Slab s(aligned(), meta());
     EXPECT_EQ(s.cls(s.class_for(item_total_size(16, 32))).chunk_size, 80u);
     EXPECT_EQ(s.class_for(kPageSize + 1), kNoClass);
     EXPECT_EQ(s.cls(s.class_for(kPageSize)).chunk_size, kPageSize);
@@ -39,7 +43,7 @@ TEST_F(SlabFixture, A16ByteKeyWith32ByteValueFitsThe80ByteClass) {
 // Every size up to 8 KiB (the table's range and past it): the smallest class
 // that holds it.
 TEST_F(SlabFixture, ClassForIsTheSmallestClassThatFits) {
-    Slab s(aligned());
+    Slab s(aligned(), meta());
     for (size_t total = 0; total <= 8192; ++total) {
         uint8_t want = 0;
         while (s.cls(want).chunk_size < total)
@@ -49,7 +53,7 @@ TEST_F(SlabFixture, ClassForIsTheSmallestClassThatFits) {
 }
 
 TEST_F(SlabFixture, AllocatesEveryChunkOnceThenRunsOut) {
-    Slab s(aligned());
+    Slab s(aligned(), meta());
     const uint8_t big = s.class_for(kPageSize);
     std::set<Item*> seen;
     for (int i = 0; i < 4; ++i) {
@@ -65,7 +69,7 @@ TEST_F(SlabFixture, AllocatesEveryChunkOnceThenRunsOut) {
 }
 
 TEST_F(SlabFixture, FreeChangesTheVersionSoReadersNotice) {
-    Slab s(aligned());
+    Slab s(aligned(), meta());
     Item* it = s.alloc(0);
     const uint32_t v = it->version.load();
     EXPECT_EQ(v % 2, 0u);
@@ -75,7 +79,7 @@ TEST_F(SlabFixture, FreeChangesTheVersionSoReadersNotice) {
 }
 
 TEST_F(SlabFixture, DetachedPageLeavesItsClassAndJoinsAnother) {
-    Slab s(aligned());
+    Slab s(aligned(), meta());
     Item* a = s.alloc(0);
     const uint32_t page = s.page_of(a);
     s.free(a);
