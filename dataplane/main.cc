@@ -1,16 +1,19 @@
 // fulmar-dataplane: the DPDK primary process. Serves memcached over UDP from
-// worker lcores that each own one shard.
+// worker lcores that each own one shard, and creates the shared memory a
+// secondary process (the control plane) attaches to (shm/layout.h).
 //
 //   fulmar-dataplane <EAL args> -- --config configs/local.toml
 //   fulmar-dataplane --list-config            (the config keys, no EAL)
 //
-// The main lcore builds everything, launches the workers, then only manages:
-// link state in the log, signals, and the summary at exit.
+// main() is build -> run -> teardown. Build validates the configuration
+// against EAL into a per-lcore table (lcore, worker, port, queue), as l3fwd
+// does, then creates everything from it; run launches the workers and, on
+// the main lcore, only manages (link state, signals); teardown stops the
+// workers, prints the counters and frees everything in reverse order (the
+// Dataplane's members are declared in build order).
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <unistd.h>
 
@@ -23,8 +26,9 @@
 #include <vector>
 
 #include "config/dataplane_config.h"
-#include "net/reply.h"
+#include "lcore_table.h"
 #include "port.h"
+#include "store/dataplane_zone.h"
 #include "store/digest.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -52,6 +56,156 @@ int launch_worker(void* arg) {
     return static_cast<Worker*>(arg)->run();
 }
 
+// Everything the process builds, in build order: destroyed in reverse.
+struct Dataplane {
+    std::vector<LcoreConf> lcores;
+    Port port;
+    bool port_open = false;
+    store::DataplaneZones zones;
+    std::vector<std::unique_ptr<store::Shard>> shard_owners;
+    std::vector<store::Shard*> shards;
+    std::vector<store::ShardView> views;
+    std::vector<rte_ring*> inboxes;
+    std::vector<std::unique_ptr<Worker>> workers;
+
+    Dataplane() = default;
+    Dataplane(const Dataplane&) = delete;
+    Dataplane& operator=(const Dataplane&) = delete;
+    ~Dataplane() {
+        workers.clear();
+        for (rte_ring* r : inboxes)
+            rte_ring_free(r);
+        shard_owners.clear();
+        zones = store::DataplaneZones();
+        if (port_open) close_port(port);
+    }
+};
+
+void print_serving(const config::DataplaneConfig& cfg, const Dataplane& dp) {
+    const Port& port = dp.port;
+    const auto& mac = port.addr.mac.addr_bytes;
+    const size_t n_workers = dp.lcores.size();
+    fmt::print(
+        "fulmar-dataplane: {} port {} mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} "
+        "serving {}:{}{} with {} worker(s){}, checksums: TX {} RX {}\n",
+        port.name, port.port_id, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+        config::format_ipv4(cfg.ports[0].ipv4.addr), cfg.udp_port,
+        cfg.ports[0].vlan ? fmt::format(" on VLAN {}", *cfg.ports[0].vlan) : std::string(),
+        n_workers,
+        port.rss
+            ? ", RSS"
+            : (n_workers > 1 ? ", no RSS: each queue gets what the device or its peer puts there"
+                             : ""),
+        port.addr.tx_checksum_offload ? "device" : "software",
+        port.rx_checksum_offload ? "device" : "software");
+}
+
+WorkerParams worker_params(const config::DataplaneConfig& cfg, const Dataplane& dp,
+                           const LcoreConf& lc) {
+    WorkerParams wp;
+    wp.lcore_id = lc.lcore_id;
+    wp.worker_id = lc.worker_id;
+    wp.port_id = lc.port_id;
+    wp.queue_id = lc.queue_id;
+    wp.burst = cfg.burst_size;
+    wp.pool = dp.port.pool;
+    wp.addr = dp.port.addr;
+    for (const auto& p : cfg.allowed_clients)
+        wp.clients.add(rte_cpu_to_be_32(p.addr), p.len);
+    wp.route = RoutePolicy{.n_shards = dp.lcores.size(), .admin_over_udp = cfg.udp_admin_commands};
+    wp.idle = cfg.idle.mode;
+    wp.pause_iterations = cfg.idle.pause_iterations;
+    wp.max_sleep_us = cfg.idle.max_sleep_us;
+    wp.gratuitous_arp = lc.worker_id == 0;
+    wp.stats_slot = dp.zones.lcore_stats(lc.worker_id);
+    wp.shared = &dp.zones.shm();
+    return wp;
+}
+
+// Port, shared zones, shards, rings, workers, telemetry: in that order.
+Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneConfig& cfg) {
+    auto dp = std::make_unique<Dataplane>();
+    auto lcores = build_lcore_table(cfg);
+    if (!lcores) return Err(lcores.error());
+    dp->lcores = std::move(lcores.value());
+    auto port = open_port(cfg, 0);
+    if (!port) return Err(port.error());
+    dp->port = port.value();
+    dp->port_open = true;
+    for (LcoreConf& lc : dp->lcores)
+        lc.port_id = dp->port.port_id;
+    const auto n_workers = static_cast<uint32_t>(dp->lcores.size());
+    print_serving(cfg, *dp);
+
+    // The seed goes into shared memory with the zones: a secondary digests
+    // keys exactly as the workers do.
+    store::randomize_digest_seed();
+    SystemClock clock;
+    auto zones = store::DataplaneZones::create(n_workers, dp->lcores[0].socket_id, clock.now());
+    if (!zones) return Err(zones.error());
+    dp->zones = std::move(zones.value());
+
+    for (const LcoreConf& lc : dp->lcores) {
+        store::ShardConfig sc;
+        sc.name = shm::shard_name(lc.worker_id);
+        sc.memory_bytes = size_t{cfg.memory_per_shard_mb} << 20;
+        sc.index_entries = cfg.index_entries_per_shard;
+        sc.memory = store::MemoryKind::kMemzone;
+        sc.rcu = dp->zones.rcu();
+        sc.owner_thread_id = lc.worker_id;
+        sc.socket_id = lc.socket_id;
+        auto s = store::Shard::create(sc);
+        if (!s)
+            return Err(
+                fmt::format("shard {}: cannot get {} MiB of hugepage memory and its index "
+                            "(reserve more hugepages or lower memory_per_shard_mb)",
+                            lc.worker_id, cfg.memory_per_shard_mb));
+        dp->shards.push_back(s.value().get());
+        dp->views.push_back(s.value()->view());
+        dp->shard_owners.push_back(std::move(s.value()));
+        rte_ring* r = rte_ring_create(shm::inbox_ring_name(lc.worker_id).c_str(), kInboxSize,
+                                      lc.socket_id, RING_F_SC_DEQ);
+        if (r == nullptr)
+            return Err(fmt::format("worker {}: cannot create its inbox ring", lc.worker_id));
+        dp->inboxes.push_back(r);
+    }
+    for (const LcoreConf& lc : dp->lcores)
+        dp->workers.push_back(std::make_unique<Worker>(worker_params(cfg, *dp, lc), dp->shards,
+                                                       dp->inboxes, dp->zones.rcu()));
+    if (cfg.telemetry_enabled) register_telemetry(dp->zones.shm(), dp->views);
+    return dp;
+}
+
+// Launches the workers and manages until SIGINT/SIGTERM; then stops them.
+Result<bool, std::string> run(Dataplane& dp) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    for (auto& w : dp.workers) {
+        if (rte_eal_remote_launch(launch_worker, w.get(), w->params().lcore_id) != 0) {
+            for (auto& started : dp.workers)
+                started->stop.store(true);
+            rte_eal_mp_wait_lcore();
+            return Err(fmt::format("cannot launch lcore {}", w->params().lcore_id));
+        }
+    }
+    std::string last_link = link_text(dp.port.port_id);
+    fmt::print("fulmar-dataplane: running; link {}\n", last_link);
+    std::fflush(stdout);
+    while (!g_stop) {
+        usleep(100 * 1000);
+        const std::string link = link_text(dp.port.port_id);
+        if (link != last_link) {
+            fmt::print("fulmar-dataplane: link {}\n", link);
+            std::fflush(stdout);
+            last_link = link;
+        }
+    }
+    for (auto& w : dp.workers)
+        w->stop.store(true);
+    rte_eal_mp_wait_lcore();
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,132 +228,28 @@ int main(int argc, char** argv) {
             return usage(argv[0]);
     }
     if (config_path.empty()) return usage(argv[0]);
-    auto loaded = config::load_config_file(config_path);
-    if (!loaded) {
-        fmt::print(stderr, "fulmar-dataplane: {}: {}\n", config_path, loaded.error().message);
-        rte_eal_cleanup();
-        return 1;
-    }
-    const config::DataplaneConfig& cfg = loaded.value();
-    auto fail = [&](const std::string& why) {
-        fmt::print(stderr, "fulmar-dataplane: {}\n", why);
-        rte_eal_cleanup();
-        return 1;
-    };
-    if (cfg.ports.size() != 1) return fail("exactly one [[ports]] entry is supported so far");
-    const size_t n_workers = cfg.workers.size();
-    for (uint16_t l : cfg.workers) {
-        if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore())
-            return fail(
-                fmt::format("dataplane.workers: lcore {} is not an enabled worker lcore "
-                            "(give EAL -l with it, and not as the main lcore)",
-                            l));
-    }
-
-    store::randomize_digest_seed();
-    auto port_r = open_port(cfg, 0);
-    if (!port_r) return fail(port_r.error());
-    Port port = port_r.value();
-    fmt::print(
-        "fulmar-dataplane: {} port {} mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} "
-        "serving {}:{} with {} worker(s){}, checksums: TX {} RX {}\n",
-        port.name, port.port_id, port.addr.mac.addr_bytes[0], port.addr.mac.addr_bytes[1],
-        port.addr.mac.addr_bytes[2], port.addr.mac.addr_bytes[3], port.addr.mac.addr_bytes[4],
-        port.addr.mac.addr_bytes[5], config::format_ipv4(cfg.ports[0].ipv4.addr), cfg.udp_port,
-        n_workers,
-        port.rss
-            ? ", RSS"
-            : (n_workers > 1 ? ", no RSS: each queue gets what the device or its peer puts there"
-                             : ""),
-        port.addr.tx_checksum_offload ? "device" : "software",
-        port.rx_checksum_offload ? "device" : "software");
-
-    // Readers of every shard: the workers. One QSBR variable for all.
-    const size_t rcu_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(n_workers));
-    auto* rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("fm_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
-    if (rcu == nullptr || rte_rcu_qsbr_init(rcu, static_cast<uint32_t>(n_workers)) != 0)
-        return fail("cannot allocate the RCU variable");
-
-    std::vector<std::unique_ptr<store::Shard>> shard_owners;
-    std::vector<store::Shard*> shards;
-    std::vector<rte_ring*> inboxes;
-    for (size_t i = 0; i < n_workers; ++i) {
-        store::ShardConfig sc;
-        sc.name = fmt::format("shard{}", i);
-        sc.memory_bytes = size_t{cfg.memory_per_shard_mb} << 20;
-        sc.index_entries = cfg.index_entries_per_shard;
-        sc.memory = store::MemoryKind::kMemzone;
-        sc.rcu = rcu;
-        sc.owner_thread_id = static_cast<uint32_t>(i);
-        sc.socket_id = static_cast<int>(rte_lcore_to_socket_id(cfg.workers[i]));
-        auto s = store::Shard::create(sc);
-        if (!s)
-            return fail(
-                fmt::format("shard {}: cannot get {} MiB of hugepage memory and its index "
-                            "(reserve more hugepages or lower memory_per_shard_mb)",
-                            i, cfg.memory_per_shard_mb));
-        shards.push_back(s.value().get());
-        shard_owners.push_back(std::move(s.value()));
-        rte_ring* r = rte_ring_create(fmt::format("fm_inbox{}", i).c_str(), kInboxSize,
-                                      sc.socket_id, RING_F_SC_DEQ);
-        if (r == nullptr) return fail(fmt::format("worker {}: cannot create its inbox ring", i));
-        inboxes.push_back(r);
-    }
-
-    std::vector<std::unique_ptr<Worker>> workers;
-    std::vector<Worker*> worker_ptrs;
-    for (size_t i = 0; i < n_workers; ++i) {
-        WorkerParams wp;
-        wp.lcore_id = cfg.workers[i];
-        wp.worker_id = static_cast<uint16_t>(i);
-        wp.port_id = port.port_id;
-        wp.queue_id = static_cast<uint16_t>(i);
-        wp.burst = cfg.burst_size;
-        wp.pool = port.pool;
-        wp.addr = port.addr;
-        for (const auto& p : cfg.allowed_clients)
-            wp.clients.add(rte_cpu_to_be_32(p.addr), p.len);
-        wp.route = RoutePolicy{.n_shards = n_workers, .admin_over_udp = cfg.udp_admin_commands};
-        wp.idle = cfg.idle.mode;
-        wp.pause_iterations = cfg.idle.pause_iterations;
-        wp.max_sleep_us = cfg.idle.max_sleep_us;
-        wp.gratuitous_arp = i == 0;
-        workers.push_back(std::make_unique<Worker>(wp, shards, inboxes, rcu));
-        worker_ptrs.push_back(workers.back().get());
-    }
-    if (cfg.telemetry_enabled) register_telemetry(worker_ptrs, shards);
-
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    for (Worker* w : worker_ptrs) {
-        if (rte_eal_remote_launch(launch_worker, w, w->params().lcore_id) != 0)
-            return fail(fmt::format("cannot launch lcore {}", w->params().lcore_id));
-    }
-    fmt::print("fulmar-dataplane: running; link {}\n", link_text(port.port_id));
-    std::fflush(stdout);
-
-    std::string last_link = link_text(port.port_id);
-    while (!g_stop) {
-        usleep(100 * 1000);
-        const std::string link = link_text(port.port_id);
-        if (link != last_link) {
-            fmt::print("fulmar-dataplane: link {}\n", link);
-            std::fflush(stdout);
-            last_link = link;
+    int rc = 0;
+    {
+        auto loaded = config::load_config_file(config_path);
+        if (!loaded) {
+            fmt::print(stderr, "fulmar-dataplane: {}: {}\n", config_path, loaded.error().message);
+            rte_eal_cleanup();
+            return 1;
         }
-    }
-    for (Worker* w : worker_ptrs)
-        w->stop.store(true);
-    rte_eal_mp_wait_lcore();
-    fmt::print("fulmar-dataplane: stopping\n{}", stats_text(worker_ptrs, shards));
-    std::fflush(stdout);
-
-    workers.clear();
-    shard_owners.clear();
-    for (rte_ring* r : inboxes)
-        rte_ring_free(r);
-    rte_free(rcu);
-    close_port(port);
+        const config::DataplaneConfig& cfg = loaded.value();
+        auto dp = build(cfg);
+        if (!dp) {
+            fmt::print(stderr, "fulmar-dataplane: {}\n", dp.error());
+            rc = 1;
+        } else if (auto r = run(*dp.value()); !r) {
+            fmt::print(stderr, "fulmar-dataplane: {}\n", r.error());
+            rc = 1;
+        } else {
+            fmt::print("fulmar-dataplane: stopping\n{}",
+                       stats_text(dp.value()->zones.shm(), dp.value()->views));
+            std::fflush(stdout);
+        }
+    }  // teardown: the Dataplane frees everything before EAL goes
     rte_eal_cleanup();
-    return 0;
+    return rc;
 }

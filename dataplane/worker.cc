@@ -60,7 +60,8 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
            .scratch = scratch_,
            .started = clock_.now(),
            .own_shard = p.worker_id,
-           .stats = &slot.engine},
+           .stats = &slot.engine,
+           .shared = p.shared},
       session_(ctx_),
       reply_(kReplyCapacity) {}
 

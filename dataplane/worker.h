@@ -66,6 +66,8 @@ struct WorkerParams {
     // This lcore's counters in shared memory (shm/layout.h); null: the
     // worker keeps its own (packet tests, benchmarks).
     shm::LcoreStats* stats_slot = nullptr;
+    // The dataplane's shared zone: memcached `stats` then sums every lcore.
+    shm::DataplaneShm* shared = nullptr;
 };
 
 class Worker {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "shm/counters.h"
+#include "shm/layout.h"
 #include "store/digest.h"
 #include "store/shard.h"
 
@@ -53,6 +54,10 @@ struct EngineCtx {
     // This thread's counters: in the dataplane, its lcore's slot in shared
     // memory (shm/layout.h); elsewhere any EngineStats the owner keeps.
     EngineStats* stats = nullptr;
+    // The dataplane's shared zone, when this context serves one: `stats`
+    // then reports every lcore's counters (engine_stats.h). Null in tests
+    // and tools that run the engine alone.
+    shm::DataplaneShm* shared = nullptr;
 
     bool owns(const store::Shard& s) const {
         return own_shard < 0 || shards[static_cast<size_t>(own_shard)] == &s;

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/numbers.h"
+#include "engine/engine_stats.h"
 #include "engine/mc_get.h"
 #include "proto/mc_wire.h"
 #include "store/exptime.h"
@@ -387,7 +388,7 @@ EngineTotals totals(const EngineCtx& ctx) {
 
 void stats_general(EngineCtx& ctx, ReplySink& out) {
     const UnixTime now = ctx.now();
-    const EngineStats& s = *ctx.stats;
+    const EngineStats s = engine_totals(ctx);
     const EngineTotals t = totals(ctx);
     stat(out, "pid", static_cast<uint64_t>(::getpid()));
     stat(out, "uptime", now >= ctx.started ? now - ctx.started : 0);
@@ -506,7 +507,7 @@ void cmd_stats(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     if (!it.next(sub)) {
         stats_general(ctx, out);
     } else if (sub == "reset") {
-        *ctx.stats = EngineStats{};
+        reset_engine_stats(ctx);
         out.append(proto::kMcReset);
     } else if (sub == "detail") {
         // We keep no per-prefix stats: on/off are accepted, dump is empty.

@@ -146,4 +146,8 @@ uint64_t ShardView::n_items() const {
     return n;
 }
 
+uint32_t ShardView::index_capacity() const {
+    return static_cast<uint32_t>(rte_hash_max_key_id(index_));
+}
+
 }  // namespace fulmar::store

@@ -98,6 +98,8 @@ class ShardView {
     const shm::ShardStats& stats() const { return meta_->stats; }
     // Items held now (the classes' live counts: a snapshot).
     uint64_t n_items() const;
+    // Key slots of the index.
+    uint32_t index_capacity() const;
     bool valid() const { return meta_ != nullptr; }
 
   private:
