@@ -137,13 +137,13 @@ def hugepage_files(prefix):
     return sorted(glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + "map_*")))
 
 
-def write_config(path, iface, workers, extra_dataplane="", ip=DP_IP, mac=DP_MAC):
+def write_config(path, iface, workers, extra_dataplane="", ip=DP_IP, mac=DP_MAC, memory_mb=64):
     with open(path, "w") as f:
         f.write(f"""# Written by tests/integration (shape of configs/local.toml).
 [dataplane]
 workers = [{", ".join(str(w) for w in workers)}]
 main_lcore = 0
-memory_per_shard_mb = 64
+memory_per_shard_mb = {memory_mb}
 udp_port = {MC_PORT}
 allowed_clients = ["198.18.0.0/15"]
 {extra_dataplane}
@@ -165,7 +165,8 @@ enabled = true
 class Dataplane:
     """fulmar-dataplane on a net_tap port, under `timeout`."""
 
-    def __init__(self, exe, workdir, workers=(1,), extra_dataplane="", ip=DP_IP, mac=DP_MAC):
+    def __init__(self, exe, workdir, workers=(1,), extra_dataplane="", ip=DP_IP, mac=DP_MAC,
+                 memory_mb=64):
         n = _next_n()
         self.exe = exe
         self.iface = f"fmt{os.getpid() % 100000}n{n}"
@@ -173,7 +174,7 @@ class Dataplane:
         self.prefix = f"fmt{os.getpid()}_{n}_"
         self.config = os.path.join(workdir, f"dp{n}.toml")
         self.log_path = os.path.join(workdir, f"dp{n}.log")
-        write_config(self.config, self.iface, workers, extra_dataplane, ip, mac)
+        write_config(self.config, self.iface, workers, extra_dataplane, ip, mac, memory_mb)
         # Main lcore 0 on CPU 0, the workers on CPU 1 (a 2-CPU machine).
         lcores = ",".join(["0@0"] + [f"{w}@1" for w in workers])
         self.cmd = ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", lcores,
@@ -438,13 +439,13 @@ def wait_serving(client, timeout=15):
 class TapFixture:
     """A dataplane, its namespace with the TAP's kernel side, a client."""
 
-    def __init__(self, exe, workers=(1,), client_mac=CLIENT_MAC, extra_dataplane=""):
+    def __init__(self, exe, workers=(1,), client_mac=CLIENT_MAC, extra_dataplane="", memory_mb=64):
         self.workdir = tempfile.mkdtemp(prefix="fulmar-it-")
         self.ns = None
         self.client = None
         self.memcached = None
         self.torn_down = False
-        self.dp = Dataplane(exe, self.workdir, workers, extra_dataplane)
+        self.dp = Dataplane(exe, self.workdir, workers, extra_dataplane, memory_mb=memory_mb)
         try:
             if not self.dp.wait_iface():
                 raise RuntimeError(f"no TAP iface {self.dp.iface}; dataplane log:\n{self.dp.text()}")

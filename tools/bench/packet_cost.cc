@@ -23,7 +23,7 @@
 
 #include "net/reply.h"
 #include "store/digest.h"
-#include "store/eal_sandbox.h"
+#include "support/eal_sandbox.h"
 #include "store/shard.h"
 #include "worker.h"
 
@@ -198,7 +198,7 @@ int run(bool offload, bool under_valgrind) {
 }  // namespace
 
 int main() {
-    const store::EalSandbox eal("fulmar_pcost", 512);
+    const testing::EalSandbox eal("fulmar_pcost", 512);
     if (!eal.ok()) return 1;
     store::randomize_digest_seed();
     const bool under_valgrind = RUNNING_ON_VALGRIND != 0;

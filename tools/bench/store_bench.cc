@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "store/digest.h"
-#include "store/eal_sandbox.h"
 #include "store/exptime.h"
 #include "store/shard.h"
+#include "support/eal_sandbox.h"
 
 using namespace fulmar;
 using namespace fulmar::store;
@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
         bench_memcached_memory(std::atoi(argv[2]));
         return 0;
     }
-    const EalSandbox eal("fulmar_bench", 4096);
+    const testing::EalSandbox eal("fulmar_bench", 4096);
     if (!eal.ok()) {
         fmt::print(stderr, "rte_eal_init failed\n");
         return 1;

@@ -1,5 +1,5 @@
 // EAL without hardware; see eal_sandbox.h.
-#include "store/eal_sandbox.h"
+#include "eal_sandbox.h"
 
 #include <rte_eal.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <vector>
 
-namespace fulmar::store {
+namespace fulmar::testing {
 
 EalSandbox::EalSandbox(const std::string& tag, unsigned memory_mb)
     : name_(tag + "_" + std::to_string(getpid())) {
@@ -32,4 +32,4 @@ EalSandbox::~EalSandbox() {
     std::filesystem::remove_all("/var/run/dpdk/" + name_, ec);
 }
 
-}  // namespace fulmar::store
+}  // namespace fulmar::testing

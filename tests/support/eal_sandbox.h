@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace fulmar::store {
+namespace fulmar::testing {
 
 class EalSandbox {
   public:
@@ -24,4 +24,4 @@ class EalSandbox {
     bool ok_ = false;
 };
 
-}  // namespace fulmar::store
+}  // namespace fulmar::testing

@@ -5,12 +5,12 @@
 
 #include <cstdio>
 
+#include "eal_sandbox.h"
 #include "store/digest.h"
-#include "store/eal_sandbox.h"
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    const fulmar::store::EalSandbox eal("fulmar_test", 1536);
+    const fulmar::testing::EalSandbox eal("fulmar_test", 1536);
     if (!eal.ok()) {
         std::fprintf(stderr, "rte_eal_init failed\n");
         return 2;
