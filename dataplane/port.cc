@@ -124,6 +124,7 @@ Result<Port, std::string> open_port(const config::DataplaneConfig& cfg, size_t p
     p.addr.netmask = rte_cpu_to_be_32(pc.ipv4.mask());
     p.addr.udp_port = cfg.udp_port;
     p.addr.n_udp_ports = 1;
+    p.addr.vlan_id = pc.vlan.value_or(0);
     return p;
 }
 

@@ -32,6 +32,11 @@ struct PortAddr {
     // The device fills IPv4 and UDP checksums of what we send (TX offload
     // enabled): replies carry the flags and the pseudo-header sum only.
     bool tx_checksum_offload = false;
+    // 802.1Q VLAN id of the port's network ([[ports]] vlan). 0: none
+    // configured, frames are taken untagged or with one tag of any id (and
+    // replies carry the request's tag). Else only frames tagged with this
+    // id are ours; the rest are dropped as wrong_vlan.
+    uint16_t vlan_id = 0;
 };
 
 struct ClientPrefix {

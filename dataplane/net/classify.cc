@@ -264,6 +264,8 @@ const char* drop_reason_name(DropReason r) {
             return "client_not_allowed";
         case DropReason::kNoHeadroom:
             return "no_headroom";
+        case DropReason::kWrongVlan:
+            return "wrong_vlan";
         case DropReason::kCount:
             break;
     }
@@ -296,6 +298,8 @@ RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter,
         type = vh->eth_proto;
         f.l2_len += sizeof(rte_vlan_hdr);
     }
+    if (port.vlan_id != 0 && (!f.has_vlan || (f.vlan_tci & 0x0fff) != port.vlan_id))
+        return drop(DropReason::kWrongVlan, why);
 
     switch (type) {
         case RTE_BE16(RTE_ETHER_TYPE_IPV4):

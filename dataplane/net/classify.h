@@ -71,6 +71,7 @@ enum class DropReason : uint8_t {
     kBadUdpChecksum,
     kClientNotAllowed,  // source outside the allowed prefixes
     kNoHeadroom,        // could not re-insert a stripped VLAN tag in a reply
+    kWrongVlan,         // untagged or another VLAN while the port has one configured
     kCount,
 };
 

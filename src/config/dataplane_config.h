@@ -170,7 +170,8 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"ports[].mtu", ValueType::kInteger, Presence::kOptional, 68, 9000, "",
      "MTU to set; unset: the device's default"},
     {"ports[].vlan", ValueType::kInteger, Presence::kOptional, 1, 4094, "",
-     "802.1Q VLAN id to accept and tag replies with; unset: untagged"},
+     "802.1Q VLAN id: only frames tagged with it are served (others counted as drop_wrong_vlan);"
+     " replies and the gratuitous ARP carry it; unset: untagged frames or one tag of any id"},
     {"ports[].checksum_offload", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "IPv4/UDP checksums by the device where it offers both (TX fill, RX verify); false:"
      " always in software"},

@@ -219,6 +219,29 @@ TEST_F(Classify, VlanStrippedByTheNicCountsAsATag) {
     rte_pktmbuf_free(m);
 }
 
+TEST_F(Classify, AConfiguredVlanTakesOnlyFramesTaggedWithIt) {
+    port_.vlan_id = 100;
+    RequestSpec ours;
+    ours.eth.vlan_tci = 0x2064;  // priority 1, VLAN 100: the priority bits do not matter
+    UdpRequest req;
+    EXPECT_EQ(accepted_payload(udp_request_frame(ours), &req), kRequest);
+    EXPECT_EQ(req.vlan_tci, 0x2064);
+    RequestSpec other;
+    other.eth.vlan_tci = 101;
+    EXPECT_EQ(drop_reason(udp_request_frame(other)), DropReason::kWrongVlan);
+    EXPECT_EQ(drop_reason(udp_request_frame({})), DropReason::kWrongVlan);
+    EXPECT_EQ(drop_reason(arp_request(kOurIp)), DropReason::kWrongVlan);
+    EXPECT_STREQ(drop_reason_name(DropReason::kWrongVlan), "wrong_vlan");
+    // A tag the NIC stripped counts the same.
+    rte_mbuf* m = mbuf(udp_request_frame({}));
+    m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+    m->vlan_tci = 100;
+    DropReason why;
+    EXPECT_EQ(classify(m, port_, filter_, req, why), RxAction::kUdpRequest);
+    rte_pktmbuf_free(m);
+    port_.vlan_id = 0;
+}
+
 // ---------------------------------------------------------------- ARP
 
 TEST_F(Classify, ArpRequestForUsBecomesAnExactReply) {

@@ -236,6 +236,20 @@ TEST_F(Reply, MoreThan65535DatagramsFailsLikeMemcached) {
 
 // ---------------------------------------------------------------- ARP
 
+TEST_F(Reply, GratuitousArpOnAVlanPortCarriesTheTag) {
+    PortAddr port = port_;
+    port.vlan_id = 120;
+    rte_mbuf* m = build_gratuitous_arp(pool_, port);
+    ASSERT_NE(m, nullptr);
+    const Bytes b = to_bytes(m);
+    ASSERT_EQ(b.size(), 46u);
+    EXPECT_EQ(get16(&b[12]), RTE_ETHER_TYPE_VLAN);
+    EXPECT_EQ(get16(&b[14]) & 0x0fff, 120);
+    EXPECT_EQ(get16(&b[16]), RTE_ETHER_TYPE_ARP);
+    EXPECT_EQ(get16(&b[18 + 6]), RTE_ARP_OP_REQUEST);
+    rte_pktmbuf_free(m);
+}
+
 TEST_F(Reply, GratuitousArpAnnouncesOurAddress) {
     rte_mbuf* m = build_gratuitous_arp(pool_, port_);
     ASSERT_NE(m, nullptr);
