@@ -39,9 +39,6 @@ void on_signal(int) {
     g_stop = 1;
 }
 
-// Hand-off ring per worker: a burst from each other worker many times over.
-constexpr unsigned kInboxSize = 4096;
-
 int usage(const char* argv0) {
     fmt::print(stderr, "usage: {} <EAL args> -- --config FILE\n       {} --list-config\n", argv0,
                argv0);
@@ -122,7 +119,6 @@ int main(int argc, char** argv) {
 
     std::vector<std::unique_ptr<store::Shard>> shard_owners;
     std::vector<store::Shard*> shards;
-    std::vector<rte_ring*> inboxes;
     for (size_t i = 0; i < n_workers; ++i) {
         store::ShardConfig sc;
         sc.name = fmt::format("shard{}", i);
@@ -140,11 +136,11 @@ int main(int argc, char** argv) {
                             i, cfg.memory_per_shard_mb));
         shards.push_back(s.value().get());
         shard_owners.push_back(std::move(s.value()));
-        rte_ring* r = rte_ring_create(fmt::format("fm_inbox{}", i).c_str(), kInboxSize,
-                                      sc.socket_id, RING_F_SC_DEQ);
-        if (r == nullptr) return fail(fmt::format("worker {}: cannot create its inbox ring", i));
-        inboxes.push_back(r);
     }
+    auto channels_r =
+        create_channels({.n_workers = n_workers, .socket_id = static_cast<int>(rte_socket_id())});
+    if (!channels_r) return fail(channels_r.error());
+    Channels channels = std::move(channels_r.value());
 
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<Worker*> worker_ptrs;
@@ -164,7 +160,7 @@ int main(int argc, char** argv) {
         wp.pause_iterations = cfg.idle.pause_iterations;
         wp.max_sleep_us = cfg.idle.max_sleep_us;
         wp.gratuitous_arp = i == 0;
-        workers.push_back(std::make_unique<Worker>(wp, shards, inboxes, rcu));
+        workers.push_back(std::make_unique<Worker>(wp, shards, channels, rcu));
         worker_ptrs.push_back(workers.back().get());
     }
     if (cfg.telemetry_enabled) register_telemetry(worker_ptrs, shards);
@@ -196,8 +192,7 @@ int main(int argc, char** argv) {
 
     workers.clear();
     shard_owners.clear();
-    for (rte_ring* r : inboxes)
-        rte_ring_free(r);
+    free_channels(channels);
     rte_free(rcu);
     close_port(port);
     rte_eal_cleanup();
