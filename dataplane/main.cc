@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "channels.h"
 #include "config/dataplane_config.h"
 #include "lcore_table.h"
 #include "port.h"
@@ -42,9 +43,6 @@ volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
     g_stop = 1;
 }
-
-// Hand-off ring per worker: a burst from each other worker many times over.
-constexpr unsigned kInboxSize = 4096;
 
 int usage(const char* argv0) {
     fmt::print(stderr, "usage: {} <EAL args> -- --config FILE\n       {} --list-config\n", argv0,
@@ -65,7 +63,7 @@ struct Dataplane {
     std::vector<std::unique_ptr<store::Shard>> shard_owners;
     std::vector<store::Shard*> shards;
     std::vector<store::ShardView> views;
-    std::vector<rte_ring*> inboxes;
+    Channels channels;
     std::vector<std::unique_ptr<Worker>> workers;
 
     Dataplane() = default;
@@ -73,8 +71,7 @@ struct Dataplane {
     Dataplane& operator=(const Dataplane&) = delete;
     ~Dataplane() {
         workers.clear();
-        for (rte_ring* r : inboxes)
-            rte_ring_free(r);
+        free_channels(channels);
         shard_owners.clear();
         zones = store::DataplaneZones();
         if (port_open) close_port(port);
@@ -163,15 +160,13 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
         dp->shards.push_back(s.value().get());
         dp->views.push_back(s.value()->view());
         dp->shard_owners.push_back(std::move(s.value()));
-        rte_ring* r = rte_ring_create(shm::inbox_ring_name(lc.worker_id).c_str(), kInboxSize,
-                                      lc.socket_id, RING_F_SC_DEQ);
-        if (r == nullptr)
-            return Err(fmt::format("worker {}: cannot create its inbox ring", lc.worker_id));
-        dp->inboxes.push_back(r);
     }
+    auto channels = create_channels({.n_workers = n_workers, .socket_id = dp->lcores[0].socket_id});
+    if (!channels) return Err(channels.error());
+    dp->channels = std::move(channels.value());
     for (const LcoreConf& lc : dp->lcores)
         dp->workers.push_back(std::make_unique<Worker>(worker_params(cfg, *dp, lc), dp->shards,
-                                                       dp->inboxes, dp->zones.rcu()));
+                                                       dp->channels, dp->zones.rcu()));
     if (cfg.telemetry_enabled) register_telemetry(dp->zones.shm(), dp->views);
     return dp;
 }

@@ -15,8 +15,7 @@
 #include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_get_line.h"
-#include "proto/mc_set_line.h"
-#include "store/digest.h"
+#include "proto/mc_wire.h"
 
 namespace fulmar::dataplane {
 namespace {
@@ -34,25 +33,51 @@ constexpr size_t kMaxReplyDatagrams = kReplyCapacity / proto::kMcUdpMaxPayload +
 // A TX queue that stays full this many tries drops the rest.
 constexpr int kTxRetries = 64;
 
-constexpr std::string_view kOutOfMemoryReply =
-    "SERVER_ERROR out of memory writing get response\r\n";
-
 std::vector<rte_mbuf*>& reply_mbufs() {
     thread_local std::vector<rte_mbuf*> v(kMaxReplyDatagrams);
     return v;
 }
 
+// Copies `bytes` into a chain of mbufs from `pool` (the control plane reads
+// them from hugepage memory); null when the pool runs dry.
+rte_mbuf* copy_to_chain(rte_mempool* pool, std::span<const char> bytes) {
+    rte_mbuf* head = nullptr;
+    rte_mbuf* tail = nullptr;
+    size_t off = 0;
+    while (off < bytes.size()) {
+        rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+        if (seg == nullptr) {
+            rte_pktmbuf_free(head);
+            return nullptr;
+        }
+        const size_t len = std::min<size_t>(bytes.size() - off, rte_pktmbuf_tailroom(seg));
+        std::memcpy(rte_pktmbuf_mtod(seg, char*), bytes.data() + off, len);
+        seg->data_len = static_cast<uint16_t>(len);
+        if (head == nullptr) {
+            head = seg;
+        } else {
+            tail->next = seg;
+            head->nb_segs++;
+        }
+        head->pkt_len += static_cast<uint32_t>(len);
+        tail = seg;
+        off += len;
+    }
+    return head;
+}
+
 }  // namespace
 
 Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
-               std::span<rte_ring* const> inboxes, rte_rcu_qsbr* rcu)
+               const Channels& channels, rte_rcu_qsbr* rcu)
     : own_slot_(p.stats_slot == nullptr ? std::make_unique<shm::LcoreStats>() : nullptr),
       slot(p.stats_slot != nullptr ? *p.stats_slot : *own_slot_),
       stats(slot.worker),
       drops(slot.drops),
       p_(p),
       shards_(shards),
-      inboxes_(inboxes),
+      inboxes_(channels.inboxes),
+      messages_(channels.messages),
       rcu_(rcu),
       scratch_(store::kMaxItemSize),
       ctx_{.shards = shards,
@@ -99,26 +124,27 @@ std::string_view Worker::body_of(const net::UdpRequest& req) {
             req.payload.size() - proto::kMcFrameHeaderSize};
 }
 
-void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame,
-                     const proto::McTextRequest* set) {
-    const std::string_view body = body_of(req);
+void Worker::run_request(std::string_view body, const engine::ParsedRequest* parsed) {
     reply_.clear();
-    // A plain set (handed over by another worker, or parsed by on_rx) runs
-    // without the full parser; the session would read it the same way.
-    if (set == nullptr && proto::parse_mc_set_line(body, engine::kMcMaxStorableValueLen, set_))
-        set = &set_;
-    if (set != nullptr) {
-        engine::execute_classic(*set, ctx_, reply_);
+    if (parsed != nullptr && parsed->valid) {
+        // Parsed and digested by the router (here or on another lcore): the
+        // session would read the same request from `body`.
+        engine::execute_classic(parsed->request, parsed->key(), ctx_, reply_);
     } else {
         // Each datagram is a connection of its own, as in memcached: nothing
         // carries over, a request cut short is dropped.
         session_.reset();
         session_.feed(body, reply_);
     }
+}
+
+void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id,
+                     const engine::ParsedRequest* parsed) {
+    run_request(body_of(req), parsed);
     std::span<const char> reply = reply_.bytes();
     if (reply_.overflow()) {
         stats.udp_reply_overflow++;
-        reply = kOutOfMemoryReply;
+        reply = proto::kMcServerErrorOutOfMemoryGet;
     }
     if (reply.empty()) {
         rte_pktmbuf_free(m);
@@ -132,15 +158,15 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFra
         text = net::mc_udp_reply_text(m, req, room);
     if (text != nullptr && room >= reply.size()) {
         std::memcpy(text, reply.data(), reply.size());
-        net::seal_mc_udp_reply(m, req, p_.addr, frame.request_id, reply.size());
+        net::seal_mc_udp_reply(m, req, p_.addr, request_id, reply.size());
         stats.udp_reply_datagrams++;
         stats.udp_reply_bytes += reply.size();
         send(m);
         return;
     }
     auto& out = reply_mbufs();
-    const size_t n = net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id, reply,
-                                               out.data(), out.size());
+    const size_t n =
+        net::build_mc_udp_replies(p_.pool, req, p_.addr, request_id, reply, out.data(), out.size());
     if (n == 0) {
         stats.mbuf_alloc_failed++;
     } else {
@@ -178,7 +204,7 @@ void Worker::run_gets() {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
             if (out != g.m) rte_pktmbuf_free(out);
-            execute(g.m, g.req, proto::McFrame{g.request_id, 0, 1, 0});
+            execute(g.m, g.req, g.request_id, nullptr);
             continue;
         }
         if (out != g.m) done[n_done++] = g.m;
@@ -226,39 +252,26 @@ void Worker::on_rx(rte_mbuf* m) {
     }
     // Whatever follows a batched get in the burst runs after it.
     if (!gets_.empty()) run_gets();
-    // A plain set goes to its key's owner without a full parse.
-    const proto::McTextRequest* set = nullptr;
-    Route r;
-    if (proto::parse_mc_set_line(body_of(req), engine::kMcMaxStorableValueLen, set_)) {
-        set = &set_;
-        r = {RouteKind::kOwner, static_cast<uint16_t>(engine::shard_index(
-                                    store::digest_key(set_.key), p_.route.n_shards))};
-    } else {
-        r = route_datagram(body_of(req), p_.route);
-    }
+    const engine::Route r = engine::route_datagram(body_of(req), p_.route, parsed_);
     switch (r.kind) {
-        case RouteKind::kLocal:
-            execute(m, req, frame);
+        case engine::RouteKind::kLocal:
+            execute(m, req, frame.request_id, &parsed_);
             return;
-        case RouteKind::kOwner:
-            if (r.shard == p_.worker_id) {
-                execute(m, req, frame, set);
-            } else if (rte_ring_enqueue(inboxes_[r.shard], m) == 0) {
-                stats.handoff_out++;
-            } else {
-                stats.handoff_ring_full++;
-                rte_pktmbuf_free(m);
-            }
+        case engine::RouteKind::kOwner:
+            if (r.shard == p_.worker_id)
+                execute(m, req, frame.request_id, &parsed_);
+            else
+                hand_off(m, req, frame.request_id, r.shard);
             return;
-        case RouteKind::kRefuseAdmin:
+        case engine::RouteKind::kRefuseAdmin:
             stats.udp_refused_admin++;
             rte_pktmbuf_free(m);
             return;
-        case RouteKind::kRefuseSpan: {
+        case engine::RouteKind::kRefuseSpan: {
             stats.udp_refused_span++;
             rte_mbuf* out[1];
-            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id, kSpanErrorReply,
-                                          out, 1) == 1)
+            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id,
+                                          proto::kMcServerErrorSpan, out, 1) == 1)
                 send(out[0]);
             else
                 stats.mbuf_alloc_failed++;
@@ -266,6 +279,96 @@ void Worker::on_rx(rte_mbuf* m) {
             return;
         }
     }
+}
+
+void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id,
+                      uint16_t shard) {
+    void* obj = nullptr;
+    if (rte_mempool_get(messages_, &obj) != 0) {
+        stats.handoff_no_message++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    auto* msg = static_cast<Message*>(obj);
+    msg->kind = MessageKind::kUdpDatagram;
+    msg->from = p_.worker_id;
+    msg->body = body_of(req);
+    msg->parsed = parsed_;
+    msg->udp = UdpReplyTo{.frame = m, .udp = req, .request_id = request_id};
+    if (rte_ring_enqueue(inboxes_[shard], msg) != 0) {
+        // A full inbox drops, never waits: the owner is busy, and a worker
+        // that blocked on it would stop serving its own queue.
+        stats.handoff_ring_full++;
+        rte_mempool_put(messages_, msg);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    stats.handoff_out++;
+}
+
+void Worker::run_control(Message* msg) {
+    run_request(msg->body, &msg->parsed);
+    const ControlReplyTo to = msg->control;
+    ReplyStatus status = ReplyStatus::kOk;
+    rte_mbuf* bytes = nullptr;
+    uint32_t len = 0;
+    if (reply_.overflow()) {
+        stats.udp_reply_overflow++;
+        status = ReplyStatus::kOverflow;
+    } else if (!reply_.bytes().empty()) {
+        bytes = copy_to_chain(p_.pool, reply_.bytes());
+        if (bytes == nullptr) {
+            stats.mbuf_alloc_failed++;
+            status = ReplyStatus::kNoBuffers;
+        } else {
+            len = static_cast<uint32_t>(reply_.bytes().size());
+        }
+    }
+    // The request's views die with its mbuf; the reply is in its own.
+    if (to.request != nullptr) rte_pktmbuf_free(to.request);
+    msg->kind = MessageKind::kControlReply;
+    msg->status = status;
+    msg->from = p_.worker_id;
+    msg->reply_len = len;
+    msg->body = {};
+    msg->parsed.valid = false;
+    msg->reply = bytes;
+    if (rte_ring_enqueue(to.replies, msg) != 0) {
+        stats.handoff_reply_dropped++;
+        rte_pktmbuf_free(bytes);
+        rte_mempool_put(messages_, msg);
+    }
+}
+
+unsigned Worker::drain_inbox() {
+    Message* msgs[64];
+    const unsigned n =
+        rte_ring_dequeue_burst(inboxes_[p_.worker_id], reinterpret_cast<void**>(msgs),
+                               std::min<uint16_t>(p_.burst, 64), nullptr);
+    void* done[64];
+    unsigned n_done = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        Message* msg = msgs[i];
+        stats.handoff_in++;
+        switch (msg->kind) {
+            case MessageKind::kUdpDatagram:
+                // Classified, framed, routed, parsed and digested by the
+                // receiver: only the run is left.
+                execute(msg->udp.frame, msg->udp.udp, msg->udp.request_id, &msg->parsed);
+                done[n_done++] = msg;
+                break;
+            case MessageKind::kControlRequest:
+                run_control(msg);  // the message goes back as the reply
+                break;
+            case MessageKind::kControlReply:
+                // Replies travel on the control plane's rings, never here.
+                rte_pktmbuf_free(msg->reply);
+                done[n_done++] = msg;
+                break;
+        }
+    }
+    if (n_done != 0) rte_mempool_put_bulk(messages_, done, n_done);
+    return n;
 }
 
 void Worker::housekeep() {
@@ -284,20 +387,7 @@ unsigned Worker::poll_once() {
         on_rx(pkts[i]);
     }
     if (!gets_.empty()) run_gets();
-    const unsigned in = rte_ring_dequeue_burst(inboxes_[p_.worker_id],
-                                               reinterpret_cast<void**>(pkts), burst, nullptr);
-    for (unsigned i = 0; i < in; ++i) {
-        stats.handoff_in++;
-        net::UdpRequest req;
-        net::DropReason why{};
-        // Classified once already by the receiving worker; again here for
-        // the pointers into this mbuf (cheap: the headers are in cache).
-        proto::McFrame frame;
-        if (net::classify(pkts[i], p_.addr, p_.clients, req, why) != net::RxAction::kUdpRequest)
-            rte_pktmbuf_free(pkts[i]);
-        else if (accept_frame(pkts[i], req, frame))
-            execute(pkts[i], req, frame);
-    }
+    const unsigned in = drain_inbox();
     if (n_tx_ > 0) flush_tx();
     if (++loops_ % kHousekeepEvery == 0) housekeep();
     return n + in;

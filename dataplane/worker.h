@@ -3,16 +3,20 @@
 //
 // One Worker per worker lcore, built by the main lcore before launch and
 // then touched only by its lcore — except `stats` and `drops` (read by the
-// main lcore and telemetry as snapshots), `inbox` (other workers enqueue
-// datagrams whose writes this worker owns) and `stop` (set by the main lcore).
+// main lcore and telemetry as snapshots), its inbox (other workers and the
+// control plane enqueue messages for the keys this worker owns: handoff.h)
+// and `stop` (set by the main lcore).
 //
 //   RX burst -> classify (L2/L3/L4) -> ARP/ICMP: reply in place
 //                                   -> memcached UDP -> one plain get line: batch
-//                                                    -> one plain set: its owner
 //                                                    -> else: (batch first) route
-//                                                         -> run here | owner's inbox
+//                                                       (engine/route.h: parses a
+//                                                       lone request, digests its key)
+//                                                         -> run here | message to
+//                                                            the owner's inbox
 //   end of burst -> batch: one bulk look-up, replies written into TX mbufs
-//   inbox burst -> run (we own the keys)
+//   inbox: at most `burst` messages -> run (we own the keys), parse and digest
+//          taken from the message -> UDP reply frame | control-plane reply ring
 //   every kHousekeepEvery loops: RCU quiescent state, TTL sweep step
 #pragma once
 
@@ -26,18 +30,20 @@
 #include <memory>
 #include <vector>
 
+#include "channels.h"
 #include "common/clock.h"
 #include "config/dataplane_config.h"
 #include "engine/engine_ctx.h"
 #include "engine/mc_get_batch.h"
 #include "engine/mc_session.h"
+#include "engine/route.h"
+#include "handoff.h"
 #include "net/addr.h"
 #include "net/classify.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_get_line.h"
 #include "proto/mc_text.h"
 #include "reply_buffer.h"
-#include "route.h"
 #include "shm/layout.h"
 #include "store/shard.h"
 #include "worker_stats.h"
@@ -45,6 +51,7 @@
 namespace fulmar::dataplane {
 
 using config::IdleMode;
+using engine::RoutePolicy;
 
 static_assert(net::kDropReasonCount <= shm::kMaxDropReasons);
 
@@ -72,9 +79,10 @@ struct WorkerParams {
 
 class Worker {
   public:
-    // `shards[i]` is owned by worker i; `inboxes[i]` feeds worker i.
-    Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
-           std::span<rte_ring* const> inboxes, rte_rcu_qsbr* rcu);
+    // `shards[i]` is owned by worker i; `channels.inboxes[i]` feeds worker
+    // i. Both must outlive the worker.
+    Worker(const WorkerParams& p, std::span<store::Shard* const> shards, const Channels& channels,
+           rte_rcu_qsbr* rcu);
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
@@ -105,11 +113,20 @@ class Worker {
     // for what memcached would drop (short, total != 1).
     bool accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame);
     static std::string_view body_of(const net::UdpRequest& req);
-    // Runs a memcached datagram here (we own what it writes) and sends its
-    // reply (in `m` itself when it fits one datagram) or frees it. `set`:
-    // the datagram is that plain set, already parsed (mc_set_line.h).
-    void execute(rte_mbuf* m, const net::UdpRequest& req, const proto::McFrame& frame,
-                 const proto::McTextRequest* set = nullptr);
+    // Runs a request's memcached text here (we own what it writes) into
+    // reply_: `parsed` as is when valid, else `body` through the session.
+    void run_request(std::string_view body, const engine::ParsedRequest* parsed);
+    // Runs a memcached datagram here and sends its reply (in `m` itself
+    // when it fits one datagram) or frees it.
+    void execute(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id,
+                 const engine::ParsedRequest* parsed);
+    // Hands the datagram, with parsed_, to the owner of `shard`; a full
+    // inbox or an empty message pool drops it, counted.
+    void hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id, uint16_t shard);
+    // Runs the messages in our inbox, at most `burst` of them.
+    unsigned drain_inbox();
+    // Runs a control-plane request and sends the message back as its reply.
+    void run_control(Message* msg);
     // Answers the batched gets (in arrival order, before anything later
     // runs) and frees their requests.
     void run_gets();
@@ -120,6 +137,7 @@ class Worker {
     WorkerParams p_;
     std::span<store::Shard* const> shards_;
     std::span<rte_ring* const> inboxes_;
+    rte_mempool* messages_;
     rte_rcu_qsbr* rcu_;
     SystemClock clock_;
     std::vector<char> scratch_;
@@ -134,8 +152,9 @@ class Worker {
     };
     engine::McGetBatch gets_;
     proto::McGetLine line_;
-    proto::McTextRequest set_;  // the plain set fast path's request  // a member: 32 key views are
-                                // not worth zeroing per datagram
+    // What routing parsed of the datagram at hand: a member, as ~150 bytes
+    // are not worth zeroing per datagram.
+    engine::ParsedRequest parsed_;
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;

@@ -4,11 +4,15 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
+#include <span>
 #include <string_view>
 
+#include "common/assert.h"
 #include "common/numbers.h"
 #include "engine/engine_stats.h"
+#include "engine/mc_commands.h"
 #include "engine/mc_get.h"
 #include "proto/mc_wire.h"
 #include "store/exptime.h"
@@ -153,7 +157,7 @@ void cmd_get_keys(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     }
 }
 
-void cmd_get(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
+void cmd_get(const McTextRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
     cmd_get_keys(req, ctx, out);
     out.append(proto::kMcEnd);
 }
@@ -183,22 +187,19 @@ store::StoreMode store_mode(McTextCommand c) {
 // memcached could not allocate the item: it answers, swallows the data
 // (the parser does) and, for set only, unlinks the key so that a stale
 // value does not outlive a failed overwrite.
-void refuse_store(const McTextRequest& req, EngineCtx& ctx, std::string_view line, ReplySink& out) {
-    if (req.command == McTextCommand::kSet) {
-        const store::KeyRef k(req.key);
-        ctx.shard_for(k).remove(k, ctx.now());
-    }
+void refuse_store(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx,
+                  std::string_view line, ReplySink& out) {
+    if (req.command == McTextCommand::kSet) ctx.shard_for(k).remove(k, ctx.now());
     reply(out, req, line);
 }
 
-void cmd_store(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
+void cmd_store(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     if (!mc_item_fits_flags(req.key.size(), req.value.size(), req.flags)) {
-        refuse_store(req, ctx, proto::kMcServerErrorTooLarge, out);
+        refuse_store(req, k, ctx, proto::kMcServerErrorTooLarge, out);
         return;
     }
     ++ctx.stats->cmd_set;
     const UnixTime now = ctx.now();
-    const store::KeyRef k(req.key);
     store::Shard& shard = ctx.shard_for(k);
     const store::StoreMode mode = store_mode(req.command);
     const bool concat = mode == store::StoreMode::kAppend || mode == store::StoreMode::kPrepend;
@@ -248,14 +249,13 @@ void cmd_store(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
         reply(out, req, proto::kMcNotStored);
         return;
     }
-    refuse_store(req, ctx, proto::kMcServerErrorOutOfMemoryStoring, out);
+    refuse_store(req, k, ctx, proto::kMcServerErrorOutOfMemoryStoring, out);
 }
 
 // ---- delete, touch, incr, decr -----------------------------------------------
 
 //   delete <key> [0] [noreply]
-void cmd_delete(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
-    const store::KeyRef k(req.key);
+void cmd_delete(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     store::Shard& shard = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const store::StoreStatus st =
@@ -270,8 +270,7 @@ void cmd_delete(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
 }
 
 //   touch <key> <exptime> [noreply]
-void cmd_touch(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
-    const store::KeyRef k(req.key);
+void cmd_touch(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     store::Shard& shard = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const UnixTime exptime = store::exptime_to_abs(req.exptime, now);
@@ -290,9 +289,8 @@ void cmd_touch(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
 //   incr|decr <key> <delta> [noreply]
 // The reply is the new value. incr wraps at 2^64, decr stops at 0; a
 // shorter result is padded with spaces in the stored value (the shard).
-void cmd_arith(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
+void cmd_arith(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     const bool incr = req.command == McTextCommand::kIncr;
-    const store::KeyRef k(req.key);
     store::Shard& shard = ctx.shard_for(k);
     uint64_t value = 0;
     const store::StoreStatus st = shard.arith(
@@ -322,7 +320,7 @@ void cmd_arith(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
 // ---- flush_all, verbosity, version ------------------------------------------
 
 //   flush_all [delay] [noreply]
-void cmd_flush_all(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
+void cmd_flush_all(const McTextRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
     ++ctx.stats->cmd_flush;
     const UnixTime now = ctx.now();
     for (store::Shard* shard : ctx.shards)
@@ -330,7 +328,14 @@ void cmd_flush_all(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     reply(out, req, proto::kMcOk);
 }
 
-void cmd_version(ReplySink& out) {
+//   verbosity <level> [noreply]
+// Fulmar has no verbose logging to turn up; memcached's reply.
+void cmd_verbosity(const McTextRequest& req, const store::KeyRef&, EngineCtx&, ReplySink& out) {
+    reply(out, req, proto::kMcOk);
+}
+
+//   version
+void cmd_version(const McTextRequest&, const store::KeyRef&, EngineCtx&, ReplySink& out) {
     out.append(proto::kMcVersionPrefix);
     out.append(kMcVersion);
     out.append(proto::kMcCrlf);
@@ -501,7 +506,7 @@ void stats_cachedump(std::string_view args, ReplySink& out) {
     out.append(proto::kMcEnd);
 }
 
-void cmd_stats(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
+void cmd_stats(const McTextRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
     proto::McTokenIter it(req.stats_args);
     std::string_view sub;
     if (!it.next(sub)) {
@@ -534,65 +539,94 @@ void cmd_stats(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
     }
 }
 
+//   quit: closing is the session's; nothing runs on the shards.
+void cmd_quit(const McTextRequest&, const store::KeyRef&, EngineCtx&, ReplySink&) {}
+
+// ---- the command table ---------------------------------------------------------
+//
+// Name, arity and line parser come from the grammar (proto/mc_text_grammar.h);
+// what a command does to the shards is written here.
+
+using proto::mc_text_grammar;
+
+constexpr McTextSpec spec(McTextCommand c, uint16_t flags, KeySpec keys,
+                          McTextSpec::ExecuteFn execute) {
+    const proto::McTextGrammar& g = mc_text_grammar(c);
+    return {.name = g.name,
+            .arity = {g.min_tokens, g.max_tokens},
+            .flags = flags,
+            .keys = keys,
+            .parse = g.parse_line,
+            .execute = execute};
+}
+
+constexpr KeySpec kOneKey{1, 1, 1};
+constexpr KeySpec kKeysFrom1{1, -1, 1};  // get <key>+
+constexpr KeySpec kKeysFrom2{2, -1, 1};  // gat <exptime> <key>+
+constexpr KeySpec kNoKeys{};
+
+// gat touches: a write. Writes of a key run on its owner, reads anywhere.
+constexpr std::array<McTextSpec, proto::kMcTextGrammar.size()> kMcTextCommands = {{
+    spec(McTextCommand::kGet, kCmdRead | kCmdFlushQueue, kKeysFrom1, cmd_get),
+    spec(McTextCommand::kGets, kCmdRead | kCmdFlushQueue, kKeysFrom1, cmd_get),
+    spec(McTextCommand::kGat, kCmdWrite | kCmdFlushQueue, kKeysFrom2, cmd_get),
+    spec(McTextCommand::kGats, kCmdWrite | kCmdFlushQueue, kKeysFrom2, cmd_get),
+    spec(McTextCommand::kSet, kCmdWrite, kOneKey, cmd_store),
+    spec(McTextCommand::kAdd, kCmdWrite, kOneKey, cmd_store),
+    spec(McTextCommand::kReplace, kCmdWrite, kOneKey, cmd_store),
+    spec(McTextCommand::kAppend, kCmdWrite, kOneKey, cmd_store),
+    spec(McTextCommand::kPrepend, kCmdWrite, kOneKey, cmd_store),
+    spec(McTextCommand::kCas, kCmdWrite, kOneKey, cmd_store),
+    spec(McTextCommand::kDelete, kCmdWrite, kOneKey, cmd_delete),
+    spec(McTextCommand::kIncr, kCmdWrite | kCmdRewritesNumber, kOneKey, cmd_arith),
+    spec(McTextCommand::kDecr, kCmdWrite | kCmdRewritesNumber, kOneKey, cmd_arith),
+    spec(McTextCommand::kTouch, kCmdWrite, kOneKey, cmd_touch),
+    spec(McTextCommand::kFlushAll, kCmdWrite | kCmdAdmin | kCmdAllShards, kNoKeys, cmd_flush_all),
+    spec(McTextCommand::kVerbosity, kCmdAdmin | kCmdNoKey, kNoKeys, cmd_verbosity),
+    spec(McTextCommand::kVersion, kCmdRead | kCmdNoKey, kNoKeys, cmd_version),
+    spec(McTextCommand::kQuit, kCmdNoKey | kCmdCloses, kNoKeys, cmd_quit),
+    spec(McTextCommand::kStats, kCmdAdmin | kCmdNoKey, kNoKeys, cmd_stats),
+}};
+
 }  // namespace
 
+std::span<const McTextSpec> mc_text_commands() {
+    return kMcTextCommands;
+}
+
+const McTextSpec& mc_text_command(McTextCommand c) {
+    FULMAR_ASSERT(c != McTextCommand::kNone);
+    return kMcTextCommands[static_cast<size_t>(c) - 1];
+}
+
+store::KeyRef mc_text_key(const McTextRequest& req) {
+    if (req.command == McTextCommand::kNone || !mc_text_command(req.command).keys.single())
+        return {};
+    return store::KeyRef(req.key);
+}
+
+void execute_classic(const McTextRequest& req, const store::KeyRef& key, EngineCtx& ctx,
+                     ReplySink& out) {
+    if (req.command == McTextCommand::kNone) return;
+    mc_text_command(req.command).execute(req, key, ctx, out);
+}
+
 void execute_classic(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {
-    switch (req.command) {
-        case McTextCommand::kGet:
-        case McTextCommand::kGets:
-        case McTextCommand::kGat:
-        case McTextCommand::kGats:
-            cmd_get(req, ctx, out);
-            return;
-        case McTextCommand::kSet:
-        case McTextCommand::kAdd:
-        case McTextCommand::kReplace:
-        case McTextCommand::kAppend:
-        case McTextCommand::kPrepend:
-        case McTextCommand::kCas:
-            cmd_store(req, ctx, out);
-            return;
-        case McTextCommand::kDelete:
-            cmd_delete(req, ctx, out);
-            return;
-        case McTextCommand::kIncr:
-        case McTextCommand::kDecr:
-            cmd_arith(req, ctx, out);
-            return;
-        case McTextCommand::kTouch:
-            cmd_touch(req, ctx, out);
-            return;
-        case McTextCommand::kFlushAll:
-            cmd_flush_all(req, ctx, out);
-            return;
-        case McTextCommand::kVerbosity:
-            // Fulmar has no verbose logging to turn up; memcached's reply.
-            reply(out, req, proto::kMcOk);
-            return;
-        case McTextCommand::kVersion:
-            cmd_version(out);
-            return;
-        case McTextCommand::kStats:
-            cmd_stats(req, ctx, out);
-            return;
-        case McTextCommand::kQuit:
-        case McTextCommand::kNone:
-            return;
-    }
+    execute_classic(req, mc_text_key(req), ctx, out);
 }
 
 void execute_classic_error(McTextError error, const McTextRequest& req, EngineCtx& ctx,
                            ReplySink& out) {
     switch (error) {
         case McTextError::kObjectTooLarge:
-            refuse_store(req, ctx, proto::kMcServerErrorTooLarge, out);
+            refuse_store(req, store::KeyRef(req.key), ctx, proto::kMcServerErrorTooLarge, out);
             return;
         case McTextError::kBadDataChunk:
             // memcached allocates the item (and so checks its size) before
             // it reads the data; only an item it could allocate counts as a
             // set whose data then turns out bad.
             if (!mc_item_fits_flags(req.key.size(), req.value_len, req.flags)) {
-                refuse_store(req, ctx, proto::kMcServerErrorTooLarge, out);
+                refuse_store(req, store::KeyRef(req.key), ctx, proto::kMcServerErrorTooLarge, out);
                 return;
             }
             ++ctx.stats->cmd_set;
@@ -601,8 +635,8 @@ void execute_classic_error(McTextError error, const McTextRequest& req, EngineCt
             // memcached meets a long key of a get only when it reaches it:
             // the keys before it have been fetched (and, by gat, touched).
             // Their replies are dropped with the rest of the queue.
-            if (req.command == McTextCommand::kGet || req.command == McTextCommand::kGets ||
-                req.command == McTextCommand::kGat || req.command == McTextCommand::kGats) {
+            if (req.command != McTextCommand::kNone &&
+                mc_text_command(req.command).execute == cmd_get) {
                 DiscardSink discard;
                 cmd_get_keys(req, ctx, discard);
             }

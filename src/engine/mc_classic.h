@@ -36,6 +36,7 @@
 #include "engine/engine_ctx.h"
 #include "proto/mc_text.h"
 #include "proto/reply_sink.h"
+#include "store/digest.h"
 
 namespace fulmar::engine {
 
@@ -52,9 +53,14 @@ inline constexpr uint32_t kMcMaxStorableValueLen =
     static_cast<uint32_t>(kMcItemSizeMax - 48 - 8 - 1 - 1 - 2);
 static_assert(kMcMaxStorableValueLen == 1048516);
 
-// Executes one complete request. kQuit does nothing here: closing is the
-// session's.
+// Executes one complete request through its command table entry
+// (mc_commands.h). kQuit does nothing here: closing is the session's.
 void execute_classic(const proto::McTextRequest& req, EngineCtx& ctx, proto::ReplySink& out);
+
+// The same, with the request's key already digested (mc_text_key(req), or
+// what a router computed for it): nothing is digested twice.
+void execute_classic(const proto::McTextRequest& req, const store::KeyRef& key, EngineCtx& ctx,
+                     proto::ReplySink& out);
 
 // Replies to a request the parser refused with `error` (one that is neither
 // kMetaCommand nor a close), with memcached's side effects: a storage

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/mc_classic.h"
+#include "engine/mc_commands.h"
 #include "engine/mc_meta_exec.h"
 #include "proto/mc_meta.h"
 #include "store/digest.h"
@@ -29,9 +30,8 @@ constexpr size_t kHeldReserve = 64;
 // Digits of the largest 64-bit number.
 constexpr size_t kMaxDigits = 20;
 
-bool is_get_family(McTextCommand c) {
-    return c == McTextCommand::kGet || c == McTextCommand::kGets || c == McTextCommand::kGat ||
-           c == McTextCommand::kGats;
+bool has_flag(McTextCommand c, CommandFlag f) {
+    return c != McTextCommand::kNone && mc_text_command(c).has(f);
 }
 
 }  // namespace
@@ -173,20 +173,22 @@ McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFe
     }
     if (res.status == ParseStatus::kComplete) {
         r.consumed += res.consumed;
-        if (req.command == McTextCommand::kQuit) {
+        const McTextSpec& cmd = mc_text_command(req.command);
+        if (cmd.has(kCmdCloses)) {
             // memcached writes the queue, then closes.
             queue_.flush_to(out);
             return Step::kClose;
         }
-        if (is_get_family(req.command)) {
+        const store::KeyRef key = mc_text_key(req);
+        if (cmd.has(kCmdFlushQueue)) {
             // memcached writes the queue once a get has answered; the get's
             // own reply can go straight out behind it.
             queue_.flush_to(out);
-            execute_classic(req, ctx_, out);
-        } else if (req.command == McTextCommand::kIncr || req.command == McTextCommand::kDecr) {
-            arith_on_held(req.key, [&] { execute_classic(req, ctx_, queue_); });
+            cmd.execute(req, key, ctx_, out);
+        } else if (cmd.has(kCmdRewritesNumber)) {
+            arith_on_held(req.key, [&] { cmd.execute(req, key, ctx_, queue_); });
         } else {
-            execute_classic(req, ctx_, queue_);
+            cmd.execute(req, key, ctx_, queue_);
         }
         count_request(out);
         return Step::kNext;
@@ -204,7 +206,7 @@ McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFe
         case McTextError::kBadFormat:
             // memcached meets the long key while building the get's reply
             // and releases every queued reply with it.
-            if (is_get_family(req.command)) queue_.drop();
+            if (has_flag(req.command, kCmdFlushQueue)) queue_.drop();
             break;
         default:
             break;

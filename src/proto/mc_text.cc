@@ -8,15 +8,14 @@
 #include <limits>
 
 #include "common/numbers.h"
+#include "proto/mc_text_grammar.h"
 #include "proto/mc_wire.h"
 
 namespace fulmar::proto {
 namespace {
 
 // memcached's MAX_TOKENS is 24, the terminal token included: only the first
-// 23 tokens of a line are looked at before the command runs. Fixed-arity
-// commands need at most 7 (cas ... noreply), so 8 tell "too many" apart.
-constexpr size_t kMaxFixedTokens = 8;
+// 23 tokens of a line are looked at before the command runs.
 constexpr size_t kMemcachedFirstTokens = 23;
 // A line of over 2048 bytes may still be a multi-get if "get "/"gets "
 // follows at most this many spaces.
@@ -24,22 +23,12 @@ constexpr size_t kMaxLeadingSpacesOfLargeGet = 100;
 
 // ---- lines and tokens ------------------------------------------------------
 
-struct Tokens {
-    std::array<std::string_view, kMaxFixedTokens> v;
-    size_t n = 0;
-    bool more = false;  // the line has more than kMaxFixedTokens tokens
-
-    // Token count as the arity checks below use it (memcached's ntokens - 1).
-    size_t count() const { return more ? kMaxFixedTokens + 1 : n; }
-    std::string_view last() const { return v[n - 1]; }
-};
-
-Tokens tokenize(std::string_view line) {
-    Tokens t;
+McTextTokens tokenize(std::string_view line) {
+    McTextTokens t;
     McTokenIter it(line);
     std::string_view tok;
     while (it.next(tok)) {
-        if (t.n == kMaxFixedTokens) {
+        if (t.n == kMcMaxFixedTokens) {
             t.more = true;
             break;
         }
@@ -142,35 +131,7 @@ bool c_strtoul32(std::string_view tok, uint32_t& out) {
     return true;
 }
 
-// ---- command table ---------------------------------------------------------
-
-struct CommandName {
-    std::string_view name;
-    McTextCommand command;
-};
-
-constexpr std::array kCommands = {
-    CommandName{"get", McTextCommand::kGet},
-    CommandName{"bget", McTextCommand::kGet},
-    CommandName{"gets", McTextCommand::kGets},
-    CommandName{"gat", McTextCommand::kGat},
-    CommandName{"gats", McTextCommand::kGats},
-    CommandName{"set", McTextCommand::kSet},
-    CommandName{"add", McTextCommand::kAdd},
-    CommandName{"replace", McTextCommand::kReplace},
-    CommandName{"append", McTextCommand::kAppend},
-    CommandName{"prepend", McTextCommand::kPrepend},
-    CommandName{"cas", McTextCommand::kCas},
-    CommandName{"delete", McTextCommand::kDelete},
-    CommandName{"incr", McTextCommand::kIncr},
-    CommandName{"decr", McTextCommand::kDecr},
-    CommandName{"touch", McTextCommand::kTouch},
-    CommandName{"flush_all", McTextCommand::kFlushAll},
-    CommandName{"verbosity", McTextCommand::kVerbosity},
-    CommandName{"version", McTextCommand::kVersion},
-    CommandName{"quit", McTextCommand::kQuit},
-    CommandName{"stats", McTextCommand::kStats},
-};
+// ---- unknown commands ----------------------------------------------------
 
 // memcached only checks for "HTTP/" (and closes) once a command has missed
 // every branch of its dispatch: names starting with these letters, and the
@@ -181,12 +142,6 @@ constexpr std::array<std::string_view, 12> kNoHttpCheckNames = {
     "replace",     "prepend", "bget",      "flush_all", "version",  "quit",
     "lru_crawler", "watch",   "verbosity", "lru",       "extstore", "refresh_certs",
 };
-
-McTextCommand lookup(std::string_view name) {
-    for (const CommandName& c : kCommands)
-        if (c.name == name) return c.command;
-    return McTextCommand::kNone;
-}
 
 bool is_http_request(std::string_view line, std::string_view name) {
     if (kNoHttpCheckFirstChars.find(name.front()) != std::string_view::npos) return false;
@@ -200,14 +155,20 @@ bool is_http_request(std::string_view line, std::string_view name) {
     return last.starts_with("HTTP/");
 }
 
+McTextResult error_result(McTextError e, size_t consumed) {
+    return {.status = ParseStatus::kError, .error = e, .consumed = consumed, .needed = 0};
+}
+
+}  // namespace
+
 // ---- per-command line parsing ----------------------------------------------
 //
-// Each returns kNone when the line is good. Checks run in memcached's order,
-// since the first failing one picks the reply and noreply may or may not be
-// known by then.
+// The line parsers of mc_text_grammar.h. Each runs after the grammar's arity
+// check and returns kNone when the line is good. Checks run in memcached's
+// order, since the first failing one picks the reply and noreply may or may
+// not be known by then.
 
-McTextError parse_get_line(std::string_view line, const Tokens& t, McTextRequest& req) {
-    if (t.count() < 2) return McTextError::kBadArity;
+McTextError parse_mc_get_tokens(std::string_view line, const McTextTokens& t, McTextRequest& req) {
     std::string_view after = t.v[0];
     if (req.command == McTextCommand::kGat || req.command == McTextCommand::kGats) {
         if (!c_strtol32(t.v[1], req.exptime)) return McTextError::kInvalidExptime;
@@ -227,10 +188,8 @@ McTextError parse_get_line(std::string_view line, const Tokens& t, McTextRequest
     return McTextError::kNone;
 }
 
-McTextError parse_storage_line(const Tokens& t, McTextRequest& req) {
+McTextError parse_mc_storage_tokens(std::string_view, const McTextTokens& t, McTextRequest& req) {
     const bool cas = req.command == McTextCommand::kCas;
-    const size_t base = cas ? 6 : 5;
-    if (t.count() != base && t.count() != base + 1) return McTextError::kBadArity;
     req.noreply = t.last() == "noreply";
     if (t.v[1].size() > kMcMaxKeyLen) return McTextError::kBadFormat;
     req.key = t.v[1];
@@ -245,8 +204,7 @@ McTextError parse_storage_line(const Tokens& t, McTextRequest& req) {
     return McTextError::kNone;
 }
 
-McTextError parse_delete_line(const Tokens& t, McTextRequest& req) {
-    if (t.count() < 2 || t.count() > 4) return McTextError::kBadArity;
+McTextError parse_mc_delete_tokens(std::string_view, const McTextTokens& t, McTextRequest& req) {
     if (t.count() > 2) {
         // "delete <key> 0" is a leftover of the old hold time; memcached sets
         // noreply before deciding the line is bad, so that error is silent.
@@ -262,8 +220,8 @@ McTextError parse_delete_line(const Tokens& t, McTextRequest& req) {
 }
 
 // incr, decr, touch: <key> <number> [noreply]; a 4th token is ignored.
-McTextError parse_key_number_line(const Tokens& t, McTextRequest& req) {
-    if (t.count() != 3 && t.count() != 4) return McTextError::kBadArity;
+McTextError parse_mc_key_number_tokens(std::string_view, const McTextTokens& t,
+                                       McTextRequest& req) {
     req.noreply = t.last() == "noreply";
     if (t.v[1].size() > kMcMaxKeyLen) return McTextError::kBadFormat;
     req.key = t.v[1];
@@ -272,8 +230,7 @@ McTextError parse_key_number_line(const Tokens& t, McTextRequest& req) {
     return c_strtoull(t.v[2], req.delta) ? McTextError::kNone : McTextError::kInvalidDelta;
 }
 
-McTextError parse_flush_all_line(const Tokens& t, McTextRequest& req) {
-    if (t.count() > 3) return McTextError::kBadArity;
+McTextError parse_mc_flush_all_tokens(std::string_view, const McTextTokens& t, McTextRequest& req) {
     req.noreply = t.count() > 1 && t.last() == "noreply";
     // Any token count but the bare forms means token 1 is the delay, even
     // "flush_all 10 20" (20 ignored) and "flush_all noreply 10" (bad delay).
@@ -282,18 +239,21 @@ McTextError parse_flush_all_line(const Tokens& t, McTextRequest& req) {
     return McTextError::kNone;
 }
 
-McTextError parse_verbosity_line(const Tokens& t, McTextRequest& req) {
-    if (t.count() != 2 && t.count() != 3) return McTextError::kBadArity;
+McTextError parse_mc_verbosity_tokens(std::string_view, const McTextTokens& t, McTextRequest& req) {
     // "verbosity noreply" is a silent bad line: noreply is read first.
     req.noreply = t.last() == "noreply";
     return c_strtoul32(t.v[1], req.verbosity) ? McTextError::kNone : McTextError::kBadFormat;
 }
 
-McTextResult error_result(McTextError e, size_t consumed) {
-    return {.status = ParseStatus::kError, .error = e, .consumed = consumed, .needed = 0};
+McTextError parse_mc_stats_tokens(std::string_view line, const McTextTokens& t,
+                                  McTextRequest& req) {
+    req.stats_args = trim_spaces(rest_after(line, t.v[0]));
+    return McTextError::kNone;
 }
 
-}  // namespace
+McTextError parse_mc_bare_tokens(std::string_view, const McTextTokens&, McTextRequest&) {
+    return McTextError::kNone;
+}
 
 std::string_view mc_text_error_reply(McTextError e) {
     switch (e) {
@@ -363,69 +323,26 @@ McTextResult McTextParser::parse(std::string_view in, McTextRequest& req) {
     if (const void* nul = std::memchr(line.data(), '\0', line.size()))
         line = line.substr(0, static_cast<size_t>(static_cast<const char*>(nul) - line.data()));
 
-    const Tokens t = tokenize(line);
+    const McTextTokens t = tokenize(line);
     if (t.n == 0 || t.v[0].size() < 2) return error_result(McTextError::kUnknownCommand, line_size);
     const std::string_view name = t.v[0];
     if (name.size() == 2 && name[0] == 'm') return error_result(McTextError::kMetaCommand, 0);
 
-    req.command = lookup(name);
-    McTextError e = McTextError::kNone;
-    switch (req.command) {
-        case McTextCommand::kNone:
-            if (is_http_request(line, name)) return error_result(McTextError::kHttpRequest, 0);
-            e = McTextError::kUnknownCommand;
-            break;
-        case McTextCommand::kGet:
-        case McTextCommand::kGets:
-        case McTextCommand::kGat:
-        case McTextCommand::kGats:
-            e = parse_get_line(line, t, req);
-            break;
-        case McTextCommand::kSet:
-        case McTextCommand::kAdd:
-        case McTextCommand::kReplace:
-        case McTextCommand::kAppend:
-        case McTextCommand::kPrepend:
-        case McTextCommand::kCas:
-            e = parse_storage_line(t, req);
-            break;
-        case McTextCommand::kDelete:
-            e = parse_delete_line(t, req);
-            break;
-        case McTextCommand::kIncr:
-        case McTextCommand::kDecr:
-        case McTextCommand::kTouch:
-            e = parse_key_number_line(t, req);
-            break;
-        case McTextCommand::kFlushAll:
-            e = parse_flush_all_line(t, req);
-            break;
-        case McTextCommand::kVerbosity:
-            e = parse_verbosity_line(t, req);
-            break;
-        case McTextCommand::kStats:
-            req.stats_args = trim_spaces(rest_after(line, name));
-            break;
-        case McTextCommand::kVersion:
-        case McTextCommand::kQuit:
-            // memcached ignores any tokens after these.
-            break;
+    req.command = find_mc_text_command(name);
+    if (req.command == McTextCommand::kNone) {
+        if (is_http_request(line, name)) return error_result(McTextError::kHttpRequest, 0);
+        return error_result(McTextError::kUnknownCommand, line_size);
     }
-    if (e != McTextError::kNone) return error_result(e, line_size);
-
-    switch (req.command) {
-        case McTextCommand::kSet:
-        case McTextCommand::kAdd:
-        case McTextCommand::kReplace:
-        case McTextCommand::kAppend:
-        case McTextCommand::kPrepend:
-        case McTextCommand::kCas:
-            break;
-        default:
-            return {.status = ParseStatus::kComplete,
-                    .error = McTextError::kNone,
-                    .consumed = line_size,
-                    .needed = 0};
+    const McTextGrammar& g = mc_text_grammar(req.command);
+    if (t.count() < g.min_tokens || (g.max_tokens != kMcAnyTokens && t.count() > g.max_tokens))
+        return error_result(McTextError::kBadArity, line_size);
+    if (const McTextError e = g.parse_line(line, t, req); e != McTextError::kNone)
+        return error_result(e, line_size);
+    if (g.data == McTextData::kNone) {
+        return {.status = ParseStatus::kComplete,
+                .error = McTextError::kNone,
+                .consumed = line_size,
+                .needed = 0};
     }
 
     // value_len <= INT_MAX - 2: no overflow on any 64-bit size_t.

@@ -76,6 +76,12 @@ inline constexpr std::string_view kMcServerErrorOutOfMemoryStats =
 inline constexpr std::string_view kMcServerErrorUnhandledStorage =
     "SERVER_ERROR Unhandled storage type.\r\n";
 
+// ---- Fulmar's own (no memcached equivalent) ---------------------------------
+// A UDP datagram whose writes land on keys of two shards: no one lcore may
+// run it (each shard has one writer), so it is refused whole.
+inline constexpr std::string_view kMcServerErrorSpan =
+    "SERVER_ERROR writes to keys of different shards in one datagram\r\n";
+
 // memcached has no reply for a line over 2048 bytes without a newline, nor
 // for an HTTP request line: it closes the connection without a word.
 

@@ -75,6 +75,7 @@ namespace fulmar::shm {
     X(handoff_in, "requests received from other workers")                                  \
     X(handoff_ring_full, "hand-offs dropped: owner's ring full")                           \
     X(handoff_no_message, "hand-offs dropped: message pool empty")                         \
+    X(handoff_reply_dropped, "control-plane replies dropped: reply ring full")             \
     X(mbuf_alloc_failed, "replies dropped: mempool empty")                                 \
     X(sweep_reclaimed, "expired items freed by the housekeeping sweep")
 

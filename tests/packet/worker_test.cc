@@ -30,8 +30,9 @@
 
 #include "engine/engine_ctx.h"
 #include "frames.h"
+#include "handoff.h"
 #include "proto/mc_frame.h"
-#include "route.h"
+#include "proto/mc_wire.h"
 #include "store/digest.h"
 #include "store/shard.h"
 #include "worker.h"
@@ -58,6 +59,8 @@ struct Datagram {
 struct WorkerSetup {
     uint16_t n_workers = 1;
     bool admin_over_udp = false;
+    unsigned inbox_size = 4096;
+    unsigned n_messages = 0;  // 0: channels.h's default
 };
 
 Bytes request_frame(std::string_view text, uint16_t request_id) {
@@ -163,7 +166,6 @@ std::optional<std::string> reassemble(const std::vector<Datagram>& d, uint16_t r
 class WorkerPackets : public PacketTest {
   protected:
     static constexpr unsigned kRingSize = 1024;  // holds the whole pool
-    static constexpr unsigned kInboxSize = 4096;
     static constexpr size_t kShardMemory = size_t{16} << 20;
     static constexpr uint32_t kIndexEntries = 16384;
 
@@ -190,11 +192,8 @@ class WorkerPackets : public PacketTest {
                                           RING_F_SP_ENQ | RING_F_SC_DEQ));
             tx_.push_back(rte_ring_create(("wk_tx" + qid).c_str(), kRingSize, socket,
                                           RING_F_SP_ENQ | RING_F_SC_DEQ));
-            inboxes_.push_back(
-                rte_ring_create(("wk_in" + qid).c_str(), kInboxSize, socket, RING_F_SC_DEQ));
             ASSERT_NE(rx_.back(), nullptr);
             ASSERT_NE(tx_.back(), nullptr);
-            ASSERT_NE(inboxes_.back(), nullptr);
             store::ShardConfig sc;
             sc.name = "wk_shard" + qid;
             sc.memory_bytes = kShardMemory;
@@ -205,6 +204,13 @@ class WorkerPackets : public PacketTest {
             shard_ptrs_.push_back(shard.value().get());
             shards_.push_back(std::move(shard.value()));
         }
+        auto channels = dataplane::create_channels({.n_workers = n,
+                                                    .inbox_size = s.inbox_size,
+                                                    .n_messages = s.n_messages,
+                                                    .socket_id = socket,
+                                                    .name_prefix = "wk" + id + "_"});
+        ASSERT_TRUE(channels.ok()) << channels.error();
+        channels_ = std::move(channels.value());
         port_id_ = rte_eth_from_rings(("wk_port" + id).c_str(), rx_.data(), n, tx_.data(), n,
                                       static_cast<unsigned>(socket));
         ASSERT_GE(port_id_, 0);
@@ -227,7 +233,7 @@ class WorkerPackets : public PacketTest {
             wp.clients.add(RTE_BE32(RTE_IPV4(198, 18, 0, 0)), 15);
             wp.route = dataplane::RoutePolicy{.n_shards = n, .admin_over_udp = s.admin_over_udp};
             wp.idle = dataplane::IdleMode::kPoll;
-            workers_.push_back(std::make_unique<Worker>(wp, shard_ptrs_, inboxes_, nullptr));
+            workers_.push_back(std::make_unique<Worker>(wp, shard_ptrs_, channels_, nullptr));
         }
     }
 
@@ -237,8 +243,20 @@ class WorkerPackets : public PacketTest {
         workers_.clear();
         for (rte_ring* r : rx_)
             EXPECT_EQ(rte_ring_count(r), 0u) << "frames left unreceived";
-        for (rte_ring* r : inboxes_)
+        for (rte_ring* r : channels_.inboxes) {
             EXPECT_EQ(rte_ring_count(r), 0u) << "hand-offs left unserved";
+            // Whatever a failed test left behind goes back to its pools.
+            void* msg = nullptr;
+            while (rte_ring_dequeue(r, &msg) == 0) {
+                auto* m = static_cast<dataplane::Message*>(msg);
+                if (m->kind == dataplane::MessageKind::kUdpDatagram) rte_pktmbuf_free(m->udp.frame);
+                rte_mempool_put(channels_.messages, msg);
+            }
+        }
+        if (channels_.messages != nullptr) {
+            EXPECT_EQ(rte_mempool_in_use_count(channels_.messages), 0u) << "messages not returned";
+            dataplane::free_channels(channels_);
+        }
         for (uint16_t q = 0; q < tx_.size(); ++q)
             EXPECT_TRUE(drain(q).empty()) << "replies left unread on queue " << q;
         if (port_id_ >= 0) {
@@ -247,7 +265,7 @@ class WorkerPackets : public PacketTest {
             EXPECT_EQ(rte_eth_dev_close(p), 0);
             port_id_ = -1;
         }
-        for (auto* rings : {&rx_, &tx_, &inboxes_}) {
+        for (auto* rings : {&rx_, &tx_}) {
             for (rte_ring* r : *rings) {
                 // Whatever a failed test left behind goes back to the pool.
                 void* m = nullptr;
@@ -334,7 +352,7 @@ class WorkerPackets : public PacketTest {
     int port_id_ = -1;
     std::vector<rte_ring*> rx_;
     std::vector<rte_ring*> tx_;
-    std::vector<rte_ring*> inboxes_;
+    dataplane::Channels channels_;
     std::vector<std::unique_ptr<store::Shard>> shards_;
     std::vector<store::Shard*> shard_ptrs_;
     std::vector<std::unique_ptr<Worker>> workers_;
@@ -746,7 +764,7 @@ TEST_F(TwoWorkerPackets, HandsAWriteToTheKeysOwnerWhichRepliesOnItsOwnQueue) {
     EXPECT_EQ(workers_[0]->poll_once(), 1u);
     EXPECT_EQ(stats(0).handoff_out, 1u);
     EXPECT_TRUE(drain(0).empty()) << "the receiver does not answer";
-    EXPECT_EQ(rte_ring_count(inboxes_[1]), 1u);
+    EXPECT_EQ(rte_ring_count(channels_.inboxes[1]), 1u);
     EXPECT_EQ(workers_[1]->poll_once(), 1u);
     EXPECT_EQ(stats(1).handoff_in, 1u);
     EXPECT_EQ(stats(1).rx_packets, 0u);
@@ -830,19 +848,214 @@ TEST_F(TwoWorkerPackets, RefusesWritesToBothShardsInOneDatagram) {
     const std::string k0 = key_on_shard(0, 2);
     const std::string k1 = key_on_shard(1, 2);
     const std::string span = "set " + k0 + " 0 0 1\r\na\r\nset " + k1 + " 0 0 1\r\nb\r\n";
-    EXPECT_EQ(ask(span, 0), std::string(dataplane::kSpanErrorReply));
-    EXPECT_EQ(ask("gat 0 " + k0 + " " + k1 + "\r\n", 1), std::string(dataplane::kSpanErrorReply));
+    EXPECT_EQ(ask(span, 0), std::string(proto::kMcServerErrorSpan));
+    EXPECT_EQ(ask("gat 0 " + k0 + " " + k1 + "\r\n", 1), std::string(proto::kMcServerErrorSpan));
     EXPECT_EQ(ask("md " + k1 + "\r\ndelete " + k0 + "\r\n", 1),
-              std::string(dataplane::kSpanErrorReply));
+              std::string(proto::kMcServerErrorSpan));
     EXPECT_EQ(stats(0).udp_refused_span, 1u);
     EXPECT_EQ(stats(1).udp_refused_span, 2u);
     EXPECT_EQ(ask("get " + k0 + " " + k1 + "\r\n"), "END\r\n") << "neither write ran";
     EXPECT_EQ(stats(0).handoff_out + stats(1).handoff_out, 0u);
 }
 
+// ---- the typed hand-off message (dataplane/handoff.h) ----------------------
+
+// The receiver routes, parses and digests a plain set once; the message
+// carries all of it to the owner.
+TEST_F(TwoWorkerPackets, AHandedOffSetCarriesTheRoutersParseAndDigest) {
+    const std::string key = key_on_shard(1, 2);
+    const uint16_t id = 0x5eed;
+    inject(request_frame("set " + key + " 7 0 5\r\nowned\r\n", id), 0);
+    EXPECT_EQ(workers_[0]->poll_once(), 1u);
+    ASSERT_EQ(rte_ring_count(channels_.inboxes[1]), 1u);
+    void* obj = nullptr;
+    ASSERT_EQ(rte_ring_dequeue(channels_.inboxes[1], &obj), 0);
+    const auto* msg = static_cast<const dataplane::Message*>(obj);
+    EXPECT_EQ(msg->kind, dataplane::MessageKind::kUdpDatagram);
+    EXPECT_EQ(msg->from, 0);
+    EXPECT_EQ(msg->udp.request_id, id);
+    ASSERT_TRUE(msg->parsed.valid);
+    EXPECT_EQ(msg->parsed.request.command, proto::McTextCommand::kSet);
+    EXPECT_EQ(msg->parsed.request.key, key);
+    EXPECT_EQ(msg->parsed.request.value, "owned");
+    EXPECT_EQ(msg->parsed.request.flags, 7u);
+    EXPECT_EQ(msg->parsed.digest, store::digest_key(key));
+    ASSERT_EQ(rte_ring_enqueue(channels_.inboxes[1], obj), 0);
+    EXPECT_EQ(workers_[1]->poll_once(), 1u);
+    EXPECT_EQ(reassemble(replies(1), id), "STORED\r\n");
+    EXPECT_EQ(stats(1).udp_requests, 0u) << "the owner classified nothing";
+}
+
+// The owner runs what the message says, not what the frame's bytes say: a
+// message whose parse names another value, and whose digest is another
+// key's, stores that value under that digest. Re-parsing the bytes or
+// re-digesting the key would store "bytes" under the key's own digest.
+TEST_F(TwoWorkerPackets, TheOwnerRunsAHandedOffWriteFromTheMessageNotItsBytes) {
+    const std::string key = key_on_shard(1, 2);
+    const std::string decoy = key_on_shard(1, 2, "decoy");
+    const std::string text = "set " + key + " 0 0 5\r\nbytes\r\n";
+    rte_mbuf* m = mbuf(request_frame(text, 0x0d0d));
+    ASSERT_NE(m, nullptr);
+    UdpRequest udp;
+    DropReason why{};
+    ClientFilter clients;
+    clients.add(RTE_BE32(RTE_IPV4(198, 18, 0, 0)), 15);
+    ASSERT_EQ(classify(m, port_, clients, udp, why), RxAction::kUdpRequest);
+
+    void* obj = nullptr;
+    ASSERT_EQ(rte_mempool_get(channels_.messages, &obj), 0);
+    auto* msg = static_cast<dataplane::Message*>(obj);
+    msg->kind = dataplane::MessageKind::kUdpDatagram;
+    msg->from = 0;
+    msg->body = std::string_view(reinterpret_cast<const char*>(udp.payload.data()) + 8,
+                                 udp.payload.size() - 8);
+    static constexpr std::string_view kCarried = "other";
+    msg->parsed.request = proto::McTextRequest{};
+    msg->parsed.request.command = proto::McTextCommand::kSet;
+    msg->parsed.request.key = msg->body.substr(4, key.size());
+    msg->parsed.request.value = kCarried;
+    msg->parsed.request.value_len = static_cast<uint32_t>(kCarried.size());
+    msg->parsed.digest = store::digest_key(decoy);
+    msg->parsed.valid = true;
+    msg->udp = dataplane::UdpReplyTo{.frame = m, .udp = udp, .request_id = 0x0d0d};
+    ASSERT_EQ(rte_ring_enqueue(channels_.inboxes[1], msg), 0);
+
+    EXPECT_EQ(workers_[1]->poll_once(), 1u);
+    EXPECT_EQ(reassemble(replies(1), 0x0d0d), "STORED\r\n");
+    EXPECT_EQ(stats(1).handoff_in, 1u);
+    const auto now = static_cast<UnixTime>(::time(nullptr));
+    std::vector<char> buf(16);
+    store::ItemMeta meta;
+    EXPECT_EQ(shards_[1]->read(store::KeyRef(key), now, buf, meta), store::ReadStatus::kMiss)
+        << "stored under the carried digest, not the key's own";
+    store::KeyRef carried;
+    carried.key = key;
+    carried.digest = store::digest_key(decoy);
+    ASSERT_EQ(shards_[1]->read(carried, now, buf, meta), store::ReadStatus::kHit);
+    EXPECT_EQ(std::string_view(buf.data(), meta.value_len), kCarried);
+}
+
+// A test acting as the control plane: requests enqueued into an owner's
+// inbox come back as typed replies on the reply ring they name, with the
+// reply bytes in mbufs; nothing goes out on the wire.
+TEST_F(TwoWorkerPackets, AControlPlaneRequestGetsItsTypedReplyOnItsReplyRing) {
+    const std::string key = key_on_shard(0, 2, "cp");
+    rte_ring* replies_ring = rte_ring_create("wk_cp_replies", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    ASSERT_NE(replies_ring, nullptr);
+    // A request fits one mbuf; a reply of two such values takes a chain.
+    const std::string big(1800, 'b');
+    uint16_t most_segments = 0;
+
+    // The control plane's request bytes live in an mbuf (shared memory).
+    auto request = [&](const std::string& text, uint64_t request_id, bool parse) {
+        rte_mbuf* body = rte_pktmbuf_alloc(pool_);
+        ASSERT_NE(body, nullptr);
+        char* p = rte_pktmbuf_append(body, static_cast<uint16_t>(text.size()));
+        ASSERT_NE(p, nullptr);
+        std::memcpy(p, text.data(), text.size());
+        void* obj = nullptr;
+        ASSERT_EQ(rte_mempool_get(channels_.messages, &obj), 0);
+        auto* msg = static_cast<dataplane::Message*>(obj);
+        msg->kind = dataplane::MessageKind::kControlRequest;
+        msg->from = dataplane::kFromControlPlane;
+        msg->request_id = request_id;
+        msg->body = std::string_view(p, text.size());
+        msg->parsed.valid = false;
+        if (parse) {
+            // The control plane parsed it itself: the owner runs the parse.
+            proto::McTextParser parser;
+            ASSERT_EQ(parser.parse(msg->body, msg->parsed.request).status,
+                      proto::ParseStatus::kComplete);
+            msg->parsed.digest = store::digest_key(msg->parsed.request.key);
+            msg->parsed.valid = true;
+        }
+        msg->control = dataplane::ControlReplyTo{.request = body, .replies = replies_ring};
+        ASSERT_EQ(rte_ring_enqueue(channels_.inboxes[0], msg), 0);
+    };
+    // The reply's bytes, and the message back to the pool.
+    auto reply = [&](uint64_t request_id, dataplane::ReplyStatus status) -> std::string {
+        void* obj = nullptr;
+        if (rte_ring_dequeue(replies_ring, &obj) != 0) {
+            ADD_FAILURE() << "no reply for " << request_id;
+            return {};
+        }
+        auto* msg = static_cast<dataplane::Message*>(obj);
+        EXPECT_EQ(msg->kind, dataplane::MessageKind::kControlReply);
+        EXPECT_EQ(msg->request_id, request_id);
+        EXPECT_EQ(msg->status, status);
+        EXPECT_EQ(msg->from, 0);
+        std::string text;
+        for (const rte_mbuf* seg = msg->reply; seg != nullptr; seg = seg->next)
+            text.append(rte_pktmbuf_mtod(seg, const char*), seg->data_len);
+        EXPECT_EQ(text.size(), msg->reply_len);
+        if (msg->reply != nullptr) {
+            EXPECT_EQ(msg->reply->pkt_len, msg->reply_len);
+            most_segments = std::max(most_segments, msg->reply->nb_segs);
+        }
+        rte_pktmbuf_free(msg->reply);
+        rte_mempool_put(channels_.messages, msg);
+        return text;
+    };
+
+    const unsigned mbufs_before = rte_mempool_avail_count(pool_);
+    request("set " + key + " 3 0 " + std::to_string(big.size()) + "\r\n" + big + "\r\n", 41, true);
+    request("get " + key + " " + key + "\r\ndelete nope\r\n", 42, false);
+    request("set " + key + " 0 0 1 noreply\r\nx\r\n", 43, true);
+    EXPECT_EQ(workers_[0]->poll_once(), 3u);
+    EXPECT_EQ(stats(0).handoff_in, 3u);
+    EXPECT_EQ(reply(41, dataplane::ReplyStatus::kOk), "STORED\r\n");
+    EXPECT_EQ(reply(42, dataplane::ReplyStatus::kOk),
+              value_line(key, big, 3) + value_line(key, big, 3) + "END\r\nNOT_FOUND\r\n");
+    EXPECT_GE(most_segments, 2) << "a reply longer than one mbuf comes chained";
+    EXPECT_EQ(reply(43, dataplane::ReplyStatus::kOk), "") << "noreply: an empty reply, still sent";
+    EXPECT_TRUE(drain(0).empty()) << "control-plane replies never go on the wire";
+    EXPECT_EQ(rte_mempool_avail_count(pool_), mbufs_before) << "request and reply mbufs freed";
+    rte_ring_free(replies_ring);
+}
+
+// A full inbox or an empty message pool drops the hand-off, counted, and
+// frees its frame: the receiver never waits for the owner.
+TEST_F(TwoWorkerPackets, AFullInboxDropsTheHandOffCounted) {
+    start({.n_workers = 2, .inbox_size = 4});
+    const unsigned mbufs_before = rte_mempool_avail_count(pool_);
+    void* obj = nullptr;
+    while (rte_ring_count(channels_.inboxes[1]) < rte_ring_get_capacity(channels_.inboxes[1])) {
+        ASSERT_EQ(rte_mempool_get(channels_.messages, &obj), 0);
+        ASSERT_EQ(rte_ring_enqueue(channels_.inboxes[1], obj), 0);
+    }
+    inject(request_frame("set " + key_on_shard(1, 2) + " 0 0 1\r\nx\r\n", 1), 0);
+    EXPECT_EQ(workers_[0]->poll_once(), 1u);
+    EXPECT_EQ(stats(0).handoff_ring_full, 1u);
+    EXPECT_EQ(stats(0).handoff_out, 0u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), mbufs_before) << "the frame was freed";
+    while (rte_ring_dequeue(channels_.inboxes[1], &obj) == 0)
+        rte_mempool_put(channels_.messages, obj);
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(rte_mempool_in_use_count(channels_.messages), 0u) << "the message went back";
+}
+
+TEST_F(TwoWorkerPackets, AnEmptyMessagePoolDropsTheHandOffCounted) {
+    start({.n_workers = 2, .n_messages = 8});
+    const unsigned mbufs_before = rte_mempool_avail_count(pool_);
+    std::vector<void*> taken;
+    void* obj = nullptr;
+    while (rte_mempool_get(channels_.messages, &obj) == 0)
+        taken.push_back(obj);
+    EXPECT_EQ(taken.size(), 8u);
+    inject(request_frame("set " + key_on_shard(1, 2) + " 0 0 1\r\nx\r\n", 1), 0);
+    EXPECT_EQ(workers_[0]->poll_once(), 1u);
+    EXPECT_EQ(stats(0).handoff_no_message, 1u);
+    EXPECT_EQ(rte_ring_count(channels_.inboxes[1]), 0u);
+    EXPECT_EQ(rte_mempool_avail_count(pool_), mbufs_before) << "the frame was freed";
+    for (void* m : taken)
+        rte_mempool_put(channels_.messages, m);
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(ask("get " + key_on_shard(1, 2) + "\r\n"), "END\r\n") << "the set never ran";
+}
+
 TEST_F(TwoWorkerPackets, RefusesFlushAllOverUdpAsASpanEvenWhenAdminIsAllowed) {
     start({.n_workers = 2, .admin_over_udp = true});
-    EXPECT_EQ(ask("flush_all\r\n"), std::string(dataplane::kSpanErrorReply));
+    EXPECT_EQ(ask("flush_all\r\n"), std::string(proto::kMcServerErrorSpan));
     EXPECT_EQ(ask("verbosity 1\r\n"), "OK\r\n");
     EXPECT_EQ(stats(0).udp_refused_span, 1u);
 }

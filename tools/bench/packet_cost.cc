@@ -70,14 +70,13 @@ rte_mbuf* client_frame(rte_mempool* pool, const net::PortAddr& server, uint16_t 
 
 struct Rig {
     rte_mempool* pool = nullptr;
-    rte_ring* rx = nullptr;  // the PMD's RX: we enqueue requests here
-    rte_ring* tx = nullptr;  // the PMD's TX: replies land here
-    rte_ring* inbox = nullptr;
+    rte_ring* rx = nullptr;        // the PMD's RX: we enqueue requests here
+    rte_ring* tx = nullptr;        // the PMD's TX: replies land here
+    dataplane::Channels channels;  // one worker's inbox and the message pool
     uint16_t port = 0;
     std::unique_ptr<store::Shard> shard;
     std::unique_ptr<dataplane::Worker> worker;
     store::Shard* shards[1] = {};
-    rte_ring* inboxes[1] = {};
     bool offload = false;
 };
 
@@ -90,8 +89,10 @@ bool make_rig(Rig& r, bool offload) {
                                      RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     r.rx = rte_ring_create(("pc_rx" + tag).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     r.tx = rte_ring_create(("pc_tx" + tag).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    r.inbox = rte_ring_create(("pc_inbox" + tag).c_str(), 1024, 0, RING_F_SC_DEQ);
-    if (!r.pool || !r.rx || !r.tx || !r.inbox) return false;
+    auto channels = dataplane::create_channels(
+        {.n_workers = 1, .inbox_size = 1024, .socket_id = 0, .name_prefix = "pc" + tag + "_"});
+    if (!r.pool || !r.rx || !r.tx || !channels) return false;
+    r.channels = std::move(channels.value());
     const int port = rte_eth_from_rings(("pc_port" + tag).c_str(), &r.rx, 1, &r.tx, 1, 0);
     if (port < 0) return false;
     r.port = static_cast<uint16_t>(port);
@@ -107,7 +108,6 @@ bool make_rig(Rig& r, bool offload) {
     if (!s) return false;
     r.shard = std::move(s.value());
     r.shards[0] = r.shard.get();
-    r.inboxes[0] = r.inbox;
     dataplane::WorkerParams wp;
     wp.port_id = r.port;
     wp.pool = r.pool;
@@ -118,7 +118,7 @@ bool make_rig(Rig& r, bool offload) {
     wp.addr.tx_checksum_offload = offload;
     wp.clients.add(rte_cpu_to_be_32(0xC6120000), 15);
     wp.idle = dataplane::IdleMode::kPoll;
-    r.worker = std::make_unique<dataplane::Worker>(wp, r.shards, r.inboxes, nullptr);
+    r.worker = std::make_unique<dataplane::Worker>(wp, r.shards, r.channels, nullptr);
     return true;
 }
 

@@ -1,0 +1,52 @@
+// The channels into the workers: the message pool and one inbox ring per
+// worker (handoff.h says what travels on them and who owns a message).
+//
+// Created by the main lcore before the workers start and freed after they
+// stop. Named in shared memory (shm/layout.h), so a DPDK secondary (the
+// control plane) finds them with rte_mempool_lookup / rte_ring_lookup.
+//
+//   mempool shm::kMessagePool ("fm_msgs"): Message x n_messages
+//   ring shm::inbox_ring_name(i) ("fm_inbox<i>"), one per worker i:
+//     multi-producer (other workers, control plane), single consumer (i)
+#pragma once
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace fulmar::dataplane {
+
+struct ChannelsConfig {
+    size_t n_workers = 1;
+    // Per inbox (a power of two): a burst from each other worker many times
+    // over.
+    unsigned inbox_size = 4096;
+    // Messages in the pool; 0: enough to fill every inbox (one less, as a
+    // ring of size n holds n - 1).
+    unsigned n_messages = 0;
+    int socket_id = SOCKET_ID_ANY;
+    // Put before every name: tests and benchmarks build several sets in
+    // one process. The dataplane leaves it empty.
+    std::string name_prefix;
+};
+
+struct Channels {
+    rte_mempool* messages = nullptr;
+    std::vector<rte_ring*> inboxes;  // inboxes[i] feeds worker i
+};
+
+// Creates the pool and the inboxes; on failure frees what it made and says
+// what failed.
+Result<Channels, std::string> create_channels(const ChannelsConfig& cfg);
+
+// Frees them, after the workers have stopped; `c` is left empty. Whatever
+// an inbox still holds goes with the pool (at exit, nothing waits for it).
+void free_channels(Channels& c);
+
+}  // namespace fulmar::dataplane

@@ -1,0 +1,95 @@
+// The typed message between lcores and processes: a request for the worker
+// that owns its keys, and the reply path back to whoever asked.
+//
+// Who owns a message: whoever holds its pointer. A sender (a worker that
+// received a write it does not own, or the control plane, a DPDK secondary)
+// takes one from the message pool (shm::kMessagePool), fills it and
+// enqueues it on the owner's inbox ring (shm::inbox_ring_name(owner)); from
+// then on it is the owner's. The owner runs it and either puts it back in
+// the pool (UDP: the reply leaves as a frame) or rewrites it into a reply
+// and enqueues it on the reply ring the request named (control plane),
+// which then owns it and puts it back in the pool when done.
+//
+// Plain data in hugepage memory, mapped at the same address in both
+// processes: pointers here are to mbufs, rings and request bytes in
+// hugepages only; nothing points into a process's private heap, no
+// vtables, no function pointers (commands are named by their id; each
+// process looks the entry up in its own table, engine/mc_commands.h).
+//
+//   Message (kMessageSize bytes, cache-line aligned)
+//   +-------------------------------------------------------------------+
+//   | kind | status | from | reply_len | request_id (control)           |
+//   | body: the request's bytes (views into an mbuf)                    |
+//   | parsed: engine::ParsedRequest {McTextRequest, KeyDigest, valid}   |
+//   |   valid: run it as is (nothing parsed or digested twice)          |
+//   |   else:  run `body` through a session (several requests, meta)    |
+//   | reply_to (by kind):                                               |
+//   |   kUdpDatagram:     UdpReplyTo {mbuf, net::UdpRequest, req id}    |
+//   |   kControlRequest:  ControlReplyTo {request mbuf, reply ring}     |
+//   |   kControlReply:    reply: mbuf chain of reply_len bytes (or null)|
+//   +-------------------------------------------------------------------+
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "engine/route.h"
+#include "net/classify.h"
+
+namespace fulmar::dataplane {
+
+enum class MessageKind : uint8_t {
+    kUdpDatagram,     // a memcached UDP datagram for the owner; reply: a frame
+    kControlRequest,  // memcached text from the control plane; reply: kControlReply
+    kControlReply,    // the owner's answer to a kControlRequest
+};
+
+enum class ReplyStatus : uint8_t {
+    kOk,         // `reply` holds reply_len bytes (null when there are none: noreply)
+    kNoBuffers,  // the reply could not be copied into mbufs (pool empty): no bytes
+    kOverflow,   // the reply outgrew the worker's reply buffer: no bytes
+};
+
+// Where a UDP request's reply goes: built in (or from) the request's own
+// frame, sent on the owner's TX queue.
+struct UdpReplyTo {
+    rte_mbuf* frame;      // the request frame; the reply reuses it
+    net::UdpRequest udp;  // its addresses and payload (views into `frame`)
+    uint16_t request_id;  // memcached frame request id, echoed
+};
+
+// Where a control-plane request's reply goes.
+struct ControlReplyTo {
+    rte_mbuf* request;  // holds the request's bytes (`body`); the owner frees it
+    rte_ring* replies;  // the control plane's reply ring: the message comes back there
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) Message {
+    MessageKind kind = MessageKind::kUdpDatagram;
+    ReplyStatus status = ReplyStatus::kOk;  // kControlReply
+    uint16_t from = 0;                      // the sending worker (control plane: UINT16_MAX)
+    uint32_t reply_len = 0;                 // kControlReply: bytes in `reply`
+    uint64_t request_id = 0;                // control plane: its id for the request, echoed
+    std::string_view body;                  // the request's memcached text (frame header off)
+    engine::ParsedRequest parsed;
+    union {
+        UdpReplyTo udp{};        // kUdpDatagram
+        ControlReplyTo control;  // kControlRequest
+        rte_mbuf* reply;         // kControlReply: the reply bytes, chained mbufs
+    };
+};
+
+inline constexpr uint16_t kFromControlPlane = UINT16_MAX;
+inline constexpr size_t kMessageSize = sizeof(Message);
+
+static_assert(std::is_trivially_copyable_v<Message>, "plain data: copied between processes");
+static_assert(std::is_trivially_destructible_v<Message>);
+static_assert(kMessageSize % RTE_CACHE_LINE_SIZE == 0);
+static_assert(kMessageSize <= 4 * RTE_CACHE_LINE_SIZE, "a hand-off touches at most 4 lines");
+
+}  // namespace fulmar::dataplane
