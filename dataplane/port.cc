@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "shm/layout.h"
+
 namespace fulmar::dataplane {
 namespace {
 
@@ -92,7 +94,7 @@ Result<Port, std::string> open_port(const config::DataplaneConfig& cfg, size_t p
     if (n_mbufs == 0)
         n_mbufs =
             (uint32_t{rx_desc} + tx_desc + 2u * cfg.burst_size + kReplyMbufsPerWorker) * n_queues;
-    p.pool = rte_pktmbuf_pool_create(fmt::format("fm_pool{}", port_index).c_str(), n_mbufs,
+    p.pool = rte_pktmbuf_pool_create(shm::mbuf_pool_name(port_index).c_str(), n_mbufs,
                                      std::min<unsigned>(256, RTE_MEMPOOL_CACHE_MAX_SIZE), 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket);
     if (p.pool == nullptr)

@@ -31,11 +31,6 @@ using store::StoreArgs;
 using store::StoreMode;
 using store::StoreStatus;
 
-// ma's miss with N when the new item cannot be allocated (memcached's words,
-// capital O included).
-constexpr std::string_view kErrOutOfMemoryVivify =
-    "SERVER_ERROR Out of memory allocating new item\r\n";
-
 // ---- Reply line ---------------------------------------------------------
 
 // Longest line: "VA " + 10 digits, s t f l (" x" + 10 digits each), c (" c" +
@@ -514,7 +509,7 @@ void meta_arithmetic(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
             n_digits = format_u64(req.initial, digits);
             it = create_item(shard, k, std::string_view(digits, n_digits), req, now);
             if (it == nullptr) {
-                out.append(kErrOutOfMemoryVivify);
+                out.append(proto::kMcServerErrorOutOfMemoryVivify);
                 return;
             }
             created = true;

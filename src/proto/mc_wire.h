@@ -71,6 +71,10 @@ inline constexpr std::string_view kMcServerErrorOutOfMemoryStoring =
 inline constexpr std::string_view kMcServerErrorOutOfMemory = "SERVER_ERROR out of memory\r\n";
 inline constexpr std::string_view kMcServerErrorOutOfMemoryGet =
     "SERVER_ERROR out of memory writing get response\r\n";
+// ma's miss with N when the new item cannot be allocated (memcached's words,
+// capital O included).
+inline constexpr std::string_view kMcServerErrorOutOfMemoryVivify =
+    "SERVER_ERROR Out of memory allocating new item\r\n";
 inline constexpr std::string_view kMcServerErrorOutOfMemoryStats =
     "SERVER_ERROR out of memory writing stats\r\n";
 inline constexpr std::string_view kMcServerErrorUnhandledStorage =

@@ -78,6 +78,9 @@ inline constexpr std::string_view kIndexPrefix = "fx_";       // + shard name
 // and the pool the messages come from.
 inline constexpr std::string_view kInboxRingPrefix = "fm_inbox";  // + worker id
 inline constexpr std::string_view kMessagePool = "fm_msgs";
+// The mbuf pool of port p: the control plane allocates the mbufs of its
+// requests (and reads reply chains) from it.
+inline constexpr std::string_view kMbufPoolPrefix = "fm_pool";  // + port index
 
 inline std::string shard_name(size_t i) {
     return std::string(kShardNamePrefix) + std::to_string(i);
@@ -90,6 +93,9 @@ inline std::string meta_zone_name(std::string_view shard) {
 }
 inline std::string index_name(std::string_view shard) {
     return std::string(kIndexPrefix) + std::string(shard);
+}
+inline std::string mbuf_pool_name(size_t port) {
+    return std::string(kMbufPoolPrefix) + std::to_string(port);
 }
 inline std::string inbox_ring_name(size_t worker) {
     return std::string(kInboxRingPrefix) + std::to_string(worker);
