@@ -23,8 +23,8 @@
 
 #include "net/reply.h"
 #include "store/digest.h"
-#include "support/eal_sandbox.h"
 #include "store/shard.h"
+#include "support/eal_sandbox.h"
 #include "worker.h"
 
 using namespace fulmar;
