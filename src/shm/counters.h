@@ -97,42 +97,27 @@ struct alignas(64) WorkerStats {
 // worker as drop_<reason>; net/classify.h asserts its count fits.
 inline constexpr size_t kMaxDropReasons = 32;
 
-// Calls f(name, description, value) for every counter of `s`, in list order.
-template <typename F>
-void for_each_counter(const ShardStats& s, F&& f) {
-#define FULMAR_VISIT(name, desc) f(std::string_view(#name), std::string_view(desc), s.name);
-    FULMAR_SHARD_COUNTERS(FULMAR_VISIT)
-#undef FULMAR_VISIT
-}
-template <typename F>
-void for_each_counter(const EngineStats& s, F&& f) {
-#define FULMAR_VISIT(name, desc) f(std::string_view(#name), std::string_view(desc), s.name);
-    FULMAR_ENGINE_COUNTERS(FULMAR_VISIT)
-#undef FULMAR_VISIT
-}
-template <typename F>
-void for_each_counter(const WorkerStats& s, F&& f) {
-#define FULMAR_VISIT(name, desc) f(std::string_view(#name), std::string_view(desc), s.name);
-    FULMAR_WORKER_COUNTERS(FULMAR_VISIT)
-#undef FULMAR_VISIT
-}
+// For each counter struct and its list: for_each_counter(s, f) calls
+// f(name, description, value) for every counter in list order, and
+// add_into(a, b) does a += b field by field (summing per-lcore snapshots).
+#define FULMAR_COUNTER_VISIT(name, desc) f(std::string_view(#name), std::string_view(desc), s.name);
+#define FULMAR_COUNTER_ADD(name, desc) a.name += b.name;
+#define FULMAR_COUNTER_OPS(Struct, LIST)               \
+    template <typename F>                              \
+    void for_each_counter(const Struct& s, F&& f) {    \
+        LIST(FULMAR_COUNTER_VISIT)                     \
+    }                                                  \
+    inline void add_into(Struct& a, const Struct& b) { \
+        LIST(FULMAR_COUNTER_ADD)                       \
+    }
 
-// a += b, field by field (summing per-lcore snapshots).
-inline void add_into(ShardStats& a, const ShardStats& b) {
-#define FULMAR_ADD(name, desc) a.name += b.name;
-    FULMAR_SHARD_COUNTERS(FULMAR_ADD)
-#undef FULMAR_ADD
-}
-inline void add_into(EngineStats& a, const EngineStats& b) {
-#define FULMAR_ADD(name, desc) a.name += b.name;
-    FULMAR_ENGINE_COUNTERS(FULMAR_ADD)
-#undef FULMAR_ADD
-}
-inline void add_into(WorkerStats& a, const WorkerStats& b) {
-#define FULMAR_ADD(name, desc) a.name += b.name;
-    FULMAR_WORKER_COUNTERS(FULMAR_ADD)
-#undef FULMAR_ADD
-}
+FULMAR_COUNTER_OPS(ShardStats, FULMAR_SHARD_COUNTERS)
+FULMAR_COUNTER_OPS(EngineStats, FULMAR_ENGINE_COUNTERS)
+FULMAR_COUNTER_OPS(WorkerStats, FULMAR_WORKER_COUNTERS)
+
+#undef FULMAR_COUNTER_OPS
+#undef FULMAR_COUNTER_ADD
+#undef FULMAR_COUNTER_VISIT
 
 // a -= b, field by field, floored at 0 (a `stats reset` baseline taken
 // from a snapshot a little older than `a`).
