@@ -114,7 +114,6 @@ WorkerParams worker_params(const config::DataplaneConfig& cfg, const Dataplane& 
     wp.pause_iterations = cfg.idle.pause_iterations;
     wp.max_sleep_us = cfg.idle.max_sleep_us;
     wp.gratuitous_arp = lc.worker_id == 0;
-    wp.stats_slot = dp.zones.lcore_stats(lc.worker_id);
     wp.shared = &dp.zones.shm();
     return wp;
 }

@@ -70,8 +70,8 @@ rte_mbuf* copy_to_chain(rte_mempool* pool, std::span<const char> bytes) {
 
 Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
                const Channels& channels, rte_rcu_qsbr* rcu)
-    : own_slot_(p.stats_slot == nullptr ? std::make_unique<shm::LcoreStats>() : nullptr),
-      slot(p.stats_slot != nullptr ? *p.stats_slot : *own_slot_),
+    : own_slot_(p.shared == nullptr ? std::make_unique<shm::LcoreStats>() : nullptr),
+      slot(p.shared != nullptr ? p.shared->lcores[p.worker_id] : *own_slot_),
       stats(slot.worker),
       drops(slot.drops),
       p_(p),

@@ -70,10 +70,10 @@ struct WorkerParams {
     uint32_t max_sleep_us = 100;
     bool gratuitous_arp = false;  // announce the port's address at start
     uint32_t sweep_budget = 256;
-    // This lcore's counters in shared memory (shm/layout.h); null: the
-    // worker keeps its own (packet tests, benchmarks).
-    shm::LcoreStats* stats_slot = nullptr;
-    // The dataplane's shared zone: memcached `stats` then sums every lcore.
+    // The dataplane's shared zone (shm/layout.h): the worker counts in its
+    // slot there, lcores[worker_id], and memcached `stats` sums every
+    // lcore's. Null: the worker keeps its own counters (packet tests,
+    // benchmarks).
     shm::DataplaneShm* shared = nullptr;
 };
 

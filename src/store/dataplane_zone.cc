@@ -17,6 +17,8 @@ namespace fulmar::store {
 DataplaneZones& DataplaneZones::operator=(DataplaneZones&& o) noexcept {
     if (this != &o) {
         release();
+        shm_zone_ = std::exchange(o.shm_zone_, nullptr);
+        rcu_zone_ = std::exchange(o.rcu_zone_, nullptr);
         shm_ = std::exchange(o.shm_, nullptr);
         rcu_ = std::exchange(o.rcu_, nullptr);
     }
@@ -24,9 +26,9 @@ DataplaneZones& DataplaneZones::operator=(DataplaneZones&& o) noexcept {
 }
 
 void DataplaneZones::release() {
-    if (rcu_ != nullptr) rte_memzone_free(rte_memzone_lookup(std::string(shm::kRcuZone).c_str()));
-    if (shm_ != nullptr)
-        rte_memzone_free(rte_memzone_lookup(std::string(shm::kDataplaneZone).c_str()));
+    if (rcu_zone_ != nullptr) rte_memzone_free(rcu_zone_);
+    if (shm_zone_ != nullptr) rte_memzone_free(shm_zone_);
+    rcu_zone_ = shm_zone_ = nullptr;
     rcu_ = nullptr;
     shm_ = nullptr;
 }
@@ -42,6 +44,7 @@ Result<DataplaneZones, std::string> DataplaneZones::create(uint32_t n_workers, i
                                     sizeof(shm::DataplaneShm), socket_id, 0, RTE_CACHE_LINE_SIZE);
     if (mz == nullptr)
         return Err(fmt::format("memzone {}: {}", shm::kDataplaneZone, rte_strerror(rte_errno)));
+    z.shm_zone_ = mz;
     z.shm_ = new (mz->addr) shm::DataplaneShm();
     const uint32_t threads = n_workers + shm::kMaxCpReaders;
     const size_t rcu_size = rte_rcu_qsbr_get_memsize(threads);
@@ -49,6 +52,7 @@ Result<DataplaneZones, std::string> DataplaneZones::create(uint32_t n_workers, i
         std::string(shm::kRcuZone).c_str(), rcu_size, socket_id, 0, RTE_CACHE_LINE_SIZE);
     if (rz == nullptr)
         return Err(fmt::format("memzone {}: {}", shm::kRcuZone, rte_strerror(rte_errno)));
+    z.rcu_zone_ = rz;
     z.rcu_ = static_cast<rte_rcu_qsbr*>(rz->addr);
     if (rte_rcu_qsbr_init(z.rcu_, threads) != 0)
         return Err(fmt::format("rte_rcu_qsbr_init for {} threads failed", threads));

@@ -11,6 +11,7 @@
 // (shm::DataplaneShm::n_workers + 0 .. kMaxCpReaders-1).
 #pragma once
 
+#include <rte_memzone.h>
 #include <rte_rcu_qsbr.h>
 
 #include <string>
@@ -39,10 +40,11 @@ class DataplaneZones {
 
     shm::DataplaneShm& shm() const { return *shm_; }
     rte_rcu_qsbr* rcu() const { return rcu_; }
-    shm::LcoreStats* lcore_stats(uint32_t worker) const { return &shm_->lcores[worker]; }
 
   private:
     void release();
+    const rte_memzone* shm_zone_ = nullptr;
+    const rte_memzone* rcu_zone_ = nullptr;
     shm::DataplaneShm* shm_ = nullptr;
     rte_rcu_qsbr* rcu_ = nullptr;
 };
