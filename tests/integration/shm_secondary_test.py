@@ -109,9 +109,12 @@ class SecondaryReaderTest(unittest.TestCase):
         # a page move (which waits for every registered reader) still works.
         self.assertTrue(self.fx.dp.alive())
         before = self.fx.dp.telemetry("/fulmar/shards")
-        for i in range(KEYS):
-            v = value_for(f"sk{i}", 3)
-            mc.request(f"set sk{i} 3 0 {len(v)}\r\n{v}\r\n".encode())
+        # One round per size class the writer uses: a shard holds two pages,
+        # so at least three of the five classes must take a page from another.
+        for gen in range(5, 10):
+            for i in range(KEYS):
+                v = value_for(f"sk{i}", gen)
+                mc.request(f"set sk{i} {gen} 0 {len(v)}\r\n{v}\r\n".encode())
         self.assertEqual(mc.request(b"mn\r\n"), b"MN\r\n")
         after = self.fx.dp.telemetry("/fulmar/shards")
         moved = sum(after[s]["page_moves"] - before[s]["page_moves"] for s in ("shard0", "shard1"))
