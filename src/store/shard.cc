@@ -292,11 +292,4 @@ void Shard::flush_all(int64_t delay_exptime, UnixTime now) {
     if (oldest_live <= now) meta_->oldest_cas.store(next_cas(), std::memory_order_relaxed);
 }
 
-uint64_t Shard::n_items() const {
-    uint64_t n = 0;
-    for (size_t c = 0; c < slab_.n_classes(); ++c)
-        n += slab_.cls(static_cast<uint8_t>(c)).n_live;
-    return n;
-}
-
 }  // namespace fulmar::store

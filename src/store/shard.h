@@ -148,7 +148,7 @@ class Shard {
     // ---- introspection (owner, or anyone for a rough snapshot) ---------
     const ShardStats& stats() const { return stats_; }
     const Slab& slab() const { return slab_; }
-    uint64_t n_items() const;
+    uint64_t n_items() const { return view_.n_items(); }
     const Index& index() const { return index_; }
 
   private:

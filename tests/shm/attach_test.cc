@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "engine/engine_ctx.h"
 #include "store/dataplane_zone.h"
 #include "store/digest.h"
 #include "store/shard.h"
@@ -52,7 +53,7 @@ TEST(DataplaneAttach, FindsEveryShardByNameAndReadsItsItems) {
     for (int i = 0; i < 200; ++i) {
         keys.push_back("attach-key-" + std::to_string(i));
         const KeyRef k(keys.back());
-        Shard& s = *p->shards[k.digest.hi % 2];
+        Shard& s = *p->shards[engine::shard_index(k.digest, 2)];
         ASSERT_EQ(s.store(StoreMode::kSet, k, "v" + std::to_string(i), {.flags = 7}, 1000),
                   StoreStatus::kStored);
     }
@@ -68,7 +69,7 @@ TEST(DataplaneAttach, FindsEveryShardByNameAndReadsItsItems) {
     for (int i = 0; i < 200; ++i) {
         const KeyRef k(keys[i]);
         ItemMeta meta;
-        const size_t s = k.digest.hi % 2;
+        const size_t s = engine::shard_index(k.digest, 2);
         ASSERT_EQ(a.value().shards[s].read(k, 1000, buf, meta), ReadStatus::kHit) << keys[i];
         EXPECT_EQ(std::string_view(buf.data(), meta.value_len), "v" + std::to_string(i));
         EXPECT_EQ(meta.flags, 7u);
@@ -84,7 +85,7 @@ TEST(DataplaneAttach, FindsEveryShardByNameAndReadsItsItems) {
     for (int i = 0; i < 200; ++i) {
         const KeyRef k(keys[i]);
         ItemMeta meta;
-        if (k.digest.hi % 2 == 0) {
+        if (engine::shard_index(k.digest, 2) == 0) {
             EXPECT_EQ(a.value().shards[0].read(k, 1001, buf, meta), ReadStatus::kMiss);
         }
     }

@@ -31,6 +31,7 @@
 
 #include "common/clock.h"
 #include "common/numbers.h"
+#include "engine/engine_ctx.h"
 #include "store/dataplane_zone.h"
 #include "store/digest.h"
 #include "store/slab.h"
@@ -123,8 +124,7 @@ int main(int argc, char** argv) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     while (std::chrono::steady_clock::now() < end) {
         for (const store::KeyRef& k : keys) {
-            // The documented shard choice (engine::shard_index).
-            const size_t s = static_cast<size_t>(k.digest.hi % n_shards);
+            const size_t s = engine::shard_index(k.digest, n_shards);
             store::ItemMeta meta;
             const store::ReadStatus st = dp.shards[s].read(k, clock.now(), buf, meta);
             if (st != store::ReadStatus::kHit) {
