@@ -14,7 +14,6 @@
 #include "engine/mc_classic.h"
 #include "net/reply.h"
 #include "proto/mc_frame.h"
-#include "proto/mc_get_line.h"
 #include "proto/mc_wire.h"
 
 namespace fulmar::dataplane {
@@ -242,13 +241,16 @@ void Worker::on_rx(rte_mbuf* m) {
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
     if (!accept_frame(m, req, frame)) return;
-    if (proto::parse_mc_get_line(body_of(req), line_)) {
-        if (!gets_.add(line_)) {
+    switch (gets_.add_datagram(body_of(req))) {
+        case engine::McGetBatch::AddResult::kFull:
             run_gets();
-            gets_.add(line_);
-        }
-        pending_[gets_.size() - 1] = {m, req, frame.request_id};
-        return;
+            gets_.add_pending();
+            [[fallthrough]];
+        case engine::McGetBatch::AddResult::kAdded:
+            pending_[gets_.size() - 1] = {m, req, frame.request_id};
+            return;
+        case engine::McGetBatch::AddResult::kNotPlainGet:
+            break;
     }
     // Whatever follows a batched get in the burst runs after it.
     if (!gets_.empty()) run_gets();

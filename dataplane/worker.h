@@ -41,8 +41,6 @@
 #include "net/addr.h"
 #include "net/classify.h"
 #include "proto/mc_frame.h"
-#include "proto/mc_get_line.h"
-#include "proto/mc_text.h"
 #include "reply_buffer.h"
 #include "shm/layout.h"
 #include "store/shard.h"
@@ -151,7 +149,6 @@ class Worker {
         uint16_t request_id;
     };
     engine::McGetBatch gets_;
-    proto::McGetLine line_;
     // What routing parsed of the datagram at hand: a member, as ~150 bytes
     // are not worth zeroing per datagram.
     engine::ParsedRequest parsed_;

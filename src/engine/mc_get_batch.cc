@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "common/assert.h"
 #include "engine/mc_get.h"
 #include "proto/mc_wire.h"
 
@@ -22,6 +23,17 @@ bool McGetBatch::add(const proto::McGetLine& line) {
     for (size_t i = 0; i < line.n_keys; ++i)
         keys_[n_keys_++] = store::KeyRef(line.keys[i]);
     return true;
+}
+
+McGetBatch::AddResult McGetBatch::add_datagram(std::string_view body) {
+    if (!proto::parse_mc_get_line(body, line_)) return AddResult::kNotPlainGet;
+    return add(line_) ? AddResult::kAdded : AddResult::kFull;
+}
+
+void McGetBatch::add_pending() {
+    const bool added = add(line_);
+    FULMAR_ASSERT(added);  // an empty batch takes any one line
+    (void)added;
 }
 
 void McGetBatch::lookup(EngineCtx& ctx) {

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "engine/engine_ctx.h"
 #include "proto/mc_get_line.h"
@@ -37,6 +38,7 @@ class McGetBatch {
   public:
     static constexpr size_t kMaxKeys = 64;
     static constexpr size_t kMaxRequests = 32;
+    static_assert(proto::kMcGetLineMaxKeys <= kMaxKeys, "an empty batch takes any one line");
     // A value larger than this cannot share a one-datagram reply anyway.
     static constexpr size_t kValueSlot = 1408;
 
@@ -44,6 +46,15 @@ class McGetBatch {
 
     // Queues a request; false when it does not fit (run and clear first).
     bool add(const proto::McGetLine& line);
+
+    // The transport's entry: a datagram body joins the batch only when it
+    // is one plain get/gets line (proto/mc_get_line.h recognises the
+    // canonical form; anything else takes the routed path). kFull: nothing
+    // queued; answer and clear the batch, then add_pending() queues the line
+    // already recognised (no second parse).
+    enum class AddResult : uint8_t { kAdded, kFull, kNotPlainGet };
+    AddResult add_datagram(std::string_view body);
+    void add_pending();
     size_t size() const { return n_reqs_; }
     bool empty() const { return n_reqs_ == 0; }
 
@@ -65,6 +76,7 @@ class McGetBatch {
         bool with_cas;
     };
 
+    proto::McGetLine line_;  // the last datagram recognised
     UnixTime now_ = 0;
     size_t n_keys_ = 0;
     size_t n_reqs_ = 0;

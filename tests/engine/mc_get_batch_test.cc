@@ -194,6 +194,33 @@ TEST_P(McGetBatchTest, AddRefusesWhenFull) {
     EXPECT_FALSE(batch.add(one));
 }
 
+TEST_P(McGetBatchTest, DatagramsJoinOnlyAsPlainGetsAndAFullBatchKeepsTheLine) {
+    using R = McGetBatch::AddResult;
+    McGetBatch batch;
+    EXPECT_EQ(batch.add_datagram("set k 0 0 1\r\nx\r\n"), R::kNotPlainGet);
+    EXPECT_EQ(batch.add_datagram("get  k\r\n"), R::kNotPlainGet);  // not the canonical form
+    EXPECT_EQ(batch.add_datagram("get a\r\nget b\r\n"), R::kNotPlainGet);
+    EXPECT_TRUE(batch.empty());
+    std::string l = "gets";
+    for (size_t i = 0; i < proto::kMcGetLineMaxKeys; ++i)
+        l += " k";
+    l += "\r\n";
+    EXPECT_EQ(batch.add_datagram(l), R::kAdded);
+    EXPECT_EQ(batch.add_datagram(l), R::kAdded);
+    EXPECT_EQ(batch.add_datagram("get last\r\n"), R::kFull);
+    EXPECT_EQ(batch.size(), 2u);
+    batch.clear();
+    batch.add_pending();  // the refused line, without a second parse
+    EXPECT_EQ(batch.size(), 1u);
+    // It is `get last`: answered as the engine answers it.
+    build("set last 3 0 2\r\nok\r\n");
+    batch.lookup(fast_.ctx);
+    std::string got(room_, '\0');
+    const size_t len = batch.write_reply(0, got.data(), room_);
+    EXPECT_EQ(got.substr(0, len), full_.run("get last\r\n"));
+    EXPECT_EQ(got.substr(0, len), "VALUE last 3 2\r\nok\r\nEND\r\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Shards, McGetBatchTest, ::testing::Values(1, 2, 3));
 
 }  // namespace
