@@ -53,7 +53,11 @@ class McGetBatch {
     // queued; answer and clear the batch, then add_pending() queues the line
     // already recognised (no second parse).
     enum class AddResult : uint8_t { kAdded, kFull, kNotPlainGet };
-    AddResult add_datagram(std::string_view body);
+    // Inline: it runs for every datagram.
+    AddResult add_datagram(std::string_view body) {
+        if (!proto::parse_mc_get_line(body, line_)) return AddResult::kNotPlainGet;
+        return add(line_) ? AddResult::kAdded : AddResult::kFull;
+    }
     void add_pending();
     size_t size() const { return n_reqs_; }
     bool empty() const { return n_reqs_ == 0; }
