@@ -19,9 +19,11 @@ constexpr unsigned kMessageCache = 256;
 
 Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
     Channels c;
+    const bool with_cp = cfg.cp_arena_bytes != 0;
     const unsigned n_messages = cfg.n_messages != 0
                                     ? cfg.n_messages
-                                    : static_cast<unsigned>(cfg.n_workers) * cfg.inbox_size - 1;
+                                    : static_cast<unsigned>(cfg.n_workers) * cfg.inbox_size - 1 +
+                                          (with_cp ? cfg.cp_inflight : 0);
     const std::string pool_name = cfg.name_prefix + std::string(shm::kMessagePool);
     c.messages = rte_mempool_create(pool_name.c_str(), n_messages, kMessageSize,
                                     std::min(kMessageCache, n_messages / 2), 0, nullptr, nullptr,
@@ -38,10 +40,33 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
         }
         c.inboxes.push_back(r);
     }
+    if (!with_cp) return c;
+    const std::string replies = cfg.name_prefix + std::string(shm::kCpReplyRing);
+    // Room for every request the control plane may have out, so an owner's
+    // reply finds a slot unless the control plane broke its own limit.
+    c.cp_replies = rte_ring_create(replies.c_str(), rte_align32pow2(cfg.cp_inflight + 1),
+                                   cfg.socket_id, RING_F_SC_DEQ);
+    if (c.cp_replies == nullptr) {
+        free_channels(c);
+        return Err{"cannot create the control plane's reply ring " + replies + ": " +
+                   rte_strerror(rte_errno)};
+    }
+    const std::string arena = cfg.name_prefix + std::string(shm::kCpArenaZone);
+    c.cp_arena = rte_memzone_reserve_aligned(arena.c_str(), cfg.cp_arena_bytes, cfg.socket_id, 0,
+                                             RTE_CACHE_LINE_SIZE);
+    if (c.cp_arena == nullptr) {
+        free_channels(c);
+        return Err{"cannot reserve the control plane's request arena " + arena + " (" +
+                   std::to_string(cfg.cp_arena_bytes >> 20) + " MiB): " + rte_strerror(rte_errno)};
+    }
     return c;
 }
 
 void free_channels(Channels& c) {
+    rte_memzone_free(c.cp_arena);
+    c.cp_arena = nullptr;
+    rte_ring_free(c.cp_replies);
+    c.cp_replies = nullptr;
     for (rte_ring* r : c.inboxes)
         rte_ring_free(r);
     c.inboxes.clear();

@@ -8,9 +8,18 @@
 //   mempool shm::kMessagePool ("fm_msgs"): Message x n_messages
 //   ring shm::inbox_ring_name(i) ("fm_inbox<i>"), one per worker i:
 //     multi-producer (other workers, control plane), single consumer (i)
+//   ring shm::kCpReplyRing ("fm_cp_replies"): the owners' replies to the
+//     control plane; multi-producer (workers), single consumer (cp)
+//   memzone shm::kCpArenaZone ("fm_cp_arena"): the control plane's request
+//     bytes (it allocates there; owners read)
+//
+// The control plane's pieces are made by the primary, not by the control
+// plane, so they outlive a control plane that dies and a restarted one
+// finds them again.
 #pragma once
 
 #include <rte_mempool.h>
+#include <rte_memzone.h>
 #include <rte_ring.h>
 
 #include <cstddef>
@@ -30,6 +39,12 @@ struct ChannelsConfig {
     // Messages in the pool; 0: enough to fill every inbox (one less, as a
     // ring of size n holds n - 1).
     unsigned n_messages = 0;
+    // Requests the control plane may have at the owners at once: the pool
+    // gets that many more messages, and its reply ring room for them all.
+    unsigned cp_inflight = 4096;
+    // Bytes of the control plane's request arena; 0: no control plane
+    // channel (packet tests).
+    size_t cp_arena_bytes = 0;
     int socket_id = SOCKET_ID_ANY;
     // Put before every name: tests and benchmarks build several sets in
     // one process. The dataplane leaves it empty.
@@ -39,6 +54,8 @@ struct ChannelsConfig {
 struct Channels {
     rte_mempool* messages = nullptr;
     std::vector<rte_ring*> inboxes;  // inboxes[i] feeds worker i
+    rte_ring* cp_replies = nullptr;  // null without a control plane channel
+    const rte_memzone* cp_arena = nullptr;
 };
 
 // Creates the pool and the inboxes; on failure frees what it made and says

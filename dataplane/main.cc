@@ -14,11 +14,14 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <memory>
@@ -160,7 +163,11 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
         dp->views.push_back(s.value()->view());
         dp->shard_owners.push_back(std::move(s.value()));
     }
-    auto channels = create_channels({.n_workers = n_workers, .socket_id = dp->lcores[0].socket_id});
+    auto channels =
+        create_channels({.n_workers = n_workers,
+                         .cp_inflight = cfg.controlplane.max_inflight,
+                         .cp_arena_bytes = size_t{cfg.controlplane.request_arena_mb} << 20,
+                         .socket_id = dp->lcores[0].socket_id});
     if (!channels) return Err(channels.error());
     dp->channels = std::move(channels.value());
     for (const LcoreConf& lc : dp->lcores)
@@ -168,6 +175,33 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
                                                        dp->channels, dp->zones.rcu()));
     if (cfg.telemetry_enabled) register_telemetry(dp->zones.shm(), dp->views);
     return dp;
+}
+
+constexpr useconds_t kControlPlaneWatchUs = 5 * 1000;
+constexpr unsigned kLinkCheckTicks = 20;  // every 100 ms
+
+// A control plane killed while registered as an RCU reader would make every
+// owner's next page move wait for it forever (rte_rcu_qsbr_synchronize): when
+// its process is gone, its reader ids go offline on its behalf. Nothing else
+// of it needs undoing: its requests still run and their replies wait on its
+// ring for the next control plane, which frees them.
+void watch_controlplane(shm::DataplaneShm& shm, rte_rcu_qsbr* rcu) {
+    const int64_t pid = shm.cp.pid.load(std::memory_order_acquire);
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) return;
+    const uint32_t readers = shm.cp.rcu_readers.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < readers && i < shm::kMaxCpReaders; ++i) {
+        const unsigned id = shm.n_workers + i;
+        rte_rcu_qsbr_thread_offline(rcu, id);
+        rte_rcu_qsbr_thread_unregister(rcu, id);
+    }
+    shm.cp.rcu_readers.store(0, std::memory_order_release);
+    shm.cp.pid.store(0, std::memory_order_release);
+    shm.cp.deaths.fetch_add(1, std::memory_order_relaxed);
+    fmt::print(
+        "fulmar-dataplane: the control plane (pid {}) died; its {} RCU reader id(s) "
+        "released, UDP service goes on\n",
+        pid, readers);
+    std::fflush(stdout);
 }
 
 // Launches the workers and manages until SIGINT/SIGTERM; then stops them.
@@ -185,8 +219,13 @@ Result<bool, std::string> run(Dataplane& dp) {
     std::string last_link = link_text(dp.port.port_id);
     fmt::print("fulmar-dataplane: running; link {}\n", last_link);
     std::fflush(stdout);
+    unsigned ticks = 0;
     while (!g_stop) {
-        usleep(100 * 1000);
+        // Often enough that an owner waiting on a dead control plane's RCU
+        // reader ids (a page move) waits a few milliseconds at most.
+        usleep(kControlPlaneWatchUs);
+        watch_controlplane(dp.zones.shm(), dp.zones.rcu());
+        if (++ticks % kLinkCheckTicks != 0) continue;
         const std::string link = link_text(dp.port.port_id);
         if (link != last_link) {
             fmt::print("fulmar-dataplane: link {}\n", link);

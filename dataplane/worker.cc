@@ -340,6 +340,8 @@ void Worker::run_control(Message* msg) {
         rte_pktmbuf_free(bytes);
         rte_mempool_put(messages_, msg);
     }
+    // Answered (or dropped): the control plane may reuse the request's bytes.
+    if (p_.shared != nullptr) p_.shared->cp.inflight.fetch_sub(1, std::memory_order_release);
 }
 
 unsigned Worker::drain_inbox() {

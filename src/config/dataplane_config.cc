@@ -282,6 +282,9 @@ class ValueReader {
             if (auto e = read_port(*ports[i].as_table(), i, c)) return e;
         }
         c.telemetry_enabled = boolean_or(root.get_as<toml::table>("telemetry"), "enabled", true);
+        if (const toml::table* cp = root.get_as<toml::table>("controlplane")) {
+            if (auto e = read_controlplane(*cp, c.controlplane)) return e;
+        }
         return std::nullopt;
     }
 
@@ -364,6 +367,38 @@ class ValueReader {
             }
             c.allowed_clients.push_back(*prefix);
         }
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> read_controlplane(const toml::table& cp, ControlplaneConfig& out) {
+        if (const toml::node* listen = cp.get("listen")) {
+            std::string_view text = listen->as_string()->get();
+            auto addr = parse_ipv4(text);
+            if (!addr) {
+                return error("controlplane.listen", *listen,
+                             fmt::format("'{}' is not an IPv4 address \"A.B.C.D\"", text));
+            }
+            out.listen = *addr;
+        }
+        out.memcached_port = integer_or<uint16_t>(cp, "memcached_port", kDefaultMemcachedTcpPort);
+        if (const toml::node* path = cp.get("admin_socket")) {
+            out.admin_socket = path->as_string()->get();
+            if (out.admin_socket.empty() || out.admin_socket.front() != '/' ||
+                out.admin_socket.size() >= 108) {
+                return error("controlplane.admin_socket", *path,
+                             "an absolute path shorter than 108 bytes (a Unix socket's limit)");
+            }
+        }
+        if (const toml::node* group = cp.get("admin_group")) {
+            out.admin_group = group->as_string()->get();
+            if (out.admin_group->empty())
+                return error("controlplane.admin_group", *group, "an empty group name");
+        }
+        out.max_connections = integer_or<uint32_t>(cp, "max_connections", 4096);
+        out.idle_timeout_s = integer_or<uint32_t>(cp, "idle_timeout_s", 0);
+        out.output_buffer_limit_mb = integer_or<uint32_t>(cp, "output_buffer_limit_mb", 64);
+        out.request_arena_mb = integer_or<uint32_t>(cp, "request_arena_mb", 64);
+        out.max_inflight = integer_or<uint32_t>(cp, "max_inflight", 4096);
         return std::nullopt;
     }
 

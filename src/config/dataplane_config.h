@@ -73,6 +73,26 @@ struct PortConfig {
     bool operator==(const PortConfig&) const = default;
 };
 
+// The [controlplane] section: fulmar-controlplane reads it; the dataplane
+// reads what it creates for it (the request arena, the in-flight limit).
+inline constexpr uint16_t kDefaultMemcachedTcpPort = 11211;
+inline constexpr std::string_view kDefaultAdminSocket = "/run/fulmar/admin.sock";
+
+struct ControlplaneConfig {
+    // TCP listeners bind this address only; unset: the first port's address.
+    std::optional<uint32_t> listen;                      // host byte order
+    uint16_t memcached_port = kDefaultMemcachedTcpPort;  // 0: no memcached TCP listener
+    std::string admin_socket = std::string(kDefaultAdminSocket);
+    std::optional<std::string> admin_group;  // unset: root only (mode 0600)
+    uint32_t max_connections = 4096;
+    uint32_t idle_timeout_s = 0;           // 0: never (memcached's default)
+    uint32_t output_buffer_limit_mb = 64;  // per connection
+    uint32_t request_arena_mb = 64;
+    uint32_t max_inflight = 4096;  // requests at the owners at once, all connections
+
+    bool operator==(const ControlplaneConfig&) const = default;
+};
+
 struct DataplaneConfig {
     // [dataplane]
     std::vector<uint16_t> workers;  // one shard and one RX/TX queue pair per port each
@@ -91,6 +111,8 @@ struct DataplaneConfig {
     std::vector<PortConfig> ports;
     // [telemetry]
     bool telemetry_enabled = true;
+
+    ControlplaneConfig controlplane;
 
     bool operator==(const DataplaneConfig&) const = default;
 };
@@ -175,6 +197,26 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"ports[].checksum_offload", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "IPv4/UDP checksums by the device where it offers both (TX fill, RX verify); false:"
      " always in software"},
+    {"controlplane", ValueType::kTable, Presence::kOptional, 0, 0, "",
+     "fulmar-controlplane: TCP listeners, admin socket, limits"},
+    {"controlplane.listen", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "IPv4 address the TCP listeners bind; unset: ports[0]'s address (the appliance's)"},
+    {"controlplane.memcached_port", ValueType::kInteger, Presence::kOptional, 0, 65535, "11211",
+     "TCP port of the memcached text protocol (classic and meta); 0: none"},
+    {"controlplane.admin_socket", ValueType::kString, Presence::kOptional, 0, 0,
+     "\"/run/fulmar/admin.sock\"", "Unix socket of the admin endpoint (RESP: fulmarctl, redis-cli -s)"},
+    {"controlplane.admin_group", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "group allowed on the admin socket (mode 0660); unset: root only (mode 0600)"},
+    {"controlplane.max_connections", ValueType::kInteger, Presence::kOptional, 1, 1 << 20, "4096",
+     "TCP client connections at once; more are accepted and closed at once (counted)"},
+    {"controlplane.idle_timeout_s", ValueType::kInteger, Presence::kOptional, 0, 1 << 24, "0",
+     "close a client connection idle this long; 0: never (memcached's default)"},
+    {"controlplane.output_buffer_limit_mb", ValueType::kInteger, Presence::kOptional, 1, 4096,
+     "64", "replies queued for one connection that does not read them; past it, disconnected"},
+    {"controlplane.request_arena_mb", ValueType::kInteger, Presence::kOptional, 2, 4096, "64",
+     "hugepage memory for requests on their way to the owners (values to 1 MiB)"},
+    {"controlplane.max_inflight", ValueType::kInteger, Presence::kOptional, 16, 65536, "4096",
+     "requests at the owner workers at once; past it, connections wait (backpressure)"},
     {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
     {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},

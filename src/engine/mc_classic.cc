@@ -321,10 +321,12 @@ void cmd_arith(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx,
 
 //   flush_all [delay] [noreply]
 void cmd_flush_all(const McTextRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
-    ++ctx.stats->cmd_flush;
+    // Each owner flushes its own shard (the control plane sends flush_all to
+    // every owner); the flush counts once, at shard 0's.
+    if (ctx.own_shard <= 0) ++ctx.stats->cmd_flush;
     const UnixTime now = ctx.now();
     for (store::Shard* shard : ctx.shards)
-        shard->flush_all(req.exptime, now);
+        if (ctx.owns(*shard)) shard->flush_all(req.exptime, now);
     reply(out, req, proto::kMcOk);
 }
 

@@ -38,14 +38,22 @@ bool has_flag(McTextCommand c, CommandFlag f) {
 
 void McSession::Queue::flush_to(proto::ReplySink& out) {
     held_.clear();
-    if (bytes_.empty()) return;
-    out.append(bytes_);
+    size_t from = 0;
+    for (const Deferred& d : deferred_) {
+        if (d.at > from) out.append(std::string_view(bytes_).substr(from, d.at - from));
+        out.append_deferred(d.ticket);
+        from = d.at;
+    }
+    deferred_.clear();
+    if (from < bytes_.size()) out.append(std::string_view(bytes_).substr(from));
     bytes_.clear();
 }
 
 void McSession::Queue::drop() {
     held_.clear();
     bytes_.clear();
+    // A dropped deferred reply is never awaited: its owner discards it.
+    deferred_.clear();
 }
 
 bool McSession::Queue::holds(EngineCtx& ctx, const store::KeyRef& k, uint64_t& cas) const {
@@ -64,7 +72,10 @@ void McSession::Queue::hold(EngineCtx& ctx, const store::KeyRef& k) {
 
 template <typename Op>
 void McSession::arith_on_held(std::string_view key, Op&& op) {
-    if (queue_.held_.empty()) {
+    // Through an executor the session holds no items (the owner runs each
+    // request on its own): memcached's in-place quirk is left to pipelines
+    // on one shard's owner.
+    if (queue_.held_.empty() || exec_ != nullptr) {
         op();
         return;
     }
@@ -94,8 +105,8 @@ void McSession::arith_on_held(std::string_view key, Op&& op) {
     (void)shard.store(store::StoreMode::kSet, k, {number.data(), digits}, args, now);
 }
 
-McSession::McSession(EngineCtx& ctx)
-    : ctx_(ctx), text_(proto::McTextConf{.max_value_len = kMcMaxStorableValueLen}) {
+McSession::McSession(EngineCtx& ctx, McExecutor* exec)
+    : ctx_(ctx), exec_(exec), text_(proto::McTextConf{.max_value_len = kMcMaxStorableValueLen}) {
     queue_.bytes_.reserve(kQueueReserve);
     queue_.held_.reserve(kHeldReserve);
 }
@@ -121,6 +132,13 @@ McSession::Step McSession::feed_meta(std::string_view in, proto::ReplySink& out,
         case ParseStatus::kNeedMore:
             return Step::kNeedMore;
         case ParseStatus::kComplete: {
+            if (exec_ != nullptr && req.command != proto::McMetaCommand::kNoop) {
+                if (exec_->meta(req, in.substr(0, res.consumed), queue_) == ExecStatus::kWait)
+                    return Step::kWait;
+                r.consumed += res.consumed;
+                count_request(out);
+                return Step::kNext;
+            }
             r.consumed += res.consumed;
             const size_t before = queue_.bytes_.size();
             if (req.command == proto::McMetaCommand::kArithmetic) {
@@ -149,8 +167,12 @@ McSession::Step McSession::feed_meta(std::string_view in, proto::ReplySink& out,
     meta_swallow_ = res.swallow;
     if (res.error == proto::McMetaError::kTooLarge) {
         // As for set, memcached unlinks the key of an ms it cannot store.
-        const store::KeyRef k(req.key());
-        ctx_.shard_for(k).remove(k, ctx_.now());
+        if (exec_ != nullptr) {
+            exec_->unlink(req);
+        } else {
+            const store::KeyRef k(req.key());
+            ctx_.shard_for(k).remove(k, ctx_.now());
+        }
     }
     queue_.append(proto::mc_meta_error_line(res.error));
     count_request(out);
@@ -172,14 +194,24 @@ McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFe
         return Step::kNeedMore;
     }
     if (res.status == ParseStatus::kComplete) {
-        r.consumed += res.consumed;
         const McTextSpec& cmd = mc_text_command(req.command);
         if (cmd.has(kCmdCloses)) {
+            r.consumed += res.consumed;
             // memcached writes the queue, then closes.
             queue_.flush_to(out);
             return Step::kClose;
         }
         const store::KeyRef key = mc_text_key(req);
+        if (exec_ != nullptr) {
+            proto::ReplySink& sink = cmd.has(kCmdFlushQueue) ? out : queue_;
+            if (cmd.has(kCmdFlushQueue)) queue_.flush_to(out);
+            if (exec_->classic(req, key, in.substr(0, res.consumed), sink) == ExecStatus::kWait)
+                return Step::kWait;
+            r.consumed += res.consumed;
+            count_request(out);
+            return Step::kNext;
+        }
+        r.consumed += res.consumed;
         if (cmd.has(kCmdFlushQueue)) {
             // memcached writes the queue once a get has answered; the get's
             // own reply can go straight out behind it.
@@ -212,7 +244,11 @@ McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFe
             break;
     }
     r.consumed += res.consumed;
-    execute_classic_error(res.error, req, ctx_, queue_);
+    if (exec_ != nullptr) {
+        exec_->classic_error(res.error, req, in.substr(0, res.consumed), queue_);
+    } else {
+        execute_classic_error(res.error, req, ctx_, queue_);
+    }
     count_request(out);
     return Step::kNext;
 }
@@ -224,6 +260,10 @@ McFeedResult McSession::feed(std::string_view in, proto::ReplySink& out) {
     while (r.consumed < in.size()) {
         const Step s = step(in.substr(r.consumed), out, r);
         if (s == Step::kNeedMore) break;
+        if (s == Step::kWait) {
+            r.waiting = true;
+            break;
+        }
         if (s == Step::kClose) {
             // Whatever is still queued dies with the connection (quit has
             // written its queue already).

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "engine/engine_ctx.h"
+#include "engine/mc_executor.h"
 #include "proto/mc_text.h"
 #include "proto/reply_sink.h"
 
@@ -49,11 +50,17 @@ enum class McSessionStatus : uint8_t {
 struct McFeedResult {
     size_t consumed = 0;  // bytes to drop from the front of the input
     McSessionStatus status = McSessionStatus::kOpen;
+    // The executor asked to wait: feed the unconsumed bytes again once it
+    // can go on (they hold at least one complete request).
+    bool waiting = false;
 };
 
 class McSession {
   public:
-    explicit McSession(EngineCtx& ctx);
+    // Runs requests on `ctx`'s shards, or through `exec` when given (the
+    // control plane: see mc_executor.h; `ctx` then serves only what touches
+    // no shard, such as version and verbosity).
+    explicit McSession(EngineCtx& ctx, McExecutor* exec = nullptr);
     McSession(const McSession&) = delete;
     McSession& operator=(const McSession&) = delete;
 
@@ -79,6 +86,9 @@ class McSession {
     class Queue final : public proto::ReplySink {
       public:
         void append(std::string_view bytes) override { bytes_.append(bytes); }
+        void append_deferred(uint64_t ticket) override {
+            deferred_.push_back({bytes_.size(), ticket});
+        }
         void flush_to(proto::ReplySink& out);
         void drop();
         // Whether a queued reply holds the item now stored under `k`; its
@@ -94,9 +104,16 @@ class McSession {
             uint64_t cas = 0;
         };
         std::vector<Held> held_;
+        // Replies still at the owners (executor sessions), by their place in
+        // bytes_.
+        struct Deferred {
+            size_t at = 0;
+            uint64_t ticket = 0;
+        };
+        std::vector<Deferred> deferred_;
     };
 
-    enum class Step : uint8_t { kNext, kNeedMore, kClose };
+    enum class Step : uint8_t { kNext, kNeedMore, kClose, kWait };
 
     // Handles the request (or swallowed bytes) at the front of `in`.
     Step step(std::string_view in, proto::ReplySink& out, McFeedResult& r);
@@ -110,6 +127,7 @@ class McSession {
     void arith_on_held(std::string_view key, Op&& op);
 
     EngineCtx& ctx_;
+    McExecutor* exec_;
     proto::McTextParser text_;
     uint64_t meta_swallow_ = 0;  // bytes of a refused ms data block still to drop
     size_t needed_ = 0;

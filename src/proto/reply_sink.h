@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "common/assert.h"
 
 namespace fulmar::proto {
 
@@ -14,6 +17,11 @@ class ReplySink {
   public:
     virtual ~ReplySink() = default;
     virtual void append(std::string_view bytes) = 0;
+    // A reply that another thread or process produces later (the control
+    // plane's requests at the owner workers): `ticket` names it, its place is
+    // here. Only the control plane's sinks take one; on every other path
+    // nothing defers, and a deferral there is a bug caught at once.
+    virtual void append_deferred(uint64_t /*ticket*/) { FULMAR_CHECK(false); }
 };
 
 // Collects everything into one string: tests, and the TCP control plane.

@@ -26,11 +26,15 @@
 //   |   +-------------------------------------------------------+  |
 //   |   | WorkerStats | EngineStats | drops[kMaxDropReasons]    |  |  lcore: wo, any: ro
 //   |   +-------------------------------------------------------+  |
+//   | cp: ControlPlaneShm (pid, requests in flight, its counters)  |  cp: wo, main: watches
 //   +-------------------------------------------------------------+
 //
 //   memzone kRcuZone ("fm_rcu"): rte_rcu_qsbr for rcu_threads readers:
 //     thread ids 0..n_workers-1 are the workers, n_workers.. the control
 //     plane's reader threads (kMaxCpReaders of them)
+//
+//   memzone kCpArenaZone ("fm_cp_arena"): the control plane's request bytes
+//   ring kCpReplyRing ("fm_cp_replies"): owners -> control plane (messages)
 //
 //   per shard i (name "shard<i>"):
 //   memzone "fm_shard<i>"       item memory, 1 MiB pages (store/slab.h)
@@ -78,6 +82,14 @@ inline constexpr std::string_view kIndexPrefix = "fx_";       // + shard name
 // and the pool the messages come from.
 inline constexpr std::string_view kInboxRingPrefix = "fm_inbox";  // + worker id
 inline constexpr std::string_view kMessagePool = "fm_msgs";
+// The control plane's channel back: the owners put their replies to its
+// requests here (multi-producer, single consumer: the control plane).
+inline constexpr std::string_view kCpReplyRing = "fm_cp_replies";
+// Where the control plane puts the bytes of its requests (a value may be
+// 1 MiB): one contiguous hugepage zone the control plane allocates from and
+// the owners only read, so a request needs no fixed-size slot and crosses
+// with one copy (socket buffer -> arena).
+inline constexpr std::string_view kCpArenaZone = "fm_cp_arena";
 // The mbuf pool of port p: the control plane allocates the mbufs of its
 // requests (and reads reply chains) from it.
 inline constexpr std::string_view kMbufPoolPrefix = "fm_pool";  // + port index
@@ -106,7 +118,7 @@ inline std::string inbox_ring_name(size_t worker) {
 inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -176,6 +188,24 @@ struct alignas(64) LcoreStats {
 };
 static_assert(sizeof(LcoreStats) % 64 == 0);
 
+// The control plane's presence, and what it counts. Written by the control
+// plane except where marked; the main lcore watches `pid` so that a control
+// plane killed while it was an RCU reader cannot stall the owners (it forces
+// the dead process's reader ids offline).
+struct alignas(64) ControlPlaneShm {
+    std::atomic<int64_t> pid{0};  // cp: wo (at attach; 0 at a clean exit); dp: main rw (death)
+    std::atomic<uint32_t> rcu_readers{0};  // cp: wo (reader ids it registered); dp: main ro
+    // Requests at the owners or on the reply ring: the control plane adds
+    // one per request it enqueues, the owner takes one off per reply it
+    // enqueues or drops. A restarted control plane waits for 0 before it
+    // reuses the arena, so no owner still reads a dead one's bytes.
+    std::atomic<int64_t> inflight{0};  // cp: rw; dp: owner rw
+    std::atomic<uint64_t> deaths{0};   // dp: main rw (dead control planes cleaned up); cp: ro
+    uint64_t arena_bytes = 0;          // dp: main wo at start; cp: ro
+    alignas(64) LcoreStats stats;      // cp: wo (its gets, connections); dp: any ro
+};
+static_assert(std::atomic<int64_t>::is_always_lock_free);
+
 struct alignas(64) DataplaneShm {
     uint64_t magic = kDataplaneMagic;          // dp: main wo at start; cp: ro (attach check)
     uint32_t layout_version = kLayoutVersion;  // dp: main wo at start; cp: ro
@@ -191,6 +221,7 @@ struct alignas(64) DataplaneShm {
     // reset, field by field: a reset racing another may mix the two.
     alignas(64) EngineStats stats_baseline;  // dp: any rw (reset); cp: rw (reset)
     LcoreStats lcores[kMaxWorkers];          // see LcoreStats
+    ControlPlaneShm cp;                      // see ControlPlaneShm
 };
 static_assert(sizeof(DataplaneShm) % 64 == 0);
 static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);

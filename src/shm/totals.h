@@ -15,6 +15,7 @@ inline EngineStats sum_engine(const DataplaneShm& d) {
     EngineStats t;
     for (uint32_t i = 0; i < d.n_workers && i < kMaxWorkers; ++i)
         add_into(t, d.lcores[i].engine);
+    add_into(t, d.cp.stats.engine);  // the control plane serves gets too
     return t;
 }
 

@@ -1,0 +1,156 @@
+// The admin endpoint's commands; see admin_commands.h.
+#include "admin_commands.h"
+
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <cctype>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "mc_server.h"
+#include "shm/totals.h"
+
+namespace fulmar::controlplane {
+namespace {
+
+bool is(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    return true;
+}
+
+using Table = std::vector<std::pair<std::string, std::string>>;
+
+void write_table(const Table& t, proto::RespWriter& out) {
+    out.write_array(t.size() * 2);
+    for (const auto& [k, v] : t) {
+        out.write_bulk(k);
+        out.write_bulk(v);
+    }
+}
+
+template <typename Struct>
+void add_counters(Table& t, std::string_view prefix, const Struct& s) {
+    shm::for_each_counter(s, [&](std::string_view name, std::string_view, uint64_t v) {
+        t.emplace_back(fmt::format("{}{}", prefix, name), std::to_string(v));
+    });
+}
+
+Table status_table(const AdminView& v) {
+    const shm::DataplaneShm& d = *v.dp.shm;
+    const UnixTime now = SystemClock().now();
+    uint64_t items = 0, pages = 0;
+    for (const store::ShardView& s : v.dp.shards) {
+        items += s.n_items();
+        pages += s.meta().n_pages;
+    }
+    Table t;
+    t.emplace_back("dataplane_pid", std::to_string(d.primary_pid));
+    t.emplace_back("controlplane_pid", std::to_string(::getpid()));
+    t.emplace_back("uptime_s", std::to_string(now >= d.started ? now - d.started : 0));
+    t.emplace_back("workers", std::to_string(d.n_workers));
+    t.emplace_back("shards", std::to_string(d.n_shards));
+    t.emplace_back("items", std::to_string(items));
+    t.emplace_back("memory_bytes", std::to_string(pages << 20));
+    t.emplace_back("controlplane_restarts", std::to_string(d.cp.deaths.load()));
+    if (v.mc != nullptr) {
+        t.emplace_back("memcached_tcp_port", std::to_string(v.mc->port()));
+        t.emplace_back("tcp_connections", std::to_string(v.mc->stats_snapshot().curr_connections));
+    }
+    t.emplace_back("owner_requests_in_flight", std::to_string(v.channel.inflight()));
+    t.emplace_back("owner_requests_waiting", std::to_string(v.channel.backlog()));
+    return t;
+}
+
+Table stats_table(const AdminView& v) {
+    const shm::DataplaneShm& d = *v.dp.shm;
+    Table t;
+    shm::EngineStats e = shm::sum_engine(d);
+    shm::subtract_floor(e, d.stats_baseline);
+    add_counters(t, "", e);
+    add_counters(t, "", shm::sum_worker(d));
+    shm::ShardStats s;
+    for (const store::ShardView& view : v.dp.shards)
+        shm::add_into(s, view.stats());
+    add_counters(t, "", s);
+    if (v.mc != nullptr) {
+        const McServerStats& m = v.mc->stats_snapshot();
+        t.emplace_back("tcp_curr_connections", std::to_string(m.curr_connections));
+        t.emplace_back("tcp_total_connections", std::to_string(m.total_connections));
+        t.emplace_back("tcp_rejected_connections", std::to_string(m.rejected_connections));
+        t.emplace_back("tcp_slow_reader_closed", std::to_string(m.slow_reader_closed));
+        t.emplace_back("tcp_idle_closed", std::to_string(m.idle_closed));
+        t.emplace_back("tcp_backpressure_waits", std::to_string(m.waits));
+    }
+    return t;
+}
+
+}  // namespace
+
+AdminAction run_admin_command(std::span<const std::string_view> args, const AdminView& view,
+                              proto::RespWriter& out) {
+    if (args.empty()) {
+        out.write_error("ERR empty command");
+        return AdminAction::kDone;
+    }
+    const std::string_view cmd = args[0];
+    if (is(cmd, "ping")) {
+        if (args.size() > 1)
+            out.write_bulk(args[1]);
+        else
+            out.write_simple("PONG");
+        return AdminAction::kDone;
+    }
+    if (is(cmd, "status")) {
+        write_table(status_table(view), out);
+        return AdminAction::kDone;
+    }
+    if (is(cmd, "stats")) {
+        if (args.size() == 1) {
+            write_table(stats_table(view), out);
+            return AdminAction::kDone;
+        }
+        if (args.size() == 2 && is(args[1], "per-worker")) {
+            const shm::DataplaneShm& d = *view.dp.shm;
+            out.write_array(d.n_workers);
+            for (uint32_t w = 0; w < d.n_workers; ++w) {
+                Table t;
+                t.emplace_back("worker", std::to_string(w));
+                add_counters(t, "", d.lcores[w].engine);
+                add_counters(t, "", d.lcores[w].worker);
+                add_counters(t, "shard_", view.dp.shards[w].stats());
+                t.emplace_back("shard_items", std::to_string(view.dp.shards[w].n_items()));
+                write_table(t, out);
+            }
+            return AdminAction::kDone;
+        }
+        out.write_error("ERR usage: STATS [PER-WORKER]");
+        return AdminAction::kDone;
+    }
+    if (is(cmd, "flush")) {
+        if (args.size() != 1) {
+            out.write_error("ERR usage: FLUSH");
+            return AdminAction::kDone;
+        }
+        return AdminAction::kFlush;
+    }
+    if (is(cmd, "quit")) {
+        out.write_simple("OK");
+        return AdminAction::kQuit;
+    }
+    if (is(cmd, "command")) {
+        // redis-cli asks for command docs when it starts; it does without.
+        out.write_array(0);
+        return AdminAction::kDone;
+    }
+    out.write_error(fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, FLUSH, QUIT)",
+                                std::string(cmd.substr(0, 64))));
+    return AdminAction::kDone;
+}
+
+}  // namespace fulmar::controlplane

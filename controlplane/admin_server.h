@@ -1,0 +1,63 @@
+// The admin endpoint: RESP over a Unix socket (owned by root, mode 0600, or
+// 0660 with a configured group), so `fulmarctl` and `redis-cli -s` both
+// speak to it. Commands are in admin_commands.h.
+//
+// Owned by the control plane's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "config/dataplane_config.h"
+#include "event_loop.h"
+#include "proto/resp_parser.h"
+#include "shard_channel.h"
+#include "store/dataplane_zone.h"
+
+namespace fulmar::controlplane {
+
+class McServer;
+
+struct AdminDeps {
+    store::AttachedDataplane* dp = nullptr;
+    EventLoop* loop = nullptr;
+    const config::DataplaneConfig* cfg = nullptr;
+    McServer* mc = nullptr;  // null when memcached TCP is off
+    ShardChannel* channel = nullptr;
+};
+
+// Tickets of the admin's requests at the owners carry this bit, so the
+// loop hands their replies here and not to memcached's connections.
+inline constexpr uint64_t kAdminTicketBit = uint64_t{1} << 63;
+
+class AdminServer final : public EventHandler {
+  public:
+    static Result<std::unique_ptr<AdminServer>, std::string> listen(const AdminDeps& deps);
+    ~AdminServer() override;
+
+    void on_event(uint32_t events) override;  // accept
+    void on_reply(const OwnerReply& r);
+    void tick();
+
+    const AdminDeps& deps() const { return deps_; }
+
+  private:
+    class Conn;
+    explicit AdminServer(const AdminDeps& deps);
+
+    AdminDeps deps_;
+    int fd_ = -1;
+    std::string path_;
+    uint64_t next_conn_ = 1;
+    uint64_t next_ticket_ = kAdminTicketBit | 1;
+    std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+    std::unordered_map<uint64_t, uint64_t> tickets_;  // ticket -> admin connection
+    std::vector<uint64_t> retired_;
+    friend class Conn;
+};
+
+}  // namespace fulmar::controlplane

@@ -1,0 +1,218 @@
+// fulmar-controlplane: the DPDK secondary process beside fulmar-dataplane.
+// Serves memcached over TCP on the appliance's address (reads from the
+// shards' shared memory, writes through the owners' inboxes) and the admin
+// socket; exits when the dataplane goes away.
+//
+//   fulmar-controlplane -l 0 --proc-type=secondary --file-prefix P --no-pci
+//       -- --config configs/local.toml
+//
+// The EAL main thread only starts and joins the loop thread: the loop is not
+// an EAL lcore of this process, so it never uses a mempool's per-lcore cache
+// (the primary's lcores own those caches; lcore ids are per process).
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_rcu_qsbr.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "admin_server.h"
+#include "config/dataplane_config.h"
+#include "event_loop.h"
+#include "mc_server.h"
+#include "shard_channel.h"
+#include "store/dataplane_zone.h"
+
+using namespace fulmar;
+using namespace fulmar::controlplane;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+    g_stop.store(true);
+}
+
+int usage(const char* argv0) {
+    fmt::print(stderr,
+               "usage: {} <EAL args: --proc-type=secondary --file-prefix P> -- --config FILE\n",
+               argv0);
+    return 2;
+}
+
+// Spin this long without work before waiting in epoll: an owner's reply
+// usually comes back within microseconds.
+constexpr auto kSpinBeforeWait = std::chrono::microseconds(200);
+constexpr int kWaitMs = 20;
+constexpr auto kPrimaryCheckEvery = std::chrono::milliseconds(200);
+
+class ControlPlane {
+  public:
+    ControlPlane(const config::DataplaneConfig& cfg, store::AttachedDataplane& dp)
+        : cfg_(cfg), cp_(cfg.controlplane), dp_(dp) {}
+
+    int run() {
+        shm::DataplaneShm& shm = *dp_.shm;
+        const int64_t other = shm.cp.pid.load();
+        if (other > 0 && other != ::getpid() && ::kill(static_cast<pid_t>(other), 0) == 0) {
+            fmt::print(stderr, "fulmar-controlplane: another control plane (pid {}) is attached\n",
+                       other);
+            return 1;
+        }
+        rcu_id_ = dp_.first_reader_thread_id();
+        if (rte_rcu_qsbr_thread_register(dp_.rcu, rcu_id_) != 0) {
+            fmt::print(stderr, "fulmar-controlplane: cannot register RCU reader {}\n", rcu_id_);
+            return 1;
+        }
+        // Published before going online: the dataplane's watch releases the
+        // id if this process dies.
+        shm.cp.rcu_readers.store(1);
+        shm.cp.pid.store(::getpid());
+        rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
+        const int rc = serve();
+        rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
+        rte_rcu_qsbr_thread_unregister(dp_.rcu, rcu_id_);
+        shm.cp.rcu_readers.store(0);
+        shm.cp.pid.store(0);
+        return rc;
+    }
+
+  private:
+    int serve() {
+        auto channel = ShardChannel::attach(
+            *dp_.shm, dp_.shards.size(),
+            ChannelLimits{.max_inflight = cp_.max_inflight, .max_backlog = cp_.max_inflight});
+        if (!channel) {
+            fmt::print(stderr, "fulmar-controlplane: {}\n", channel.error());
+            return 1;
+        }
+        EventLoop loop;
+        if (!loop.ok()) {
+            fmt::print(stderr, "fulmar-controlplane: epoll: {}\n", std::strerror(errno));
+            return 1;
+        }
+        const uint32_t addr = cp_.listen.value_or(cfg_.ports.at(0).ipv4.addr);
+        const McServerDeps deps{
+            .dp = &dp_, .channel = &channel.value(), .loop = &loop, .cfg = &cp_};
+        std::unique_ptr<McServer> mc;
+        if (cp_.memcached_port != 0) {
+            auto s = McServer::listen(deps, addr, cp_.memcached_port);
+            if (!s) {
+                fmt::print(stderr, "fulmar-controlplane: {}\n", s.error());
+                return 1;
+            }
+            mc = std::move(s.value());
+        }
+        auto admin = AdminServer::listen(AdminDeps{
+            .dp = &dp_, .loop = &loop, .cfg = &cfg_, .mc = mc.get(), .channel = &channel.value()});
+        if (!admin) {
+            fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
+            return 1;
+        }
+        const std::string ip = config::format_ipv4(addr);
+        if (mc)
+            fmt::print("fulmar-controlplane: serving memcached over TCP on {}:{}\n", ip,
+                       mc->port());
+        fmt::print("fulmar-controlplane: admin socket {} (fulmarctl, redis-cli -s)\n",
+                   cp_.admin_socket);
+        fmt::print("fulmar-controlplane: ready\n");
+        std::fflush(stdout);
+
+        SystemClock clock;
+        auto last_work = std::chrono::steady_clock::now();
+        auto last_check = last_work;
+        while (!g_stop.load(std::memory_order_relaxed)) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now - last_check >= kPrimaryCheckEvery) {
+                last_check = now;
+                if (!rte_eal_primary_proc_alive(nullptr)) {
+                    fmt::print(stderr,
+                               "fulmar-controlplane: the dataplane (pid {}) is gone; exiting\n",
+                               dp_.shm->primary_pid);
+                    return 3;
+                }
+            }
+            size_t work = channel.value().poll([&](const OwnerReply& r) {
+                if ((r.ticket & kAdminTicketBit) != 0)
+                    admin.value()->on_reply(r);
+                else if (mc)
+                    mc->on_reply(r);
+            });
+            const bool busy = channel.value().inflight() != 0 || channel.value().backlog() != 0;
+            const bool spin = busy || now - last_work < kSpinBeforeWait;
+            if (!spin) {
+                // Asleep in epoll, this thread holds no item: owners' page
+                // moves need not wait for it.
+                rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
+                work += static_cast<size_t>(loop.run_once(kWaitMs));
+                rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
+            } else {
+                work += static_cast<size_t>(loop.run_once(0));
+            }
+            if (mc) mc->tick(clock.now());
+            admin.value()->tick();
+            rte_rcu_qsbr_quiescent(dp_.rcu, rcu_id_);
+            if (work != 0) last_work = std::chrono::steady_clock::now();
+        }
+        return 0;
+    }
+
+    const config::DataplaneConfig& cfg_;
+    const config::ControlplaneConfig& cp_;
+    store::AttachedDataplane& dp_;
+    unsigned rcu_id_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int eal_used = rte_eal_init(argc, argv);
+    if (eal_used < 0) {
+        fmt::print(stderr,
+                   "fulmar-controlplane: EAL init failed: {} (is fulmar-dataplane running "
+                   "with this --file-prefix?)\n",
+                   rte_strerror(rte_errno));
+        return 1;
+    }
+    if (rte_eal_process_type() != RTE_PROC_SECONDARY) {
+        fmt::print(stderr,
+                   "fulmar-controlplane: run it as a DPDK secondary (--proc-type=secondary, "
+                   "the dataplane's --file-prefix)\n");
+        rte_eal_cleanup();
+        return 2;
+    }
+    argc -= eal_used;
+    argv += eal_used;
+    std::string config_path;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config_path = argv[++i];
+        else
+            return usage(argv[0]);
+    }
+    if (config_path.empty()) return usage(argv[0]);
+    auto loaded = config::load_config_file(config_path);
+    if (!loaded) {
+        fmt::print(stderr, "fulmar-controlplane: {}: {}\n", config_path, loaded.error().message);
+        return 1;
+    }
+    auto dp = store::attach_dataplane();
+    if (!dp) {
+        fmt::print(stderr, "fulmar-controlplane: {}\n", dp.error());
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    int rc = 0;
+    std::thread loop([&] { rc = ControlPlane(loaded.value(), dp.value()).run(); });
+    loop.join();
+    return rc;
+}

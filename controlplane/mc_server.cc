@@ -1,0 +1,150 @@
+// The memcached TCP listener and its connections; see mc_server.h.
+#include "mc_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "mc_connection.h"
+#include "proto/mc_wire.h"
+#include "store/slab.h"
+
+namespace fulmar::controlplane {
+
+McServer::McServer(const McServerDeps& deps) : deps_(deps), scratch_(store::kMaxItemSize) {
+    ctx_.clock = &clock_;
+    ctx_.scratch = scratch_;
+    ctx_.started = deps.dp->shm->started;
+    ctx_.own_shard = -1;
+    ctx_.stats = &deps.dp->shm->cp.stats.engine;
+    ctx_.shared = deps.dp->shm;
+}
+
+McServer::~McServer() {
+    conns_.clear();  // each closes its socket
+    if (fd_ >= 0) {
+        deps_.loop->remove(fd_);
+        ::close(fd_);
+    }
+}
+
+Result<std::unique_ptr<McServer>, std::string> McServer::listen(const McServerDeps& deps,
+                                                                uint32_t addr, uint16_t port) {
+    std::unique_ptr<McServer> s(new McServer(deps));
+    s->fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd_ < 0) return Err{fmt::format("socket: {}", std::strerror(errno))};
+    const int one = 1;
+    ::setsockopt(s->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(addr);
+    char ip[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
+    if (::bind(s->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+        return Err{fmt::format(
+            "cannot bind memcached TCP to {}:{}: {}{}", ip, port, std::strerror(errno),
+            errno == EADDRNOTAVAIL ? " (no interface holds that address: is the dataplane's "
+                                     "kernel interface up?)"
+                                   : "")};
+    if (::listen(s->fd_, 1024) != 0)
+        return Err{fmt::format("listen on {}:{}: {}", ip, port, std::strerror(errno))};
+    socklen_t len = sizeof sa;
+    ::getsockname(s->fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    s->port_ = ntohs(sa.sin_port);
+    if (!deps.loop->add(s->fd_, EPOLLIN, s.get()))
+        return Err{fmt::format("epoll: {}", std::strerror(errno))};
+    return s;
+}
+
+void McServer::on_event(uint32_t) {
+    for (;;) {
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        const int fd =
+            ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return;  // EAGAIN, or out of descriptors: try at the next event
+        }
+        if (stats_.curr_connections >= deps_.cfg->max_connections) {
+            // memcached's answer past its connection limit.
+            static constexpr std::string_view kFull = "ERROR Too many open connections\r\n";
+            (void)::send(fd, kFull.data(), kFull.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            ::close(fd);
+            ++stats_.rejected_connections;
+            continue;
+        }
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        const uint64_t id = next_conn_id_++;
+        auto c = std::make_unique<McConnection>(*this, fd, id, peer, ctx_.now());
+        if (!deps_.loop->add(fd, EPOLLIN, c.get())) {
+            ::close(fd);
+            continue;
+        }
+        conns_.emplace(id, std::move(c));
+        ++stats_.curr_connections;
+        ++stats_.total_connections;
+    }
+}
+
+uint64_t McServer::new_ticket(const McConnection& c, PostOp op) {
+    const uint64_t t = next_ticket_++;
+    tickets_.emplace(t, Ticket{c.id(), op});
+    return t;
+}
+
+void McServer::on_reply(const OwnerReply& r) {
+    const auto t = tickets_.find(r.ticket);
+    if (t == tickets_.end()) return;
+    const Ticket ticket = t->second;
+    tickets_.erase(t);
+    const auto c = conns_.find(ticket.conn_id);
+    if (c == conns_.end()) return;  // closed meanwhile: the reply goes
+    c->second->on_reply(r.ticket, ticket.op, r);
+}
+
+void McServer::retire(McConnection* c) {
+    retired_.push_back(c->id());
+}
+
+void McServer::tick(UnixTime now) {
+    if (!retry_.empty()) {
+        std::vector<McConnection*> again;
+        again.swap(retry_);
+        for (McConnection* c : again)
+            if (std::find(retired_.begin(), retired_.end(), c->id()) == retired_.end()) c->retry();
+    }
+    const uint32_t idle = deps_.cfg->idle_timeout_s;
+    if (idle != 0 && now != last_idle_scan_) {
+        last_idle_scan_ = now;
+        for (auto& [id, c] : conns_) {
+            if (c->idle_since(now - idle)) {
+                ++stats_.idle_closed;
+                c->close_now();
+            }
+        }
+    }
+    for (uint64_t id : retired_) {
+        if (conns_.erase(id) != 0) --stats_.curr_connections;
+    }
+    retired_.clear();
+}
+
+void McServer::conn_stats(proto::ReplySink& out) const {
+    for (const auto& [id, c] : conns_) {
+        out.append(fmt::format("STAT {}:addr {}\r\n", id, c->peer_text()));
+        out.append(fmt::format("STAT {}:state {}\r\n", id, c->state_text()));
+    }
+}
+
+}  // namespace fulmar::controlplane

@@ -1,0 +1,109 @@
+// memcached text over TCP: the listener, its connections, and the tickets of
+// their requests at the owner workers.
+//
+// Owned by the control plane's loop thread. Every connection runs a
+// engine::McSession (the same framing, errors and reply queue as the UDP
+// path) whose executor is the connection (mc_connection.h): reads are served
+// here from the shards' shared memory, writes go to the key's owner through
+// the ShardChannel, and their replies are put back in order.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "config/dataplane_config.h"
+#include "engine/engine_ctx.h"
+#include "event_loop.h"
+#include "proto/reply_sink.h"
+#include "shard_channel.h"
+#include "store/dataplane_zone.h"
+
+namespace fulmar::controlplane {
+
+class McConnection;
+
+// What the owner's reply needs before it goes to the client.
+enum class PostOp : uint8_t {
+    kAsIs,
+    kStripEnd,      // one key of a multi-key get: its "END\r\n" goes
+    kAddConnStats,  // plain `stats`: the connection figures are ours
+};
+
+// The parts of the control plane every connection uses.
+struct McServerDeps {
+    store::AttachedDataplane* dp = nullptr;
+    ShardChannel* channel = nullptr;
+    EventLoop* loop = nullptr;
+    const config::ControlplaneConfig* cfg = nullptr;
+};
+
+struct McServerStats {
+    uint64_t curr_connections = 0;
+    uint64_t total_connections = 0;
+    uint64_t rejected_connections = 0;
+    uint64_t slow_reader_closed = 0;  // past output_buffer_limit_mb
+    uint64_t idle_closed = 0;         // past idle_timeout_s
+    uint64_t waits = 0;               // times a connection stopped reading (backpressure)
+};
+
+class McServer final : public EventHandler {
+  public:
+    // Binds `addr:port` (host order) and starts accepting.
+    static Result<std::unique_ptr<McServer>, std::string> listen(const McServerDeps& deps,
+                                                                 uint32_t addr, uint16_t port);
+    ~McServer() override;
+
+    void on_event(uint32_t events) override;  // accept
+
+    // A ticket for a request of `c` at an owner.
+    uint64_t new_ticket(const McConnection& c, PostOp op);
+    // A ticket whose request was never sent.
+    void forget_ticket(uint64_t ticket) { tickets_.erase(ticket); }
+    // An owner answered: the reply goes to its connection, if still open.
+    void on_reply(const OwnerReply& r);
+    // After replies and events: connections that waited try again, closed
+    // ones are freed, idle ones closed.
+    void tick(UnixTime now);
+    // A connection is done: freed at the next tick.
+    void retire(McConnection* c);
+    void wants_retry(McConnection* c) { retry_.push_back(c); }
+
+    const McServerDeps& deps() const { return deps_; }
+    engine::EngineCtx& ctx() { return ctx_; }
+    McServerStats& stats() { return stats_; }
+    const McServerStats& stats_snapshot() const { return stats_; }
+    // memcached's "stats conns" lines for every open connection.
+    void conn_stats(proto::ReplySink& out) const;
+    uint16_t port() const { return port_; }
+
+  private:
+    McServer(const McServerDeps& deps);
+
+    McServerDeps deps_;
+    int fd_ = -1;
+    uint16_t port_ = 0;
+    SystemClock clock_;
+    std::vector<char> scratch_;
+    engine::EngineCtx ctx_;
+    McServerStats stats_;
+    uint64_t next_conn_id_ = 1;
+    uint64_t next_ticket_ = 1;
+    struct Ticket {
+        uint64_t conn_id;
+        PostOp op;
+    };
+    std::unordered_map<uint64_t, Ticket> tickets_;
+    std::unordered_map<uint64_t, std::unique_ptr<McConnection>> conns_;
+    std::vector<McConnection*> retry_;
+    std::vector<uint64_t> retired_;
+    UnixTime last_idle_scan_ = 0;
+};
+
+}  // namespace fulmar::controlplane
