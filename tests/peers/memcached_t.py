@@ -223,8 +223,7 @@ def main():
         if ok:
             passed.append(name)
         else:
-            tail = [ln for ln in (out + "\n" + err).splitlines() if ln.startswith(("not ok", "#")) or
-                    not ln.startswith("ok")]
+            tail = [ln for ln in (out + "\n" + err).splitlines() if ln.strip() and not ln.startswith("ok")]
             for ln in tail[-25:]:
                 print(f"    {ln}")
     secs = time.monotonic() - t0
