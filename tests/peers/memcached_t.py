@@ -19,7 +19,6 @@ the suite is missing or the arguments are wrong.
 """
 
 import argparse
-import glob
 import os
 import re
 import shlex
