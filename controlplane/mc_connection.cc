@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "engine/mc_classic.h"
@@ -272,13 +273,11 @@ ExecStatus McConnection::get_local(const proto::McTextRequest& req, proto::Reply
     // A read after this connection's own writes must see them.
     if (pending_ != 0) return ExecStatus::kWait;
     const bool with_cas = req.command == McTextCommand::kGets;
-    const std::string_view verb = with_cas ? "gets " : "get ";
     engine::EngineCtx& ctx = server_.ctx();
     const UnixTime now = ctx.now();
     ShardChannel& ch = *server_.deps().channel;
     const auto& views = server_.deps().dp->shards;
     scratch_out_.clear();
-    pieces_.clear();
     uint64_t hits = 0, misses = 0;
     proto::McTokenIter keys = req.key_iter();
     std::string_view key;
@@ -291,43 +290,37 @@ ExecStatus McConnection::get_local(const proto::McTextRequest& req, proto::Reply
             ++misses;
             continue;
         }
-        if (st == store::ReadStatus::kHit && (meta.type_bits & store::kItemFetched) != 0) {
-            char line[engine::kMcValueLineMax];
-            const size_t n = engine::write_mc_value_line(line, key, meta.flags, meta.value_len,
-                                                         with_cas ? &meta.cas : nullptr);
-            scratch_out_.append(line, n);
-            scratch_out_.append(ctx.scratch.data(), meta.value_len);
-            scratch_out_.append(proto::kMcCrlf);
-            ++hits;
+        if (st != store::ReadStatus::kHit) {
+            ++misses;  // a value larger than an item can be: none is
             continue;
         }
-        // First hit since the item was stored: memcached marks it fetched,
-        // and only its owner writes items. The owner answers this key.
-        const std::string sub = fmt::format("{}{}\r\n", verb, key);
-        const uint64_t ticket = server_.new_ticket(*this, PostOp::kStripEnd);
-        dataplane::Message* msg = ch.prepare(sub, nullptr, ticket);
+        char line[engine::kMcValueLineMax];
+        const size_t n = engine::write_mc_value_line(line, key, meta.flags, meta.value_len,
+                                                     with_cas ? &meta.cas : nullptr);
+        scratch_out_.append(line, n);
+        scratch_out_.append(ctx.scratch.data(), meta.value_len);
+        scratch_out_.append(proto::kMcCrlf);
+        ++hits;
+        if ((meta.type_bits & store::kItemFetched) != 0) continue;
+        // First hit since the item was stored: memcached marks it fetched
+        // (mg's h flag reports it), and only the owner writes items. Asked
+        // once per item per get; later reads of this connection wait for it.
+        // Without room in the channel the mark is skipped, never waited for:
+        // a get of many keys must not wait for room it can never have.
+        if (std::find(marked_.begin(), marked_.end(), k.digest) != marked_.end()) continue;
+        marked_.push_back(k.digest);
+        const uint64_t ticket = server_.new_ticket(*this, PostOp::kAsIs);
+        dataplane::Message* msg = ch.prepare_mark_fetched(k, meta.cas, ticket);
         if (msg == nullptr) {
             server_.forget_ticket(ticket);
-            for (const Piece& p : pieces_) {
-                ch.cancel(p.msg);
-                server_.forget_ticket(p.ticket);
-            }
-            pieces_.clear();
-            return ExecStatus::kWait;  // nothing said yet: the get runs again
+            continue;
         }
-        pieces_.push_back({scratch_out_.size(), msg, shard, ticket});
-    }
-    size_t from = 0;
-    for (const Piece& p : pieces_) {
-        out.append(std::string_view(scratch_out_).substr(from, p.bytes_end - from));
-        ch.send(p.shard, p.msg);
+        ch.send(shard, msg);
         ++pending_;
-        out.append_deferred(p.ticket);
-        from = p.bytes_end;
     }
-    out.append(std::string_view(scratch_out_).substr(from));
+    marked_.clear();
+    out.append(scratch_out_);
     out.append(proto::kMcEnd);
-    pieces_.clear();
     engine::EngineStats& s = *ctx.stats;
     s.cmd_get += hits + misses;
     s.get_hits += hits;
@@ -369,6 +362,12 @@ ExecStatus McConnection::gat(const proto::McTextRequest& req, std::string_view r
                 server_.forget_ticket(p.ticket);
             }
             pieces_.clear();
+            if (ch.inflight() == 0 && ch.backlog() == 0) {
+                // More keys than the channel can ever hold at once: waiting
+                // would never end.
+                out.append(proto::kMcServerErrorOutOfMemory);
+                return ExecStatus::kDone;
+            }
             return ExecStatus::kWait;
         }
         pieces_.push_back({0, msg, shard_of(k.digest), ticket});

@@ -4,9 +4,9 @@
 //
 // The connection is its session's executor (engine/mc_executor.h):
 //   get/gets      read here, lock-free, from the shards' shared memory; a hit
-//                 on an item never fetched since it was stored goes to the
-//                 owner instead (memcached marks the item fetched, which mg's
-//                 h flag reports, and only the owner writes items)
+//                 on an item never fetched since it was stored also asks the
+//                 owner to mark it fetched (memcached does, mg's h flag
+//                 reports it, and only the owner writes items)
 //   everything else that touches items (writes, gat, mg, flush_all, stats)
 //                 is sent to the key's owner (flush_all to every owner) and
 //                 its reply takes its place in the output when it comes back
@@ -119,6 +119,7 @@ class McConnection final : public EventHandler, public engine::McExecutor {
         uint64_t ticket;
     };
     std::vector<Piece> pieces_;
+    std::vector<store::KeyDigest> marked_;  // items a get asked to mark fetched
     std::string scratch_out_;
 };
 

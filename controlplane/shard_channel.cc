@@ -120,6 +120,18 @@ Message* ShardChannel::prepare(std::string_view bytes, const engine::ParsedReque
     return msg;
 }
 
+Message* ShardChannel::prepare_mark_fetched(const store::KeyRef& k, uint64_t cas, uint64_t ticket) {
+    Message* msg = prepare(k.key, nullptr, ticket);
+    if (msg == nullptr) return nullptr;
+    msg->kind = MessageKind::kControlMarkFetched;
+    msg->parsed.request = proto::McTextRequest{};
+    msg->parsed.request.key = msg->body;
+    msg->parsed.request.cas = cas;
+    msg->parsed.digest = k.digest;
+    msg->parsed.valid = true;
+    return msg;
+}
+
 void ShardChannel::send(size_t shard, Message* msg) {
     if (backlogs_[shard].empty() && send_now(shard, msg)) return;
     backlogs_[shard].push_back(msg);

@@ -75,6 +75,9 @@ class ShardChannel {
     // connection waits and tries again after poll() freed some.
     dataplane::Message* prepare(std::string_view bytes, const engine::ParsedRequest* parsed,
                                 uint64_t ticket);
+    // Asks the owner to mark the item under `k` fetched if its CAS is still
+    // `cas` (see dataplane::MessageKind::kControlMarkFetched).
+    dataplane::Message* prepare_mark_fetched(const store::KeyRef& k, uint64_t cas, uint64_t ticket);
     // Sends a prepared request to `shard`'s owner, or queues it in order
     // behind that shard's backlog. Never fails.
     void send(size_t shard, dataplane::Message* msg);

@@ -26,6 +26,7 @@
 //   | reply_to (by kind):                                               |
 //   |   kUdpDatagram:     UdpReplyTo {mbuf, net::UdpRequest, req id}    |
 //   |   kControlRequest:  ControlReplyTo {request mbuf, reply ring}     |
+//   |   kControlMarkFetched: ControlReplyTo (key + CAS in `parsed`)     |
 //   |   kControlReply:    reply: mbuf chain of reply_len bytes (or null)|
 //   +-------------------------------------------------------------------+
 #pragma once
@@ -47,6 +48,11 @@ enum class MessageKind : uint8_t {
     kUdpDatagram,     // a memcached UDP datagram for the owner; reply: a frame
     kControlRequest,  // memcached text from the control plane; reply: kControlReply
     kControlReply,    // the owner's answer to a kControlRequest
+    // The control plane served a get of an item never fetched since it was
+    // stored: the owner marks it fetched (memcached's ITEM_FETCHED, which
+    // mg's h flag reports) if it is still the item read, parsed.request.cas.
+    // parsed: key (in `body`) and digest. Reply: kControlReply, no bytes.
+    kControlMarkFetched,
 };
 
 enum class ReplyStatus : uint8_t {

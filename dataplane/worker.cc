@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "engine/mc_classic.h"
+#include "engine/mc_get.h"
 #include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_wire.h"
@@ -309,7 +310,15 @@ void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_
 }
 
 void Worker::run_control(Message* msg) {
-    run_request(msg->body, &msg->parsed);
+    if (msg->kind == MessageKind::kControlMarkFetched) {
+        reply_.clear();
+        store::Shard& shard = *shards_[p_.worker_id];
+        const store::KeyRef k = msg->parsed.key();
+        store::Item* it = shard.find(k, clock_.now());
+        if (it != nullptr && it->cas == msg->parsed.request.cas) engine::mark_fetched(shard, it);
+    } else {
+        run_request(msg->body, &msg->parsed);
+    }
     const ControlReplyTo to = msg->control;
     ReplyStatus status = ReplyStatus::kOk;
     rte_mbuf* bytes = nullptr;
@@ -362,6 +371,7 @@ unsigned Worker::drain_inbox() {
                 done[n_done++] = msg;
                 break;
             case MessageKind::kControlRequest:
+            case MessageKind::kControlMarkFetched:
                 run_control(msg);  // the message goes back as the reply
                 break;
             case MessageKind::kControlReply:
