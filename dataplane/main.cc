@@ -2,8 +2,14 @@
 // worker lcores that each own one shard, and creates the shared memory a
 // secondary process (the control plane) attaches to (shm/layout.h).
 //
-//   fulmar-dataplane <EAL args> -- --config configs/local.toml
+//   fulmar-dataplane <EAL args> -- --config configs/local.toml [--ready-file PATH]
 //   fulmar-dataplane --list-config            (the config keys, no EAL)
+//
+// --ready-file: written (the pid, atomically) once the ports are started and
+// every worker runs, removed at exit. A launcher waits for it before it
+// touches the interfaces: a net_tap interface moved to another namespace
+// while the PMD still sets up its queues gets a twin in the old namespace,
+// and then nothing is answered (tools/fulmar up did that once).
 //
 // main() is build -> run -> teardown. Build validates the configuration
 // against EAL into a per-lcore table (lcore, worker, port, queue), as l3fwd
@@ -18,6 +24,8 @@
 #include <rte_ring.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <fmt/core.h>
 
@@ -48,9 +56,24 @@ void on_signal(int) {
 }
 
 int usage(const char* argv0) {
-    fmt::print(stderr, "usage: {} <EAL args> -- --config FILE\n       {} --list-config\n", argv0,
-               argv0);
+    fmt::print(stderr,
+               "usage: {} <EAL args> -- --config FILE [--ready-file PATH]\n"
+               "       {} --list-config\n",
+               argv0, argv0);
     return 2;
+}
+
+// Writes our pid to `path` by a rename, so a reader never sees half a file.
+bool write_ready_file(const std::string& path) {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr) return false;
+    const bool ok = std::fprintf(f, "%d\n", static_cast<int>(getpid())) > 0;
+    if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        return false;
+    }
+    return true;
 }
 
 int launch_worker(void* arg) {
@@ -118,6 +141,7 @@ WorkerParams worker_params(const config::DataplaneConfig& cfg, const Dataplane& 
     wp.max_sleep_us = cfg.idle.max_sleep_us;
     wp.gratuitous_arp = lc.worker_id == 0;
     wp.shared = &dp.zones.shm();
+    if (dp.port.kernel) wp.kernel_port_id = dp.port.kernel->port_id;
     return wp;
 }
 
@@ -135,6 +159,8 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
         lc.port_id = dp->port.port_id;
     const auto n_workers = static_cast<uint32_t>(dp->lcores.size());
     print_serving(cfg, *dp);
+    if (dp->port.kernel)
+        fmt::print("fulmar-dataplane: exception path: {}\n", kernel_text(dp->port, cfg.ports[0]));
 
     // The seed goes into shared memory with the zones: a secondary digests
     // keys exactly as the workers do.
@@ -205,7 +231,7 @@ void watch_controlplane(shm::DataplaneShm& shm, rte_rcu_qsbr* rcu) {
 }
 
 // Launches the workers and manages until SIGINT/SIGTERM; then stops them.
-Result<bool, std::string> run(Dataplane& dp) {
+Result<bool, std::string> run(Dataplane& dp, const std::string& ready_file) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     for (auto& w : dp.workers) {
@@ -216,9 +242,14 @@ Result<bool, std::string> run(Dataplane& dp) {
             return Err(fmt::format("cannot launch lcore {}", w->params().lcore_id));
         }
     }
+    // rte_eal_remote_launch returns once the lcore has taken the function:
+    // every worker runs from here on.
     std::string last_link = link_text(dp.port.port_id);
     fmt::print("fulmar-dataplane: running; link {}\n", last_link);
     std::fflush(stdout);
+    if (!ready_file.empty() && !write_ready_file(ready_file))
+        fmt::print(stderr, "fulmar-dataplane: cannot write {}: {}\n", ready_file,
+                   std::strerror(errno));
     unsigned ticks = 0;
     while (!g_stop) {
         // Often enough that an owner waiting on a dead control plane's RCU
@@ -233,6 +264,7 @@ Result<bool, std::string> run(Dataplane& dp) {
             last_link = link;
         }
     }
+    if (!ready_file.empty()) std::remove(ready_file.c_str());
     for (auto& w : dp.workers)
         w->stop.store(true);
     rte_eal_mp_wait_lcore();
@@ -254,9 +286,12 @@ int main(int argc, char** argv) {
     argc -= eal_used;
     argv += eal_used;
     std::string config_path;
+    std::string ready_file;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config_path = argv[++i];
+        else if (std::strcmp(argv[i], "--ready-file") == 0 && i + 1 < argc)
+            ready_file = argv[++i];
         else
             return usage(argv[0]);
     }
@@ -274,7 +309,7 @@ int main(int argc, char** argv) {
         if (!dp) {
             fmt::print(stderr, "fulmar-dataplane: {}\n", dp.error());
             rc = 1;
-        } else if (auto r = run(*dp.value()); !r) {
+        } else if (auto r = run(*dp.value(), ready_file); !r) {
             fmt::print(stderr, "fulmar-dataplane: {}\n", r.error());
             rc = 1;
         } else {

@@ -88,7 +88,8 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
            .stats = &slot.engine,
            .shared = p.shared},
       session_(ctx_),
-      reply_(kReplyCapacity) {}
+      reply_(kReplyCapacity),
+      kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000) {}
 
 void Worker::send(rte_mbuf* m) {
     stats.tx_packets++;
@@ -106,6 +107,57 @@ void Worker::flush_tx() {
         rte_pktmbuf_free_bulk(tx_.data() + sent, n_tx_ - sent);
     }
     n_tx_ = 0;
+}
+
+void Worker::to_kernel(rte_mbuf* m, net::DropReason why) {
+    if (p_.kernel_port_id == kNoKernelPort) {
+        drops[static_cast<size_t>(why)]++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    to_kernel_[n_to_kernel_++] = m;
+    if (n_to_kernel_ == to_kernel_.size()) flush_to_kernel();
+}
+
+void Worker::flush_to_kernel() {
+    // One try: a kernel that does not keep up must not slow the cache; what
+    // its queue does not take is dropped, counted (TCP retransmits).
+    const uint16_t sent =
+        rte_eth_tx_burst(p_.kernel_port_id, p_.queue_id, to_kernel_.data(), n_to_kernel_);
+    stats.kernel_punted += sent;
+    if (sent < n_to_kernel_) {
+        stats.kernel_dropped += n_to_kernel_ - sent;
+        rte_pktmbuf_free_bulk(to_kernel_.data() + sent, n_to_kernel_ - sent);
+    }
+    n_to_kernel_ = 0;
+}
+
+unsigned Worker::poll_kernel() {
+    if (p_.kernel_port_id == kNoKernelPort) return 0;
+    if (kernel_poll_cycles_ != 0) {
+        const uint64_t now = rte_rdtsc();
+        if (now < next_kernel_poll_) return 0;
+        next_kernel_poll_ = now + kernel_poll_cycles_;
+    }
+    rte_mbuf* pkts[64];
+    const uint16_t n =
+        rte_eth_rx_burst(p_.kernel_port_id, p_.queue_id, pkts, std::min<uint16_t>(p_.burst, 64));
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        // The kernel interface is the VLAN's untagged side: its frames get
+        // the port's tag on the way out.
+        if (p_.addr.vlan_id != 0) {
+            m->vlan_tci = p_.addr.vlan_id;
+            if (rte_vlan_insert(&m) != 0) {
+                stats.kernel_dropped++;
+                rte_pktmbuf_free(m);
+                continue;
+            }
+        }
+        stats.kernel_returned++;
+        send(m);
+    }
+    return n;
 }
 
 bool Worker::accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
@@ -228,6 +280,9 @@ void Worker::on_rx(rte_mbuf* m) {
         case net::RxAction::kTransmit:
             stats.replies_in_place++;
             send(m);
+            return;
+        case net::RxAction::kToKernel:
+            to_kernel(m, why);
             return;
         case net::RxAction::kDrop:
             drops[static_cast<size_t>(why)]++;
@@ -401,10 +456,12 @@ unsigned Worker::poll_once() {
         on_rx(pkts[i]);
     }
     if (!gets_.empty()) run_gets();
+    if (n_to_kernel_ > 0) flush_to_kernel();
     const unsigned in = drain_inbox();
+    const unsigned from_kernel = poll_kernel();
     if (n_tx_ > 0) flush_tx();
     if (++loops_ % kHousekeepEvery == 0) housekeep();
-    return n + in;
+    return n + in + from_kernel;
 }
 
 void Worker::announce() {

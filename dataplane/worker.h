@@ -8,6 +8,9 @@
 // and `stop` (set by the main lcore).
 //
 //   RX burst -> classify (L2/L3/L4) -> ARP/ICMP: reply in place
+//                                   -> the host's (TCP, other UDP ports, ARP
+//                                      replies): to our TX queue on the
+//                                      kernel port (exception path)
 //                                   -> memcached UDP -> one plain get line: batch
 //                                                    -> else: (batch first) route
 //                                                       (engine/route.h: parses a
@@ -17,6 +20,8 @@
 //   end of burst -> batch: one bulk look-up, replies written into TX mbufs
 //   inbox: at most `burst` messages -> run (we own the keys), parse and digest
 //          taken from the message -> UDP reply frame | control-plane reply ring
+//   kernel port, every kernel_poll_us: at most `burst` frames from our RX
+//          queue there -> our TX queue on the data port
 //   every kHousekeepEvery loops: RCU quiescent state, TTL sweep step
 #pragma once
 
@@ -53,6 +58,15 @@ using engine::RoutePolicy;
 
 static_assert(net::kDropReasonCount <= shm::kMaxDropReasons);
 
+// WorkerParams::kernel_port_id when the port has no kernel side.
+inline constexpr uint16_t kNoKernelPort = UINT16_MAX;
+// How often a worker polls its RX queue on the kernel port. net_tap's RX
+// burst is a readv() per call, empty or not (~1 us): once a loop would put
+// a syscall on the hot path; every 50 us it costs a busy worker ~2% and
+// adds at most 50 us to a TCP segment's way out, which a control-plane
+// connection does not notice.
+inline constexpr uint32_t kDefaultKernelPollUs = 50;
+
 struct WorkerParams {
     unsigned lcore_id = 0;
     uint16_t worker_id = 0;  // also the shard id and the RCU thread id
@@ -67,6 +81,12 @@ struct WorkerParams {
     uint32_t pause_iterations = 1024;
     uint32_t max_sleep_us = 100;
     bool gratuitous_arp = false;  // announce the port's address at start
+    // The exception path: the port's kernel side (port.h). Frames that are
+    // the host's (classify: kToKernel) leave on TX queue `queue_id` there;
+    // what the kernel sends arrives on RX queue `queue_id` there and leaves
+    // on ours. kNoKernelPort: none, and those frames are counted drops.
+    uint16_t kernel_port_id = kNoKernelPort;
+    uint32_t kernel_poll_us = kDefaultKernelPollUs;  // 0: every loop (tests)
     uint32_t sweep_budget = 256;
     // The dataplane's shared zone (shm/layout.h): the worker counts in its
     // slot there, lcores[worker_id], and memcached `stats` sums every
@@ -130,6 +150,13 @@ class Worker {
     void run_gets();
     void send(rte_mbuf* m);
     void flush_tx();
+    // The exception path: queues a frame for the kernel port (or counts the
+    // drop `why` when there is none); sends what is queued; returns the
+    // kernel's frames (at most `burst`, when the poll interval has passed)
+    // on our TX queue.
+    void to_kernel(rte_mbuf* m, net::DropReason why);
+    void flush_to_kernel();
+    unsigned poll_kernel();
     void housekeep();
 
     WorkerParams p_;
@@ -155,6 +182,10 @@ class Worker {
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;
+    std::array<rte_mbuf*, 64> to_kernel_{};
+    uint16_t n_to_kernel_ = 0;
+    uint64_t kernel_poll_cycles_ = 0;
+    uint64_t next_kernel_poll_ = 0;  // TSC
     uint32_t loops_ = 0;
 };
 

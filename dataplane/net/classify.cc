@@ -41,6 +41,25 @@ RxAction transmit(const Frame& f, DropReason& why) {
     return RxAction::kTransmit;
 }
 
+// For the kernel interface: see classify.h for what the tag becomes.
+RxAction to_kernel(const Frame& f, const PortAddr& port, DropReason reason, DropReason& why) {
+    why = reason;
+    rte_mbuf* m = f.m;
+    if (port.vlan_id != 0) {
+        // A tag in the bytes comes out; one the NIC stripped is already out.
+        if (!f.vlan_stripped) rte_vlan_strip(m);
+    } else if (f.vlan_stripped) {
+        if (rte_vlan_insert(&m) != 0) return drop(DropReason::kNoHeadroom, why);
+    }
+    return RxAction::kToKernel;
+}
+
+// Broadcast or ours: ARP the kernel behind our address may be waiting for.
+bool for_our_host(const rte_ether_hdr* eth, const PortAddr& port) {
+    return rte_is_broadcast_ether_addr(&eth->dst_addr) ||
+           rte_is_same_ether_addr(&eth->dst_addr, &port.mac);
+}
+
 bool is_unicast_source(rte_be32_t src, rte_be32_t ours) {
     const uint32_t a = rte_be_to_cpu_32(src);
     const uint8_t first = static_cast<uint8_t>(a >> 24);
@@ -59,18 +78,25 @@ RxAction handle_arp(Frame& f, const PortAddr& port, DropReason& why) {
         arp->arp_plen != sizeof(rte_be32_t)) {
         return drop(DropReason::kArpMalformed, why);
     }
-    if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST)) {
-        return drop(DropReason::kArpNotRequest, why);
-    }
     rte_arp_ipv4& d = arp->arp_data;
-    // Our own announcement looped back (a bridge, a ring pair) must not be
-    // answered: that would be a reply to ourselves. It is recognised by its
-    // sender address being ours, not by the MAC alone: net_tap gives the
-    // kernel side of the TAP the port's own MAC, and that peer must get its
-    // ARP answered.
-    if (d.arp_tip != port.ip ||
-        (d.arp_sip == port.ip && rte_is_same_ether_addr(&d.arp_sha, &port.mac))) {
-        return drop(DropReason::kArpNotForUs, why);
+    // Our own ARP looped back (a bridge, a ring pair; our announcement or
+    // the kernel side's requests, which carry our MAC and address) must not
+    // be answered nor handed to the kernel: that would be talking to
+    // ourselves. It is recognised by its sender address being ours, not by
+    // the MAC alone: net_tap gives the kernel side of the TAP the port's own
+    // MAC, and that peer must get its ARP answered.
+    const bool from_us = d.arp_sip == port.ip && rte_is_same_ether_addr(&d.arp_sha, &port.mac);
+    if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST)) {
+        // A reply is what the kernel's neighbour table waits for.
+        if (from_us || !for_our_host(eth, port)) return drop(DropReason::kArpNotRequest, why);
+        return to_kernel(f, port, DropReason::kArpNotRequest, why);
+    }
+    if (from_us) return drop(DropReason::kArpNotForUs, why);
+    if (d.arp_tip != port.ip) {
+        // Another address: the kernel may hold it (a second address of the
+        // host), else it ignores the request.
+        if (!for_our_host(eth, port)) return drop(DropReason::kArpNotForUs, why);
+        return to_kernel(f, port, DropReason::kArpNotForUs, why);
     }
 
     // RFC 826: swap sender and target, fill in our hardware address, send to
@@ -91,10 +117,13 @@ RxAction handle_icmp(Frame& f, const PortAddr& port, rte_ipv4_hdr* ip, uint32_t 
     const uint32_t icmp_len = ip_total - ip_hlen;
     if (icmp_len < sizeof(rte_icmp_hdr)) return drop(DropReason::kShortFrame, why);
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ip_hlen);
-    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
-        return drop(DropReason::kIcmpNotEchoRequest, why);
-    }
+    // Summed first: a corrupt message is garbage, whoever it was for.
     if (!sum_is_valid(raw_sum(icmp, icmp_len))) return drop(DropReason::kBadIcmpChecksum, why);
+    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+        // Echo replies to the kernel's pings, unreachables and
+        // fragmentation-needed for its TCP: the kernel's.
+        return to_kernel(f, port, DropReason::kIcmpNotEchoRequest, why);
+    }
 
     // Type 8 -> 0 changes one 16-bit word by 0x0800 (type is its high byte):
     // RFC 1624 incremental update instead of summing the whole payload again.
@@ -126,16 +155,17 @@ RxAction handle_udp(Frame& f, const PortAddr& port, const ClientFilter& filter,
     if (l4_len < sizeof(rte_udp_hdr)) return drop(DropReason::kBadUdpLength, why);
     const auto* udp =
         reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ip_hlen);
-    const uint16_t dst_port = rte_be_to_cpu_16(udp->dst_port);
-    // Unsigned wrap makes one compare cover both ends of the range.
-    if (static_cast<uint16_t>(dst_port - port.udp_port) >= port.n_udp_ports) {
-        return drop(DropReason::kNotOurPort, why);
-    }
     // Linux also accepts a UDP length shorter than the IP payload (and trims);
-    // a longer one is a lie.
+    // a longer one is a lie (checked before the port: the kernel gets no
+    // garbage either).
     const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
     if (udp_len < sizeof(rte_udp_hdr) || udp_len > l4_len) {
         return drop(DropReason::kBadUdpLength, why);
+    }
+    const uint16_t dst_port = rte_be_to_cpu_16(udp->dst_port);
+    // Unsigned wrap makes one compare cover both ends of the range.
+    if (static_cast<uint16_t>(dst_port - port.udp_port) >= port.n_udp_ports) {
+        return to_kernel(f, port, DropReason::kNotOurPort, why);
     }
     // Before the checksum: a spoofed flood from outside the list should cost
     // as little as possible.
@@ -208,7 +238,8 @@ RxAction handle_ipv4(Frame& f, const PortAddr& port, const ClientFilter& filter,
         case IPPROTO_ICMP:
             return handle_icmp(f, port, ip, hlen, total, why);
         default:
-            return drop(DropReason::kNotUdp, why);
+            // TCP (the control plane's sockets) and the rest.
+            return to_kernel(f, port, DropReason::kNotUdp, why);
     }
 }
 

@@ -4,7 +4,8 @@
 // pure (no allocation, no syscalls, no globals). A frame is either a memcached
 // UDP request for this port (the caller parses it and builds replies), a frame
 // already turned in place into a reply to transmit (ARP reply, ICMP echo
-// reply), or a drop with a reason the caller counts.
+// reply), a frame for the host's kernel (the exception path: addressed to us
+// but not served here), or a drop with a reason the caller counts.
 //
 // Headers parsed (offsets without / with one 802.1Q tag):
 //
@@ -42,11 +43,17 @@ namespace fulmar::net {
 enum class RxAction : uint8_t {
     kUdpRequest,  // `out` describes a memcached datagram for us
     kTransmit,    // the mbuf is now a reply (ARP, ICMP echo): send it as is
+    kToKernel,    // well-formed and the host's, not ours to serve (TCP, UDP to
+                  // another port, ARP replies, ...): for the kernel interface
+                  // that holds the address; `why` is the drop to count where
+                  // the port has none
     kDrop,        // `why` says why; the caller frees the mbuf
 };
 
 // Every reason a frame is not answered. Names (drop_reason_name) are the
-// counter names in stats and telemetry: keep them stable.
+// counter names in stats and telemetry: keep them stable. Those marked (k)
+// are also the reasons of kToKernel: with a kernel side the frame goes
+// there instead of being dropped.
 enum class DropReason : uint8_t {
     kMultiSegment,   // chained mbuf: we only parse contiguous frames
     kShortFrame,     // shorter than the headers it announces
@@ -54,8 +61,8 @@ enum class DropReason : uint8_t {
     kStackedVlan,    // QinQ or a second tag
     kNotOurMac,      // unicast to another MAC (promiscuous port)
     kArpMalformed,   // not Ethernet/IPv4 ARP
-    kArpNotRequest,  // ARP reply or other opcode: we keep no neighbour table
-    kArpNotForUs,    // ARP request for another address, or our own
+    kArpNotRequest,  // (k) ARP reply or other opcode: we keep no neighbour table
+    kArpNotForUs,    // (k) ARP request for another address, or our own
     kBadIpVersion,   // version != 4 under an IPv4 ethertype
     kBadIhl,         // IHL < 5, or the header runs past the frame
     kBadIpChecksum,
@@ -63,14 +70,14 @@ enum class DropReason : uint8_t {
     kFragment,            // MF set or offset != 0: requests fit one datagram
     kNotOurIp,            // destination is not the port's address
     kBadSourceIp,         // source 0, broadcast, multicast, loopback or ours
-    kIcmpNotEchoRequest,  // any other ICMP type or code
+    kIcmpNotEchoRequest,  // (k) any other ICMP type or code
     kBadIcmpChecksum,
-    kNotUdp,        // TCP, IGMP, ... (not UDP, not ICMP)
-    kNotOurPort,    // UDP to a port outside the cache range
+    kNotUdp,        // (k) TCP, IGMP, ... (not UDP, not ICMP)
+    kNotOurPort,    // (k) UDP to a port outside the cache range
     kBadUdpLength,  // UDP length < 8 or > IP payload
     kBadUdpChecksum,
     kClientNotAllowed,  // source outside the allowed prefixes
-    kNoHeadroom,        // could not re-insert a stripped VLAN tag in a reply
+    kNoHeadroom,        // could not re-insert a stripped VLAN tag (reply, kernel frame)
     kWrongVlan,         // untagged or another VLAN while the port has one configured
     kCount,
 };
@@ -99,12 +106,25 @@ struct UdpRequest {
 // kDrop sets `why`; on kTransmit the mbuf was rewritten in place (and may have
 // grown by a VLAN tag). Never frees the mbuf.
 //
+// kToKernel (and `why`, the reason a port without a kernel side counts):
+// IPv4 to port.ip that passed every IPv4 check but is not ICMP echo or UDP
+// to the cache ports (TCP, other protocols: not_udp; UDP to another port:
+// not_our_port; ICMP other than an echo request: icmp_not_echo_request);
+// ARP for the kernel's neighbour table, broadcast or to our MAC: replies
+// (arp_not_request) and requests for another address (arp_not_for_us).
+// Garbage stays kDrop: malformed frames, fragments, bad sums or sources,
+// other MACs and addresses, our own frames looped back, and requests to the
+// cache ports from clients outside the filter. The frame is left as the
+// kernel interface should see it: with port.vlan_id set, untagged (that
+// interface is the VLAN's untagged side); without, with the tag it came
+// with, back in the bytes if the NIC stripped it.
+//
 // Checks, in order: single segment; Ethernet (+ one VLAN tag); ARP request for
 // port.ip -> reply; IPv4 version, IHL (options accepted and skipped), header
 // checksum, total length (Ethernet padding past it is ignored), no fragment,
 // destination port.ip, a unicast source; ICMP echo request -> reply (the
 // client filter does not apply: an echo reply is no bigger than its request);
-// UDP destination port, length, client filter, checksum. A UDP checksum of 0
+// UDP length, destination port, client filter, checksum. A UDP checksum of 0
 // (none, legal in IPv4) is accepted, and so is one equal to the pseudo-header
 // sum alone: veth/af_packet peers with TX checksum offload send those. A
 // device's verdict in ol_flags (RTE_MBUF_F_RX_{IP,L4}_CKSUM_GOOD/BAD, L4

@@ -453,6 +453,12 @@ class ValueReader {
                     prefix + ".device", device,
                     fmt::format("'{}' names the same device as ports[{}]", port.device, j));
             }
+            if (port.kind == DeviceKind::kVdev && !c.ports[j].kernel_device.empty() &&
+                vdev_name(c.ports[j].kernel_device) == vdev_name(port.device)) {
+                return error(prefix + ".device", device,
+                             fmt::format("'{}' names the same device as ports[{}].kernel_device",
+                                         port.device, j));
+            }
         }
 
         const toml::node& ipv4 = *t.get("ipv4");
@@ -485,8 +491,47 @@ class ValueReader {
             port.vlan = static_cast<uint16_t>(vlan->as_integer()->get());
         }
         port.checksum_offload = boolean_or(&t, "checksum_offload", true);
+        if (const toml::node* kernel = t.get("kernel_device")) {
+            port.kernel_device = kernel->as_string()->get();
+            if (auto e = check_kernel_device(*kernel, prefix, port, c)) return e;
+        }
         c.ports.push_back(std::move(port));
         return std::nullopt;
+    }
+
+    // A vdev (a kernel interface is virtual: net_tap, virtio_user), not the
+    // data device nor any other port's device or kernel side.
+    std::optional<ConfigError> check_kernel_device(const toml::node& node,
+                                                   const std::string& prefix,
+                                                   const PortConfig& port,
+                                                   const DataplaneConfig& c) {
+        const std::string& dev = port.kernel_device;
+        const std::string_view name = vdev_name(dev);
+        if (name.find(':') != std::string_view::npos || !is_vdev_string(dev)) {
+            return error(prefix + ".kernel_device", node,
+                         fmt::format("'{}' is not a DPDK vdev \"name[,key=value...]\" (the kernel "
+                                     "side is a virtual device such as net_tap)",
+                                     dev));
+        }
+        const auto is_device = [&](const PortConfig& other) {
+            return other.kind == DeviceKind::kVdev && vdev_name(other.device) == name;
+        };
+        if (is_device(port)) {
+            return error(prefix + ".kernel_device", node,
+                         fmt::format("'{}' names the same device as the port itself", dev));
+        }
+        for (size_t j = 0; j < c.ports.size(); j++) {
+            if (is_device(c.ports[j]) || (!c.ports[j].kernel_device.empty() &&
+                                          vdev_name(c.ports[j].kernel_device) == name)) {
+                return error(prefix + ".kernel_device", node,
+                             fmt::format("'{}' names the same device as ports[{}]", dev, j));
+            }
+        }
+        return std::nullopt;
+    }
+
+    static std::string_view vdev_name(const std::string& d) {
+        return std::string_view(d).substr(0, d.find(','));
     }
 
     // Two PCI ports conflict on the address; two vdevs on the instance name
@@ -494,8 +539,7 @@ class ValueReader {
     static bool same_device(const PortConfig& a, const PortConfig& b) {
         if (a.kind != b.kind) return false;
         if (a.kind == DeviceKind::kPci) return a.pci == b.pci;
-        auto name = [](const std::string& d) { return std::string_view(d).substr(0, d.find(',')); };
-        return name(a.device) == name(b.device);
+        return vdev_name(a.device) == vdev_name(b.device);
     }
 
     ConfigError error(std::string key, const toml::node& node, std::string_view why) {
@@ -656,6 +700,8 @@ std::string format_config(const DataplaneConfig& c) {
         if (p.mtu) out += fmt::format("mtu = {}\n", *p.mtu);
         if (p.vlan) out += fmt::format("vlan = {}\n", *p.vlan);
         out += fmt::format("checksum_offload = {}\n", p.checksum_offload);
+        if (!p.kernel_device.empty())
+            out += fmt::format("kernel_device = {}\n", quoted(p.kernel_device));
     }
     out += "\n[telemetry]\n";
     out += fmt::format("enabled = {}\n", c.telemetry_enabled);

@@ -69,6 +69,11 @@ struct PortConfig {
     std::optional<uint16_t> vlan;
     // Let the device compute and verify IPv4/UDP checksums where it can.
     bool checksum_offload = true;
+    // The exception path: a DPDK vdev whose kernel interface gets the port's
+    // MAC and address ("net_tap1,iface=fulmark0"); frames for the host that
+    // the dataplane does not serve go there, and what the kernel sends there
+    // leaves through this port. Empty: none (such frames are counted drops).
+    std::string kernel_device;
 
     bool operator==(const PortConfig&) const = default;
 };
@@ -197,6 +202,12 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"ports[].checksum_offload", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "IPv4/UDP checksums by the device where it offers both (TX fill, RX verify); false:"
      " always in software"},
+    {"ports[].kernel_device", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "exception path: a DPDK vdev with a kernel interface (\"net_tap1,iface=fulmark0\") that"
+     " the dataplane gives the port's MAC, MTU and ipv4, up; frames for that address it does"
+     " not serve (TCP, other UDP ports, ARP replies) go to it, what the kernel sends there"
+     " leaves through the port; one RX/TX queue per worker, mbufs from the port's pool;"
+     " unset: those frames are counted drops"},
     {"controlplane", ValueType::kTable, Presence::kOptional, 0, 0, "",
      "fulmar-controlplane: TCP listeners, admin socket, limits"},
     {"controlplane.listen", ValueType::kString, Presence::kOptional, 0, 0, "",

@@ -59,6 +59,7 @@ TEST(ShippedConfigs, LocalTomlParsesAsTheTapSandbox) {
     EXPECT_EQ(c.ports[0].device, "net_tap0,iface=fulmar0");
     EXPECT_EQ(c.ports[0].kind, DeviceKind::kVdev);
     EXPECT_EQ(c.ports[0].ipv4, (Ipv4Prefix{0xC6120001, 24}));
+    EXPECT_EQ(c.ports[0].kernel_device, "net_tap1,iface=fulmark0");
 }
 
 TEST(ShippedConfigs, ApplianceTomlParsesWithAPciPortAndSeveralWorkers) {
@@ -126,6 +127,7 @@ TEST(Defaults, AreAppliedToEveryOptionalKey) {
     EXPECT_FALSE(c.ports[0].mac.has_value());
     EXPECT_FALSE(c.ports[0].mtu.has_value());
     EXPECT_FALSE(c.ports[0].vlan.has_value());
+    EXPECT_TRUE(c.ports[0].kernel_device.empty());
 }
 
 TEST(Defaults, InTheKeyTableAreTheOnesTheParserApplies) {
@@ -348,6 +350,33 @@ TEST(ConfigErrors, TwoPortsOnTheSameDeviceAreRejected) {
     EXPECT_TRUE(contains(e.message, "ports[0]"));
 }
 
+TEST(ConfigErrors, KernelDeviceMustBeAVdevOfItsOwn) {
+    ConfigError e = error_of(std::string(kMinimal) + "kernel_device = \"0000:3b:00.0\"\n");
+    EXPECT_EQ(e.key, "ports[0].kernel_device");
+    EXPECT_TRUE(contains(e.message, "vdev"));
+    e = error_of(std::string(kMinimal) + "kernel_device = \"net_tap0,iface=k\"\n");
+    EXPECT_EQ(e.key, "ports[0].kernel_device");
+    EXPECT_TRUE(contains(e.message, "the port itself"));
+    e = error_of(std::string(kMinimal) + "kernel_device = \"net tap1\"\n");
+    EXPECT_EQ(e.key, "ports[0].kernel_device");
+    // Another port's device or kernel side, either way round.
+    e = error_of(std::string(kMinimal) +
+                 "kernel_device = \"net_tap1,iface=k\"\n[[ports]]\ndevice = "
+                 "\"net_tap2,iface=b\"\nipv4 = \"10.0.0.1/8\"\nkernel_device = \"net_tap1\"\n");
+    EXPECT_EQ(e.key, "ports[1].kernel_device");
+    EXPECT_TRUE(contains(e.message, "ports[0]"));
+    e = error_of(std::string(kMinimal) +
+                 "kernel_device = \"net_tap1,iface=k\"\n[[ports]]\ndevice = "
+                 "\"net_tap1,iface=b\"\nipv4 = \"10.0.0.1/8\"\n");
+    EXPECT_EQ(e.key, "ports[1].device");
+    EXPECT_TRUE(contains(e.message, "ports[0].kernel_device"));
+    e = error_of(std::string(kMinimal) +
+                 "[[ports]]\ndevice = \"net_tap2,iface=b\"\nipv4 = \"10.0.0.1/8\"\n"
+                 "kernel_device = \"net_tap0\"\n");
+    EXPECT_EQ(e.key, "ports[1].kernel_device");
+    EXPECT_TRUE(contains(e.message, "ports[0]"));
+}
+
 TEST(ConfigErrors, MulticastMacIsRejected) {
     ConfigError e = error_of(std::string(kMinimal) + "mac = \"01:00:5e:00:00:01\"\n");
     EXPECT_EQ(e.key, "ports[0].mac");
@@ -402,6 +431,7 @@ checksum_offload = false
 device = "net_memif0,role=client,socket=/run/fulmar/memif.sock"
 ipv4 = "192.168.7.1/32"
 mac = "02:AA:bb:00:00:01"
+kernel_device = "net_tap7,iface=fulmark7"
 
 [telemetry]
 enabled = false
@@ -431,6 +461,8 @@ enabled = false
     EXPECT_EQ(c.ports[1].kind, DeviceKind::kVdev);
     ASSERT_TRUE(c.ports[1].mac.has_value());
     EXPECT_EQ(format_mac(*c.ports[1].mac), "02:aa:bb:00:00:01");
+    EXPECT_TRUE(c.ports[0].kernel_device.empty());
+    EXPECT_EQ(c.ports[1].kernel_device, "net_tap7,iface=fulmark7");
     EXPECT_FALSE(c.telemetry_enabled);
 
     // And it survives a round trip through format_config.

@@ -3,11 +3,19 @@ net_tap port whose kernel side is moved into a network namespace that the
 test creates, kernel UDP clients inside that namespace, Debian's memcached as
 a reference peer.
 
-Everything a fixture creates is named after this process's pid and a counter
-(namespace fmt-<pid>-<n>, TAP iface fmt<pid%100000>n<n>, EAL --file-prefix
-fmt<pid>_<n>_), every process is wrapped in `timeout`, and teardown removes
-what it made: nothing can hang CI or collide with a parallel run. Traffic goes
-only to 198.18.0.0/15 addresses inside namespaces created here.
+Everything a fixture creates is named after a tag (a test's own, else
+$FULMAR_IT_TAG, else "fmt"), this process's pid and a counter (namespace
+<tag>-<pid>-<n>, TAP iface <tag><pid%100000>n<n>, its kernel side
+<tag><pid%100000>k<n>, EAL --file-prefix <tag><pid>_<n>_), every process is
+wrapped in `timeout`, and teardown removes what it made: nothing can hang CI
+or collide with a parallel run. Traffic goes only to 198.18.0.0/15 addresses
+inside namespaces created here, or to the kernel side of a dataplane started
+here (the exception path: that interface stays in the host's namespace,
+holding the dataplane's address; tests give it a subnet of their own).
+
+The dataplane is started with --ready-file and nothing touches its
+interfaces before that file exists: a net_tap interface moved to another
+namespace while the PMD still sets up its queues gets a twin in the old one.
 
 Clients: the test process enters the namespace with setns(2) on the calling
 thread only long enough to create a socket (a socket stays in the namespace
@@ -42,6 +50,10 @@ HUGEPAGE_DIR = "/dev/hugepages"
 DPDK_RUN_DIR = "/var/run/dpdk"
 # Longest life of any process started here (the whole suite takes ~1 min).
 PROCESS_TIMEOUT_S = 200
+# The names' tag when a test does not pick one; FULMAR_IT_TAG lets parallel
+# runs of one suite (several checkouts on one machine) keep apart by name.
+TAG = os.environ.get("FULMAR_IT_TAG", "fmt")
+assert TAG.isalnum() and len(TAG) <= 3, "FULMAR_IT_TAG: up to 3 letters or digits"
 
 _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -96,8 +108,9 @@ def preconditions():
 class Netns:
     """A network namespace of our own."""
 
-    def __init__(self):
-        self.name = f"fmt-{os.getpid()}-{_next_n()}"
+    def __init__(self, tag=None):
+        tag = tag or TAG
+        self.name = f"{tag}-{os.getpid()}-{_next_n()}"
         run("ip", "netns", "add", self.name)
         _live.add(self)
 
@@ -137,7 +150,9 @@ def hugepage_files(prefix):
     return sorted(glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + "map_*")))
 
 
-def write_config(path, iface, workers, extra_dataplane="", ip=DP_IP, mac=DP_MAC, memory_mb=64):
+def write_config(path, iface, workers, extra_dataplane="", ip=DP_IP, mac=DP_MAC, memory_mb=64,
+                 kernel_iface=None):
+    kernel = f'kernel_device = "net_tap1,iface={kernel_iface}"\n' if kernel_iface else ""
     with open(path, "w") as f:
         f.write(f"""# Written by tests/integration (shape of configs/local.toml).
 [dataplane]
@@ -156,7 +171,7 @@ max_sleep_us = 100
 device = "net_tap0,iface={iface}"
 ipv4 = "{ip}/24"
 mac = "{mac}"
-
+{kernel}
 [telemetry]
 enabled = true
 """)
@@ -166,20 +181,25 @@ class Dataplane:
     """fulmar-dataplane on a net_tap port, under `timeout`."""
 
     def __init__(self, exe, workdir, workers=(1,), extra_dataplane="", ip=DP_IP, mac=DP_MAC,
-                 memory_mb=64):
+                 memory_mb=64, tag=None, kernel=False):
+        tag = tag or TAG
         n = _next_n()
         self.exe = exe
-        self.iface = f"fmt{os.getpid() % 100000}n{n}"
+        self.iface = f"{tag}{os.getpid() % 100000}n{n}"
         assert len(self.iface) <= 15
-        self.prefix = f"fmt{os.getpid()}_{n}_"
+        # The port's kernel side ([[ports]] kernel_device), in our namespace.
+        self.kernel_iface = f"{tag}{os.getpid() % 100000}k{n}" if kernel else None
+        self.prefix = f"{tag}{os.getpid()}_{n}_"
         self.config = os.path.join(workdir, f"dp{n}.toml")
         self.log_path = os.path.join(workdir, f"dp{n}.log")
-        write_config(self.config, self.iface, workers, extra_dataplane, ip, mac, memory_mb)
+        self.ready_path = os.path.join(workdir, f"dp{n}.ready")
+        write_config(self.config, self.iface, workers, extra_dataplane, ip, mac, memory_mb,
+                     self.kernel_iface)
         # Main lcore 0 on CPU 0, the workers on CPU 1 (a 2-CPU machine).
         lcores = ",".join(["0@0"] + [f"{w}@1" for w in workers])
         self.cmd = ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", lcores,
                     "--no-pci", "--file-prefix", self.prefix, "--log-level=pmd.net.tap:warning",
-                    "--", "--config", self.config]
+                    "--", "--config", self.config, "--ready-file", self.ready_path]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -208,15 +228,20 @@ class Dataplane:
                 time.sleep(0.02)
         return self.pid
 
-    def wait_iface(self, timeout=20):
+    def wait_ready(self, timeout=20):
+        """Until the dataplane says it is ready (ports started, workers
+        running: its --ready-file exists); False if it exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if os.path.exists(f"/sys/class/net/{self.iface}"):
+            if os.path.exists(self.ready_path) and os.path.exists(f"/sys/class/net/{self.iface}"):
                 return True
             if self.proc.poll() is not None:
                 return False
             time.sleep(0.05)
         return False
+
+    # The TAP interface is safe to move once the dataplane is ready.
+    wait_iface = wait_ready
 
     def alive(self):
         return self.proc.poll() is None
@@ -292,9 +317,9 @@ class McUdp:
     """A memcached UDP client in a namespace: one request datagram (8-byte
     frame header, total 1), reply datagrams reassembled by sequence number."""
 
-    def __init__(self, ns, host, port):
+    def __init__(self, ns, host, port, client_ip=CLIENT_IP):
         self.sock = ns.socket()
-        self.sock.bind((CLIENT_IP, 0))
+        self.sock.bind((client_ip, 0))
         self.addr = (host, port)
         self.rid = random.randrange(1, 30000)
 
@@ -439,26 +464,33 @@ def wait_serving(client, timeout=15):
 class TapFixture:
     """A dataplane, its namespace with the TAP's kernel side, a client."""
 
-    def __init__(self, exe, workers=(1,), client_mac=CLIENT_MAC, extra_dataplane="", memory_mb=64):
+    def __init__(self, exe, workers=(1,), client_mac=CLIENT_MAC, extra_dataplane="", memory_mb=64,
+                 tag=None, kernel=False, ip=DP_IP, client_ip=CLIENT_IP):
+        """kernel: the port gets a kernel side (exception path) holding `ip`
+        in our namespace; give it a subnet no other run uses."""
         self.workdir = tempfile.mkdtemp(prefix="fulmar-it-")
         self.ns = None
         self.client = None
         self.memcached = None
         self.torn_down = False
-        self.dp = Dataplane(exe, self.workdir, workers, extra_dataplane, memory_mb=memory_mb)
+        self.ip = ip
+        self.client_ip = client_ip
+        self.dp = Dataplane(exe, self.workdir, workers, extra_dataplane, ip=ip,
+                            memory_mb=memory_mb, tag=tag, kernel=kernel)
         try:
-            if not self.dp.wait_iface():
-                raise RuntimeError(f"no TAP iface {self.dp.iface}; dataplane log:\n{self.dp.text()}")
+            if not self.dp.wait_ready():
+                raise RuntimeError(f"the dataplane did not get ready (TAP iface {self.dp.iface}); "
+                                   f"log:\n{self.dp.text()}")
             self.dp.find_pid(time.monotonic() + 5)
-            self.ns = Netns()
+            self.ns = Netns(tag)
             run("ip", "link", "set", self.dp.iface, "netns", self.ns.name)
             self.ns.ip("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
             self.ns.ip("ip", "link", "set", "lo", "up")
             if client_mac:
                 self.ns.ip("ip", "link", "set", self.dp.iface, "address", client_mac)
-            self.ns.ip("ip", "addr", "add", f"{CLIENT_IP}/24", "dev", self.dp.iface)
+            self.ns.ip("ip", "addr", "add", f"{client_ip}/24", "dev", self.dp.iface)
             self.ns.ip("ip", "link", "set", self.dp.iface, "up")
-            self.client = McUdp(self.ns, DP_IP, MC_PORT)
+            self.client = McUdp(self.ns, ip, MC_PORT, client_ip)
         except BaseException:
             self.teardown()
             raise
@@ -471,10 +503,10 @@ class TapFixture:
             raise RuntimeError("memcached is not installed (tools/fulmar setup)")
         self.memcached = subprocess.Popen(
             ["ip", "netns", "exec", self.ns.name, "timeout", "-k", "5", str(PROCESS_TIMEOUT_S),
-             "memcached", "-u", "root", "-U", str(port), "-p", "0", "-l", CLIENT_IP, "-m", "64",
+             "memcached", "-u", "root", "-U", str(port), "-p", "0", "-l", self.client_ip, "-m", "64",
              "-t", "1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        mc = McUdp(self.ns, CLIENT_IP, port)
+        mc = McUdp(self.ns, self.client_ip, port, self.client_ip)
         if not wait_serving(mc, 10):
             raise RuntimeError("memcached does not answer over UDP")
         return mc

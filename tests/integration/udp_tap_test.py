@@ -622,11 +622,12 @@ class ShutdownTest(TapCase):
         self.check_teardown(self.fx)
 
 
-# ---- the tools/fulmar up setup, as it is --------------------------------------
+# ---- a client with net_tap's default MAC ---------------------------------------
 
 class TapSameMacTest(TapCase):
     """The kernel side keeps the MAC net_tap gives it, which is the port's
-    own MAC (tools/fulmar up does not change it): the namespace's ARP
+    own MAC (a launcher that does not change it; tools/fulmar up gives the
+    client a MAC of its own since the exception path): the namespace's ARP
     requests then carry the dataplane's MAC as sender address."""
 
     CLIENT_MAC = None

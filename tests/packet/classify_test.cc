@@ -24,6 +24,14 @@ class Classify : public PacketTest {
         return why;
     }
 
+    // Classifies `frame` expecting it handed to the kernel, and returns the
+    // reason a port without a kernel side counts.
+    DropReason kernel_reason(const Bytes& frame) {
+        DropReason why = DropReason::kCount;
+        EXPECT_EQ(classify_bytes(frame, why), RxAction::kToKernel);
+        return why;
+    }
+
     // Classifies `frame` expecting a UDP request; returns it and its mbuf
     // bytes' payload as a string (the mbuf is freed).
     std::string accepted_payload(const Bytes& frame, UdpRequest* out = nullptr) {
@@ -193,9 +201,9 @@ TEST_F(Classify, PortRangeAcceptsEveryWorkerPort) {
     }
     UdpSpec u;
     u.dport = kCachePort + 4;
-    EXPECT_EQ(drop_reason(request_with_udp(u)), DropReason::kNotOurPort);
+    EXPECT_EQ(kernel_reason(request_with_udp(u)), DropReason::kNotOurPort);
     u.dport = kCachePort - 1;
-    EXPECT_EQ(drop_reason(request_with_udp(u)), DropReason::kNotOurPort);
+    EXPECT_EQ(kernel_reason(request_with_udp(u)), DropReason::kNotOurPort);
 }
 
 TEST_F(Classify, VlanTaggedRequestReportsItsTag) {
@@ -281,8 +289,15 @@ TEST_F(Classify, ArpRequestWithStrippedVlanGetsTheTagBackInTheBytes) {
     EXPECT_EQ(get16(out.data() + 18 + 6), RTE_ARP_OP_REPLY);
 }
 
-TEST_F(Classify, ArpForAnotherAddressIsDropped) {
-    EXPECT_EQ(drop_reason(arp_request(kOtherIp)), DropReason::kArpNotForUs);
+TEST_F(Classify, BroadcastArpForAnotherAddressIsTheKernels) {
+    EXPECT_EQ(kernel_reason(arp_request(kOtherIp)), DropReason::kArpNotForUs);
+}
+
+TEST_F(Classify, ArpToAnotherMacIsDropped) {
+    EXPECT_EQ(drop_reason(arp_request(kOtherIp, {.dst = kOtherMac})), DropReason::kArpNotForUs);
+    const Bytes reply = eth({.dst = kOtherMac}, RTE_ETHER_TYPE_ARP,
+                            arp(RTE_ARP_OP_REPLY, kPeerMac, kPeerIp, kOtherMac, kOtherIp));
+    EXPECT_EQ(drop_reason(reply), DropReason::kArpNotRequest);
 }
 
 TEST_F(Classify, OurOwnLoopedBackAnnouncementIsNotAnswered) {
@@ -300,10 +315,21 @@ TEST_F(Classify, ArpFromAPeerSharingOurMacIsAnswered) {
     EXPECT_EQ(get16(out.data() + 14 + 6), RTE_ARP_OP_REPLY);
 }
 
-TEST_F(Classify, ArpReplyIsDropped) {
+// The kernel behind our address asked: its neighbour table waits for it.
+TEST_F(Classify, ArpReplyToUsIsTheKernels) {
     const Bytes frame =
         eth({}, RTE_ETHER_TYPE_ARP, arp(RTE_ARP_OP_REPLY, kPeerMac, kPeerIp, kOurMac, kOurIp));
-    EXPECT_EQ(drop_reason(frame), DropReason::kArpNotRequest);
+    EXPECT_EQ(kernel_reason(frame), DropReason::kArpNotRequest);
+}
+
+// The kernel side's own ARP (our MAC and address) looped back by a bridge.
+TEST_F(Classify, OurOwnArpLoopedBackIsDropped) {
+    const Bytes reply = eth({.dst = kBroadcastMac, .src = kOurMac}, RTE_ETHER_TYPE_ARP,
+                            arp(RTE_ARP_OP_REPLY, kOurMac, kOurIp, kPeerMac, kPeerIp));
+    EXPECT_EQ(drop_reason(reply), DropReason::kArpNotRequest);
+    const Bytes request = eth({.dst = kBroadcastMac, .src = kOurMac}, RTE_ETHER_TYPE_ARP,
+                              arp(RTE_ARP_OP_REQUEST, kOurMac, kOurIp, rte_ether_addr{}, kPeerIp));
+    EXPECT_EQ(drop_reason(request), DropReason::kArpNotForUs);
 }
 
 TEST_F(Classify, ArpThatIsNotEthernetIpv4IsMalformed) {
@@ -355,13 +381,16 @@ TEST_F(Classify, IcmpEchoReplyIsTrimmedOfPaddingAndKeepsOddLengths) {
     EXPECT_EQ(out[42], 0xab);
 }
 
-TEST_F(Classify, IcmpOtherThanEchoRequestIsDropped) {
-    EXPECT_EQ(drop_reason(icmp_frame(icmp(RTE_IP_ICMP_ECHO_REPLY, 0, 1, 1, {}))),
+TEST_F(Classify, IcmpOtherThanEchoRequestIsTheKernels) {
+    EXPECT_EQ(kernel_reason(icmp_frame(icmp(RTE_IP_ICMP_ECHO_REPLY, 0, 1, 1, {}))),
               DropReason::kIcmpNotEchoRequest);
-    EXPECT_EQ(drop_reason(icmp_frame(icmp(3, 3, 0, 0, Bytes(28, 0)))),  // port unreachable
+    EXPECT_EQ(kernel_reason(icmp_frame(icmp(3, 3, 0, 0, Bytes(28, 0)))),  // port unreachable
               DropReason::kIcmpNotEchoRequest);
-    EXPECT_EQ(drop_reason(icmp_frame(icmp(RTE_IP_ICMP_ECHO_REQUEST, 1, 1, 1, {}))),
+    EXPECT_EQ(kernel_reason(icmp_frame(icmp(RTE_IP_ICMP_ECHO_REQUEST, 1, 1, 1, {}))),
               DropReason::kIcmpNotEchoRequest);
+    // Corrupt is garbage, whoever it was for.
+    EXPECT_EQ(drop_reason(icmp_frame(icmp(RTE_IP_ICMP_ECHO_REPLY, 0, 1, 1, {}, true))),
+              DropReason::kBadIcmpChecksum);
 }
 
 TEST_F(Classify, IcmpWithBadChecksumIsDropped) {
@@ -492,22 +521,92 @@ TEST_F(Classify, SourcesThatCannotBeAnsweredAreDropped) {
     EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kBadSourceIp);
 }
 
-TEST_F(Classify, ProtocolsOtherThanUdpAndIcmpAreDropped) {
+TEST_F(Classify, ProtocolsOtherThanUdpAndIcmpAreTheKernels) {
     for (uint8_t proto : {IPPROTO_TCP, IPPROTO_IGMP, IPPROTO_GRE, IPPROTO_SCTP}) {
         Ipv4Spec ip;
         ip.proto = proto;
-        EXPECT_EQ(drop_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(20, 0)))),
+        EXPECT_EQ(kernel_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(20, 0)))),
                   DropReason::kNotUdp)
             << int{proto};
     }
 }
 
+// Only what passed every IPv4 check and is addressed to us goes there.
+TEST_F(Classify, TcpThatIsGarbageOrNotOursIsDropped) {
+    const auto tcp = [](Ipv4Spec ip) {
+        ip.proto = IPPROTO_TCP;
+        return ip;
+    };
+    Ipv4Spec bad_sum = tcp({});
+    bad_sum.corrupt_checksum = true;
+    EXPECT_EQ(drop_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(bad_sum, Bytes(20, 0)))),
+              DropReason::kBadIpChecksum);
+    Ipv4Spec other = tcp({});
+    other.dst = kOtherIp;
+    EXPECT_EQ(drop_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(other, Bytes(20, 0)))),
+              DropReason::kNotOurIp);
+    EXPECT_EQ(
+        drop_reason(eth({.dst = kOtherMac}, RTE_ETHER_TYPE_IPV4, ipv4(tcp({}), Bytes(20, 0)))),
+        DropReason::kNotOurMac);
+    Ipv4Spec fragment = tcp({});
+    fragment.frag = 0x2000;  // MF
+    EXPECT_EQ(drop_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(fragment, Bytes(20, 0)))),
+              DropReason::kFragment);
+    Ipv4Spec spoofed = tcp({});
+    spoofed.src = kOurIp;
+    EXPECT_EQ(drop_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(spoofed, Bytes(20, 0)))),
+              DropReason::kBadSourceIp);
+}
+
+// With a VLAN configured the kernel interface is the VLAN's untagged side.
+TEST_F(Classify, FramesForTheKernelLoseThePortsVlanTag) {
+    port_.vlan_id = 120;
+    Ipv4Spec ip;
+    ip.proto = IPPROTO_TCP;
+    const Bytes untagged = eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(20, 0)));
+    const Bytes tagged = eth({.vlan_tci = 120}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(20, 0)));
+    for (const bool nic_stripped : {false, true}) {
+        rte_mbuf* m = mbuf(nic_stripped ? untagged : tagged);
+        if (nic_stripped) {
+            m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+            m->vlan_tci = 120;
+        }
+        UdpRequest req;
+        DropReason why = DropReason::kCount;
+        EXPECT_EQ(classify(m, port_, filter_, req, why), RxAction::kToKernel);
+        EXPECT_EQ(to_bytes(m), untagged) << "stripped by the NIC: " << nic_stripped;
+        rte_pktmbuf_free(m);
+    }
+}
+
+// Without one, the kernel gets the tag the frame came with, in the bytes.
+TEST_F(Classify, FramesForTheKernelKeepAnyOtherTag) {
+    Ipv4Spec ip;
+    ip.proto = IPPROTO_TCP;
+    const Bytes untagged = eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(20, 0)));
+    const Bytes tagged = eth({.vlan_tci = 7}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(20, 0)));
+    rte_mbuf* m = mbuf(untagged);
+    m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+    m->vlan_tci = 7;
+    UdpRequest req;
+    DropReason why = DropReason::kCount;
+    EXPECT_EQ(classify(m, port_, filter_, req, why), RxAction::kToKernel);
+    EXPECT_EQ(to_bytes(m), tagged);
+    rte_pktmbuf_free(m);
+    EXPECT_EQ(kernel_reason(tagged), DropReason::kNotUdp);
+}
+
 // ---------------------------------------------------------------- UDP
 
-TEST_F(Classify, UdpToAnotherPortIsDropped) {
+TEST_F(Classify, UdpToAnotherPortIsTheKernels) {
     UdpSpec u;
     u.dport = 53;
-    EXPECT_EQ(drop_reason(request_with_udp(u)), DropReason::kNotOurPort);
+    EXPECT_EQ(kernel_reason(request_with_udp(u)), DropReason::kNotOurPort);
+    // Whatever the client filter says: the filter guards the cache's replies.
+    filter_.add(RTE_BE32(RTE_IPV4(10, 0, 0, 0)), 8);
+    EXPECT_EQ(kernel_reason(request_with_udp(u)), DropReason::kNotOurPort);
+    u.length = 7;
+    EXPECT_EQ(drop_reason(request_with_udp(u)), DropReason::kBadUdpLength);
 }
 
 TEST_F(Classify, BadUdpLengthIsDropped) {

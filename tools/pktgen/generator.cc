@@ -221,6 +221,7 @@ uint16_t Generator::poll_rx(uint64_t now) {
                 else
                     done[n_done++] = m;
                 continue;
+            case net::RxAction::kToKernel:  // a generator has no kernel side
             case net::RxAction::kDrop:
                 link_.rx_other++;
                 break;
