@@ -312,6 +312,7 @@ void TcpExchange::start_connect(uint32_t s, Conn& c, uint64_t now) {
     const int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c.fd = fd;
+    c.outage = servers_[s].outages;
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len) == 0) {
         connected(c);
     } else if (errno == EINPROGRESS) {
@@ -335,9 +336,7 @@ void TcpExchange::connect_failed(uint32_t s, Conn& c, uint64_t now) {
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
     c.state = ConnState::kClosed;
-    Server& sv = servers_[s];
-    ++sv.failures;
-    sv.next_connect_us = now + backoff_us(sv.failures);
+    count_failure(servers_[s], c, now);
     // Its server's waiting requests are placed again by the next dispatch():
     // on another connection, a new attempt, or failed when it must wait.
 }
@@ -375,6 +374,14 @@ void TcpExchange::close_conn(uint32_t s, Conn& c, Break why, uint64_t now) {
         return;
     }
     if (why != Break::kTimeout) ++stats_.breaks;
+    count_failure(sv, c, now);
+}
+
+// A failure of a connection opened before the server's last counted failure
+// is part of that outage (a dying server breaks the whole pool at once).
+void TcpExchange::count_failure(Server& sv, const Conn& c, uint64_t now) {
+    if (c.outage != sv.outages) return;
+    ++sv.outages;
     ++sv.failures;
     sv.next_connect_us = now + backoff_us(sv.failures);
 }

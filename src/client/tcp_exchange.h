@@ -21,8 +21,9 @@
 // (or -EPROTO for the request whose reply was garbage).
 //
 // Per server: `failures` counts breaks and failed connects since the last
-// reply. Reconnecting waits backoff(failures): none after the first, then
-// backoff_min, doubling up to backoff_max. While a server has no connection
+// reply, once per outage (the pool's other connections breaking with the
+// first are the same outage). Reconnecting waits backoff(failures): none
+// after the first, then backoff_min, doubling up to backoff_max. While a server has no connection
 // and waits, its requests fail at once with -ETIMEDOUT: a dead server costs
 // a caller nothing after the first timeout or refused connect.
 #pragma once
@@ -99,6 +100,7 @@ class TcpExchange {
         ConnState state = ConnState::kClosed;
         uint64_t connect_deadline_us = 0;
         bool checked = false;            // looked for an EOF since the last run
+        uint64_t outage = 0;             // Server::outages when it was opened
         std::deque<InFlight> in_flight;  // oldest first: replies answer them in order
         std::deque<uint32_t> out;        // requests with bytes left to write, in order
         size_t out_offset = 0;           // bytes of out.front()'s text written
@@ -113,6 +115,7 @@ class TcpExchange {
         std::deque<uint32_t> waiting;  // requests not yet on a connection
         uint32_t failures = 0;
         uint64_t next_connect_us = 0;
+        uint64_t outages = 0;  // failures ever counted
     };
     enum class Break : uint8_t { kIdle, kError, kTimeout, kGarbage };
 
@@ -130,6 +133,7 @@ class TcpExchange {
     void take_replies(uint32_t s, Conn& c, uint64_t now);
     void expire(uint64_t now);
     void finish(uint32_t r, int status);
+    void count_failure(Server& sv, const Conn& c, uint64_t now);
     uint64_t backoff_us(uint32_t failures) const;
 
     TcpConf conf_;
