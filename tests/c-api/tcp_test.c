@@ -15,7 +15,8 @@
  * UDP), a server killed with requests in flight (they fail with -ETIMEDOUT at
  * once, the other servers' keys answer, calls succeed again after the restart),
  * a restart between calls (found before a non-resendable add is lost), a
- * silent server (timeouts), pipelining depth and throughput.
+ * silent server (timeouts), pipelining depth and throughput, and fulmar-cli's
+ * --tcp / --transport.
  *
  * One thread (plus short-lived children); the servers die with this process.
  */
@@ -545,8 +546,10 @@ static void a_server_killed_mid_call_fails_in_flight_requests_then_reconnects(vo
         assert_int_equal(items[i].status, home == 0 ? -ETIMEDOUT : 0);
     }
     fulmar_test_tcp_stats s = tcp_stats(c);
+    /* The immediate reconnect was refused, or (when it raced the dying
+     * process's listening socket) accepted and reset. */
     assert_true(s.breaks >= 1);
-    assert_true(s.connect_failures >= 1); /* the immediate reconnect was refused */
+    assert_true(s.breaks + s.connect_failures >= 2);
 
     /* While a is down, its keys fail fast (backoff), b's keys work. */
     const char* ka = NULL;
@@ -701,6 +704,58 @@ static void many_requests_in_flight_per_connection(void** state) {
     fulmar_client_free(c);
 }
 
+/* ------------------------------------------------------------ fulmar-cli */
+
+/* Runs fulmar-cli with `args` (NULL-terminated); its stdout into out. */
+static int run_cli(const char* const* args, char* out, size_t cap) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(FULMAR_CLI, (char* const*)args);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void the_cli_speaks_tcp(void** state) {
+    (void)state;
+    char key[32];
+    key_of("cli", 0, key, sizeof key);
+    char out[512];
+    const char* set[] = {"fulmar-cli", "--tcp", "--servers", g_list, "set", key, "hello", NULL};
+    assert_int_equal(run_cli(set, out, sizeof out), 0);
+    assert_string_equal(out, "STORED\n");
+    const char* get[] = {"fulmar-cli", "--transport", "tcp",  "--connections",
+                         "1",          "--servers",   g_list, "get",
+                         key,          NULL};
+    assert_int_equal(run_cli(get, out, sizeof out), 0);
+    char want[128];
+    snprintf(want, sizeof want, "VALUE %s 0 5\nhello\nEND\n", key);
+    assert_string_equal(out, want);
+    const char* mixed[] = {"fulmar-cli", "--transport", "udp-gets-tcp-writes",
+                           "--servers",  g_dual,        "set",
+                           key,          "mixed",       NULL};
+    assert_int_equal(run_cli(mixed, out, sizeof out), 0);
+    const char* bad[] = {"fulmar-cli", "--transport", "sctp", "--servers",
+                         g_list,       "get",         key,    NULL};
+    assert_int_equal(run_cli(bad, out, sizeof out), 2);
+}
+
 int main(int argc, char** argv) {
     if (argc > 1) setenv("FULMAR_TEST_TCP_SERVERS", argv[1], 1);
     const struct CMUnitTest tests[] = {
@@ -712,6 +767,7 @@ int main(int argc, char** argv) {
         cmocka_unit_test(a_restart_between_calls_does_not_cost_an_add),
         cmocka_unit_test(a_silent_server_times_out_and_is_backed_off),
         cmocka_unit_test(many_requests_in_flight_per_connection),
+        cmocka_unit_test(the_cli_speaks_tcp),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
