@@ -123,9 +123,14 @@ typedef struct fulmar_client_options {
     fulmar_transport_kind transport;
     /** TCP: connections per server at most, opened as the load needs them (default 2; 1..64). */
     uint32_t tcp_connections;
-    /** TCP: backoff after the second failure in a row of a server, in ms (default 10; 1..60000). */
+    /**
+     * TCP: how long a server is left alone after its second failure in a row
+     * (a refused or timed-out connect, a broken connection, a timeout), in ms;
+     * each further failure doubles it (default 10; 1..60000). A reply ends the
+     * run of failures.
+     */
     uint32_t reconnect_min_ms;
-    /** TCP: the longest backoff, in ms (default 1000; reconnect_min_ms..600000). */
+    /** TCP: the longest such wait, in ms (default 1000; reconnect_min_ms..600000). */
     uint32_t reconnect_max_ms;
 } fulmar_client_options;
 
