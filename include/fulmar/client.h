@@ -1,15 +1,19 @@
 /*
  * libfulmar: a memcached client for Fulmar appliances (and any memcached-protocol
- * server) with a ketama ring, UDP get / multi-get fanned out to every node at
- * once, and UDP writes with their replies checked.
+ * server) with a ketama ring, get / multi-get fanned out to every node at once,
+ * and writes with their replies checked; over UDP, over TCP (a small pool of
+ * pipelined connections per node), or UDP gets with TCP writes.
  *
  * Threading: a fulmar_client is owned by one thread at a time; no function may be
  * called on the same client from two threads at once. Distinct clients share
  * nothing (the library has no global state), so one client per thread scales.
+ * No background thread: TCP connections are opened, read and re-opened inside
+ * the calls.
  *
  * Errors: every function that can fail returns 0 (or a count) on success and a
  * negative errno value on failure, documented per function; fulmar_strerror()
- * describes them. Nothing is retried behind the caller's back except what
+ * describes them. Both transports return the same codes for the same outcome.
+ * Nothing is retried behind the caller's back except what
  * fulmar_client_options.retries allows. Out of memory aborts the process (the
  * library is built without exceptions), as in the rest of Fulmar.
  *
@@ -54,46 +58,80 @@ typedef enum fulmar_distribution {
     FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED = 1,
 } fulmar_distribution;
 
-/** Transport of requests. Fulmar's appliance answers memcached over UDP; its TCP
- *  port comes with the control plane, and the field is where a client will pick it. */
+/**
+ * Transport of requests, chosen per client for gets (get, gets, multi-gets) and
+ * for writes (every other command).
+ *
+ * TCP: up to tcp_connections connections per server, opened when first needed
+ * (not by fulmar_client_new), each carrying up to `window` pipelined requests
+ * whose replies are matched in order. A connection that breaks (reset, closed
+ * by the server, a request on it timed out, or a reply that is not memcached's
+ * grammar) is closed; the requests it carried are resent on a new connection
+ * within `retries` where resending is safe, else fail with -ETIMEDOUT. A server
+ * that fails again is left alone for an exponential backoff (reconnect_min_ms,
+ * doubling to reconnect_max_ms; the first reconnect is immediate); requests
+ * for it meanwhile fail at once with -ETIMEDOUT. A reply resets the backoff.
+ */
 typedef enum fulmar_transport_kind {
     /** memcached's UDP framing: one request per datagram, replies reassembled. */
     FULMAR_TRANSPORT_UDP = 0,
-    /** Refused with -EPROTONOSUPPORT while no Fulmar node serves TCP. */
+    /** memcached text over TCP for every command: no datagram size limit on writes. */
     FULMAR_TRANSPORT_TCP = 1,
+    /**
+     * The classic memcached deployment: gets over UDP (cheap fan-out, a lost
+     * reply is a miss), writes over TCP (values up to the item size limit, no
+     * loss). The servers must listen on both, at the same host:port.
+     */
+    FULMAR_TRANSPORT_UDP_GETS_TCP_WRITES = 2,
 } fulmar_transport_kind;
 
 /**
  * Client options. Start from fulmar_client_options_init() and change fields;
- * fulmar_client_new() copies the struct.
+ * fulmar_client_new() copies the struct. Fields are only ever added at the end.
  */
 typedef struct fulmar_client_options {
     /** Wait for one reply, per attempt, in milliseconds (default 250; 1..3600000). */
     uint32_t timeout_ms;
     /**
      * Resends after the first attempt when no complete reply arrives in time
-     * (default 2). Applies to get/gets and to the writes whose repetition leaves
-     * the same state: set, delete and touch. add, replace, append, prepend, cas,
-     * incr and decr are sent once, because a resent one could apply twice.
+     * (default 2); over TCP, when the request's connection broke or timed out
+     * before its reply (see fulmar_transport_kind). Applies to get/gets and to
+     * the writes whose repetition leaves the same state: set, delete and touch.
+     * add, replace, append, prepend, cas, incr and decr are sent once, because
+     * a resent one could apply twice.
      */
     uint32_t retries;
     /**
-     * Requests in flight per server at once (default 8; 1..1024). Bounds the
-     * burst of replies converging on this host (incast) during a multi-get.
+     * Requests in flight per server at once over UDP, per connection over TCP
+     * (default 8; 1..1024). Bounds the burst of replies converging on this
+     * host (incast) during a multi-get; over TCP, the pipelining depth.
      */
     uint32_t window;
     /**
      * Largest request payload per datagram, frame header aside (default
      * FULMAR_MC_UDP_MAX_PAYLOAD = 1400; 300..65499). Multi-gets are split to
-     * fit; a write that does not fit is refused with -E2BIG, because memcached
-     * and Fulmar serve only single-datagram requests. Raise it only where the
-     * path MTU allows (jumbo frames): Fulmar drops IP fragments.
+     * fit (over TCP too: each "get k1 k2 ..." line stays this short); a write
+     * sent over UDP that does not fit is refused with -E2BIG, because memcached
+     * and Fulmar serve only single-datagram requests (over TCP writes are bound
+     * by FULMAR_MC_ITEM_SIZE_MAX only). Raise it only where the path MTU
+     * allows (jumbo frames): Fulmar drops IP fragments.
      */
     uint32_t max_request_payload;
     /** Key placement (default FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY). */
     fulmar_distribution distribution;
-    /** Transport (default FULMAR_TRANSPORT_UDP, the only one implemented). */
+    /** Transport (default FULMAR_TRANSPORT_UDP). */
     fulmar_transport_kind transport;
+    /** TCP: connections per server at most, opened as the load needs them (default 2; 1..64). */
+    uint32_t tcp_connections;
+    /**
+     * TCP: how long a server is left alone after its second failure in a row
+     * (a refused or timed-out connect, a broken connection, a timeout), in ms;
+     * each further failure doubles it (default 10; 1..60000). A reply ends the
+     * run of failures.
+     */
+    uint32_t reconnect_min_ms;
+    /** TCP: the longest such wait, in ms (default 1000; reconnect_min_ms..600000). */
+    uint32_t reconnect_max_ms;
 } fulmar_client_options;
 
 /**
@@ -102,15 +140,19 @@ typedef struct fulmar_client_options {
  * status after a get:
  *  - 0: hit; value/value_len/flags are set (cas too, for the gets variants).
  *  - -ENOENT: miss: the server answered and does not hold the key.
- *  - -ETIMEDOUT: no complete reply from the key's server after every retry;
- *    callers that treat the cache as optional use it as a miss.
+ *  - -ETIMEDOUT: no complete reply from the key's server after every retry
+ *    (over TCP also: its connection broke with the request in flight, or the
+ *    server could not be connected or is in its reconnect backoff); callers
+ *    that treat the cache as optional use it as a miss.
  *  - -EINVAL: the key is invalid (see fulmar_client_mget); nothing was sent.
  *  - -ECANCELED: the key is valid but another key of the same call was not, so
  *    nothing was sent.
- *  - -EPROTO: the server's reply could not be parsed or did not match the request.
+ *  - -EPROTO: the server's reply could not be parsed or did not match the
+ *    request (over TCP the connection is then closed: the stream is lost).
  *  - -EIO: the server answered SERVER_ERROR, CLIENT_ERROR or ERROR.
  *  - another negative errno: waiting for replies failed (ppoll(2)); every key
- *    not answered by then carries it.
+ *    not answered by then carries it. A failed connect(2) or a broken TCP
+ *    connection is -ETIMEDOUT, never this.
  */
 typedef struct fulmar_item {
     const char* key;   /**< in: key bytes (not NUL-terminated necessarily) */
@@ -136,7 +178,8 @@ typedef enum fulmar_store_mode {
 FULMAR_API void fulmar_client_options_init(fulmar_client_options* options) FULMAR_NOEXCEPT;
 
 /**
- * Creates a client for a list of servers.
+ * Creates a client for a list of servers. Over TCP nothing is connected yet:
+ * each server's first connection opens with the first request for it.
  *
  * @param servers "host:port[:weight][ name]" entries separated by commas (blanks
  *        around entries ignored), e.g. "10.0.0.1:11211, 10.0.0.2:11211:2";
@@ -149,9 +192,9 @@ FULMAR_API void fulmar_client_options_init(fulmar_client_options* options) FULMA
  * @return 0, or
  *  - -EINVAL: servers or out is NULL, the list is empty or an entry is malformed
  *    (bad port, weight 0, ...), or an option is out of range;
- *  - -EPROTONOSUPPORT: options->transport is not FULMAR_TRANSPORT_UDP;
  *  - -EHOSTUNREACH: a host name did not resolve;
- *  - another negative errno from socket(2) or connect(2) (e.g. -EMFILE).
+ *  - another negative errno from socket(2) or connect(2) of the UDP sockets
+ *    (e.g. -EMFILE).
  */
 FULMAR_API int fulmar_client_new(const char* servers, const fulmar_client_options* options,
                                  fulmar_client** out) FULMAR_NOEXCEPT;
@@ -168,7 +211,7 @@ FULMAR_API int fulmar_client_new(const char* servers, const fulmar_client_option
 FULMAR_API int fulmar_servers_validate(const char* servers, fulmar_distribution distribution,
                                        char* message, size_t message_len) FULMAR_NOEXCEPT;
 
-/** Closes the client's sockets and frees it; NULL is ignored. */
+/** Closes the client's sockets (UDP and TCP) and frees it; NULL is ignored. */
 FULMAR_API void fulmar_client_free(fulmar_client* client) FULMAR_NOEXCEPT;
 
 /** Number of servers of the client, or -EINVAL when client is NULL. */
@@ -194,11 +237,11 @@ FULMAR_API const char* fulmar_client_server_name(const fulmar_client* client,
  * Gets many keys at once: keys are grouped by server, each group is sent as
  * "get k1 k2 ...\r\n" requests of at most options.max_request_payload bytes, all
  * servers are asked at once (at most options.window requests in flight per
- * server) and replies are matched by request id and reassembled, in any order,
- * whether the server sends a reply as one message (Fulmar) or one message per
- * value (memcached 1.6). Each item's status says what happened to that key (see
- * fulmar_item). One thread, no background work: the call returns when every key
- * is answered or timed out (at most timeout_ms x (retries + 1) after its
+ * server, over TCP per connection) and replies are matched (UDP: by request id
+ * and reassembled, in any order, whether the server sends a reply as one
+ * message (Fulmar) or one message per value (memcached 1.6); TCP: in order). Each item's status
+ * says what happened to that key (see fulmar_item). One thread, no background work: the call
+ * returns when every key is answered or timed out (at most timeout_ms x (retries + 1) after its
  * request could be sent).
  *
  * A key is valid when it has 1..250 bytes, none of them a space or control
@@ -245,14 +288,15 @@ FULMAR_API int fulmar_client_get(fulmar_client* client, fulmar_item* item) FULMA
  *  - -EINVAL: NULL client, NULL value with value_len > 0, invalid key, or an
  *    unknown mode; or the server answered CLIENT_ERROR;
  *  - -E2BIG: the item exceeds FULMAR_MC_ITEM_SIZE_MAX, the request does not fit
- *    one datagram (options.max_request_payload), or the server answered
- *    "SERVER_ERROR object too large for cache";
+ *    one datagram (options.max_request_payload; writes over UDP only), or the
+ *    server answered "SERVER_ERROR object too large for cache";
  *  - -ENOMEM: the server answered "SERVER_ERROR out of memory ...";
  *  - -EIO: another SERVER_ERROR, or ERROR (command unknown to the server);
  *  - -EPROTO: a reply that is not one of the above (including NOT_STORED to a
  *    set or cas, which memcached never sends);
- *  - -ETIMEDOUT: no reply in time (after the retries for set); the store may or
- *    may not have happened.
+ *  - -ETIMEDOUT: no reply in time (after the retries for set), or over TCP the
+ *    connection broke before the reply or the server is unreachable / in its
+ *    backoff; the store may or may not have happened.
  */
 FULMAR_API int fulmar_client_store(fulmar_client* client, fulmar_store_mode mode, const char* key,
                                    size_t key_len, const void* value, size_t value_len,

@@ -1,6 +1,8 @@
 // The C API of libfulmar (include/fulmar/client.h): argument checks, the ring,
 // request building per command, and the mapping of each reply to its
-// documented return code. Datagram traffic is the Exchange's (exchange.h).
+// documented return code. Traffic is the Exchange's (exchange.h, UDP) or the
+// TcpExchange's (tcp_exchange.h), chosen per kind of operation by the
+// client's transport option; both fill the same Request.
 //
 // Threading: a fulmar_client is used by one thread at a time; nothing here is
 // shared between clients.
@@ -17,6 +19,7 @@
 
 #include "client/callback_transport.h"
 #include "client/exchange.h"
+#include "client/tcp_exchange.h"
 #include "client/test_transport.h"
 #include "client/text_reply.h"
 #include "client/text_request.h"
@@ -28,20 +31,17 @@ namespace fc = fulmar::client;
 namespace fr = fulmar::ring;
 
 struct fulmar_client {
-    fulmar_client(const fulmar_client_options& o, fr::Ketama&& r, std::vector<std::string>&& n,
-                  std::unique_ptr<fc::Transport>&& t, uint16_t first_id)
-        : options(o),
-          ring(std::move(r)),
-          names(std::move(n)),
-          transport(std::move(t)),
-          exchange(*transport, static_cast<uint32_t>(names.size()),
-                   fc::ExchangeConf{uint64_t{o.timeout_ms} * 1000, o.window}, first_id) {}
+    fulmar_client(const fulmar_client_options& o, fr::Ketama&& r, std::vector<std::string>&& n)
+        : options(o), ring(std::move(r)), names(std::move(n)) {}
 
     fulmar_client_options options;
     fr::Ketama ring;
     std::vector<std::string> names;  // "host:port" per server, in the user's order
+    // UDP: the datagram transport and its exchange; null when nothing goes by UDP.
     std::unique_ptr<fc::Transport> transport;
-    fc::Exchange exchange;
+    std::unique_ptr<fc::Exchange> exchange;
+    // TCP: null when nothing goes by TCP.
+    std::unique_ptr<fc::TcpExchange> tcp;
 
     // The last call's requests. Their reply buffers hold the bytes that
     // fulmar_item.value points into, so they live until the next call.
@@ -64,6 +64,23 @@ constexpr uint32_t kMaxRetries = 1000;
 constexpr uint32_t kMaxWindow = 1024;
 constexpr uint32_t kMinRequestPayload = 300;  // "gets " + a 250-byte key + CRLF fits
 constexpr uint32_t kMaxRequestPayload = 65'507 - FULMAR_MC_UDP_HEADER_SIZE;
+constexpr uint32_t kMaxTcpConnections = 64;
+constexpr uint32_t kMaxReconnectMinMs = 60'000;
+constexpr uint32_t kMaxReconnectMaxMs = 600'000;
+
+// What carries an operation.
+enum class Op : uint8_t { kGet, kWrite };
+
+bool over_tcp(const fulmar_client_options& o, Op op) {
+    switch (o.transport) {
+        case FULMAR_TRANSPORT_TCP:
+            return true;
+        case FULMAR_TRANSPORT_UDP_GETS_TCP_WRITES:
+            return op == Op::kWrite;
+        default:
+            return false;
+    }
+}
 
 // ---------------------------------------------------------------- creation
 
@@ -78,11 +95,18 @@ int enum_int(const void* field) {
 int check_options(const fulmar_client_options& o) {
     static_assert(sizeof(o.transport) == sizeof(int) && sizeof(o.distribution) == sizeof(int));
     const int transport = enum_int(&o.transport);
-    if (transport != FULMAR_TRANSPORT_UDP)
-        return transport == FULMAR_TRANSPORT_TCP ? -EPROTONOSUPPORT : -EINVAL;
+    if (transport != FULMAR_TRANSPORT_UDP && transport != FULMAR_TRANSPORT_TCP &&
+        transport != FULMAR_TRANSPORT_UDP_GETS_TCP_WRITES) {
+        return -EINVAL;
+    }
     if (o.timeout_ms == 0 || o.timeout_ms > kMaxTimeoutMs || o.retries > kMaxRetries ||
         o.window == 0 || o.window > kMaxWindow || o.max_request_payload < kMinRequestPayload ||
         o.max_request_payload > kMaxRequestPayload) {
+        return -EINVAL;
+    }
+    if (o.tcp_connections == 0 || o.tcp_connections > kMaxTcpConnections ||
+        o.reconnect_min_ms == 0 || o.reconnect_min_ms > kMaxReconnectMinMs ||
+        o.reconnect_max_ms < o.reconnect_min_ms || o.reconnect_max_ms > kMaxReconnectMaxMs) {
         return -EINVAL;
     }
     const int distribution = enum_int(&o.distribution);
@@ -137,20 +161,47 @@ int create(const char* servers, const fulmar_client_options* options,
         names.push_back(display_name(n));
         endpoints.push_back(fc::Endpoint{n.host, n.port});
     }
+    const bool udp = !over_tcp(o, Op::kGet) || !over_tcp(o, Op::kWrite);
+    const bool tcp = over_tcp(o, Op::kGet) || over_tcp(o, Op::kWrite);
     std::unique_ptr<fc::Transport> transport;
     if (callbacks != nullptr) {
         if (callbacks->send == nullptr || callbacks->recv == nullptr ||
             callbacks->now_us == nullptr) {
             return -EINVAL;
         }
+        if (tcp) return -EPROTONOSUPPORT;  // callbacks carry datagrams only
         transport = std::make_unique<fc::CallbackTransport>(*callbacks);
-    } else if (const int rc = fc::make_udp_transport(endpoints, transport); rc != 0) {
-        return rc;
+    } else if (udp) {
+        if (const int rc = fc::make_udp_transport(endpoints, transport); rc != 0) return rc;
     }
-    const uint16_t id = first_id != nullptr ? *first_id : random_request_id(transport->now_us());
-    *out =
-        new fulmar_client(o, std::move(ring.value()), std::move(names), std::move(transport), id);
+    std::vector<fc::TcpAddress> addresses;
+    if (tcp) {
+        if (const int rc = fc::resolve_tcp(endpoints, addresses); rc != 0) return rc;
+    }
+
+    auto* c = new fulmar_client(o, std::move(ring.value()), std::move(names));
+    if (transport != nullptr) {
+        const uint16_t id =
+            first_id != nullptr ? *first_id : random_request_id(transport->now_us());
+        c->transport = std::move(transport);
+        c->exchange = std::make_unique<fc::Exchange>(
+            *c->transport, static_cast<uint32_t>(c->names.size()),
+            fc::ExchangeConf{uint64_t{o.timeout_ms} * 1000, o.window}, id);
+    }
+    if (tcp) {
+        c->tcp = std::make_unique<fc::TcpExchange>(
+            std::move(addresses),
+            fc::TcpConf{uint64_t{o.timeout_ms} * 1000, o.window, o.tcp_connections,
+                        uint64_t{o.reconnect_min_ms} * 1000, uint64_t{o.reconnect_max_ms} * 1000});
+    }
+    *out = c;
     return 0;
+}
+
+// Runs requests on the transport the client uses for `op`.
+int run_requests(fulmar_client& c, Op op, std::span<fc::Request> requests) {
+    if (over_tcp(c.options, op)) return c.tcp->run(requests);
+    return c.exchange->run(requests);
 }
 
 // ---------------------------------------------------------------- gets
@@ -320,7 +371,7 @@ int mget(fulmar_client* c, std::string_view cmd, fulmar_item* items, size_t n) {
         if (!keys.empty()) build_get_requests(*c, cmd, items, s, keys);
     }
 
-    (void)c->exchange.run(std::span(c->requests.data(), c->n_requests));
+    (void)run_requests(*c, Op::kGet, std::span(c->requests.data(), c->n_requests));
     for (uint32_t r = 0; r < c->n_requests; ++r)
         apply_get_reply(*c, r, items);
     return mget_result(items, n);
@@ -338,7 +389,7 @@ int exchange_one(fulmar_client& c, Resend resend, fc::SimpleReply& reply) {
     fc::Request& r = c.requests[0];
     r.max_attempts = resend == Resend::kAllowed ? c.options.retries + 1 : 1;
     c.n_requests = 1;
-    (void)c.exchange.run(std::span(c.requests.data(), 1));
+    (void)run_requests(c, Op::kWrite, std::span(c.requests.data(), 1));
     if (r.status != 0) return r.status;
     reply = fc::parse_simple_reply(std::string_view(r.reply.data(), r.reply.size()));
     return 0;
@@ -424,6 +475,9 @@ void fulmar_client_options_init(fulmar_client_options* options) noexcept {
     options->max_request_payload = FULMAR_MC_UDP_MAX_PAYLOAD;
     options->distribution = FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY;
     options->transport = FULMAR_TRANSPORT_UDP;
+    options->tcp_connections = 2;
+    options->reconnect_min_ms = 10;
+    options->reconnect_max_ms = 1000;
 }
 
 int fulmar_client_new(const char* servers, const fulmar_client_options* options,
@@ -508,7 +562,9 @@ int fulmar_client_store(fulmar_client* client, fulmar_store_mode mode, const cha
     fc::Request* r = nullptr;
     if (const int rc = begin_write(client, key, key_len, r); rc != 0) return rc;
     const StoreCommand& cmd = kStoreCommands[mode];
-    if (kItemOverhead + key_len + value_len > FULMAR_MC_ITEM_SIZE_MAX ||
+    if (kItemOverhead + key_len + value_len > FULMAR_MC_ITEM_SIZE_MAX) return -E2BIG;
+    // One datagram per request over UDP; a TCP stream has no such bound.
+    if (!over_tcp(client->options, Op::kWrite) &&
         fc::store_request_size(cmd.name, key_len, flags, exptime, value_len, cas) >
             client->options.max_request_payload) {
         return -E2BIG;
@@ -582,7 +638,7 @@ int fulmar_client_touch(fulmar_client* client, const char* key, size_t key_len,
 
 int fulmar_client_test_stats(const fulmar_client* client, fulmar_test_stats* stats) {
     if (client == nullptr || stats == nullptr) return -EINVAL;
-    const fc::ExchangeStats& s = client->exchange.stats();
+    const fc::ExchangeStats s = client->exchange ? client->exchange->stats() : fc::ExchangeStats{};
     stats->datagrams_sent = s.datagrams_sent;
     stats->send_errors = s.send_errors;
     stats->datagrams_received = s.datagrams_received;
@@ -591,6 +647,23 @@ int fulmar_client_test_stats(const fulmar_client* client, fulmar_test_stats* sta
     stats->duplicates = s.duplicates;
     stats->resends = s.resends;
     stats->timeouts = s.timeouts;
+    stats->max_in_flight = s.max_in_flight;
+    stats->max_total_in_flight = s.max_total_in_flight;
+    return 0;
+}
+
+int fulmar_client_test_tcp_stats(const fulmar_client* client, fulmar_test_tcp_stats* stats) {
+    if (client == nullptr || stats == nullptr) return -EINVAL;
+    const fc::TcpStats s = client->tcp ? client->tcp->stats() : fc::TcpStats{};
+    stats->connects = s.connects;
+    stats->connect_failures = s.connect_failures;
+    stats->breaks = s.breaks;
+    stats->idle_closes = s.idle_closes;
+    stats->requests_sent = s.requests_sent;
+    stats->resends = s.resends;
+    stats->timeouts = s.timeouts;
+    stats->backoff_refusals = s.backoff_refusals;
+    stats->protocol_errors = s.protocol_errors;
     stats->max_in_flight = s.max_in_flight;
     stats->max_total_in_flight = s.max_total_in_flight;
     return 0;
@@ -605,11 +678,12 @@ const char* fulmar_strerror(int err) noexcept {
         case EEXIST:
             return "exists (add: key present; cas: item changed since gets)";
         case ETIMEDOUT:
-            return "no reply from the server in time, after the retries";
+            return "no reply from the server in time, after the retries (or TCP: connection "
+                   "lost, server unreachable or in reconnect backoff)";
         case EINVAL:
             return "invalid argument (or the server answered CLIENT_ERROR)";
         case E2BIG:
-            return "too large: item over the size limit or request over one datagram";
+            return "too large: item over the size limit or (UDP) request over one datagram";
         case ENOMEM:
             return "server out of memory";
         case EIO:
@@ -617,7 +691,7 @@ const char* fulmar_strerror(int err) noexcept {
         case EPROTO:
             return "malformed or unexpected reply from the server";
         case EPROTONOSUPPORT:
-            return "transport refused: Fulmar answers memcached over UDP only (no TCP port yet)";
+            return "transport not supported here";
         case EHOSTUNREACH:
             return "server host name did not resolve";
         case ECANCELED:

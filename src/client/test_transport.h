@@ -39,6 +39,7 @@ typedef struct fulmar_test_transport {
  * As fulmar_client_new(), over `transport` instead of UDP sockets: host names
  * are parsed and placed on the ring but never resolved. The first request id
  * is `first_request_id`, so tests can forge replies to ids they predict.
+ * -EPROTONOSUPPORT when options ask for TCP: the callbacks carry datagrams.
  */
 int fulmar_client_new_with_transport(const char* servers, const fulmar_client_options* options,
                                      const fulmar_test_transport* transport,
@@ -58,8 +59,26 @@ typedef struct fulmar_test_stats {
     uint32_t max_total_in_flight; /**< most requests in flight at once */
 } fulmar_test_stats;
 
-/** Fills *stats; -EINVAL when an argument is NULL. */
+/** Fills *stats (zeros when the client uses no UDP); -EINVAL when an argument is NULL. */
 int fulmar_client_test_stats(const fulmar_client* client, fulmar_test_stats* stats);
+
+/** What the client's TCP exchange counted since it was created (tcp_exchange.h). */
+typedef struct fulmar_test_tcp_stats {
+    uint64_t connects;         /**< connections established */
+    uint64_t connect_failures; /**< refused, unreachable or timed out */
+    uint64_t breaks;           /**< connections lost while in use (reset, EOF, garbage) */
+    uint64_t idle_closes;      /**< found closed by the server between calls */
+    uint64_t requests_sent;    /**< attempts written, resends included */
+    uint64_t resends;
+    uint64_t timeouts;         /**< connections closed because their oldest request timed out */
+    uint64_t backoff_refusals; /**< requests failed at once: server in reconnect backoff */
+    uint64_t protocol_errors;  /**< replies outside the grammar */
+    uint32_t max_in_flight;    /**< most requests in flight on one connection */
+    uint32_t max_total_in_flight;
+} fulmar_test_tcp_stats;
+
+/** Fills *stats (zeros when the client uses no TCP); -EINVAL when an argument is NULL. */
+int fulmar_client_test_tcp_stats(const fulmar_client* client, fulmar_test_tcp_stats* stats);
 
 #ifdef __cplusplus
 }

@@ -60,7 +60,7 @@ namespace {
 enum class Block : uint8_t { kValue, kEnd, kError, kIncomplete, kMalformed };
 
 // Reads the block at text[pos]: a VALUE line and its data, END, or an error
-// line. On kValue and kEnd, `next` is the offset after it.
+// line. On kValue, kEnd and kError, `next` is the offset after it.
 Block read_block(std::string_view text, size_t pos, ValueBlock& v, size_t& next) {
     std::string_view rest = text.substr(pos);
     std::string_view line;
@@ -80,7 +80,10 @@ Block read_block(std::string_view text, size_t pos, ValueBlock& v, size_t& next)
         next = text.size() - rest.size();
         return Block::kEnd;
     }
-    if (is_error_line(line)) return Block::kError;
+    if (is_error_line(line)) {
+        next = text.size() - rest.size();
+        return Block::kError;
+    }
     if (!line.starts_with(kReplyValue)) return Block::kMalformed;
     line.remove_prefix(kReplyValue.size());
     v = ValueBlock{};
@@ -108,9 +111,10 @@ Block read_block(std::string_view text, size_t pos, ValueBlock& v, size_t& next)
 
 // Reads blocks from `pos` until a final verdict or the end of what arrived,
 // handing each whole value to `on_value` and leaving `pos` at the first block
-// not yet whole.
+// not yet whole. With `end` NULL the reply must be the whole text (one UDP
+// reply); else bytes may follow it (a TCP stream) and `end` receives its length.
 template <typename OnValue>
-GetReplyStatus walk_get_reply(std::string_view text, size_t& pos, OnValue&& on_value) {
+GetReplyStatus walk_get_reply(std::string_view text, size_t& pos, size_t* end, OnValue&& on_value) {
     for (;;) {
         ValueBlock v;
         size_t next = 0;
@@ -120,8 +124,13 @@ GetReplyStatus walk_get_reply(std::string_view text, size_t& pos, OnValue&& on_v
                 pos = next;
                 continue;
             case Block::kEnd:
+                if (end != nullptr) {
+                    *end = next;
+                    return GetReplyStatus::kOk;
+                }
                 return next == text.size() ? GetReplyStatus::kOk : GetReplyStatus::kMalformed;
             case Block::kError:
+                if (end != nullptr) *end = next;
                 return GetReplyStatus::kServerError;
             case Block::kIncomplete:
                 return GetReplyStatus::kIncomplete;
@@ -132,13 +141,27 @@ GetReplyStatus walk_get_reply(std::string_view text, size_t& pos, OnValue&& on_v
 }
 
 GetReplyStatus scan_get_reply(std::string_view text, size_t& cursor) {
-    return walk_get_reply(text, cursor, [](const ValueBlock&) {});
+    return walk_get_reply(text, cursor, nullptr, [](const ValueBlock&) {});
+}
+
+GetReplyStatus scan_get_reply_prefix(std::string_view text, size_t& cursor, size_t& end) {
+    return walk_get_reply(text, cursor, &end, [](const ValueBlock&) {});
 }
 
 GetReplyStatus parse_get_reply(std::string_view text, std::vector<ValueBlock>& out) {
     out.clear();
     size_t pos = 0;
-    return walk_get_reply(text, pos, [&](const ValueBlock& v) { out.push_back(v); });
+    return walk_get_reply(text, pos, nullptr, [&](const ValueBlock& v) { out.push_back(v); });
+}
+
+size_t line_reply_end(std::string_view text, size_t& from) {
+    const size_t at = text.find("\r\n", from);
+    if (at == std::string_view::npos) {
+        // A \r at the very end may be followed by its \n in the next read.
+        from = text.empty() ? 0 : text.size() - 1;
+        return 0;
+    }
+    return at + 2;
 }
 
 }  // namespace fulmar::client

@@ -73,6 +73,16 @@ enum class GetReplyStatus : uint8_t {
 // whole. Any status but kIncomplete is final.
 GetReplyStatus scan_get_reply(std::string_view text, size_t& cursor);
 
+// The same over a TCP stream of pipelined replies, where the next reply may
+// follow this one's END: on kOk and kServerError, `end` is the offset just
+// after the reply (its END line, or the error line that cut it short).
+GetReplyStatus scan_get_reply_prefix(std::string_view text, size_t& cursor, size_t& end);
+
+// Offset just after the first line (its \r\n) of a one-line reply in a stream,
+// searching from `from` (what an earlier call already searched, less one
+// byte); 0 while the line is incomplete.
+size_t line_reply_end(std::string_view text, size_t& from);
+
 // Reads a get/gets reply; `out` receives the values read before any problem.
 GetReplyStatus parse_get_reply(std::string_view text, std::vector<ValueBlock>& out);
 

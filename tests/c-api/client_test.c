@@ -776,14 +776,18 @@ static void client_creation_checks_servers_and_options(void** state) {
     assert_int_equal(o.max_request_payload, 1400);
     assert_int_equal(o.distribution, FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY);
     assert_int_equal(o.transport, FULMAR_TRANSPORT_UDP);
+    assert_int_equal(o.tcp_connections, 2);
+    assert_int_equal(o.reconnect_min_ms, 10);
+    assert_int_equal(o.reconnect_max_ms, 1000);
     static const struct {
         int field;
         uint32_t value;
         int rc;
     } opts[] = {
-        {0, 0, -EINVAL},          {0, 3600001, -EINVAL}, {1, 1001, -EINVAL},  {2, 0, -EINVAL},
-        {2, 1025, -EINVAL},       {3, 299, -EINVAL},     {3, 65500, -EINVAL}, {4, 2, -EINVAL},
-        {5, 1, -EPROTONOSUPPORT}, {5, 2, -EINVAL},
+        {0, 0, -EINVAL},     {0, 3600001, -EINVAL}, {1, 1001, -EINVAL},   {2, 0, -EINVAL},
+        {2, 1025, -EINVAL},  {3, 299, -EINVAL},     {3, 65500, -EINVAL},  {4, 2, -EINVAL},
+        {5, 3, -EINVAL},     {6, 0, -EINVAL},       {6, 65, -EINVAL},     {7, 0, -EINVAL},
+        {7, 60001, -EINVAL}, {8, 9, -EINVAL},       {8, 600001, -EINVAL},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; ++i) {
         fulmar_client_options_init(&o);
@@ -806,11 +810,31 @@ static void client_creation_checks_servers_and_options(void** state) {
             case 5:
                 o.transport = (fulmar_transport_kind)opts[i].value;
                 break;
+            case 6:
+                o.tcp_connections = opts[i].value;
+                break;
+            case 7:
+                o.reconnect_min_ms = opts[i].value;
+                break;
+            case 8:
+                o.reconnect_max_ms = opts[i].value;
+                break;
         }
         assert_int_equal(fulmar_client_new_with_transport("a:1", &o, &t, 1, &c), opts[i].rc);
         assert_int_equal(fulmar_client_new("127.0.0.1:11211", &o, &c), opts[i].rc);
     }
     assert_null(c);
+
+    /* The callbacks carry datagrams: TCP needs real sockets. */
+    fulmar_client_options_init(&o);
+    o.transport = FULMAR_TRANSPORT_TCP;
+    assert_int_equal(fulmar_client_new_with_transport("a:1", &o, &t, 1, &c), -EPROTONOSUPPORT);
+    o.transport = FULMAR_TRANSPORT_UDP_GETS_TCP_WRITES;
+    assert_int_equal(fulmar_client_new_with_transport("a:1", &o, &t, 1, &c), -EPROTONOSUPPORT);
+    assert_null(c);
+    /* Over TCP nothing is connected at creation: a closed port is no error yet. */
+    assert_int_equal(fulmar_client_new("127.0.0.1:1", &o, &c), 0);
+    fulmar_client_free(c);
 }
 
 static void servers_validate_explains_the_first_mistake(void** state) {

@@ -6,6 +6,7 @@
  *   fulmar-cli --servers ... cas KEY VALUE CAS
  *   fulmar-cli --servers ... delete KEY | incr KEY N | decr KEY N | touch KEY TTL
  *   fulmar-cli --servers ... whereis KEY...
+ *   fulmar-cli --transport tcp|udp|udp-gets-tcp-writes ...   (--tcp: tcp)
  *
  * Prints replies in memcached's words (VALUE/END, STORED, DELETED...). Exit
  * status: 0 success, 1 a key missing or a write refused (-ENOENT, -EEXIST),
@@ -33,7 +34,10 @@ static const char kUsage[] =
     "  whereis KEY...             the server each key lives on\n"
     "options:\n"
     "  --timeout MS   per attempt (250)      --retries N    resends (2)\n"
-    "  --window N     in flight per server (8)\n"
+    "  --window N     in flight per server, per connection over TCP (8)\n"
+    "  --transport T  udp (default), tcp, or udp-gets-tcp-writes\n"
+    "  --tcp          same as --transport tcp\n"
+    "  --connections N  TCP connections per server (2)\n"
     "  --libmemcached libmemcached's ketama instead of twemproxy's\n"
     "  --flags F      client flags of a store (0)\n"
     "  --ttl S        exptime of a store (0: none)\n";
@@ -58,6 +62,25 @@ static int parse_i32(const char* s, int32_t* out) {
     if (!parse_u64(s, INT32_MAX, &v)) return 0;
     *out = (int32_t)v;
     return 1;
+}
+
+static const struct {
+    const char* name;
+    fulmar_transport_kind kind;
+} kTransports[] = {
+    {"udp", FULMAR_TRANSPORT_UDP},
+    {"tcp", FULMAR_TRANSPORT_TCP},
+    {"udp-gets-tcp-writes", FULMAR_TRANSPORT_UDP_GETS_TCP_WRITES},
+};
+
+static int parse_transport(const char* s, fulmar_transport_kind* out) {
+    for (size_t i = 0; i < sizeof kTransports / sizeof kTransports[0]; ++i) {
+        if (strcmp(s, kTransports[i].name) == 0) {
+            *out = kTransports[i].kind;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int exit_code(int rc) {
@@ -170,6 +193,8 @@ static int run(fulmar_client* c, const char* cmd, char** args, int n, uint32_t f
 }
 
 int main(int argc, char** argv) {
+    // One option a line:
+    // clang-format off
     static const struct option long_opts[] = {
         {"servers", required_argument, NULL, 's'},
         {"timeout", required_argument, NULL, 't'},
@@ -178,9 +203,13 @@ int main(int argc, char** argv) {
         {"flags", required_argument, NULL, 'f'},
         {"ttl", required_argument, NULL, 'T'},
         {"libmemcached", no_argument, NULL, 'L'},
+        {"transport", required_argument, NULL, 'P'},
+        {"tcp", no_argument, NULL, 'C'},
+        {"connections", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    // clang-format on
     const char* servers = NULL;
     fulmar_client_options o;
     fulmar_client_options_init(&o);
@@ -214,6 +243,16 @@ int main(int argc, char** argv) {
                 break;
             case 'L':
                 o.distribution = FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED;
+                break;
+            case 'P':
+                if (!parse_transport(optarg, &o.transport)) goto usage;
+                break;
+            case 'C':
+                o.transport = FULMAR_TRANSPORT_TCP;
+                break;
+            case 'n':
+                if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
+                o.tcp_connections = (uint32_t)v;
                 break;
             case 'h':
                 fputs(kUsage, stdout);
