@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "mc_server.h"
+#include "net/classify.h"
 #include "shm/totals.h"
 
 namespace fulmar::controlplane {
@@ -67,6 +68,15 @@ Table status_table(const AdminView& v) {
     return t;
 }
 
+// drop_<reason> for every reason, as telemetry names them.
+template <typename Get>
+void add_drops(Table& t, Get&& count) {
+    for (size_t r = 0; r < net::kDropReasonCount; ++r)
+        t.emplace_back(
+            fmt::format("drop_{}", net::drop_reason_name(static_cast<net::DropReason>(r))),
+            std::to_string(count(r)));
+}
+
 Table stats_table(const AdminView& v) {
     const shm::DataplaneShm& d = *v.dp.shm;
     Table t;
@@ -74,6 +84,7 @@ Table stats_table(const AdminView& v) {
     shm::subtract_floor(e, d.stats_baseline);
     add_counters(t, "", e);
     add_counters(t, "", shm::sum_worker(d));
+    add_drops(t, [&](size_t r) { return shm::sum_drops(d, r); });
     shm::ShardStats s;
     for (const store::ShardView& view : v.dp.shards)
         shm::add_into(s, view.stats());
@@ -88,6 +99,31 @@ Table stats_table(const AdminView& v) {
         t.emplace_back("tcp_backpressure_waits", std::to_string(m.waits));
     }
     return t;
+}
+
+// One table per shard and class, in shard then class order.
+void write_slabs(const AdminView& v, proto::RespWriter& out) {
+    std::vector<Table> rows;
+    for (size_t i = 0; i < v.dp.shards.size(); ++i) {
+        const shm::ShardMeta& m = v.dp.shards[i].meta();
+        for (uint32_t c = 0; c < m.n_classes && c < shm::kMaxClasses; ++c) {
+            const shm::SlabClass& cls = m.classes[c];
+            if (cls.n_pages == 0 && cls.evictions == 0) continue;
+            Table t;
+            t.emplace_back("shard", std::to_string(i));
+            t.emplace_back("class", std::to_string(c));
+            t.emplace_back("chunk_size", std::to_string(cls.chunk_size));
+            t.emplace_back("chunks_per_page", std::to_string(cls.chunks_per_page));
+            t.emplace_back("pages", std::to_string(cls.n_pages));
+            t.emplace_back("live", std::to_string(cls.n_live));
+            t.emplace_back("free", std::to_string(cls.n_free));
+            t.emplace_back("evictions", std::to_string(cls.evictions));
+            rows.push_back(std::move(t));
+        }
+    }
+    out.write_array(rows.size());
+    for (const Table& t : rows)
+        write_table(t, out);
 }
 
 }  // namespace
@@ -123,6 +159,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
                 t.emplace_back("worker", std::to_string(w));
                 add_counters(t, "", d.lcores[w].engine);
                 add_counters(t, "", d.lcores[w].worker);
+                add_drops(t, [&](size_t r) { return d.lcores[w].drops[r]; });
                 add_counters(t, "shard_", view.dp.shards[w].stats());
                 t.emplace_back("shard_items", std::to_string(view.dp.shards[w].n_items()));
                 write_table(t, out);
@@ -130,6 +167,22 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
             return AdminAction::kDone;
         }
         out.write_error("ERR usage: STATS [PER-WORKER]");
+        return AdminAction::kDone;
+    }
+    if (is(cmd, "slabs")) {
+        if (args.size() != 1) {
+            out.write_error("ERR usage: SLABS");
+            return AdminAction::kDone;
+        }
+        write_slabs(view, out);
+        return AdminAction::kDone;
+    }
+    if (is(cmd, "config")) {
+        if (args.size() != 2 || !is(args[1], "show")) {
+            out.write_error("ERR usage: CONFIG SHOW");
+            return AdminAction::kDone;
+        }
+        write_table(config::config_entries(view.cfg), out);
         return AdminAction::kDone;
     }
     if (is(cmd, "flush")) {
@@ -148,8 +201,9 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         out.write_array(0);
         return AdminAction::kDone;
     }
-    out.write_error(fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, FLUSH, QUIT)",
-                                std::string(cmd.substr(0, 64))));
+    out.write_error(
+        fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, QUIT)",
+                    std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
 }
 

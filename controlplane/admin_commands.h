@@ -5,8 +5,15 @@
 //   PING [msg]             +PONG (or the message)
 //   STATUS                 who runs, since when, workers, shards, items, clients
 //   STATS [PER-WORKER]     every counter: totals, or one table per worker
+//   SLABS                  one table per shard and slab class that holds a page
+//                          or evicted: chunk size, pages, live, free, evictions
+//   CONFIG SHOW            the configuration this control plane loaded: every
+//                          key (config_entries), values spelled as in TOML
 //   FLUSH                  flush_all on every shard (through the owners)
 //   QUIT                   +OK, then the connection closes
+//
+// No SWEEP: the TTL sweep runs in the owners' housekeeping (its results are
+// the sweep_reclaimed counters of STATS and /metrics); nothing asks it to run.
 //
 // Runs on the control plane's loop thread; reads shared memory only (FLUSH
 // is carried out by the admin server, through the owners).

@@ -26,7 +26,9 @@
 #include "admin_server.h"
 #include "config/dataplane_config.h"
 #include "event_loop.h"
+#include "http_server.h"
 #include "mc_server.h"
+#include "metrics_source.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -116,7 +118,23 @@ class ControlPlane {
             fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
             return 1;
         }
+        // Prometheus: GET /metrics on the listen address.
+        MetricsSource metrics_source(dp_, channel.value(), mc.get());
+        std::unique_ptr<HttpServer> metrics;
+        if (cp_.metrics_port != 0) {
+            auto s = HttpServer::listen(loop, addr, cp_.metrics_port);
+            if (!s) {
+                fmt::print(stderr, "fulmar-controlplane: metrics: {}\n", s.error());
+                return 1;
+            }
+            metrics = std::move(s.value());
+            metrics->route("/metrics", std::string(kMetricsContentType),
+                           [&] { return render_metrics(metrics_source.snapshot()); });
+        }
         const std::string ip = config::format_ipv4(addr);
+        if (metrics)
+            fmt::print("fulmar-controlplane: Prometheus metrics on http://{}:{}/metrics\n", ip,
+                       metrics->port());
         if (mc)
             fmt::print("fulmar-controlplane: serving memcached over TCP on {}:{}\n", ip,
                        mc->port());
@@ -158,6 +176,7 @@ class ControlPlane {
             }
             if (mc) mc->tick(clock.now());
             admin.value()->tick();
+            if (metrics) metrics->tick();
             rte_rcu_qsbr_quiescent(dp_.rcu, rcu_id_);
             if (work != 0) last_work = std::chrono::steady_clock::now();
         }

@@ -399,6 +399,11 @@ class ValueReader {
         out.output_buffer_limit_mb = integer_or<uint32_t>(cp, "output_buffer_limit_mb", 64);
         out.request_arena_mb = integer_or<uint32_t>(cp, "request_arena_mb", 64);
         out.max_inflight = integer_or<uint32_t>(cp, "max_inflight", 4096);
+        out.metrics_port = integer_or<uint16_t>(cp, "metrics_port", kDefaultMetricsPort);
+        if (out.metrics_port != 0 && out.metrics_port == out.memcached_port) {
+            return error("controlplane.metrics_port", *cp.get("metrics_port"),
+                         fmt::format("{} is also memcached_port", out.metrics_port));
+        }
         return std::nullopt;
     }
 
@@ -705,6 +710,71 @@ std::string format_config(const DataplaneConfig& c) {
     }
     out += "\n[telemetry]\n";
     out += fmt::format("enabled = {}\n", c.telemetry_enabled);
+    const ControlplaneConfig& cp = c.controlplane;
+    out += "\n[controlplane]\n";
+    if (cp.listen) out += fmt::format("listen = {}\n", quoted(format_ipv4(*cp.listen)));
+    out += fmt::format("memcached_port = {}\n", cp.memcached_port);
+    out += fmt::format("admin_socket = {}\n", quoted(cp.admin_socket));
+    if (cp.admin_group) out += fmt::format("admin_group = {}\n", quoted(*cp.admin_group));
+    out += fmt::format("max_connections = {}\n", cp.max_connections);
+    out += fmt::format("idle_timeout_s = {}\n", cp.idle_timeout_s);
+    out += fmt::format("output_buffer_limit_mb = {}\n", cp.output_buffer_limit_mb);
+    out += fmt::format("request_arena_mb = {}\n", cp.request_arena_mb);
+    out += fmt::format("max_inflight = {}\n", cp.max_inflight);
+    out += fmt::format("metrics_port = {}\n", cp.metrics_port);
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneConfig& c) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto add = [&](std::string key, std::string value) {
+        out.emplace_back(std::move(key), std::move(value));
+    };
+    constexpr std::string_view kUnset = "unset";
+    auto opt = [&](const auto& v, auto spell) {
+        return v.has_value() ? spell(*v) : std::string(kUnset);
+    };
+    auto number = [](auto v) { return fmt::format("{}", v); };
+
+    add("dataplane.workers", fmt::format("[{}]", fmt::join(c.workers, ", ")));
+    add("dataplane.main_lcore", opt(c.main_lcore, number));
+    add("dataplane.memory_per_shard_mb", number(c.memory_per_shard_mb));
+    add("dataplane.index_entries_per_shard", number(c.index_entries_per_shard));
+    add("dataplane.udp_port", number(c.udp_port));
+    std::vector<std::string> clients;
+    for (const Ipv4Prefix& p : c.allowed_clients)
+        clients.push_back(quoted(format_ipv4_prefix(p)));
+    add("dataplane.allowed_clients", fmt::format("[{}]", fmt::join(clients, ", ")));
+    add("dataplane.udp_admin_commands", number(c.udp_admin_commands));
+    add("dataplane.idle.mode", quoted(idle_mode_name(c.idle.mode)));
+    add("dataplane.idle.pause_iterations", number(c.idle.pause_iterations));
+    add("dataplane.idle.max_sleep_us", number(c.idle.max_sleep_us));
+    add("dataplane.mbufs_per_port", number(c.mbufs_per_port));
+    add("dataplane.rx_desc", number(c.rx_desc));
+    add("dataplane.tx_desc", number(c.tx_desc));
+    add("dataplane.burst_size", number(c.burst_size));
+    for (size_t i = 0; i < c.ports.size(); ++i) {
+        const PortConfig& p = c.ports[i];
+        const std::string k = fmt::format("ports[{}].", i);
+        add(k + "device", quoted(p.device));
+        add(k + "ipv4", quoted(format_ipv4_prefix(p.ipv4)));
+        add(k + "mac", opt(p.mac, [](const MacAddress& m) { return quoted(format_mac(m)); }));
+        add(k + "mtu", opt(p.mtu, number));
+        add(k + "vlan", opt(p.vlan, number));
+        add(k + "checksum_offload", number(p.checksum_offload));
+    }
+    const ControlplaneConfig& cp = c.controlplane;
+    add("controlplane.listen", opt(cp.listen, [](uint32_t a) { return quoted(format_ipv4(a)); }));
+    add("controlplane.memcached_port", number(cp.memcached_port));
+    add("controlplane.admin_socket", quoted(cp.admin_socket));
+    add("controlplane.admin_group", opt(cp.admin_group, quoted));
+    add("controlplane.max_connections", number(cp.max_connections));
+    add("controlplane.idle_timeout_s", number(cp.idle_timeout_s));
+    add("controlplane.output_buffer_limit_mb", number(cp.output_buffer_limit_mb));
+    add("controlplane.request_arena_mb", number(cp.request_arena_mb));
+    add("controlplane.max_inflight", number(cp.max_inflight));
+    add("controlplane.metrics_port", number(cp.metrics_port));
+    add("telemetry.enabled", number(c.telemetry_enabled));
     return out;
 }
 

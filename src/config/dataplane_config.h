@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -82,6 +83,10 @@ struct PortConfig {
 // reads what it creates for it (the request arena, the in-flight limit).
 inline constexpr uint16_t kDefaultMemcachedTcpPort = 11211;
 inline constexpr std::string_view kDefaultAdminSocket = "/run/fulmar/admin.sock";
+// Prometheus's registered port of the memcached exporter: a scrape config
+// that targets memcached nodes on :9150 finds Fulmar's own exporter there
+// (an appliance runs no separate exporter, so nothing else wants the port).
+inline constexpr uint16_t kDefaultMetricsPort = 9150;
 
 struct ControlplaneConfig {
     // TCP listeners bind this address only; unset: the first port's address.
@@ -93,7 +98,8 @@ struct ControlplaneConfig {
     uint32_t idle_timeout_s = 0;           // 0: never (memcached's default)
     uint32_t output_buffer_limit_mb = 64;  // per connection
     uint32_t request_arena_mb = 64;
-    uint32_t max_inflight = 4096;  // requests at the owners at once, all connections
+    uint32_t max_inflight = 4096;                 // requests at the owners at once, all connections
+    uint16_t metrics_port = kDefaultMetricsPort;  // 0: no /metrics listener
 
     bool operator==(const ControlplaneConfig&) const = default;
 };
@@ -228,6 +234,8 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "hugepage memory for requests on their way to the owners (values to 1 MiB)"},
     {"controlplane.max_inflight", ValueType::kInteger, Presence::kOptional, 16, 65536, "4096",
      "requests at the owner workers at once; past it, connections wait (backpressure)"},
+    {"controlplane.metrics_port", ValueType::kInteger, Presence::kOptional, 0, 65535, "9150",
+     "TCP port of the Prometheus endpoint (HTTP GET /metrics) on the listen address; 0: none"},
     {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
     {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},
@@ -272,6 +280,13 @@ std::string describe_config();
 // The effective configuration (defaults filled in) as TOML that
 // parse_config reads back to an equal DataplaneConfig; for start-up logs.
 std::string format_config(const DataplaneConfig& config);
+
+// The effective configuration as (key, value) pairs, one for every key of
+// kConfigKeys that is not a table, in table order; a port's keys as
+// "ports[0].device". Values are spelled as TOML writes them ("adaptive" in
+// quotes, [1, 2], true), so they also read as JSON; an optional key that is
+// not set is `unset`. For the admin socket's CONFIG SHOW.
+std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneConfig& config);
 
 std::string_view value_type_name(ValueType type);
 std::string_view idle_mode_name(IdleMode mode);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "config/address_text.h"
 #include "config/dataplane_config.h"
@@ -553,6 +554,57 @@ TEST(AddressText, PciAndMacFormatCanonically) {
     EXPECT_EQ(format_mac(*mac), "02:00:5e:10:00:0a");
     EXPECT_FALSE(parse_mac("02-00-5e-10-00-0a").has_value());
     EXPECT_FALSE(parse_mac("2:00:5e:10:00:0a:").has_value());
+}
+
+// ===========================================================================
+// The effective configuration as pairs (the admin socket's CONFIG SHOW)
+
+TEST(ConfigEntries, NameEveryKeyOfTheTableInTableOrder) {
+    auto r = parse_config(std::string(kMinimal) + "\n[controlplane]\nmetrics_port = 9911\n");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const auto entries = config_entries(r.value());
+    std::vector<std::string> expected;
+    for (const KeyInfo& k : kConfigKeys) {
+        if (k.type == ValueType::kTable || k.type == ValueType::kArrayOfTables) continue;
+        std::string path(k.path);
+        if (path.starts_with("ports[]")) path.replace(0, 7, "ports[0]");
+        expected.push_back(path);
+    }
+    std::vector<std::string> names;
+    for (const auto& [k, v] : entries)
+        names.push_back(k);
+    EXPECT_EQ(names, expected);
+    auto value = [&](std::string_view key) {
+        for (const auto& [k, v] : entries)
+            if (k == key) return v;
+        return std::string("<absent>");
+    };
+    EXPECT_EQ(value("dataplane.workers"), "[1]");
+    EXPECT_EQ(value("dataplane.main_lcore"), "unset");
+    EXPECT_EQ(value("dataplane.idle.mode"), "\"adaptive\"");
+    EXPECT_EQ(value("dataplane.allowed_clients"), "[\"198.18.0.0/15\"]");
+    EXPECT_EQ(value("ports[0].device"), "\"net_tap0,iface=fulmar0\"");
+    EXPECT_EQ(value("ports[0].checksum_offload"), "true");
+    EXPECT_EQ(value("controlplane.admin_socket"), "\"/run/fulmar/admin.sock\"");
+    EXPECT_EQ(value("controlplane.metrics_port"), "9911");
+}
+
+TEST(ConfigEntries, ValuesAreTheDefaultsOfTheTableWhenNothingIsSet) {
+    auto r = parse_config(kMinimal);
+    ASSERT_TRUE(r.ok());
+    for (const auto& [k, v] : config_entries(r.value())) {
+        std::string path = k.starts_with("ports[0]") ? "ports[]" + k.substr(8) : k;
+        for (const KeyInfo& info : kConfigKeys) {
+            if (info.path != path || info.presence == Presence::kRequired) continue;
+            EXPECT_EQ(v, info.default_text.empty() ? "unset" : info.default_text) << k;
+        }
+    }
+}
+
+TEST(ConfigErrors, MetricsPortEqualToMemcachedPortIsRejected) {
+    ConfigError e = error_of(std::string(kMinimal) +
+                             "\n[controlplane]\nmemcached_port = 9000\nmetrics_port = 9000\n");
+    EXPECT_EQ(e.key, "controlplane.metrics_port");
 }
 
 }  // namespace

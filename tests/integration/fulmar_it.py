@@ -536,7 +536,64 @@ class TapFixture:
         return rc
 
 
+class ControlPlane:
+    """fulmar-controlplane, a DPDK secondary attached to `dp` (its
+    --file-prefix), under `timeout`. Its config is the dataplane's file plus
+    a [controlplane] section made of `section` (TOML lines)."""
+
+    def __init__(self, exe, dp, workdir, section):
+        n = _next_n()
+        self.config = os.path.join(workdir, f"cp{n}.toml")
+        self.log_path = os.path.join(workdir, f"cp{n}.log")
+        with open(dp.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text + "\n[controlplane]\n" + section + "\n")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", "0@0",
+             "--proc-type=secondary", "--no-pci", "--file-prefix", dp.prefix,
+             "--log-level=lib.eal:error", "--", "--config", self.config],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        _live.add(self)
+
+    def text(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_ready(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if "fulmar-controlplane: ready" in self.text():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self, timeout=10):
+        """SIGTERM (`timeout` passes it on), wait; SIGKILL only if stuck.
+        Stop it before its dataplane."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if not self.log.closed:
+            self.log.close()
+        _live.discard(self)
+        return self.proc.returncode
+
+
 def _emergency_cleanup():
+    # Control planes first: they are secondaries of a dataplane below.
+    for obj in [o for o in _live if isinstance(o, ControlPlane)]:
+        try:
+            obj.stop(timeout=5)
+        except Exception:  # best effort: we are exiting anyway
+            pass
     for obj in list(_live):
         try:
             if isinstance(obj, Dataplane):

@@ -1,0 +1,278 @@
+// fulmarctl: the Fulmar appliance's admin CLI. Speaks RESP to the control
+// plane's admin socket (controlplane/admin_commands.h), so everything here
+// is also `redis-cli -s SOCKET <command>`.
+//
+//   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
+//             slabs | config show | flush | ping
+//
+// Exit status: 0 done; 1 the control plane answered with an error, or the
+// connection broke; 2 usage; 3 nothing listens at the socket (not running).
+// There is no `sweep`: the TTL sweep runs in the owners' housekeeping and
+// nothing asks it to run (its results are STATS' sweep_reclaimed counters).
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin_client.h"
+#include "config/dataplane_config.h"
+#include "reply_format.h"
+#include "top_view.h"
+
+using namespace fulmar;
+using namespace fulmar::fulmarctl;
+
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitNotRunning = 3;
+
+struct Options {
+    std::string socket = std::string(config::kDefaultAdminSocket);
+    bool json = false;
+    bool per_worker = false;
+    double interval_s = 1.0;
+    uint64_t iterations = 0;  // top: 0 = until q
+};
+
+int fail(const ClientError& e) {
+    fmt::print(stderr, "fulmarctl: {}\n", e.message);
+    return e.kind == ClientErrorKind::kNotRunning ? kExitNotRunning : kExitError;
+}
+
+int fail(const std::string& message) {
+    fmt::print(stderr, "fulmarctl: {}\n", message);
+    return kExitError;
+}
+
+void out(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    if (s.empty() || s.back() != '\n') std::fputc('\n', stdout);
+}
+
+// One command, its reply shown as a table, rows, config or a status line.
+enum class Shape : uint8_t { kTable, kLineRows, kColumnRows, kConfig, kStatus };
+
+int run_one(const Options& o, const std::vector<std::string_view>& args, Shape shape) {
+    auto client = AdminClient::connect(o.socket);
+    if (!client) return fail(client.error());
+    auto reply = client.value().call(args);
+    if (!reply) return fail(reply.error());
+    const proto::RespValue& v = reply.value();
+    if (v.is_error()) return fail(v.text);
+    switch (shape) {
+        case Shape::kStatus: {
+            const std::string text =
+                v.type == proto::RespValue::Type::kInteger ? std::to_string(v.integer) : v.text;
+            out(o.json ? fmt::format("{{\"reply\": {}}}", json_string(text)) : text);
+            return 0;
+        }
+        case Shape::kTable:
+        case Shape::kConfig: {
+            auto t = as_table(v);
+            if (!t) return fail(t.error());
+            if (shape == Shape::kConfig)
+                out(o.json ? config_json(t.value()) : config_text(t.value()));
+            else
+                out(o.json ? table_json(t.value()) : table_text(t.value()));
+            return 0;
+        }
+        case Shape::kLineRows:
+        case Shape::kColumnRows: {
+            auto rows = as_rows(v);
+            if (!rows) return fail(rows.error());
+            out(o.json ? rows_json(rows.value())
+                       : rows_text(rows.value(), shape == Shape::kLineRows
+                                                     ? RowLayout::kLinePerRow
+                                                     : RowLayout::kColumnPerRow));
+            return 0;
+        }
+    }
+    return 0;
+}
+
+// ---- top ----------------------------------------------------------------
+
+std::atomic<bool> g_quit{false};
+void on_quit_signal(int) {
+    g_quit.store(true);
+}
+
+// The terminal while top runs: no echo, no line buffering (q quits without
+// Enter), the alternate screen, no cursor; all restored by the destructor
+// (Ctrl-C and SIGTERM end the loop, so it always runs).
+class TerminalMode {
+  public:
+    TerminalMode() {
+        tty_ = ::isatty(STDIN_FILENO) != 0 && ::tcgetattr(STDIN_FILENO, &saved_) == 0;
+        if (tty_) {
+            termios raw = saved_;
+            raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);  // ISIG stays: Ctrl-C
+            raw.c_cc[VMIN] = 0;
+            raw.c_cc[VTIME] = 0;
+            ::tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+        }
+        std::fputs("\x1b[?1049h\x1b[?25l", stdout);
+        std::fflush(stdout);
+    }
+    ~TerminalMode() {
+        std::fputs("\x1b[?25h\x1b[?1049l", stdout);
+        std::fflush(stdout);
+        if (tty_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+    }
+    TerminalMode(const TerminalMode&) = delete;
+    TerminalMode& operator=(const TerminalMode&) = delete;
+
+  private:
+    bool tty_ = false;
+    termios saved_{};
+};
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+Result<TopSample, std::string> poll_sample(AdminClient& c) {
+    TopSample s;
+    s.seconds = now_s();
+    auto status = c.call({"STATUS"});
+    if (!status) return Err{status.error().message};
+    auto st = as_table(status.value());
+    if (!st) return Err{st.error()};
+    s.status = std::move(st.value());
+    auto per = c.call({"STATS", "PER-WORKER"});
+    if (!per) return Err{per.error().message};
+    auto rows = as_rows(per.value());
+    if (!rows) return Err{rows.error()};
+    s.workers = std::move(rows.value());
+    return s;
+}
+
+// Waits up to `seconds` for a key; true when it was q (or a quit signal).
+bool wait_for_quit(double seconds) {
+    const double until = now_s() + seconds;
+    while (!g_quit.load()) {
+        const double left = until - now_s();
+        if (left <= 0) return false;
+        pollfd p{.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+        const int n = ::poll(&p, 1, static_cast<int>(left * 1000) + 1);
+        if (n > 0 && (p.revents & POLLIN) != 0) {
+            char ch = 0;
+            if (::read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q')) return true;
+            if ((p.revents & POLLHUP) != 0) ::usleep(static_cast<useconds_t>(left * 1e6));
+        } else if (n > 0) {
+            // stdin closed (not a terminal): only the timer and signals count.
+            ::usleep(static_cast<useconds_t>(std::min(left, 0.1) * 1e6));
+        }
+    }
+    return true;
+}
+
+int run_top(const Options& o) {
+    auto client = AdminClient::connect(o.socket);
+    if (!client) return fail(client.error());
+    std::signal(SIGINT, on_quit_signal);
+    std::signal(SIGTERM, on_quit_signal);
+    std::optional<TopSample> prev;
+    std::optional<TerminalMode> term;
+    if (!o.json) term.emplace();
+    std::string error;
+    for (uint64_t frame = 1; !g_quit.load(); ++frame) {
+        auto s = poll_sample(client.value());
+        if (!s) {
+            error = s.error();
+            break;
+        }
+        const std::vector<TopRow> rows = top_rows(prev ? &*prev : nullptr, s.value());
+        if (o.json) {
+            out(top_json(s.value(), rows, frame));
+        } else {
+            std::string screen = "\x1b[H";
+            for (const std::string& l : top_lines(s.value(), rows, frame, o.interval_s, 200))
+                screen += l + "\x1b[K\n";
+            screen += "\x1b[J";
+            std::fputs(screen.c_str(), stdout);
+        }
+        std::fflush(stdout);
+        prev = std::move(s.value());
+        if (o.iterations != 0 && frame >= o.iterations) break;
+        if (wait_for_quit(o.interval_s)) break;
+    }
+    term.reset();  // the screen back before any message
+    if (!error.empty()) return fail(error);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{
+        "fulmarctl: the Fulmar appliance's admin CLI (RESP over the control plane's "
+        "admin socket; redis-cli -s SOCKET works too)"};
+    app.require_subcommand(1);
+    app.add_option("-s,--socket", o.socket, "the control plane's admin socket")
+        ->capture_default_str();
+    app.add_flag("--json", o.json, "print JSON instead of text");
+
+    Shape shape = Shape::kTable;
+    std::vector<std::string_view> args;
+    auto cmd = [&](const char* name, const char* help, std::vector<std::string_view> a, Shape s) {
+        CLI::App* sub = app.add_subcommand(name, help);
+        sub->fallthrough();
+        sub->callback([&, a, s] {
+            args = a;
+            shape = s;
+        });
+        return sub;
+    };
+    cmd("status", "who runs, since when, workers, shards, items, connections", {"STATUS"},
+        Shape::kTable);
+    CLI::App* stats = cmd("stats", "every counter (totals)", {"STATS"}, Shape::kTable);
+    stats->add_flag("--per-worker", o.per_worker, "one column per worker");
+    cmd("slabs", "slab classes per shard: chunk size, pages, live, free, evictions", {"SLABS"},
+        Shape::kLineRows);
+    CLI::App* config = app.add_subcommand("config", "the configuration");
+    config->require_subcommand(1);
+    config->fallthrough();
+    CLI::App* show = config->add_subcommand("show", "the effective configuration, every key");
+    show->fallthrough();
+    show->callback([&] {
+        args = {"CONFIG", "SHOW"};
+        shape = Shape::kConfig;
+    });
+    cmd("flush", "flush_all on every shard", {"FLUSH"}, Shape::kStatus);
+    cmd("ping", "is the control plane there", {"PING"}, Shape::kStatus);
+    CLI::App* top = app.add_subcommand("top", "a live view of per-worker rates (q quits)");
+    top->fallthrough();
+    top->add_option("-i,--interval", o.interval_s, "seconds between refreshes")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 3600.0));
+    top->add_option("-n,--iterations", o.iterations, "refreshes before exiting (0: until q)")
+        ->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    if (top->parsed()) return run_top(o);
+    if (stats->parsed() && o.per_worker) {
+        args = {"STATS", "PER-WORKER"};
+        shape = Shape::kColumnRows;
+    }
+    return run_one(o, args, shape);
+}
