@@ -762,6 +762,8 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
         add(k + "mtu", opt(p.mtu, number));
         add(k + "vlan", opt(p.vlan, number));
         add(k + "checksum_offload", number(p.checksum_offload));
+        add(k + "kernel_device",
+            p.kernel_device.empty() ? std::string(kUnset) : quoted(p.kernel_device));
     }
     const ControlplaneConfig& cp = c.controlplane;
     add("controlplane.listen", opt(cp.listen, [](uint32_t a) { return quoted(format_ipv4(a)); }));
