@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""memcached over TCP through the control plane, on the appliance's address.
+
+    controlplane_mc_test.py <fulmar-dataplane> <fulmar-controlplane> [Test ...]
+
+The dataplane runs with its kernel side holding the appliance's address in the
+host's namespace (the exception path); fulmar-controlplane, a DPDK secondary,
+listens there; clients in the test's namespace reach one address over UDP (the
+dataplane) and TCP (the control plane), on the same keyspace:
+
+    client ns 198.18.S.2 --TAP--> dataplane --kernel TAP--> 198.18.S.1:11211 (TCP)
+                                  (UDP 11211 answered here)
+
+Covers: the keyspace shared by both transports, pipelining and ordering
+(a read after the connection's own writes), values of 1 MiB, multi-key gets
+over two shards, backpressure (a tiny in-flight limit: nothing dropped), a
+slow reader disconnected past its output limit, `kill -9` of the control plane
+under UDP load (UDP goes on, page moves still complete, a new control plane
+attaches and serves), and the control plane exiting when the dataplane dies.
+Needs root and hugepages (tools/fulmar setup); exits 77 (skipped) without.
+"""
+import os
+import random
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fulmar_it as F  # noqa: E402
+
+DATAPLANE = CONTROLPLANE = None
+SUBNET = 100 + (os.getpid() + 77) % 150
+DP_IP = f"198.18.{SUBNET}.1"
+CLIENT_IP = f"198.18.{SUBNET}.2"
+PORT = 11211
+
+
+def cp_pid(cp):
+    """fulmar-controlplane itself (the child of `timeout`)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{cp.proc.pid}/task/{cp.proc.pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no fulmar-controlplane process under timeout")
+
+
+class Tcp:
+    """A memcached text connection from the client namespace."""
+
+    def __init__(self, ns, timeout=10):
+        self.s = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect((DP_IP, PORT))
+        self.buf = b""
+
+    def close(self):
+        self.s.close()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def read_until(self, end):
+        while not self.buf.endswith(end) and end not in self.buf:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError(f"closed; have {self.buf[-200:]!r}")
+            self.buf += chunk
+        i = self.buf.index(end) + len(end)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def cmd(self, line, end=b"\r\n"):
+        self.send(line)
+        return self.read_until(end)
+
+    def get(self, key):
+        """The value of `key`, or None."""
+        self.send(f"get {key}\r\n".encode())
+        head = self.read_until(b"\r\n")
+        if head == b"END\r\n":
+            return None
+        n = int(head.split()[3])
+        value = self.read_exact(n + 2)[:-2]
+        assert self.read_until(b"END\r\n") == b"END\r\n"
+        return value
+
+
+class ControlPlaneMcTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir_section = None
+        # Two workers, two shards (lcores 1 and 2 share CPU 1), small shards so
+        # that values of swinging sizes move pages between classes.
+        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag="cmc", kernel=True, ip=DP_IP,
+                              client_ip=CLIENT_IP, memory_mb=8)
+        if not cls.fx.wait_serving():
+            log = cls.fx.dp.text()
+            cls.fx.teardown()
+            raise AssertionError(f"the dataplane does not answer over UDP; log:\n{log}")
+        cls.sock_path = os.path.join(cls.fx.workdir, "admin.sock")
+        cls.section = "\n".join([
+            f'admin_socket = "{cls.sock_path}"',
+            "metrics_port = 0",
+            "request_arena_mb = 8",
+            "max_inflight = 16",  # backpressure comes early
+            "output_buffer_limit_mb = 1",
+        ])
+        cls.cp = cls.start_cp()
+
+    @classmethod
+    def start_cp(cls):
+        cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, cls.section)
+        if not cp.wait_ready():
+            text = cp.text()
+            cp.stop()
+            cls.fx.teardown()
+            raise AssertionError(f"the control plane did not get ready; log:\n{text}")
+        return cp
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cp.stop()
+        cls.fx.teardown()
+
+    def tcp(self):
+        return Tcp(self.fx.ns)
+
+    def key(self, tag):
+        return f"{tag}{os.getpid()}_{random.randrange(1 << 30)}"
+
+    def test_one_keyspace_over_udp_and_tcp(self):
+        c = self.tcp()
+        try:
+            k1, k2 = self.key("a"), self.key("b")
+            self.assertEqual(c.cmd(f"set {k1} 7 0 5\r\nhello\r\n".encode()), b"STORED\r\n")
+            udp = self.fx.client.request(f"get {k1}\r\n".encode())
+            self.assertEqual(udp, f"VALUE {k1} 7 5\r\nhello\r\nEND\r\n".encode())
+            self.assertEqual(self.fx.client.request(f"set {k2} 0 0 3\r\nudp\r\n".encode()),
+                             b"STORED\r\n")
+            self.assertEqual(c.get(k2), b"udp")
+            self.assertEqual(c.cmd(f"incr {k2} 1\r\n".encode()),
+                             b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
+            self.assertEqual(c.cmd(f"delete {k2}\r\n".encode()), b"DELETED\r\n")
+            self.assertIsNone(c.get(k2))
+            self.assertEqual(c.cmd(b"version\r\n")[:8], b"VERSION ")
+        finally:
+            c.close()
+
+    def test_pipelined_writes_then_reads_in_order_over_both_shards(self):
+        c = self.tcp()
+        try:
+            keys = [self.key("p") for _ in range(300)]
+            batch = b"".join(f"set {k} {i} 0 {len(str(i))} noreply\r\n{i}\r\n".encode()
+                             for i, k in enumerate(keys))
+            batch += b"".join(f"incr {k} 1000\r\n".encode() for k in keys)
+            batch += ("get " + " ".join(keys) + "\r\n").encode()
+            c.send(batch)
+            for i in range(len(keys)):
+                self.assertEqual(c.read_until(b"\r\n"), f"{i + 1000}\r\n".encode())
+            for i, k in enumerate(keys):  # one multi-get over both shards, in key order
+                v = str(i + 1000).encode()
+                self.assertEqual(c.read_until(b"\r\n"), f"VALUE {k} {i} {len(v)}\r\n".encode())
+                self.assertEqual(c.read_exact(len(v) + 2), v + b"\r\n")
+            self.assertEqual(c.read_until(b"\r\n"), b"END\r\n")
+        finally:
+            c.close()
+
+    def test_values_of_one_mebibyte_and_the_limit(self):
+        c = self.tcp()
+        try:
+            k = self.key("big")
+            value = random.randbytes(1024 * 1024 - 512)
+            self.assertEqual(c.cmd(f"set {k} 0 0 {len(value)}\r\n".encode() + value + b"\r\n"),
+                             b"STORED\r\n")
+            self.assertEqual(c.get(k), value)
+            too_big = b"x" * (1024 * 1024 + 1)
+            self.assertEqual(c.cmd(f"set {k} 0 0 {len(too_big)}\r\n".encode() + too_big + b"\r\n"),
+                             b"SERVER_ERROR object too large for cache\r\n")
+            self.assertIsNone(c.get(k), "memcached unlinks the key of a set too large")
+        finally:
+            c.close()
+
+    def test_backpressure_drops_nothing(self):
+        # 20,000 pipelined sets through a channel of 16 in flight: the
+        # connection waits (its socket is not read), every set is answered.
+        c = self.tcp()
+        try:
+            n = 20000
+            tag = self.key("bp")
+            payload = b"".join(f"set {tag}_{i} 0 0 8\r\n{i:08d}\r\n".encode() for i in range(n))
+            sender = threading.Thread(target=c.send, args=(payload,))
+            sender.start()
+            got = 0
+            while got < n:
+                self.assertEqual(c.read_until(b"\r\n"), b"STORED\r\n")
+                got += 1
+            sender.join(30)
+            self.assertEqual(c.get(f"{tag}_{n - 1}"), f"{n - 1:08d}".encode())
+            waits = F.run("redis-cli", "-s", self.sock_path, "stats").stdout.split()
+            self.assertGreater(int(waits[waits.index("tcp_backpressure_waits") + 1]), 0)
+        finally:
+            c.close()
+
+    def test_slow_reader_is_disconnected(self):
+        c = self.tcp()
+        try:
+            k = self.key("slow")
+            value = b"v" * 500_000
+            self.assertEqual(c.cmd(f"set {k} 0 0 {len(value)}\r\n".encode() + value + b"\r\n"),
+                             b"STORED\r\n")
+            c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            # Asks for ~100 MB of replies and reads none: past 1 MiB queued
+            # the control plane hangs up.
+            closed = False
+            try:
+                for _ in range(200):
+                    c.send(f"get {k}\r\n".encode())
+            except OSError:
+                closed = True
+            deadline = time.monotonic() + 10
+            while not closed and time.monotonic() < deadline:
+                st = F.run("redis-cli", "-s", self.sock_path, "stats").stdout.split()
+                if int(st[st.index("tcp_slow_reader_closed") + 1]) > 0:
+                    closed = True
+                time.sleep(0.1)
+            self.assertTrue(closed, "the slow reader was not disconnected")
+        finally:
+            c.close()
+
+    def test_z1_kill9_under_udp_load_then_restart(self):
+        # UDP gets in a loop while the control plane is killed mid-TCP-load.
+        k = self.key("udp")
+        self.assertEqual(self.fx.client.request(f"set {k} 0 0 2\r\nok\r\n".encode()), b"STORED\r\n")
+        stop = threading.Event()
+        answered = []
+
+        def udp_load():
+            client = F.McUdp(self.fx.ns, DP_IP, F.MC_PORT, CLIENT_IP)
+            try:
+                while not stop.is_set():
+                    r = client.maybe(f"get {k}\r\n".encode(), 0.5)
+                    answered.append((time.monotonic(), r == f"VALUE {k} 0 2\r\nok\r\nEND\r\n".encode()))
+            finally:
+                client.close()
+
+        def tcp_load():
+            c = None
+            try:
+                c = self.tcp()
+                while not stop.is_set():
+                    c.get(k)
+            except Exception:  # killed under us: expected
+                pass
+            finally:
+                if c is not None:
+                    c.close()
+
+        threads = [threading.Thread(target=udp_load), threading.Thread(target=tcp_load)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        killed_at = time.monotonic()
+        os.kill(cp_pid(self.cp), signal.SIGKILL)
+        self.cp.stop()
+        # Page moves on the owners after the kill (values whose sizes swing
+        # between classes in 8 MiB shards): they need the dead reader's RCU
+        # id released, or the workers would hang here.
+        for i in range(3000):
+            size = random.choice((100, 400, 1000, 1300))
+            self.fx.client.maybe(f"set m{i % 500} 0 0 {size}\r\n".encode() + b"m" * size + b"\r\n",
+                                 0.5)
+        time.sleep(1)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        after = [ok for t, ok in answered if t > killed_at + 0.2]
+        self.assertGreater(len(after), 50, "UDP gets stopped when the control plane died")
+        self.assertGreater(sum(after) / len(after), 0.95)
+        self.assertIn("the control plane (pid", self.fx.dp.text())
+        # A new control plane attaches and serves TCP.
+        type(self).cp = self.start_cp()
+        c = self.tcp()
+        try:
+            self.assertEqual(c.get(k), b"ok")
+        finally:
+            c.close()
+
+    def test_z2_control_plane_exits_when_the_dataplane_dies(self):
+        dp_pid = self.fx.dp.pid
+        self.assertIsNotNone(dp_pid)
+        os.kill(dp_pid, signal.SIGKILL)
+        start = time.monotonic()
+        try:
+            rc = self.cp.proc.wait(10)
+        except Exception:
+            rc = None
+        self.assertEqual(rc, 3, self.cp.text())
+        self.assertLess(time.monotonic() - start, 3)
+        self.assertIn("the dataplane", self.cp.text())
+
+
+def main():
+    global DATAPLANE, CONTROLPLANE
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    DATAPLANE, CONTROLPLANE = (os.path.abspath(a) for a in sys.argv[1:3])
+    why = F.preconditions()
+    if why is None and shutil.which("redis-cli") is None:
+        why = "no `redis-cli` (tools/fulmar setup)"
+    if why:
+        print(f"{'FAIL' if os.environ.get('CI') else 'SKIP'}: {why}")
+        return 1 if os.environ.get("CI") else 77
+    prog = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
