@@ -15,6 +15,7 @@
 #include "engine/mc_classic.h"
 #include "engine/mc_commands.h"
 #include "engine/mc_get.h"
+#include "engine/mc_meta_exec.h"
 #include "proto/mc_wire.h"
 #include "store/item.h"
 
@@ -469,9 +470,37 @@ void McConnection::classic_error(proto::McTextError error, const proto::McTextRe
 
 ExecStatus McConnection::meta(const proto::McMetaRequest& req, std::string_view raw,
                               proto::ReplySink& out) {
-    // mg may mark the item fetched, move its TTL or win a recache: the
-    // owner runs every meta command.
     const store::KeyRef k(req.key());
+    // An mg that only reports is answered here when it would leave the item
+    // as it is (fetched before, not stale); behind this connection's own
+    // requests at the owners it goes to the owner too, which keeps the order.
+    if (pending_ == 0 && engine::meta_get_reads_only(req)) {
+        engine::EngineCtx& ctx = server_.ctx();
+        const UnixTime now = ctx.now();
+        store::ItemMeta meta;
+        const store::ReadStatus st =
+            server_.deps().dp->shards[shard_of(k.digest)].read(k, now, ctx.scratch, meta);
+        const engine::MetaGetFields fields{.value_len = meta.value_len,
+                                           .cas = meta.cas,
+                                           .client_flags = meta.flags,
+                                           .time = meta.time,
+                                           .type_bits = meta.type_bits};
+        if (st == store::ReadStatus::kMiss) {
+            ++ctx.stats->cmd_get;
+            ++ctx.stats->get_misses;
+            engine::write_meta_get_miss(req, out);
+            return ExecStatus::kDone;
+        }
+        if (st == store::ReadStatus::kHit && engine::meta_get_hit_changes_nothing(req, fields)) {
+            ++ctx.stats->cmd_get;
+            ++ctx.stats->get_hits;
+            engine::write_meta_get_hit(req, fields, {ctx.scratch.data(), meta.value_len},
+                                       meta.exptime, now, out);
+            return ExecStatus::kDone;
+        }
+    }
+    // Everything else may write the item (fetched bit, TTL, win tokens,
+    // values): the owner runs it.
     return forward(shard_of(k.digest), raw, nullptr, PostOp::kAsIs, &out) ? ExecStatus::kDone
                                                                           : ExecStatus::kWait;
 }

@@ -7,7 +7,9 @@
 //                 on an item never fetched since it was stored also asks the
 //                 owner to mark it fetched (memcached does, mg's h flag
 //                 reports it, and only the owner writes items)
-//   everything else that touches items (writes, gat, mg, flush_all, stats)
+//   mg            read here too when its flags only report and the item is
+//                 already fetched and not stale (nothing to write); else owner
+//   everything else that touches items (writes, gat, flush_all, stats)
 //                 is sent to the key's owner (flush_all to every owner) and
 //                 its reply takes its place in the output when it comes back
 // Order: replies leave in request order (the output is a list of ready bytes

@@ -145,6 +145,70 @@ Item* create_item(Shard& shard, const KeyRef& k, std::string_view value, const M
 }
 
 // ---- mg <key> <flag>* ------------------------------------------------------
+
+// The flags of mg that only report (no T, N, R, E or other flag that may
+// change the item): with these, a hit on an item already fetched and not
+// stale leaves it exactly as it was.
+bool is_read_only_get_flag(char c) {
+    switch (c) {
+        case 'b':
+        case 'c':
+        case 'f':
+        case 'h':
+        case 'k':
+        case 'l':
+        case 'O':
+        case 'q':
+        case 's':
+        case 't':
+        case 'u':
+        case 'v':
+            return true;
+        default:
+            return false;
+    }
+}
+
+// The reporting flags of an mg hit, in request order (T, N and R are the
+// caller's); `exptime` as the request has made it so far.
+void put_get_flag(ReplyLine& line, const McMetaRequest& req, const McMetaFlag& f,
+                  const MetaGetFields& it, UnixTime exptime, UnixTime now) {
+    switch (f.name) {
+        case 's':
+            line.flag('s');
+            line.add_u64(it.value_len);
+            break;
+        case 't':
+            line.flag('t');
+            line.ttl(exptime, now);
+            break;
+        case 'c':
+            line.flag('c');
+            line.add_u64(it.cas);
+            break;
+        case 'f':
+            line.flag('f');
+            line.add_u64(it.client_flags);
+            break;
+        case 'l':
+            line.flag('l');
+            line.add_u64(static_cast<uint32_t>(now - it.time));
+            break;
+        case 'h':
+            // As it was before this request: the bump comes after.
+            line.flag('h');
+            line.add((it.type_bits & store::kItemFetched) != 0 ? '1' : '0');
+            break;
+        case 'O':
+            line.opaque(f);
+            break;
+        case 'k':
+            line.key(req.key(), req.key_binary);
+            break;
+        default:
+            break;
+    }
+}
 //
 // Hit: "VA <len> <flags>*\r\n<data>\r\n" with v, else "HD <flags>*\r\n". A
 // miss with N creates an empty item and answers as a hit with W (1.6.18
@@ -180,6 +244,11 @@ void meta_get(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     UnixTime exptime = it->exptime;
     uint8_t bits = it->type_bits;
     bool won = false;
+    const MetaGetFields fields{.value_len = it->value_len,
+                               .cas = it->cas,
+                               .client_flags = it->client_flags,
+                               .time = it->time,
+                               .type_bits = it->type_bits};
     ReplyLine line;
     if (req.has('v')) {
         line.add(proto::kMcMetaVa);
@@ -207,38 +276,8 @@ void meta_get(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
                     won = true;
                 }
                 break;
-            case 's':
-                line.flag('s');
-                line.add_u64(it->value_len);
-                break;
-            case 't':
-                line.flag('t');
-                line.ttl(exptime, now);
-                break;
-            case 'c':
-                line.flag('c');
-                line.add_u64(it->cas);
-                break;
-            case 'f':
-                line.flag('f');
-                line.add_u64(it->client_flags);
-                break;
-            case 'l':
-                line.flag('l');
-                line.add_u64(static_cast<uint32_t>(now - it->time));
-                break;
-            case 'h':
-                // As it was before this request: the bump comes after.
-                line.flag('h');
-                line.add((bits & store::kItemFetched) != 0 ? '1' : '0');
-                break;
-            case 'O':
-                line.opaque(f);
-                break;
-            case 'k':
-                line.key(req.key(), req.key_binary);
-                break;
             default:
+                put_get_flag(line, req, f, fields, exptime, now);
                 break;
         }
     }
@@ -616,6 +655,44 @@ void meta_debug(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
 }
 
 }  // namespace
+
+bool meta_get_reads_only(const McMetaRequest& req) {
+    if (req.command != proto::McMetaCommand::kGet) return false;
+    for (const McMetaFlag& f : req.flag_list())
+        if (!is_read_only_get_flag(f.name)) return false;
+    return true;
+}
+
+bool meta_get_hit_changes_nothing(const McMetaRequest& req, const MetaGetFields& it) {
+    // Stale items hand out win tokens (a write); the first bump marks fetched.
+    if ((it.type_bits & store::kItemStale) != 0) return false;
+    return req.has('u') || (it.type_bits & store::kItemFetched) != 0;
+}
+
+void write_meta_get_hit(const McMetaRequest& req, const MetaGetFields& it, std::string_view value,
+                        UnixTime exptime, UnixTime now, ReplySink& out) {
+    ReplyLine line;
+    if (req.has('v')) {
+        line.add(proto::kMcMetaVa);
+        line.add(' ');
+        line.add_u64(it.value_len);
+    } else {
+        line.add(proto::kMcMetaHd);
+    }
+    for (const McMetaFlag& f : req.flag_list())
+        put_get_flag(line, req, f, it, exptime, now);
+    if ((it.type_bits & store::kItemWinSent) != 0) line.flag('Z');
+    line.crlf();
+    out.append(line.view());
+    if (req.has('v')) {
+        out.append(value);
+        out.append(proto::kMcMetaCrlf);
+    }
+}
+
+void write_meta_get_miss(const McMetaRequest& req, ReplySink& out) {
+    if (!req.quiet()) reply_status(req, proto::kMcMetaEn, out);
+}
 
 void execute_meta(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     switch (req.command) {

@@ -40,4 +40,29 @@ namespace fulmar::engine {
 // appends its reply to `out`; updates ctx.stats as memcached's counters move.
 void execute_meta(const proto::McMetaRequest& req, EngineCtx& ctx, proto::ReplySink& out);
 
+// ---- mg served by a reader (the control plane), without the owner ----------
+//
+// What mg reports of an item, whoever read it (the owner's Item, a reader's
+// store::ItemMeta).
+struct MetaGetFields {
+    uint32_t value_len = 0;
+    uint64_t cas = 0;
+    uint32_t client_flags = 0;
+    UnixTime time = 0;
+    uint8_t type_bits = 0;
+};
+
+// Whether `req` is an mg whose flags only report (b c f h k l O q s t u v):
+// no T, N, R or E, nothing that may write the item.
+bool meta_get_reads_only(const proto::McMetaRequest& req);
+// Whether such an mg, hitting `it`, would leave it unchanged: it is not
+// stale (a win token) and it was fetched before (or u asks for no bump).
+// Only then may a reader answer it.
+bool meta_get_hit_changes_nothing(const proto::McMetaRequest& req, const MetaGetFields& it);
+// The reply to such an mg: byte for byte what execute_meta() writes.
+void write_meta_get_hit(const proto::McMetaRequest& req, const MetaGetFields& it,
+                        std::string_view value, UnixTime exptime, UnixTime now,
+                        proto::ReplySink& out);
+void write_meta_get_miss(const proto::McMetaRequest& req, proto::ReplySink& out);
+
 }  // namespace fulmar::engine

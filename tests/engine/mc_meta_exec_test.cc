@@ -499,3 +499,68 @@ TEST_F(MetaExec, ArithmeticBase64Key) {
 
 }  // namespace
 }  // namespace fulmar::engine
+
+namespace fulmar::engine {
+namespace {
+
+// The reader's mg (the control plane's, from a lock-free read) writes exactly
+// what the owner's does, for every request it may answer.
+class ReaderMetaGet : public MetaExec {
+  protected:
+    // The reader's reply to `line` ("mg <key> <flags>\r\n"), or "<owner>"
+    // when the reader must leave it to the owner.
+    std::string reader(std::string_view line) {
+        proto::McMetaRequest req;
+        EXPECT_EQ(proto::parse_mc_meta(line, req).status, proto::ParseStatus::kComplete);
+        if (!meta_get_reads_only(req)) return "<owner>";
+        const store::KeyRef k(req.key());
+        store::ItemMeta meta;
+        const store::ReadStatus st = shard_->read(k, clock_.now(), ctx_.scratch, meta);
+        proto::StringSink sink;
+        if (st == store::ReadStatus::kMiss) {
+            write_meta_get_miss(req, sink);
+            return sink.out;
+        }
+        const MetaGetFields f{.value_len = meta.value_len,
+                              .cas = meta.cas,
+                              .client_flags = meta.flags,
+                              .time = meta.time,
+                              .type_bits = meta.type_bits};
+        if (!meta_get_hit_changes_nothing(req, f)) return "<owner>";
+        write_meta_get_hit(req, f, {ctx_.scratch.data(), meta.value_len}, meta.exptime,
+                           clock_.now(), sink);
+        return sink.out;
+    }
+};
+
+TEST_F(ReaderMetaGet, AnswersLikeTheOwnerWhenNothingChanges) {
+    ASSERT_EQ(run("ms rk 5 T100 F7\r\nhello\r\n"), "HD\r\n");
+    // Not fetched yet: the owner must mark it.
+    EXPECT_EQ(reader("mg rk v\r\n"), "<owner>");
+    ASSERT_EQ(run("mg rk\r\n"), "HD\r\n");
+    clock_.advance(3);
+    for (std::string_view line :
+         {"mg rk v\r\n", "mg rk s t c f l h k Oab v\r\n", "mg rk q k\r\n", "mg rk u v t\r\n",
+          "mg missing v\r\n", "mg missing q\r\n", "mg missing k O1\r\n"}) {
+        const std::string mine = reader(line);
+        EXPECT_EQ(mine, run(line)) << line;
+    }
+    // Base64 keys.
+    ASSERT_EQ(run("ms Zm9v 2 b\r\nhi\r\n"), "HD\r\n");
+    ASSERT_EQ(run("mg Zm9v b\r\n"), "HD\r\n");
+    EXPECT_EQ(reader("mg Zm9v b k v\r\n"), run("mg Zm9v b k v\r\n"));
+}
+
+TEST_F(ReaderMetaGet, LeavesWritesToTheOwner) {
+    ASSERT_EQ(run("ms rw 1\r\nx\r\n"), "HD\r\n");
+    ASSERT_EQ(run("mg rw\r\n"), "HD\r\n");
+    for (std::string_view line :
+         {"mg rw T30\r\n", "mg rw N30\r\n", "mg rw R30 v\r\n", "mg rw E5\r\n"})
+        EXPECT_EQ(reader(line), "<owner>") << line;
+    // A stale item hands out a win token: a write.
+    ASSERT_EQ(run("md rw I\r\n"), "HD\r\n");
+    EXPECT_EQ(reader("mg rw v\r\n"), "<owner>");
+}
+
+}  // namespace
+}  // namespace fulmar::engine
