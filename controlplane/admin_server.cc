@@ -83,22 +83,16 @@ class AdminServer::Conn final : public EventHandler {
     void start_flush(proto::RespWriter& w) {
         static constexpr std::string_view kFlush = "flush_all\r\n";
         ShardChannel& ch = *server_.deps_.channel;
-        std::vector<dataplane::Message*> msgs;
-        for (size_t s = 0; s < ch.n_shards(); ++s) {
-            const uint64_t t = server_.next_ticket_++;
-            dataplane::Message* m = ch.prepare(kFlush, nullptr, t);
-            if (m == nullptr) {
-                for (dataplane::Message* p : msgs)
-                    ch.cancel(p);
-                w.write_error("BUSY the owners' channel is full; try again");
-                return;
-            }
-            server_.tickets_.emplace(t, id_);
-            msgs.push_back(m);
+        std::vector<uint64_t> tickets(ch.n_shards());
+        for (uint64_t& t : tickets)
+            t = server_.next_ticket_++;
+        if (!ch.fan_out(kFlush, nullptr, tickets)) {
+            w.write_error("BUSY the owners' channel is full; try again");
+            return;
         }
-        for (size_t s = 0; s < msgs.size(); ++s)
-            ch.send(s, msgs[s]);
-        flush_pending_ = msgs.size();
+        for (uint64_t t : tickets)
+            server_.tickets_.emplace(t, id_);
+        flush_pending_ = tickets.size();
     }
 
     void write_out() {

@@ -416,27 +416,16 @@ ExecStatus McConnection::classic(const proto::McTextRequest& req, const store::K
             // Every owner flushes its shard; shard 0's reply is the answer.
             ShardChannel& ch = *server_.deps().channel;
             const engine::ParsedRequest p{.request = req, .digest = {}, .valid = true};
-            pieces_.clear();
-            for (size_t s = 0; s < ch.n_shards(); ++s) {
-                const uint64_t ticket = server_.new_ticket(*this, PostOp::kAsIs);
-                dataplane::Message* msg = ch.prepare(raw, &p, ticket);
-                if (msg == nullptr) {
-                    server_.forget_ticket(ticket);
-                    for (const Piece& q : pieces_) {
-                        ch.cancel(q.msg);
-                        server_.forget_ticket(q.ticket);
-                    }
-                    pieces_.clear();
-                    return ExecStatus::kWait;
-                }
-                pieces_.push_back({0, msg, s, ticket});
+            std::vector<uint64_t> tickets(ch.n_shards());
+            for (uint64_t& t : tickets)
+                t = server_.new_ticket(*this, PostOp::kAsIs);
+            if (!ch.fan_out(raw, &p, tickets)) {
+                for (uint64_t t : tickets)
+                    server_.forget_ticket(t);
+                return ExecStatus::kWait;
             }
-            for (const Piece& q : pieces_) {
-                ch.send(q.shard, q.msg);
-                ++pending_;
-            }
-            out.append_deferred(pieces_.front().ticket);
-            pieces_.clear();
+            pending_ += tickets.size();
+            out.append_deferred(tickets.front());
             return ExecStatus::kDone;
         }
         default: {

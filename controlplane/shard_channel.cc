@@ -143,6 +143,25 @@ void ShardChannel::cancel(Message* msg) {
     rte_mempool_generic_put(messages_, reinterpret_cast<void**>(&msg), 1, nullptr);
 }
 
+bool ShardChannel::fan_out(std::string_view bytes, const engine::ParsedRequest* parsed,
+                           std::span<const uint64_t> tickets) {
+    if (tickets.size() != inboxes_.size()) return false;
+    std::vector<Message*> msgs;
+    msgs.reserve(tickets.size());
+    for (uint64_t t : tickets) {
+        Message* m = prepare(bytes, parsed, t);
+        if (m == nullptr) {
+            for (Message* p : msgs)
+                cancel(p);
+            return false;
+        }
+        msgs.push_back(m);
+    }
+    for (size_t s = 0; s < msgs.size(); ++s)
+        send(s, msgs[s]);
+    return true;
+}
+
 void ShardChannel::release_span(uint64_t ticket) {
     if (auto it = spans_.find(ticket); it != spans_.end()) {
         arena_.release(it->second);

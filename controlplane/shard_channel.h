@@ -27,6 +27,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -83,6 +84,11 @@ class ShardChannel {
     void send(size_t shard, dataplane::Message* msg);
     // Gives back a prepared request that will not be sent.
     void cancel(dataplane::Message* msg);
+    // A request for every owner (flush_all now; scans, snapshots and
+    // multi-key commands next): all of them sent, tickets[s] for shard s, or
+    // none (false: no room now; try again after poll()).
+    bool fan_out(std::string_view bytes, const engine::ParsedRequest* parsed,
+                 std::span<const uint64_t> tickets);
 
     // Sends what the backlogs hold, as far as inboxes and limits allow, and
     // hands every reply on the ring to `on_reply`. Returns the replies seen.

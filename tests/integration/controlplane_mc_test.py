@@ -185,6 +185,27 @@ class ControlPlaneMcTest(unittest.TestCase):
         finally:
             c.close()
 
+    def test_flush_all_reaches_every_shard_and_mg_reads(self):
+        c = self.tcp()
+        try:
+            keys = [self.key("f") for _ in range(40)]  # on both shards
+            for k in keys:
+                self.assertEqual(c.cmd(f"set {k} 3 0 1\r\nx\r\n".encode()), b"STORED\r\n")
+            # mg: the first hit goes to the owner (h0, then fetched), the next
+            # ones are read by the control plane; both say the same.
+            k = keys[0]
+            self.assertEqual(c.cmd(f"mg {k} v f h k\r\n".encode(), b"x\r\n"),
+                             f"VA 1 f3 h0 k{k}\r\nx\r\n".encode())
+            self.assertEqual(c.cmd(f"mg {k} v f h k\r\n".encode(), b"x\r\n"),
+                             f"VA 1 f3 h1 k{k}\r\nx\r\n".encode())
+            self.assertEqual(c.cmd(b"mg nothere_at_all v\r\n"), b"EN\r\n")
+            self.assertEqual(c.cmd(b"flush_all\r\n"), b"OK\r\n")
+            for k in keys:
+                self.assertIsNone(c.get(k))
+                self.assertEqual(self.fx.client.request(f"get {k}\r\n".encode()), b"END\r\n")
+        finally:
+            c.close()
+
     def test_values_of_one_mebibyte_and_the_limit(self):
         c = self.tcp()
         try:
