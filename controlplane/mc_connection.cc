@@ -74,7 +74,8 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
       id_(id),
       peer_(peer),
       session_(server.ctx(), this),
-      last_active_(now) {
+      last_active_(now),
+      last_progress_(now) {
     interest_ = EPOLLIN;
 }
 
@@ -159,7 +160,7 @@ void McConnection::process() {
         } else if (r.waiting) {
             waiting_ = true;
             ++server_.stats().waits;
-            server_.wants_retry(this);
+            server_.wants_retry(*this);
         }
     }
     if (in_off_ == in_.size()) {
@@ -188,6 +189,7 @@ void McConnection::write_out() {
             }
             out_.written += static_cast<size_t>(n);
             out_.ready_bytes -= static_cast<size_t>(n);
+            last_progress_ = server_.ctx().now();
             if (static_cast<size_t>(n) < left) break;
         }
         out_.parts.pop_front();
@@ -197,23 +199,30 @@ void McConnection::write_out() {
         close_now();
         return;
     }
-    const size_t limit = size_t{server_.deps().cfg->output_buffer_limit_mb} << 20;
-    if (out_.ready_bytes > limit) {
-        // A client that does not read its replies is not allowed to grow our
-        // memory without bound (Redis's client-output-buffer-limit).
-        ++server_.stats().slow_reader_closed;
-        close_now();
-        return;
-    }
+    if (waiting_ && out_.ready_bytes <= output_limit()) server_.wants_retry(*this);
     update_interest();
+}
+
+size_t McConnection::output_limit() const {
+    return size_t{server_.deps().cfg->output_buffer_limit_mb} << 20;
+}
+
+bool McConnection::output_full() const {
+    return out_.ready_bytes > output_limit();
+}
+
+bool McConnection::slow_reader(UnixTime now) const {
+    // Over its limit, and not one byte taken for a while: a client that
+    // does not read its replies may not hold our memory (Redis's
+    // client-output-buffer-limit, with a grace time as its soft limit has).
+    return output_full() && now - last_progress_ >= kSlowReaderGraceS;
 }
 
 void McConnection::update_interest() {
     uint32_t want = 0;
-    const size_t limit = size_t{server_.deps().cfg->output_buffer_limit_mb} << 20;
     // Not read while the session waits (backpressure reaches the client
     // through its TCP window) or while replies pile up unread.
-    if (!closing_ && !waiting_ && out_.ready_bytes < limit / 2) want |= EPOLLIN;
+    if (!closing_ && !waiting_ && out_.ready_bytes < output_limit() / 2) want |= EPOLLIN;
     if (!out_.parts.empty() && out_.parts.front().ticket == 0) want |= EPOLLOUT;
     if (want == interest_) return;
     interest_ = want;
@@ -271,8 +280,9 @@ bool McConnection::forward(size_t shard, std::string_view bytes,
 }
 
 ExecStatus McConnection::get_local(const proto::McTextRequest& req, proto::ReplySink& out) {
-    // A read after this connection's own writes must see them.
-    if (pending_ != 0) return ExecStatus::kWait;
+    // A read after this connection's own writes must see them; and no more
+    // replies pile up while the client has not taken what it has.
+    if (pending_ != 0 || output_full()) return ExecStatus::kWait;
     const bool with_cas = req.command == McTextCommand::kGets;
     engine::EngineCtx& ctx = server_.ctx();
     const UnixTime now = ctx.now();
@@ -385,6 +395,7 @@ ExecStatus McConnection::gat(const proto::McTextRequest& req, std::string_view r
 
 ExecStatus McConnection::classic(const proto::McTextRequest& req, const store::KeyRef& key,
                                  std::string_view raw, proto::ReplySink& out) {
+    if (output_full()) return ExecStatus::kWait;
     switch (req.command) {
         case McTextCommand::kGet:
         case McTextCommand::kGets:
@@ -459,6 +470,7 @@ void McConnection::classic_error(proto::McTextError error, const proto::McTextRe
 
 ExecStatus McConnection::meta(const proto::McMetaRequest& req, std::string_view raw,
                               proto::ReplySink& out) {
+    if (output_full()) return ExecStatus::kWait;
     const store::KeyRef k(req.key());
     // An mg that only reports is answered here when it would leave the item
     // as it is (fetched before, not stale); behind this connection's own

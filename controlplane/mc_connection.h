@@ -20,9 +20,12 @@
 //   output: [ready bytes][ticket 17: at owner][ready bytes][ticket 18] ...
 //            ^ written to the socket as soon as everything before is ready
 //
-// Backpressure: when the channel has no room, the session waits, the socket
-// is no longer read, and the client's TCP window closes; when the channel has
-// room again the connection goes on with the bytes it holds.
+// Backpressure: when the channel has no room, or the client has not taken
+// output_buffer_limit_mb of replies, the session waits, the socket is no
+// longer read, and the client's TCP window closes; the connection goes on
+// with the bytes it holds when there is room again. A client over the limit
+// that takes nothing for kSlowReaderGraceS is disconnected. A single reply
+// may be larger than the limit (a multi-get of big values): it is sent.
 #pragma once
 
 #include <netinet/in.h>
@@ -56,6 +59,10 @@ class McConnection final : public EventHandler, public engine::McExecutor {
 
     uint64_t id() const { return id_; }
     bool idle_since(UnixTime t) const { return last_active_ < t && pending_ == 0; }
+    // Replies past output_buffer_limit_mb that the client has not taken a
+    // byte of for kSlowReaderGraceS: it is closed (McServer::tick).
+    bool slow_reader(UnixTime now) const;
+    static constexpr UnixTime kSlowReaderGraceS = 5;
     std::string peer_text() const;
     std::string_view state_text() const;
 
@@ -97,6 +104,9 @@ class McConnection final : public EventHandler, public engine::McExecutor {
     void process();
     void write_out();
     void update_interest();
+    size_t output_limit() const;
+    // Replies ready and unsent past the limit: requests wait (kWait).
+    bool output_full() const;
     size_t shard_of(const store::KeyDigest& d) const;
 
     McServer& server_;
@@ -113,6 +123,7 @@ class McConnection final : public EventHandler, public engine::McExecutor {
     bool closed_ = false;
     uint32_t interest_ = 0;  // epoll events registered
     UnixTime last_active_ = 0;
+    UnixTime last_progress_ = 0;  // the client last took reply bytes
     // A get's pieces before they go out: ready bytes or prepared requests.
     struct Piece {
         size_t bytes_end;         // end of this piece's ready bytes in scratch_out_

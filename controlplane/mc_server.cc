@@ -113,22 +113,31 @@ void McServer::on_reply(const OwnerReply& r) {
     c->second->on_reply(r.ticket, ticket.op, r);
 }
 
+void McServer::wants_retry(const McConnection& c) {
+    retry_.push_back(c.id());
+}
+
 void McServer::retire(McConnection* c) {
     retired_.push_back(c->id());
 }
 
 void McServer::tick(UnixTime now) {
     if (!retry_.empty()) {
-        std::vector<McConnection*> again;
+        std::vector<uint64_t> again;
         again.swap(retry_);
-        for (McConnection* c : again)
-            if (std::find(retired_.begin(), retired_.end(), c->id()) == retired_.end()) c->retry();
+        std::sort(again.begin(), again.end());
+        again.erase(std::unique(again.begin(), again.end()), again.end());
+        for (uint64_t id : again)
+            if (auto c = conns_.find(id); c != conns_.end()) c->second->retry();
     }
     const uint32_t idle = deps_.cfg->idle_timeout_s;
-    if (idle != 0 && now != last_idle_scan_) {
+    if (now != last_idle_scan_) {
         last_idle_scan_ = now;
         for (auto& [id, c] : conns_) {
-            if (c->idle_since(now - idle)) {
+            if (c->slow_reader(now)) {
+                ++stats_.slow_reader_closed;
+                c->close_now();
+            } else if (idle != 0 && c->idle_since(now - idle)) {
                 ++stats_.idle_closed;
                 c->close_now();
             }

@@ -73,7 +73,7 @@ class McServer final : public EventHandler {
     void tick(UnixTime now);
     // A connection is done: freed at the next tick.
     void retire(McConnection* c);
-    void wants_retry(McConnection* c) { retry_.push_back(c); }
+    void wants_retry(const McConnection& c);
 
     const McServerDeps& deps() const { return deps_; }
     engine::EngineCtx& ctx() { return ctx_; }
@@ -101,7 +101,7 @@ class McServer final : public EventHandler {
     };
     std::unordered_map<uint64_t, Ticket> tickets_;
     std::unordered_map<uint64_t, std::unique_ptr<McConnection>> conns_;
-    std::vector<McConnection*> retry_;
+    std::vector<uint64_t> retry_;  // connection ids (one may close meanwhile)
     std::vector<uint64_t> retired_;
     UnixTime last_idle_scan_ = 0;
 };

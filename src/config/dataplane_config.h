@@ -229,7 +229,8 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"controlplane.idle_timeout_s", ValueType::kInteger, Presence::kOptional, 0, 1 << 24, "0",
      "close a client connection idle this long; 0: never (memcached's default)"},
     {"controlplane.output_buffer_limit_mb", ValueType::kInteger, Presence::kOptional, 1, 4096,
-     "64", "replies queued for one connection that does not read them; past it, disconnected"},
+     "64", "replies queued for a connection that does not read them; past it, its requests wait,"
+     " and after 5 s without progress it is disconnected"},
     {"controlplane.request_arena_mb", ValueType::kInteger, Presence::kOptional, 2, 4096, "64",
      "hugepage memory for requests on their way to the owners (values to 1 MiB)"},
     {"controlplane.max_inflight", ValueType::kInteger, Presence::kOptional, 16, 65536, "4096",

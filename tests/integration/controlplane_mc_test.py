@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """memcached over TCP through the control plane, on the appliance's address.
 
-    controlplane_mc_test.py <fulmar-dataplane> <fulmar-controlplane> [Test ...]
+    controlplane_mc_test.py <fulmar-dataplane> <fulmar-controlplane> [c_api_tcp_test] [Test ...]
 
 The dataplane runs with its kernel side holding the appliance's address in the
 host's namespace (the exception path); fulmar-controlplane, a DPDK secondary,
@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fulmar_it as F  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = None
+C_API_TCP_TEST = None  # libfulmar's TCP transport tests (cmocka), when given
 SUBNET = 100 + (os.getpid() + 77) % 150
 DP_IP = f"198.18.{SUBNET}.1"
 CLIENT_IP = f"198.18.{SUBNET}.2"
@@ -112,7 +113,7 @@ class ControlPlaneMcTest(unittest.TestCase):
         # Two workers, two shards (lcores 1 and 2 share CPU 1), small shards so
         # that values of swinging sizes move pages between classes.
         cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag="cmc", kernel=True, ip=DP_IP,
-                              client_ip=CLIENT_IP, memory_mb=8)
+                              client_ip=CLIENT_IP, memory_mb=32)
         if not cls.fx.wait_serving():
             log = cls.fx.dp.text()
             cls.fx.teardown()
@@ -268,6 +269,14 @@ class ControlPlaneMcTest(unittest.TestCase):
         finally:
             c.close()
 
+    def test_libfulmar_over_tcp_against_the_appliance(self):
+        if C_API_TCP_TEST is None:
+            self.skipTest("no c_api_tcp_test given")
+        r = F.run("ip", "netns", "exec", self.fx.ns.name, "env",
+                  f"FULMAR_TEST_TCP_SERVERS={DP_IP}:{PORT}", C_API_TCP_TEST, check=False,
+                  timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout)
+
     def test_z1_kill9_under_udp_load_then_restart(self):
         # UDP gets in a loop while the control plane is killed mid-TCP-load.
         k = self.key("udp")
@@ -304,7 +313,7 @@ class ControlPlaneMcTest(unittest.TestCase):
         os.kill(cp_pid(self.cp), signal.SIGKILL)
         self.cp.stop()
         # Page moves on the owners after the kill (values whose sizes swing
-        # between classes in 8 MiB shards): they need the dead reader's RCU
+        # between classes in 32 MiB shards): they need the dead reader's RCU
         # id released, or the workers would hang here.
         for i in range(3000):
             size = random.choice((100, 400, 1000, 1300))
@@ -345,14 +354,18 @@ def main():
     if len(sys.argv) < 3:
         print(__doc__)
         return 2
+    global C_API_TCP_TEST
     DATAPLANE, CONTROLPLANE = (os.path.abspath(a) for a in sys.argv[1:3])
+    rest = sys.argv[3:]
+    if rest and not rest[0].startswith("-") and os.path.isfile(rest[0]):
+        C_API_TCP_TEST = os.path.abspath(rest.pop(0))
     why = F.preconditions()
     if why is None and shutil.which("redis-cli") is None:
         why = "no `redis-cli` (tools/fulmar setup)"
     if why:
         print(f"{'FAIL' if os.environ.get('CI') else 'SKIP'}: {why}")
         return 1 if os.environ.get("CI") else 77
-    prog = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], exit=False, verbosity=2)
+    prog = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
     return 0 if prog.result.wasSuccessful() else 1
 
 
