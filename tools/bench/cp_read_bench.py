@@ -452,8 +452,9 @@ class Bench:
         a = self.a
         self.results["machine"] = {
             "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
-            "layout": "worker lcore on CPU 1 alone; dataplane main lcore, control plane, "
-                      "udp_loadgen, TCP load, memcached and the kernel's TAP/TCP work on CPU 0"}
+            "layout": "the worker lcore is this bench's only process on CPU 1 (other tenants of "
+                      "the machine are not: see the lost time); the dataplane's main lcore, the "
+                      "control plane, udp_loadgen, the TCP load and memcached are pinned to CPU 0"}
         log("machine noise: tools/bench/hiccup on CPU 1, 2 s")
         self.hiccup()
         log(f"starting fulmar-dataplane (1 worker, CPU 1), fulmar-controlplane and memcached -t 1 "
@@ -555,7 +556,7 @@ class Bench:
         print("2. Writes: UDP get latency (us) with and without a TCP set storm")
         print()
         print("| phase | UDP gets/s | p50 | p99 | p99.9 | max | TCP sets/s | worker handoff_in "
-              "| worker handoff_reply_dropped | tcp_backpressure_waits |")
+              "| worker kernel_punted + returned | tcp_backpressure_waits |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name in ("latency_alone", "latency_with_tcp_sets", "latency_alone_rt",
                      "latency_with_tcp_sets_rt"):
@@ -567,7 +568,8 @@ class Bench:
             print(f"| {name} | {rate(rec):,.0f} | {lat['p50']:.1f} | {lat['p99']:.1f} | "
                   f"{lat['p99_9']:.1f} | {lat['max']:.1f} | "
                   f"{tcp_rate(rec) if rec.get('tcp') else 0:,.0f} | "
-                  f"{w.get('handoff_in', 0):,} | {w.get('handoff_reply_dropped', 0):,} | "
+                  f"{w.get('handoff_in', 0):,} | "
+                  f"{w.get('kernel_punted', 0):,} + {w.get('kernel_returned', 0):,} | "
                   f"{rec['counters']['cp'].get('tcp_backpressure_waits', 0):,} |")
         for suffix, how in (("", "same priority"), ("_rt", "UDP client at SCHED_FIFO")):
             la, ls = P.get("latency_alone" + suffix), P.get("latency_with_tcp_sets" + suffix)
@@ -580,8 +582,9 @@ class Bench:
             wcpu = wk[0]["cpu_s"] if wk else float("nan")
             print()
             print(f"{how}: the worker ran {n_in / self.a.duration:,.0f} inbox messages/s in "
-                  f"{wcpu:.2f} CPU s ({wk[0]['sys_s'] if wk else 'nan'} s of it in the kernel: "
-                  f"TAP writes, the punted TCP frames' softirq)")
+                  f"{wcpu:.2f} CPU s of {self.a.duration:.0f} ({wk[0]['sys_s'] if wk else 'nan'} s "
+                  f"in the kernel: sleeps, TAP reads and writes, the punted TCP frames' softirq); "
+                  f"replies dropped {w.get('handoff_reply_dropped', 0)}")
             if n_in:
                 per = wcpu / n_in * 1e6
                 print(f"  inbox budget {m['burst_size']} messages per loop x at most {per:.2f} us "
