@@ -16,6 +16,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -51,7 +52,11 @@ int usage(const char* argv0) {
 
 // Spin this long without work before waiting in epoll: an owner's reply
 // usually comes back within microseconds.
-constexpr auto kSpinBeforeWait = std::chrono::microseconds(200);
+constexpr auto kSpinBeforeWait = std::chrono::microseconds(50);
+// Then, while requests are at the owners: naps from 5 us doubling to 200 us
+// (an owner's reply waits at most that long for us).
+constexpr auto kFirstNap = std::chrono::microseconds(5);
+constexpr auto kLongestNap = std::chrono::microseconds(200);
 constexpr int kWaitMs = 20;
 constexpr auto kPrimaryCheckEvery = std::chrono::milliseconds(200);
 
@@ -146,6 +151,7 @@ class ControlPlane {
         SystemClock clock;
         auto last_work = std::chrono::steady_clock::now();
         auto last_check = last_work;
+        std::chrono::microseconds nap{0};
         while (!g_stop.load(std::memory_order_relaxed)) {
             const auto now = std::chrono::steady_clock::now();
             if (now - last_check >= kPrimaryCheckEvery) {
@@ -164,8 +170,19 @@ class ControlPlane {
                     mc->on_reply(r);
             });
             const bool busy = channel.value().inflight() != 0 || channel.value().backlog() != 0;
-            const bool spin = busy || now - last_work < kSpinBeforeWait;
-            if (!spin) {
+            const bool spin = now - last_work < kSpinBeforeWait;
+            if (busy && !spin) {
+                // Requests at the owners, none answered for a while (a busy
+                // or sleeping worker): back off in short naps, not a spin
+                // that takes a core the workers and clients need.
+                work += static_cast<size_t>(loop.run_once(0));
+                rte_rcu_qsbr_quiescent(dp_.rcu, rcu_id_);
+                if (work == 0) {
+                    nap = std::min(nap == std::chrono::microseconds(0) ? kFirstNap : nap * 2,
+                                   kLongestNap);
+                    std::this_thread::sleep_for(nap);
+                }
+            } else if (!spin) {
                 // Asleep in epoll, this thread holds no item: owners' page
                 // moves need not wait for it.
                 rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
@@ -178,7 +195,10 @@ class ControlPlane {
             admin.value()->tick();
             if (metrics) metrics->tick();
             rte_rcu_qsbr_quiescent(dp_.rcu, rcu_id_);
-            if (work != 0) last_work = std::chrono::steady_clock::now();
+            if (work != 0) {
+                last_work = std::chrono::steady_clock::now();
+                nap = std::chrono::microseconds(0);
+            }
         }
         return 0;
     }
