@@ -7,7 +7,9 @@
 #define XXH_INLINE_ALL
 // GCC 12 misreads its own AVX-512 intrinsics inside xxhash as uninitialized.
 #pragma GCC diagnostic push
+#if defined(__GNUC__) && !defined(__clang__)  // a GCC-only warning; clang has no such group
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <xxhash.h>
 #pragma GCC diagnostic pop
 

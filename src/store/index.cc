@@ -19,14 +19,14 @@ Result<Index, IndexStatus> Index::create(const std::string& name, uint32_t entri
     p.socket_id = socket_id;
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     rte_hash* h = rte_hash_create(&p);
-    if (h == nullptr) return Err(IndexStatus::kNoMemory);
+    if (h == nullptr) return Err{IndexStatus::kNoMemory};
     if (rcu != nullptr) {
         rte_hash_rcu_config cfg{};
         cfg.v = rcu;
         cfg.mode = RTE_HASH_QSBR_MODE_DQ;
         if (rte_hash_rcu_qsbr_add(h, &cfg) != 0) {
             rte_hash_free(h);
-            return Err(IndexStatus::kRcuFailed);
+            return Err{IndexStatus::kRcuFailed};
         }
     }
     return Index(h, rcu != nullptr);

@@ -45,22 +45,22 @@ bool parse_stored_number(std::string_view s, uint64_t& out) {
 }  // namespace
 
 Result<std::unique_ptr<Shard>, ShardStatus> Shard::create(const ShardConfig& cfg) {
-    if (cfg.name.empty() || cfg.memory_bytes < kPageSize) return Err(ShardStatus::kBadConfig);
+    if (cfg.name.empty() || cfg.memory_bytes < kPageSize) return Err{ShardStatus::kBadConfig};
     Region region = Region::create(cfg.memory, shm::region_zone_name(cfg.name), cfg.memory_bytes,
                                    kPageSize, cfg.socket_id);
-    if (!region.ok()) return Err(ShardStatus::kNoMemory);
+    if (!region.ok()) return Err{ShardStatus::kNoMemory};
     const auto n_pages = static_cast<uint32_t>(region.bytes().size() / kPageSize);
     // The meta region is rounded to whole cache lines, never to zero.
     const size_t meta_bytes = (shm::ShardMeta::bytes_for(n_pages) + 63) / 64 * 64;
     Region meta =
         Region::create(cfg.memory, shm::meta_zone_name(cfg.name), meta_bytes, 64, cfg.socket_id);
-    if (!meta.ok()) return Err(ShardStatus::kNoMemory);
+    if (!meta.ok()) return Err{ShardStatus::kNoMemory};
     uint64_t entries = cfg.index_entries;
     if (entries == 0) entries = cfg.memory_bytes / kMinChunk;
     entries = std::min<uint64_t>(entries, uint64_t{1} << 30);
     auto index = Index::create(shm::index_name(cfg.name), static_cast<uint32_t>(entries), cfg.rcu,
                                cfg.socket_id);
-    if (!index) return Err(ShardStatus::kIndexFailed);
+    if (!index) return Err{ShardStatus::kIndexFailed};
     std::unique_ptr<Shard> s(
         new Shard(std::move(region), std::move(meta), std::move(index.value())));
     s->rcu_ = cfg.rcu;

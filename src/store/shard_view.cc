@@ -43,20 +43,20 @@ std::string_view attach_status_text(AttachStatus s) {
 Result<ShardView, AttachStatus> ShardView::attach(std::string_view name) {
     const std::string region_name = shm::region_zone_name(name);
     const rte_memzone* meta_mz = rte_memzone_lookup(shm::meta_zone_name(name).c_str());
-    if (meta_mz == nullptr) return Err(AttachStatus::kNoMeta);
+    if (meta_mz == nullptr) return Err{AttachStatus::kNoMeta};
     const auto* meta = static_cast<const shm::ShardMeta*>(meta_mz->addr);
     if (meta_mz->len < sizeof(shm::ShardMeta) || meta->magic != shm::kShardMagic)
-        return Err(AttachStatus::kBadMagic);
-    if (meta->layout_version != shm::kLayoutVersion) return Err(AttachStatus::kBadVersion);
+        return Err{AttachStatus::kBadMagic};
+    if (meta->layout_version != shm::kLayoutVersion) return Err{AttachStatus::kBadVersion};
     if (meta_mz->len < shm::ShardMeta::bytes_for(meta->n_pages))
-        return Err(AttachStatus::kBadGeometry);
+        return Err{AttachStatus::kBadGeometry};
     const rte_memzone* region_mz = rte_memzone_lookup(region_name.c_str());
-    if (region_mz == nullptr) return Err(AttachStatus::kNoRegion);
+    if (region_mz == nullptr) return Err{AttachStatus::kNoRegion};
     if (reinterpret_cast<uintptr_t>(region_mz->addr) != meta->region_base ||
         region_mz->len < size_t{meta->n_pages} * kPageSize)
-        return Err(AttachStatus::kBadGeometry);
+        return Err{AttachStatus::kBadGeometry};
     const rte_hash* h = rte_hash_find_existing(shm::index_name(name).c_str());
-    if (h == nullptr) return Err(AttachStatus::kNoIndex);
+    if (h == nullptr) return Err{AttachStatus::kNoIndex};
     return ShardView(meta, static_cast<const std::byte*>(region_mz->addr), h);
 }
 
