@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "mc_server.h"
+#include "mc_udp_server.h"
 #include "net/classify.h"
 #include "shm/totals.h"
 
@@ -97,6 +98,11 @@ Table stats_table(const AdminView& v) {
         t.emplace_back("tcp_slow_reader_closed", std::to_string(m.slow_reader_closed));
         t.emplace_back("tcp_idle_closed", std::to_string(m.idle_closed));
         t.emplace_back("tcp_backpressure_waits", std::to_string(m.waits));
+    }
+    if (v.udp != nullptr) {
+        for_each_counter(v.udp->stats(), [&](std::string_view name, std::string_view, uint64_t n) {
+            t.emplace_back(fmt::format("cp_udp_{}", name), std::to_string(n));
+        });
     }
     return t;
 }

@@ -30,11 +30,13 @@
 namespace fulmar::controlplane {
 
 class McServer;
+class McUdpServer;
 
 struct AdminView {
     const store::AttachedDataplane& dp;
     const config::DataplaneConfig& cfg;
     const McServer* mc;
+    const McUdpServer* udp;  // memcached UDP that came as fragments; may be null
     const ShardChannel& channel;
 };
 

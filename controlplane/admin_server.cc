@@ -71,6 +71,7 @@ class AdminServer::Conn final : public EventHandler {
             const AdminView view{.dp = *server_.deps_.dp,
                                  .cfg = *server_.deps_.cfg,
                                  .mc = server_.deps_.mc,
+                                 .udp = server_.deps_.udp,
                                  .channel = *server_.deps_.channel};
             const AdminAction a = run_admin_command(args, view, w);
             in_.erase(0, r.consumed);

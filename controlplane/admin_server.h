@@ -21,12 +21,14 @@
 namespace fulmar::controlplane {
 
 class McServer;
+class McUdpServer;
 
 struct AdminDeps {
     store::AttachedDataplane* dp = nullptr;
     EventLoop* loop = nullptr;
     const config::DataplaneConfig* cfg = nullptr;
-    McServer* mc = nullptr;  // null when memcached TCP is off
+    McServer* mc = nullptr;      // null when memcached TCP is off
+    McUdpServer* udp = nullptr;  // null when the port has no kernel side
     ShardChannel* channel = nullptr;
 };
 

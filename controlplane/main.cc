@@ -1,7 +1,8 @@
 // fulmar-controlplane: the DPDK secondary process beside fulmar-dataplane.
 // Serves memcached over TCP on the appliance's address (reads from the
-// shards' shared memory, writes through the owners' inboxes) and the admin
-// socket; exits when the dataplane goes away.
+// shards' shared memory, writes through the owners' inboxes), memcached UDP
+// requests that came as IP fragments, and the admin socket; exits when the
+// dataplane goes away.
 //
 //   fulmar-controlplane -l 0 --proc-type=secondary --file-prefix P --no-pci
 //       -- --config configs/local.toml
@@ -29,6 +30,7 @@
 #include "event_loop.h"
 #include "http_server.h"
 #include "mc_server.h"
+#include "mc_udp_server.h"
 #include "metrics_source.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
@@ -117,14 +119,34 @@ class ControlPlane {
             }
             mc = std::move(s.value());
         }
-        auto admin = AdminServer::listen(AdminDeps{
-            .dp = &dp_, .loop = &loop, .cfg = &cfg_, .mc = mc.get(), .channel = &channel.value()});
+        // memcached UDP requests that came as IP fragments: the kernel side
+        // reassembles them on the port's address (mc_udp_server.h).
+        std::unique_ptr<McUdpServer> udp;
+        if (!cfg_.ports.at(0).kernel_device.empty()) {
+            auto s = McUdpServer::listen(McUdpServerDeps{.dp = &dp_,
+                                                         .channel = &channel.value(),
+                                                         .loop = &loop,
+                                                         .cfg = &cfg_,
+                                                         .tcp = mc.get()},
+                                         cfg_.ports.at(0).ipv4.addr, cfg_.udp_port);
+            if (!s) {
+                fmt::print(stderr, "fulmar-controlplane: {}\n", s.error());
+                return 1;
+            }
+            udp = std::move(s.value());
+        }
+        auto admin = AdminServer::listen(AdminDeps{.dp = &dp_,
+                                                   .loop = &loop,
+                                                   .cfg = &cfg_,
+                                                   .mc = mc.get(),
+                                                   .udp = udp.get(),
+                                                   .channel = &channel.value()});
         if (!admin) {
             fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
             return 1;
         }
         // Prometheus: GET /metrics on the listen address.
-        MetricsSource metrics_source(dp_, channel.value(), mc.get());
+        MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get());
         std::unique_ptr<HttpServer> metrics;
         if (cp_.metrics_port != 0) {
             auto s = HttpServer::listen(loop, addr, cp_.metrics_port);
@@ -143,6 +165,11 @@ class ControlPlane {
         if (mc)
             fmt::print("fulmar-controlplane: serving memcached over TCP on {}:{}\n", ip,
                        mc->port());
+        if (udp)
+            fmt::print(
+                "fulmar-controlplane: serving memcached over UDP on {}:{} (requests that came "
+                "as IP fragments)\n",
+                config::format_ipv4(cfg_.ports.at(0).ipv4.addr), udp->port());
         fmt::print("fulmar-controlplane: admin socket {} (fulmarctl, redis-cli -s)\n",
                    cp_.admin_socket);
         fmt::print("fulmar-controlplane: ready\n");
@@ -166,6 +193,8 @@ class ControlPlane {
             size_t work = channel.value().poll([&](const OwnerReply& r) {
                 if ((r.ticket & kAdminTicketBit) != 0)
                     admin.value()->on_reply(r);
+                else if ((r.ticket & kUdpTicketBit) != 0)
+                    udp->on_reply(r);
                 else if (mc)
                     mc->on_reply(r);
             });
@@ -192,6 +221,7 @@ class ControlPlane {
                 work += static_cast<size_t>(loop.run_once(0));
             }
             if (mc) mc->tick(clock.now());
+            if (udp) udp->tick(clock.now());
             admin.value()->tick();
             if (metrics) metrics->tick();
             rte_rcu_qsbr_quiescent(dp_.rcu, rcu_id_);

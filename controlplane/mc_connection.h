@@ -2,20 +2,11 @@
 //
 // Owned by McServer on the control plane's loop thread.
 //
-// The connection is its session's executor (engine/mc_executor.h):
-//   get/gets      read here, lock-free, from the shards' shared memory; a hit
-//                 on an item never fetched since it was stored also asks the
-//                 owner to mark it fetched (memcached does, mg's h flag
-//                 reports it, and only the owner writes items)
-//   mg            read here too when its flags only report and the item is
-//                 already fetched and not stale (nothing to write); else owner
-//   everything else that touches items (writes, gat, flush_all, stats)
-//                 is sent to the key's owner (flush_all to every owner) and
-//                 its reply takes its place in the output when it comes back
-// Order: replies leave in request order (the output is a list of ready bytes
-// and placeholders). A read waits while this connection still has requests
-// at the owners, so it sees the connection's own writes; writes to one owner
-// keep their order (one FIFO inbox per owner).
+// The session's executor is an OwnerExecutor (owner_executor.h: reads here
+// from the shards' shared memory, everything else at the key's owner) whose
+// client is the connection: the connection registers its tickets with the
+// server and puts each owner's reply in its place in the output. Replies
+// leave in request order:
 //
 //   output: [ready bytes][ticket 17: at owner][ready bytes][ticket 18] ...
 //            ^ written to the socket as soon as everything before is ready
@@ -31,19 +22,17 @@
 #include <netinet/in.h>
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "engine/mc_executor.h"
 #include "engine/mc_session.h"
 #include "event_loop.h"
 #include "mc_server.h"
+#include "owner_executor.h"
 
 namespace fulmar::controlplane {
 
-class McConnection final : public EventHandler, public engine::McExecutor {
+class McConnection final : public EventHandler, private ExecutorClient {
   public:
     McConnection(McServer& server, int fd, uint64_t id, const sockaddr_in& peer, UnixTime now);
     ~McConnection() override;
@@ -58,7 +47,7 @@ class McConnection final : public EventHandler, public engine::McExecutor {
     void close_now();
 
     uint64_t id() const { return id_; }
-    bool idle_since(UnixTime t) const { return last_active_ < t && pending_ == 0; }
+    bool idle_since(UnixTime t) const { return last_active_ < t && exec_.pending() == 0; }
     // Replies past output_buffer_limit_mb that the client has not taken a
     // byte of for kSlowReaderGraceS: it is closed (McServer::tick).
     bool slow_reader(UnixTime now) const;
@@ -66,74 +55,36 @@ class McConnection final : public EventHandler, public engine::McExecutor {
     std::string peer_text() const;
     std::string_view state_text() const;
 
-    // engine::McExecutor
-    engine::ExecStatus classic(const proto::McTextRequest& req, const store::KeyRef& key,
-                               std::string_view raw, proto::ReplySink& out) override;
-    void classic_error(proto::McTextError error, const proto::McTextRequest& req,
-                       std::string_view raw, proto::ReplySink& out) override;
-    engine::ExecStatus meta(const proto::McMetaRequest& req, std::string_view raw,
-                            proto::ReplySink& out) override;
-    void unlink(const proto::McMetaRequest& req) override;
-
   private:
-    // The connection's output: ready bytes and placeholders, in order.
-    class Output final : public proto::ReplySink {
-      public:
-        void append(std::string_view bytes) override;
-        void append_deferred(uint64_t ticket) override;
-        // Fills the placeholder of `ticket`; false when there is none (its
-        // place was dropped with memcached's queue).
-        bool fill(uint64_t ticket, std::string&& bytes);
-        struct Part {
-            std::string bytes;
-            uint64_t ticket = 0;  // 0: ready
-        };
-        std::deque<Part> parts;
-        size_t ready_bytes = 0;  // in ready parts not yet written
-        size_t written = 0;      // of parts.front(), when ready
-    };
+    // ExecutorClient
+    uint64_t new_ticket(PostOp op) override;
+    void forget_ticket(uint64_t ticket) override;
+    void conn_stats(proto::ReplySink& out) override;
+    std::string conn_stat_lines() override;
+    void count_wait() override;
+    bool output_full() const override;
 
-    // Sends a request to `shard`'s owner; its reply goes in `out` in order.
-    // False (nothing sent) when the channel has no room.
-    bool forward(size_t shard, std::string_view bytes, const engine::ParsedRequest* parsed,
-                 PostOp op, proto::ReplySink* out);
-    engine::ExecStatus get_local(const proto::McTextRequest& req, proto::ReplySink& out);
-    engine::ExecStatus gat(const proto::McTextRequest& req, std::string_view raw,
-                           proto::ReplySink& out);
     void on_readable();
     void process();
     void write_out();
     void update_interest();
     size_t output_limit() const;
-    // Replies ready and unsent past the limit: requests wait (kWait).
-    bool output_full() const;
-    size_t shard_of(const store::KeyDigest& d) const;
 
     McServer& server_;
     int fd_;
     uint64_t id_;
     sockaddr_in peer_;
+    OwnerExecutor exec_;
     engine::McSession session_;
     std::string in_;
     size_t in_off_ = 0;
-    Output out_;
-    size_t pending_ = 0;    // requests at the owners
+    OrderedOutput out_;
     bool waiting_ = false;  // the session asked to wait
     bool closing_ = false;  // close once the output is written
     bool closed_ = false;
     uint32_t interest_ = 0;  // epoll events registered
     UnixTime last_active_ = 0;
     UnixTime last_progress_ = 0;  // the client last took reply bytes
-    // A get's pieces before they go out: ready bytes or prepared requests.
-    struct Piece {
-        size_t bytes_end;         // end of this piece's ready bytes in scratch_out_
-        dataplane::Message* msg;  // null: ready bytes only
-        size_t shard;
-        uint64_t ticket;
-    };
-    std::vector<Piece> pieces_;
-    std::vector<store::KeyDigest> marked_;  // items a get asked to mark fetched
-    std::string scratch_out_;
 };
 
 }  // namespace fulmar::controlplane

@@ -149,6 +149,13 @@ void McServer::tick(UnixTime now) {
     retired_.clear();
 }
 
+std::string McServer::conn_stat_lines() const {
+    return fmt::format(
+        "STAT curr_connections {}\r\nSTAT total_connections {}\r\n"
+        "STAT rejected_connections {}\r\n",
+        stats_.curr_connections, stats_.total_connections, stats_.rejected_connections);
+}
+
 void McServer::conn_stats(proto::ReplySink& out) const {
     for (const auto& [id, c] : conns_) {
         out.append(fmt::format("STAT {}:addr {}\r\n", id, c->peer_text()));

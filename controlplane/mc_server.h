@@ -3,7 +3,7 @@
 //
 // Owned by the control plane's loop thread. Every connection runs a
 // engine::McSession (the same framing, errors and reply queue as the UDP
-// path) whose executor is the connection (mc_connection.h): reads are served
+// path) whose executor is an OwnerExecutor (owner_executor.h): reads are served
 // here from the shards' shared memory, writes go to the key's owner through
 // the ShardChannel, and their replies are put back in order.
 #pragma once
@@ -21,6 +21,7 @@
 #include "config/dataplane_config.h"
 #include "engine/engine_ctx.h"
 #include "event_loop.h"
+#include "owner_executor.h"
 #include "proto/reply_sink.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
@@ -28,13 +29,6 @@
 namespace fulmar::controlplane {
 
 class McConnection;
-
-// What the owner's reply needs before it goes to the client.
-enum class PostOp : uint8_t {
-    kAsIs,
-    kStripEnd,      // one key of a multi-key get: its "END\r\n" goes
-    kAddConnStats,  // plain `stats`: the connection figures are ours
-};
 
 // The parts of the control plane every connection uses.
 struct McServerDeps {
@@ -81,6 +75,8 @@ class McServer final : public EventHandler {
     const McServerStats& stats_snapshot() const { return stats_; }
     // memcached's "stats conns" lines for every open connection.
     void conn_stats(proto::ReplySink& out) const;
+    // The connection figures of plain `stats` (curr_connections, ...).
+    std::string conn_stat_lines() const;
     uint16_t port() const { return port_; }
 
   private:

@@ -6,14 +6,15 @@
 
 #include "common/clock.h"
 #include "mc_server.h"
+#include "mc_udp_server.h"
 #include "net/classify.h"
 #include "shm/layout.h"
 
 namespace fulmar::controlplane {
 
 MetricsSource::MetricsSource(const store::AttachedDataplane& dp, const ShardChannel& channel,
-                             const McServer* mc)
-    : dp_(dp), channel_(channel), mc_(mc) {
+                             const McServer* mc, const McUdpServer* udp)
+    : dp_(dp), channel_(channel), mc_(mc), udp_(udp) {
     for (uint32_t w = 0; w < dp.shm->n_workers; ++w)
         inboxes_.push_back(rte_ring_lookup(shm::inbox_ring_name(w).c_str()));
 }
@@ -73,6 +74,7 @@ MetricsSnapshot MetricsSource::snapshot() const {
                            .idle_closed = t.idle_closed,
                            .waits = t.waits};
     }
+    if (udp_ != nullptr) s.udp = udp_->stats();
     return s;
 }
 

@@ -16,13 +16,15 @@
 namespace fulmar::controlplane {
 
 class McServer;
+class McUdpServer;
 
 class MetricsSource {
   public:
     // The inboxes are looked up by name once, here (rte_ring_lookup takes
-    // the EAL's tailq lock). `mc` is null when memcached TCP is off.
+    // the EAL's tailq lock). `mc` is null when memcached TCP is off, `udp`
+    // when the port has no kernel side.
     MetricsSource(const store::AttachedDataplane& dp, const ShardChannel& channel,
-                  const McServer* mc);
+                  const McServer* mc, const McUdpServer* udp);
 
     MetricsSnapshot snapshot() const;
 
@@ -30,6 +32,7 @@ class MetricsSource {
     const store::AttachedDataplane& dp_;
     const ShardChannel& channel_;
     const McServer* mc_;
+    const McUdpServer* udp_;
     std::vector<const rte_ring*> inboxes_;  // null where a lookup failed
 };
 

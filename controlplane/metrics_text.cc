@@ -235,6 +235,13 @@ std::string render_metrics(const MetricsSnapshot& s) {
         e.single("fulmar_tcp_backpressure_waits_total", "counter",
                  "times a connection stopped reading (owners busy)", t.waits);
     }
+
+    // ---- memcached over UDP, requests that came as IP fragments ----
+    if (s.udp) {
+        for_each_counter(*s.udp, [&](std::string_view name, std::string_view help, uint64_t v) {
+            e.single(fmt::format("fulmar_cp_udp_{}_total", name), "counter", help, v);
+        });
+    }
     return e.take();
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "shm/counters.h"
+#include "udp_counters.h"
 
 namespace fulmar::controlplane {
 
@@ -82,6 +83,9 @@ struct MetricsSnapshot {
     std::vector<MetricsShard> shards;
     MetricsChannel channel;
     std::optional<MetricsTcp> tcp;  // unset when memcached TCP is off
+    // memcached UDP requests that came as IP fragments (mc_udp_server.h);
+    // unset when the port has no kernel side.
+    std::optional<UdpServerStats> udp;
 };
 
 // The HTTP Content-Type of render_metrics()'s text.

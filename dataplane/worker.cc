@@ -115,6 +115,8 @@ void Worker::to_kernel(rte_mbuf* m, net::DropReason why) {
         rte_pktmbuf_free(m);
         return;
     }
+    // Fragments: the kernel reassembles, the control plane serves.
+    if (why == net::DropReason::kFragment) stats.kernel_fragments++;
     to_kernel_[n_to_kernel_++] = m;
     if (n_to_kernel_ == to_kernel_.size()) flush_to_kernel();
 }

@@ -226,11 +226,14 @@ RxAction handle_ipv4(Frame& f, const PortAddr& port, const ClientFilter& filter,
     // the frame length, as long as the frame holds all of it.
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if (total < hlen || total > avail) return drop(DropReason::kBadTotalLength, why);
-    if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
-        return drop(DropReason::kFragment, why);
-    }
     if (ip->dst_addr != port.ip) return drop(DropReason::kNotOurIp, why);
     if (!is_unicast_source(ip->src_addr, port.ip)) return drop(DropReason::kBadSourceIp, why);
+    if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
+        // A fragment: the kernel reassembles (classify.h says why only
+        // allowed clients' fragments go there, whatever the first one shows).
+        if (!filter.allows(ip->src_addr)) return drop(DropReason::kClientNotAllowed, why);
+        return to_kernel(f, port, DropReason::kFragment, why);
+    }
 
     switch (ip->next_proto_id) {
         case IPPROTO_UDP:

@@ -67,7 +67,7 @@ enum class DropReason : uint8_t {
     kBadIhl,         // IHL < 5, or the header runs past the frame
     kBadIpChecksum,
     kBadTotalLength,      // total length < header, or > frame
-    kFragment,            // MF set or offset != 0: requests fit one datagram
+    kFragment,            // (k) MF set or offset != 0: the kernel reassembles
     kNotOurIp,            // destination is not the port's address
     kBadSourceIp,         // source 0, broadcast, multicast, loopback or ours
     kIcmpNotEchoRequest,  // (k) any other ICMP type or code
@@ -112,7 +112,17 @@ struct UdpRequest {
 // not_our_port; ICMP other than an echo request: icmp_not_echo_request);
 // ARP for the kernel's neighbour table, broadcast or to our MAC: replies
 // (arp_not_request) and requests for another address (arp_not_for_us).
-// Garbage stays kDrop: malformed frames, fragments, bad sums or sources,
+// IP fragments to port.ip from an allowed client (fragment): the kernel
+// reassembles them and the control plane serves a memcached request that
+// came that way (README, "The exception path"); the fast path never
+// reassembles. Fragments from clients outside the filter are dropped
+// (client_not_allowed), first or not: a non-first fragment carries no UDP
+// header, so no stateless check can tell a cache-port datagram's pieces
+// from another's, and the filter keeps strangers from filling the kernel's
+// reassembly memory (which is bounded anyway: ipfrag_high_thresh, and an
+// incomplete datagram is dropped after ipfrag_time). The control plane
+// applies the same filter to the reassembled datagram.
+// Garbage stays kDrop: malformed frames, bad sums or sources,
 // other MACs and addresses, our own frames looped back, and requests to the
 // cache ports from clients outside the filter. The frame is left as the
 // kernel interface should see it: with port.vlan_id set, untagged (that
@@ -121,8 +131,8 @@ struct UdpRequest {
 //
 // Checks, in order: single segment; Ethernet (+ one VLAN tag); ARP request for
 // port.ip -> reply; IPv4 version, IHL (options accepted and skipped), header
-// checksum, total length (Ethernet padding past it is ignored), no fragment,
-// destination port.ip, a unicast source; ICMP echo request -> reply (the
+// checksum, total length (Ethernet padding past it is ignored), destination
+// port.ip, a unicast source, fragment -> kernel (allowed clients); ICMP echo request -> reply (the
 // client filter does not apply: an echo reply is no bigger than its request);
 // UDP length, destination port, client filter, checksum. A UDP checksum of 0
 // (none, legal in IPv4) is accepted, and so is one equal to the pseudo-header

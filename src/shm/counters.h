@@ -78,6 +78,7 @@ namespace fulmar::shm {
     X(handoff_reply_dropped, "control-plane replies dropped: reply ring full")             \
     X(mbuf_alloc_failed, "replies dropped: mempool empty")                                 \
     X(kernel_punted, "frames handed to the port's kernel interface (exception path)")      \
+    X(kernel_fragments, "IP fragments handed to the kernel interface (it reassembles)")    \
     X(kernel_returned, "frames from the kernel interface sent on the port")                \
     X(kernel_dropped, "exception-path frames dropped: kernel TX queue full, no tag room")  \
     X(sweep_reclaimed, "expired items freed by the housekeeping sweep")

@@ -491,14 +491,35 @@ TEST_F(Classify, TotalLengthShorterThanHeaderOrLongerThanFrameIsDropped) {
     EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kBadTotalLength);
 }
 
-TEST_F(Classify, FragmentsAreDropped) {
+TEST_F(Classify, FragmentsFromAllowedClientsAreTheKernels) {
     Ipv4Spec ip;
     ip.frag = RTE_IPV4_HDR_MF_FLAG;  // first fragment
-    EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kFragment);
+    EXPECT_EQ(kernel_reason(request_with_ip(ip)), DropReason::kFragment);
     ip.frag = 185;  // last fragment, offset 1480
-    EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kFragment);
+    EXPECT_EQ(kernel_reason(request_with_ip(ip)), DropReason::kFragment);
     ip.frag = RTE_IPV4_HDR_DF_FLAG | 1;
-    EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kFragment);
+    EXPECT_EQ(kernel_reason(request_with_ip(ip)), DropReason::kFragment);
+    ip.frag = RTE_IPV4_HDR_MF_FLAG | 185;  // a middle one
+    ip.proto = IPPROTO_TCP;
+    EXPECT_EQ(kernel_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, Bytes(40, 0)))),
+              DropReason::kFragment);
+}
+
+TEST_F(Classify, FragmentsFromStrangersOrForOthersAreDropped) {
+    ASSERT_TRUE(filter_.add(RTE_BE32(RTE_IPV4(198, 18, 0, 0)), 15));
+    Ipv4Spec ip;
+    ip.src = RTE_BE32(RTE_IPV4(203, 0, 113, 9));
+    for (uint16_t frag : {uint16_t{RTE_IPV4_HDR_MF_FLAG}, uint16_t{185}}) {
+        ip.frag = frag;
+        EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kClientNotAllowed) << frag;
+    }
+    ip = {};
+    ip.frag = RTE_IPV4_HDR_MF_FLAG;
+    ip.dst = kOtherIp;
+    EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kNotOurIp);
+    ip.dst = kOurIp;
+    ip.src = RTE_BE32(RTE_IPV4(127, 0, 0, 1));
+    EXPECT_EQ(drop_reason(request_with_ip(ip)), DropReason::kBadSourceIp);
 }
 
 TEST_F(Classify, DatagramForAnotherIpIsDropped) {
@@ -548,9 +569,10 @@ TEST_F(Classify, TcpThatIsGarbageOrNotOursIsDropped) {
     EXPECT_EQ(
         drop_reason(eth({.dst = kOtherMac}, RTE_ETHER_TYPE_IPV4, ipv4(tcp({}), Bytes(20, 0)))),
         DropReason::kNotOurMac);
+    // A fragment is not garbage: the kernel reassembles it.
     Ipv4Spec fragment = tcp({});
     fragment.frag = 0x2000;  // MF
-    EXPECT_EQ(drop_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(fragment, Bytes(20, 0)))),
+    EXPECT_EQ(kernel_reason(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(fragment, Bytes(20, 0)))),
               DropReason::kFragment);
     Ipv4Spec spoofed = tcp({});
     spoofed.src = kOurIp;

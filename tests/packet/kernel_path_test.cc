@@ -1,9 +1,10 @@
 // The exception path through a real Worker: a data port and its kernel side,
 // each a net_ring port, one worker polling both. Frames the worker does not
-// serve but that are the host's (TCP, UDP to other ports, ARP replies) must
-// come out of the kernel port's TX ring unchanged; frames put on the kernel
-// port's RX ring must leave through the data port; what the worker serves
-// itself (ARP for our address, ICMP echo, the cache port) must not change.
+// serve but that are the host's (TCP, UDP to other ports, ARP replies, IP
+// fragments: the kernel reassembles them) must come out of the kernel
+// port's TX ring unchanged; frames put on the kernel port's RX ring must
+// leave through the data port; what the worker serves itself (ARP for our
+// address, ICMP echo, the cache port) must not change.
 //
 //   test --enqueue--> data rx ring --> Worker --> data tx ring --> test
 //                                        |   ^
@@ -16,9 +17,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "channels.h"
@@ -58,6 +61,27 @@ Bytes kernel_syn_ack() {
     ip.src = kOurIp;
     ip.dst = kPeerIp;
     return eth({.dst = kPeerMac, .src = kOurMac}, RTE_ETHER_TYPE_IPV4, ipv4(ip, tcp));
+}
+
+// A memcached UDP request of `text` cut into IP fragments of at most
+// `mtu_payload` bytes each (a multiple of 8), as a client's kernel sends a
+// datagram larger than the MTU: the first fragment holds the UDP header.
+std::vector<Bytes> fragments(std::string_view text, rte_be32_t src = kPeerIp,
+                             size_t mtu_payload = 1480) {
+    Ipv4Spec whole;
+    whole.src = src;
+    const Bytes datagram = udp({}, whole, mc_request(7, text));
+    std::vector<Bytes> out;
+    for (size_t off = 0; off < datagram.size(); off += mtu_payload) {
+        const size_t n = std::min(mtu_payload, datagram.size() - off);
+        Ipv4Spec ip = whole;
+        const bool more = off + n < datagram.size();
+        ip.frag = static_cast<uint16_t>((more ? RTE_IPV4_HDR_MF_FLAG : 0) | off / 8);
+        const Bytes piece(datagram.begin() + static_cast<ptrdiff_t>(off),
+                          datagram.begin() + static_cast<ptrdiff_t>(off + n));
+        out.push_back(eth({}, RTE_ETHER_TYPE_IPV4, ipv4(ip, piece)));
+    }
+    return out;
 }
 
 struct KernelSetup {
@@ -296,6 +320,54 @@ TEST_F(KernelPath, GarbageAndStrangersOnTheCachePortAreStillDrops) {
     EXPECT_EQ(drops(DropReason::kNotOurMac), 1u);
     EXPECT_EQ(drops(DropReason::kNotIpv4), 1u);
     EXPECT_EQ(stats().kernel_punted, 0u);
+}
+
+// A set of 4 KiB in one datagram arrives as three fragments: the kernel
+// gets them all, unchanged, to reassemble (the control plane serves it);
+// the dataplane answers nothing itself.
+TEST_F(KernelPath, FragmentsOfAnAllowedClientsRequestGoToTheKernelUnchanged) {
+    const std::string set = "set big 0 0 4096\r\n" + std::string(4096, 'v') + "\r\n";
+    const std::vector<Bytes> frags = fragments(set);
+    ASSERT_EQ(frags.size(), 3u);
+    // Out of order, as a network may deliver them: the kernel sorts it out.
+    put(data_rx_, mbuf(frags[2]));
+    put(data_rx_, mbuf(frags[0]));
+    put(data_rx_, mbuf(frags[1]));
+    // An unfragmented request in between is still served here.
+    put(data_rx_, mbuf(udp_request_frame({.request_id = 9, .text = "mn\r\n"})));
+    poll();
+    const std::vector<Bytes> to_kernel = take(kernel_tx_);
+    ASSERT_EQ(to_kernel.size(), 3u);
+    EXPECT_EQ(to_kernel[0], frags[2]);
+    EXPECT_EQ(to_kernel[1], frags[0]);
+    EXPECT_EQ(to_kernel[2], frags[1]);
+    const std::vector<Bytes> out = take(data_tx_);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::string(out[0].end() - 4, out[0].end()), "MN\r\n");
+    EXPECT_EQ(stats().kernel_fragments, 3u);
+    EXPECT_EQ(stats().kernel_punted, 3u);
+    EXPECT_EQ(stats().udp_requests, 1u) << "fragments are not the dataplane's requests";
+    EXPECT_EQ(drops(DropReason::kFragment), 0u);
+}
+
+TEST_F(KernelPath, FragmentsFromOutsideAllowedClientsAreDropped) {
+    for (const Bytes& f : fragments(std::string(3000, 'x'), RTE_BE32(RTE_IPV4(203, 0, 113, 9))))
+        put(data_rx_, mbuf(f));
+    poll();
+    EXPECT_TRUE(take(kernel_tx_).empty());
+    EXPECT_TRUE(take(data_tx_).empty());
+    EXPECT_EQ(drops(DropReason::kClientNotAllowed), 3u);
+    EXPECT_EQ(stats().kernel_fragments, 0u);
+}
+
+TEST_F(KernelPath, WithoutAKernelPortFragmentsAreCountedDrops) {
+    start({.kernel_port = false});
+    for (const Bytes& f : fragments(std::string(3000, 'x')))
+        put(data_rx_, mbuf(f));
+    poll();
+    EXPECT_TRUE(take(data_tx_).empty());
+    EXPECT_EQ(drops(DropReason::kFragment), 3u);
+    EXPECT_EQ(stats().kernel_fragments, 0u);
 }
 
 TEST_F(KernelPath, WithoutAKernelPortTheHostsFramesAreCountedDrops) {

@@ -1,0 +1,144 @@
+// The control plane's memcached executor (engine/mc_executor.h) and the
+// output it fills in order: what a TCP connection (mc_connection.h) and a
+// UDP request that came as IP fragments (mc_udp_server.h) share.
+//
+// Owned by its client (a connection, a UDP request) on the control plane's
+// loop thread.
+//
+//   get/gets      read here, lock-free, from the shards' shared memory; a hit
+//                 on an item never fetched since it was stored also asks the
+//                 owner to mark it fetched (memcached does, mg's h flag
+//                 reports it, and only the owner writes items)
+//   mg            read here too when its flags only report and the item is
+//                 already fetched and not stale (nothing to write); else owner
+//   everything else that touches items (writes, gat, flush_all, stats)
+//                 is sent to the key's owner (flush_all to every owner) and
+//                 its reply takes its place in the output when it comes back
+//
+// Order: a read waits (ExecStatus::kWait) while this executor still has
+// requests at the owners, so it sees its client's own writes; writes to one
+// owner keep their order (one FIFO inbox per owner). The output keeps
+// replies in request order:
+//
+//   output: [ready bytes][ticket 17: at owner][ready bytes][ticket 18] ...
+//            ^ sent as soon as everything before is ready
+//
+// Tickets name requests at the owners; the client registers them (so the
+// owner's reply finds it again, or finds it gone) and hands each reply
+// back through reply_bytes().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine_ctx.h"
+#include "engine/mc_executor.h"
+#include "proto/reply_sink.h"
+#include "shard_channel.h"
+#include "store/dataplane_zone.h"
+
+namespace fulmar::controlplane {
+
+// What the owner's reply needs before it goes to the client.
+enum class PostOp : uint8_t {
+    kAsIs,
+    kStripEnd,      // one key of a multi-key get: its "END\r\n" goes
+    kAddConnStats,  // plain `stats`: the connection figures are ours
+};
+
+// What an executor asks of the client it runs for.
+class ExecutorClient {
+  public:
+    virtual ~ExecutorClient() = default;
+    // A ticket for a request at an owner whose reply comes back to this
+    // client, after `op`.
+    virtual uint64_t new_ticket(PostOp op) = 0;
+    // A ticket whose request was never sent.
+    virtual void forget_ticket(uint64_t ticket) = 0;
+    // memcached's "stats conns" lines.
+    virtual void conn_stats(proto::ReplySink& out) = 0;
+    // The "STAT curr_connections ..." lines plain `stats` ends with.
+    virtual std::string conn_stat_lines() = 0;
+    // A request given up for lack of room (counted as a wait).
+    virtual void count_wait() = 0;
+    // Replies ready and not taken by the client past its limit: requests
+    // wait (a TCP client that does not read; never for UDP).
+    virtual bool output_full() const = 0;
+};
+
+// The output of a session: ready bytes and placeholders, in order.
+class OrderedOutput final : public proto::ReplySink {
+  public:
+    void append(std::string_view bytes) override;
+    void append_deferred(uint64_t ticket) override;
+    // Fills the placeholder of `ticket`; false when there is none (its
+    // place was dropped with memcached's queue).
+    bool fill(uint64_t ticket, std::string&& bytes);
+    // Whether no placeholder is left.
+    bool complete() const;
+
+    struct Part {
+        std::string bytes;
+        uint64_t ticket = 0;  // 0: ready
+    };
+    std::deque<Part> parts;
+    size_t ready_bytes = 0;  // in ready parts not yet written
+    size_t written = 0;      // of parts.front(), when ready
+};
+
+struct OwnerExecutorDeps {
+    store::AttachedDataplane* dp = nullptr;
+    ShardChannel* channel = nullptr;
+    engine::EngineCtx* ctx = nullptr;  // the loop's: clock, scratch, counters
+};
+
+class OwnerExecutor final : public engine::McExecutor {
+  public:
+    OwnerExecutor(const OwnerExecutorDeps& deps, ExecutorClient& client);
+    OwnerExecutor(const OwnerExecutor&) = delete;
+    OwnerExecutor& operator=(const OwnerExecutor&) = delete;
+
+    // The owner answered one of our tickets (sent after `op`): the bytes
+    // that take its place in the output.
+    std::string reply_bytes(PostOp op, const OwnerReply& r);
+    // Requests of ours still at the owners.
+    size_t pending() const { return pending_; }
+
+    // engine::McExecutor
+    engine::ExecStatus classic(const proto::McTextRequest& req, const store::KeyRef& key,
+                               std::string_view raw, proto::ReplySink& out) override;
+    void classic_error(proto::McTextError error, const proto::McTextRequest& req,
+                       std::string_view raw, proto::ReplySink& out) override;
+    engine::ExecStatus meta(const proto::McMetaRequest& req, std::string_view raw,
+                            proto::ReplySink& out) override;
+    void unlink(const proto::McMetaRequest& req) override;
+
+  private:
+    // Sends a request to `shard`'s owner; its reply goes in `out` in order.
+    // False (nothing sent) when the channel has no room.
+    bool forward(size_t shard, std::string_view bytes, const engine::ParsedRequest* parsed,
+                 PostOp op, proto::ReplySink* out);
+    engine::ExecStatus get_local(const proto::McTextRequest& req, proto::ReplySink& out);
+    engine::ExecStatus gat(const proto::McTextRequest& req, std::string_view raw,
+                           proto::ReplySink& out);
+    size_t shard_of(const store::KeyDigest& d) const;
+
+    OwnerExecutorDeps deps_;
+    ExecutorClient& client_;
+    size_t pending_ = 0;  // requests at the owners
+    // A request's pieces before they go out: prepared messages.
+    struct Piece {
+        dataplane::Message* msg;
+        size_t shard;
+        uint64_t ticket;
+    };
+    std::vector<Piece> pieces_;
+    std::vector<store::KeyDigest> marked_;  // items a get asked to mark fetched
+    std::string scratch_out_;
+};
+
+}  // namespace fulmar::controlplane
