@@ -21,6 +21,7 @@
 namespace fulmar::controlplane {
 
 class McServer;
+class SweepDriver;
 
 struct AdminDeps {
     store::AttachedDataplane* dp = nullptr;
@@ -28,6 +29,7 @@ struct AdminDeps {
     const config::DataplaneConfig* cfg = nullptr;
     McServer* mc = nullptr;  // null when memcached TCP is off
     ShardChannel* channel = nullptr;
+    SweepDriver* sweep = nullptr;  // null: no pacer; SWEEP shows nothing
 };
 
 // Tickets of the admin's requests at the owners carry this bit, so the

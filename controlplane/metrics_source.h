@@ -12,6 +12,7 @@
 #include "metrics_text.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
+#include "sweep_pacer.h"
 
 namespace fulmar::controlplane {
 
@@ -20,9 +21,10 @@ class McServer;
 class MetricsSource {
   public:
     // The inboxes are looked up by name once, here (rte_ring_lookup takes
-    // the EAL's tailq lock). `mc` is null when memcached TCP is off.
+    // the EAL's tailq lock). `mc` is null when memcached TCP is off,
+    // `sweep` when no pacer runs.
     MetricsSource(const store::AttachedDataplane& dp, const ShardChannel& channel,
-                  const McServer* mc);
+                  const McServer* mc, const SweepPacer* sweep = nullptr);
 
     MetricsSnapshot snapshot() const;
 
@@ -30,6 +32,7 @@ class MetricsSource {
     const store::AttachedDataplane& dp_;
     const ShardChannel& channel_;
     const McServer* mc_;
+    const SweepPacer* sweep_;
     std::vector<const rte_ring*> inboxes_;  // null where a lookup failed
 };
 
