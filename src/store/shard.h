@@ -150,13 +150,14 @@ class Shard {
     // In-place header change under the seqlock (meta flags, TTL).
     template <typename F>
     void modify(Item* it, F&& f) {
-        it->begin_write();
-        f(*it);
         const bool had_ttl = it->exptime != 0;
         it->begin_write();
         f(*it);
         it->end_write();
-        if (had_ttl != (it->exptime != 0)) had_ttl ? --n_ttl_items_ : ++n_ttl_items_;
+        if (had_ttl && it->exptime == 0)
+            --n_ttl_items_;
+        else if (!had_ttl && it->exptime != 0)
+            ++n_ttl_items_;
         note_expiry(it);
     }
     uint64_t next_cas() { return ++cas_counter_; }
