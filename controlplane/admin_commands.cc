@@ -229,7 +229,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
                 add_counters(t, "shard_", view.dp.shards[w].stats());
                 t.emplace_back("shard_items", std::to_string(view.dp.shards[w].n_items()));
                 if (view.sweep != nullptr && w < view.sweep->pacer().n_shards())
-                    add_sweep_state(t, "sweep_", view.sweep->pacer(), w);
+                    add_sweep_state(t, "pacer_", view.sweep->pacer(), w);
                 write_table(t, out);
             }
             return AdminAction::kDone;

@@ -46,25 +46,25 @@ def resp_call(path, *args, timeout=10):
         s.connect(path)
         req = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
         s.sendall(req.encode())
-        f = s.makefile("rb")
+        with s.makefile("rb") as f:
+            return _read_reply(f)
 
-        def read():
-            line = f.readline().decode().rstrip("\r\n")
-            kind, rest = line[0], line[1:]
-            if kind == "+":
-                return rest
-            if kind == "-":
-                raise RuntimeError(rest)
-            if kind == ":":
-                return int(rest)
-            if kind == "$":
-                data = f.read(int(rest) + 2)
-                return data[:-2].decode()
-            if kind == "*":
-                return [read() for _ in range(int(rest))]
-            raise RuntimeError(f"bad RESP line {line!r}")
 
-        return read()
+def _read_reply(f):
+    """One RESP value from the file `f`."""
+    line = f.readline().decode().rstrip("\r\n")
+    kind, rest = line[0], line[1:]
+    if kind == "+":
+        return rest
+    if kind == "-":
+        raise RuntimeError(rest)
+    if kind == ":":
+        return int(rest)
+    if kind == "$":
+        return f.read(int(rest) + 2)[:-2].decode()
+    if kind == "*":
+        return [_read_reply(f) for _ in range(int(rest))]
+    raise RuntimeError(f"bad RESP line {line!r}")
 
 
 def table(flat):
