@@ -51,6 +51,7 @@ void SweepDriver::on_reply(const OwnerReply& r, double now) {
                                 .pages_done = st.pages_done,
                                 .ttl_seen = st.ttl_seen,
                                 .reclaimed = st.reclaimed,
+                                .pages_used = st.pages_used,
                                 .n_pages = st.n_pages,
                                 .cycles = st.cycles,
                                 .ttl_items = st.ttl_items},

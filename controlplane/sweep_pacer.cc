@@ -99,16 +99,18 @@ void SweepPacer::on_reply(size_t shard, const SweepReport& r, double now) {
         const double c = static_cast<double>(r.cycles) / work;
         s.cycles_per_chunk = 0.8 * s.cycles_per_chunk + 0.2 * c;
     }
-    // The estimate: decay what was seen, add this step's sample. Pages
-    // passed over hold TTL'd items too, none expired: count them at the
-    // shard's average density (ttl_items after the step + what it freed).
+    // The estimate: decay what was seen, add this step's sample: the TTL'd
+    // items on the due pages it scanned. Pages passed over are not in it
+    // (counting them at the shard's average density swamped the samples
+    // whenever the cursor wrapped: measured, tools/bench/sweep_bench.py),
+    // so the share leans high, never low.
     const double w = std::exp(-std::max(0.0, now - s.last_estimate) / kEstimateTau);
     s.last_estimate = now;
-    double seen = r.ttl_seen;
-    if (r.n_pages != 0)
-        seen += static_cast<double>(r.ttl_items + r.reclaimed) * r.pages_skipped / r.n_pages;
-    s.seen_w = s.seen_w * w + seen;
+    s.seen_w = s.seen_w * w + r.ttl_seen;
     s.found_w = s.found_w * w + r.reclaimed;
+    // A step that went once round the whole shard left nothing expired
+    // behind it: what it found is gone.
+    if (r.n_pages != 0 && r.pages_done >= r.n_pages) s.found_w = 0;
     if (r.ttl_items == 0)
         s.expired_share = 0;  // nothing left that can expire
     else

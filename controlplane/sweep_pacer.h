@@ -10,14 +10,14 @@
 // Owned by the control plane's loop thread.
 //
 // Per shard:
-//   estimate    expired share = EWMA(reclaimed) / EWMA(TTL'd items seen),
-//               1 s time constant, where a page the step passed over (its
-//               earliest exptime is in the future, so nothing on it expired)
-//               counts as ttl_items / n_pages items seen, none expired.
-//               Expired-but-resident items ~ share x the shard's TTL'd items.
-//               The cursor finds the region swept longest ago, so the share
-//               it finds is an upper bound of the shard's (about 2x for a
-//               steady expiry rate): the goal is met with margin.
+//   estimate    expired share = EWMA(reclaimed) / EWMA(TTL'd items seen on
+//               the due pages scanned), 1 s time constant; 0 after a step
+//               that went round the whole shard (nothing expired is left
+//               behind it). Expired-but-resident items ~ share x the shard's
+//               TTL'd items. Both biases lean high: pages passed over (their
+//               earliest exptime is ahead, nothing on them expired) are left
+//               out, and the cursor finds the region swept longest ago (about
+//               2x the shard's share for a steady expiry rate).
 //   rate        chunks per second to visit; every kControlPeriod: x2 while
 //               the share is above the goal, x1.25 above goal/2, x0.85 under
 //               goal/8, held between (a dead band, so it settles instead of
@@ -55,6 +55,7 @@ struct SweepReport {
     uint32_t pages_done = 0;
     uint32_t ttl_seen = 0;
     uint32_t reclaimed = 0;
+    uint32_t pages_used = 0;
     uint32_t n_pages = 0;
     uint64_t cycles = 0;
     uint64_t ttl_items = 0;

@@ -95,6 +95,7 @@ struct SweepStep {
     uint32_t pages_done;     // reply: pages finished, skipped included
     uint32_t ttl_seen;       // reply: items with a TTL visited, expired or not
     uint32_t reclaimed;      // reply: of those, expired and freed
+    uint32_t pages_used;     // reply: pages holding items (the estimate's density)
     uint32_t n_pages;        // reply: the shard's pages
     uint64_t cycles;         // reply: TSC cycles of the step on the owner
     uint64_t ttl_items;      // reply: the shard's items with a TTL after the step

@@ -423,6 +423,7 @@ void Worker::run_sweep(Message* msg) {
     s.pages_done = r.pages_done;
     s.ttl_seen = r.ttl_seen;
     s.reclaimed = r.reclaimed;
+    s.pages_used = r.pages_used;
     s.n_pages = shard.slab().n_pages();
     s.cycles = r.cycles;
     s.ttl_items = shard.n_ttl_items();

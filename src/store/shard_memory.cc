@@ -182,7 +182,7 @@ SweepResult Shard::sweep(size_t budget, UnixTime now) {
     const uint64_t start = rte_rdtsc();
     const uint32_t n_pages = slab_.n_pages();
     size_t examined = 0;
-    while (n_pages != 0 && examined < budget && r.pages_done <= n_pages) {
+    while (n_pages != 0 && examined < budget && r.pages_done < n_pages) {
         PageDesc& pd = slab_.page(sweep_page_);
         const uint8_t cls = pd.class_id.load(std::memory_order_relaxed);
         const bool due = cls != kNoClass && pd.min_expiry != 0 && pd.min_expiry <= now;
@@ -190,7 +190,7 @@ SweepResult Shard::sweep(size_t budget, UnixTime now) {
             sweep_page_ = (sweep_page_ + 1) % n_pages;
             sweep_chunk_ = 0;
             sweep_min_ = 0;
-            ++r.pages_skipped;
+            if (cls != kNoClass) ++r.pages_skipped;
             ++r.pages_done;
             ++examined;  // a page descriptor look is work too
             continue;
@@ -217,6 +217,8 @@ SweepResult Shard::sweep(size_t budget, UnixTime now) {
             ++r.pages_done;
         }
     }
+    for (size_t c = 0; c < slab_.n_classes(); ++c)
+        r.pages_used += slab_.cls(static_cast<uint8_t>(c)).n_pages;
     r.cycles = rte_rdtsc() - start;
     ++stats_.sweep_steps;
     stats_.sweep_chunks += r.chunks;

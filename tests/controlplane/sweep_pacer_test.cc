@@ -38,6 +38,7 @@ struct SimShard {
     SweepReport step(uint32_t budget, double now) {
         SweepReport r;
         r.n_pages = static_cast<uint32_t>(exptime.size() / kChunksPerPage);
+        r.pages_used = r.n_pages;
         for (uint32_t i = 0; i < budget; ++i) {
             ++r.chunks;
             ++r.ttl_seen;
@@ -139,22 +140,37 @@ TEST(SweepPacer, RateRisesWhileAboveTheGoalAndFallsBelowIt) {
     EXPECT_DOUBLE_EQ(p.shard(0).rate, SweepPacer::kMinRate);
 }
 
-TEST(SweepPacer, PagesPassedOverCountAsSeenAndNotExpired) {
+TEST(SweepPacer, TheShareIsAmongTheItemsOnDuePagesAndZeroAfterAWholeRound) {
     SweepPacer p(config(), 1);
-    const uint32_t budget = p.next_step(0, 0);
-    // 10 expired among 100 TTL'd items seen on one due page; 99 pages
-    // passed over hold ~99% of the shard's 10,000 TTL'd items, none expired.
+    uint32_t budget = p.next_step(0, 0);
+    // 10 expired among 100 TTL'd items on the due page scanned; the 99
+    // pages passed over are not in the sample.
     p.on_reply(0,
                SweepReport{.chunks = budget,
                            .pages_skipped = 99,
-                           .pages_done = 100,
+                           .pages_done = 60,
                            .ttl_seen = 100,
                            .reclaimed = 10,
-                           .n_pages = 100,
+                           .pages_used = 100,
+                           .n_pages = 128,
                            .cycles = 1000,
                            .ttl_items = 9'990},
                0);
-    EXPECT_NEAR(p.shard(0).expired_share, 10.0 / (100 + 99 * 100), 1e-9);
+    EXPECT_NEAR(p.shard(0).expired_share, 0.1, 1e-9);
+    EXPECT_NEAR(p.shard(0).expired_estimate(), 999, 1e-6);
+    // The next step went round every page: nothing expired is left.
+    budget = p.next_step(0, 0.2);
+    ASSERT_NE(budget, 0u);
+    p.on_reply(0,
+               SweepReport{.chunks = budget,
+                           .pages_done = 128,
+                           .ttl_seen = 50,
+                           .reclaimed = 5,
+                           .pages_used = 100,
+                           .n_pages = 128,
+                           .ttl_items = 9'985},
+               0.2);
+    EXPECT_EQ(p.shard(0).expired_share, 0);
 }
 
 TEST(SweepPacer, NoTtlItemsMeansNothingExpired) {

@@ -332,6 +332,10 @@ TEST_F(ShardTest, SweepFreesExpiredItemsInBoundedSteps) {
     EXPECT_EQ(early.reclaimed, 0u);
     EXPECT_EQ(early.chunks, 0u);
     EXPECT_GT(early.pages_skipped, 0u);
+    // Free pages hold no item: passed over, but not counted as skipped.
+    EXPECT_EQ(early.pages_skipped, early.pages_used);
+    EXPECT_LT(early.pages_used, shard->slab().n_pages());
+    EXPECT_EQ(early.pages_done, shard->slab().n_pages());  // each page once a step, at most
     clock.advance(5);
     size_t freed = 0, seen = 0, chunks = 0;
     for (int step = 0; step < 1000 && freed < 10000; ++step) {
