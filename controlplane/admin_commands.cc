@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "mc_udp_server.h"
 #include "net/classify.h"
 #include "shm/totals.h"
+#include "sweep_driver.h"
 
 namespace fulmar::controlplane {
 namespace {
@@ -78,6 +80,52 @@ void add_drops(Table& t, Get&& count) {
             std::to_string(count(r)));
 }
 
+std::string fixed(double v, int digits) {
+    return fmt::format("{:.{}f}", v, digits);
+}
+
+// The pacer's state of one shard (SWEEP, STATS PER-WORKER).
+void add_sweep_state(Table& t, std::string_view prefix, const SweepPacer& p, size_t shard) {
+    const ShardPace& s = p.shard(shard);
+    auto add = [&](std::string_view name, std::string value) {
+        t.emplace_back(fmt::format("{}{}", prefix, name), std::move(value));
+    };
+    add("ttl_items", std::to_string(s.ttl_items));
+    add("expired_estimate", std::to_string(static_cast<uint64_t>(s.expired_estimate() + 0.5)));
+    add("expired_percent", fixed(s.expired_share * 100, 3));
+    add("rate_chunks_per_s", std::to_string(static_cast<uint64_t>(s.rate)));
+    add("cpu_percent", fixed(s.cpu_share * 100, 3));
+    add("cycles_per_chunk", fixed(s.cycles_per_chunk, 1));
+    add("steps", std::to_string(s.steps));
+    add("chunks", std::to_string(s.chunks));
+    add("reclaimed", std::to_string(s.reclaimed));
+    add("pass_running", s.in_pass ? "1" : "0");
+    add("pass_steps", std::to_string(s.pass_steps));
+    add("pass_reclaimed", std::to_string(s.pass_reclaimed));
+}
+
+// The pacer over every shard: expired-but-resident estimate against all
+// TTL'd items, and the largest CPU share of any owner.
+void add_sweep_totals(Table& t, const SweepPacer& p) {
+    double estimate = 0, cpu = 0, rate = 0;
+    uint64_t ttl = 0;
+    for (size_t i = 0; i < p.n_shards(); ++i) {
+        const ShardPace& s = p.shard(i);
+        estimate += s.expired_estimate();
+        ttl += s.ttl_items;
+        rate += s.rate;
+        cpu = std::max(cpu, s.cpu_share);
+    }
+    t.emplace_back("sweep_ttl_items", std::to_string(ttl));
+    t.emplace_back("sweep_expired_estimate", std::to_string(static_cast<uint64_t>(estimate + 0.5)));
+    t.emplace_back("sweep_expired_percent",
+                   fixed(ttl == 0 ? 0 : estimate * 100 / static_cast<double>(ttl), 3));
+    t.emplace_back("sweep_goal_percent", fixed(p.config().goal * 100, 3));
+    t.emplace_back("sweep_rate_chunks_per_s", std::to_string(static_cast<uint64_t>(rate)));
+    t.emplace_back("sweep_cpu_percent_max", fixed(cpu * 100, 3));
+    t.emplace_back("sweep_max_cpu_percent", fixed(p.config().max_cpu * 100, 3));
+}
+
 Table stats_table(const AdminView& v) {
     const shm::DataplaneShm& d = *v.dp.shm;
     Table t;
@@ -104,6 +152,7 @@ Table stats_table(const AdminView& v) {
             t.emplace_back(fmt::format("cp_udp_{}", name), std::to_string(n));
         });
     }
+    if (v.sweep != nullptr) add_sweep_totals(t, v.sweep->pacer());
     return t;
 }
 
@@ -133,6 +182,23 @@ void write_slabs(const AdminView& v, proto::RespWriter& out) {
 }
 
 }  // namespace
+
+void write_sweep(const AdminView& view, proto::RespWriter& out) {
+    if (view.sweep == nullptr) {
+        out.write_array(0);
+        return;
+    }
+    const SweepPacer& p = view.sweep->pacer();
+    out.write_array(p.n_shards());
+    for (size_t i = 0; i < p.n_shards(); ++i) {
+        Table t;
+        t.emplace_back("shard", std::to_string(i));
+        t.emplace_back("goal_percent", fixed(p.config().goal * 100, 3));
+        t.emplace_back("max_cpu_percent", fixed(p.config().max_cpu * 100, 3));
+        add_sweep_state(t, "", p, i);
+        write_table(t, out);
+    }
+}
 
 AdminAction run_admin_command(std::span<const std::string_view> args, const AdminView& view,
                               proto::RespWriter& out) {
@@ -168,6 +234,8 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
                 add_drops(t, [&](size_t r) { return d.lcores[w].drops[r]; });
                 add_counters(t, "shard_", view.dp.shards[w].stats());
                 t.emplace_back("shard_items", std::to_string(view.dp.shards[w].n_items()));
+                if (view.sweep != nullptr && w < view.sweep->pacer().n_shards())
+                    add_sweep_state(t, "pacer_", view.sweep->pacer(), w);
                 write_table(t, out);
             }
             return AdminAction::kDone;
@@ -198,6 +266,16 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         }
         return AdminAction::kFlush;
     }
+    if (is(cmd, "sweep")) {
+        if (args.size() == 1) {
+            write_sweep(view, out);
+            return AdminAction::kDone;
+        }
+        if (args.size() == 2 && is(args[1], "now") && view.sweep != nullptr)
+            return AdminAction::kSweepNow;
+        out.write_error("ERR usage: SWEEP [NOW]");
+        return AdminAction::kDone;
+    }
     if (is(cmd, "quit")) {
         out.write_simple("OK");
         return AdminAction::kQuit;
@@ -208,7 +286,8 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         return AdminAction::kDone;
     }
     out.write_error(
-        fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, QUIT)",
+        fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
+                    "QUIT)",
                     std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
 }

@@ -10,10 +10,11 @@
 //   CONFIG SHOW            the configuration this control plane loaded: every
 //                          key (config_entries), values spelled as in TOML
 //   FLUSH                  flush_all on every shard (through the owners)
+//   SWEEP [NOW]            the TTL sweep pacer's state, one table per shard
+//                          (sweep_pacer.h: estimate, rate, CPU share, totals);
+//                          NOW first runs a full pass over every shard through
+//                          the owners and answers when it is over
 //   QUIT                   +OK, then the connection closes
-//
-// No SWEEP: the TTL sweep runs in the owners' housekeeping (its results are
-// the sweep_reclaimed counters of STATS and /metrics); nothing asks it to run.
 //
 // Runs on the control plane's loop thread; reads shared memory only (FLUSH
 // is carried out by the admin server, through the owners).
@@ -31,6 +32,7 @@ namespace fulmar::controlplane {
 
 class McServer;
 class McUdpServer;
+class SweepDriver;
 
 struct AdminView {
     const store::AttachedDataplane& dp;
@@ -38,13 +40,18 @@ struct AdminView {
     const McServer* mc;
     const McUdpServer* udp;  // memcached UDP that came as fragments; may be null
     const ShardChannel& channel;
+    const SweepDriver* sweep = nullptr;  // null: no pacer (tests)
 };
 
 enum class AdminAction : uint8_t {
-    kDone,   // the reply is written
-    kFlush,  // the server flushes every shard, then answers
-    kQuit,   // reply written; close after it
+    kDone,      // the reply is written
+    kFlush,     // the server flushes every shard, then answers
+    kSweepNow,  // the server runs a full sweep pass, then answers write_sweep()
+    kQuit,      // reply written; close after it
 };
+
+// SWEEP's reply: one table per shard.
+void write_sweep(const AdminView& view, proto::RespWriter& out);
 
 AdminAction run_admin_command(std::span<const std::string_view> args, const AdminView& view,
                               proto::RespWriter& out);

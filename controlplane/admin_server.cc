@@ -16,11 +16,12 @@
 
 #include "admin_commands.h"
 #include "proto/resp_writer.h"
+#include "sweep_driver.h"
 
 namespace fulmar::controlplane {
 
 // One admin client: RESP requests in, replies out, one at a time (a FLUSH
-// waits for every owner before the next request is read).
+// or SWEEP NOW waits for every owner before the next request is read).
 class AdminServer::Conn final : public EventHandler {
   public:
     Conn(AdminServer& server, int fd, uint64_t id) : server_(server), fd_(fd), id_(id) {}
@@ -57,7 +58,7 @@ class AdminServer::Conn final : public EventHandler {
 
   private:
     void process() {
-        while (!closed_ && !quitting_ && flush_pending_ == 0 && !in_.empty()) {
+        while (!closed_ && !quitting_ && flush_pending_ == 0 && !sweep_pending_ && !in_.empty()) {
             const proto::RespParseResult r = parser_.parse(in_);
             if (r.status == proto::ParseStatus::kNeedMore) break;
             proto::RespWriter w(out_);
@@ -68,17 +69,39 @@ class AdminServer::Conn final : public EventHandler {
                 break;
             }
             const auto args = parser_.args();
-            const AdminView view{.dp = *server_.deps_.dp,
-                                 .cfg = *server_.deps_.cfg,
-                                 .mc = server_.deps_.mc,
-                                 .udp = server_.deps_.udp,
-                                 .channel = *server_.deps_.channel};
-            const AdminAction a = run_admin_command(args, view, w);
+            const AdminAction a = run_admin_command(args, view(), w);
             in_.erase(0, r.consumed);
             if (a == AdminAction::kQuit) quitting_ = true;
             if (a == AdminAction::kFlush) start_flush(w);
+            if (a == AdminAction::kSweepNow) start_sweep();
         }
         write_out();
+    }
+
+    AdminView view() const {
+        return AdminView{.dp = *server_.deps_.dp,
+                         .cfg = *server_.deps_.cfg,
+                         .mc = server_.deps_.mc,
+                         .udp = server_.deps_.udp,
+                         .channel = *server_.deps_.channel,
+                         .sweep = server_.deps_.sweep};
+    }
+
+    // SWEEP NOW: the pacer runs a full pass; the answer is SWEEP's table
+    // once it is over. The connection may be gone by then: looked up by id.
+    void start_sweep() {
+        sweep_pending_ = true;
+        AdminServer& server = server_;
+        const uint64_t id = id_;
+        server_.deps_.sweep->full_pass([&server, id] {
+            const auto c = server.conns_.find(id);
+            if (c == server.conns_.end() || c->second->closed_) return;
+            Conn& conn = *c->second;
+            conn.sweep_pending_ = false;
+            proto::RespWriter w(conn.out_);
+            write_sweep(conn.view(), w);
+            conn.process();
+        });
     }
 
     void start_flush(proto::RespWriter& w) {
@@ -127,6 +150,7 @@ class AdminServer::Conn final : public EventHandler {
     std::string in_;
     std::string out_;
     size_t flush_pending_ = 0;
+    bool sweep_pending_ = false;
     bool quitting_ = false;
     bool closed_ = false;
     uint32_t interest_ = EPOLLIN;

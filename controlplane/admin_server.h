@@ -22,6 +22,7 @@ namespace fulmar::controlplane {
 
 class McServer;
 class McUdpServer;
+class SweepDriver;
 
 struct AdminDeps {
     store::AttachedDataplane* dp = nullptr;
@@ -30,6 +31,7 @@ struct AdminDeps {
     McServer* mc = nullptr;      // null when memcached TCP is off
     McUdpServer* udp = nullptr;  // null when the port has no kernel side
     ShardChannel* channel = nullptr;
+    SweepDriver* sweep = nullptr;  // null: no pacer; SWEEP shows nothing
 };
 
 // Tickets of the admin's requests at the owners carry this bit, so the

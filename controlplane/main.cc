@@ -10,6 +10,7 @@
 // The EAL main thread only starts and joins the loop thread: the loop is not
 // an EAL lcore of this process, so it never uses a mempool's per-lcore cache
 // (the primary's lcores own those caches; lcore ids are per process).
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_rcu_qsbr.h>
@@ -34,6 +35,7 @@
 #include "metrics_source.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
+#include "sweep_driver.h"
 
 using namespace fulmar;
 using namespace fulmar::controlplane;
@@ -107,6 +109,11 @@ class ControlPlane {
             fmt::print(stderr, "fulmar-controlplane: epoll: {}\n", std::strerror(errno));
             return 1;
         }
+        // The TTL sweep, paced per shard through the owners' inboxes.
+        SweepDriver sweep(channel.value(),
+                          SweepPacerConfig{.goal = cp_.sweep_goal_percent / 100.0,
+                                           .max_cpu = cp_.sweep_max_cpu_percent / 100.0,
+                                           .tsc_hz = rte_get_tsc_hz()});
         const uint32_t addr = cp_.listen.value_or(cfg_.ports.at(0).ipv4.addr);
         const McServerDeps deps{
             .dp = &dp_, .channel = &channel.value(), .loop = &loop, .cfg = &cp_};
@@ -140,13 +147,14 @@ class ControlPlane {
                                                    .cfg = &cfg_,
                                                    .mc = mc.get(),
                                                    .udp = udp.get(),
-                                                   .channel = &channel.value()});
+                                                   .channel = &channel.value(),
+                                                   .sweep = &sweep});
         if (!admin) {
             fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
             return 1;
         }
         // Prometheus: GET /metrics on the listen address.
-        MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get());
+        MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
         std::unique_ptr<HttpServer> metrics;
         if (cp_.metrics_port != 0) {
             auto s = HttpServer::listen(loop, addr, cp_.metrics_port);
@@ -190,14 +198,23 @@ class ControlPlane {
                     return 3;
                 }
             }
+            sweep.tick(SweepDriver::clock_now());
+            size_t sweep_replies = 0;
             size_t work = channel.value().poll([&](const OwnerReply& r) {
-                if ((r.ticket & kAdminTicketBit) != 0)
+                if ((r.ticket & kAdminTicketBit) != 0) {
                     admin.value()->on_reply(r);
-                else if ((r.ticket & kUdpTicketBit) != 0)
+                } else if ((r.ticket & kUdpTicketBit) != 0) {
                     udp->on_reply(r);
-                else if (mc)
+                } else if ((r.ticket & kSweepTicketBit) != 0) {
+                    sweep.on_reply(r, SweepDriver::clock_now());
+                    ++sweep_replies;
+                } else if (mc) {
                     mc->on_reply(r);
+                }
             });
+            // A sweep step's reply is no client's work: it does not keep the
+            // loop spinning (the owner answers it within its next loop).
+            work -= sweep_replies;
             const bool busy = channel.value().inflight() != 0 || channel.value().backlog() != 0;
             const bool spin = now - last_work < kSpinBeforeWait;
             if (busy && !spin) {
@@ -215,7 +232,8 @@ class ControlPlane {
                 // Asleep in epoll, this thread holds no item: owners' page
                 // moves need not wait for it.
                 rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
-                work += static_cast<size_t>(loop.run_once(kWaitMs));
+                const int wait = std::min(kWaitMs, sweep.wait_ms(SweepDriver::clock_now()));
+                work += static_cast<size_t>(loop.run_once(wait));
                 rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
             } else {
                 work += static_cast<size_t>(loop.run_once(0));

@@ -13,8 +13,8 @@
 namespace fulmar::controlplane {
 
 MetricsSource::MetricsSource(const store::AttachedDataplane& dp, const ShardChannel& channel,
-                             const McServer* mc, const McUdpServer* udp)
-    : dp_(dp), channel_(channel), mc_(mc), udp_(udp) {
+                             const McServer* mc, const McUdpServer* udp, const SweepPacer* sweep)
+    : dp_(dp), channel_(channel), mc_(mc), udp_(udp), sweep_(sweep) {
     for (uint32_t w = 0; w < dp.shm->n_workers; ++w)
         inboxes_.push_back(rte_ring_lookup(shm::inbox_ring_name(w).c_str()));
 }
@@ -75,6 +75,18 @@ MetricsSnapshot MetricsSource::snapshot() const {
                            .waits = t.waits};
     }
     if (udp_ != nullptr) s.udp = udp_->stats();
+    if (sweep_ != nullptr) {
+        s.sweep_goal_ratio = sweep_->config().goal;
+        for (size_t i = 0; i < sweep_->n_shards(); ++i) {
+            const ShardPace& p = sweep_->shard(i);
+            s.sweep.push_back(MetricsSweep{.shard = static_cast<uint32_t>(i),
+                                           .ttl_items = p.ttl_items,
+                                           .expired_estimate = p.expired_estimate(),
+                                           .expired_ratio = p.expired_share,
+                                           .rate = p.rate,
+                                           .cpu_ratio = p.cpu_share});
+        }
+    }
     return s;
 }
 

@@ -12,6 +12,7 @@
 #include "metrics_text.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
+#include "sweep_pacer.h"
 
 namespace fulmar::controlplane {
 
@@ -22,9 +23,9 @@ class MetricsSource {
   public:
     // The inboxes are looked up by name once, here (rte_ring_lookup takes
     // the EAL's tailq lock). `mc` is null when memcached TCP is off, `udp`
-    // when the port has no kernel side.
+    // when the port has no kernel side, `sweep` when no pacer runs.
     MetricsSource(const store::AttachedDataplane& dp, const ShardChannel& channel,
-                  const McServer* mc, const McUdpServer* udp);
+                  const McServer* mc, const McUdpServer* udp, const SweepPacer* sweep = nullptr);
 
     MetricsSnapshot snapshot() const;
 
@@ -33,6 +34,7 @@ class MetricsSource {
     const ShardChannel& channel_;
     const McServer* mc_;
     const McUdpServer* udp_;
+    const SweepPacer* sweep_;
     std::vector<const rte_ring*> inboxes_;  // null where a lookup failed
 };
 

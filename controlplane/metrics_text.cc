@@ -36,6 +36,14 @@ class Exposition {
     }
 
     void sample(std::initializer_list<Label> labels, uint64_t v) {
+        sample_text(labels, std::to_string(v));
+    }
+    // A gauge that is no count (a ratio, a rate): Go's shortest float text.
+    void sample_real(std::initializer_list<Label> labels, double v) {
+        sample_text(labels, fmt::format("{}", v));
+    }
+
+    void sample_text(std::initializer_list<Label> labels, const std::string& v) {
         out_ += name_;
         if (labels.size() != 0) {
             out_ += '{';
@@ -60,7 +68,7 @@ class Exposition {
             out_ += '}';
         }
         out_ += ' ';
-        out_ += std::to_string(v);
+        out_ += v;
         out_ += '\n';
     }
 
@@ -218,6 +226,36 @@ std::string render_metrics(const MetricsSnapshot& s) {
              "request arena bytes held by requests at the owners", s.channel.arena_bytes_used);
     e.single("fulmar_controlplane_arena_size_bytes", "gauge", "request arena size",
              s.channel.arena_bytes);
+
+    // ---- the TTL sweep pacer (counters: fulmar_shard_sweep_*_total) ----
+    if (!s.sweep.empty()) {
+        e.family("fulmar_sweep_goal_ratio", "gauge",
+                 "share of TTL'd items the pacer allows expired but resident");
+        e.sample_real({}, s.sweep_goal_ratio);
+        struct SweepGauge {
+            std::string_view name;
+            std::string_view help;
+            double (*get)(const MetricsSweep&);
+        };
+        static constexpr SweepGauge kSweepGauges[] = {
+            {"fulmar_sweep_ttl_items", "items with a TTL in the shard",
+             [](const MetricsSweep& x) { return static_cast<double>(x.ttl_items); }},
+            {"fulmar_sweep_expired_estimate_items",
+             "items with a TTL expired but still resident, as the pacer estimates",
+             [](const MetricsSweep& x) { return x.expired_estimate; }},
+            {"fulmar_sweep_expired_ratio", "the estimate's share of the items with a TTL",
+             [](const MetricsSweep& x) { return x.expired_ratio; }},
+            {"fulmar_sweep_rate_chunks_per_second", "chunks per second the pacer has swept",
+             [](const MetricsSweep& x) { return x.rate; }},
+            {"fulmar_sweep_cpu_ratio", "share of the owner's core its sweep steps took (last s)",
+             [](const MetricsSweep& x) { return x.cpu_ratio; }},
+        };
+        for (const SweepGauge& g : kSweepGauges) {
+            e.family(g.name, "gauge", g.help);
+            for (const MetricsSweep& w : s.sweep)
+                e.sample_real({{"shard", std::to_string(w.shard)}}, g.get(w));
+        }
+    }
 
     // ---- memcached over TCP ----
     if (s.tcp) {

@@ -75,6 +75,16 @@ struct MetricsChannel {
     uint64_t arena_bytes = 0;
 };
 
+// The TTL sweep pacer's view of one shard (sweep_pacer.h).
+struct MetricsSweep {
+    uint32_t shard = 0;
+    uint64_t ttl_items = 0;       // items with a TTL
+    double expired_estimate = 0;  // of those, expired but resident (estimate)
+    double expired_ratio = 0;     // the estimate's share of ttl_items
+    double rate = 0;              // chunks per second the pacer aims at
+    double cpu_ratio = 0;         // of the owner's core, last second
+};
+
 struct MetricsSnapshot {
     uint64_t uptime_s = 0;
     uint64_t controlplane_restarts = 0;
@@ -86,6 +96,8 @@ struct MetricsSnapshot {
     // memcached UDP requests that came as IP fragments (mc_udp_server.h);
     // unset when the port has no kernel side.
     std::optional<UdpServerStats> udp;
+    std::vector<MetricsSweep> sweep;  // empty when no pacer runs
+    double sweep_goal_ratio = 0;
 };
 
 // The HTTP Content-Type of render_metrics()'s text.

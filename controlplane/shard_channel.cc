@@ -132,6 +132,22 @@ Message* ShardChannel::prepare_mark_fetched(const store::KeyRef& k, uint64_t cas
     return msg;
 }
 
+Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket) {
+    if (backlog_size_ >= limits_.max_backlog) return nullptr;
+    void* obj = nullptr;
+    if (rte_mempool_generic_get(messages_, &obj, 1, nullptr) != 0) return nullptr;
+    auto* msg = static_cast<Message*>(obj);
+    msg->kind = MessageKind::kControlSweep;
+    msg->status = dataplane::ReplyStatus::kOk;
+    msg->from = dataplane::kFromControlPlane;
+    msg->reply_len = 0;
+    msg->request_id = ticket;
+    msg->body = {};
+    msg->parsed.valid = false;
+    msg->sweep = dataplane::SweepStep{.replies = replies_, .budget = budget};
+    return msg;
+}
+
 void ShardChannel::send(size_t shard, Message* msg) {
     if (backlogs_[shard].empty() && send_now(shard, msg)) return;
     backlogs_[shard].push_back(msg);
@@ -200,6 +216,10 @@ size_t ShardChannel::poll(const std::function<void(const OwnerReply&)>& on_reply
         for (unsigned i = 0; i < n; ++i) {
             auto* msg = static_cast<Message*>(objs[i]);
             --inflight_;
+            if (msg->kind == MessageKind::kControlSweepDone) {
+                on_reply(OwnerReply{.ticket = msg->request_id, .sweep = &msg->sweep});
+                continue;
+            }
             const OwnerReply r{.ticket = msg->request_id,
                                .status = msg->status,
                                .bytes = msg->reply,

@@ -54,6 +54,8 @@ struct OwnerReply {
     dataplane::ReplyStatus status = dataplane::ReplyStatus::kOk;
     const rte_mbuf* bytes = nullptr;  // chain of `len` bytes (null when none)
     uint32_t len = 0;
+    // A sweep step's figures (kControlSweepDone); null for other replies.
+    const dataplane::SweepStep* sweep = nullptr;
 };
 
 class ShardChannel {
@@ -79,6 +81,10 @@ class ShardChannel {
     // Asks the owner to mark the item under `k` fetched if its CAS is still
     // `cas` (see dataplane::MessageKind::kControlMarkFetched).
     dataplane::Message* prepare_mark_fetched(const store::KeyRef& k, uint64_t cas, uint64_t ticket);
+    // Asks the owner for one TTL sweep step of `budget` chunks (see
+    // dataplane::MessageKind::kControlSweep); no bytes, no arena span. Null
+    // while no message is free.
+    dataplane::Message* prepare_sweep(uint32_t budget, uint64_t ticket);
     // Sends a prepared request to `shard`'s owner, or queues it in order
     // behind that shard's backlog. Never fails.
     void send(size_t shard, dataplane::Message* msg);

@@ -27,6 +27,8 @@
 //   |   kUdpDatagram:     UdpReplyTo {mbuf, net::UdpRequest, req id}    |
 //   |   kControlRequest:  ControlReplyTo {request mbuf, reply ring}     |
 //   |   kControlMarkFetched: ControlReplyTo (key + CAS in `parsed`)     |
+//   |   kControlSweep:    SweepStep {reply ring, budget}                 |
+//   |   kControlSweepDone: SweepStep: what the step found (no bytes)     |
 //   |   kControlReply:    reply: mbuf chain of reply_len bytes (or null)|
 //   +-------------------------------------------------------------------+
 #pragma once
@@ -53,6 +55,12 @@ enum class MessageKind : uint8_t {
     // mg's h flag reports) if it is still the item read, parsed.request.cas.
     // parsed: key (in `body`) and digest. Reply: kControlReply, no bytes.
     kControlMarkFetched,
+    // The control plane's sweep pacer asks for one bounded TTL sweep step
+    // (store::Shard::sweep) of `sweep.budget` chunks. Reply: the message
+    // comes back as kControlSweepDone on `sweep.replies`, the step's
+    // figures in `sweep`; no bytes, nothing in the request arena.
+    kControlSweep,
+    kControlSweepDone,
 };
 
 enum class ReplyStatus : uint8_t {
@@ -75,6 +83,24 @@ struct ControlReplyTo {
     rte_ring* replies;  // the control plane's reply ring: the message comes back there
 };
 
+// A sweep step and what it found. The budget is in chunks, not time: the
+// owner's step stays a plain bounded loop (no clock read per chunk) and is
+// deterministic in tests; the pacer turns its CPU goal into chunks with the
+// cycles each step reports (cycles / chunk measured on the owner).
+struct SweepStep {
+    rte_ring* replies;       // request: the control plane's reply ring
+    uint32_t budget;         // request: chunks (and skipped pages) to visit
+    uint32_t chunks;         // reply: chunks visited on due pages
+    uint32_t pages_skipped;  // reply: pages passed over (nothing there can have expired)
+    uint32_t pages_done;     // reply: pages finished, skipped included
+    uint32_t ttl_seen;       // reply: items with a TTL visited, expired or not
+    uint32_t reclaimed;      // reply: of those, expired and freed
+    uint32_t pages_used;     // reply: pages holding items (the estimate's density)
+    uint32_t n_pages;        // reply: the shard's pages
+    uint64_t cycles;         // reply: TSC cycles of the step on the owner
+    uint64_t ttl_items;      // reply: the shard's items with a TTL after the step
+};
+
 struct alignas(RTE_CACHE_LINE_SIZE) Message {
     MessageKind kind = MessageKind::kUdpDatagram;
     ReplyStatus status = ReplyStatus::kOk;  // kControlReply
@@ -85,7 +111,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) Message {
     engine::ParsedRequest parsed;
     union {
         UdpReplyTo udp{};        // kUdpDatagram
-        ControlReplyTo control;  // kControlRequest
+        ControlReplyTo control;  // kControlRequest, kControlMarkFetched
+        SweepStep sweep;         // kControlSweep, kControlSweepDone
         rte_mbuf* reply;         // kControlReply: the reply bytes, chained mbufs
     };
 };

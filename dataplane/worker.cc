@@ -30,6 +30,9 @@ constexpr uint32_t kSpinLoops = 256;
 // 4 MiB holds a 100-key multi-get of 20 KB values with room to spare.
 constexpr size_t kReplyCapacity = size_t{4} << 20;
 constexpr size_t kMaxReplyDatagrams = kReplyCapacity / proto::kMcUdpMaxPayload + 2;
+// Without a paced sweep step for this long (no control plane, or one that
+// stopped pacing), the owner sweeps a fixed budget in housekeeping again.
+constexpr uint64_t kSweepFallbackAfterMs = 1000;
 // A TX queue that stays full this many tries drops the rest.
 constexpr int kTxRetries = 64;
 
@@ -89,7 +92,8 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
            .shared = p.shared},
       session_(ctx_),
       reply_(kReplyCapacity),
-      kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000) {}
+      kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000),
+      sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000) {}
 
 void Worker::send(rte_mbuf* m) {
     stats.tx_packets++;
@@ -410,6 +414,32 @@ void Worker::run_control(Message* msg) {
     if (p_.shared != nullptr) p_.shared->cp.inflight.fetch_sub(1, std::memory_order_release);
 }
 
+void Worker::run_sweep(Message* msg) {
+    store::Shard& shard = *shards_[p_.worker_id];
+    const store::SweepResult r = shard.sweep(msg->sweep.budget, clock_.now());
+    stats.sweep_paced_steps++;
+    last_paced_sweep_ = rte_rdtsc();
+    SweepStep& s = msg->sweep;
+    s.chunks = r.chunks;
+    s.pages_skipped = r.pages_skipped;
+    s.pages_done = r.pages_done;
+    s.ttl_seen = r.ttl_seen;
+    s.reclaimed = r.reclaimed;
+    s.pages_used = r.pages_used;
+    s.n_pages = shard.slab().n_pages();
+    s.cycles = r.cycles;
+    s.ttl_items = shard.n_ttl_items();
+    msg->kind = MessageKind::kControlSweepDone;
+    msg->status = ReplyStatus::kOk;
+    msg->from = p_.worker_id;
+    msg->reply_len = 0;
+    if (rte_ring_enqueue(s.replies, msg) != 0) {
+        stats.handoff_reply_dropped++;
+        rte_mempool_put(messages_, msg);
+    }
+    if (p_.shared != nullptr) p_.shared->cp.inflight.fetch_sub(1, std::memory_order_release);
+}
+
 unsigned Worker::drain_inbox() {
     Message* msgs[64];
     const unsigned n =
@@ -431,6 +461,12 @@ unsigned Worker::drain_inbox() {
             case MessageKind::kControlMarkFetched:
                 run_control(msg);  // the message goes back as the reply
                 break;
+            case MessageKind::kControlSweep:
+                run_sweep(msg);  // likewise
+                break;
+            case MessageKind::kControlSweepDone:
+                done[n_done++] = msg;  // replies never come here
+                break;
             case MessageKind::kControlReply:
                 // Replies travel on the control plane's rings, never here.
                 rte_pktmbuf_free(msg->reply);
@@ -444,9 +480,12 @@ unsigned Worker::drain_inbox() {
 
 void Worker::housekeep() {
     if (rcu_ != nullptr) rte_rcu_qsbr_quiescent(rcu_, p_.worker_id);
-    // The owner frees expired items a little at a time (bounded), so memory
-    // comes back without a full scan and without stalling RX.
-    stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now());
+    // The control plane paces the TTL sweep (run_sweep). Without it, the
+    // owner frees expired items a little at a time itself (bounded), so
+    // memory comes back without a full scan and without stalling RX.
+    if (last_paced_sweep_ != 0 && rte_rdtsc() - last_paced_sweep_ < sweep_fallback_cycles_) return;
+    stats.sweep_fallback_steps++;
+    stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now()).reclaimed;
 }
 
 unsigned Worker::poll_once() {

@@ -22,7 +22,8 @@
 //          taken from the message -> UDP reply frame | control-plane reply ring
 //   kernel port, every kernel_poll_us: at most `burst` frames from our RX
 //          queue there -> our TX queue on the data port
-//   every kHousekeepEvery loops: RCU quiescent state, TTL sweep step
+//   every kHousekeepEvery loops: RCU quiescent state; a fixed TTL sweep step
+//          only while no control plane paced one (kControlSweep) for 1 s
 #pragma once
 
 #include <rte_ether.h>
@@ -87,6 +88,8 @@ struct WorkerParams {
     // on ours. kNoKernelPort: none, and those frames are counted drops.
     uint16_t kernel_port_id = kNoKernelPort;
     uint32_t kernel_poll_us = kDefaultKernelPollUs;  // 0: every loop (tests)
+    // The fallback TTL sweep: chunks per housekeeping step while no control
+    // plane paces the sweep (handoff.h, kControlSweep) for kSweepFallbackAfter.
     uint32_t sweep_budget = 256;
     // The dataplane's shared zone (shm/layout.h): the worker counts in its
     // slot there, lcores[worker_id], and memcached `stats` sums every
@@ -145,6 +148,8 @@ class Worker {
     unsigned drain_inbox();
     // Runs a control-plane request and sends the message back as its reply.
     void run_control(Message* msg);
+    // Runs one paced sweep step and sends the message back with its figures.
+    void run_sweep(Message* msg);
     // Answers the batched gets (in arrival order, before anything later
     // runs) and frees their requests.
     void run_gets();
@@ -186,6 +191,8 @@ class Worker {
     uint16_t n_to_kernel_ = 0;
     uint64_t kernel_poll_cycles_ = 0;
     uint64_t next_kernel_poll_ = 0;  // TSC
+    uint64_t last_paced_sweep_ = 0;  // TSC of the last kControlSweep (0: none yet)
+    uint64_t sweep_fallback_cycles_ = 0;
     uint32_t loops_ = 0;
 };
 

@@ -400,6 +400,8 @@ class ValueReader {
         out.request_arena_mb = integer_or<uint32_t>(cp, "request_arena_mb", 64);
         out.max_inflight = integer_or<uint32_t>(cp, "max_inflight", 4096);
         out.metrics_port = integer_or<uint16_t>(cp, "metrics_port", kDefaultMetricsPort);
+        out.sweep_goal_percent = integer_or<uint32_t>(cp, "sweep_goal_percent", 1);
+        out.sweep_max_cpu_percent = integer_or<uint32_t>(cp, "sweep_max_cpu_percent", 5);
         if (out.metrics_port != 0 && out.metrics_port == out.memcached_port) {
             return error("controlplane.metrics_port", *cp.get("metrics_port"),
                          fmt::format("{} is also memcached_port", out.metrics_port));
@@ -722,6 +724,8 @@ std::string format_config(const DataplaneConfig& c) {
     out += fmt::format("request_arena_mb = {}\n", cp.request_arena_mb);
     out += fmt::format("max_inflight = {}\n", cp.max_inflight);
     out += fmt::format("metrics_port = {}\n", cp.metrics_port);
+    out += fmt::format("sweep_goal_percent = {}\n", cp.sweep_goal_percent);
+    out += fmt::format("sweep_max_cpu_percent = {}\n", cp.sweep_max_cpu_percent);
     return out;
 }
 
@@ -776,6 +780,8 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     add("controlplane.request_arena_mb", number(cp.request_arena_mb));
     add("controlplane.max_inflight", number(cp.max_inflight));
     add("controlplane.metrics_port", number(cp.metrics_port));
+    add("controlplane.sweep_goal_percent", number(cp.sweep_goal_percent));
+    add("controlplane.sweep_max_cpu_percent", number(cp.sweep_max_cpu_percent));
     add("telemetry.enabled", number(c.telemetry_enabled));
     return out;
 }

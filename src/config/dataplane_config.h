@@ -100,6 +100,12 @@ struct ControlplaneConfig {
     uint32_t request_arena_mb = 64;
     uint32_t max_inflight = 4096;                 // requests at the owners at once, all connections
     uint16_t metrics_port = kDefaultMetricsPort;  // 0: no /metrics listener
+    // The TTL sweep pacer (controlplane/sweep_pacer.h): the share of items
+    // with a TTL allowed to sit expired in memory, and the share of each
+    // owner's core the sweep may take for it (0: no pacing; the owners'
+    // fallback sweep runs).
+    uint32_t sweep_goal_percent = 1;
+    uint32_t sweep_max_cpu_percent = 5;
 
     bool operator==(const ControlplaneConfig&) const = default;
 };
@@ -237,6 +243,11 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "requests at the owner workers at once; past it, connections wait (backpressure)"},
     {"controlplane.metrics_port", ValueType::kInteger, Presence::kOptional, 0, 65535, "9150",
      "TCP port of the Prometheus endpoint (HTTP GET /metrics) on the listen address; 0: none"},
+    {"controlplane.sweep_goal_percent", ValueType::kInteger, Presence::kOptional, 1, 50, "1",
+     "TTL sweep pacing: the share of items with a TTL allowed expired but still in memory"},
+    {"controlplane.sweep_max_cpu_percent", ValueType::kInteger, Presence::kOptional, 0, 100, "5",
+     "TTL sweep pacing: the most of each owner worker's core the sweep steps may take;"
+     " 0: no pacing (the owners sweep a fixed budget themselves)"},
     {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
     {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},

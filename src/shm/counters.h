@@ -20,14 +20,17 @@
 namespace fulmar::shm {
 
 // The shard's owner lcore writes these (store/shard.h).
-#define FULMAR_SHARD_COUNTERS(X)                                                  \
-    X(sets, "items stored (every successful store, append, arithmetic copy)")     \
-    X(evictions, "live items evicted for memory by the CLOCK hand or page moves") \
-    X(expired_reclaimed, "expired items freed by the CLOCK hand or a look-up")    \
-    X(flushed_reclaimed, "items freed after flush_all made them invalid")         \
-    X(sweep_reclaimed, "expired items freed by the TTL sweep")                    \
-    X(page_moves, "1 MiB pages moved between size classes")                       \
-    X(index_full, "evictions forced by a full index")                             \
+#define FULMAR_SHARD_COUNTERS(X)                                                    \
+    X(sets, "items stored (every successful store, append, arithmetic copy)")       \
+    X(evictions, "live items evicted for memory by the CLOCK hand or page moves")   \
+    X(expired_reclaimed, "expired items freed by the CLOCK hand or a look-up")      \
+    X(flushed_reclaimed, "items freed after flush_all made them invalid")           \
+    X(sweep_reclaimed, "expired items freed by the TTL sweep")                      \
+    X(sweep_steps, "TTL sweep steps run (paced by the control plane, or fallback)") \
+    X(sweep_chunks, "chunks the TTL sweep visited on pages holding expired items")  \
+    X(sweep_cycles, "TSC cycles the owner spent in TTL sweep steps")                \
+    X(page_moves, "1 MiB pages moved between size classes")                         \
+    X(index_full, "evictions forced by a full index")                               \
     X(digest_collisions, "two keys met under one 128-bit digest (older dropped)")
 
 // The engine of one lcore writes these: memcached's command counters, with
@@ -81,7 +84,9 @@ namespace fulmar::shm {
     X(kernel_fragments, "IP fragments handed to the kernel interface (it reassembles)")    \
     X(kernel_returned, "frames from the kernel interface sent on the port")                \
     X(kernel_dropped, "exception-path frames dropped: kernel TX queue full, no tag room")  \
-    X(sweep_reclaimed, "expired items freed by the housekeeping sweep")
+    X(sweep_reclaimed, "expired items freed by the housekeeping (fallback) sweep")         \
+    X(sweep_fallback_steps, "fallback sweep steps: no control plane paced one for 1 s")    \
+    X(sweep_paced_steps, "sweep steps the control plane's pacer asked for (SWEEP, pacer)")
 
 #define FULMAR_COUNTER_FIELD(name, desc) uint64_t name = 0;
 

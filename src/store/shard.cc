@@ -154,7 +154,9 @@ StoreStatus Shard::publish(const KeyRef& k, Item* fresh, Item* old) {
         slab_.free(fresh);
         return st;
     }
+    if (fresh->exptime != 0) ++n_ttl_items_;
     if (old != nullptr) {
+        if (old->exptime != 0) --n_ttl_items_;
         --slab_.cls(old->class_id).n_live;
         slab_.free(old);  // the index already points at `fresh`
     }

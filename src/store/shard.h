@@ -86,6 +86,18 @@ struct StoreArgs {
 // The owner's counters, declared in shm/counters.h.
 using ShardStats = shm::ShardStats;
 
+// What one sweep step found and did (Shard::sweep), for whoever paces the
+// sweeps (the control plane's sweep pacer, through the owner's inbox).
+struct SweepResult {
+    uint32_t chunks = 0;         // chunks visited on due pages
+    uint32_t pages_skipped = 0;  // pages holding items passed over: none of those expired
+    uint32_t pages_used = 0;     // pages the slab classes hold (the rest hold no item)
+    uint32_t pages_done = 0;     // pages finished, skipped ones included (a pass: n_pages)
+    uint32_t ttl_seen = 0;       // items with a TTL among the chunks visited, expired or not
+    uint32_t reclaimed = 0;      // of those, expired and freed
+    uint64_t cycles = 0;         // TSC cycles the step took on the owner
+};
+
 class Shard {
   public:
     static Result<std::unique_ptr<Shard>, ShardStatus> create(const ShardConfig& cfg);
@@ -117,9 +129,11 @@ class Shard {
                       uint64_t& value, uint64_t* cas_out = nullptr);
     // memcached's flush_all: `delay_exptime` as the command gives it (0 = now).
     void flush_all(int64_t delay_exptime, UnixTime now);
-    // Frees up to `budget` chunks' worth of expired items, looking only at
-    // pages whose earliest stored exptime has passed. Returns items freed.
-    size_t sweep(size_t budget, UnixTime now);
+    // Frees the expired items among the next `budget` chunks of the sweep's
+    // cursor, looking only at pages whose earliest stored exptime has passed
+    // (a page passed over costs one unit of the budget). Counts the step in
+    // stats() (sweep_steps, sweep_chunks, sweep_reclaimed, sweep_cycles).
+    SweepResult sweep(size_t budget, UnixTime now);
 
     // Building blocks for commands that need more than store() (meta).
     // allocate(): a chunk for `key` + `value_len` bytes, header written
@@ -137,9 +151,14 @@ class Shard {
     // In-place header change under the seqlock (meta flags, TTL).
     template <typename F>
     void modify(Item* it, F&& f) {
+        const bool had_ttl = it->exptime != 0;
         it->begin_write();
         f(*it);
         it->end_write();
+        if (had_ttl && it->exptime == 0)
+            --n_ttl_items_;
+        else if (!had_ttl && it->exptime != 0)
+            ++n_ttl_items_;
         note_expiry(it);
     }
     uint64_t next_cas() { return ++cas_counter_; }
@@ -149,6 +168,9 @@ class Shard {
     const ShardStats& stats() const { return stats_; }
     const Slab& slab() const { return slab_; }
     uint64_t n_items() const { return view_.n_items(); }
+    // Linked items with a TTL, expired or not (what the sweep pacer's
+    // estimate of expired-but-resident items is a share of). Owner only.
+    uint64_t n_ttl_items() const { return n_ttl_items_; }
     const Index& index() const { return index_; }
 
   private:
@@ -175,6 +197,7 @@ class Shard {
     uint64_t cas_counter_ = 0;
     const Item* pinned_ = nullptr;
     uint64_t evictions_since_rebalance_ = 0;
+    uint64_t n_ttl_items_ = 0;
     // sweep() cursor
     uint32_t sweep_page_ = 0;
     uint32_t sweep_chunk_ = 0;

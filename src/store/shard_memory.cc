@@ -1,5 +1,6 @@
 // The shard's memory management: chunk allocation under pressure, the CLOCK
 // hand, page moves between classes, index slots, and the TTL sweep.
+#include <rte_cycles.h>
 #include <rte_pause.h>
 
 #include "common/assert.h"
@@ -25,6 +26,7 @@ void Shard::release(Item* it) {
     // The index may point at another item under this digest (a collision
     // replaced it): erase only our own entry.
     if (index_.find(d) == it) index_.erase(d);
+    if (it->exptime != 0) --n_ttl_items_;
     --slab_.cls(it->class_id).n_live;
     slab_.free(it);
 }
@@ -175,12 +177,12 @@ void Shard::maybe_rebalance(UnixTime now) {
     if (hot_rate > kRebalanceRatio * (cold_rate + 1.0)) move_page(cold, hot, now);
 }
 
-size_t Shard::sweep(size_t budget, UnixTime now) {
+SweepResult Shard::sweep(size_t budget, UnixTime now) {
+    SweepResult r;
+    const uint64_t start = rte_rdtsc();
     const uint32_t n_pages = slab_.n_pages();
-    if (n_pages == 0) return 0;
-    size_t freed = 0, examined = 0;
-    uint32_t pages_seen = 0;
-    while (examined < budget && pages_seen <= n_pages) {
+    size_t examined = 0;
+    while (n_pages != 0 && examined < budget && r.pages_done < n_pages) {
         PageDesc& pd = slab_.page(sweep_page_);
         const uint8_t cls = pd.class_id.load(std::memory_order_relaxed);
         const bool due = cls != kNoClass && pd.min_expiry != 0 && pd.min_expiry <= now;
@@ -188,7 +190,8 @@ size_t Shard::sweep(size_t budget, UnixTime now) {
             sweep_page_ = (sweep_page_ + 1) % n_pages;
             sweep_chunk_ = 0;
             sweep_min_ = 0;
-            ++pages_seen;
+            if (cls != kNoClass) ++r.pages_skipped;
+            ++r.pages_done;
             ++examined;  // a page descriptor look is work too
             continue;
         }
@@ -196,10 +199,11 @@ size_t Shard::sweep(size_t budget, UnixTime now) {
         while (sweep_chunk_ < per_page && examined < budget) {
             Item* it = slab_.chunk(sweep_page_, sweep_chunk_++);
             ++examined;
+            ++r.chunks;
             if (it->type() == ItemType::kFree || it->exptime == 0) continue;
+            ++r.ttl_seen;
             if (is_expired(it->exptime, now)) {
-                ++stats_.sweep_reclaimed;
-                ++freed;
+                ++r.reclaimed;
                 release(it);
             } else if (sweep_min_ == 0 || it->exptime < sweep_min_) {
                 sweep_min_ = it->exptime;
@@ -210,10 +214,17 @@ size_t Shard::sweep(size_t budget, UnixTime now) {
             sweep_page_ = (sweep_page_ + 1) % n_pages;
             sweep_chunk_ = 0;
             sweep_min_ = 0;
-            ++pages_seen;
+            ++r.pages_done;
         }
     }
-    return freed;
+    for (size_t c = 0; c < slab_.n_classes(); ++c)
+        r.pages_used += slab_.cls(static_cast<uint8_t>(c)).n_pages;
+    r.cycles = rte_rdtsc() - start;
+    ++stats_.sweep_steps;
+    stats_.sweep_chunks += r.chunks;
+    stats_.sweep_reclaimed += r.reclaimed;
+    stats_.sweep_cycles += r.cycles;
+    return r;
 }
 
 }  // namespace fulmar::store

@@ -37,6 +37,14 @@ MetricsSnapshot two_workers() {
     s.controlplane_engine.cmd_get = 4;
     s.channel = {.inflight = 1, .backlog = 2, .arena_bytes_used = 64, .arena_bytes = 1 << 20};
     s.tcp = MetricsTcp{.curr_connections = 3, .total_connections = 9};
+    s.sweep_goal_ratio = 0.01;
+    s.sweep.push_back({.shard = 0,
+                       .ttl_items = 2000,
+                       .expired_estimate = 12.5,
+                       .expired_ratio = 0.00625,
+                       .rate = 2560,
+                       .cpu_ratio = 1.5e-05});
+    s.sweep.push_back({.shard = 1});
     return s;
 }
 
@@ -57,7 +65,7 @@ TEST(MetricsText, EveryLineIsWellFormedAndEachFamilyIsDeclaredOnceBeforeItsSampl
     const std::regex help(R"(# HELP (fulmar_[a-z0-9_]+) .+)");
     const std::regex type(R"(# TYPE (fulmar_[a-z0-9_]+) (counter|gauge))");
     const std::regex sample(
-        R"((fulmar_[a-z0-9_]+)(\{[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*\})? \d+)");
+        R"((fulmar_[a-z0-9_]+)(\{[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*\})? -?\d+(\.\d+)?(e[-+]\d+)?)");
     std::set<std::string> declared;
     std::string current, current_type;
     std::istringstream in(text);
@@ -118,6 +126,20 @@ TEST(MetricsText, ValuesCarryTheirWorkerShardAndClassLabels) {
     EXPECT_EQ(m.at("fulmar_controlplane_requests_backlog"), "2");
     EXPECT_EQ(m.at("fulmar_tcp_connections"), "3");
     EXPECT_EQ(m.at("fulmar_tcp_connections_total"), "9");
+}
+
+TEST(MetricsText, SweepGaugesCarryThePacersEstimateAndRatePerShard) {
+    const auto m = samples(render_metrics(two_workers()));
+    EXPECT_EQ(m.at("fulmar_sweep_goal_ratio"), "0.01");
+    EXPECT_EQ(m.at(R"(fulmar_sweep_ttl_items{shard="0"})"), "2000");
+    EXPECT_EQ(m.at(R"(fulmar_sweep_expired_estimate_items{shard="0"})"), "12.5");
+    EXPECT_EQ(m.at(R"(fulmar_sweep_expired_ratio{shard="0"})"), "0.00625");
+    EXPECT_EQ(m.at(R"(fulmar_sweep_rate_chunks_per_second{shard="0"})"), "2560");
+    EXPECT_EQ(m.at(R"(fulmar_sweep_cpu_ratio{shard="0"})"), "1.5e-05");
+    EXPECT_EQ(m.at(R"(fulmar_sweep_expired_ratio{shard="1"})"), "0");
+    MetricsSnapshot none = two_workers();
+    none.sweep.clear();
+    EXPECT_EQ(render_metrics(none).find("fulmar_sweep_"), std::string::npos);
 }
 
 TEST(MetricsText, TcpFamiliesAreAbsentWhenMemcachedTcpIsOff) {

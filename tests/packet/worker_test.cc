@@ -1013,6 +1013,81 @@ TEST_F(TwoWorkerPackets, AControlPlaneRequestGetsItsTypedReplyOnItsReplyRing) {
     rte_ring_free(replies_ring);
 }
 
+// The control plane's sweep pacer asks the owner for a bounded sweep step
+// (kControlSweep): the owner runs it on its shard and sends the message
+// back on the named ring with what the step found; nothing on the wire, no
+// mbuf. Until a paced step came (and again a second after the last), the
+// owner's housekeeping sweeps a fixed budget itself.
+TEST_F(WorkerPackets, ASweepStepComesBackWithWhatItFoundAndTurnsTheFallbackOff) {
+    rte_ring* replies_ring = rte_ring_create("wk_sweep_replies", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    ASSERT_NE(replies_ring, nullptr);
+    store::Shard& shard = *shards_[0];
+    const UnixTime now = static_cast<UnixTime>(std::time(nullptr));
+    // 40 items already expired (exptime 1: memcached's "expired at once"), 60 without a TTL.
+    for (int i = 0; i < 100; ++i) {
+        const std::string key = "sw" + std::to_string(i);
+        const store::StoreArgs a{.exptime = i < 40 ? UnixTime{1} : UnixTime{0}};
+        ASSERT_EQ(shard.store(store::StoreMode::kSet, store::KeyRef(key), "v", a, now),
+                  store::StoreStatus::kStored);
+    }
+    ASSERT_EQ(shard.n_ttl_items(), 40u);
+    const unsigned mbufs_before = rte_mempool_avail_count(pool_);
+
+    void* obj = nullptr;
+    ASSERT_EQ(rte_mempool_get(channels_.messages, &obj), 0);
+    auto* msg = static_cast<dataplane::Message*>(obj);
+    msg->kind = dataplane::MessageKind::kControlSweep;
+    msg->from = dataplane::kFromControlPlane;
+    msg->request_id = 77;
+    msg->sweep = dataplane::SweepStep{.replies = replies_ring, .budget = 100'000};
+    ASSERT_EQ(rte_ring_enqueue(channels_.inboxes[0], msg), 0);
+    EXPECT_EQ(workers_[0]->poll_once(), 1u);
+
+    ASSERT_EQ(rte_ring_dequeue(replies_ring, &obj), 0);
+    msg = static_cast<dataplane::Message*>(obj);
+    EXPECT_EQ(msg->kind, dataplane::MessageKind::kControlSweepDone);
+    EXPECT_EQ(msg->request_id, 77u);
+    EXPECT_EQ(msg->from, 0);
+    EXPECT_EQ(msg->reply_len, 0u);
+    const dataplane::SweepStep& st = msg->sweep;
+    EXPECT_EQ(st.ttl_seen, 40u);
+    EXPECT_EQ(st.reclaimed, 40u);
+    EXPECT_EQ(st.ttl_items, 0u);
+    EXPECT_GE(st.chunks, 100u);  // the due page's chunks, free ones too
+    EXPECT_EQ(st.n_pages, kShardMemory >> 20);
+    EXPECT_EQ(st.pages_used, 1u);  // 100 small items: one page of one class
+    EXPECT_EQ(st.pages_done, st.n_pages) << "a budget this large passes over every page once";
+    EXPECT_GT(st.cycles, 0u);
+    rte_mempool_put(channels_.messages, msg);
+    EXPECT_EQ(shard.n_items(), 60u);
+    EXPECT_EQ(shard.stats().sweep_reclaimed, 40u);
+    EXPECT_EQ(shard.stats().sweep_steps, 1u);
+    EXPECT_EQ(stats().sweep_paced_steps, 1u);
+    EXPECT_EQ(stats().handoff_in, 1u);
+    EXPECT_TRUE(drain(0).empty()) << "a sweep step's reply never goes on the wire";
+    EXPECT_EQ(rte_mempool_avail_count(pool_), mbufs_before) << "no mbuf taken";
+
+    // Paced a moment ago: housekeeping leaves the sweep alone.
+    for (int i = 0; i < 256; ++i)
+        workers_[0]->poll_once();
+    EXPECT_EQ(stats().sweep_fallback_steps, 0u);
+    EXPECT_EQ(shard.stats().sweep_steps, 1u);
+    rte_ring_free(replies_ring);
+}
+
+TEST_F(WorkerPackets, WithoutAPacedStepHousekeepingSweepsAFixedBudget) {
+    store::Shard& shard = *shards_[0];
+    const UnixTime now = static_cast<UnixTime>(std::time(nullptr));
+    ASSERT_EQ(shard.store(store::StoreMode::kSet, store::KeyRef("gone"), "v",
+                          store::StoreArgs{.exptime = 1}, now),
+              store::StoreStatus::kStored);
+    for (int i = 0; i < 64; ++i)
+        workers_[0]->poll_once();
+    EXPECT_EQ(stats().sweep_fallback_steps, 1u);
+    EXPECT_EQ(stats().sweep_reclaimed, 1u);
+    EXPECT_EQ(shard.n_items(), 0u);
+}
+
 // A full inbox or an empty message pool drops the hand-off, counted, and
 // frees its frame: the receiver never waits for the owner.
 TEST_F(TwoWorkerPackets, AFullInboxDropsTheHandOffCounted) {

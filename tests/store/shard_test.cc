@@ -327,19 +327,51 @@ TEST_F(ShardTest, SweepFreesExpiredItemsInBoundedSteps) {
         set(std::string_view(key, n), "v", 0, i % 2 ? 5 : 0);
     }
     ASSERT_EQ(shard->n_items(), 20000u);
-    EXPECT_EQ(shard->sweep(1'000'000, now()), 0u);  // nothing due yet
+    ASSERT_EQ(shard->n_ttl_items(), 10000u);
+    const SweepResult early = shard->sweep(1'000'000, now());  // nothing due yet
+    EXPECT_EQ(early.reclaimed, 0u);
+    EXPECT_EQ(early.chunks, 0u);
+    EXPECT_GT(early.pages_skipped, 0u);
+    // Free pages hold no item: passed over, but not counted as skipped.
+    EXPECT_EQ(early.pages_skipped, early.pages_used);
+    EXPECT_LT(early.pages_used, shard->slab().n_pages());
+    EXPECT_EQ(early.pages_done, shard->slab().n_pages());  // each page once a step, at most
     clock.advance(5);
-    size_t freed = 0;
+    size_t freed = 0, seen = 0, chunks = 0;
     for (int step = 0; step < 1000 && freed < 10000; ++step) {
-        const size_t f = shard->sweep(256, now());
-        EXPECT_LE(f, 256u);
-        freed += f;
+        const SweepResult r = shard->sweep(256, now());
+        EXPECT_LE(r.chunks, 256u);
+        EXPECT_LE(r.reclaimed, r.ttl_seen);
+        freed += r.reclaimed;
+        seen += r.ttl_seen;
+        chunks += r.chunks;
     }
     EXPECT_EQ(freed, 10000u);
+    EXPECT_EQ(seen, 10000u);  // every TTL'd item here had expired
     EXPECT_EQ(shard->n_items(), 10000u);
+    EXPECT_EQ(shard->n_ttl_items(), 0u);
     EXPECT_EQ(shard->stats().sweep_reclaimed, 10000u);
+    EXPECT_EQ(shard->stats().sweep_chunks, chunks);
+    EXPECT_GT(shard->stats().sweep_steps, 1u);
+    EXPECT_GT(shard->stats().sweep_cycles, 0u);
     // Pages whose items never expire are not due again.
-    EXPECT_EQ(shard->sweep(1'000'000, now()), 0u);
+    EXPECT_EQ(shard->sweep(1'000'000, now()).reclaimed, 0u);
+}
+
+TEST_F(ShardTest, CountsItemsWithATtlThroughEveryChange) {
+    set("a", "v", 0, 100);
+    set("b", "v", 0, 0);
+    EXPECT_EQ(shard->n_ttl_items(), 1u);
+    set("a", "w", 0, 0);  // replaced without a TTL
+    EXPECT_EQ(shard->n_ttl_items(), 0u);
+    ASSERT_EQ(shard->touch(KeyRef("b"), now() + 100, now()), StoreStatus::kTouched);
+    EXPECT_EQ(shard->n_ttl_items(), 1u);
+    ASSERT_EQ(shard->remove(KeyRef("b"), now()), StoreStatus::kDeleted);
+    EXPECT_EQ(shard->n_ttl_items(), 0u);
+    set("c", "v", 0, 2);
+    clock.advance(3);
+    EXPECT_EQ(shard->find(KeyRef("c"), now()), nullptr);  // expired, reclaimed on sight
+    EXPECT_EQ(shard->n_ttl_items(), 0u);
 }
 
 TEST_F(ShardTest, AFullIndexEvictsInsteadOfFailing) {

@@ -3,12 +3,10 @@
 // is also `redis-cli -s SOCKET <command>`.
 //
 //   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
-//             slabs | config show | flush | ping
+//             slabs | config show | flush | sweep [--now] | ping
 //
 // Exit status: 0 done; 1 the control plane answered with an error, or the
 // connection broke; 2 usage; 3 nothing listens at the socket (not running).
-// There is no `sweep`: the TTL sweep runs in the owners' housekeeping and
-// nothing asks it to run (its results are STATS' sweep_reclaimed counters).
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
@@ -42,6 +40,7 @@ struct Options {
     std::string socket = std::string(config::kDefaultAdminSocket);
     bool json = false;
     bool per_worker = false;
+    bool sweep_now = false;
     double interval_s = 1.0;
     uint64_t iterations = 0;  // top: 0 = until q
 };
@@ -254,6 +253,12 @@ int main(int argc, char** argv) {
         shape = Shape::kConfig;
     });
     cmd("flush", "flush_all on every shard", {"FLUSH"}, Shape::kStatus);
+    CLI::App* sweep = cmd("sweep",
+                          "the TTL sweep pacer per shard: expired-but-resident estimate, rate, "
+                          "CPU share",
+                          {"SWEEP"}, Shape::kColumnRows);
+    sweep->add_flag("--now", o.sweep_now,
+                    "first run a full pass over every shard (answers when it is over)");
     cmd("ping", "is the control plane there", {"PING"}, Shape::kStatus);
     CLI::App* top = app.add_subcommand("top", "a live view of per-worker rates (q quits)");
     top->fallthrough();
@@ -274,5 +279,6 @@ int main(int argc, char** argv) {
         args = {"STATS", "PER-WORKER"};
         shape = Shape::kColumnRows;
     }
+    if (sweep->parsed() && o.sweep_now) args = {"SWEEP", "NOW"};
     return run_one(o, args, shape);
 }

@@ -1,0 +1,49 @@
+// Drives the TTL sweep pacer (sweep_pacer.h) through the owners' inboxes:
+// sends each shard the steps the pacer asks for (dataplane::MessageKind::
+// kControlSweep), hands the owners' figures back to it, and runs SWEEP NOW
+// passes for the admin socket.
+//
+// Owned by the control plane's loop thread; called from its loop (tick,
+// replies whose ticket carries kSweepTicketBit) and from the admin server.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "shard_channel.h"
+#include "sweep_pacer.h"
+
+namespace fulmar::controlplane {
+
+// Tickets of sweep steps carry this bit (the admin's carry kAdminTicketBit):
+// the loop hands their replies to SweepDriver::on_reply.
+inline constexpr uint64_t kSweepTicketBit = uint64_t{1} << 61;  // 63: admin, 62: UDP
+
+class SweepDriver {
+  public:
+    SweepDriver(ShardChannel& channel, const SweepPacerConfig& cfg);
+
+    // Sends the steps due at `now` (seconds, monotonic); returns how many.
+    size_t tick(double now);
+    void on_reply(const OwnerReply& r, double now);
+    // Milliseconds the loop may wait before tick() has something to send.
+    int wait_ms(double now) const;
+
+    // SWEEP NOW: a full pass over every shard; `done` runs once it is over
+    // (on the loop thread, from on_reply).
+    void full_pass(std::function<void()> done);
+
+    const SweepPacer& pacer() const { return pacer_; }
+    // Seconds on the loop's monotonic clock.
+    static double clock_now();
+
+  private:
+    ShardChannel& channel_;
+    SweepPacer pacer_;
+    std::vector<uint32_t> budgets_;  // of the step in flight, per shard
+    std::vector<std::function<void()>> pass_waiters_;
+    uint64_t next_seq_ = 1;
+};
+
+}  // namespace fulmar::controlplane
