@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inet_socket.h"
+
 namespace fulmar::controlplane {
 
 // ===========================================================================
@@ -201,23 +203,10 @@ class HttpServer::Conn final : public EventHandler {
 Result<std::unique_ptr<HttpServer>, std::string> HttpServer::listen(EventLoop& loop, uint32_t addr,
                                                                     uint16_t port) {
     std::unique_ptr<HttpServer> s(new HttpServer(loop));
-    s->fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd_ < 0) return Err{fmt::format("socket: {}", std::strerror(errno))};
-    const int one = 1;
-    ::setsockopt(s->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(addr);
-    sa.sin_port = htons(port);
-    if (::bind(s->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-        char ip[INET_ADDRSTRLEN] = {};
-        ::inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-        return Err{fmt::format("cannot bind HTTP to {}:{}: {}", ip, port, std::strerror(errno))};
-    }
-    if (::listen(s->fd_, 64) != 0) return Err{fmt::format("listen: {}", std::strerror(errno))};
-    socklen_t len = sizeof sa;
-    ::getsockname(s->fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    s->port_ = ntohs(sa.sin_port);
+    auto sock = bind_inet(SOCK_STREAM, addr, port, "HTTP (/metrics)", 64);
+    if (!sock) return Err{sock.error()};
+    s->fd_ = sock.value().fd;
+    s->port_ = sock.value().port;
     if (!loop.add(s->fd_, EPOLLIN, s.get()))
         return Err{fmt::format("epoll: {}", std::strerror(errno))};
     return s;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "inet_socket.h"
 #include "mc_connection.h"
 #include "proto/mc_wire.h"
 #include "store/slab.h"
@@ -39,27 +40,10 @@ McServer::~McServer() {
 Result<std::unique_ptr<McServer>, std::string> McServer::listen(const McServerDeps& deps,
                                                                 uint32_t addr, uint16_t port) {
     std::unique_ptr<McServer> s(new McServer(deps));
-    s->fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd_ < 0) return Err{fmt::format("socket: {}", std::strerror(errno))};
-    const int one = 1;
-    ::setsockopt(s->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(addr);
-    char ip[INET_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-    if (::bind(s->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-        return Err{fmt::format(
-            "cannot bind memcached TCP to {}:{}: {}{}", ip, port, std::strerror(errno),
-            errno == EADDRNOTAVAIL ? " (no interface holds that address: is the dataplane's "
-                                     "kernel interface up?)"
-                                   : "")};
-    if (::listen(s->fd_, 1024) != 0)
-        return Err{fmt::format("listen on {}:{}: {}", ip, port, std::strerror(errno))};
-    socklen_t len = sizeof sa;
-    ::getsockname(s->fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    s->port_ = ntohs(sa.sin_port);
+    auto sock = bind_inet(SOCK_STREAM, addr, port, "memcached TCP");
+    if (!sock) return Err{sock.error()};
+    s->fd_ = sock.value().fd;
+    s->port_ = sock.value().port;
     if (!deps.loop->add(s->fd_, EPOLLIN, s.get()))
         return Err{fmt::format("epoll: {}", std::strerror(errno))};
     return s;

@@ -16,6 +16,7 @@
 #include <span>
 
 #include "engine/mc_session.h"
+#include "inet_socket.h"
 #include "mc_server.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_wire.h"
@@ -123,25 +124,12 @@ Result<std::unique_ptr<McUdpServer>, std::string> McUdpServer::listen(const McUd
                                                                       uint32_t addr,
                                                                       uint16_t port) {
     std::unique_ptr<McUdpServer> s(new McUdpServer(deps));
-    s->fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd_ < 0) return Err{fmt::format("socket: {}", std::strerror(errno))};
+    auto sock = bind_inet(SOCK_DGRAM, addr, port, "memcached UDP");
+    if (!sock) return Err{sock.error()};
+    s->fd_ = sock.value().fd;
+    s->port_ = sock.value().port;
     set_buffer(s->fd_, SO_RCVBUFFORCE, SO_RCVBUF);
     set_buffer(s->fd_, SO_SNDBUFFORCE, SO_SNDBUF);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(addr);
-    char ip[INET_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-    if (::bind(s->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-        return Err{fmt::format(
-            "cannot bind memcached UDP to {}:{}: {}{}", ip, port, std::strerror(errno),
-            errno == EADDRNOTAVAIL ? " (no interface holds that address: is the dataplane's "
-                                     "kernel interface up?)"
-                                   : "")};
-    socklen_t len = sizeof sa;
-    ::getsockname(s->fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    s->port_ = ntohs(sa.sin_port);
     if (!deps.loop->add(s->fd_, EPOLLIN, s.get()))
         return Err{fmt::format("epoll: {}", std::strerror(errno))};
     return s;
