@@ -14,7 +14,8 @@ dataplane) and TCP (the control plane), on the same keyspace:
 Covers: the keyspace shared by both transports, pipelining and ordering
 (a read after the connection's own writes), values of 1 MiB, multi-key gets
 over two shards, backpressure (a tiny in-flight limit: nothing dropped), a
-slow reader disconnected past its output limit, `kill -9` of the control plane
+slow reader disconnected past its output limit, max_connections and
+idle_timeout_s (LimitsTest, an appliance of its own), `kill -9` of the control plane
 under UDP load (UDP goes on, page moves still complete, a new control plane
 attaches and serves), and the control plane exiting when the dataplane dies.
 Needs root and hugepages (tools/fulmar setup); exits 77 (skipped) without.
@@ -347,6 +348,66 @@ class ControlPlaneMcTest(unittest.TestCase):
         self.assertEqual(rc, 3, self.cp.text())
         self.assertLess(time.monotonic() - start, 3)
         self.assertIn("the dataplane", self.cp.text())
+
+
+class LimitsTest(unittest.TestCase):
+    """max_connections and idle_timeout_s on an appliance of their own."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = F.TapFixture(DATAPLANE, tag="cml", kernel=True, ip=DP_IP, client_ip=CLIENT_IP,
+                              memory_mb=16)
+        if not cls.fx.wait_serving():
+            log = cls.fx.dp.text()
+            cls.fx.teardown()
+            raise AssertionError(f"the dataplane does not answer over UDP; log:\n{log}")
+        section = "\n".join([
+            f'admin_socket = "{os.path.join(cls.fx.workdir, "admin.sock")}"',
+            "metrics_port = 0",
+            "request_arena_mb = 4",
+            "max_connections = 2",
+            "idle_timeout_s = 2",
+        ])
+        cls.cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, section)
+        if not cls.cp.wait_ready():
+            text = cls.cp.text()
+            cls.cp.stop()
+            cls.fx.teardown()
+            raise AssertionError(f"the control plane did not get ready; log:\n{text}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cp.stop()
+        cls.fx.teardown()
+
+    def test_the_connection_past_the_limit_gets_memcacheds_error(self):
+        a, b = Tcp(self.fx.ns), Tcp(self.fx.ns)
+        try:
+            self.assertEqual(a.cmd(b"version\r\n")[:8], b"VERSION ")
+            self.assertEqual(b.cmd(b"version\r\n")[:8], b"VERSION ")
+            c = Tcp(self.fx.ns)
+            try:
+                self.assertEqual(c.read_until(b"\r\n"), b"ERROR Too many open connections\r\n")
+                self.assertEqual(c.s.recv(10), b"", "closed after the error")
+            finally:
+                c.close()
+        finally:
+            a.close()
+            b.close()
+
+    def test_idle_connections_are_closed_busy_ones_kept(self):
+        time.sleep(0.5)  # the previous test's connections are gone
+        idle, busy = Tcp(self.fx.ns), Tcp(self.fx.ns)
+        try:
+            deadline = time.monotonic() + 4.5
+            while time.monotonic() < deadline:
+                self.assertEqual(busy.cmd(b"version\r\n")[:8], b"VERSION ")
+                time.sleep(0.3)
+            idle.s.settimeout(3)
+            self.assertEqual(idle.s.recv(10), b"", "the idle connection was not closed")
+        finally:
+            idle.close()
+            busy.close()
 
 
 def main():
