@@ -21,10 +21,12 @@ attaches and serves), and the control plane exiting when the dataplane dies.
 Needs root and hugepages (tools/fulmar setup); exits 77 (skipped) without.
 """
 import os
+import base64
 import random
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -348,6 +350,116 @@ class ControlPlaneMcTest(unittest.TestCase):
         self.assertEqual(rc, 3, self.cp.text())
         self.assertLess(time.monotonic() - start, 3)
         self.assertIn("the dataplane", self.cp.text())
+
+
+class TcpDifferentialTest(unittest.TestCase):
+    """The differential cases of the UDP path (udp_tap_test.CASES), over TCP:
+    each request with "mn" behind it, to the control plane and to Debian's
+    memcached (TCP, in the same namespace); byte-equal replies (CAS masked)."""
+
+    REF_PORT = 11312
+
+    @classmethod
+    def setUpClass(cls):
+        import udp_tap_test as U  # the cases, shared with the UDP differential test
+        cls.U = U
+        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag="cmd", kernel=True, ip=DP_IP,
+                              client_ip=CLIENT_IP, memory_mb=32)
+        cls.cp = None
+        cls.ref = None
+        try:
+            if not cls.fx.wait_serving():
+                raise AssertionError(f"the dataplane does not answer; log:\n{cls.fx.dp.text()}")
+            section = "\n".join([
+                f'admin_socket = "{os.path.join(cls.fx.workdir, "admin.sock")}"',
+                "metrics_port = 0",
+                "request_arena_mb = 4",
+            ])
+            cls.cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, section)
+            if not cls.cp.wait_ready():
+                raise AssertionError(f"no control plane; log:\n{cls.cp.text()}")
+            cls.ref = subprocess.Popen(
+                ["ip", "netns", "exec", cls.fx.ns.name, "timeout", "-k", "5", "600", "memcached",
+                 "-u", "root", "-p", str(cls.REF_PORT), "-U", "0", "-l", CLIENT_IP, "-m", "64",
+                 "-t", "1"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    s = cls.fx.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    s.settimeout(1)
+                    s.connect((CLIENT_IP, cls.REF_PORT))
+                    s.close()
+                    break
+                except OSError:
+                    s.close()
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.ref is not None:
+            cls.ref.terminate()
+            cls.ref.wait(10)
+        if cls.cp is not None:
+            cls.cp.stop()
+        cls.fx.teardown()
+
+    def connect(self, host, port):
+        c = Tcp.__new__(Tcp)
+        c.s = self.fx.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.s.settimeout(10)
+        c.s.connect((host, port))
+        c.buf = b""
+        return c
+
+    @staticmethod
+    def read_reply(c):
+        """Up to "MN\\r\\n", or what came before 0.5 s of quiet (a request
+        that swallows the mn behind it, e.g. a bad data chunk)."""
+        c.s.settimeout(0.5)
+        try:
+            while not c.buf.endswith(b"MN\r\n"):
+                chunk = c.s.recv(1 << 20)
+                if not chunk:
+                    break
+                c.buf += chunk
+        except TimeoutError:
+            pass
+        finally:
+            c.s.settimeout(10)
+        out, c.buf = c.buf, b""
+        return out
+
+    def run_case(self, name, steps):
+        U = self.U
+        k = U.key(name)
+        b64 = base64.b64encode(k.encode()).decode()
+        cas = {"f": "0", "m": "0"}
+        conns = {"f": self.connect(DP_IP, PORT), "m": self.connect(CLIENT_IP, self.REF_PORT)}
+        try:
+            for step in steps:
+                out = {}
+                for side, c in conns.items():
+                    payload = (step.replace("{k}", k).replace("{b64}", b64)
+                               .replace("{cas}", cas[side]).encode())
+                    c.send(payload + b"mn\r\n")
+                    reply = self.read_reply(c)
+                    cas[side] = U.last_cas(reply, cas[side])
+                    out[side] = F.mask_cas(reply)
+                self.assertEqual(out["f"], out["m"], f"case {name}, request {step!r}")
+        finally:
+            for c in conns.values():
+                c.close()
+
+    def test_cases(self):
+        for name, steps in self.U.CASES.items():
+            with self.subTest(case=name):
+                self.run_case(name, steps)
 
 
 class LimitsTest(unittest.TestCase):
