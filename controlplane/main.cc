@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "admin_server.h"
+#include "common/process.h"
 #include "config/dataplane_config.h"
 #include "event_loop.h"
 #include "http_server.h"
@@ -72,7 +73,7 @@ class ControlPlane {
     int run() {
         shm::DataplaneShm& shm = *dp_.shm;
         const int64_t other = shm.cp.pid.load();
-        if (other > 0 && other != ::getpid() && ::kill(static_cast<pid_t>(other), 0) == 0) {
+        if (other > 0 && other != ::getpid() && process_running(static_cast<pid_t>(other))) {
             fmt::print(stderr, "fulmar-controlplane: another control plane (pid {}) is attached\n",
                        other);
             return 1;

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "channels.h"
+#include "common/process.h"
 #include "config/dataplane_config.h"
 #include "lcore_table.h"
 #include "port.h"
@@ -213,7 +214,7 @@ constexpr unsigned kLinkCheckTicks = 20;  // every 100 ms
 // ring for the next control plane, which frees them.
 void watch_controlplane(shm::DataplaneShm& shm, rte_rcu_qsbr* rcu) {
     const int64_t pid = shm.cp.pid.load(std::memory_order_acquire);
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) return;
+    if (pid <= 0 || process_running(static_cast<pid_t>(pid))) return;
     const uint32_t readers = shm.cp.rcu_readers.load(std::memory_order_acquire);
     for (uint32_t i = 0; i < readers && i < shm::kMaxCpReaders; ++i) {
         const unsigned id = shm.n_workers + i;
