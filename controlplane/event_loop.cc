@@ -31,12 +31,27 @@ void EventLoop::remove(int fd) {
 }
 
 int EventLoop::run_once(int timeout_ms) {
-    constexpr int kMaxEvents = 128;
-    epoll_event events[kMaxEvents];
-    const int n = ::epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
-    for (int i = 0; i < n; ++i)
+    wait(timeout_ms);
+    return dispatch();
+}
+
+int EventLoop::wait(int timeout_ms) {
+    static_assert(sizeof(epoll_event) * kMaxEvents <= sizeof(events_));
+    const int n =
+        ::epoll_wait(epfd_, reinterpret_cast<epoll_event*>(events_), kMaxEvents, timeout_ms);
+    ready_ = n < 0 ? 0 : n;
+    return ready_;
+}
+
+int EventLoop::dispatch(void (*between)(void*), void* arg) {
+    const int n = ready_;
+    ready_ = 0;
+    auto* events = reinterpret_cast<epoll_event*>(events_);
+    for (int i = 0; i < n; ++i) {
         static_cast<EventHandler*>(events[i].data.ptr)->on_event(events[i].events);
-    return n < 0 ? 0 : n;
+        if (between != nullptr) between(arg);
+    }
+    return n;
 }
 
 }  // namespace fulmar::controlplane

@@ -31,9 +31,18 @@ class EventLoop {
     // Waits up to `timeout_ms` (0: poll) and runs the handlers of ready
     // descriptors. Returns how many ran.
     int run_once(int timeout_ms);
+    // The same in two steps, for a caller that must do something between
+    // the wait and the handlers (the control plane goes offline as an RCU
+    // reader only while it waits: handlers read shards). wait() returns how
+    // many are ready; dispatch() runs them, calling `between` after each.
+    int wait(int timeout_ms);
+    int dispatch(void (*between)(void*) = nullptr, void* arg = nullptr);
 
   private:
+    static constexpr int kMaxEvents = 128;
     int epfd_ = -1;
+    int ready_ = 0;
+    alignas(8) unsigned char events_[kMaxEvents * 12];  // epoll_event is packed: 12 bytes
 };
 
 }  // namespace fulmar::controlplane

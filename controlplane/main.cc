@@ -72,22 +72,39 @@ class ControlPlane {
 
     int run() {
         shm::DataplaneShm& shm = *dp_.shm;
-        const int64_t other = shm.cp.pid.load();
-        if (other > 0 && other != ::getpid() && process_running(static_cast<pid_t>(other))) {
-            fmt::print(stderr, "fulmar-controlplane: another control plane (pid {}) is attached\n",
-                       other);
-            return 1;
+        // One control plane at a time: the pid slot is taken with a CAS
+        // (0 -> ours). A dead predecessor's slot is released by the
+        // dataplane's watch, after it has released its RCU reader ids.
+        const int64_t self = ::getpid();
+        for (int tries = 0;; ++tries) {
+            int64_t other = 0;
+            if (shm.cp.pid.compare_exchange_strong(other, self)) break;
+            if (process_running(static_cast<pid_t>(other))) {
+                fmt::print(stderr,
+                           "fulmar-controlplane: another control plane (pid {}) is attached\n",
+                           other);
+                return 1;
+            }
+            if (tries > 200) {  // 2 s: the dataplane's watch runs every 5 ms
+                fmt::print(stderr,
+                           "fulmar-controlplane: the dataplane has not released dead control "
+                           "plane {} (is its main lcore stuck?)\n",
+                           other);
+                return 1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         rcu_id_ = dp_.first_reader_thread_id();
         if (rte_rcu_qsbr_thread_register(dp_.rcu, rcu_id_) != 0) {
             fmt::print(stderr, "fulmar-controlplane: cannot register RCU reader {}\n", rcu_id_);
+            shm.cp.pid.store(0);
             return 1;
         }
         // Published before going online: the dataplane's watch releases the
-        // id if this process dies.
+        // id if this process dies. Offline until the channel is attached (it
+        // may wait for a dead predecessor's requests: owners must not wait
+        // for us meanwhile).
         shm.cp.rcu_readers.store(1);
-        shm.cp.pid.store(::getpid());
-        rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
         const int rc = serve();
         rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
         rte_rcu_qsbr_thread_unregister(dp_.rcu, rcu_id_);
@@ -105,6 +122,7 @@ class ControlPlane {
             fmt::print(stderr, "fulmar-controlplane: {}\n", channel.error());
             return 1;
         }
+        rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
         EventLoop loop;
         if (!loop.ok()) {
             fmt::print(stderr, "fulmar-controlplane: epoll: {}\n", std::strerror(errno));
@@ -222,22 +240,26 @@ class ControlPlane {
                 // Requests at the owners, none answered for a while (a busy
                 // or sleeping worker): back off in short naps, not a spin
                 // that takes a core the workers and clients need.
-                work += static_cast<size_t>(loop.run_once(0));
-                rte_rcu_qsbr_quiescent(dp_.rcu, rcu_id_);
+                loop.wait(0);
+                work += static_cast<size_t>(loop.dispatch(&ControlPlane::quiescent, this));
                 if (work == 0) {
                     nap = std::min(nap == std::chrono::microseconds(0) ? kFirstNap : nap * 2,
                                    kLongestNap);
+                    rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
                     std::this_thread::sleep_for(nap);
+                    rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
                 }
             } else if (!spin) {
                 // Asleep in epoll, this thread holds no item: owners' page
-                // moves need not wait for it.
+                // moves need not wait for it. Online again before any
+                // handler runs: handlers read shards.
                 rte_rcu_qsbr_thread_offline(dp_.rcu, rcu_id_);
-                const int wait = std::min(kWaitMs, sweep.wait_ms(SweepDriver::clock_now()));
-                work += static_cast<size_t>(loop.run_once(wait));
+                loop.wait(std::min(kWaitMs, sweep.wait_ms(SweepDriver::clock_now())));
                 rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
+                work += static_cast<size_t>(loop.dispatch(&ControlPlane::quiescent, this));
             } else {
-                work += static_cast<size_t>(loop.run_once(0));
+                loop.wait(0);
+                work += static_cast<size_t>(loop.dispatch(&ControlPlane::quiescent, this));
             }
             if (mc) mc->tick(clock.now());
             if (udp) udp->tick(clock.now());
@@ -250,6 +272,13 @@ class ControlPlane {
             }
         }
         return 0;
+    }
+
+    // After each event's handler: it holds no item any more, so owners'
+    // grace periods need not wait for the rest of the batch.
+    static void quiescent(void* self) {
+        auto* cp = static_cast<ControlPlane*>(self);
+        rte_rcu_qsbr_quiescent(cp->dp_.rcu, cp->rcu_id_);
     }
 
     const config::DataplaneConfig& cfg_;

@@ -58,7 +58,7 @@ Result<ShardChannel, std::string> ShardChannel::attach(shm::DataplaneShm& shm, s
     // in the arena: wait until the owners answered them all, then free the
     // replies nobody will read.
     const auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
-    for (;;) {
+    const auto drain = [&c] {
         void* stale[kReplyBurst];
         unsigned n;
         while ((n = rte_ring_dequeue_burst(c.replies_, stale, kReplyBurst, nullptr)) != 0) {
@@ -68,7 +68,16 @@ Result<ShardChannel, std::string> ShardChannel::attach(shm::DataplaneShm& shm, s
             }
             rte_mempool_generic_put(c.messages_, stale, n, nullptr);
         }
-        if (shm.cp.inflight.load(std::memory_order_acquire) <= 0) break;
+    };
+    for (;;) {
+        drain();
+        if (shm.cp.inflight.load(std::memory_order_acquire) <= 0) {
+            // An owner enqueues its reply before it takes its count off: once
+            // the count reads 0, every reply is on the ring. Drain once more,
+            // or one that landed after the drain above would reach us later.
+            drain();
+            break;
+        }
         if (std::chrono::steady_clock::now() > deadline)
             return Err{
                 fmt::format("{} requests of a previous control plane are still at the "
@@ -77,6 +86,12 @@ Result<ShardChannel, std::string> ShardChannel::attach(shm::DataplaneShm& shm, s
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     shm.cp.inflight.store(0, std::memory_order_release);
+    // The primary sized the reply ring (and our share of the pool) from its
+    // config: a control plane configured for more must not outrun them (an
+    // owner's reply with no room on the ring is dropped).
+    const unsigned ring_room = rte_ring_get_capacity(c.replies_);
+    if (c.limits_.max_inflight > ring_room) c.limits_.max_inflight = ring_room;
+    if (c.limits_.max_backlog > ring_room) c.limits_.max_backlog = ring_room;
     c.arena_ = RequestArena(static_cast<char*>(mz->addr), mz->len);
     c.attached_ = true;
     return c;
@@ -89,9 +104,18 @@ ShardChannel::~ShardChannel() {
             rte_mempool_generic_put(messages_, reinterpret_cast<void**>(&m), 1, nullptr);
 }
 
+bool ShardChannel::has_room() const {
+    // Every message we hold (prepared, waiting in a backlog, at an owner or
+    // on the way back) comes out of the pool's share the primary sized for
+    // us (dataplane/channels.h): never more, or the workers' own hand-offs
+    // would find the pool empty.
+    return backlog_size_ < limits_.max_backlog &&
+           prepared_ + backlog_size_ + inflight_ < limits_.max_inflight + limits_.max_backlog;
+}
+
 Message* ShardChannel::prepare(std::string_view bytes, const engine::ParsedRequest* parsed,
                                uint64_t ticket) {
-    if (backlog_size_ >= limits_.max_backlog) return nullptr;
+    if (!has_room()) return nullptr;
     auto span = arena_.allocate(bytes.size());
     if (!span) return nullptr;
     void* obj = nullptr;
@@ -117,6 +141,7 @@ Message* ShardChannel::prepare(std::string_view bytes, const engine::ParsedReque
     }
     msg->control = dataplane::ControlReplyTo{.request = nullptr, .replies = replies_};
     spans_.emplace(ticket, span->seq);
+    ++prepared_;
     return msg;
 }
 
@@ -133,7 +158,7 @@ Message* ShardChannel::prepare_mark_fetched(const store::KeyRef& k, uint64_t cas
 }
 
 Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket) {
-    if (backlog_size_ >= limits_.max_backlog) return nullptr;
+    if (!has_room()) return nullptr;
     void* obj = nullptr;
     if (rte_mempool_generic_get(messages_, &obj, 1, nullptr) != 0) return nullptr;
     auto* msg = static_cast<Message*>(obj);
@@ -145,16 +170,19 @@ Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket) {
     msg->body = {};
     msg->parsed.valid = false;
     msg->sweep = dataplane::SweepStep{.replies = replies_, .budget = budget};
+    ++prepared_;
     return msg;
 }
 
 void ShardChannel::send(size_t shard, Message* msg) {
+    --prepared_;
     if (backlogs_[shard].empty() && send_now(shard, msg)) return;
     backlogs_[shard].push_back(msg);
     ++backlog_size_;
 }
 
 void ShardChannel::cancel(Message* msg) {
+    --prepared_;
     release_span(msg->request_id);
     rte_mempool_generic_put(messages_, reinterpret_cast<void**>(&msg), 1, nullptr);
 }
@@ -215,7 +243,7 @@ size_t ShardChannel::poll(const std::function<void(const OwnerReply&)>& on_reply
     while ((n = rte_ring_dequeue_burst(replies_, objs, kReplyBurst, nullptr)) != 0) {
         for (unsigned i = 0; i < n; ++i) {
             auto* msg = static_cast<Message*>(objs[i]);
-            --inflight_;
+            if (inflight_ > 0) --inflight_;
             if (msg->kind == MessageKind::kControlSweepDone) {
                 on_reply(OwnerReply{.ticket = msg->request_id, .sweep = &msg->sweep});
                 continue;

@@ -108,6 +108,7 @@ class ShardChannel {
   private:
     ShardChannel() = default;
     bool send_now(size_t shard, dataplane::Message* msg);
+    bool has_room() const;
     void release_span(uint64_t ticket);
     void flush_backlogs();
 
@@ -119,6 +120,7 @@ class ShardChannel {
     ChannelLimits limits_;
     std::vector<std::deque<dataplane::Message*>> backlogs_;
     size_t backlog_size_ = 0;
+    size_t prepared_ = 0;  // taken from the pool, not yet sent or given back
     size_t inflight_ = 0;
     // The arena span of each ticket at the owners.
     std::unordered_map<uint64_t, uint64_t> spans_;

@@ -15,6 +15,13 @@ namespace {
 // on the pool's ring (the control plane, not an EAL lcore, goes uncached).
 constexpr unsigned kMessageCache = 256;
 
+// The control plane's reply ring holds this many (a power of two, less
+// one); the control plane keeps at most that many at the owners and as many
+// in its backlogs, all from its share of the pool.
+unsigned cp_ring_capacity(const ChannelsConfig& cfg) {
+    return rte_align32pow2(cfg.cp_inflight + 1) - 1;
+}
+
 }  // namespace
 
 Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
@@ -23,7 +30,7 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
     const unsigned n_messages = cfg.n_messages != 0
                                     ? cfg.n_messages
                                     : static_cast<unsigned>(cfg.n_workers) * cfg.inbox_size - 1 +
-                                          (with_cp ? cfg.cp_inflight : 0);
+                                          (with_cp ? 2 * cp_ring_capacity(cfg) : 0);
     const std::string pool_name = cfg.name_prefix + std::string(shm::kMessagePool);
     c.messages = rte_mempool_create(pool_name.c_str(), n_messages, kMessageSize,
                                     std::min(kMessageCache, n_messages / 2), 0, nullptr, nullptr,
@@ -44,8 +51,8 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
     const std::string replies = cfg.name_prefix + std::string(shm::kCpReplyRing);
     // Room for every request the control plane may have out, so an owner's
     // reply finds a slot unless the control plane broke its own limit.
-    c.cp_replies = rte_ring_create(replies.c_str(), rte_align32pow2(cfg.cp_inflight + 1),
-                                   cfg.socket_id, RING_F_SC_DEQ);
+    c.cp_replies =
+        rte_ring_create(replies.c_str(), cp_ring_capacity(cfg) + 1, cfg.socket_id, RING_F_SC_DEQ);
     if (c.cp_replies == nullptr) {
         free_channels(c);
         return Err{"cannot create the control plane's reply ring " + replies + ": " +

@@ -40,7 +40,8 @@ struct ChannelsConfig {
     // ring of size n holds n - 1).
     unsigned n_messages = 0;
     // Requests the control plane may have at the owners at once: the pool
-    // gets that many more messages, and its reply ring room for them all.
+    // gets twice that many more messages (at the owners, and as many
+    // waiting in its backlogs), and its reply ring room for them all.
     unsigned cp_inflight = 4096;
     // Bytes of the control plane's request arena; 0: no control plane
     // channel (packet tests).

@@ -222,6 +222,8 @@ void watch_controlplane(shm::DataplaneShm& shm, rte_rcu_qsbr* rcu) {
         rte_rcu_qsbr_thread_unregister(rcu, id);
     }
     shm.cp.rcu_readers.store(0, std::memory_order_release);
+    // Last: a new control plane takes the slot (CAS 0 -> its pid) only now,
+    // so its reader ids are never released by this watch.
     shm.cp.pid.store(0, std::memory_order_release);
     shm.cp.deaths.fetch_add(1, std::memory_order_relaxed);
     fmt::print(
