@@ -217,7 +217,7 @@ void AdminServer::on_event(uint32_t) {
         const uint64_t id = next_conn_++;
         auto c = std::make_unique<Conn>(*this, fd, id);
         if (!deps_.loop->add(fd, EPOLLIN, c.get())) {
-            ::close(fd);
+            // Closed by the connection going out of scope (its only owner).
             continue;
         }
         conns_.emplace(id, std::move(c));

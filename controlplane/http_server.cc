@@ -114,7 +114,10 @@ class HttpServer::Conn final : public EventHandler {
     void on_event(uint32_t events) override {
         if (closed_) return;
         last_active_ = std::chrono::steady_clock::now();
-        if ((events & EPOLLOUT) != 0) write_out();
+        if ((events & EPOLLOUT) != 0) {
+            write_out();
+            if (!closed_ && out_.empty() && !in_.empty()) process();  // the next request
+        }
         if (closed_ || (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0) return;
         char buf[4096];
         const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
@@ -140,7 +143,10 @@ class HttpServer::Conn final : public EventHandler {
 
   private:
     void process() {
-        while (!closing_ && !in_.empty()) {
+        // One request at a time: the next is parsed once the last reply is
+        // written, so a client pipelining requests it does not read cannot
+        // make us render (and hold) replies without bound.
+        while (!closing_ && !in_.empty() && out_.empty()) {
             HttpRequest req;
             const HttpParseStatus st = parse_http_request(in_, req);
             if (st == HttpParseStatus::kNeedMore) break;
@@ -157,6 +163,9 @@ class HttpServer::Conn final : public EventHandler {
             out_ += server_.respond(req);
             if (!req.keep_alive || req.has_body) closing_ = true;
             in_.erase(0, req.consumed);
+            if (closing_) break;
+            write_out();  // taken at once (the usual case): on to the next
+            if (closed_) return;
         }
         if (closing_) in_.clear();
         write_out();
@@ -179,7 +188,8 @@ class HttpServer::Conn final : public EventHandler {
             close_now();
             return;
         }
-        const uint32_t want = out_.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT;
+        // Not read while a reply waits to be taken (see process()).
+        const uint32_t want = out_.empty() ? EPOLLIN : EPOLLOUT;
         if (want != interest_) {
             interest_ = want;
             server_.loop_.modify(fd_, want, this);
@@ -267,7 +277,7 @@ void HttpServer::on_event(uint32_t) {
         const uint64_t id = next_conn_++;
         auto c = std::make_unique<Conn>(*this, fd, id);
         if (!loop_.add(fd, EPOLLIN, c.get())) {
-            ::close(fd);
+            // Closed by the connection going out of scope (its only owner).
             continue;
         }
         conns_.emplace(id, std::move(c));

@@ -18,6 +18,7 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kReadPerEvent = 1024 * 1024;
 // Consumed input is dropped from the front once this much has piled up.
 constexpr size_t kCompactAfter = 64 * 1024;
+constexpr size_t kMaxUnconsumed = 8u << 20;
 
 }  // namespace
 
@@ -98,6 +99,14 @@ void McConnection::on_readable() {
     }
     last_active_ = server_.ctx().now();
     process();
+    // What the session left unconsumed is at most one request in progress
+    // (a value of 1 MiB and its line) when it does not wait: more is a
+    // client that never ends its line, and is not allowed to grow our
+    // memory without bound.
+    if (!closed_ && !waiting_ && in_.size() - in_off_ > kMaxUnconsumed) {
+        ++server_.stats().slow_reader_closed;
+        close_now();
+    }
 }
 
 void McConnection::retry() {

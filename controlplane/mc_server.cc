@@ -72,7 +72,7 @@ void McServer::on_event(uint32_t) {
         const uint64_t id = next_conn_id_++;
         auto c = std::make_unique<McConnection>(*this, fd, id, peer, ctx_.now());
         if (!deps_.loop->add(fd, EPOLLIN, c.get())) {
-            ::close(fd);
+            // Closed by the connection going out of scope (its only owner).
             continue;
         }
         conns_.emplace(id, std::move(c));

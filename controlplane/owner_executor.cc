@@ -80,6 +80,9 @@ std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
     switch (op) {
         case PostOp::kAsIs:
             break;
+        case PostOp::kDiscard:
+            bytes.clear();
+            break;
         case PostOp::kStripEnd:
             if (bytes.ends_with(end)) bytes.resize(bytes.size() - end.size());
             break;
@@ -98,6 +101,9 @@ std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
 
 bool OwnerExecutor::forward(size_t shard, std::string_view bytes,
                             const engine::ParsedRequest* parsed, PostOp op, proto::ReplySink* out) {
+    // One client holds at most kMaxPending requests at the owners: their
+    // replies (up to 1 MiB each) are memory it has not read yet.
+    if (pending_ >= kMaxPending) return false;
     ShardChannel& ch = *deps_.channel;
     const uint64_t ticket = client_.new_ticket(op);
     dataplane::Message* msg = ch.prepare(bytes, parsed, ticket);
@@ -120,6 +126,7 @@ ExecStatus OwnerExecutor::get_local(const proto::McTextRequest& req, proto::Repl
     ShardChannel& ch = *deps_.channel;
     const auto& views = deps_.dp->shards;
     scratch_out_.clear();
+    bool too_large = false;
     uint64_t hits = 0, misses = 0;
     proto::McTokenIter keys = req.key_iter();
     std::string_view key;
@@ -139,6 +146,13 @@ ExecStatus OwnerExecutor::get_local(const proto::McTextRequest& req, proto::Repl
         char line[engine::kMcValueLineMax];
         const size_t n = engine::write_mc_value_line(line, key, meta.flags, meta.value_len,
                                                      with_cas ? &meta.cas : nullptr);
+        if (scratch_out_.size() + n + meta.value_len + 2 > kMaxGetReply) {
+            // memcached references items in its reply; we copy them, so a
+            // get of many large values is bounded (its own words when it
+            // cannot build a reply).
+            too_large = true;
+            break;
+        }
         scratch_out_.append(line, n);
         scratch_out_.append(ctx.scratch.data(), meta.value_len);
         scratch_out_.append(proto::kMcCrlf);
@@ -161,8 +175,15 @@ ExecStatus OwnerExecutor::get_local(const proto::McTextRequest& req, proto::Repl
         ++pending_;
     }
     marked_.clear();
-    out.append(scratch_out_);
-    out.append(proto::kMcEnd);
+    if (too_large) {
+        out.append(proto::kMcServerErrorOutOfMemoryGet);
+    } else {
+        out.append(scratch_out_);
+        out.append(proto::kMcEnd);
+    }
+    // A large reply's buffer is not kept for the client's life.
+    scratch_out_.clear();
+    if (scratch_out_.capacity() > kKeepScratch) scratch_out_.shrink_to_fit();
     engine::EngineStats& s = *ctx.stats;
     s.cmd_get += hits + misses;
     s.get_hits += hits;
@@ -256,18 +277,24 @@ ExecStatus OwnerExecutor::classic(const proto::McTextRequest& req, const store::
                        : ExecStatus::kWait;
         }
         case McTextCommand::kFlushAll: {
-            // Every owner flushes its shard; shard 0's reply is the answer.
+            // Every owner flushes its shard. Shard 0's reply is the answer,
+            // placed after every other owner's (those say nothing): the
+            // client reads "OK" only once every shard is flushed, so what it
+            // tells others after it holds for all of them.
             ShardChannel& ch = *deps_.channel;
             const engine::ParsedRequest p{.request = req, .digest = {}, .valid = true};
+            if (pending_ >= kMaxPending) return ExecStatus::kWait;
             std::vector<uint64_t> tickets(ch.n_shards());
-            for (uint64_t& t : tickets)
-                t = client_.new_ticket(PostOp::kAsIs);
+            for (size_t s = 0; s < tickets.size(); ++s)
+                tickets[s] = client_.new_ticket(s == 0 ? PostOp::kAsIs : PostOp::kDiscard);
             if (!ch.fan_out(raw, &p, tickets)) {
                 for (uint64_t t : tickets)
                     client_.forget_ticket(t);
                 return ExecStatus::kWait;
             }
             pending_ += tickets.size();
+            for (size_t s = 1; s < tickets.size(); ++s)
+                out.append_deferred(tickets[s]);
             out.append_deferred(tickets.front());
             return ExecStatus::kDone;
         }

@@ -48,6 +48,7 @@ enum class PostOp : uint8_t {
     kAsIs,
     kStripEnd,      // one key of a multi-key get: its "END\r\n" goes
     kAddConnStats,  // plain `stats`: the connection figures are ours
+    kDiscard,       // a fan-out's other owners: done is all they say
 };
 
 // What an executor asks of the client it runs for.
@@ -98,6 +99,13 @@ struct OwnerExecutorDeps {
 
 class OwnerExecutor final : public engine::McExecutor {
   public:
+    // A get's reply, copied out of the shards, is at most this large;
+    // past it the answer is memcached's "SERVER_ERROR out of memory writing
+    // get response".
+    static constexpr size_t kMaxGetReply = 64u << 20;
+    // Requests of one client at the owners at once (then it waits).
+    static constexpr size_t kMaxPending = 256;
+
     OwnerExecutor(const OwnerExecutorDeps& deps, ExecutorClient& client);
     OwnerExecutor(const OwnerExecutor&) = delete;
     OwnerExecutor& operator=(const OwnerExecutor&) = delete;
@@ -139,6 +147,7 @@ class OwnerExecutor final : public engine::McExecutor {
     std::vector<Piece> pieces_;
     std::vector<store::KeyDigest> marked_;  // items a get asked to mark fetched
     std::string scratch_out_;
+    static constexpr size_t kKeepScratch = 1u << 20;
 };
 
 }  // namespace fulmar::controlplane

@@ -15,6 +15,13 @@ namespace {
 // on the pool's ring (the control plane, not an EAL lcore, goes uncached).
 constexpr unsigned kMessageCache = 256;
 
+// Rings the control plane shares with the workers: it enqueues into the
+// inboxes from an ordinary, preemptible thread. A classic multi-producer
+// enqueue preempted between its head and its tail stalls every other
+// producer (the workers) until it runs again; relaxed tail sync (RTS) lets
+// them go on. Single consumer: the owner (inbox) or the control plane.
+constexpr unsigned kInboxFlags = RING_F_MP_RTS_ENQ | RING_F_SC_DEQ;
+
 // The control plane's reply ring holds this many (a power of two, less
 // one); the control plane keeps at most that many at the owners and as many
 // in its backlogs, all from its share of the pool.
@@ -39,7 +46,7 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
         return Err{"cannot create the message pool " + pool_name + ": " + rte_strerror(rte_errno)};
     for (size_t i = 0; i < cfg.n_workers; ++i) {
         const std::string name = cfg.name_prefix + shm::inbox_ring_name(i);
-        rte_ring* r = rte_ring_create(name.c_str(), cfg.inbox_size, cfg.socket_id, RING_F_SC_DEQ);
+        rte_ring* r = rte_ring_create(name.c_str(), cfg.inbox_size, cfg.socket_id, kInboxFlags);
         if (r == nullptr) {
             free_channels(c);
             return Err{"worker " + std::to_string(i) + ": cannot create its inbox ring " + name +
@@ -52,7 +59,7 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
     // Room for every request the control plane may have out, so an owner's
     // reply finds a slot unless the control plane broke its own limit.
     c.cp_replies =
-        rte_ring_create(replies.c_str(), cp_ring_capacity(cfg) + 1, cfg.socket_id, RING_F_SC_DEQ);
+        rte_ring_create(replies.c_str(), cp_ring_capacity(cfg) + 1, cfg.socket_id, kInboxFlags);
     if (c.cp_replies == nullptr) {
         free_channels(c);
         return Err{"cannot create the control plane's reply ring " + replies + ": " +
