@@ -21,6 +21,9 @@ constexpr unsigned kReplyBurst = 64;
 // A previous control plane's requests finish within the owners' next few
 // loops; this bounds the wait for them should the workers be stuck.
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
+// Nothing in any inbox and the count unchanged this long: the count is a dead
+// control plane's, not work (an owner answers a request within microseconds).
+constexpr auto kLeakedAfter = std::chrono::milliseconds(200);
 
 // The parsed request's views pointed at `to`, a copy of the bytes `from`.
 void rebase(std::string_view& v, const char* from, const char* to) {
@@ -69,6 +72,8 @@ Result<ShardChannel, std::string> ShardChannel::attach(shm::DataplaneShm& shm, s
             rte_mempool_generic_put(c.messages_, stale, n, nullptr);
         }
     };
+    int64_t last_count = -1;
+    auto quiet_since = std::chrono::steady_clock::now();
     for (;;) {
         drain();
         if (shm.cp.inflight.load(std::memory_order_acquire) <= 0) {
@@ -78,11 +83,31 @@ Result<ShardChannel, std::string> ShardChannel::attach(shm::DataplaneShm& shm, s
             drain();
             break;
         }
-        if (std::chrono::steady_clock::now() > deadline)
+        // A control plane killed between counting a request and enqueuing
+        // it leaves a count no owner will ever take off: when no inbox holds
+        // anything and the count has not moved for a while, what is left is
+        // that, not work at the owners.
+        const int64_t count = shm.cp.inflight.load(std::memory_order_acquire);
+        bool inboxes_empty = true;
+        for (rte_ring* r : c.inboxes_)
+            inboxes_empty = inboxes_empty && rte_ring_count(r) == 0;
+        const auto now = std::chrono::steady_clock::now();
+        if (!inboxes_empty || count != last_count) {
+            last_count = count;
+            quiet_since = now;
+        } else if (now - quiet_since > kLeakedAfter) {
+            drain();
+            fmt::print(stderr,
+                       "fulmar-controlplane: {} request(s) counted by a previous control plane "
+                       "never reached an owner (it died in between); not waiting for them\n",
+                       count);
+            break;
+        }
+        if (now > deadline)
             return Err{
                 fmt::format("{} requests of a previous control plane are still at the "
                             "owner workers after {} s (are the workers stuck?)",
-                            shm.cp.inflight.load(), kDrainTimeout.count())};
+                            count, kDrainTimeout.count())};
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     shm.cp.inflight.store(0, std::memory_order_release);
