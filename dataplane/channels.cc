@@ -3,6 +3,8 @@
 
 #include <rte_errno.h>
 
+#include <rte_mbuf.h>
+
 #include <algorithm>
 
 #include "handoff.h"
@@ -21,6 +23,12 @@ constexpr unsigned kMessageCache = 256;
 // producer (the workers) until it runs again; relaxed tail sync (RTS) lets
 // them go on. Single consumer: the owner (inbox) or the control plane.
 constexpr unsigned kInboxFlags = RING_F_MP_RTS_ENQ | RING_F_SC_DEQ;
+// The same for the pools it takes from and gives back to (mempool_ring's
+// relaxed tail sync ops).
+constexpr const char* kPreemptibleOps = "ring_mt_rts";
+// Reply mbufs: 8 KiB of data each (a 1 MiB value in 128 segments).
+constexpr unsigned kReplyMbufRoom = 8192;
+constexpr unsigned kReplyMbufCache = 32;
 
 // The control plane's reply ring holds this many (a power of two, less
 // one); the control plane keeps at most that many at the owners and as many
@@ -39,11 +47,18 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
                                     : static_cast<unsigned>(cfg.n_workers) * cfg.inbox_size - 1 +
                                           (with_cp ? 2 * cp_ring_capacity(cfg) : 0);
     const std::string pool_name = cfg.name_prefix + std::string(shm::kMessagePool);
-    c.messages = rte_mempool_create(pool_name.c_str(), n_messages, kMessageSize,
-                                    std::min(kMessageCache, n_messages / 2), 0, nullptr, nullptr,
-                                    nullptr, nullptr, cfg.socket_id, 0);
+    c.messages =
+        rte_mempool_create_empty(pool_name.c_str(), n_messages, kMessageSize,
+                                 std::min(kMessageCache, n_messages / 2), 0, cfg.socket_id, 0);
     if (c.messages == nullptr)
         return Err{"cannot create the message pool " + pool_name + ": " + rte_strerror(rte_errno)};
+    if (rte_mempool_set_ops_byname(c.messages, with_cp ? kPreemptibleOps : "ring_mp_mc", nullptr) !=
+            0 ||
+        rte_mempool_populate_default(c.messages) < 0) {
+        const std::string why = rte_strerror(rte_errno);
+        free_channels(c);
+        return Err{"cannot fill the message pool " + pool_name + ": " + why};
+    }
     for (size_t i = 0; i < cfg.n_workers; ++i) {
         const std::string name = cfg.name_prefix + shm::inbox_ring_name(i);
         rte_ring* r = rte_ring_create(name.c_str(), cfg.inbox_size, cfg.socket_id, kInboxFlags);
@@ -73,10 +88,23 @@ Result<Channels, std::string> create_channels(const ChannelsConfig& cfg) {
         return Err{"cannot reserve the control plane's request arena " + arena + " (" +
                    std::to_string(cfg.cp_arena_bytes >> 20) + " MiB): " + rte_strerror(rte_errno)};
     }
+    const std::string rpool = cfg.name_prefix + std::string(shm::kCpReplyPool);
+    const unsigned n_reply_mbufs =
+        std::max<unsigned>(1024, static_cast<unsigned>(cfg.cp_reply_pool_bytes / kReplyMbufRoom));
+    c.cp_reply_pool = rte_pktmbuf_pool_create_by_ops(rpool.c_str(), n_reply_mbufs, kReplyMbufCache,
+                                                     0, RTE_PKTMBUF_HEADROOM + kReplyMbufRoom,
+                                                     cfg.socket_id, kPreemptibleOps);
+    if (c.cp_reply_pool == nullptr) {
+        const std::string why = rte_strerror(rte_errno);
+        free_channels(c);
+        return Err{"cannot create the control plane's reply pool " + rpool + ": " + why};
+    }
     return c;
 }
 
 void free_channels(Channels& c) {
+    rte_mempool_free(c.cp_reply_pool);
+    c.cp_reply_pool = nullptr;
     rte_memzone_free(c.cp_arena);
     c.cp_arena = nullptr;
     rte_ring_free(c.cp_replies);

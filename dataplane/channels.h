@@ -12,6 +12,11 @@
 //     control plane; multi-producer (workers), single consumer (cp)
 //   memzone shm::kCpArenaZone ("fm_cp_arena"): the control plane's request
 //     bytes (it allocates there; owners read)
+//   mempool shm::kCpReplyPool ("fm_cp_rpool"): mbufs of the owners' replies
+//     (owners allocate, the control plane frees)
+//
+// The pools the control plane takes from or gives back to use relaxed tail
+// sync rings ("ring_mt_rts"), as the rings do: its thread is preemptible.
 //
 // The control plane's pieces are made by the primary, not by the control
 // plane, so they outlive a control plane that dies and a restarted one
@@ -46,6 +51,9 @@ struct ChannelsConfig {
     // Bytes of the control plane's request arena; 0: no control plane
     // channel (packet tests).
     size_t cp_arena_bytes = 0;
+    // Bytes of the pool of reply mbufs (8 KiB each) the owners answer the
+    // control plane in; 0 with no control plane channel.
+    size_t cp_reply_pool_bytes = 0;
     int socket_id = SOCKET_ID_ANY;
     // Put before every name: tests and benchmarks build several sets in
     // one process. The dataplane leaves it empty.
@@ -57,6 +65,7 @@ struct Channels {
     std::vector<rte_ring*> inboxes;  // inboxes[i] feeds worker i
     rte_ring* cp_replies = nullptr;  // null without a control plane channel
     const rte_memzone* cp_arena = nullptr;
+    rte_mempool* cp_reply_pool = nullptr;
 };
 
 // Creates the pool and the inboxes; on failure frees what it made and says

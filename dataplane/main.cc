@@ -194,6 +194,7 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
         create_channels({.n_workers = n_workers,
                          .cp_inflight = cfg.controlplane.max_inflight,
                          .cp_arena_bytes = size_t{cfg.controlplane.request_arena_mb} << 20,
+                         .cp_reply_pool_bytes = size_t{cfg.controlplane.request_arena_mb} << 20,
                          .socket_id = dp->lcores[0].socket_id});
     if (!channels) return Err(channels.error());
     dp->channels = std::move(channels.value());

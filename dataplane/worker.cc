@@ -81,6 +81,7 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
       shards_(shards),
       inboxes_(channels.inboxes),
       messages_(channels.messages),
+      cp_reply_pool_(channels.cp_reply_pool),
       rcu_(rcu),
       scratch_(store::kMaxItemSize),
       ctx_{.shards = shards,
@@ -388,7 +389,9 @@ void Worker::run_control(Message* msg) {
         stats.udp_reply_overflow++;
         status = ReplyStatus::kOverflow;
     } else if (!reply_.bytes().empty()) {
-        bytes = copy_to_chain(p_.pool, reply_.bytes());
+        // The control plane's own reply pool: its replies never take the
+        // mbufs RX needs (the port's pool without a control plane channel).
+        bytes = copy_to_chain(cp_reply_pool_ != nullptr ? cp_reply_pool_ : p_.pool, reply_.bytes());
         if (bytes == nullptr) {
             stats.mbuf_alloc_failed++;
             status = ReplyStatus::kNoBuffers;

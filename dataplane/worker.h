@@ -168,6 +168,7 @@ class Worker {
     std::span<store::Shard* const> shards_;
     std::span<rte_ring* const> inboxes_;
     rte_mempool* messages_;
+    rte_mempool* cp_reply_pool_;  // null: replies from p_.pool
     rte_rcu_qsbr* rcu_;
     SystemClock clock_;
     std::vector<char> scratch_;

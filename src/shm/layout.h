@@ -90,6 +90,9 @@ inline constexpr std::string_view kCpReplyRing = "fm_cp_replies";
 // the owners only read, so a request needs no fixed-size slot and crosses
 // with one copy (socket buffer -> arena).
 inline constexpr std::string_view kCpArenaZone = "fm_cp_arena";
+// The mbufs the owners put their replies to the control plane in: a pool of
+// its own, so large TCP replies never take the mbufs the NIC receives into.
+inline constexpr std::string_view kCpReplyPool = "fm_cp_rpool";
 // The mbuf pool of port p: the control plane allocates the mbufs of its
 // requests (and reads reply chains) from it.
 inline constexpr std::string_view kMbufPoolPrefix = "fm_pool";  // + port index
