@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "admin_commands.h"
+#include "inet_socket.h"
 #include "proto/resp_writer.h"
 #include "sweep_driver.h"
 
@@ -120,17 +121,9 @@ class AdminServer::Conn final : public EventHandler {
     }
 
     void write_out() {
-        while (!out_.empty()) {
-            const ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                if (errno != EAGAIN) {
-                    close_now();
-                    return;
-                }
-                break;
-            }
-            out_.erase(0, static_cast<size_t>(n));
+        if (send_some(fd_, out_) == SendStatus::kFailed) {
+            close_now();
+            return;
         }
         if (quitting_ && out_.empty()) {
             close_now();

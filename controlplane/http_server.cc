@@ -172,17 +172,9 @@ class HttpServer::Conn final : public EventHandler {
     }
 
     void write_out() {
-        while (!out_.empty()) {
-            const ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                if (errno != EAGAIN) {
-                    close_now();
-                    return;
-                }
-                break;
-            }
-            out_.erase(0, static_cast<size_t>(n));
+        if (send_some(fd_, out_) == SendStatus::kFailed) {
+            close_now();
+            return;
         }
         if (closing_ && out_.empty()) {
             close_now();

@@ -43,4 +43,17 @@ Result<BoundSocket, std::string> bind_inet(int type, uint32_t addr, uint16_t por
     return BoundSocket{fd, ntohs(sa.sin_port)};
 }
 
+SendStatus send_some(int fd, std::string& out) {
+    while (!out.empty()) {
+        const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? SendStatus::kBlocked
+                                                           : SendStatus::kFailed;
+        }
+        out.erase(0, static_cast<size_t>(n));
+    }
+    return SendStatus::kDone;
+}
+
 }  // namespace fulmar::controlplane

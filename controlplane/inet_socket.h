@@ -25,4 +25,14 @@ struct BoundSocket {
 Result<BoundSocket, std::string> bind_inet(int type, uint32_t addr, uint16_t port,
                                            std::string_view what, int backlog = 1024);
 
+enum class SendStatus : uint8_t {
+    kDone,     // `out` is empty: everything was sent
+    kBlocked,  // the socket is full: wait for EPOLLOUT
+    kFailed,   // the peer is gone (or the socket broke): close it
+};
+
+// Sends as much of `out` as the non-blocking socket takes, erasing what
+// went (any stream socket: TCP or Unix).
+SendStatus send_some(int fd, std::string& out);
+
 }  // namespace fulmar::controlplane
