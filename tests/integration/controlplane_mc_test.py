@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """memcached over TCP through the control plane, on the appliance's address.
 
-    controlplane_mc_test.py <fulmar-dataplane> <fulmar-controlplane> [c_api_tcp_test] [Test ...]
+    controlplane_mc_test.py <fulmar-dataplane> <fulmar-controlplane> [c_api_tcp_test
+                            [leaked_count]] [Test ...]
 
 The dataplane runs with its kernel side holding the appliance's address in the
 host's namespace (the exception path); fulmar-controlplane, a DPDK secondary,
@@ -38,6 +39,7 @@ import fulmar_it as F  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = None
 C_API_TCP_TEST = None  # libfulmar's TCP transport tests (cmocka), when given
+LEAKED_COUNT = None  # tests/shm/leaked_count, when given
 SUBNET = 100 + (os.getpid() + 77) % 150
 DP_IP = f"198.18.{SUBNET}.1"
 CLIENT_IP = f"198.18.{SUBNET}.2"
@@ -330,8 +332,19 @@ class ControlPlaneMcTest(unittest.TestCase):
         self.assertGreater(len(after), 50, "UDP gets stopped when the control plane died")
         self.assertGreater(sum(after) / len(after), 0.95)
         self.assertIn("the control plane (pid", self.fx.dp.text())
+        # A control plane may die between counting a request and sending it:
+        # the next one must not wait for a reply that never comes.
+        if LEAKED_COUNT is not None:
+            r = F.run(LEAKED_COUNT, "--proc-type=secondary", "--no-pci", "--file-prefix",
+                      self.fx.dp.prefix, "--log-level=lib.eal:error", "--lcores", "0@0",
+                      timeout=30)
+            self.assertIn("cp.inflight is", r.stdout)
+        started = time.monotonic()
         # A new control plane attaches and serves TCP.
         type(self).cp = self.start_cp()
+        self.assertLess(time.monotonic() - started, 4, "the new control plane waited too long")
+        if LEAKED_COUNT is not None:
+            self.assertIn("never reached an owner", self.cp.text())
         c = self.tcp()
         try:
             self.assertEqual(c.get(k), b"ok")
@@ -530,8 +543,11 @@ def main():
     global C_API_TCP_TEST
     DATAPLANE, CONTROLPLANE = (os.path.abspath(a) for a in sys.argv[1:3])
     rest = sys.argv[3:]
+    global LEAKED_COUNT
     if rest and not rest[0].startswith("-") and os.path.isfile(rest[0]):
         C_API_TCP_TEST = os.path.abspath(rest.pop(0))
+    if rest and not rest[0].startswith("-") and os.path.isfile(rest[0]):
+        LEAKED_COUNT = os.path.abspath(rest.pop(0))
     why = F.preconditions()
     if why is None and shutil.which("redis-cli") is None:
         why = "no `redis-cli` (tools/fulmar setup)"
