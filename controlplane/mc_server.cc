@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/address_text.h"
 #include "inet_socket.h"
 #include "mc_connection.h"
 #include "proto/mc_wire.h"
@@ -44,6 +45,7 @@ Result<std::unique_ptr<McServer>, std::string> McServer::listen(const McServerDe
     if (!sock) return Err{sock.error()};
     s->fd_ = sock.value().fd;
     s->port_ = sock.value().port;
+    s->addr_ = addr;
     if (!deps.loop->add(s->fd_, EPOLLIN, s.get()))
         return Err{fmt::format("epoll: {}", std::strerror(errno))};
     return s;
@@ -141,9 +143,16 @@ std::string McServer::conn_stat_lines() const {
 }
 
 void McServer::conn_stats(proto::ReplySink& out) const {
+    // memcached's fields, the connection id standing in for its fd.
+    const UnixTime now = clock_.now();
+    const std::string listen = fmt::format("tcp:{}:{}", config::format_ipv4(addr_), port_);
+    out.append(fmt::format("STAT {}:state conn_listening\r\n", fd_));
+    out.append(fmt::format("STAT {}:addr {}\r\n", fd_, listen));
     for (const auto& [id, c] : conns_) {
         out.append(fmt::format("STAT {}:addr {}\r\n", id, c->peer_text()));
+        out.append(fmt::format("STAT {}:listen_addr {}\r\n", id, listen));
         out.append(fmt::format("STAT {}:state {}\r\n", id, c->state_text()));
+        out.append(fmt::format("STAT {}:secs_since_last_cmd {}\r\n", id, c->secs_idle(now)));
     }
 }
 

@@ -85,6 +85,7 @@ class McServer final : public EventHandler {
     McServerDeps deps_;
     int fd_ = -1;
     uint16_t port_ = 0;
+    uint32_t addr_ = 0;  // host order
     SystemClock clock_;
     std::vector<char> scratch_;
     engine::EngineCtx ctx_;

@@ -169,6 +169,12 @@ class ControlPlaneMcTest(unittest.TestCase):
             self.assertEqual(c.cmd(f"delete {k2}\r\n".encode()), b"DELETED\r\n")
             self.assertIsNone(c.get(k2))
             self.assertEqual(c.cmd(b"version\r\n")[:8], b"VERSION ")
+            conns = c.cmd(b"stats conns\r\n", b"END\r\n").decode()
+            self.assertIn(f":listen_addr tcp:{DP_IP}:{PORT}\r\n", conns)
+            self.assertIn(f":addr tcp:{CLIENT_IP}:", conns)
+            self.assertIn(":secs_since_last_cmd ", conns)
+            general = c.cmd(b"stats\r\n", b"END\r\n").decode()
+            self.assertIn("STAT curr_connections ", general)
         finally:
             c.close()
 
