@@ -318,12 +318,29 @@ void OwnerExecutor::classic_error(proto::McTextError error, const proto::McTextR
         if (forward(shard_of(store::KeyRef(req.key).digest), raw, nullptr, PostOp::kAsIs, &out))
             return;
     }
-    // Said here, with no side effect on any shard: a storage error the
-    // channel had no room for, or a get whose long key stops it (memcached
-    // would have marked the keys before it fetched).
-    if (storage_error || (r.command != McTextCommand::kNone &&
-                          engine::mc_text_command(r.command).has(engine::kCmdFlushQueue)))
-        r.command = McTextCommand::kNone;
+    const bool get_family = r.command != McTextCommand::kNone &&
+                            engine::mc_text_command(r.command).has(engine::kCmdFlushQueue);
+    if (error == proto::McTextError::kBadFormat && get_family) {
+        // memcached meets the long key only when it reaches it: the keys
+        // before it were fetched (gat: touched) and counted. Their owners
+        // do that here; the replies go (memcached drops them with its queue).
+        const std::string_view verb = engine::mc_text_command(r.command).name;
+        const std::string exptime =
+            r.command == McTextCommand::kGat || r.command == McTextCommand::kGats
+                ? fmt::format(" {}", r.exptime)
+                : std::string();
+        proto::McTokenIter keys = r.key_iter();
+        std::string_view key;
+        while (keys.next(key) && key.size() <= proto::kMcMaxKeyLen) {
+            const std::string one = fmt::format("{}{} {}\r\n", verb, exptime, key);
+            if (!forward(shard_of(store::KeyRef(key).digest), one, nullptr, PostOp::kDiscard,
+                         nullptr))
+                client_.count_wait();  // no room: that key is not fetched
+        }
+    }
+    // The error line is said here, with no side effect on any shard (a
+    // storage error the channel had no room for is said without its unlink).
+    if (storage_error || get_family) r.command = McTextCommand::kNone;
     engine::execute_classic_error(error, r, *deps_.ctx, out);
 }
 

@@ -216,6 +216,10 @@ CASES = {
     "touch-gat": ["touch {k} 100\r\n", "gat 100 {k}\r\n", "set {k} 4 0 2\r\nhi\r\n",
                   "touch {k} 100\r\n", "get {k}\r\n", "gat 0 {k}\r\n", "gats 100 {k} {k}x\r\n",
                   "touch {k} abc\r\n", "gat abc {k}\r\n"],
+    # A long key stops a gat where memcached meets it: the keys before it
+    # are touched (and fetched: mg's h) all the same.
+    "gat-long-key": ["set {k} 0 0 1\r\nx\r\n", "gat 1000 {k} " + "L" * 251 + "\r\n",
+                     "mg {k} h t\r\n", "get {k} " + "L" * 251 + "\r\n", "mg {k} h\r\n"],
     "exptime": ["set {k} 0 -1 1\r\nx\r\n", "get {k}\r\n", "set {k} 0 1000 1\r\ny\r\n",
                 "get {k}\r\n", "touch {k} -1\r\n", "get {k}\r\n"],
     "flags": ["set {k} 4294967295 0 1\r\nx\r\n", "get {k}\r\n",
