@@ -381,6 +381,7 @@ class ValueReader {
             out.listen = *addr;
         }
         out.memcached_port = integer_or<uint16_t>(cp, "memcached_port", kDefaultMemcachedTcpPort);
+        out.redis_port = integer_or<uint16_t>(cp, "redis_port", kDefaultRedisPort);
         if (const toml::node* path = cp.get("admin_socket")) {
             out.admin_socket = path->as_string()->get();
             if (out.admin_socket.empty() || out.admin_socket.front() != '/' ||
@@ -405,6 +406,11 @@ class ValueReader {
         if (out.metrics_port != 0 && out.metrics_port == out.memcached_port) {
             return error("controlplane.metrics_port", *cp.get("metrics_port"),
                          fmt::format("{} is also memcached_port", out.metrics_port));
+        }
+        if (out.redis_port != 0 &&
+            (out.redis_port == out.memcached_port || out.redis_port == out.metrics_port)) {
+            return error("controlplane.redis_port", *cp.get("redis_port"),
+                         fmt::format("{} is also memcached_port or metrics_port", out.redis_port));
         }
         return std::nullopt;
     }
@@ -716,6 +722,7 @@ std::string format_config(const DataplaneConfig& c) {
     out += "\n[controlplane]\n";
     if (cp.listen) out += fmt::format("listen = {}\n", quoted(format_ipv4(*cp.listen)));
     out += fmt::format("memcached_port = {}\n", cp.memcached_port);
+    out += fmt::format("redis_port = {}\n", cp.redis_port);
     out += fmt::format("admin_socket = {}\n", quoted(cp.admin_socket));
     if (cp.admin_group) out += fmt::format("admin_group = {}\n", quoted(*cp.admin_group));
     out += fmt::format("max_connections = {}\n", cp.max_connections);
@@ -772,6 +779,7 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     const ControlplaneConfig& cp = c.controlplane;
     add("controlplane.listen", opt(cp.listen, [](uint32_t a) { return quoted(format_ipv4(a)); }));
     add("controlplane.memcached_port", number(cp.memcached_port));
+    add("controlplane.redis_port", number(cp.redis_port));
     add("controlplane.admin_socket", quoted(cp.admin_socket));
     add("controlplane.admin_group", opt(cp.admin_group, quoted));
     add("controlplane.max_connections", number(cp.max_connections));

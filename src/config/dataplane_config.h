@@ -82,6 +82,7 @@ struct PortConfig {
 // The [controlplane] section: fulmar-controlplane reads it; the dataplane
 // reads what it creates for it (the request arena, the in-flight limit).
 inline constexpr uint16_t kDefaultMemcachedTcpPort = 11211;
+inline constexpr uint16_t kDefaultRedisPort = 6379;
 inline constexpr std::string_view kDefaultAdminSocket = "/run/fulmar/admin.sock";
 // Prometheus's registered port of the memcached exporter: a scrape config
 // that targets memcached nodes on :9150 finds Fulmar's own exporter there
@@ -92,6 +93,7 @@ struct ControlplaneConfig {
     // TCP listeners bind this address only; unset: the first port's address.
     std::optional<uint32_t> listen;                      // host byte order
     uint16_t memcached_port = kDefaultMemcachedTcpPort;  // 0: no memcached TCP listener
+    uint16_t redis_port = kDefaultRedisPort;             // 0: no RESP listener
     std::string admin_socket = std::string(kDefaultAdminSocket);
     std::optional<std::string> admin_group;  // unset: root only (mode 0600)
     uint32_t max_connections = 4096;
@@ -226,6 +228,8 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "IPv4 address the TCP listeners bind; unset: ports[0]'s address (the appliance's)"},
     {"controlplane.memcached_port", ValueType::kInteger, Presence::kOptional, 0, 65535, "11211",
      "TCP port of the memcached text protocol (classic and meta); 0: none"},
+    {"controlplane.redis_port", ValueType::kInteger, Presence::kOptional, 0, 65535, "6379",
+     "TCP port of the Redis protocol (RESP2) on the same keyspace (strings); 0: none"},
     {"controlplane.admin_socket", ValueType::kString, Presence::kOptional, 0, 0,
      "\"/run/fulmar/admin.sock\"", "Unix socket of the admin endpoint (RESP: fulmarctl, redis-cli -s)"},
     {"controlplane.admin_group", ValueType::kString, Presence::kOptional, 0, 0, "",

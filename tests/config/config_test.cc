@@ -607,5 +607,20 @@ TEST(ConfigErrors, MetricsPortEqualToMemcachedPortIsRejected) {
     EXPECT_EQ(e.key, "controlplane.metrics_port");
 }
 
+TEST(ConfigErrors, RedisPortEqualToMemcachedPortIsRejected) {
+    ConfigError e = error_of(std::string(kMinimal) +
+                             "\n[controlplane]\nmemcached_port = 9000\nredis_port = 9000\n");
+    EXPECT_EQ(e.key, "controlplane.redis_port");
+}
+
+TEST(Config, RedisPortDefaultsTo6379AndZeroTurnsItOff) {
+    auto on = parse_config(std::string(kMinimal));
+    ASSERT_TRUE(on) << on.error().message;
+    EXPECT_EQ(on.value().controlplane.redis_port, 6379);
+    auto off = parse_config(std::string(kMinimal) + "\n[controlplane]\nredis_port = 0\n");
+    ASSERT_TRUE(off) << off.error().message;
+    EXPECT_EQ(off.value().controlplane.redis_port, 0);
+}
+
 }  // namespace
 }  // namespace fulmar::config
