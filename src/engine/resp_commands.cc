@@ -1,0 +1,779 @@
+// The Redis string, key and expiry commands on memcached's items; see
+// resp_commands.h. Each command: its syntax above it, a parse_ that checks
+// the arguments, an op_ that runs on the shard's owner (or a read_ that
+// any reader runs), and one line in the table at the end.
+#include "engine/resp_commands.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <vector>
+
+#include "proto/resp_writer.h"
+#include "store/exptime.h"
+#include "store/item.h"
+#include "store/shard.h"
+
+namespace fulmar::engine {
+namespace {
+
+using proto::ReplySink;
+using proto::RespWriter;
+
+// Redis's words (RespWriter::write_error adds "ERR " when there is no code).
+constexpr std::string_view kErrSyntax = "syntax error";
+constexpr std::string_view kErrNotInteger = "value is not an integer or out of range";
+constexpr std::string_view kErrOverflow = "increment or decrement would overflow";
+constexpr std::string_view kErrOom = "-OOM command not allowed when used memory > 'maxmemory'.";
+// Ours: an item holds at most memcached's 1 MiB, and keys are memcached's.
+constexpr std::string_view kErrTooLarge =
+    "string exceeds maximum allowed size (an item holds at most 1 MiB)";
+constexpr std::string_view kErrKeyTooLong = "key is longer than 250 bytes (memcached's limit)";
+
+char ascii_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return ascii_lower(x) == ascii_lower(y);
+           });
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = ascii_lower(c);
+    return out;
+}
+
+UnixTime clamp_time(int64_t t) {
+    if (t <= 0) return store::kExpiredAtOnce;
+    return t > UINT32_MAX ? UINT32_MAX : static_cast<UnixTime>(t);
+}
+
+// Milliseconds to whole seconds, rounded up: never earlier than asked.
+int64_t ms_to_s(int64_t ms) {
+    return ms / 1000 + (ms % 1000 > 0 ? 1 : 0);
+}
+
+void write_store_error(store::StoreStatus st, ReplySink& out) {
+    RespWriter w(out);
+    w.write_error(st == store::StoreStatus::kTooLarge ? kErrTooLarge : kErrOom);
+}
+
+// The shards' views, for the read commands run through execute_resp.
+struct LocalViews {
+    explicit LocalViews(const EngineCtx& ctx) {
+        for (const store::Shard* s : ctx.shards)
+            views.push_back(&s->view());
+    }
+    std::vector<const store::ShardView*> views;
+};
+
+RespReadCtx read_ctx(const EngineCtx& ctx, const LocalViews& v) {
+    return RespReadCtx{
+        .views = v.views, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats};
+}
+
+template <RespReadFn F>
+void exec_read(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    const LocalViews v(ctx);
+    F(req, read_ctx(ctx, v), out);
+}
+
+// A read of one key from the views: kHit with the value in ctx.scratch.
+store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta) {
+    const store::KeyRef k(key);
+    const size_t shard = shard_index(k.digest, ctx.views.size());
+    return ctx.views[shard]->read(k, ctx.now, ctx.scratch, meta);
+}
+
+// ---- expiry options ------------------------------------------------------
+
+enum class ExpireUnit : uint8_t { kNone, kSeconds, kMillis, kUnixSeconds, kUnixMillis };
+
+// An expire argument as Redis's getExpireMillisecondsOrReply reads it, as
+// an absolute time in whole seconds; false after writing the error.
+bool parse_expire(std::string_view arg, ExpireUnit unit, std::string_view command, UnixTime now,
+                  UnixTime& abs, ReplySink& out) {
+    RespWriter w(out);
+    int64_t v = 0;
+    if (!resp_parse_int(arg, v)) {
+        w.write_error(kErrNotInteger);
+        return false;
+    }
+    const bool seconds = unit == ExpireUnit::kSeconds || unit == ExpireUnit::kUnixSeconds;
+    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
+        w.write_error(fmt::format("invalid expire time in '{}' command", command));
+        return false;
+    }
+    switch (unit) {
+        case ExpireUnit::kSeconds:
+            abs = clamp_time(int64_t{now} + std::min<int64_t>(v, UINT32_MAX));
+            break;
+        case ExpireUnit::kMillis:
+            abs = clamp_time(int64_t{now} + std::min<int64_t>(ms_to_s(v), UINT32_MAX));
+            break;
+        case ExpireUnit::kUnixSeconds:
+            abs = clamp_time(v);
+            break;
+        case ExpireUnit::kUnixMillis:
+            abs = clamp_time(ms_to_s(v));
+            break;
+        case ExpireUnit::kNone:
+            abs = 0;
+            break;
+    }
+    return true;
+}
+
+// ---- SET -------------------------------------------------------------------
+
+struct SetOptions {
+    bool nx = false, xx = false, get = false, keepttl = false;
+    ExpireUnit unit = ExpireUnit::kNone;
+    std::string_view expire;
+};
+
+// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL]
+bool parse_set_options(const RespRequest& req, SetOptions& o, ReplySink& out) {
+    const auto& a = req.args;
+    for (size_t i = 3; i < a.size(); ++i) {
+        const std::string_view opt = a[i];
+        const bool has_next = i + 1 < a.size();
+        const bool has_expire = o.unit != ExpireUnit::kNone;
+        ExpireUnit unit = ExpireUnit::kNone;
+        if (iequals(opt, "NX") && !o.xx) {
+            o.nx = true;
+        } else if (iequals(opt, "XX") && !o.nx) {
+            o.xx = true;
+        } else if (iequals(opt, "GET")) {
+            o.get = true;
+        } else if (iequals(opt, "KEEPTTL") && !has_expire) {
+            o.keepttl = true;
+        } else if (iequals(opt, "EX")) {
+            unit = ExpireUnit::kSeconds;
+        } else if (iequals(opt, "PX")) {
+            unit = ExpireUnit::kMillis;
+        } else if (iequals(opt, "EXAT")) {
+            unit = ExpireUnit::kUnixSeconds;
+        } else if (iequals(opt, "PXAT")) {
+            unit = ExpireUnit::kUnixMillis;
+        } else {
+            RespWriter(out).write_error(kErrSyntax);
+            return false;
+        }
+        if (unit == ExpireUnit::kNone) continue;
+        if (o.keepttl || has_expire || !has_next) {
+            RespWriter(out).write_error(kErrSyntax);
+            return false;
+        }
+        o.unit = unit;
+        o.expire = a[++i];
+    }
+    return true;
+}
+
+bool parse_set(const RespRequest& req, ReplySink& out) {
+    SetOptions o;
+    if (!parse_set_options(req, o, out)) return false;
+    UnixTime abs = 0;
+    return o.unit == ExpireUnit::kNone || parse_expire(o.expire, o.unit, "set", 0, abs, out);
+}
+
+// The one write every SET form makes. `exptime`: absolute, 0 never;
+// keepttl keeps the old item's. Replies as SET with its options does.
+void set_generic(const store::KeyRef& k, std::string_view value, UnixTime exptime,
+                 const SetOptions& o, EngineCtx& ctx, ReplySink& out, bool integer_reply) {
+    RespWriter w(out);
+    if (!mc_item_fits(k.key.size(), value.size())) {
+        w.write_error(kErrTooLarge);
+        return;
+    }
+    store::Shard& s = ctx.shard_for(k);
+    const UnixTime now = ctx.now();
+    store::Item* old = s.find(k, now);
+    std::string old_value;
+    if (o.get && old != nullptr) old_value = std::string(old->value());
+    const bool had = old != nullptr;
+    const bool do_set = !(o.nx && had) && !(o.xx && !had);
+    if (do_set) {
+        const UnixTime exp = o.keepttl && had ? old->exptime : exptime;
+        const store::StoreStatus st =
+            s.store(store::StoreMode::kSet, k, value, store::StoreArgs{.exptime = exp}, now);
+        if (st != store::StoreStatus::kStored) {
+            write_store_error(st, out);
+            return;
+        }
+        ++ctx.stats->cmd_set;
+    }
+    if (integer_reply) {
+        w.write_integer(do_set ? 1 : 0);
+    } else if (o.get) {
+        if (had)
+            w.write_bulk(old_value);
+        else
+            w.write_null();
+    } else if (do_set) {
+        w.write_simple("OK");
+    } else {
+        w.write_null();
+    }
+}
+
+void op_set(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    SetOptions o;
+    if (!parse_set_options(req, o, out)) return;
+    UnixTime abs = 0;
+    if (o.unit != ExpireUnit::kNone && !parse_expire(o.expire, o.unit, "set", ctx.now(), abs, out))
+        return;
+    set_generic(k, req.args[2], abs, o, ctx, out, false);
+}
+
+// SETNX key value
+void op_setnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    set_generic(k, req.args[2], 0, SetOptions{.nx = true}, ctx, out, true);
+}
+
+// SETEX key seconds value / PSETEX key milliseconds value
+bool parse_setex(const RespRequest& req, ReplySink& out) {
+    UnixTime abs = 0;
+    const bool ms = iequals(req.args[0], "psetex");
+    return parse_expire(req.args[2], ms ? ExpireUnit::kMillis : ExpireUnit::kSeconds,
+                        ms ? "psetex" : "setex", 0, abs, out);
+}
+
+void op_setex(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    const bool ms = iequals(req.args[0], "psetex");
+    UnixTime abs = 0;
+    if (!parse_expire(req.args[2], ms ? ExpireUnit::kMillis : ExpireUnit::kSeconds,
+                      ms ? "psetex" : "setex", ctx.now(), abs, out))
+        return;
+    set_generic(k, req.args[3], abs, SetOptions{}, ctx, out, false);
+}
+
+// ---- reads -------------------------------------------------------------------
+
+// GET key
+void read_get(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    RespWriter w(out);
+    store::ItemMeta meta;
+    ++ctx.stats->cmd_get;
+    if (read_key(req.args[1], ctx, meta) == store::ReadStatus::kHit) {
+        ++ctx.stats->get_hits;
+        w.write_bulk({ctx.scratch.data(), meta.value_len});
+    } else {
+        ++ctx.stats->get_misses;
+        w.write_null();
+    }
+}
+
+// MGET key [key ...]
+void read_mget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    RespWriter w(out);
+    w.write_array(req.args.size() - 1);
+    for (size_t i = 1; i < req.args.size(); ++i) {
+        store::ItemMeta meta;
+        ++ctx.stats->cmd_get;
+        if (read_key(req.args[i], ctx, meta) == store::ReadStatus::kHit) {
+            ++ctx.stats->get_hits;
+            w.write_bulk({ctx.scratch.data(), meta.value_len});
+        } else {
+            ++ctx.stats->get_misses;
+            w.write_null();
+        }
+    }
+}
+
+// EXISTS key [key ...]: a key named twice counts twice, as in Redis.
+void read_exists(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    int64_t n = 0;
+    for (size_t i = 1; i < req.args.size(); ++i) {
+        store::ItemMeta meta;
+        if (read_key(req.args[i], ctx, meta) == store::ReadStatus::kHit) ++n;
+    }
+    RespWriter(out).write_integer(n);
+}
+
+// STRLEN key
+void read_strlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    store::ItemMeta meta;
+    const store::ReadStatus st = read_key(req.args[1], ctx, meta);
+    RespWriter(out).write_integer(st == store::ReadStatus::kMiss ? 0 : meta.value_len);
+}
+
+// TTL key / PTTL key: -2 no key, -1 no expiry.
+void read_ttl(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    store::ItemMeta meta;
+    int64_t ttl = -2;
+    if (read_key(req.args[1], ctx, meta) != store::ReadStatus::kMiss) {
+        ttl = meta.exptime == 0 ? -1 : int64_t{meta.exptime} - int64_t{ctx.now};
+        if (meta.exptime != 0 && iequals(req.args[0], "pttl")) ttl *= 1000;
+    }
+    RespWriter(out).write_integer(ttl);
+}
+
+// DBSIZE: items resident in every shard (expired or flushed ones not yet
+// reclaimed included; see docs/resp-progress.md).
+void read_dbsize(const RespRequest&, const RespReadCtx& ctx, ReplySink& out) {
+    uint64_t n = 0;
+    for (const store::ShardView* v : ctx.views)
+        n += v->n_items();
+    RespWriter(out).write_integer(static_cast<int64_t>(n));
+}
+
+// ---- writes ------------------------------------------------------------------
+
+// DEL key [key ...]
+void op_del(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    int64_t n = 0;
+    const UnixTime now = ctx.now();
+    for (size_t i = 1; i < req.args.size(); ++i) {
+        const store::KeyRef k(req.args[i]);
+        if (ctx.shard_for(k).remove(k, now) == store::StoreStatus::kDeleted) ++n;
+    }
+    RespWriter(out).write_integer(n);
+}
+
+// MSET key value [key value ...]
+bool parse_mset(const RespRequest& req, ReplySink& out) {
+    if (req.args.size() % 2 == 1) return true;
+    RespWriter(out).write_error(resp_arity_error("mset"));
+    return false;
+}
+
+void op_mset(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    const UnixTime now = ctx.now();
+    for (size_t i = 1; i + 1 < req.args.size(); i += 2) {
+        const store::KeyRef k(req.args[i]);
+        const std::string_view v = req.args[i + 1];
+        const store::StoreStatus st =
+            mc_item_fits(k.key.size(), v.size())
+                ? ctx.shard_for(k).store(store::StoreMode::kSet, k, v, store::StoreArgs{}, now)
+                : store::StoreStatus::kTooLarge;
+        if (st != store::StoreStatus::kStored) {
+            write_store_error(st, out);
+            return;
+        }
+        ++ctx.stats->cmd_set;
+    }
+    RespWriter(out).write_simple("OK");
+}
+
+// INCR key / DECR key / INCRBY key n / DECRBY key n: a signed 64-bit number
+// kept as its decimal text, the key's TTL and flags kept.
+bool incr_delta(const RespRequest& req, int64_t& delta, ReplySink& out) {
+    const std::string_view name = req.args[0];
+    delta = iequals(name, "decr") ? -1 : 1;
+    if (req.args.size() < 3) return true;
+    int64_t n = 0;
+    if (!resp_parse_int(req.args[2], n)) {
+        RespWriter(out).write_error(kErrNotInteger);
+        return false;
+    }
+    if (iequals(name, "decrby")) {
+        if (n == LLONG_MIN) {
+            RespWriter(out).write_error("decrement would overflow");
+            return false;
+        }
+        n = -n;
+    }
+    delta = n;
+    return true;
+}
+
+bool parse_incr(const RespRequest& req, ReplySink& out) {
+    int64_t delta = 0;
+    return incr_delta(req, delta, out);
+}
+
+void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    RespWriter w(out);
+    int64_t delta = 0;
+    if (!incr_delta(req, delta, out)) return;
+    store::Shard& s = ctx.shard_for(k);
+    const UnixTime now = ctx.now();
+    const store::Item* it = s.find(k, now);
+    int64_t cur = 0;
+    store::StoreArgs args;
+    if (it != nullptr) {
+        if (!resp_parse_int(it->value(), cur)) {
+            w.write_error(kErrNotInteger);
+            return;
+        }
+        args.exptime = it->exptime;
+        args.flags = it->client_flags;
+    }
+    if ((delta < 0 && cur < 0 && delta < LLONG_MIN - cur) ||
+        (delta > 0 && cur > 0 && delta > LLONG_MAX - cur)) {
+        w.write_error(kErrOverflow);
+        return;
+    }
+    const int64_t next = cur + delta;
+    const std::string text = fmt::format("{}", next);
+    const store::StoreStatus st = s.store(store::StoreMode::kSet, k, text, args, now);
+    if (st != store::StoreStatus::kStored) {
+        write_store_error(st, out);
+        return;
+    }
+    w.write_integer(next);
+}
+
+// APPEND key value: creates the key when there is none; the new length.
+void op_append(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    const std::string_view value = req.args[2];
+    store::Shard& s = ctx.shard_for(k);
+    const UnixTime now = ctx.now();
+    const store::Item* it = s.find(k, now);
+    const size_t old_len = it != nullptr ? it->value_len : 0;
+    if (!mc_item_fits(k.key.size(), old_len + value.size())) {
+        RespWriter(out).write_error(kErrTooLarge);
+        return;
+    }
+    const store::StoreStatus st =
+        it != nullptr ? s.store(store::StoreMode::kAppend, k, value, store::StoreArgs{}, now)
+                      : s.store(store::StoreMode::kSet, k, value, store::StoreArgs{}, now);
+    if (st != store::StoreStatus::kStored) {
+        write_store_error(st, out);
+        return;
+    }
+    RespWriter(out).write_integer(static_cast<int64_t>(old_len + value.size()));
+}
+
+// EXPIRE key seconds [NX | XX | GT | LT]
+struct ExpireOptions {
+    bool nx = false, xx = false, gt = false, lt = false;
+};
+
+bool parse_expire_options(const RespRequest& req, ExpireOptions& o, ReplySink& out) {
+    for (size_t i = 3; i < req.args.size(); ++i) {
+        const std::string_view a = req.args[i];
+        if (iequals(a, "NX")) {
+            o.nx = true;
+        } else if (iequals(a, "XX")) {
+            o.xx = true;
+        } else if (iequals(a, "GT")) {
+            o.gt = true;
+        } else if (iequals(a, "LT")) {
+            o.lt = true;
+        } else {
+            RespWriter(out).write_error(fmt::format("Unsupported option {}", a));
+            return false;
+        }
+    }
+    if (o.nx && (o.xx || o.gt || o.lt)) {
+        RespWriter(out).write_error(
+            "NX and XX, GT or LT options at the same time are not compatible");
+        return false;
+    }
+    if (o.gt && o.lt) {
+        RespWriter(out).write_error("GT and LT options at the same time are not compatible");
+        return false;
+    }
+    return true;
+}
+
+// The new absolute expiry in seconds (may be <= now: the key goes).
+bool parse_expire_when(const RespRequest& req, UnixTime now, int64_t& when, ReplySink& out) {
+    int64_t v = 0;
+    if (!resp_parse_int(req.args[2], v)) {
+        RespWriter(out).write_error(kErrNotInteger);
+        return false;
+    }
+    if (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000 || v > LLONG_MAX / 1000 - int64_t{now}) {
+        RespWriter(out).write_error("invalid expire time in 'expire' command");
+        return false;
+    }
+    when = int64_t{now} + v;
+    return true;
+}
+
+bool parse_expire_cmd(const RespRequest& req, ReplySink& out) {
+    ExpireOptions o;
+    int64_t when = 0;
+    return parse_expire_options(req, o, out) && parse_expire_when(req, 0, when, out);
+}
+
+void op_expire(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    ExpireOptions o;
+    const UnixTime now = ctx.now();
+    int64_t when = 0;
+    if (!parse_expire_options(req, o, out) || !parse_expire_when(req, now, when, out)) return;
+    RespWriter w(out);
+    store::Shard& s = ctx.shard_for(k);
+    store::Item* it = s.find(k, now);
+    if (it == nullptr) {
+        w.write_integer(0);
+        return;
+    }
+    const bool volatile_key = it->exptime != 0;
+    const int64_t cur = it->exptime;
+    if ((o.nx && volatile_key) || (o.xx && !volatile_key) ||
+        (o.gt && (!volatile_key || when <= cur)) || (o.lt && volatile_key && when >= cur)) {
+        w.write_integer(0);
+        return;
+    }
+    if (when <= int64_t{now}) {
+        s.unlink(it);  // already expired: Redis deletes the key
+    } else {
+        const UnixTime abs = clamp_time(when);
+        s.modify(it, [abs](store::Item& i) { i.exptime = abs; });
+    }
+    w.write_integer(1);
+}
+
+// PERSIST key
+void op_persist(const RespRequest&, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    store::Shard& s = ctx.shard_for(k);
+    store::Item* it = s.find(k, ctx.now());
+    if (it == nullptr || it->exptime == 0) {
+        RespWriter(out).write_integer(0);
+        return;
+    }
+    s.modify(it, [](store::Item& i) { i.exptime = 0; });
+    RespWriter(out).write_integer(1);
+}
+
+// FLUSHALL [ASYNC | SYNC]: every shard this context owns (the control plane
+// sends it to every owner).
+bool parse_flushall(const RespRequest& req, ReplySink& out) {
+    if (req.args.size() == 1) return true;
+    if (req.args.size() == 2 && (iequals(req.args[1], "ASYNC") || iequals(req.args[1], "SYNC")))
+        return true;
+    RespWriter(out).write_error(kErrSyntax);
+    return false;
+}
+
+void op_flushall(const RespRequest&, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    for (store::Shard* s : ctx.shards)
+        if (ctx.owns(*s)) s->flush_all(0, ctx.now());
+    RespWriter(out).write_simple("OK");
+}
+
+// ---- the connection's own --------------------------------------------------
+
+// PING [message]
+bool parse_ping(const RespRequest& req, ReplySink& out) {
+    if (req.args.size() <= 2) return true;
+    RespWriter(out).write_error(resp_arity_error("ping"));
+    return false;
+}
+
+void op_ping(const RespRequest& req, const store::KeyRef&, EngineCtx&, ReplySink& out) {
+    RespWriter w(out);
+    if (req.args.size() == 2)
+        w.write_bulk(req.args[1]);
+    else
+        w.write_simple("PONG");
+}
+
+// ECHO message
+void op_echo(const RespRequest& req, const store::KeyRef&, EngineCtx&, ReplySink& out) {
+    RespWriter(out).write_bulk(req.args[1]);
+}
+
+// QUIT: +OK, then the connection closes (kCmdCloses).
+void op_ok(const RespRequest&, const store::KeyRef&, EngineCtx&, ReplySink& out) {
+    RespWriter(out).write_simple("OK");
+}
+
+// SELECT index: only database 0.
+bool parse_select(const RespRequest& req, ReplySink& out) {
+    int64_t db = 0;
+    if (!resp_parse_int(req.args[1], db)) {
+        RespWriter(out).write_error(kErrNotInteger);
+        return false;
+    }
+    if (db != 0) {
+        RespWriter(out).write_error("DB index is out of range");
+        return false;
+    }
+    return true;
+}
+
+// COMMAND COUNT (COMMAND INFO and DOCS come next: docs/resp-progress.md)
+bool parse_command(const RespRequest& req, ReplySink& out) {
+    if (req.args.size() >= 2 && iequals(req.args[1], "COUNT")) {
+        if (req.args.size() == 2) return true;
+        RespWriter(out).write_error(resp_arity_error("command|count"));
+        return false;
+    }
+    if (req.args.size() == 1) {
+        RespWriter(out).write_error("COMMAND without a subcommand is not supported yet (COUNT is)");
+        return false;
+    }
+    RespWriter(out).write_error(
+        fmt::format("unknown subcommand '{}'. Try COMMAND HELP.", req.args[1].substr(0, 128)));
+    return false;
+}
+
+void op_command(const RespRequest&, const store::KeyRef&, EngineCtx&, ReplySink& out) {
+    RespWriter(out).write_integer(static_cast<int64_t>(resp_commands().size()));
+}
+
+// ---- the table ---------------------------------------------------------------
+
+constexpr CommandArity exactly(uint8_t n) {
+    return {n, n};
+}
+constexpr CommandArity at_least(uint8_t n) {
+    return {n, kAnyArity};
+}
+constexpr KeySpec kOneKey{1, 1, 1};
+constexpr KeySpec kEveryKey{1, -1, 1};
+constexpr KeySpec kKeyValuePairs{1, -1, 2};
+
+using Spec = CommandSpec<RespRequest, RespParseFn>;
+constexpr uint16_t kRead = kCmdRead;
+constexpr uint16_t kWrite = kCmdWrite;
+constexpr uint16_t kLocal = kCmdNoKey;
+
+const std::array kTable = {
+    // clang-format off
+    RespCommand{Spec{"get", exactly(2), kRead, kOneKey, nullptr, exec_read<read_get>}, read_get},
+    RespCommand{Spec{"set", at_least(3), kWrite, kOneKey, parse_set, op_set}},
+    RespCommand{Spec{"setnx", exactly(3), kWrite, kOneKey, nullptr, op_setnx}},
+    RespCommand{Spec{"setex", exactly(4), kWrite, kOneKey, parse_setex, op_setex}},
+    RespCommand{Spec{"psetex", exactly(4), kWrite, kOneKey, parse_setex, op_setex}},
+    RespCommand{Spec{"mget", at_least(2), kRead, kEveryKey, nullptr, exec_read<read_mget>}, read_mget},
+    RespCommand{Spec{"mset", at_least(3), kWrite, kKeyValuePairs, parse_mset, op_mset}, nullptr,
+                RespGather::kOk, "set"},
+    RespCommand{Spec{"del", at_least(2), kWrite, kEveryKey, nullptr, op_del}, nullptr,
+                RespGather::kSum, "del"},
+    RespCommand{Spec{"exists", at_least(2), kRead, kEveryKey, nullptr, exec_read<read_exists>},
+                read_exists},
+    RespCommand{Spec{"incr", exactly(2), kWrite, kOneKey, parse_incr, op_incr}},
+    RespCommand{Spec{"decr", exactly(2), kWrite, kOneKey, parse_incr, op_incr}},
+    RespCommand{Spec{"incrby", exactly(3), kWrite, kOneKey, parse_incr, op_incr}},
+    RespCommand{Spec{"decrby", exactly(3), kWrite, kOneKey, parse_incr, op_incr}},
+    RespCommand{Spec{"append", exactly(3), kWrite, kOneKey, nullptr, op_append}},
+    RespCommand{Spec{"strlen", exactly(2), kRead, kOneKey, nullptr, exec_read<read_strlen>},
+                read_strlen},
+    RespCommand{Spec{"ttl", exactly(2), kRead, kOneKey, nullptr, exec_read<read_ttl>}, read_ttl},
+    RespCommand{Spec{"pttl", exactly(2), kRead, kOneKey, nullptr, exec_read<read_ttl>}, read_ttl},
+    RespCommand{Spec{"expire", at_least(3), kWrite, kOneKey, parse_expire_cmd, op_expire}},
+    RespCommand{Spec{"persist", exactly(2), kWrite, kOneKey, nullptr, op_persist}},
+    RespCommand{Spec{"dbsize", exactly(1), kRead, {}, nullptr, exec_read<read_dbsize>},
+                read_dbsize},
+    RespCommand{Spec{"flushall", at_least(1), kWrite | kCmdAllShards, {}, parse_flushall,
+                     op_flushall}},
+    RespCommand{Spec{"ping", at_least(1), kLocal, {}, parse_ping, op_ping}},
+    RespCommand{Spec{"echo", exactly(2), kLocal, {}, nullptr, op_echo}},
+    RespCommand{Spec{"quit", at_least(1), kLocal | kCmdCloses, {}, nullptr, op_ok}},
+    RespCommand{Spec{"select", exactly(2), kLocal, {}, parse_select, op_ok}},
+    RespCommand{Spec{"command", at_least(1), kLocal, {}, parse_command, op_command}},
+    // clang-format on
+};
+
+}  // namespace
+
+std::span<const RespCommand> resp_commands() {
+    return kTable;
+}
+
+const RespCommand* find_resp_command(std::string_view name) {
+    for (const RespCommand& c : kTable)
+        if (iequals(c.spec.name, name)) return &c;
+    return nullptr;
+}
+
+std::string resp_unknown_command_error(std::span<const std::string_view> args) {
+    // Redis 7.0's processCommand: up to 128 bytes of the arguments.
+    std::string quoted;
+    for (size_t i = 1; i < args.size() && quoted.size() < 128; ++i)
+        quoted += fmt::format("'{}' ", args[i].substr(0, 128 - quoted.size()));
+    return fmt::format("unknown command '{}', with args beginning with: {}", args[0].substr(0, 128),
+                       quoted);
+}
+
+std::string resp_arity_error(std::string_view name) {
+    return fmt::format("wrong number of arguments for '{}' command", lower(name));
+}
+
+bool resp_check(const RespCommand& c, const RespRequest& req, ReplySink& out) {
+    const size_t n = req.args.size();
+    const CommandArity a = c.spec.arity;
+    if (n < a.min || (a.max != kAnyArity && n > a.max)) {
+        RespWriter(out).write_error(resp_arity_error(c.spec.name));
+        return false;
+    }
+    if (c.spec.has(kCmdWrite) && !c.spec.keys.none()) {
+        const size_t last = c.spec.keys.last < 0 ? n - 1 : static_cast<size_t>(c.spec.keys.last);
+        for (size_t i = static_cast<size_t>(c.spec.keys.first); i <= last && i < n;
+             i += static_cast<size_t>(c.spec.keys.step)) {
+            if (req.args[i].size() > store::kMaxKeyLen) {
+                RespWriter(out).write_error(kErrKeyTooLong);
+                return false;
+            }
+        }
+    }
+    return c.spec.parse == nullptr || c.spec.parse(req, out);
+}
+
+void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
+    if (req.args.empty()) return;
+    const RespCommand* c = find_resp_command(req.args[0]);
+    if (c == nullptr) {
+        RespWriter(out).write_error(resp_unknown_command_error(req.args));
+        return;
+    }
+    if (!resp_check(*c, req, out)) return;
+    const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};
+    c->spec.execute(req, key, ctx, out);
+}
+
+void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
+                      ReplySink& out) {
+    parser.reset();
+    const proto::RespParseResult r = parser.parse(body);
+    if (r.status == proto::ParseStatus::kComplete) {
+        execute_resp(RespRequest{parser.args()}, ctx, out);
+        return;
+    }
+    RespWriter w(out);
+    if (r.status == proto::ParseStatus::kError)
+        w.write_simple_error(parser.error_message());
+    else
+        w.write_error("Protocol error: the request is incomplete");
+}
+
+void write_resp_request(std::span<const std::string_view> args, std::string& out) {
+    out += fmt::format("*{}\r\n", args.size());
+    for (std::string_view a : args) {
+        out += fmt::format("${}\r\n", a.size());
+        out.append(a);
+        out += "\r\n";
+    }
+}
+
+bool resp_parse_int(std::string_view s, int64_t& out) {
+    if (s.empty() || s.size() > 20) return false;
+    if (s == "0") {
+        out = 0;
+        return true;
+    }
+    size_t i = 0;
+    const bool negative = s[0] == '-';
+    if (negative) ++i;
+    if (i >= s.size() || s[i] < '1' || s[i] > '9') return false;
+    uint64_t v = 0;
+    for (; i < s.size(); ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        const uint64_t d = static_cast<uint64_t>(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (negative) {
+        if (v > uint64_t{1} << 63) return false;
+        out = v == uint64_t{1} << 63 ? INT64_MIN : -static_cast<int64_t>(v);
+    } else {
+        if (v > static_cast<uint64_t>(INT64_MAX)) return false;
+        out = static_cast<int64_t>(v);
+    }
+    return true;
+}
+
+}  // namespace fulmar::engine

@@ -1,0 +1,109 @@
+// The Redis (RESP2) command table: the string commands, keys and expiry of
+// issue #11's first slice, on the same items memcached uses (a Redis string
+// is an item's value, flags 0).
+//
+// Any thread; the table is a constant of the process's own memory (it holds
+// function pointers: messages between processes carry the request's bytes,
+// and each process looks the command up in its own table).
+//
+// Each entry is an engine::CommandSpec (command.h: name, arity, flags, keys,
+// parse, execute; the shape of Redis's COMMAND INFO) and two RESP columns:
+//
+//   parse    checks the arguments (syntax, numbers, options) and writes
+//            Redis's error when they are wrong: the control plane answers
+//            those itself, without a trip to the owner
+//   execute  runs the command on the shards of an EngineCtx: on the key's
+//            owner worker for writes (the one writer of its shard), or
+//            anywhere with ctx.own_shard = -1 (tests)
+//   read     kCmdRead commands only: the same reply served from ShardViews
+//            (the control plane reads the shards' shared memory, lock-free)
+//   split    multi-key writes only: how the control plane cuts them into one
+//            request per key (DEL k -> DEL k, MSET k v -> SET k v) and
+//            gathers the replies (a sum, or one +OK once all are done)
+//
+// Time: items keep whole seconds (memcached's clock), so PX/PSETEX round up
+// to the next second and PTTL answers whole seconds * 1000.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "engine/command.h"
+#include "engine/engine_ctx.h"
+#include "proto/reply_sink.h"
+#include "proto/resp_parser.h"
+#include "store/shard_view.h"
+
+namespace fulmar::engine {
+
+// One request: its arguments, the command name first.
+struct RespRequest {
+    std::span<const std::string_view> args;
+};
+
+// What a reader (the control plane, or execute() itself) reads with.
+struct RespReadCtx {
+    std::span<const store::ShardView* const> views;  // views[i]: shard i
+    UnixTime now = 0;
+    std::span<char> scratch;  // at least store::kMaxItemSize
+    EngineStats* stats = nullptr;
+};
+
+// How the control plane cuts a multi-key write into per-key requests.
+enum class RespGather : uint8_t {
+    kNone,  // one key (or none): sent whole
+    kSum,   // DEL: ":n" of each piece summed into one integer
+    kOk,    // MSET: every piece's reply dropped, one "+OK" after the last
+};
+
+// Checks `req` (arity already checked); false after writing the error.
+using RespParseFn = bool (*)(const RespRequest& req, proto::ReplySink& out);
+using RespReadFn = void (*)(const RespRequest& req, const RespReadCtx& ctx, proto::ReplySink& out);
+
+struct RespCommand {
+    CommandSpec<RespRequest, RespParseFn> spec;
+    RespReadFn read = nullptr;  // kCmdRead: served from ShardViews
+    RespGather gather = RespGather::kNone;
+    std::string_view split_as;  // the per-key command a multi-key write is cut into
+};
+
+// Every command, in the order COMMAND lists them.
+std::span<const RespCommand> resp_commands();
+// The entry named `name` (any case), or nullptr.
+const RespCommand* find_resp_command(std::string_view name);
+
+// Redis's error words for a request that is not run, each without '-' and
+// CRLF; write them with proto::RespWriter::write_error.
+std::string resp_unknown_command_error(std::span<const std::string_view> args);
+std::string resp_arity_error(std::string_view name);
+
+// Everything that is checked before a command runs: its arity, the length
+// of the keys it writes (memcached's 250 bytes: one keyspace) and its
+// arguments (spec.parse). False after writing Redis's error to `out`.
+bool resp_check(const RespCommand& c, const RespRequest& req, proto::ReplySink& out);
+
+// Looks the command up, checks its arity and arguments, and runs it on
+// ctx's shards (writes need ctx to own their keys' shards). The reply or
+// error goes to `out`. Used by the owner worker for the requests the control
+// plane sends it, and by tests as the whole executor.
+void execute_resp(const RespRequest& req, EngineCtx& ctx, proto::ReplySink& out);
+
+// The owner's side of a RESP request sent through the channel: `body` is
+// one multibulk request (the control plane writes it, see
+// write_resp_request); parses it with `parser` (the worker's, reused) and
+// runs it with execute_resp. A body that does not parse is answered with
+// Redis's protocol error.
+void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
+                      proto::ReplySink& out);
+
+// `args` as one multibulk request ("*<n>\r\n$<len>\r\n<arg>\r\n...").
+void write_resp_request(std::span<const std::string_view> args, std::string& out);
+
+// Redis's string2ll: a decimal int64 with no spaces, no '+', no leading
+// zero, at most 20 characters.
+bool resp_parse_int(std::string_view s, int64_t& out);
+
+}  // namespace fulmar::engine
