@@ -1,5 +1,5 @@
 // fulmar-controlplane: the DPDK secondary process beside fulmar-dataplane.
-// Serves memcached over TCP on the appliance's address (reads from the
+// Serves memcached and Redis (RESP2, strings) over TCP on the appliance's address (reads from the
 // shards' shared memory, writes through the owners' inboxes), memcached UDP
 // requests that came as IP fragments, and the admin socket; exits when the
 // dataplane goes away.
@@ -145,6 +145,16 @@ class ControlPlane {
             }
             mc = std::move(s.value());
         }
+        // Redis (RESP2) on the same keyspace: strings (resp_session.h).
+        std::unique_ptr<McServer> redis;
+        if (cp_.redis_port != 0) {
+            auto s = McServer::listen(deps, addr, cp_.redis_port, TcpProtocol::kResp);
+            if (!s) {
+                fmt::print(stderr, "fulmar-controlplane: {}\n", s.error());
+                return 1;
+            }
+            redis = std::move(s.value());
+        }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).
         std::unique_ptr<McUdpServer> udp;
@@ -192,6 +202,9 @@ class ControlPlane {
         if (mc)
             fmt::print("fulmar-controlplane: serving memcached over TCP on {}:{}\n", ip,
                        mc->port());
+        if (redis)
+            fmt::print("fulmar-controlplane: serving Redis (RESP2) over TCP on {}:{}\n", ip,
+                       redis->port());
         if (udp)
             fmt::print(
                 "fulmar-controlplane: serving memcached over UDP on {}:{} (requests that came "
@@ -227,6 +240,8 @@ class ControlPlane {
                 } else if ((r.ticket & kSweepTicketBit) != 0) {
                     sweep.on_reply(r, SweepDriver::clock_now());
                     ++sweep_replies;
+                } else if ((r.ticket & kRespTicketBit) != 0) {
+                    if (redis) redis->on_reply(r);
                 } else if (mc) {
                     mc->on_reply(r);
                 }
@@ -262,6 +277,7 @@ class ControlPlane {
                 work += static_cast<size_t>(loop.dispatch(&ControlPlane::quiescent, this));
             }
             if (mc) mc->tick(clock.now());
+            if (redis) redis->tick(clock.now());
             if (udp) udp->tick(clock.now());
             admin.value()->tick();
             if (metrics) metrics->tick();

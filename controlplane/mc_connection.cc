@@ -38,6 +38,11 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
       last_active_(now),
       last_progress_(now) {
     interest_ = EPOLLIN;
+    if (server.protocol() == TcpProtocol::kResp)
+        resp_ = std::make_unique<RespSession>(
+            OwnerExecutorDeps{
+                .dp = server.deps().dp, .channel = server.deps().channel, .ctx = &server.ctx()},
+            exec_, static_cast<ExecutorClient&>(*this));
 }
 
 McConnection::~McConnection() {
@@ -118,7 +123,8 @@ void McConnection::process() {
     if (closed_) return;
     waiting_ = false;
     if (!closing_ && in_off_ < in_.size()) {
-        const engine::McFeedResult r = session_.feed(std::string_view(in_).substr(in_off_), out_);
+        const std::string_view in = std::string_view(in_).substr(in_off_);
+        const engine::McFeedResult r = resp_ ? resp_->feed(in, out_) : session_.feed(in, out_);
         in_off_ += r.consumed;
         if (r.status == engine::McSessionStatus::kClose) {
             closing_ = true;
@@ -197,7 +203,10 @@ void McConnection::update_interest() {
 void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
     std::string bytes = exec_.reply_bytes(op, r);
     if (closed_) return;
-    out_.fill(ticket, std::move(bytes));
+    if (op == PostOp::kRespGather && resp_)
+        resp_->gathered(ticket, bytes, out_);
+    else
+        out_.fill(ticket, std::move(bytes));
     write_out();
     if (!closed_ && waiting_ && exec_.pending() == 0) process();
 }

@@ -1,4 +1,7 @@
-// One memcached TCP client: its socket, its session, its replies in order.
+// One TCP client of the control plane: its socket, its session, its
+// replies in order. The session is memcached's (engine::McSession) or, on
+// the Redis listener, a RespSession (resp_session.h); both run through the
+// same OwnerExecutor and OrderedOutput.
 //
 // Owned by McServer on the control plane's loop thread.
 //
@@ -22,6 +25,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,6 +33,7 @@
 #include "event_loop.h"
 #include "mc_server.h"
 #include "owner_executor.h"
+#include "resp_session.h"
 
 namespace fulmar::controlplane {
 
@@ -77,6 +82,7 @@ class McConnection final : public EventHandler, private ExecutorClient {
     sockaddr_in peer_;
     OwnerExecutor exec_;
     engine::McSession session_;
+    std::unique_ptr<RespSession> resp_;  // the Redis listener's connections
     std::string in_;
     size_t in_off_ = 0;
     OrderedOutput out_;

@@ -21,7 +21,11 @@
 
 namespace fulmar::controlplane {
 
-McServer::McServer(const McServerDeps& deps) : deps_(deps), scratch_(store::kMaxItemSize) {
+McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
+    : deps_(deps),
+      scratch_(store::kMaxItemSize),
+      protocol_(protocol),
+      next_ticket_(protocol == TcpProtocol::kResp ? kRespTicketBit | 1 : 1) {
     ctx_.clock = &clock_;
     ctx_.scratch = scratch_;
     ctx_.started = deps.dp->shm->started;
@@ -39,9 +43,11 @@ McServer::~McServer() {
 }
 
 Result<std::unique_ptr<McServer>, std::string> McServer::listen(const McServerDeps& deps,
-                                                                uint32_t addr, uint16_t port) {
-    std::unique_ptr<McServer> s(new McServer(deps));
-    auto sock = bind_inet(SOCK_STREAM, addr, port, "memcached TCP");
+                                                                uint32_t addr, uint16_t port,
+                                                                TcpProtocol protocol) {
+    std::unique_ptr<McServer> s(new McServer(deps, protocol));
+    auto sock = bind_inet(SOCK_STREAM, addr, port,
+                          protocol == TcpProtocol::kResp ? "Redis TCP" : "memcached TCP");
     if (!sock) return Err{sock.error()};
     s->fd_ = sock.value().fd;
     s->port_ = sock.value().port;
@@ -62,8 +68,10 @@ void McServer::on_event(uint32_t) {
             return;  // EAGAIN, or out of descriptors: try at the next event
         }
         if (stats_.curr_connections >= deps_.cfg->max_connections) {
-            // memcached's answer past its connection limit.
-            static constexpr std::string_view kFull = "ERROR Too many open connections\r\n";
+            // memcached's (Redis's) answer past its connection limit.
+            const std::string_view kFull = protocol_ == TcpProtocol::kResp
+                                               ? "-ERR max number of clients reached\r\n"
+                                               : "ERROR Too many open connections\r\n";
             (void)::send(fd, kFull.data(), kFull.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             ::close(fd);
             ++stats_.rejected_connections;

@@ -30,6 +30,16 @@ namespace fulmar::controlplane {
 
 class McConnection;
 
+// What a listener's connections speak.
+enum class TcpProtocol : uint8_t {
+    kMemcached,  // memcached text (classic and meta): engine::McSession
+    kResp,       // Redis RESP2: RespSession (resp_session.h)
+};
+
+// Tickets of the RESP listener's requests carry this bit (63: admin, 62:
+// UDP, 61: sweep), so the loop routes their replies to it.
+inline constexpr uint64_t kRespTicketBit = uint64_t{1} << 60;
+
 // The parts of the control plane every connection uses.
 struct McServerDeps {
     store::AttachedDataplane* dp = nullptr;
@@ -50,8 +60,9 @@ struct McServerStats {
 class McServer final : public EventHandler {
   public:
     // Binds `addr:port` (host order) and starts accepting.
-    static Result<std::unique_ptr<McServer>, std::string> listen(const McServerDeps& deps,
-                                                                 uint32_t addr, uint16_t port);
+    static Result<std::unique_ptr<McServer>, std::string> listen(
+        const McServerDeps& deps, uint32_t addr, uint16_t port,
+        TcpProtocol protocol = TcpProtocol::kMemcached);
     ~McServer() override;
 
     void on_event(uint32_t events) override;  // accept
@@ -78,9 +89,10 @@ class McServer final : public EventHandler {
     // The connection figures of plain `stats` (curr_connections, ...).
     std::string conn_stat_lines() const;
     uint16_t port() const { return port_; }
+    TcpProtocol protocol() const { return protocol_; }
 
   private:
-    McServer(const McServerDeps& deps);
+    McServer(const McServerDeps& deps, TcpProtocol protocol);
 
     McServerDeps deps_;
     int fd_ = -1;
@@ -91,6 +103,7 @@ class McServer final : public EventHandler {
     engine::EngineCtx ctx_;
     McServerStats stats_;
     uint64_t next_conn_id_ = 1;
+    TcpProtocol protocol_;
     uint64_t next_ticket_ = 1;
     struct Ticket {
         uint64_t conn_id;

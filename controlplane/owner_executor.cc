@@ -71,7 +71,11 @@ size_t OwnerExecutor::shard_of(const store::KeyDigest& d) const {
 std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
     if (pending_ > 0) --pending_;
     std::string bytes;
-    if (r.status != dataplane::ReplyStatus::kOk) {
+    const bool resp = op == PostOp::kResp || op == PostOp::kRespGather;
+    if (r.status != dataplane::ReplyStatus::kOk && resp) {
+        // Redis's words for a reply it has no memory for.
+        bytes = "-OOM the owner could not send its reply (no buffers)\r\n";
+    } else if (r.status != dataplane::ReplyStatus::kOk) {
         bytes = std::string(proto::kMcServerErrorOutOfMemory);
     } else {
         bytes = copy_chain(r.bytes, r.len);
@@ -79,6 +83,8 @@ std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
     const std::string_view end = proto::kMcEnd;
     switch (op) {
         case PostOp::kAsIs:
+        case PostOp::kResp:
+        case PostOp::kRespGather:
             break;
         case PostOp::kDiscard:
             bytes.clear();
@@ -115,6 +121,72 @@ bool OwnerExecutor::forward(size_t shard, std::string_view bytes,
     ++pending_;
     if (out != nullptr) out->append_deferred(ticket);
     return true;
+}
+
+uint64_t OwnerExecutor::send_resp(size_t shard, std::string_view request, PostOp op,
+                                  proto::ReplySink* out) {
+    if (pending_ >= kMaxPending) return 0;
+    ShardChannel& ch = *deps_.channel;
+    const uint64_t ticket = client_.new_ticket(op);
+    dataplane::Message* msg = ch.prepare_resp(request, ticket);
+    if (msg == nullptr) {
+        client_.forget_ticket(ticket);
+        return 0;
+    }
+    ch.send(shard, msg);
+    ++pending_;
+    if (out != nullptr) out->append_deferred(ticket);
+    return ticket;
+}
+
+ExecStatus OwnerExecutor::send_resp_pieces(std::span<const RespPiece> pieces, PostOp op,
+                                           std::vector<uint64_t>& tickets, bool& never) {
+    never = false;
+    tickets.clear();
+    if (pending_ + pieces.size() > kMaxPending && pending_ != 0) return ExecStatus::kWait;
+    ShardChannel& ch = *deps_.channel;
+    pieces_.clear();
+    for (const RespPiece& p : pieces) {
+        const uint64_t ticket = client_.new_ticket(op);
+        dataplane::Message* msg = ch.prepare_resp(p.request, ticket);
+        if (msg == nullptr) {
+            client_.forget_ticket(ticket);
+            for (const Piece& q : pieces_) {
+                ch.cancel(q.msg);
+                client_.forget_ticket(q.ticket);
+            }
+            pieces_.clear();
+            never = ch.inflight() == 0 && ch.backlog() == 0;
+            return ExecStatus::kWait;
+        }
+        pieces_.push_back({msg, p.shard, ticket});
+    }
+    for (const Piece& p : pieces_) {
+        ch.send(p.shard, p.msg);
+        ++pending_;
+        tickets.push_back(p.ticket);
+    }
+    pieces_.clear();
+    return ExecStatus::kDone;
+}
+
+ExecStatus OwnerExecutor::fan_out_resp(std::string_view request, proto::ReplySink& out) {
+    // As flush_all: the client reads "+OK" only once every shard is flushed.
+    if (pending_ >= kMaxPending) return ExecStatus::kWait;
+    ShardChannel& ch = *deps_.channel;
+    std::vector<uint64_t> tickets(ch.n_shards());
+    for (size_t s = 0; s < tickets.size(); ++s)
+        tickets[s] = client_.new_ticket(s == 0 ? PostOp::kResp : PostOp::kDiscard);
+    if (!ch.fan_out(request, nullptr, tickets, dataplane::MessageKind::kControlResp)) {
+        for (uint64_t t : tickets)
+            client_.forget_ticket(t);
+        return ExecStatus::kWait;
+    }
+    pending_ += tickets.size();
+    for (size_t s = 1; s < tickets.size(); ++s)
+        out.append_deferred(tickets[s]);
+    out.append_deferred(tickets.front());
+    return ExecStatus::kDone;
 }
 
 ExecStatus OwnerExecutor::get_local(const proto::McTextRequest& req, proto::ReplySink& out) {

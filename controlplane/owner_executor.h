@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,8 @@ enum class PostOp : uint8_t {
     kStripEnd,      // one key of a multi-key get: its "END\r\n" goes
     kAddConnStats,  // plain `stats`: the connection figures are ours
     kDiscard,       // a fan-out's other owners: done is all they say
+    kResp,          // a Redis reply, as is (a RESP error when the owner could not send it)
+    kRespGather,    // one piece of a Redis multi-key write: the session gathers it
 };
 
 // What an executor asks of the client it runs for.
@@ -115,6 +118,25 @@ class OwnerExecutor final : public engine::McExecutor {
     std::string reply_bytes(PostOp op, const OwnerReply& r);
     // Requests of ours still at the owners.
     size_t pending() const { return pending_; }
+    size_t shard_of(const store::KeyDigest& d) const;
+
+    // ---- for the RESP session (resp_session.h) ----
+    // Sends one Redis request (a multibulk) to `shard`'s owner; its ticket
+    // (its reply comes back after `op`), 0 when the channel has no room.
+    // With `out`, the reply's place is taken there now.
+    uint64_t send_resp(size_t shard, std::string_view request, PostOp op, proto::ReplySink* out);
+    // Several Redis requests, each to its shard's owner, all sent or none
+    // (kWait: no room now; kDone with `tickets` filled). `never` is set when
+    // they can never fit the channel at once (waiting would never end).
+    struct RespPiece {
+        size_t shard;
+        std::string request;
+    };
+    engine::ExecStatus send_resp_pieces(std::span<const RespPiece> pieces, PostOp op,
+                                        std::vector<uint64_t>& tickets, bool& never);
+    // One Redis request to every owner (FLUSHALL): shard 0's reply is the
+    // answer, placed in `out` after every other owner's (which say nothing).
+    engine::ExecStatus fan_out_resp(std::string_view request, proto::ReplySink& out);
 
     // engine::McExecutor
     engine::ExecStatus classic(const proto::McTextRequest& req, const store::KeyRef& key,
@@ -133,7 +155,6 @@ class OwnerExecutor final : public engine::McExecutor {
     engine::ExecStatus get_local(const proto::McTextRequest& req, proto::ReplySink& out);
     engine::ExecStatus gat(const proto::McTextRequest& req, std::string_view raw,
                            proto::ReplySink& out);
-    size_t shard_of(const store::KeyDigest& d) const;
 
     OwnerExecutorDeps deps_;
     ExecutorClient& client_;

@@ -170,6 +170,12 @@ Message* ShardChannel::prepare(std::string_view bytes, const engine::ParsedReque
     return msg;
 }
 
+Message* ShardChannel::prepare_resp(std::string_view bytes, uint64_t ticket) {
+    Message* msg = prepare(bytes, nullptr, ticket);
+    if (msg != nullptr) msg->kind = MessageKind::kControlResp;
+    return msg;
+}
+
 Message* ShardChannel::prepare_mark_fetched(const store::KeyRef& k, uint64_t cas, uint64_t ticket) {
     Message* msg = prepare(k.key, nullptr, ticket);
     if (msg == nullptr) return nullptr;
@@ -213,12 +219,13 @@ void ShardChannel::cancel(Message* msg) {
 }
 
 bool ShardChannel::fan_out(std::string_view bytes, const engine::ParsedRequest* parsed,
-                           std::span<const uint64_t> tickets) {
+                           std::span<const uint64_t> tickets, MessageKind kind) {
     if (tickets.size() != inboxes_.size()) return false;
     std::vector<Message*> msgs;
     msgs.reserve(tickets.size());
     for (uint64_t t : tickets) {
         Message* m = prepare(bytes, parsed, t);
+        if (m != nullptr) m->kind = kind;
         if (m == nullptr) {
             for (Message* p : msgs)
                 cancel(p);

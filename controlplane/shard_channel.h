@@ -78,6 +78,9 @@ class ShardChannel {
     // connection waits and tries again after poll() freed some.
     dataplane::Message* prepare(std::string_view bytes, const engine::ParsedRequest* parsed,
                                 uint64_t ticket);
+    // A Redis request (one multibulk, engine::write_resp_request) for an
+    // owner (dataplane::MessageKind::kControlResp); otherwise as prepare().
+    dataplane::Message* prepare_resp(std::string_view bytes, uint64_t ticket);
     // Asks the owner to mark the item under `k` fetched if its CAS is still
     // `cas` (see dataplane::MessageKind::kControlMarkFetched).
     dataplane::Message* prepare_mark_fetched(const store::KeyRef& k, uint64_t cas, uint64_t ticket);
@@ -94,7 +97,8 @@ class ShardChannel {
     // multi-key commands next): all of them sent, tickets[s] for shard s, or
     // none (false: no room now; try again after poll()).
     bool fan_out(std::string_view bytes, const engine::ParsedRequest* parsed,
-                 std::span<const uint64_t> tickets);
+                 std::span<const uint64_t> tickets,
+                 dataplane::MessageKind kind = dataplane::MessageKind::kControlRequest);
 
     // Sends what the backlogs hold, as far as inboxes and limits allow, and
     // hands every reply on the ring to `on_reply`. Returns the replies seen.

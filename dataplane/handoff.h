@@ -27,6 +27,7 @@
 //   |   kUdpDatagram:     UdpReplyTo {mbuf, net::UdpRequest, req id}    |
 //   |   kControlRequest:  ControlReplyTo {request mbuf, reply ring}     |
 //   |   kControlMarkFetched: ControlReplyTo (key + CAS in `parsed`)     |
+//   |   kControlResp:     ControlReplyTo (a RESP request in `body`)     |
 //   |   kControlSweep:    SweepStep {reply ring, budget}                 |
 //   |   kControlSweepDone: SweepStep: what the step found (no bytes)     |
 //   |   kControlReply:    reply: mbuf chain of reply_len bytes (or null)|
@@ -61,6 +62,11 @@ enum class MessageKind : uint8_t {
     // figures in `sweep`; no bytes, nothing in the request arena.
     kControlSweep,
     kControlSweepDone,
+    // One Redis (RESP2) request from the control plane, in `body` as one
+    // multibulk (engine::write_resp_request): the owner parses it and runs
+    // it with engine::run_resp_request. Nothing in `parsed`. Reply:
+    // kControlReply with the RESP reply bytes.
+    kControlResp,
 };
 
 enum class ReplyStatus : uint8_t {
@@ -111,7 +117,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) Message {
     engine::ParsedRequest parsed;
     union {
         UdpReplyTo udp{};        // kUdpDatagram
-        ControlReplyTo control;  // kControlRequest, kControlMarkFetched
+        ControlReplyTo control;  // kControlRequest, kControlMarkFetched, kControlResp
         SweepStep sweep;         // kControlSweep, kControlSweepDone
         rte_mbuf* reply;         // kControlReply: the reply bytes, chained mbufs
     };

@@ -378,6 +378,9 @@ void Worker::run_control(Message* msg) {
         const store::KeyRef k = msg->parsed.key();
         store::Item* it = shard.find(k, clock_.now());
         if (it != nullptr && it->cas == msg->parsed.request.cas) engine::mark_fetched(shard, it);
+    } else if (msg->kind == MessageKind::kControlResp) {
+        reply_.clear();
+        engine::run_resp_request(resp_parser_, msg->body, ctx_, reply_);
     } else {
         run_request(msg->body, &msg->parsed);
     }
@@ -462,6 +465,7 @@ unsigned Worker::drain_inbox() {
                 break;
             case MessageKind::kControlRequest:
             case MessageKind::kControlMarkFetched:
+            case MessageKind::kControlResp:
                 run_control(msg);  // the message goes back as the reply
                 break;
             case MessageKind::kControlSweep:

@@ -42,6 +42,7 @@
 #include "engine/engine_ctx.h"
 #include "engine/mc_get_batch.h"
 #include "engine/mc_session.h"
+#include "engine/resp_commands.h"
 #include "engine/route.h"
 #include "handoff.h"
 #include "net/addr.h"
@@ -174,6 +175,7 @@ class Worker {
     std::vector<char> scratch_;
     engine::EngineCtx ctx_;
     engine::McSession session_;
+    proto::RespParser resp_parser_;  // the control plane's RESP requests (kControlResp)
     ReplyBuffer reply_;
     // The GET fast path: plain get datagrams of this burst, answered together.
     struct PendingGet {

@@ -1,0 +1,140 @@
+// A Redis client's requests on the control plane; see resp_session.h.
+#include "resp_session.h"
+
+#include <charconv>
+
+#include "proto/resp_writer.h"
+
+namespace fulmar::controlplane {
+
+using engine::ExecStatus;
+using engine::RespCommand;
+using engine::RespGather;
+using engine::RespRequest;
+
+RespSession::RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, ExecutorClient& client)
+    : deps_(deps), exec_(exec), client_(client) {
+    for (const store::ShardView& v : deps.dp->shards)
+        views_.push_back(&v);
+}
+
+engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) {
+    engine::McFeedResult r;
+    while (r.consumed < in.size()) {
+        const proto::RespParseResult p = parser_.parse(in.substr(r.consumed));
+        if (p.status == proto::ParseStatus::kNeedMore) break;
+        if (p.status == proto::ParseStatus::kError) {
+            proto::RespWriter(out).write_simple_error(parser_.error_message());
+            r.status = engine::McSessionStatus::kClose;
+            return r;
+        }
+        const RespRequest req{parser_.args()};
+        const Step step = req.args.empty() ? Step::kNext : run(req, out);
+        if (step == Step::kWait) {
+            // Fed the same bytes again later: the parse starts over.
+            parser_.reset();
+            r.waiting = true;
+            return r;
+        }
+        r.consumed += p.consumed;
+        if (step == Step::kClose) {
+            r.status = engine::McSessionStatus::kClose;
+            return r;
+        }
+    }
+    return r;
+}
+
+RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
+    const RespCommand* c = engine::find_resp_command(req.args[0]);
+    if (c == nullptr) {
+        proto::RespWriter(out).write_error(engine::resp_unknown_command_error(req.args));
+        return Step::kNext;
+    }
+    // No more replies pile up while the client has not taken what it has.
+    if (client_.output_full()) return Step::kWait;
+    if (!engine::resp_check(*c, req, out)) return Step::kNext;
+    engine::EngineCtx& ctx = *deps_.ctx;
+    if (c->spec.has(engine::kCmdRead)) {
+        // A read after this client's own writes must see them.
+        if (exec_.pending() != 0) return Step::kWait;
+        c->read(req,
+                engine::RespReadCtx{
+                    .views = views_, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats},
+                out);
+        return Step::kNext;
+    }
+    if (c->spec.has(engine::kCmdNoKey)) {
+        c->spec.execute(req, store::KeyRef{}, ctx, out);
+        return c->spec.has(engine::kCmdCloses) ? Step::kClose : Step::kNext;
+    }
+    request_.clear();
+    engine::write_resp_request(req.args, request_);
+    if (c->spec.has(engine::kCmdAllShards))
+        return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
+    const size_t n_keys =
+        c->spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c->spec.keys.step);
+    if (n_keys > 1 && c->gather != RespGather::kNone) return split(*c, req, out);
+    const size_t shard = exec_.shard_of(store::KeyRef(req.args[1]).digest);
+    return exec_.send_resp(shard, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+}
+
+RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& req,
+                                     OrderedOutput& out) {
+    const size_t step = static_cast<size_t>(c.spec.keys.step);
+    pieces_.clear();
+    std::vector<std::string_view> piece;
+    for (size_t i = 1; i + step <= req.args.size(); i += step) {
+        piece.assign({c.split_as});
+        for (size_t j = 0; j < step; ++j)
+            piece.push_back(req.args[i + j]);
+        OwnerExecutor::RespPiece p{exec_.shard_of(store::KeyRef(req.args[i]).digest), {}};
+        engine::write_resp_request(piece, p.request);
+        pieces_.push_back(std::move(p));
+    }
+    bool never = false;
+    if (exec_.send_resp_pieces(pieces_, PostOp::kRespGather, tickets_, never) !=
+        ExecStatus::kDone) {
+        if (!never) return Step::kWait;
+        proto::RespWriter(out).write_error("too many keys for the owners' channel at once");
+        return Step::kNext;
+    }
+    const uint64_t placeholder = tickets_.front();
+    groups_[placeholder] = Gather{.kind = c.gather, .left = tickets_.size()};
+    for (uint64_t t : tickets_)
+        piece_group_[t] = placeholder;
+    out.append_deferred(placeholder);
+    return Step::kNext;
+}
+
+void RespSession::gathered(uint64_t ticket, std::string_view bytes, OrderedOutput& out) {
+    const auto p = piece_group_.find(ticket);
+    if (p == piece_group_.end()) return;
+    const uint64_t placeholder = p->second;
+    piece_group_.erase(p);
+    const auto g = groups_.find(placeholder);
+    if (g == groups_.end()) return;
+    Gather& gather = g->second;
+    if (bytes.starts_with('-')) {
+        if (gather.error.empty()) gather.error = std::string(bytes);
+    } else if (bytes.starts_with(':')) {
+        int64_t n = 0;
+        std::from_chars(bytes.data() + 1, bytes.data() + bytes.size(), n);
+        gather.sum += n;
+    }
+    if (--gather.left != 0) return;
+    std::string reply;
+    if (!gather.error.empty()) {
+        reply = std::move(gather.error);
+    } else {
+        proto::RespWriter w(reply);
+        if (gather.kind == RespGather::kSum)
+            w.write_integer(gather.sum);
+        else
+            w.write_simple("OK");
+    }
+    groups_.erase(g);
+    out.fill(placeholder, std::move(reply));
+}
+
+}  // namespace fulmar::controlplane
