@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+"""Redis (RESP2) through the control plane, on the keyspace memcached uses.
+
+    controlplane_resp_test.py <fulmar-dataplane> <fulmar-controlplane> [Test ...]
+
+An appliance of its own (two workers, so keys land on two owners) with the
+exception path, as controlplane_mc_test.py starts it, its control plane
+listening for Redis on REDIS_PORT; clients in the test's namespace:
+
+    client ns 198.18.110.2 --TAP--> dataplane --kernel TAP--> 198.18.110.1:6379
+
+Covers: redis-cli and Debian's Python `redis` client unchanged; one keyspace
+with memcached over UDP; and a differential test: the same commands, byte
+streams compared reply by reply with a redis-server 7 started here on host
+loopback (stopped by its pid), TTL/PTTL figures within the rounding of our
+whole-second clock. Needs root and hugepages; exits 77 (skipped) without.
+Names: tag "rsp", subnet 198.18.110.0/24, sockets in a temporary directory.
+"""
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fulmar_it as F  # noqa: E402
+
+DATAPLANE = CONTROLPLANE = None
+DP_IP = "198.18.110.1"
+CLIENT_IP = "198.18.110.2"
+REDIS_PORT = 6379
+PY = "/usr/bin/python3"
+
+
+def read_reply(sock, buf):
+    """One whole RESP2 reply from `sock`: (its bytes, what is left)."""
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError(f"closed; have {buf[:200]!r}")
+            buf += chunk
+
+    def line(at):
+        nonlocal buf
+        while b"\r\n" not in buf[at:]:
+            need(len(buf) + 1)
+        return buf.index(b"\r\n", at) + 2
+
+    def one(at):
+        need(at + 1)
+        end = line(at)
+        kind, head = buf[at:at + 1], buf[at + 1:end - 2]
+        if kind in (b"+", b"-", b":"):
+            return end
+        n = int(head)
+        if kind == b"$":
+            if n < 0:
+                return end
+            need(end + n + 2)
+            return end + n + 2
+        if kind == b"*":
+            for _ in range(max(n, 0)):
+                end = one(end)
+            return end
+        raise AssertionError(f"not RESP: {buf[at:at + 50]!r}")
+
+    end = one(0)
+    return buf[:end], buf[end:]
+
+
+class Raw:
+    """A RESP connection speaking raw bytes."""
+
+    def __init__(self, sock):
+        self.s = sock
+        self.s.settimeout(10)
+        self.buf = b""
+
+    def cmd(self, *args):
+        parts = [f"*{len(args)}\r\n".encode()]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            parts += [f"${len(a)}\r\n".encode(), a, b"\r\n"]
+        self.s.sendall(b"".join(parts))
+        reply, self.buf = read_reply(self.s, self.buf)
+        return reply
+
+    def raw(self, data):
+        self.s.sendall(data)
+        reply, self.buf = read_reply(self.s, self.buf)
+        return reply
+
+    def close(self):
+        self.s.close()
+
+
+class RespTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag="rsp", kernel=True, ip=DP_IP,
+                              client_ip=CLIENT_IP, memory_mb=32)
+        if not cls.fx.wait_serving():
+            log = cls.fx.dp.text()
+            cls.fx.teardown()
+            raise AssertionError(f"the dataplane does not answer over UDP; log:\n{log}")
+        section = "\n".join([
+            f'admin_socket = "{os.path.join(cls.fx.workdir, "admin.sock")}"',
+            "metrics_port = 0",
+            "request_arena_mb = 8",
+            f"redis_port = {REDIS_PORT}",
+        ])
+        cls.cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, section)
+        if not cls.cp.wait_ready():
+            text = cls.cp.text()
+            cls.cp.stop()
+            cls.fx.teardown()
+            raise AssertionError(f"the control plane did not get ready; log:\n{text}")
+        cls.redis = None
+        cls.redis_port = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.redis is not None and cls.redis.poll() is None:
+            os.kill(cls.redis.pid, signal.SIGTERM)
+            cls.redis.wait(10)
+        cls.cp.stop()
+        cls.fx.teardown()
+
+    def fulmar(self):
+        s = self.fx.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect((DP_IP, REDIS_PORT))
+        return Raw(s)
+
+    @classmethod
+    def start_redis(cls):
+        """redis-server 7 on host loopback, a port of its own, no persistence,
+        one database (the appliance has only database 0)."""
+        if cls.redis is not None:
+            return
+        for _ in range(20):
+            port = random.randrange(20000, 60000)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    continue
+            proc = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--databases", "1", "--dir", cls.fx.workdir],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and proc.poll() is None:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        cls.redis, cls.redis_port = proc, port
+                        return
+                time.sleep(0.05)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                proc.wait(5)
+        raise AssertionError("redis-server did not start")
+
+    def key(self, tag):
+        return f"{tag}{os.getpid()}_{random.randrange(1 << 30)}"
+
+    def test_redis_cli_unchanged(self):
+        k = self.key("cli")
+
+        def cli(*args):
+            r = self.fx.ns.ip("redis-cli", "-h", DP_IP, "-p", str(REDIS_PORT), *args)
+            return r.stdout.strip()
+
+        self.assertEqual(cli("ping"), "PONG")
+        self.assertEqual(cli("set", k, "hello"), "OK")
+        self.assertEqual(cli("get", k), "hello")
+        self.assertEqual(cli("incr", k), "ERR value is not an integer or out of range")
+        self.assertEqual(cli("append", k, " world"), "11")
+        self.assertEqual(cli("mget", k, k + "x"), "hello world")
+        self.assertEqual(cli("del", k), "1")
+
+    def test_python_redis_client_unchanged(self):
+        k = self.key("py")
+        script = f"""
+import redis
+r = redis.Redis(host="{DP_IP}", port={REDIS_PORT}, socket_timeout=10)
+assert r.ping()
+assert r.set("{k}", "v", ex=100)
+assert r.get("{k}") == b"v", r.get("{k}")
+assert 99 <= r.ttl("{k}") <= 100
+assert r.incr("{k}n", 5) == 5
+assert r.mset({{"{k}a": "1", "{k}b": "2"}})
+assert r.mget("{k}a", "{k}b", "{k}c") == [b"1", b"2", None]
+assert r.delete("{k}a", "{k}b", "{k}c") == 2
+assert r.exists("{k}", "{k}n") == 2
+p = r.pipeline(transaction=False)
+for i in range(200):
+    p.incr("{k}p")
+    p.get("{k}p")
+out = p.execute()
+assert out[-1] == b"200" and out[-2] == 200, out[-2:]
+print("ok")
+"""
+        r = self.fx.ns.ip(PY, "-c", script, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(r.stdout.strip(), "ok")
+
+    def test_one_keyspace_with_memcached_udp(self):
+        c = self.fulmar()
+        try:
+            k = self.key("ks")
+            self.assertEqual(c.cmd("set", k, "redis"), b"+OK\r\n")
+            self.assertEqual(self.fx.client.request(f"get {k}\r\n".encode()),
+                             f"VALUE {k} 0 5\r\nredis\r\nEND\r\n".encode())
+            self.assertEqual(self.fx.client.request(f"set {k} 3 0 2\r\n41\r\n".encode()),
+                             b"STORED\r\n")
+            self.assertEqual(c.cmd("incr", k), b":42\r\n")
+            self.assertEqual(self.fx.client.request(f"get {k}\r\n".encode()),
+                             f"VALUE {k} 3 2\r\n42\r\nEND\r\n".encode())
+        finally:
+            c.close()
+
+    def test_pipelined_replies_keep_their_order(self):
+        c = self.fulmar()
+        try:
+            k = self.key("pipe")
+            req = b""
+            expect = b""
+            for i in range(300):
+                req += f"*3\r\n$3\r\nset\r\n${len(k)}\r\n{k}\r\n${len(str(i))}\r\n{i}\r\n".encode()
+                req += f"*2\r\n$3\r\nget\r\n${len(k)}\r\n{k}\r\n".encode()
+                req += f"*3\r\n$3\r\ndel\r\n${len(k)}\r\n{k}\r\n$1\r\nz\r\n".encode()
+                expect += f"+OK\r\n${len(str(i))}\r\n{i}\r\n:1\r\n".encode()
+            c.s.sendall(req)
+            got = b""
+            while len(got) < len(expect):
+                got += c.s.recv(1 << 16)
+            self.assertEqual(got, expect)
+        finally:
+            c.close()
+
+    # The differential test: each command to both servers, replies compared.
+    DIFF = [
+        ["ping"], ["ping", "hello"], ["echo", "a b"], ["select", "0"], ["select", "1"],
+        ["select", "x"], ["get", "{k}s"], ["set", "{k}s", "v1"], ["get", "{k}s"],
+        ["set", "{k}s", "v2", "NX"], ["set", "{k}s", "v2", "XX", "GET"], ["get", "{k}s"],
+        ["set", "{k}n", "x", "xx"], ["set", "{k}s", "v", "nx", "xx"],
+        ["set", "{k}s", "v", "EX", "0"], ["set", "{k}s", "v", "EX", "abc"],
+        ["set", "{k}s", "v", "EX"], ["set", "{k}s", "v", "KEEPTTL", "EX", "5"],
+        ["set", "{k}s", "v", "FOO"], ["set", "{k}e", "v", "EX", "100"], ["ttl", "{k}e"],
+        ["pttl", "{k}e"], ["set", "{k}e", "w", "KEEPTTL"], ["ttl", "{k}e"],
+        ["set", "{k}p", "v", "PX", "5000"], ["pttl", "{k}p"], ["ttl", "{k}none"],
+        ["pttl", "{k}s"], ["setnx", "{k}s", "x"], ["setnx", "{k}nx", "x"],
+        ["setex", "{k}x", "100", "v"], ["setex", "{k}x", "0", "v"], ["setex", "{k}x", "a", "v"],
+        ["psetex", "{k}x", "100000", "v"], ["psetex", "{k}x", "-5", "v"], ["ttl", "{k}x"],
+        ["incr", "{k}c"], ["incrby", "{k}c", "41"], ["decr", "{k}c"], ["decrby", "{k}c", "50"],
+        ["incrby", "{k}c", "x"], ["incr", "{k}s"], ["set", "{k}m", "9223372036854775807"],
+        ["incr", "{k}m"], ["decrby", "{k}c", "-9223372036854775808"], ["get", "{k}c"],
+        ["set", "{k}z", " 1"], ["incr", "{k}z"], ["set", "{k}z", "01"], ["incr", "{k}z"],
+        ["append", "{k}a", "ab"], ["append", "{k}a", "cd"], ["get", "{k}a"],
+        ["strlen", "{k}a"], ["strlen", "{k}none"], ["exists", "{k}a", "{k}a", "{k}none"],
+        ["mset", "{k}1", "a", "{k}2", "b", "{k}3", "c"], ["mset", "{k}1", "a", "{k}2"],
+        ["mget", "{k}1", "{k}none", "{k}3", "{k}2"], ["del", "{k}1", "{k}2", "{k}none"],
+        ["del", "{k}3"], ["mget", "{k}1", "{k}3"], ["expire", "{k}a", "100"],
+        ["ttl", "{k}a"], ["expire", "{k}a", "50", "GT"], ["expire", "{k}a", "50", "LT"],
+        ["ttl", "{k}a"], ["expire", "{k}a", "60", "NX"], ["expire", "{k}a", "1", "NX", "XX"],
+        ["expire", "{k}a", "1", "GT", "LT"], ["expire", "{k}a", "1", "YY"],
+        ["expire", "{k}a", "x"], ["persist", "{k}a"], ["persist", "{k}a"], ["ttl", "{k}a"],
+        ["expire", "{k}a", "60", "XX"], ["expire", "{k}a", "60", "GT"],
+        ["expire", "{k}none", "5"], ["expire", "{k}a", "-1"], ["exists", "{k}a"],
+        ["get"], ["get", "a", "b"], ["set", "a"], ["del"], ["mget"], ["incr"], ["ttl"],
+        ["strlen"], ["echo"], ["ping", "a", "b"], ["nosuch"], ["nosuch", "a", "b"],
+        ["command", "count", "x"], ["command", "nosuch"], ["flushall", "x"],
+        ["flushall"], ["get", "{k}s"], ["exists", "{k}s", "{k}e"],
+    ]
+
+    def test_replies_match_redis_server_byte_for_byte(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("d")
+        diffs = []
+        try:
+            for cmd in self.DIFF:
+                args = [a.replace("{k}", k) for a in cmd]
+                a, b = ours.cmd(*args), theirs.cmd(*args)
+                name = args[0].lower() if args else ""
+                if name in ("ttl", "pttl") and a.startswith(b":") and b.startswith(b":"):
+                    x, y = int(a[1:-2]), int(b[1:-2])
+                    # Whole seconds here; Redis rounds milliseconds.
+                    slack = 1000 if name == "pttl" else 1
+                    if x >= 0 and y >= 0 and abs(x - y) <= slack:
+                        continue
+                if a != b:
+                    diffs.append(f"{args}: fulmar {a!r} redis {b!r}")
+            # An inline command and a protocol error close the connection
+            # after the error, in both.
+            self.assertEqual(ours.raw(b"PING\r\n"), theirs.raw(b"PING\r\n"))
+            bad = b"*1\r\n$x\r\n"
+            self.assertEqual(ours.raw(bad), theirs.raw(bad))
+            self.assertEqual(ours.s.recv(10), b"")
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+
+def main():
+    global DATAPLANE, CONTROLPLANE
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    DATAPLANE, CONTROLPLANE = sys.argv[1], sys.argv[2]
+    why = F.preconditions()
+    for tool in ("redis-cli", "redis-server"):
+        if shutil.which(tool) is None:
+            why = why or f"needs {tool}"
+    if why:
+        print(f"SKIP: {why}")
+        return 77
+    argv = [sys.argv[0]] + sys.argv[3:]
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
