@@ -172,12 +172,21 @@ ExecStatus OwnerExecutor::send_resp_pieces(std::span<const RespPiece> pieces, Po
 
 ExecStatus OwnerExecutor::fan_out_resp(std::string_view request, proto::ReplySink& out) {
     // As flush_all: the client reads "+OK" only once every shard is flushed.
+    return fan_out_all(request, nullptr, PostOp::kResp, dataplane::MessageKind::kControlResp, out);
+}
+
+ExecStatus OwnerExecutor::fan_out_all(std::string_view bytes, const engine::ParsedRequest* parsed,
+                                      PostOp answer, dataplane::MessageKind kind,
+                                      proto::ReplySink& out) {
+    // Shard 0's reply (after `answer`) is the answer, placed after every
+    // other owner's (those say nothing): the client reads it only once every
+    // shard is done, so what it tells others after it holds for all of them.
     if (pending_ >= kMaxPending) return ExecStatus::kWait;
     ShardChannel& ch = *deps_.channel;
     std::vector<uint64_t> tickets(ch.n_shards());
     for (size_t s = 0; s < tickets.size(); ++s)
-        tickets[s] = client_.new_ticket(s == 0 ? PostOp::kResp : PostOp::kDiscard);
-    if (!ch.fan_out(request, nullptr, tickets, dataplane::MessageKind::kControlResp)) {
+        tickets[s] = client_.new_ticket(s == 0 ? answer : PostOp::kDiscard);
+    if (!ch.fan_out(bytes, parsed, tickets, kind)) {
         for (uint64_t t : tickets)
             client_.forget_ticket(t);
         return ExecStatus::kWait;
@@ -349,26 +358,10 @@ ExecStatus OwnerExecutor::classic(const proto::McTextRequest& req, const store::
                        : ExecStatus::kWait;
         }
         case McTextCommand::kFlushAll: {
-            // Every owner flushes its shard. Shard 0's reply is the answer,
-            // placed after every other owner's (those say nothing): the
-            // client reads "OK" only once every shard is flushed, so what it
-            // tells others after it holds for all of them.
-            ShardChannel& ch = *deps_.channel;
+            // Every owner flushes its shard; "OK" once all are done.
             const engine::ParsedRequest p{.request = req, .digest = {}, .valid = true};
-            if (pending_ >= kMaxPending) return ExecStatus::kWait;
-            std::vector<uint64_t> tickets(ch.n_shards());
-            for (size_t s = 0; s < tickets.size(); ++s)
-                tickets[s] = client_.new_ticket(s == 0 ? PostOp::kAsIs : PostOp::kDiscard);
-            if (!ch.fan_out(raw, &p, tickets)) {
-                for (uint64_t t : tickets)
-                    client_.forget_ticket(t);
-                return ExecStatus::kWait;
-            }
-            pending_ += tickets.size();
-            for (size_t s = 1; s < tickets.size(); ++s)
-                out.append_deferred(tickets[s]);
-            out.append_deferred(tickets.front());
-            return ExecStatus::kDone;
+            return fan_out_all(raw, &p, PostOp::kAsIs, dataplane::MessageKind::kControlRequest,
+                               out);
         }
         default: {
             // One key: its owner runs the request as parsed here.

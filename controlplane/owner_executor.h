@@ -137,6 +137,11 @@ class OwnerExecutor final : public engine::McExecutor {
     // One Redis request to every owner (FLUSHALL): shard 0's reply is the
     // answer, placed in `out` after every other owner's (which say nothing).
     engine::ExecStatus fan_out_resp(std::string_view request, proto::ReplySink& out);
+    // One request for every owner (flush_all, FLUSHALL); the answer is shard
+    // 0's reply after `answer`, given once every owner replied.
+    engine::ExecStatus fan_out_all(std::string_view bytes, const engine::ParsedRequest* parsed,
+                                   PostOp answer, dataplane::MessageKind kind,
+                                   proto::ReplySink& out);
 
     // engine::McExecutor
     engine::ExecStatus classic(const proto::McTextRequest& req, const store::KeyRef& key,
