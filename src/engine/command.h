@@ -45,6 +45,8 @@ enum CommandFlag : uint16_t {
     kCmdFlushQueue = 1 << 6,      // memcached writes its reply queue when it answers (get family)
     kCmdRewritesNumber = 1 << 7,  // rewrites a number in place (incr/decr: the
                                   // session's held-item rule, mc_session.h)
+    kCmdSession = 1 << 8,         // RESP: needs the connection's state (HELLO, CLIENT,
+                                  // SUBSCRIBE, MULTI): the control plane's session runs it
 };
 
 inline constexpr uint8_t kAnyArity = 0;

@@ -11,6 +11,8 @@
 #include <climits>
 #include <vector>
 
+#include "engine/resp_groups.h"
+#include "engine/resp_util.h"
 #include "proto/resp_writer.h"
 #include "store/exptime.h"
 #include "store/item.h"
@@ -19,77 +21,7 @@
 namespace fulmar::engine {
 namespace {
 
-using proto::ReplySink;
-using proto::RespWriter;
-
-// Redis's words (RespWriter::write_error adds "ERR " when there is no code).
-constexpr std::string_view kErrSyntax = "syntax error";
-constexpr std::string_view kErrNotInteger = "value is not an integer or out of range";
-constexpr std::string_view kErrOverflow = "increment or decrement would overflow";
-constexpr std::string_view kErrOom = "-OOM command not allowed when used memory > 'maxmemory'.";
-// Ours: an item holds at most memcached's 1 MiB, and keys are memcached's.
-constexpr std::string_view kErrTooLarge =
-    "string exceeds maximum allowed size (an item holds at most 1 MiB)";
-constexpr std::string_view kErrKeyTooLong = "key is longer than 250 bytes (memcached's limit)";
-
-char ascii_lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return ascii_lower(x) == ascii_lower(y);
-           });
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        c = ascii_lower(c);
-    return out;
-}
-
-UnixTime clamp_time(int64_t t) {
-    if (t <= 0) return store::kExpiredAtOnce;
-    return t > UINT32_MAX ? UINT32_MAX : static_cast<UnixTime>(t);
-}
-
-// Milliseconds to whole seconds, rounded up: never earlier than asked.
-int64_t ms_to_s(int64_t ms) {
-    return ms / 1000 + (ms % 1000 > 0 ? 1 : 0);
-}
-
-void write_store_error(store::StoreStatus st, ReplySink& out) {
-    RespWriter w(out);
-    w.write_error(st == store::StoreStatus::kTooLarge ? kErrTooLarge : kErrOom);
-}
-
-// The shards' views, for the read commands run through execute_resp.
-struct LocalViews {
-    explicit LocalViews(const EngineCtx& ctx) {
-        for (const store::Shard* s : ctx.shards)
-            views.push_back(&s->view());
-    }
-    std::vector<const store::ShardView*> views;
-};
-
-RespReadCtx read_ctx(const EngineCtx& ctx, const LocalViews& v) {
-    return RespReadCtx{
-        .views = v.views, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats};
-}
-
-template <RespReadFn F>
-void exec_read(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
-    const LocalViews v(ctx);
-    F(req, read_ctx(ctx, v), out);
-}
-
-// A read of one key from the views: kHit with the value in ctx.scratch.
-store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta) {
-    const store::KeyRef k(key);
-    const size_t shard = shard_index(k.digest, ctx.views.size());
-    return ctx.views[shard]->read(k, ctx.now, ctx.scratch, meta);
-}
+using namespace resp;
 
 // ---- expiry options ------------------------------------------------------
 
@@ -616,21 +548,6 @@ void op_command(const RespRequest&, const store::KeyRef&, EngineCtx&, ReplySink&
 
 // ---- the table ---------------------------------------------------------------
 
-constexpr CommandArity exactly(uint8_t n) {
-    return {n, n};
-}
-constexpr CommandArity at_least(uint8_t n) {
-    return {n, kAnyArity};
-}
-constexpr KeySpec kOneKey{1, 1, 1};
-constexpr KeySpec kEveryKey{1, -1, 1};
-constexpr KeySpec kKeyValuePairs{1, -1, 2};
-
-using Spec = CommandSpec<RespRequest, RespParseFn>;
-constexpr uint16_t kRead = kCmdRead;
-constexpr uint16_t kWrite = kCmdWrite;
-constexpr uint16_t kLocal = kCmdNoKey;
-
 const std::array kTable = {
     // clang-format off
     RespCommand{Spec{"get", exactly(2), kRead, kOneKey, nullptr, exec_read<read_get>}, read_get},
@@ -670,110 +587,8 @@ const std::array kTable = {
 
 }  // namespace
 
-std::span<const RespCommand> resp_commands() {
+std::span<const RespCommand> resp_keyspace_commands() {
     return kTable;
-}
-
-const RespCommand* find_resp_command(std::string_view name) {
-    for (const RespCommand& c : kTable)
-        if (iequals(c.spec.name, name)) return &c;
-    return nullptr;
-}
-
-std::string resp_unknown_command_error(std::span<const std::string_view> args) {
-    // Redis 7.0's processCommand: up to 128 bytes of the arguments.
-    std::string quoted;
-    for (size_t i = 1; i < args.size() && quoted.size() < 128; ++i)
-        quoted += fmt::format("'{}' ", args[i].substr(0, 128 - quoted.size()));
-    return fmt::format("unknown command '{}', with args beginning with: {}", args[0].substr(0, 128),
-                       quoted);
-}
-
-std::string resp_arity_error(std::string_view name) {
-    return fmt::format("wrong number of arguments for '{}' command", lower(name));
-}
-
-bool resp_check(const RespCommand& c, const RespRequest& req, ReplySink& out) {
-    const size_t n = req.args.size();
-    const CommandArity a = c.spec.arity;
-    if (n < a.min || (a.max != kAnyArity && n > a.max)) {
-        RespWriter(out).write_error(resp_arity_error(c.spec.name));
-        return false;
-    }
-    if (c.spec.has(kCmdWrite) && !c.spec.keys.none()) {
-        const size_t last = c.spec.keys.last < 0 ? n - 1 : static_cast<size_t>(c.spec.keys.last);
-        for (size_t i = static_cast<size_t>(c.spec.keys.first); i <= last && i < n;
-             i += static_cast<size_t>(c.spec.keys.step)) {
-            if (req.args[i].size() > store::kMaxKeyLen) {
-                RespWriter(out).write_error(kErrKeyTooLong);
-                return false;
-            }
-        }
-    }
-    return c.spec.parse == nullptr || c.spec.parse(req, out);
-}
-
-void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
-    if (req.args.empty()) return;
-    const RespCommand* c = find_resp_command(req.args[0]);
-    if (c == nullptr) {
-        RespWriter(out).write_error(resp_unknown_command_error(req.args));
-        return;
-    }
-    if (!resp_check(*c, req, out)) return;
-    const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};
-    c->spec.execute(req, key, ctx, out);
-}
-
-void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
-                      ReplySink& out) {
-    parser.reset();
-    const proto::RespParseResult r = parser.parse(body);
-    if (r.status == proto::ParseStatus::kComplete) {
-        execute_resp(RespRequest{parser.args()}, ctx, out);
-        return;
-    }
-    RespWriter w(out);
-    if (r.status == proto::ParseStatus::kError)
-        w.write_simple_error(parser.error_message());
-    else
-        w.write_error("Protocol error: the request is incomplete");
-}
-
-void write_resp_request(std::span<const std::string_view> args, std::string& out) {
-    out += fmt::format("*{}\r\n", args.size());
-    for (std::string_view a : args) {
-        out += fmt::format("${}\r\n", a.size());
-        out.append(a);
-        out += "\r\n";
-    }
-}
-
-bool resp_parse_int(std::string_view s, int64_t& out) {
-    if (s.empty() || s.size() > 20) return false;
-    if (s == "0") {
-        out = 0;
-        return true;
-    }
-    size_t i = 0;
-    const bool negative = s[0] == '-';
-    if (negative) ++i;
-    if (i >= s.size() || s[i] < '1' || s[i] > '9') return false;
-    uint64_t v = 0;
-    for (; i < s.size(); ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        const uint64_t d = static_cast<uint64_t>(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    if (negative) {
-        if (v > uint64_t{1} << 63) return false;
-        out = v == uint64_t{1} << 63 ? INT64_MIN : -static_cast<int64_t>(v);
-    } else {
-        if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-        out = static_cast<int64_t>(v);
-    }
-    return true;
 }
 
 }  // namespace fulmar::engine

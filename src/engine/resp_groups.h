@@ -1,0 +1,19 @@
+// The groups the Redis command table is made of, one per source file; the
+// table (resp_table.cc) is their concatenation, in this order.
+//
+// Internal to src/engine. A new group: a file with its own array of
+// RespCommand, a function here that returns it, and one line in
+// resp_table.cc.
+#pragma once
+
+#include <span>
+
+#include "engine/resp_commands.h"
+
+namespace fulmar::engine {
+
+// Strings, keys and expiry, and the connection's stateless commands
+// (resp_commands.cc).
+std::span<const RespCommand> resp_keyspace_commands();
+
+}  // namespace fulmar::engine

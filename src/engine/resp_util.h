@@ -1,0 +1,90 @@
+// What every group of Redis commands shares: Redis's error words, case-blind
+// compares, time conversions, the table's shorthands and the read helpers.
+//
+// Internal to src/engine's RESP command files (resp_commands.cc for strings
+// and keys, one file per further group: lists, sets, hashes, the server's
+// and pub/sub's entries). Any thread; no state.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/resp_commands.h"
+#include "proto/resp_writer.h"
+#include "store/shard.h"
+
+namespace fulmar::engine::resp {
+
+using proto::ReplySink;
+using proto::RespWriter;
+
+// Redis's words (RespWriter::write_error adds "ERR " when there is no code).
+inline constexpr std::string_view kErrSyntax = "syntax error";
+inline constexpr std::string_view kErrNotInteger = "value is not an integer or out of range";
+inline constexpr std::string_view kErrNotFloat = "value is not a valid float";
+inline constexpr std::string_view kErrOverflow = "increment or decrement would overflow";
+inline constexpr std::string_view kErrOom =
+    "-OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kErrWrongType =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kErrNoSuchKey = "no such key";
+// Ours: an item holds at most memcached's 1 MiB, and keys are memcached's.
+inline constexpr std::string_view kErrTooLarge =
+    "string exceeds maximum allowed size (an item holds at most 1 MiB)";
+inline constexpr std::string_view kErrKeyTooLong =
+    "key is longer than 250 bytes (memcached's limit)";
+
+char ascii_lower(char c);
+bool iequals(std::string_view a, std::string_view b);
+std::string lower(std::string_view s);
+
+// An absolute time in whole seconds from a signed one: <= 0 is "already
+// expired", past 2^32 - 1 is clamped.
+UnixTime clamp_time(int64_t t);
+// Milliseconds to whole seconds, rounded up: never earlier than asked.
+int64_t ms_to_s(int64_t ms);
+
+// The OOM or too-large error for a failed store.
+void write_store_error(store::StoreStatus st, ReplySink& out);
+
+// The shards' views, for read commands run through execute_resp.
+struct LocalViews {
+    explicit LocalViews(const EngineCtx& ctx);
+    std::vector<const store::ShardView*> views;
+};
+RespReadCtx read_ctx(const EngineCtx& ctx, const LocalViews& v);
+
+// A read command's `execute`: the same reader, on the context's own shards.
+template <RespReadFn F>
+void exec_read(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    const LocalViews v(ctx);
+    F(req, read_ctx(ctx, v), out);
+}
+
+// A read of one key from the views: kHit with the value in ctx.scratch.
+store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta);
+
+// The table's shorthands.
+constexpr CommandArity exactly(uint8_t n) {
+    return {n, n};
+}
+constexpr CommandArity at_least(uint8_t n) {
+    return {n, kAnyArity};
+}
+inline constexpr KeySpec kOneKey{1, 1, 1};
+inline constexpr KeySpec kEveryKey{1, -1, 1};
+inline constexpr KeySpec kKeyValuePairs{1, -1, 2};
+
+using Spec = CommandSpec<RespRequest, RespParseFn>;
+inline constexpr uint16_t kRead = kCmdRead;
+inline constexpr uint16_t kWrite = kCmdWrite;
+inline constexpr uint16_t kLocal = kCmdNoKey;
+// Answered by the control plane's session: needs the connection's state
+// (HELLO, CLIENT, AUTH, SUBSCRIBE, MULTI...). No `execute`: an owner never
+// runs one.
+inline constexpr uint16_t kSession = kCmdNoKey | kCmdSession;
+
+}  // namespace fulmar::engine::resp
