@@ -128,6 +128,10 @@ void set_generic(const store::KeyRef& k, std::string_view value, UnixTime exptim
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     store::Item* old = s.find(k, now);
+    if (o.get && old != nullptr && !old->is_string()) {
+        w.write_error(kErrWrongType);
+        return;
+    }
     std::string old_value;
     if (o.get && old != nullptr) old_value = std::string(old->value());
     const bool had = old != nullptr;
@@ -195,6 +199,10 @@ void read_get(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     store::ItemMeta meta;
     ++ctx.stats->cmd_get;
     if (read_key(req.args[1], ctx, meta) == store::ReadStatus::kHit) {
+        if (item_type(meta) != store::ItemType::kString) {
+            w.write_error(kErrWrongType);
+            return;
+        }
         ++ctx.stats->get_hits;
         w.write_bulk({ctx.scratch.data(), meta.value_len});
     } else {
@@ -210,7 +218,9 @@ void read_mget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     for (size_t i = 1; i < req.args.size(); ++i) {
         store::ItemMeta meta;
         ++ctx.stats->cmd_get;
-        if (read_key(req.args[i], ctx, meta) == store::ReadStatus::kHit) {
+        // Redis's MGET answers nil for a key of another type.
+        if (read_key(req.args[i], ctx, meta) == store::ReadStatus::kHit &&
+            item_type(meta) == store::ItemType::kString) {
             ++ctx.stats->get_hits;
             w.write_bulk({ctx.scratch.data(), meta.value_len});
         } else {
@@ -234,6 +244,10 @@ void read_exists(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out)
 void read_strlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     store::ItemMeta meta;
     const store::ReadStatus st = read_key(req.args[1], ctx, meta);
+    if (st != store::ReadStatus::kMiss && item_type(meta) != store::ItemType::kString) {
+        RespWriter(out).write_error(kErrWrongType);
+        return;
+    }
     RespWriter(out).write_integer(st == store::ReadStatus::kMiss ? 0 : meta.value_len);
 }
 
@@ -246,6 +260,13 @@ void read_ttl(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
         if (meta.exptime != 0 && iequals(req.args[0], "pttl")) ttl *= 1000;
     }
     RespWriter(out).write_integer(ttl);
+}
+
+// TYPE key: "none" when absent.
+void read_type(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    store::ItemMeta meta;
+    const bool found = read_key(req.args[1], ctx, meta) != store::ReadStatus::kMiss;
+    RespWriter(out).write_simple(found ? type_name(item_type(meta)) : "none");
 }
 
 // DBSIZE: items resident in every shard (expired or flushed ones not yet
@@ -332,6 +353,10 @@ void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     int64_t cur = 0;
     store::StoreArgs args;
     if (it != nullptr) {
+        if (!it->is_string()) {
+            w.write_error(kErrWrongType);
+            return;
+        }
         if (!resp_parse_int(it->value(), cur)) {
             w.write_error(kErrNotInteger);
             return;
@@ -360,6 +385,10 @@ void op_append(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const store::Item* it = s.find(k, now);
+    if (it != nullptr && !it->is_string()) {
+        RespWriter(out).write_error(kErrWrongType);
+        return;
+    }
     const size_t old_len = it != nullptr ? it->value_len : 0;
     if (!mc_item_fits(k.key.size(), old_len + value.size())) {
         RespWriter(out).write_error(kErrTooLarge);
@@ -569,6 +598,7 @@ const std::array kTable = {
     RespCommand{Spec{"append", exactly(3), kWrite, kOneKey, nullptr, op_append}},
     RespCommand{Spec{"strlen", exactly(2), kRead, kOneKey, nullptr, exec_read<read_strlen>},
                 read_strlen},
+    RespCommand{Spec{"type", exactly(2), kRead, kOneKey, nullptr, exec_read<read_type>}, read_type},
     RespCommand{Spec{"ttl", exactly(2), kRead, kOneKey, nullptr, exec_read<read_ttl>}, read_ttl},
     RespCommand{Spec{"pttl", exactly(2), kRead, kOneKey, nullptr, exec_read<read_ttl>}, read_ttl},
     RespCommand{Spec{"expire", at_least(3), kWrite, kOneKey, parse_expire_cmd, op_expire}},
