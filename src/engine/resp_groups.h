@@ -15,5 +15,7 @@ namespace fulmar::engine {
 // Strings, keys and expiry, and the connection's stateless commands
 // (resp_commands.cc).
 std::span<const RespCommand> resp_keyspace_commands();
+// The rest of the string commands and the renames (resp_string_commands.cc).
+std::span<const RespCommand> resp_string_commands();
 
 }  // namespace fulmar::engine
