@@ -119,6 +119,7 @@ class OwnerExecutor final : public engine::McExecutor {
     // Requests of ours still at the owners.
     size_t pending() const { return pending_; }
     size_t shard_of(const store::KeyDigest& d) const;
+    size_t n_shards() const;
 
     // ---- for the RESP session (resp_session.h) ----
     // Sends one Redis request (a multibulk) to `shard`'s owner; its ticket

@@ -1,6 +1,7 @@
 // A Redis client's requests on the control plane; see resp_session.h.
 #include "resp_session.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "proto/resp_writer.h"
@@ -70,8 +71,14 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     }
     request_.clear();
     engine::write_resp_request(req.args, request_);
+    if (c->spec.has(engine::kCmdAllShards) && c->gather != RespGather::kNone)
+        return every_shard(*c, out);
     if (c->spec.has(engine::kCmdAllShards))
         return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
+    if (c->route != nullptr) {
+        const size_t to = c->route(req, exec_.n_shards());
+        return exec_.send_resp(to, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+    }
     const size_t n_keys =
         c->spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c->spec.keys.step);
     if (n_keys > 1 && c->gather != RespGather::kNone) return split(*c, req, out);
@@ -81,6 +88,13 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         return Step::kNext;
     }
     return exec_.send_resp(shard, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+}
+
+RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& out) {
+    pieces_.clear();
+    for (size_t s = 0; s < exec_.n_shards(); ++s)
+        pieces_.push_back(OwnerExecutor::RespPiece{s, request_});
+    return send_gathered(c, out);
 }
 
 bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
@@ -105,6 +119,10 @@ RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& re
         engine::write_resp_request(piece, p.request);
         pieces_.push_back(std::move(p));
     }
+    return send_gathered(c, out);
+}
+
+RespSession::Step RespSession::send_gathered(const RespCommand& c, OrderedOutput& out) {
     bool never = false;
     if (exec_.send_resp_pieces(pieces_, PostOp::kRespGather, tickets_, never) !=
         ExecStatus::kDone) {
@@ -130,6 +148,18 @@ void RespSession::gathered(uint64_t ticket, std::string_view bytes, OrderedOutpu
     Gather& gather = g->second;
     if (bytes.starts_with('-')) {
         if (gather.error.empty()) gather.error = std::string(bytes);
+    } else if (gather.kind == RespGather::kConcat && bytes.starts_with('*')) {
+        // "*<n>\r\n<elements>": the counts add, the elements follow.
+        const size_t eol = bytes.find("\r\n");
+        int64_t n = 0;
+        std::from_chars(bytes.data() + 1, bytes.data() + std::min(eol, bytes.size()), n);
+        gather.sum += n;
+        if (eol != std::string_view::npos) gather.body.append(bytes.substr(eol + 2));
+    } else if (gather.kind == RespGather::kPickOne && bytes.starts_with('$') &&
+               !bytes.starts_with("$-1")) {
+        // One answer kept, each shard's with an equal chance.
+        ++gather.sum;
+        if (pick_(gather.sum)) gather.body.assign(bytes);
     } else if (bytes.starts_with(':')) {
         int64_t n = 0;
         std::from_chars(bytes.data() + 1, bytes.data() + bytes.size(), n);
@@ -141,10 +171,19 @@ void RespSession::gathered(uint64_t ticket, std::string_view bytes, OrderedOutpu
         reply = std::move(gather.error);
     } else {
         proto::RespWriter w(reply);
-        if (gather.kind == RespGather::kSum)
+        if (gather.kind == RespGather::kSum) {
             w.write_integer(gather.sum);
-        else
+        } else if (gather.kind == RespGather::kConcat) {
+            w.write_array(static_cast<size_t>(gather.sum));
+            reply += gather.body;
+        } else if (gather.kind == RespGather::kPickOne) {
+            if (gather.body.empty())
+                w.write_null();
+            else
+                reply = std::move(gather.body);
+        } else {
             w.write_simple("OK");
+        }
     }
     groups_.erase(g);
     out.fill(placeholder, std::move(reply));

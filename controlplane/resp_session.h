@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -58,6 +59,14 @@ class RespSession {
     enum class Step : uint8_t { kNext, kWait, kClose };
     Step run(const engine::RespRequest& req, OrderedOutput& out);
     Step split(const engine::RespCommand& c, const engine::RespRequest& req, OrderedOutput& out);
+    // KEYS, RANDOMKEY: the same request to every owner, the answers
+    // gathered as c.gather says.
+    Step every_shard(const engine::RespCommand& c, OrderedOutput& out);
+    // Sends pieces_ and places one gathered reply for them.
+    Step send_gathered(const engine::RespCommand& c, OrderedOutput& out);
+    // Whether the k-th non-nil answer replaces the one kept (1/k: each
+    // shard's answer equally likely).
+    bool pick_(int64_t k) { return std::uniform_int_distribution<int64_t>(1, k)(rng_) == 1; }
     // Whether every key of a multi-key write lives on `shard`: one owner
     // runs the command, atomically; keys on several shards get Redis
     // Cluster's CROSSSLOT answer instead.
@@ -79,7 +88,9 @@ class RespSession {
         size_t left = 0;
         int64_t sum = 0;
         std::string error;  // the first error a piece answered
+        std::string body;   // kConcat: the elements so far; kPickOne: the answer kept
     };
+    std::minstd_rand rng_{std::random_device{}()};
     std::unordered_map<uint64_t, uint64_t> piece_group_;  // ticket -> placeholder
     std::unordered_map<uint64_t, Gather> groups_;         // placeholder -> state
 };

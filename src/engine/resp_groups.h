@@ -17,5 +17,7 @@ namespace fulmar::engine {
 std::span<const RespCommand> resp_keyspace_commands();
 // The rest of the string commands and the renames (resp_string_commands.cc).
 std::span<const RespCommand> resp_string_commands();
+// KEYS, SCAN, RANDOMKEY: walks of the owners' indexes (resp_key_commands.cc).
+std::span<const RespCommand> resp_key_commands();
 
 }  // namespace fulmar::engine

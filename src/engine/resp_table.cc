@@ -20,7 +20,8 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group : {resp_keyspace_commands(), resp_string_commands()})
+        for (const auto group :
+             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);

@@ -40,6 +40,7 @@
 #include "common/result.h"
 #include "shm/counters.h"
 #include "store/digest.h"
+#include "store/exptime.h"
 #include "store/index.h"
 #include "store/item.h"
 #include "store/region.h"
@@ -173,6 +174,22 @@ class Shard {
     // estimate of expired-but-resident items is a share of). Owner only.
     uint64_t n_ttl_items() const { return n_ttl_items_; }
     const Index& index() const { return index_; }
+
+    // Owner only. Visits the live items from index position `pos` (0: the
+    // start) until `budget` entries were looked at; returns the position to
+    // resume from, 0 when the walk reached the end. f(const Item&) returns
+    // false to stop early. Nothing is reclaimed on the way (the index must
+    // not change under the walk).
+    template <typename F>
+    uint32_t walk(uint32_t pos, size_t budget, UnixTime now, F&& f) const {
+        for (size_t seen = 0; seen < budget; ++seen) {
+            const Item* it = index_.next(pos);
+            if (it == nullptr) return 0;
+            if (is_expired(it->exptime, now) || view_.is_flushed(it, now)) continue;
+            if (!f(*it)) return pos;
+        }
+        return pos;
+    }
 
   private:
     Shard(Region region, Region meta, Index index);

@@ -375,6 +375,32 @@ print("ok")
         finally:
             r.close()
 
+    def test_keys_scan_randomkey_over_both_shards(self):
+        """KEYS and RANDOMKEY gather every owner's answer; SCAN's cursor walks
+        one owner after the other; redis-py's scan_iter sees every key once."""
+        import redis
+        r = redis.Redis(host=DP_IP, port=REDIS_PORT, socket_timeout=10)
+        k = self.key("ks")
+        want = {f"{k}:{i}".encode() for i in range(300)}
+        pipe = r.pipeline(transaction=False)
+        for key in want:
+            pipe.set(key, "v")
+        pipe.execute()
+        self.assertEqual(set(r.keys(f"{k}:*")), want)
+        self.assertEqual(set(r.keys(f"{k}:1?")), {f"{k}:1{d}".encode() for d in range(10)})
+        seen = list(r.scan_iter(match=f"{k}:*", count=17))
+        self.assertEqual(len(seen), len(want))
+        self.assertEqual(set(seen), want)
+        self.assertEqual(set(r.scan_iter(match=f"{k}:*", _type="string")), want)
+        self.assertEqual(list(r.scan_iter(match=f"{k}:*", _type="list")), [])
+        for _ in range(20):
+            key = r.randomkey()
+            self.assertIsNotNone(key)
+            self.assertEqual(r.exists(key), 1)
+        r.delete(*want)
+        self.assertEqual(r.keys(f"{k}:*"), [])
+        r.close()
+
     def test_replies_match_redis_server_byte_for_byte(self):
         self.start_redis()
         ours = self.fulmar()
