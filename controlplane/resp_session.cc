@@ -60,8 +60,11 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;
         c->read(req,
-                engine::RespReadCtx{
-                    .views = views_, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats},
+                engine::RespReadCtx{.views = views_,
+                                    .now = ctx.now(),
+                                    .now_ms = ctx.now_ms(),
+                                    .scratch = ctx.scratch,
+                                    .stats = ctx.stats},
                 out);
         return Step::kNext;
     }

@@ -48,6 +48,7 @@ struct RespRequest {
 struct RespReadCtx {
     std::span<const store::ShardView* const> views;  // views[i]: shard i
     UnixTime now = 0;
+    uint64_t now_ms = 0;      // Redis's millisecond expiries (Item::expire_ms); 0: whole seconds
     std::span<char> scratch;  // at least store::kMaxItemSize
     EngineStats* stats = nullptr;
 };

@@ -118,6 +118,9 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
         RespWriter(out).write_error(kRespCrossShardError);
         return;
     }
+    const uint64_t now_ms = ctx.now_ms();
+    for (store::Shard* s : ctx.shards)
+        if (ctx.owns(*s)) s->set_now_ms(now_ms);
     const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};
     c->spec.execute(req, key, ctx, out);
 }

@@ -83,6 +83,7 @@ struct StoreArgs {
     uint64_t cas_in = 0;                // compare (kCas, or any mode when nonzero)
     uint64_t cas_set = 0;               // meta E flag: CAS to give the new item (0: next)
     ItemType type = ItemType::kString;  // Redis's collections store other types
+    uint16_t expire_ms = 0;             // Item::expire_ms (Redis's millisecond expiries)
 };
 
 // The owner's counters, declared in shm/counters.h.
@@ -164,6 +165,11 @@ class Shard {
         note_expiry(it);
     }
     uint64_t next_cas() { return ++cas_counter_; }
+    // The owner's time in milliseconds for find(): a Redis request sets it
+    // (engine::execute_resp) so a millisecond expiry (Item::expire_ms) is
+    // exact; 0, or a time from an earlier request, only makes such an item
+    // live a little longer, never shorter.
+    void set_now_ms(uint64_t ms) { now_ms_ = ms; }
     bool is_flushed(const Item* it, UnixTime now) const { return view_.is_flushed(it, now); }
 
     // ---- introspection (owner, or anyone for a rough snapshot) ---------
@@ -213,6 +219,7 @@ class Shard {
     ShardView view_;
     ShardStats& stats_;  // meta_->stats
     uint64_t cas_counter_ = 0;
+    uint64_t now_ms_ = 0;
     const Item* pinned_ = nullptr;
     uint64_t evictions_since_rebalance_ = 0;
     uint64_t n_ttl_items_ = 0;
