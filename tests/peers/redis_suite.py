@@ -210,6 +210,10 @@ def parse_output(lines, unit):
         block = None
         if kind == "exception":
             return
+        # --durable drops the first 10 characters of an error that is not an
+        # assertion ("ERR unknow"); the next line, from errorInfo, is whole.
+        if len(more) >= 2 and more[1].endswith(more[0]):
+            more = more[1:]
         if first.endswith(suffix):
             tests.append({"name": first[:-len(suffix)], "outcome": FAILED, "error": more})
         else:
@@ -271,7 +275,9 @@ def reconcile(unit, parsed, expected, rc, timed_out, limit_s, test_timeout):
     elif parsed["suite_timeout_test"] is not None:
         ended, why = TIMEOUT, f"no progress for {test_timeout} s (the suite's --timeout)"
     elif parsed["exception"]:
-        ended, why = EXCEPTION, "the unit died: " + parsed["exception"].splitlines()[0]
+        first = parsed["exception"].splitlines()[0]
+        first = first.removeprefix("Executing test client: ").removesuffix(".")
+        ended, why = EXCEPTION, "the unit died: " + first
     elif not parsed["done"]:
         ended, why = EXCEPTION, f"runtest exited {rc} without finishing the unit"
     else:
@@ -434,7 +440,7 @@ def report(results, target, args):
     print(f"{'unit':<{w}}  {'passed':>6}  {'failed':>6}  {'total':>5}  {'pass %':>6}  {'skipped':>7}  ended")
     for r in results:
         print(f"{r['unit']:<{w}}  {r['passed']:>6}  {r['failed']:>6}  {r['total']:>5}  "
-              f"{pct(r['passed'], r['total']):>6.1f}  {r['skipped']:>7}  {(r['ended'] or 'done')[:60]}")
+              f"{pct(r['passed'], r['total']):>6.1f}  {r['skipped']:>7}  {(r['ended'] or 'done')[:90]}")
     passed = sum(r["passed"] for r in results)
     total = sum(r["total"] for r in results)
     skipped = sum(r["skipped"] for r in results)
@@ -442,13 +448,22 @@ def report(results, target, args):
     failing = [(r["unit"], t) for r in results for t in r["tests"] if t["outcome"] in COUNTED_FAILED]
     if failing:
         print(f"\nFailing tests ({len(failing)}):")
-        for unit, t in failing:
-            print(f"  [{t['outcome']}] {unit}: {t['name']}")
-            for line in (t.get("error") or [])[:args.error_lines]:
-                print(f"      {line}")
     for r in results:
+        not_run = collections.defaultdict(list)
+        for t in r["tests"]:
+            if t["outcome"] == NOT_RUN:
+                not_run[(t.get("error") or [""])[0]].append(t["name"])
+            elif t["outcome"] in COUNTED_FAILED:
+                print(f"  [{t['outcome']}] {r['unit']}: {t['name']}")
+                for line in (t.get("error") or [])[:args.error_lines]:
+                    print(f"      {line}")
+        for why, names in not_run.items():
+            print(f"  [not-run] {r['unit']}: {len(names)} tests, {why}")
+            for name in names:
+                print(f"      {name}")
         for e in r["unit_errors"]:
-            print(f"\n{r['unit']}: error outside any test:\n      " + "\n      ".join(e.splitlines()[:args.error_lines]))
+            print(f"  {r['unit']}: an error outside any test ended its block:\n      "
+                  + "\n      ".join(e.splitlines()[:args.error_lines]))
     return passed, total
 
 
@@ -468,8 +483,8 @@ def main():
     ap.add_argument("--prefix", default="", help="command the suite runs under, e.g. 'ip netns exec fulmar'")
     ap.add_argument("--unit", action="append", dest="units", metavar="UNIT",
                     help=f"a unit to run (repeatable; default all {len(UNITS)}: {' '.join(UNITS)})")
-    ap.add_argument("--unit-timeout", type=int, default=300,
-                    help="wall-clock seconds per unit before its session is killed (default 300)")
+    ap.add_argument("--unit-timeout", type=int, default=180,
+                    help="wall-clock seconds per unit before its session is killed (default 180)")
     ap.add_argument("--test-timeout", type=int, default=60,
                     help="the suite's own --timeout: seconds without a test finishing (default 60)")
     ap.add_argument("--min-pass-percent", type=float, default=95.0,
