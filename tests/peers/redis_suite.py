@@ -219,7 +219,9 @@ def parse_output(lines, unit):
         else:
             # An error outside any test (--durable catches it at its
             # start_server block): the rest of that block did not run.
-            unit_errors.append("\n".join([first] + more))
+            # (its first line clipped by --durable as above).
+            whole = more if more and more[0].endswith(first) else [first] + more
+            unit_errors.append("\n".join(whole))
 
     for line in lines:
         m = STATUS.match(line)
