@@ -85,7 +85,7 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
 
 bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
     const engine::KeySpec k = c.spec.keys;
-    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    const size_t last = k.last_index(req.args.size());
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (exec_.shard_of(store::KeyRef(req.args[i]).digest) != shard) return false;

@@ -17,5 +17,7 @@ namespace fulmar::engine {
 std::span<const RespCommand> resp_keyspace_commands();
 // The rest of the string commands and the renames (resp_string_commands.cc).
 std::span<const RespCommand> resp_string_commands();
+// Lists, blocking pops included (resp_list_commands.cc).
+std::span<const RespCommand> resp_list_commands();
 
 }  // namespace fulmar::engine
