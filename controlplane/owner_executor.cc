@@ -71,7 +71,8 @@ size_t OwnerExecutor::shard_of(const store::KeyDigest& d) const {
 std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
     if (pending_ > 0) --pending_;
     std::string bytes;
-    const bool resp = op == PostOp::kResp || op == PostOp::kRespGather;
+    const bool resp =
+        op == PostOp::kResp || op == PostOp::kRespGather || op == PostOp::kRespBlocking;
     if (r.status != dataplane::ReplyStatus::kOk && resp) {
         // Redis's words for a reply it has no memory for.
         bytes = "-OOM the owner could not send its reply (no buffers)\r\n";
@@ -85,6 +86,7 @@ std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
         case PostOp::kAsIs:
         case PostOp::kResp:
         case PostOp::kRespGather:
+        case PostOp::kRespBlocking:
             break;
         case PostOp::kDiscard:
             bytes.clear();
