@@ -4,6 +4,9 @@
 // its own so the session's request path stays one screen.
 //
 // On the control plane's loop thread, as the session.
+#include <climits>
+#include <cstdint>
+
 #include "engine/resp_list.h"
 #include "proto/resp_writer.h"
 #include "resp_session.h"
@@ -32,7 +35,9 @@ RespSession::Step RespSession::block(const RespCommand& c, const RespRequest& re
     std::vector<std::string_view> keys(req.args.begin() + k.first, req.args.begin() + last + 1);
     // Registered before the first try answers: a write that goes out
     // meanwhile sends another try after it.
-    blocking_->block(*this, keys, ms == 0 ? 0 : RespBlocking::now_ms() + ms);
+    // A deadline past int64 (Redis's wraps) waits forever, as Redis's does.
+    const int64_t now = RespBlocking::now_ms();
+    blocking_->block(*this, keys, ms == 0 || ms > INT64_MAX - now ? 0 : now + ms);
     return Step::kNext;
 }
 

@@ -13,7 +13,7 @@ namespace fulmar::engine {
 
 // A blocking command's timeout argument (seconds, a float; 0 = forever) in
 // milliseconds, as Redis 7.0's getTimeoutFromObjectOrReply reads it
-// (truncated: 0.0001 is 0, forever). False with Redis's error words in
+// (rounded up: 0.0001 is 1 ms; no upper bound). False with Redis's error words in
 // `error` (write them with RespWriter::write_error).
 bool resp_block_timeout_ms(std::string_view arg, int64_t& ms, std::string_view& error);
 

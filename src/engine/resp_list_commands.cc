@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -38,8 +37,10 @@ namespace fulmar::engine {
 bool resp_block_timeout_ms(std::string_view arg, int64_t& ms, std::string_view& error) {
     // getTimeoutFromObjectOrReply with UNIT_SECONDS: string2ld (strtold,
     // no leading space, no trailing bytes, no overflow, no NaN), then the
-    // product in milliseconds cast to long long: past its range that cast
-    // gives LLONG_MIN on x86, which Redis then calls negative.
+    // product in milliseconds rounded up and cast to long long: past its
+    // range that cast gives LLONG_MIN on x86, which Redis then calls
+    // negative. Redis 7.0.15 has no upper bound: its deadline then wraps
+    // and the client waits forever (the session clamps it so).
     error = {};
     char buf[5 * 1024];
     if (arg.empty() || arg.size() >= sizeof buf) {
@@ -57,17 +58,11 @@ bool resp_block_timeout_ms(std::string_view arg, int64_t& ms, std::string_view& 
         error = "timeout is not a float or out of range";
         return false;
     }
-    const long double t = v * 1000.0L;
+    // ceill: a timeout never ends before the time asked (0.0001 is 1 ms).
+    const long double t = std::ceil(v * 1000.0L);
     const int64_t tval = (t >= 0x1p63L || t < -0x1p63L) ? INT64_MIN : static_cast<int64_t>(t);
     if (tval < 0) {
         error = "timeout is negative";
-        return false;
-    }
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-    if (tval > 0 && tval > INT64_MAX - now_ms) {
-        error = "timeout is out of range";
         return false;
     }
     ms = tval;
