@@ -43,6 +43,7 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
             OwnerExecutorDeps{
                 .dp = server.deps().dp, .channel = server.deps().channel, .ctx = &server.ctx()},
             exec_, static_cast<ExecutorClient&>(*this));
+    if (resp_ && server.blocking() != nullptr) resp_->attach_blocking(*server.blocking());
 }
 
 McConnection::~McConnection() {
@@ -65,6 +66,8 @@ std::string_view McConnection::state_text() const {
 void McConnection::close_now() {
     if (closed_) return;
     closed_ = true;
+    // A blocked client that leaves takes nothing more from its lists.
+    if (resp_) resp_->disconnect();
     server_.deps().loop->remove(fd_);
     ::close(fd_);
     server_.retire(this);
@@ -205,6 +208,8 @@ void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
     if (closed_) return;
     if (op == PostOp::kRespGather && resp_)
         resp_->gathered(ticket, bytes, out_);
+    else if (op == PostOp::kRespBlocking && resp_)
+        resp_->blocking_reply(ticket, bytes, out_);
     else
         out_.fill(ticket, std::move(bytes));
     write_out();
@@ -212,6 +217,11 @@ void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
 }
 
 // ---- what the executor asks of its client ----------------------------------
+
+void McConnection::output_ready() {
+    write_out();
+    if (!closed_ && waiting_ && exec_.pending() == 0) process();
+}
 
 uint64_t McConnection::new_ticket(PostOp op) {
     return server_.new_ticket(*this, op);

@@ -52,7 +52,10 @@ class McConnection final : public EventHandler, private ExecutorClient {
     void close_now();
 
     uint64_t id() const { return id_; }
-    bool idle_since(UnixTime t) const { return last_active_ < t && exec_.pending() == 0; }
+    bool idle_since(UnixTime t) const {
+        // A blocked Redis client is never idle (Redis times none out).
+        return last_active_ < t && exec_.pending() == 0 && !(resp_ && resp_->blocked());
+    }
     // Replies past output_buffer_limit_mb that the client has not taken a
     // byte of for kSlowReaderGraceS: it is closed (McServer::tick).
     bool slow_reader(UnixTime now) const;
@@ -69,6 +72,7 @@ class McConnection final : public EventHandler, private ExecutorClient {
     std::string conn_stat_lines() override;
     void count_wait() override;
     bool output_full() const override;
+    void output_ready() override;
 
     void on_readable();
     void process();

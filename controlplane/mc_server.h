@@ -23,6 +23,7 @@
 #include "event_loop.h"
 #include "owner_executor.h"
 #include "proto/reply_sink.h"
+#include "resp_blocking.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -79,6 +80,10 @@ class McServer final : public EventHandler {
     // A connection is done: freed at the next tick.
     void retire(McConnection* c);
     void wants_retry(const McConnection& c);
+    // The Redis listener's blocked clients (BLPOP ...); nullptr on memcached's.
+    RespBlocking* blocking() { return blocking_.get(); }
+    // Redis INFO's blocked_clients.
+    size_t blocked_clients() const { return blocking_ ? blocking_->blocked_clients() : 0; }
 
     const McServerDeps& deps() const { return deps_; }
     engine::EngineCtx& ctx() { return ctx_; }
@@ -113,6 +118,7 @@ class McServer final : public EventHandler {
     std::unordered_map<uint64_t, std::unique_ptr<McConnection>> conns_;
     std::vector<uint64_t> retry_;  // connection ids (one may close meanwhile)
     std::vector<uint64_t> retired_;
+    std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;
 };
 

@@ -75,7 +75,8 @@ size_t OwnerExecutor::n_shards() const {
 std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
     if (pending_ > 0) --pending_;
     std::string bytes;
-    const bool resp = op == PostOp::kResp || op == PostOp::kRespGather;
+    const bool resp =
+        op == PostOp::kResp || op == PostOp::kRespGather || op == PostOp::kRespBlocking;
     if (r.status == dataplane::ReplyStatus::kOverflow && resp) {
         // An owner builds a reply in a fixed buffer (the hot path never
         // allocates): KEYS over a big shard can pass it.
@@ -93,6 +94,7 @@ std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
         case PostOp::kAsIs:
         case PostOp::kResp:
         case PostOp::kRespGather:
+        case PostOp::kRespBlocking:
             break;
         case PostOp::kDiscard:
             bytes.clear();

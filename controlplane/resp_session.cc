@@ -19,6 +19,10 @@ RespSession::RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, Exe
         views_.push_back(&v);
 }
 
+RespSession::~RespSession() {
+    disconnect();
+}
+
 engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) {
     engine::McFeedResult r;
     while (r.consumed < in.size()) {
@@ -47,6 +51,8 @@ engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) 
 }
 
 RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
+    // A blocked client runs nothing else until it is answered.
+    if (blocked_) return Step::kWait;
     const RespCommand* c = engine::find_resp_command(req.args[0]);
     if (c == nullptr) {
         proto::RespWriter(out).write_error(engine::resp_unknown_command_error(req.args));
@@ -90,7 +96,11 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         proto::RespWriter(out).write_error(engine::kRespCrossShardError);
         return Step::kNext;
     }
-    return exec_.send_resp(shard, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+    if (c->spec.has(engine::kCmdBlocking) && blocking_ != nullptr)
+        return block(*c, req, shard, out);
+    if (exec_.send_resp(shard, request_, PostOp::kResp, &out) == 0) return Step::kWait;
+    signal_keys(*c, req);
+    return Step::kNext;
 }
 
 RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& out) {
@@ -102,7 +112,7 @@ RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& 
 
 bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
     const engine::KeySpec k = c.spec.keys;
-    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    const size_t last = k.last_index(req.args.size());
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (exec_.shard_of(store::KeyRef(req.args[i]).digest) != shard) return false;

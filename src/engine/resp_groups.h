@@ -19,5 +19,7 @@ std::span<const RespCommand> resp_keyspace_commands();
 std::span<const RespCommand> resp_string_commands();
 // KEYS, SCAN, RANDOMKEY: walks of the owners' indexes (resp_key_commands.cc).
 std::span<const RespCommand> resp_key_commands();
+// Lists, blocking pops included (resp_list_commands.cc).
+std::span<const RespCommand> resp_list_commands();
 
 }  // namespace fulmar::engine

@@ -20,8 +20,8 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group :
-             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands()})
+        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
+                                 resp_key_commands(), resp_list_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -43,7 +43,7 @@ const Table& table() {
 bool owns_every_key(const RespCommand& c, const RespRequest& req, const EngineCtx& ctx) {
     const KeySpec k = c.spec.keys;
     if (k.none()) return true;
-    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    const size_t last = k.last_index(req.args.size());
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (!ctx.owns(ctx.shard_for(store::KeyRef(req.args[i])))) return false;
@@ -87,7 +87,7 @@ bool resp_check(const RespCommand& c, const RespRequest& req, ReplySink& out) {
         return false;
     }
     if (c.spec.has(kCmdWrite) && !c.spec.keys.none()) {
-        const size_t last = c.spec.keys.last < 0 ? n - 1 : static_cast<size_t>(c.spec.keys.last);
+        const size_t last = c.spec.keys.last_index(n);
         for (size_t i = static_cast<size_t>(c.spec.keys.first); i <= last && i < n;
              i += static_cast<size_t>(c.spec.keys.step)) {
             if (req.args[i].size() > store::kMaxKeyLen) {
