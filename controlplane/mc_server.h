@@ -23,6 +23,7 @@
 #include "event_loop.h"
 #include "owner_executor.h"
 #include "proto/reply_sink.h"
+#include "resp_server_state.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -90,6 +91,8 @@ class McServer final : public EventHandler {
     std::string conn_stat_lines() const;
     uint16_t port() const { return port_; }
     TcpProtocol protocol() const { return protocol_; }
+    // The Redis listener's clients, password and CONFIG (main sets it up).
+    RespServerState& resp_state() { return resp_state_; }
 
   private:
     McServer(const McServerDeps& deps, TcpProtocol protocol);
@@ -114,6 +117,7 @@ class McServer final : public EventHandler {
     std::vector<uint64_t> retry_;  // connection ids (one may close meanwhile)
     std::vector<uint64_t> retired_;
     UnixTime last_idle_scan_ = 0;
+    RespServerState resp_state_;
 };
 
 }  // namespace fulmar::controlplane

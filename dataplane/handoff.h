@@ -87,7 +87,17 @@ struct UdpReplyTo {
 struct ControlReplyTo {
     rte_mbuf* request;  // holds the request's bytes (`body`); the owner frees it
     rte_ring* replies;  // the control plane's reply ring: the message comes back there
+    // kControlResp: kRespFlag* (the client's protocol, a transaction).
+    // Here rather than in Message: the union's largest member (SweepStep)
+    // leaves room, so the message does not grow.
+    uint8_t resp_flags = 0;
 };
+
+// kControlResp's flags.
+inline constexpr uint8_t kRespFlagResp3 = 1;  // the client speaks RESP3 (HELLO 3)
+// `body` is a transaction (engine::run_resp_transaction): a WATCH list, then
+// the queued requests, run back to back and answered as one array (EXEC).
+inline constexpr uint8_t kRespFlagExec = 2;
 
 // A sweep step and what it found. The budget is in chunks, not time: the
 // owner's step stays a plain bounded loop (no clock read per chunk) and is

@@ -16,4 +16,9 @@ namespace fulmar::engine {
 // (resp_commands.cc).
 std::span<const RespCommand> resp_keyspace_commands();
 
+// The server's and the connection's commands (HELLO, CLIENT, INFO, CONFIG,
+// MULTI...; most answered by the control plane's session) and COMMAND
+// (resp_server_commands.cc).
+std::span<const RespCommand> resp_server_commands();
+
 }  // namespace fulmar::engine
