@@ -702,10 +702,27 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
         return Step::kNext;
     }
     if (iequals(sub, "get")) {
-        const auto found = server_->match_config(a.subspan(2));
+        // As Redis: a name without a pattern is answered under the name as
+        // asked ("DATABASES"), a pattern's matches under their own; each
+        // parameter once.
+        std::vector<std::pair<std::string_view, const RespConfigParam*>> found;
+        const auto seen = [&found](const RespConfigParam* p) {
+            for (const auto& f : found)
+                if (f.second == p) return true;
+            return false;
+        };
+        for (size_t i = 2; i < a.size(); ++i) {
+            if (a[i].find_first_of("[*?") == std::string_view::npos) {
+                const RespConfigParam* p = server_->find_config(a[i]);
+                if (p != nullptr && !seen(p)) found.emplace_back(a[i], p);
+                continue;
+            }
+            for (const RespConfigParam* p : server_->match_config(a.subspan(i, 1)))
+                if (!seen(p)) found.emplace_back(p->name, p);
+        }
         w.write_map(found.size());
-        for (const RespConfigParam* p : found) {
-            w.write_bulk(p->name);
+        for (const auto& [name, p] : found) {
+            w.write_bulk(name);
             w.write_bulk(p->get());
         }
     } else if (iequals(sub, "set")) {

@@ -124,7 +124,7 @@ bool parse_command(const RespRequest& req, ReplySink& out) {
         RespWriter(out).write_error("COMMAND LIST FILTERBY is not supported");
         return false;
     }
-    if (iequals(sub, "GETKEYS")) return arity(a.size() >= 3);
+    if (iequals(sub, "GETKEYS")) return arity(a.size() >= 4);
     RespWriter(out).write_error(
         fmt::format("unknown subcommand '{}'. Try COMMAND HELP.", sub.substr(0, 128)));
     return false;
@@ -184,16 +184,16 @@ void op_command(const RespRequest& req, const store::KeyRef&, EngineCtx&, ReplyS
             w.write_error("Invalid command specified");
             return;
         }
+        if (c->spec.keys.none()) {
+            w.write_error("The command has no key arguments");
+            return;
+        }
         const CommandArity ar = c->spec.arity;
         if (cmd.size() < ar.min || (ar.max != kAnyArity && cmd.size() > ar.max)) {
             w.write_error("Invalid number of arguments specified for command");
             return;
         }
         const std::vector<size_t> keys = resp_key_positions(*c, cmd.size());
-        if (keys.empty()) {
-            w.write_error("The command has no key arguments");
-            return;
-        }
         w.write_array(keys.size());
         for (size_t i : keys)
             w.write_bulk(cmd[i]);
