@@ -213,6 +213,7 @@ RespSession::Step RespSession::run_session(const RespCommand& c, const RespReque
 void RespSession::set_resp3(bool on, OrderedOutput& out) {
     resp3_ = on;
     out.set_resp3(on);
+    if (output_ != nullptr) output_->set_resp3(on);  // `out` drops replies under CLIENT REPLY OFF
     exec_.set_resp_flags(on ? dataplane::kRespFlagResp3 : 0);
 }
 

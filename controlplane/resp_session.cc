@@ -77,6 +77,7 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     if (client_.output_full()) return Step::kWait;
     // CLIENT REPLY OFF / SKIP: the reply is made and dropped (an owner's
     // finds no place for it in `out` and goes).
+    output_ = &out;
     const bool skip = reply_mode_ == ReplyMode::kSkipNext;
     const RespCommand* c = engine::find_resp_command(req.args[0]);
     // CLIENT REPLY ON answers +OK whatever the mode was.

@@ -141,7 +141,8 @@ class RespSession {
     bool no_evict_ = false;
     enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext };
     ReplyMode reply_mode_ = ReplyMode::kOn;
-    OrderedOutput discarded_;  // where replies go while CLIENT REPLY says none
+    OrderedOutput discarded_;          // where replies go while CLIENT REPLY says none
+    OrderedOutput* output_ = nullptr;  // the connection's (HELLO sets its protocol)
     // MULTI: the queued requests (multibulks), the shard their keys live
     // on (-1: none yet), and whether one was refused (EXECABORT).
     bool in_multi_ = false;

@@ -732,7 +732,8 @@ std::string format_config(const DataplaneConfig& c) {
     out += fmt::format("redis_port = {}\n", cp.redis_port);
     out += fmt::format("admin_socket = {}\n", quoted(cp.admin_socket));
     if (cp.admin_group) out += fmt::format("admin_group = {}\n", quoted(*cp.admin_group));
-    out += fmt::format("requirepass = {}\n", quoted(cp.requirepass));
+    // The password never goes to a log: a set one reads back as "(set)".
+    out += fmt::format("requirepass = {}\n", quoted(cp.requirepass.empty() ? "" : "(set)"));
     out += fmt::format("max_connections = {}\n", cp.max_connections);
     out += fmt::format("idle_timeout_s = {}\n", cp.idle_timeout_s);
     out += fmt::format("output_buffer_limit_mb = {}\n", cp.output_buffer_limit_mb);

@@ -299,7 +299,9 @@ Result<DataplaneConfig, ConfigError> parse_config(std::string_view toml_text,
 std::string describe_config();
 
 // The effective configuration (defaults filled in) as TOML that
-// parse_config reads back to an equal DataplaneConfig; for start-up logs.
+// parse_config reads back to an equal DataplaneConfig, except a set
+// controlplane.requirepass, written "(set)" (a password never goes to a
+// log); for start-up logs.
 std::string format_config(const DataplaneConfig& config);
 
 // The effective configuration as (key, value) pairs, one for every key of
