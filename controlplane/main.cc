@@ -154,7 +154,9 @@ class ControlPlane {
                 return 1;
             }
             redis = std::move(s.value());
-            redis->resp_state().init(cp_, &loop, SystemClock().now());
+            redis->resp_state().init(cp_, &loop, SystemClock().now(),
+                                     uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size()
+                                         << 20);
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).

@@ -110,7 +110,7 @@ bool glob_match(std::string_view pattern, std::string_view s, bool nocase) {
 }
 
 void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* event_loop,
-                           UnixTime start) {
+                           UnixTime start, uint64_t maxmemory) {
     loop = event_loop;
     started = start;
     port = cfg.redis_port;
@@ -131,6 +131,8 @@ void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* eve
     add_config({"maxclients", [this] { return fmt::format("{}", max_clients); }, nullptr});
     add_config({"timeout", [t = cfg.idle_timeout_s] { return fmt::format("{}", t); }, nullptr});
     add_config({"databases", [] { return std::string("1"); }, nullptr});
+    // The shards' memory is hugepages sized at the dataplane's start.
+    add_config({"maxmemory", [maxmemory] { return fmt::format("{}", maxmemory); }, nullptr});
     // No persistence: nothing is saved, and that cannot be changed.
     add_config({"save", [] { return std::string(); }, nullptr});
     add_config({"appendonly", [] { return std::string("no"); }, nullptr});

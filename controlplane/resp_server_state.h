@@ -44,7 +44,9 @@ class RespServerState {
   public:
     // The parameters the control plane has (port, requirepass, maxclients,
     // timeout...), from the control plane's configuration.
-    void init(const config::ControlplaneConfig& cfg, EventLoop* loop, UnixTime started);
+    // `maxmemory`: the shards' item memory in all (bytes), fixed at start.
+    void init(const config::ControlplaneConfig& cfg, EventLoop* loop, UnixTime started,
+              uint64_t maxmemory = 0);
 
     // ---- clients ----
     void add(RespSession* s, uint64_t id);

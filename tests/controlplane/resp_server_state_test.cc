@@ -48,12 +48,14 @@ TEST(RespServerState, ConfigFromTheControlPlaneConfig) {
     cfg.max_connections = 77;
     cfg.requirepass = "pw";
     RespServerState s;
-    s.init(cfg, nullptr, 100);
+    s.init(cfg, nullptr, 100, 64u << 20);
     EXPECT_EQ(s.requirepass(), "pw");
     ASSERT_NE(s.find_config("PORT"), nullptr);
     EXPECT_EQ(s.find_config("port")->get(), "6400");
     EXPECT_EQ(s.find_config("maxclients")->get(), "77");
     EXPECT_EQ(s.find_config("port")->set, nullptr);  // immutable
+    EXPECT_EQ(s.find_config("maxmemory")->get(), "67108864");
+    EXPECT_EQ(s.find_config("maxmemory")->set, nullptr);
     EXPECT_EQ(s.find_config("nosuch"), nullptr);
     // requirepass changes at run time.
     ASSERT_NE(s.find_config("requirepass")->set, nullptr);
@@ -68,7 +70,7 @@ TEST(RespServerState, PatternsMatchEachParameterOnce) {
     std::vector<std::string> names;
     for (const RespConfigParam* p : s.match_config(pats))
         names.push_back(p->name);
-    EXPECT_EQ(names, (std::vector<std::string>{"port", "maxclients"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"port", "maxclients", "maxmemory"}));
 }
 
 TEST(RespServerState, OtherGroupsAddTheirParameters) {
