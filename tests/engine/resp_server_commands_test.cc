@@ -138,6 +138,22 @@ TEST_F(RespServerExec, CommandDocsAndGetkeys) {
               "-ERR unknown subcommand 'nosuch'. Try COMMAND HELP.\r\n");
 }
 
+TEST_F(RespServerExec, FunctionFlushAndListWithoutScripting) {
+    EXPECT_EQ(run({"function", "flush"}), "+OK\r\n");
+    EXPECT_EQ(run({"function", "flush", "async"}), "+OK\r\n");
+    EXPECT_EQ(run({"function", "flush", "later"}),
+              "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n");
+    EXPECT_EQ(run({"function", "flush", "a", "b"}),
+              "-ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION "
+              "HELP.\r\n");
+    EXPECT_EQ(run({"function", "list"}), "*0\r\n");
+    EXPECT_EQ(run({"function", "load", "#!lua name=x"}),
+              "-ERR FUNCTION LOAD is not supported: no scripting here\r\n");
+    EXPECT_EQ(run({"function", "nosuch"}),
+              "-ERR unknown subcommand 'nosuch'. Try FUNCTION HELP.\r\n");
+    EXPECT_EQ(run({"function"}), "-ERR wrong number of arguments for 'function' command\r\n");
+}
+
 TEST_F(RespServerExec, Resp3RepliesWhenTheSinkSaysSo) {
     EXPECT_EQ(run({"get", "none"}, true), "_\r\n");
     EXPECT_EQ(run({"get", "none"}), "$-1\r\n");
