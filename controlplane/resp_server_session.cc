@@ -402,7 +402,7 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
             "HELP",
-            "    Print this help."};
+            "    Prints this help."};
         w.write_array(std::size(kHelp));
         for (std::string_view l : kHelp)
             w.write_simple(l);
@@ -777,7 +777,7 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
             "REWRITE",
             "    Rewrite the configuration file.",
             "HELP",
-            "    Print this help."};
+            "    Prints this help."};
         w.write_array(std::size(kHelp));
         for (std::string_view l : kHelp)
             w.write_simple(l);

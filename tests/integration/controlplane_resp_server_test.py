@@ -443,7 +443,9 @@ print("ok")
                 ["command", "getkeys", "get"], ["command", "getkeys", "ping", "x"],
                 ["command", "getkeys", "get", "a", "b"], ["command", "getkeys", "del", "a", "b"],
                 ["command", "getkeys"], ["command", "count", "x"], ["command", "nosuch"],
-                ["command", "info", "nosuchcmd"], ["command", "docs", "nosuchcmd"]]
+                ["command", "info", "nosuchcmd"], ["command", "docs", "nosuchcmd"],
+                ["function", "flush"], ["function", "flush", "sync"], ["function", "flush", "x"],
+                ["function", "flush", "a", "b"], ["function", "list"], ["function", "nosuch"]]
         ours, theirs = self.fulmar(), self.theirs()
         try:
             diffs = self.diff(cmds, ours, theirs)
@@ -515,7 +517,8 @@ print("ok")
                 ["config", "get", "nosuch-param"], ["config", "get", "databases"],
                 ["config", "get", "DATABASES"], ["config", "get", "save"],
                 ["config", "get", "appendonly"], ["config", "resetstat", "x"],
-                ["config", "set", "requirepass", PASSWORD]]
+                ["config", "set", "requirepass", PASSWORD], ["config", "help"],
+                ["config", "rewrite"]]
         ours, theirs = self.fulmar(), self.theirs()
         try:
             diffs = self.diff(cmds, ours, theirs)
