@@ -175,6 +175,10 @@ RespSession::Step RespSession::run_session(const RespCommand& c, const RespReque
                                            OrderedOutput& out) {
     const std::string_view name = c.spec.name;
     RespWriter w(out);
+    if (server_ == nullptr) {  // a session outside a listener (none today)
+        w.write_error(fmt::format("'{}' needs the Redis listener's state", name));
+        return Step::kNext;
+    }
     if (name == "hello") return cmd_hello(req, out);
     if (name == "auth") return cmd_auth(req, out);
     if (name == "client") return cmd_client(req, out);
@@ -983,7 +987,17 @@ RespSession::Step RespSession::cmd_exec(OrderedOutput& out) {
     const uint64_t ticket =
         exec_.send_resp(static_cast<size_t>(shard), request_, PostOp::kResp, &out);
     exec_.set_resp_flags(resp3_ ? dataplane::kRespFlagResp3 : 0);
-    if (ticket == 0) return Step::kWait;
+    if (ticket == 0) {
+        // Nothing else of ours is at the owners and still no room: the
+        // queue can never fit the channel's arena; waiting would not end.
+        const ShardChannel& ch = *deps_.channel;
+        if (exec_.pending() == 0 && ch.inflight() == 0 && ch.backlog() == 0) {
+            discard();
+            w.write_error("transaction too large for the owners' channel (request_arena_mb)");
+            return Step::kNext;
+        }
+        return Step::kWait;
+    }
     discard();
     return Step::kNext;
 }
