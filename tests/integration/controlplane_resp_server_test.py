@@ -305,7 +305,7 @@ class RespServerTest(unittest.TestCase):
                 ["debug", "protocol", "map"], ["debug", "protocol", "set"],
                 ["debug", "protocol", "true"], ["debug", "protocol", "bignum"],
                 ["debug", "protocol", "verbatim"], ["debug", "protocol", "attrib"],
-                ["debug", "protocol", "nosuch"], ["multi"], ["get", f"{k}none"],
+                ["debug", "protocol", "nosuch"], ["multi"], ["get", f"{k}m"],
                 ["set", f"{k}m", "1", "NX"], ["set", f"{k}m", "1", "NX"], ["exec"],
                 ["hello", "2"], ["get", f"{k}none"], ["debug", "protocol", "map"],
                 ["debug", "protocol", "push"], ["del", f"{k}m"]]
@@ -321,6 +321,35 @@ class RespServerTest(unittest.TestCase):
             ours.close()
             theirs.close()
         self.assertEqual(diffs, [], "\n".join(diffs))
+
+    def test_hello_in_a_pipeline_switches_the_owners_replies_in_order(self):
+        """Requests sent before HELLO 3 are answered in RESP2, those after in
+        RESP3, whoever answers (an owner, or the control plane)."""
+        k = self.key("hp")
+        c = self.fulmar()
+        try:
+            c.s.sendall(encode(["set", k, "v", "NX", "GET"]) + encode(["hello", "3"]) +
+                        encode(["set", k, "w", "NX", "GET"]) + encode(["get", f"{k}none"]) +
+                        encode(["hello", "2"]) + encode(["set", f"{k}2", "w", "XX"]) +
+                        encode(["del", k]))
+            self.assertEqual(c.reply(), b"$-1\r\n")
+            self.assertTrue(c.reply().startswith(b"%7\r\n"))
+            self.assertEqual(c.reply(), b"$1\r\nv\r\n")
+            self.assertEqual(c.reply(), b"_\r\n")
+            self.assertTrue(c.reply().startswith(b"*14\r\n"))
+            self.assertEqual(c.reply(), b"$-1\r\n")
+            self.assertEqual(c.reply(), b":1\r\n")
+        finally:
+            c.close()
+        # redis-cli -3 prints what both servers answer the same way.
+        self.start_redis()
+        for args in (["get", f"{k}none"], ["set", k, "v"], ["get", k], ["del", k],
+                     ["config", "get", "databases"]):
+            common = ["redis-cli", "-3", "-a", PASSWORD, "--no-auth-warning"]
+            ours = self.fx.ns.ip(*common, "-h", DP_IP, "-p", str(REDIS_PORT), *args)
+            theirs = subprocess.run(common + ["-p", str(self.redis_port), *args],
+                                    capture_output=True, text=True, check=True)
+            self.assertEqual(ours.stdout, theirs.stdout, args)
 
     def test_python_redis_client_resp3_and_pipeline(self):
         k = self.key("py3")
