@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -484,7 +485,7 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         std::string_view addr, laddr;
         uint64_t id = 0;
         bool skipme = true;
-        bool user_none = false;
+        bool none_of_type = false;  // TYPE master|replica|pubsub: none here
         if (n == 3) {
             addr = a[2];
             skipme = false;
@@ -507,7 +508,7 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
                         w.write_error(fmt::format("Unknown client type '{}'", t));
                         return Step::kNext;
                     }
-                    user_none = true;  // no client of that type here
+                    none_of_type = true;
                 } else if (iequals(opt, "addr") && more) {
                     addr = a[i + 1];
                 } else if (iequals(opt, "laddr") && more) {
@@ -534,7 +535,7 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         }
         std::vector<RespSession*> victims;
         bool close_self = false;
-        if (!user_none) {
+        if (!none_of_type) {
             for (const auto& [cid, sess] : server_->clients()) {
                 const RespConn& cc = sess->conn();
                 if (!addr.empty() && cc.addr != addr) continue;
@@ -796,7 +797,8 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
     if (iequals(a[1], "sleep") && a.size() == 3) {
         // strtod, as Redis: what does not parse sleeps 0.
         const std::string text(a[2]);
-        const double s = std::strtod(text.c_str(), nullptr);
+        // At most a year: the microseconds stay far from overflowing.
+        const double s = std::min(std::strtod(text.c_str(), nullptr), 365.0 * 86400);
         const int64_t us = std::isfinite(s) && s > 0 ? static_cast<int64_t>(s * 1e6) : 0;
         if (us <= 0 && (sleep_ == nullptr || sleep_->pending.empty())) {
             w.write_simple("OK");
