@@ -133,9 +133,21 @@ void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* eve
     add_config({"databases", [] { return std::string("1"); }, nullptr});
     // The shards' memory is hugepages sized at the dataplane's start.
     add_config({"maxmemory", [maxmemory] { return fmt::format("{}", maxmemory); }, nullptr});
-    // No persistence: nothing is saved, and that cannot be changed.
-    add_config({"save", [] { return std::string(); }, nullptr});
-    add_config({"appendonly", [] { return std::string("no"); }, nullptr});
+    // No persistence: nothing is saved, and that cannot change. Setting the
+    // value it has is taken (the Redis suite's `overrides {save ""}`).
+    add_config({"save", [] { return std::string(); },
+                [](std::string_view v) -> std::optional<std::string> {
+                    if (v.empty()) return std::nullopt;
+                    return std::string("no persistence here: save is always \"\"");
+                }});
+    add_config({"appendonly", [] { return std::string("no"); },
+                [](std::string_view v) -> std::optional<std::string> {
+                    if (v.size() == 2 && (v[0] | 0x20) == 'n' && (v[1] | 0x20) == 'o')
+                        return std::nullopt;
+                    if (v.size() == 3 && std::string(v) == "yes")
+                        return std::string("no persistence here: appendonly is always no");
+                    return std::string("argument must be 'yes' or 'no'");
+                }});
 }
 
 void RespServerState::add(RespSession* s, uint64_t id) {

@@ -57,6 +57,15 @@ TEST(RespServerState, ConfigFromTheControlPlaneConfig) {
     EXPECT_EQ(s.find_config("maxmemory")->get(), "67108864");
     EXPECT_EQ(s.find_config("maxmemory")->set, nullptr);
     EXPECT_EQ(s.find_config("nosuch"), nullptr);
+    // No persistence: the value it has is taken, any other refused.
+    EXPECT_FALSE(s.find_config("save")->set("").has_value());
+    EXPECT_EQ(s.find_config("save")->set("900 1").value_or(""),
+              "no persistence here: save is always \"\"");
+    EXPECT_FALSE(s.find_config("appendonly")->set("no").has_value());
+    EXPECT_EQ(s.find_config("appendonly")->set("yes").value_or(""),
+              "no persistence here: appendonly is always no");
+    EXPECT_EQ(s.find_config("appendonly")->set("maybe").value_or(""),
+              "argument must be 'yes' or 'no'");
     // requirepass changes at run time.
     ASSERT_NE(s.find_config("requirepass")->set, nullptr);
     EXPECT_FALSE(s.find_config("requirepass")->set("other").has_value());

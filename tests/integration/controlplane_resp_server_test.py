@@ -546,6 +546,8 @@ print("ok")
                 ["config", "get", "nosuch-param"], ["config", "get", "databases"],
                 ["config", "get", "DATABASES"], ["config", "get", "save"],
                 ["config", "get", "appendonly"], ["config", "resetstat", "x"],
+                ["config", "set", "save", ""], ["config", "set", "appendonly", "no"],
+                ["config", "set", "appendonly", "maybe"],
                 ["config", "set", "requirepass", PASSWORD], ["config", "help"],
                 ["config", "rewrite"]]
         ours, theirs = self.fulmar(), self.theirs()
