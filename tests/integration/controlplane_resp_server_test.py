@@ -641,6 +641,30 @@ print("ok")
             a.close()
             b.close()
 
+    def test_pipelined_watch_sees_the_clients_own_write_and_big_exec(self):
+        """WATCH right behind the client's own SET (still at the owner) reads
+        the CAS after it; a thousand queued requests are one EXEC."""
+        c = self.fulmar()
+        try:
+            k = self.key("pw")
+            c.s.sendall(encode(["set", k, "5"]) + encode(["watch", k]) + encode(["multi"]) +
+                        encode(["incr", k]) + encode(["exec"]))
+            for want in (b"+OK\r\n", b"+OK\r\n", b"+OK\r\n", b"+QUEUED\r\n",
+                         b"*1\r\n:6\r\n"):
+                self.assertEqual(c.reply(), want)
+            c.s.sendall(encode(["multi"]) + b"".join(encode(["incr", k]) for _ in range(1000)) +
+                        encode(["exec"]) + encode(["get", k]))
+            self.assertEqual(c.reply(), b"+OK\r\n")
+            for _ in range(1000):
+                self.assertEqual(c.reply(), b"+QUEUED\r\n")
+            r = c.reply()
+            self.assertTrue(r.startswith(b"*1000\r\n:7\r\n:8\r\n"), r[:40])
+            self.assertTrue(r.endswith(b":1006\r\n"), r[-20:])
+            self.assertEqual(c.reply(), b"$4\r\n1006\r\n")
+            c.cmd("del", k)
+        finally:
+            c.close()
+
     def test_transaction_across_shards_is_refused(self):
         c = self.fulmar()
         try:
