@@ -618,11 +618,9 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
     }
     if (wants("clients", true)) {
         section("Clients");
-        t += fmt::format(
-            "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n"
-            "tracking_clients:0\r\n",
-            server_ != nullptr ? server_->clients().size() : 0,
-            server_ != nullptr ? server_->max_clients : 0);
+        t += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\n",
+                         server_ != nullptr ? server_->clients().size() : 0,
+                         server_ != nullptr ? server_->max_clients : 0);
     }
     uint64_t pages = 0, free_pages = 0, items = 0, evictions = 0, expired = 0;
     for (const MetricsShard& s : m.shards) {
@@ -647,8 +645,9 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
     }
     if (wants("persistence", true)) {
         section("Persistence");
-        t += "loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
-             "aof_enabled:0\r\naof_rewrite_in_progress:0\r\n";
+        // No persistence: nothing loads, saves or rewrites, ever.
+        t += "loading:0\r\nrdb_bgsave_in_progress:0\r\naof_enabled:0\r\n"
+             "aof_rewrite_in_progress:0\r\n";
     }
     if (wants("stats", true)) {
         section("Stats");
@@ -657,9 +656,7 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
             shm::add_into(e, wk.engine);
         t += fmt::format(
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
-            "rejected_connections:0\r\nexpired_keys:{}\r\nevicted_keys:{}\r\n"
-            "keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\n"
-            "pubsub_patterns:0\r\ntotal_error_replies:0\r\n",
+            "expired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             server_ != nullptr ? server_->total_connections : 0,
             server_ != nullptr ? server_->total_commands : 0, expired, evictions, e.get_hits,
             e.get_misses);

@@ -1,5 +1,6 @@
-// One Redis (RESP2) client's requests on the control plane: parse, check,
-// then read here or send to the owners, replies kept in request order.
+// One Redis client's requests on the control plane (RESP2, or RESP3 after
+// HELLO 3): parse, check, then read here or send to the owners, replies
+// kept in request order.
 //
 // Owned by its connection (mc_connection.h) on the control plane's loop
 // thread. The commands are engine::resp_commands() (the table); this is the
