@@ -24,6 +24,7 @@
 #include "owner_executor.h"
 #include "proto/reply_sink.h"
 #include "resp_blocking.h"
+#include "resp_server_state.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -95,6 +96,8 @@ class McServer final : public EventHandler {
     std::string conn_stat_lines() const;
     uint16_t port() const { return port_; }
     TcpProtocol protocol() const { return protocol_; }
+    // The Redis listener's clients, password and CONFIG (main sets it up).
+    RespServerState& resp_state() { return resp_state_; }
 
   private:
     McServer(const McServerDeps& deps, TcpProtocol protocol);
@@ -120,6 +123,7 @@ class McServer final : public EventHandler {
     std::vector<uint64_t> retired_;
     std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;
+    RespServerState resp_state_;
 };
 
 }  // namespace fulmar::controlplane

@@ -22,4 +22,9 @@ std::span<const RespCommand> resp_key_commands();
 // Lists, blocking pops included (resp_list_commands.cc).
 std::span<const RespCommand> resp_list_commands();
 
+// The server's and the connection's commands (HELLO, CLIENT, INFO, CONFIG,
+// MULTI...; most answered by the control plane's session) and COMMAND
+// (resp_server_commands.cc).
+std::span<const RespCommand> resp_server_commands();
+
 }  // namespace fulmar::engine
