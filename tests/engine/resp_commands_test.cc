@@ -229,6 +229,8 @@ TEST_F(RespExec, MultiKeyCommandsAcrossShards) {
     EXPECT_EQ(run({"get", "c"}), "$3\r\n345\r\n");
     EXPECT_EQ(run({"flushall"}), "+OK\r\n");
     EXPECT_EQ(run({"get", "c"}), "$-1\r\n");
+    EXPECT_EQ(run({"dbsize"}), ":0\r\n");  // freed at once, unlike memcached's flush_all
+    EXPECT_EQ(run({"flushdb"}), "+OK\r\n");
     // A write in the same second as the flush stays.
     EXPECT_EQ(run({"set", "c", "after"}), "+OK\r\n");
     EXPECT_EQ(run({"get", "c"}), "$5\r\nafter\r\n");
