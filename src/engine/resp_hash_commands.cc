@@ -30,19 +30,21 @@ using Views = std::vector<std::string_view>;
 
 inline constexpr size_t kNone = SIZE_MAX;
 
-// Where each field is in a hash's entries: a scan while the hash is small,
-// a map once it is not. Keys are views of the entries' bytes (the item's or
-// the request's), so the entries vector may grow under it.
+// Where each field is in a hash's entries: a scan for a few look-ups, a
+// map built once when many fields are looked up in a big hash (building it
+// costs more than a scan for one look-up). Keys are views of the entries'
+// bytes (the item's or the request's), so the entries vector may grow.
 class Fields {
   public:
-    explicit Fields(const Views& e) : e_(e) {
-        if (e.size() / 2 > kLinearUpTo)
+    Fields(const Views& e, size_t lookups)
+        : e_(e), indexed_(lookups > kScanLookups && e.size() / 2 > kScanUpTo) {
+        if (indexed_)
             for (size_t i = 0; i + 1 < e.size(); i += 2)
                 map_.emplace(e[i], i);
     }
     // The index of `f`'s entry, or kNone.
     size_t find(std::string_view f) const {
-        if (!map_.empty() || e_.size() / 2 > kLinearUpTo) {
+        if (indexed_) {
             const auto it = map_.find(f);
             return it == map_.end() ? kNone : it->second;
         }
@@ -52,17 +54,14 @@ class Fields {
     }
     // `f` was just appended at index i.
     void added(std::string_view f, size_t i) {
-        if (!map_.empty() || e_.size() / 2 > kLinearUpTo) {
-            if (map_.empty())  // the hash just grew past the scan's size
-                for (size_t j = 0; j + 1 < e_.size(); j += 2)
-                    map_.emplace(e_[j], j);
-            map_.emplace(f, i);
-        }
+        if (indexed_) map_.emplace(f, i);
     }
 
   private:
-    static constexpr size_t kLinearUpTo = 16;
+    static constexpr size_t kScanLookups = 4;
+    static constexpr size_t kScanUpTo = 16;
     const Views& e_;
+    bool indexed_;
     std::unordered_map<std::string_view, size_t> map_;
 };
 
@@ -106,7 +105,7 @@ void op_hset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
     int64_t created = 0;
     {
-        Fields fields(o.e);
+        Fields fields(o.e, (req.args.size() - 2) / 2);
         for (size_t i = 2; i + 1 < req.args.size(); i += 2) {
             const size_t at = fields.find(req.args[i]);
             if (at != kNone) {
@@ -132,7 +131,7 @@ void op_hsetnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
     const UnixTime now = ctx.now();
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
-    if (Fields(o.e).find(req.args[2]) != kNone) return RespWriter(out).write_integer(0);
+    if (Fields(o.e, 1).find(req.args[2]) != kNone) return RespWriter(out).write_integer(0);
     o.e.push_back(req.args[2]);
     o.e.push_back(req.args[3]);
     if (!store_hash(o.s, k, o.e, o.exp, now, out)) return;
@@ -173,7 +172,7 @@ void op_hincrby(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, 
     const UnixTime now = ctx.now();
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
-    const size_t at = Fields(o.e).find(req.args[2]);
+    const size_t at = Fields(o.e, 1).find(req.args[2]);
     int64_t cur = 0;
     if (at != kNone && !resp_parse_int(o.e[at + 1], cur))
         return w.write_error("hash value is not an integer");
@@ -215,7 +214,7 @@ void op_hincrbyfloat(const RespRequest& req, const store::KeyRef& k, EngineCtx& 
     const UnixTime now = ctx.now();
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
-    const size_t at = Fields(o.e).find(req.args[2]);
+    const size_t at = Fields(o.e, 1).find(req.args[2]);
     long double cur = 0;
     if (at != kNone && !parse_long_double(o.e[at + 1], cur))
         return w.write_error("hash value is not a float");
@@ -246,7 +245,7 @@ coll::Found read_hash(const RespRequest& req, const RespReadCtx& ctx, Views& e, 
 void read_hget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     Views e;
     if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    const size_t at = Fields(e).find(req.args[2]);
+    const size_t at = Fields(e, 1).find(req.args[2]);
     RespWriter w(out);
     if (at == kNone)
         w.write_null();
@@ -258,7 +257,7 @@ void read_hget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
 void read_hmget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     Views e;
     if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    const Fields fields(e);
+    const Fields fields(e, req.args.size() - 2);
     RespWriter w(out);
     w.write_array(req.args.size() - 2);
     for (size_t i = 2; i < req.args.size(); ++i) {
@@ -281,7 +280,7 @@ void read_hlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
 void read_hstrlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     Views e;
     if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    const size_t at = Fields(e).find(req.args[2]);
+    const size_t at = Fields(e, 1).find(req.args[2]);
     RespWriter(out).write_integer(at == kNone ? 0 : static_cast<int64_t>(e[at + 1].size()));
 }
 
@@ -289,7 +288,7 @@ void read_hstrlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out
 void read_hexists(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     Views e;
     if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    RespWriter(out).write_integer(Fields(e).find(req.args[2]) == kNone ? 0 : 1);
+    RespWriter(out).write_integer(Fields(e, 1).find(req.args[2]) == kNone ? 0 : 1);
 }
 
 // HGETALL key (a map) / HKEYS key / HVALS key (arrays)

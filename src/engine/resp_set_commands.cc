@@ -28,23 +28,27 @@ using namespace resp;
 using store::ItemType;
 using Views = std::vector<std::string_view>;
 
-// Membership tests against a collection's entries: a scan while it is
-// small, a hash set once it is not (SADD of many members to a big set).
+// Membership tests against a collection's entries: a scan for a few
+// look-ups, a hash set built once when many members are looked up in a big
+// set (building it costs more than a scan for one look-up).
 class Members {
   public:
-    explicit Members(std::span<const std::string_view> entries) : entries_(entries) {
-        if (entries.size() > kLinearUpTo) index_.insert(entries.begin(), entries.end());
+    Members(std::span<const std::string_view> entries, size_t lookups)
+        : entries_(entries), indexed_(lookups > kScanLookups && entries.size() > kScanUpTo) {
+        if (indexed_) index_.insert(entries.begin(), entries.end());
     }
     bool contains(std::string_view m) const {
-        if (entries_.size() > kLinearUpTo) return index_.contains(m) || added_.contains(m);
-        return std::find(entries_.begin(), entries_.end(), m) != entries_.end() ||
-               added_.contains(m);
+        if (added_.contains(m)) return true;
+        if (indexed_) return index_.contains(m);
+        return std::find(entries_.begin(), entries_.end(), m) != entries_.end();
     }
     void add(std::string_view m) { added_.insert(m); }
 
   private:
-    static constexpr size_t kLinearUpTo = 16;
+    static constexpr size_t kScanLookups = 4;
+    static constexpr size_t kScanUpTo = 16;
     std::span<const std::string_view> entries_;
+    bool indexed_;
     std::unordered_set<std::string_view> index_;
     std::unordered_set<std::string_view> added_;
 };
@@ -81,7 +85,7 @@ void op_sadd(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     const size_t before = e.size();
     {
         const Views old = e;  // e grows below: Members keeps a view of old
-        Members have(old);
+        Members have(old, req.args.size() - 2);
         for (size_t i = 2; i < req.args.size(); ++i) {
             if (have.contains(req.args[i])) continue;
             have.add(req.args[i]);
@@ -194,7 +198,7 @@ void read_smismember(const RespRequest& req, const RespReadCtx& ctx, ReplySink& 
     Views e;
     if (coll::read(req.args[1], ItemType::kSet, ctx, e) == coll::Found::kWrongType)
         return write_wrongtype(out);
-    const Members have(e);
+    const Members have(e, req.args.size() - 2);
     RespWriter w(out);
     w.write_array(req.args.size() - 2);
     for (size_t i = 2; i < req.args.size(); ++i)
