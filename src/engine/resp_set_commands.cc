@@ -311,9 +311,11 @@ enum class SetOp : uint8_t { kInter, kUnion, kDiff };
 // A set algebra over keys read one at a time (each read may reuse the
 // buffer the last one's entries point into): the result owns its members,
 // so a reader's memory is the result plus one set, whatever the key count.
+// An intersection or a difference is at most its first set (one item); a
+// union may gather many, so it stops at `limit` bytes of members.
 class Algebra {
   public:
-    explicit Algebra(SetOp op) : op_(op) {}
+    Algebra(SetOp op, size_t limit) : op_(op), limit_(limit) {}
 
     // The next key's set (empty, missing true, when the key is absent).
     void add(std::span<const std::string_view> e, bool missing) {
@@ -332,13 +334,24 @@ class Algebra {
             const std::unordered_set<std::string_view> other(e.begin(), e.end());
             std::erase_if(result_, [&](const std::string& m) { return other.contains(m); });
         } else {
-            for (std::string_view m : e)
-                if (seen_.insert(std::string(m)).second) result_.emplace_back(m);
+            if (too_large_) return;
+            for (std::string_view m : e) {
+                if (!seen_.insert(std::string(m)).second) continue;
+                result_.emplace_back(m);
+                bytes_ += m.size();
+            }
+            if (bytes_ > limit_) {
+                too_large_ = true;
+                result_ = {};
+                seen_ = {};
+            }
         }
     }
-    // Whether reading further keys can still change the answer (their
-    // types must be checked all the same: WRONGTYPE wins).
+    // True once no further key can change the answer (their types are
+    // checked all the same: WRONGTYPE wins).
     bool settled() const { return empty_; }
+    // A union past the limit: no answer kept.
+    bool too_large() const { return too_large_; }
 
     std::vector<std::string>& result() {
         if (empty_) result_.clear();
@@ -352,11 +365,26 @@ class Algebra {
     }
 
     SetOp op_;
+    size_t limit_;
+    size_t bytes_ = 0;
     bool started_ = false;
     bool empty_ = false;
+    bool too_large_ = false;
     std::vector<std::string> result_;
     std::unordered_set<std::string> seen_;  // kUnion only
 };
+
+// A union read on the control plane is bounded like a random reply.
+inline constexpr size_t kMaxUnionBytes = kMaxRandomReplyBytes;
+
+void write_union_too_large(ReplySink& out) {
+    RespWriter(out).write_error("the union's members pass 64 MiB: too large a reply");
+}
+
+// A STORE form's result past one item.
+void write_result_too_large(ReplySink& out) {
+    coll::write_error(coll::WriteStatus::kTooLarge, out);
+}
 
 SetOp op_of(std::string_view name) {
     if (iequals(name.substr(0, 6), "sinter")) return SetOp::kInter;
@@ -368,7 +396,7 @@ SetOp op_of(std::string_view name) {
 // WRONGTYPE (written).
 template <typename Get>
 bool compute(SetOp op, std::span<const std::string_view> keys, Get&& get, Algebra& a,
-             ReplySink& out) {
+             void (*too_large)(ReplySink&), ReplySink& out) {
     Views e;
     for (std::string_view key : keys) {
         const coll::Found f = get(key, e);
@@ -379,17 +407,19 @@ bool compute(SetOp op, std::span<const std::string_view> keys, Get&& get, Algebr
         if (op == SetOp::kInter && a.settled()) continue;
         a.add(e, f == coll::Found::kMissing);
     }
-    return true;
+    if (!a.too_large()) return true;
+    too_large(out);
+    return false;
 }
 
 // SINTER key [key ...] / SUNION key [key ...] / SDIFF key [key ...]
 void read_setop(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     const SetOp op = op_of(req.args[0]);
-    Algebra a(op);
+    Algebra a(op, kMaxUnionBytes);
     auto get = [&](std::string_view key, Views& e) {
         return coll::read(key, ItemType::kSet, ctx, e);
     };
-    if (!compute(op, req.args.subspan(1), get, a, out)) return;
+    if (!compute(op, req.args.subspan(1), get, a, write_union_too_large, out)) return;
     RespWriter w(out);
     const std::vector<std::string>& r = a.result();
     w.write_set(r.size());
@@ -437,11 +467,12 @@ void read_sintercard(const RespRequest& req, const RespReadCtx& ctx, ReplySink& 
     size_t numkeys = 0;
     int64_t limit = 0;
     if (!parse_sintercard_args(req, numkeys, limit, out)) return;
-    Algebra a(SetOp::kInter);
+    Algebra a(SetOp::kInter, kMaxUnionBytes);
     auto get = [&](std::string_view key, Views& e) {
         return coll::read(key, ItemType::kSet, ctx, e);
     };
-    if (!compute(SetOp::kInter, req.args.subspan(2, numkeys), get, a, out)) return;
+    if (!compute(SetOp::kInter, req.args.subspan(2, numkeys), get, a, write_union_too_large, out))
+        return;
     size_t n = a.result().size();
     if (limit > 0) n = std::min(n, static_cast<size_t>(limit));
     RespWriter(out).write_integer(static_cast<int64_t>(n));
@@ -453,13 +484,14 @@ void read_sintercard(const RespRequest& req, const RespReadCtx& ctx, ReplySink& 
 void op_setop_store(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
     const SetOp op = op_of(req.args[0]);
     const UnixTime now = ctx.now();
-    Algebra a(op);
+    // The result must fit one item: a union past that stops there.
+    Algebra a(op, store::kMaxItemSize);
     // On the owner: entries point into the items, untouched until the write.
     auto get = [&](std::string_view key, Views& e) {
         const store::KeyRef k(key);
         return coll::find(ctx.shard_for(k), k, ItemType::kSet, now, e);
     };
-    if (!compute(op, req.args.subspan(2), get, a, out)) return;
+    if (!compute(op, req.args.subspan(2), get, a, write_result_too_large, out)) return;
     const std::vector<std::string>& r = a.result();
     const Views e(r.begin(), r.end());
     const store::KeyRef dst(req.args[1]);
