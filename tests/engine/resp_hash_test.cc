@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -122,6 +123,92 @@ TEST_F(RespHash, TheWireFormAndMemcached) {
     EXPECT_EQ(run_wire({"hgetall", "h"}), "*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
     EXPECT_EQ(mc("get h\r\n"), "END\r\n");
     EXPECT_EQ(run({"type", "h"}), "+hash\r\n");
+}
+
+// Random HSET/HDEL/HGET/HMGET/HLEN/HINCRBY against std::map: 64 possible
+// fields, so the hash passes the sizes where look-ups switch from a scan to
+// an index, in both directions; HGETALL keeps first-insertion order.
+TEST_F(RespHash, RandomOperationsMatchAModel) {
+    std::mt19937 rng(11);
+    std::map<std::string, std::string> model;
+    std::vector<std::string> order;  // fields in first-insertion order
+    auto field = [&] { return "f" + std::to_string(rng() % 64); };
+    auto bulk = [](const std::string& v) {
+        return "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
+    };
+    for (int step = 0; step < 4000; ++step) {
+        std::vector<std::string> cmd;
+        std::string want;
+        switch (rng() % 6) {
+            case 0: {
+                cmd = {"hset", "h"};
+                const size_t n = 1 + rng() % 10;
+                size_t created = 0;
+                for (size_t i = 0; i < n; ++i) {
+                    const std::string f = field(), v = std::to_string(rng() % 1000);
+                    cmd.push_back(f);
+                    cmd.push_back(v);
+                    if (!model.contains(f)) {
+                        ++created;
+                        order.push_back(f);
+                    }
+                    model[f] = v;
+                }
+                want = ":" + std::to_string(created) + "\r\n";
+                break;
+            }
+            case 1: {
+                cmd = {"hdel", "h"};
+                const size_t n = 1 + rng() % 10;
+                size_t removed = 0;
+                for (size_t i = 0; i < n; ++i) {
+                    cmd.push_back(field());
+                    if (model.erase(cmd.back()) != 0) {
+                        ++removed;
+                        std::erase(order, cmd.back());
+                    }
+                }
+                want = ":" + std::to_string(removed) + "\r\n";
+                break;
+            }
+            case 2: {
+                cmd = {"hget", "h", field()};
+                const auto it = model.find(cmd[2]);
+                want = it == model.end() ? "$-1\r\n" : bulk(it->second);
+                break;
+            }
+            case 3: {
+                cmd = {"hmget", "h"};
+                const size_t n = 1 + rng() % 10;
+                want = "*" + std::to_string(n) + "\r\n";
+                for (size_t i = 0; i < n; ++i) {
+                    cmd.push_back(field());
+                    const auto it = model.find(cmd.back());
+                    want += it == model.end() ? "$-1\r\n" : bulk(it->second);
+                }
+                break;
+            }
+            case 4: {
+                cmd = {"hincrby", "h", field(), "3"};
+                if (!model.contains(cmd[2])) order.push_back(cmd[2]);
+                const int64_t v = std::stoll(model.contains(cmd[2]) ? model[cmd[2]] : "0") + 3;
+                model[cmd[2]] = std::to_string(v);
+                want = ":" + std::to_string(v) + "\r\n";
+                break;
+            }
+            default:
+                cmd = {"hlen", "h"};
+                want = ":" + std::to_string(model.size()) + "\r\n";
+                break;
+        }
+        ASSERT_EQ(run(cmd), want) << "step " << step << " " << cmd[0];
+        if (step % 100 == 0) {
+            std::string all = "*" + std::to_string(2 * model.size()) + "\r\n";
+            for (const std::string& f : order)
+                all += bulk(f) + bulk(model[f]);
+            EXPECT_EQ(run({"hgetall", "h"}), all) << "step " << step;
+        }
+    }
 }
 
 }  // namespace

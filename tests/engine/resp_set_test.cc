@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -161,6 +162,64 @@ TEST_F(RespSet, MemcachedSeesASetAsAbsent) {
     EXPECT_EQ(mc("set s 0 0 1\r\nx\r\n"), "STORED\r\n");
     EXPECT_EQ(run({"sadd", "s", "a"}),
               "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+}
+
+// Random SADD/SREM/SISMEMBER/SMISMEMBER/SCARD/SMEMBERS against std::set:
+// 64 possible members, so the set passes the sizes where look-ups switch
+// from a scan to an index, in both directions.
+TEST_F(RespSet, RandomOperationsMatchAModel) {
+    std::mt19937 rng(7);
+    std::set<std::string> model;
+    auto some = [&](std::vector<std::string>& cmd, size_t most) {
+        const size_t n = 1 + rng() % most;
+        for (size_t i = 0; i < n; ++i)
+            cmd.push_back("m" + std::to_string(rng() % 64));
+    };
+    for (int step = 0; step < 4000; ++step) {
+        std::vector<std::string> cmd;
+        std::string want;
+        switch (rng() % 5) {
+            case 0: {
+                cmd = {"sadd", "s"};
+                some(cmd, 12);
+                size_t added = 0;
+                for (size_t i = 2; i < cmd.size(); ++i)
+                    added += model.insert(cmd[i]).second;
+                want = ":" + std::to_string(added) + "\r\n";
+                break;
+            }
+            case 1: {
+                cmd = {"srem", "s"};
+                some(cmd, 12);
+                size_t removed = 0;
+                for (size_t i = 2; i < cmd.size(); ++i)
+                    removed += model.erase(cmd[i]);
+                want = ":" + std::to_string(removed) + "\r\n";
+                break;
+            }
+            case 2:
+                cmd = {"sismember", "s", "m" + std::to_string(rng() % 64)};
+                want = model.contains(cmd[2]) ? ":1\r\n" : ":0\r\n";
+                break;
+            case 3:
+                cmd = {"smismember", "s"};
+                some(cmd, 12);
+                want = "*" + std::to_string(cmd.size() - 2) + "\r\n";
+                for (size_t i = 2; i < cmd.size(); ++i)
+                    want += model.contains(cmd[i]) ? ":1\r\n" : ":0\r\n";
+                break;
+            default:
+                cmd = {"scard", "s"};
+                want = ":" + std::to_string(model.size()) + "\r\n";
+                break;
+        }
+        ASSERT_EQ(run(cmd), want) << "step " << step << " " << cmd[0];
+        if (step % 100 == 0) {
+            const std::vector<std::string> m = bulks(run({"smembers", "s"}));
+            EXPECT_EQ(std::set<std::string>(m.begin(), m.end()), model);
+            EXPECT_EQ(m.size(), model.size());
+        }
+    }
 }
 
 }  // namespace
