@@ -65,6 +65,10 @@ class Fields {
     std::unordered_map<std::string_view, size_t> map_;
 };
 
+// Up to this many fields are looked up one by one in the encoded value (a
+// probe of a hashed hash, a scan of a compact one); more decode it once.
+inline constexpr size_t kProbesUpTo = 4;
+
 void write_wrongtype(ReplySink& out) {
     RespWriter(out).write_error(kErrWrongType);
 }
@@ -243,23 +247,41 @@ coll::Found read_hash(const RespRequest& req, const RespReadCtx& ctx, Views& e, 
 
 // HGET key field
 void read_hget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Views e;
-    if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    const size_t at = Fields(e, 1).find(req.args[2]);
+    std::string_view v;
+    const coll::Found f = coll::read_value(req.args[1], ItemType::kHash, ctx, v);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
+    const coll::Hit hit = f == coll::Found::kFound ? coll::lookup(v, req.args[2], 2) : coll::Hit{};
     RespWriter w(out);
-    if (at == kNone)
-        w.write_null();
+    if (hit.found)
+        w.write_bulk(hit.next);
     else
-        w.write_bulk(e[at + 1]);
+        w.write_null();
 }
 
 // HMGET key field [field ...]: nulls for a missing key.
 void read_hmget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    const size_t n = req.args.size() - 2;
+    RespWriter w(out);
+    if (n <= kProbesUpTo) {
+        // A probe (or a scan of a small hash) each: no decode.
+        std::string_view v;
+        const coll::Found f = coll::read_value(req.args[1], ItemType::kHash, ctx, v);
+        if (f == coll::Found::kWrongType) return write_wrongtype(out);
+        w.write_array(n);
+        for (size_t i = 2; i < req.args.size(); ++i) {
+            const coll::Hit hit =
+                f == coll::Found::kFound ? coll::lookup(v, req.args[i], 2) : coll::Hit{};
+            if (hit.found)
+                w.write_bulk(hit.next);
+            else
+                w.write_null();
+        }
+        return;
+    }
     Views e;
     if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    const Fields fields(e, req.args.size() - 2);
-    RespWriter w(out);
-    w.write_array(req.args.size() - 2);
+    const Fields fields(e, n);
+    w.write_array(n);
     for (size_t i = 2; i < req.args.size(); ++i) {
         const size_t at = fields.find(req.args[i]);
         if (at == kNone)
@@ -269,26 +291,30 @@ void read_hmget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) 
     }
 }
 
-// HLEN key
+// HLEN key: the count in the header.
 void read_hlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Views e;
-    if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    RespWriter(out).write_integer(static_cast<int64_t>(e.size() / 2));
+    std::string_view v;
+    const coll::Found f = coll::read_value(req.args[1], ItemType::kHash, ctx, v);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
+    RespWriter(out).write_integer(f == coll::Found::kFound ? coll::size(v) / 2 : 0);
 }
 
 // HSTRLEN key field
 void read_hstrlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Views e;
-    if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    const size_t at = Fields(e, 1).find(req.args[2]);
-    RespWriter(out).write_integer(at == kNone ? 0 : static_cast<int64_t>(e[at + 1].size()));
+    std::string_view v;
+    const coll::Found f = coll::read_value(req.args[1], ItemType::kHash, ctx, v);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
+    const coll::Hit hit = f == coll::Found::kFound ? coll::lookup(v, req.args[2], 2) : coll::Hit{};
+    RespWriter(out).write_integer(hit.found ? static_cast<int64_t>(hit.next.size()) : 0);
 }
 
 // HEXISTS key field
 void read_hexists(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Views e;
-    if (read_hash(req, ctx, e, out) == coll::Found::kWrongType) return;
-    RespWriter(out).write_integer(Fields(e, 1).find(req.args[2]) == kNone ? 0 : 1);
+    std::string_view v;
+    const coll::Found f = coll::read_value(req.args[1], ItemType::kHash, ctx, v);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
+    const bool in = f == coll::Found::kFound && coll::lookup(v, req.args[2], 2).found;
+    RespWriter(out).write_integer(in ? 1 : 0);
 }
 
 // HGETALL key (a map) / HKEYS key / HVALS key (arrays)

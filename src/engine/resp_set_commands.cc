@@ -53,6 +53,10 @@ class Members {
     std::unordered_set<std::string_view> added_;
 };
 
+// Up to this many names are looked up one by one in the encoded value (a
+// probe of a hashed set, a scan of a compact one); more decode it once.
+inline constexpr size_t kProbesUpTo = 4;
+
 void write_wrongtype(ReplySink& out) {
     RespWriter(out).write_error(kErrWrongType);
 }
@@ -186,31 +190,43 @@ void read_smembers(const RespRequest& req, const RespReadCtx& ctx, ReplySink& ou
 
 // SISMEMBER key member
 void read_sismember(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Views e;
-    if (coll::read(req.args[1], ItemType::kSet, ctx, e) == coll::Found::kWrongType)
-        return write_wrongtype(out);
-    const bool in = std::find(e.begin(), e.end(), req.args[2]) != e.end();
+    std::string_view v;
+    const coll::Found f = coll::read_value(req.args[1], ItemType::kSet, ctx, v);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
+    const bool in = f == coll::Found::kFound && coll::lookup(v, req.args[2], 1).found;
     RespWriter(out).write_integer(in ? 1 : 0);
 }
 
 // SMISMEMBER key member [member ...]
 void read_smismember(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    const size_t n = req.args.size() - 2;
+    RespWriter w(out);
+    if (n <= kProbesUpTo) {
+        // A probe (or a scan of a small set) each: no decode.
+        std::string_view v;
+        const coll::Found f = coll::read_value(req.args[1], ItemType::kSet, ctx, v);
+        if (f == coll::Found::kWrongType) return write_wrongtype(out);
+        w.write_array(n);
+        for (size_t i = 2; i < req.args.size(); ++i)
+            w.write_integer(f == coll::Found::kFound && coll::lookup(v, req.args[i], 1).found ? 1
+                                                                                              : 0);
+        return;
+    }
     Views e;
     if (coll::read(req.args[1], ItemType::kSet, ctx, e) == coll::Found::kWrongType)
         return write_wrongtype(out);
-    const Members have(e, req.args.size() - 2);
-    RespWriter w(out);
-    w.write_array(req.args.size() - 2);
+    const Members have(e, n);
+    w.write_array(n);
     for (size_t i = 2; i < req.args.size(); ++i)
         w.write_integer(have.contains(req.args[i]) ? 1 : 0);
 }
 
-// SCARD key
+// SCARD key: the count in the header.
 void read_scard(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Views e;
-    if (coll::read(req.args[1], ItemType::kSet, ctx, e) == coll::Found::kWrongType)
-        return write_wrongtype(out);
-    RespWriter(out).write_integer(static_cast<int64_t>(e.size()));
+    std::string_view v;
+    const coll::Found f = coll::read_value(req.args[1], ItemType::kSet, ctx, v);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
+    RespWriter(out).write_integer(f == coll::Found::kFound ? coll::size(v) : 0);
 }
 
 // SRANDMEMBER key [count]: a negative count may repeat members.
@@ -521,7 +537,7 @@ void op_smove(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Repl
     const bool dst_has = std::find(de.begin(), de.end(), member) != de.end();
     if (!dst_has) {
         de.push_back(member);
-        if (!mc_item_fits(dst.key.size(), coll::encoded_size(de)))
+        if (!mc_item_fits(dst.key.size(), coll::encoded_size(ItemType::kSet, dst.key.size(), de)))
             return coll::write_error(coll::WriteStatus::kTooLarge, out);
     }
     se.erase(at);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/resp_collection.h"
 #include "resp_fixture.h"
 
 namespace fulmar::engine {
@@ -125,18 +126,20 @@ TEST_F(RespHash, TheWireFormAndMemcached) {
     EXPECT_EQ(run({"type", "h"}), "+hash\r\n");
 }
 
-// Random HSET/HDEL/HGET/HMGET/HLEN/HINCRBY against std::map: 64 possible
+// Random HSET/HDEL/HGET/HMGET/HLEN/HINCRBY against std::map: 256 possible
 // fields, so the hash passes the sizes where look-ups switch from a scan to
-// an index, in both directions; HGETALL keeps first-insertion order.
+// an index and the encoding from compact to hashed (coll::kHashedFrom), in
+// both directions; HGETALL keeps first-insertion order.
 TEST_F(RespHash, RandomOperationsMatchAModel) {
     std::mt19937 rng(11);
     std::map<std::string, std::string> model;
     std::vector<std::string> order;  // fields in first-insertion order
-    auto field = [&] { return "f" + std::to_string(rng() % 64); };
+    auto field = [&] { return "f" + std::to_string(rng() % 256); };
     auto bulk = [](const std::string& v) {
         return "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n";
     };
-    for (int step = 0; step < 4000; ++step) {
+    size_t largest = 0;
+    for (int step = 0; step < 6000; ++step) {
         std::vector<std::string> cmd;
         std::string want;
         switch (rng() % 6) {
@@ -202,6 +205,7 @@ TEST_F(RespHash, RandomOperationsMatchAModel) {
                 break;
         }
         ASSERT_EQ(run(cmd), want) << "step " << step << " " << cmd[0];
+        largest = std::max(largest, model.size());
         if (step % 100 == 0) {
             std::string all = "*" + std::to_string(2 * model.size()) + "\r\n";
             for (const std::string& f : order)
@@ -209,6 +213,7 @@ TEST_F(RespHash, RandomOperationsMatchAModel) {
             EXPECT_EQ(run({"hgetall", "h"}), all) << "step " << step;
         }
     }
+    EXPECT_GT(largest, coll::kHashedFrom);
 }
 
 }  // namespace

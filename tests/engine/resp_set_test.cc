@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/resp_collection.h"
 #include "resp_fixture.h"
 
 namespace fulmar::engine {
@@ -165,17 +166,19 @@ TEST_F(RespSet, MemcachedSeesASetAsAbsent) {
 }
 
 // Random SADD/SREM/SISMEMBER/SMISMEMBER/SCARD/SMEMBERS against std::set:
-// 64 possible members, so the set passes the sizes where look-ups switch
-// from a scan to an index, in both directions.
+// 256 possible members, so the set passes the sizes where look-ups switch
+// from a scan to an index and the encoding from compact to hashed
+// (coll::kHashedFrom), in both directions.
 TEST_F(RespSet, RandomOperationsMatchAModel) {
     std::mt19937 rng(7);
     std::set<std::string> model;
     auto some = [&](std::vector<std::string>& cmd, size_t most) {
         const size_t n = 1 + rng() % most;
         for (size_t i = 0; i < n; ++i)
-            cmd.push_back("m" + std::to_string(rng() % 64));
+            cmd.push_back("m" + std::to_string(rng() % 256));
     };
-    for (int step = 0; step < 4000; ++step) {
+    size_t largest = 0;
+    for (int step = 0; step < 6000; ++step) {
         std::vector<std::string> cmd;
         std::string want;
         switch (rng() % 5) {
@@ -198,7 +201,7 @@ TEST_F(RespSet, RandomOperationsMatchAModel) {
                 break;
             }
             case 2:
-                cmd = {"sismember", "s", "m" + std::to_string(rng() % 64)};
+                cmd = {"sismember", "s", "m" + std::to_string(rng() % 256)};
                 want = model.contains(cmd[2]) ? ":1\r\n" : ":0\r\n";
                 break;
             case 3:
@@ -214,12 +217,14 @@ TEST_F(RespSet, RandomOperationsMatchAModel) {
                 break;
         }
         ASSERT_EQ(run(cmd), want) << "step " << step << " " << cmd[0];
+        largest = std::max(largest, model.size());
         if (step % 100 == 0) {
             const std::vector<std::string> m = bulks(run({"smembers", "s"}));
             EXPECT_EQ(std::set<std::string>(m.begin(), m.end()), model);
             EXPECT_EQ(m.size(), model.size());
         }
     }
+    EXPECT_GT(largest, coll::kHashedFrom);
 }
 
 }  // namespace

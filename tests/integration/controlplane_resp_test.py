@@ -517,10 +517,12 @@ print("ok")
                     continue
                 seen.add("ok")
                 self.assertEqual(rep, theirs.cmd("smove", src, dst, "a"))
+                # Only src and dst: a third key could live on another owner.
                 for cmd in (["smove", src, dst, "zz"], ["smove", src, src, "b"],
-                            ["sinterstore", f"{k}x", src, dst], ["sunionstore", dst, src, dst],
-                            ["sdiffstore", src, src, dst], ["exists", src],
-                            ["sinterstore", dst, src, dst], ["exists", dst]):
+                            ["sunionstore", dst, src, dst], ["sinterstore", src, src, dst],
+                            ["scard", src], ["sdiffstore", src, src, dst], ["exists", src],
+                            ["sadd", src, "q"], ["sinterstore", dst, src, dst],
+                            ["exists", dst]):
                     self.assertEqual(ours.cmd(*cmd), theirs.cmd(*cmd), cmd)
             self.assertEqual(seen, {"ok", "cross"})
         finally:
