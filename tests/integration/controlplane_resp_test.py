@@ -49,7 +49,7 @@ PY = "/usr/bin/python3"
 
 
 def read_reply(sock, buf):
-    """One whole RESP2 reply from `sock`: (its bytes, what is left)."""
+    """One whole RESP2 or RESP3 reply from `sock`: (its bytes, what is left)."""
     def need(n):
         nonlocal buf
         while len(buf) < n:
@@ -68,16 +68,16 @@ def read_reply(sock, buf):
         need(at + 1)
         end = line(at)
         kind, head = buf[at:at + 1], buf[at + 1:end - 2]
-        if kind in (b"+", b"-", b":"):
+        if kind in (b"+", b"-", b":", b"_", b",", b"#", b"("):
             return end
         n = int(head)
-        if kind == b"$":
+        if kind in (b"$", b"=", b"!"):
             if n < 0:
                 return end
             need(end + n + 2)
             return end + n + 2
-        if kind == b"*":
-            for _ in range(max(n, 0)):
+        if kind in (b"*", b"~", b">", b"%"):
+            for _ in range(max(n, 0) * (2 if kind == b"%" else 1)):
                 end = one(end)
             return end
         raise AssertionError(f"not RESP: {buf[at:at + 50]!r}")
@@ -435,8 +435,8 @@ print("ok")
 
     @staticmethod
     def canonical(reply, group):
-        """An array reply with its elements (`group` at a time) sorted."""
-        if not reply.startswith(b"*"):
+        """An aggregate reply with its elements (`group` at a time) sorted."""
+        if reply[:1] not in (b"*", b"~", b"%"):
             return reply
         eol = reply.index(b"\r\n") + 2
         items, at = [], eol
@@ -452,6 +452,9 @@ print("ok")
         name = args[0].lower()
         group = 2 if name in ("hgetall", "hscan") or (name == "hrandfield" and len(args) == 4) \
             else 1
+        if reply.startswith(b"%") or (name == "hrandfield" and reply.startswith(b"*") and
+                                      reply[reply.index(b"\r\n") + 2:][:2] == b"*2"):
+            group = 1  # RESP3: a map's pairs, or nested pairs, are whole elements
         if name in ("sscan", "hscan") and reply.startswith(b"*2\r\n"):
             cur = self.reply_len(reply, 4)
             return reply[:cur] + self.canonical(reply[cur:], group)
@@ -460,12 +463,13 @@ print("ok")
     @staticmethod
     def reply_len(b, at):
         eol = b.index(b"\r\n", at)
-        kind, n = b[at:at + 1], int(b[at + 1:eol]) if b[at:at + 1] in b"$*" else 0
+        kind = b[at:at + 1]
+        n = int(b[at + 1:eol]) if kind in (b"$", b"*", b"~", b"%") else 0
         at = eol + 2
         if kind == b"$":
             return at if n < 0 else at + n + 2
-        if kind == b"*":
-            for _ in range(max(n, 0)):
+        if kind in (b"*", b"~", b"%"):
+            for _ in range(max(n, 0) * (2 if kind == b"%" else 1)):
                 at = RespTest.reply_len(b, at)
         return at
 
@@ -487,6 +491,45 @@ print("ok")
                 if ca != cb:
                     diffs.append(f"{args} (unordered): fulmar {a!r} redis {b!r}")
             self.assertGreater(len(ordered), 100)
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+    # The same commands' RESP3 forms (after HELLO 3): sets (~), maps (%),
+    # null (_), nested HRANDFIELD pairs.
+    DIFF_COLLECTIONS_RESP3 = [
+        ["sadd", "{k}s", "a", "b", "c"], ["U", "smembers", "{k}s"], ["smembers", "{k}none"],
+        ["U", "sinter", "{k}s", "{k}s"], ["U", "sunion", "{k}s", "{k}none"],
+        ["sdiff", "{k}s", "{k}s"], ["U", "spop", "{k}none", "2"], ["spop", "{k}none"],
+        ["srandmember", "{k}none"], ["U", "srandmember", "{k}s", "5"],
+        ["srandmember", "{k}s", "0"], ["smismember", "{k}s", "a", "z"], ["U", "sscan", "{k}s", "0"],
+        ["hset", "{k}h", "f1", "v1", "f2", "v2"], ["U", "hgetall", "{k}h"], ["hgetall", "{k}none"],
+        ["U", "hkeys", "{k}h"], ["hget", "{k}h", "no"], ["hmget", "{k}h", "f1", "no"],
+        ["hrandfield", "{k}none"], ["hrandfield", "{k}none", "2", "withvalues"],
+        ["U", "hrandfield", "{k}h", "5", "withvalues"], ["U", "hrandfield", "{k}h", "5"],
+        ["hincrbyfloat", "{k}h", "n", "1.5"], ["U", "hscan", "{k}h", "0"],
+        ["sadd", "{k}one", "x"], ["spop", "{k}one", "1"], ["hset", "{k}h1", "f", "v"],
+        ["hrandfield", "{k}h1", "-2", "withvalues"], ["hrandfield", "{k}h1", "1", "withvalues"],
+    ]
+
+    def test_set_and_hash_resp3_replies_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("d3")
+        diffs = []
+        try:
+            for r in (ours, theirs):
+                self.assertTrue(r.cmd("hello", "3").startswith(b"%"))
+            for cmd in self.DIFF_COLLECTIONS_RESP3:
+                if cmd[0] != "U":
+                    diffs += self.differences(ours, theirs, [cmd], k)
+                    continue
+                args = [a.replace("{k}", k) for a in cmd[1:]]
+                a, b = ours.cmd(*args), theirs.cmd(*args)
+                if self.unordered(args, a) != self.unordered(args, b):
+                    diffs.append(f"{args} (unordered): fulmar {a!r} redis {b!r}")
         finally:
             ours.close()
             theirs.close()
