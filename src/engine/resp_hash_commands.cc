@@ -1,7 +1,7 @@
-// Redis's hash commands on the compact collection encoding
-// (resp_collection.h: a hash's entries are its fields and values
-// alternating): Redis 7.0.15's replies and errors, argument checks in the
-// order Redis makes them.
+// Redis's hash commands on the collection encodings (resp_collection.h: a
+// hash's entries are its fields and values alternating; compact, hashed
+// from coll::kHashedFrom fields): Redis 7.0.15's replies and errors,
+// argument checks in the order Redis makes them.
 //
 // Writes run on the key's owner worker; reads on any thread from ShardViews
 // (the control plane's, lock-free). A hash keeps its fields in insertion

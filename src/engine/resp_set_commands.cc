@@ -1,6 +1,6 @@
-// Redis's set commands on the compact collection encoding (resp_collection.h):
-// Redis 7.0.15's replies and errors, argument checks in the order Redis
-// makes them.
+// Redis's set commands on the collection encodings (resp_collection.h:
+// compact, hashed from coll::kHashedFrom members): Redis 7.0.15's replies
+// and errors, argument checks in the order Redis makes them.
 //
 // Writes run on the key's owner worker (multi-key writes whole, on the one
 // owner of all their keys: the control plane answers CROSSSLOT otherwise);
