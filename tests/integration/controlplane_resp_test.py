@@ -607,6 +607,21 @@ print("ok")
         finally:
             r.close()
 
+    def test_hash_tags_put_keys_on_one_owner(self):
+        """Keys sharing a Redis Cluster hash tag share an owner: multi-key
+        writes over them never answer CROSSSLOT."""
+        r = self.fulmar()
+        k = self.key("tag")
+        try:
+            for i in range(30):
+                a, b = f"{{{k}{i}}}:a", f"x{{{k}{i}}}:b"
+                self.assertEqual(r.cmd("set", a, "v"), b"+OK\r\n")
+                self.assertEqual(r.cmd("rename", a, b), b"+OK\r\n")
+                self.assertEqual(r.cmd("msetnx", a, "1", b, "2"), b":0\r\n")
+                self.assertEqual(r.cmd("del", a, b), b":1\r\n")
+        finally:
+            r.close()
+
     def test_keys_scan_randomkey_over_both_shards(self):
         """KEYS and RANDOMKEY gather every owner's answer; SCAN's cursor walks
         one owner after the other; redis-py's scan_iter sees every key once."""
