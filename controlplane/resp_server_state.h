@@ -83,7 +83,4 @@ class RespServerState {
     std::vector<RespConfigParam> config_;
 };
 
-// Redis's stringmatchlen: * ? [abc] [^a-z] and \ escapes.
-bool glob_match(std::string_view pattern, std::string_view s, bool nocase);
-
 }  // namespace fulmar::controlplane
