@@ -75,6 +75,9 @@ class RespServerState {
     EventLoop* loop = nullptr;
     uint16_t port = 0;
     uint32_t max_clients = 0;
+    // DEBUG SET-ACTIVE-EXPIRE: pauses or resumes the paced TTL sweep (main
+    // wires it to the SweepDriver); unset, the subcommand is unknown.
+    std::function<void(bool)> set_active_expire;
     void reset_stats();
 
   private:
