@@ -41,18 +41,26 @@ bool get_varint(const unsigned char*& p, const unsigned char* end, size_t& v) {
 
 }  // namespace
 
-bool decode(std::string_view value, std::vector<std::string_view>& out) {
-    out.clear();
-    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kCompact) return false;
-    uint32_t n = 0;
-    std::memcpy(&n, value.data() + 1, sizeof n);
-    const auto* p = reinterpret_cast<const unsigned char*>(value.data()) + kHeaderSize;
-    const auto* end = reinterpret_cast<const unsigned char*>(value.data()) + value.size();
+size_t entry_size(std::string_view e) {
+    return varint_size(e.size()) + e.size();
+}
+
+char* put_entry(char* p, std::string_view e) {
+    p = put_varint(p, e.size());
+    // memmove: never trust that views from the old item cannot alias the
+    // new chunk's bytes.
+    if (!e.empty()) std::memmove(p, e.data(), e.size());
+    return p + e.size();
+}
+
+bool decode_node(std::string_view bytes, uint32_t count, std::vector<std::string_view>& out) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const auto* end = p + bytes.size();
     // Each entry takes at least a byte: a count past that is corrupt, and
     // must not size the vector.
-    if (n > value.size()) return false;
-    out.reserve(n);
-    for (uint32_t i = 0; i < n; ++i) {
+    if (count > bytes.size()) return false;
+    out.reserve(out.size() + count);
+    for (uint32_t i = 0; i < count; ++i) {
         size_t len = 0;
         if (!get_varint(p, end, len) || len > static_cast<size_t>(end - p)) return false;
         out.emplace_back(reinterpret_cast<const char*>(p), len);
@@ -61,10 +69,22 @@ bool decode(std::string_view value, std::vector<std::string_view>& out) {
     return p == end;
 }
 
+bool decode(std::string_view value, std::vector<std::string_view>& out) {
+    out.clear();
+    if (!value.empty() && static_cast<uint8_t>(value[0]) == kQuicklist) {
+        QuicklistView v;
+        return v.parse(value) && v.decode_all(out);
+    }
+    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kCompact) return false;
+    uint32_t n = 0;
+    std::memcpy(&n, value.data() + 1, sizeof n);
+    return decode_node(value.substr(kHeaderSize), n, out);
+}
+
 size_t encoded_size(std::span<const std::string_view> entries) {
     size_t n = kHeaderSize;
     for (std::string_view e : entries)
-        n += varint_size(e.size()) + e.size();
+        n += entry_size(e);
     return n;
 }
 
@@ -73,13 +93,8 @@ void encode(std::span<const std::string_view> entries, char* dst) {
     const auto n = static_cast<uint32_t>(entries.size());
     std::memcpy(dst + 1, &n, sizeof n);
     char* p = dst + kHeaderSize;
-    for (std::string_view e : entries) {
-        p = put_varint(p, e.size());
-        // memmove: an entry may overlap nothing today, but never trust that
-        // views from the old item cannot alias the new chunk's bytes.
-        if (!e.empty()) std::memmove(p, e.data(), e.size());
-        p += e.size();
-    }
+    for (std::string_view e : entries)
+        p = put_entry(p, e);
 }
 
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
@@ -105,17 +120,23 @@ Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTi
     return Found::kFound;
 }
 
-WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
-                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now) {
+namespace {
+
+// Stores `size` bytes that `fill_value` writes as key's value of `type`;
+// the old item (entries may point into it) lives until the new one is
+// published.
+template <typename Fill>
+WriteStatus write_value(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                        size_t n_entries, size_t size, UnixTime exptime, UnixTime now,
+                        Fill&& fill_value) {
     store::Item* old = s.find(k, now);
-    if (entries.empty()) {
+    if (n_entries == 0) {
         if (old != nullptr) s.unlink(old);
         return WriteStatus::kDeleted;
     }
     // A rewrite that keeps the TTL keeps its milliseconds too.
     const uint16_t ms =
         old != nullptr && old->exptime == exptime ? static_cast<uint16_t>(old->expire_ms) : 0;
-    const size_t size = encoded_size(entries);
     if (!mc_item_fits(k.key.size(), size)) return WriteStatus::kTooLarge;
     store::StoreStatus st = store::StoreStatus::kStored;
     store::Item* fresh = s.allocate(
@@ -124,10 +145,48 @@ WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
     if (fresh == nullptr)
         return st == store::StoreStatus::kTooLarge ? WriteStatus::kTooLarge
                                                    : WriteStatus::kNoMemory;
-    encode(entries, fresh->value_ptr());
+    fill_value(fresh->value_ptr());
     st = s.publish(k, fresh, old);
     if (st != store::StoreStatus::kStored) return WriteStatus::kNoMemory;
     return WriteStatus::kStored;
+}
+
+}  // namespace
+
+WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now,
+                  ListFill fill) {
+    if (type == store::ItemType::kList) {
+        QuicklistBuilder b(fill);
+        b.pack(entries);
+        return write_list(s, k, b, exptime, now);
+    }
+    return write_value(s, k, type, entries.size(), encoded_size(entries), exptime, now,
+                       [&](char* dst) { encode(entries, dst); });
+}
+
+WriteStatus write_list(store::Shard& s, const store::KeyRef& k, const QuicklistBuilder& b,
+                       UnixTime exptime, UnixTime now) {
+    return write_value(s, k, store::ItemType::kList, b.size(), b.encoded_size(), exptime, now,
+                       [&](char* dst) { b.write(dst); });
+}
+
+Found read_list(std::string_view key, const RespReadCtx& ctx, QuicklistView& v) {
+    store::ItemMeta meta;
+    if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
+    if (resp::item_type(meta) != store::ItemType::kList) return Found::kWrongType;
+    if (!v.parse({ctx.scratch.data(), meta.value_len})) return Found::kMissing;
+    return Found::kFound;
+}
+
+Found find_list(store::Shard& s, const store::KeyRef& k, UnixTime now, QuicklistView& v,
+                UnixTime* exptime) {
+    const store::Item* it = s.find(k, now);
+    if (it == nullptr) return Found::kMissing;
+    if (it->type() != store::ItemType::kList) return Found::kWrongType;
+    if (exptime != nullptr) *exptime = it->exptime;
+    if (!v.parse(it->value())) return Found::kMissing;
+    return Found::kFound;
 }
 
 void write_error(WriteStatus st, proto::ReplySink& out) {
