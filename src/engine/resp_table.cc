@@ -20,8 +20,9 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
-                                 resp_key_commands(), resp_list_commands(), resp_server_commands()})
+        for (const auto group :
+             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
+              resp_list_commands(), resp_object_commands(), resp_server_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
