@@ -155,8 +155,8 @@ class ControlPlane {
             }
             redis = std::move(s.value());
             redis->resp_state().init(cp_, &loop, SystemClock().now(),
-                                     uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size()
-                                         << 20);
+                                     uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size() << 20,
+                                     &dp_.shm->collections);
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).
