@@ -108,6 +108,45 @@ std::optional<int64_t> parse_config_number(std::string_view v, int64_t lo, int64
     return n;
 }
 
+std::optional<std::string> set_list_packed_threshold(shm::CollectionSettings& c,
+                                                     std::string_view size) {
+    const std::string error = "argument must be a memory value bigger than 1 and smaller than 4gb";
+    // memtoull: digits (strtoull: leading zeros, none at all is 0), a unit.
+    size_t i = 0;
+    while (i < size.size() && std::isdigit(static_cast<unsigned char>(size[i])) != 0)
+        ++i;
+    uint64_t n = 0;
+    if (i > 0) {
+        const auto r = std::from_chars(size.data(), size.data() + i, n);
+        if (r.ec != std::errc()) return error;
+    }
+    const std::string_view unit = size.substr(i);
+    uint64_t mul = 0;
+    if (unit.empty() || iequals(unit, "b"))
+        mul = 1;
+    else if (iequals(unit, "k"))
+        mul = 1000;
+    else if (iequals(unit, "kb"))
+        mul = 1024;
+    else if (iequals(unit, "m"))
+        mul = 1000 * 1000;
+    else if (iequals(unit, "mb"))
+        mul = 1024 * 1024;
+    else if (iequals(unit, "g"))
+        mul = 1000ULL * 1000 * 1000;
+    else if (iequals(unit, "gb"))
+        mul = 1024ULL * 1024 * 1024;
+    else
+        return error;
+    // quicklistisSetPackedThreshold: not above 4 GiB - 1 MiB; 0 restores.
+    if (n > (uint64_t{1} << 32) / mul) return error;
+    uint64_t sz = n * mul;
+    if (sz > (uint64_t{1} << 32) - (uint64_t{1} << 20)) return error;
+    if (sz == 0) sz = uint64_t{1} << 30;
+    c.list_packed_threshold.store(static_cast<int64_t>(sz), std::memory_order_relaxed);
+    return std::nullopt;
+}
+
 void add_collection_config(RespServerState& state, shm::CollectionSettings& c) {
     // Lists: every write packs its nodes by this (resp_quicklist.h).
     const auto get_fill = [&c] {

@@ -22,6 +22,12 @@ class RespServerState;
 
 void add_collection_config(RespServerState& state, shm::CollectionSettings& settings);
 
+// DEBUG QUICKLIST-PACKED-THRESHOLD <size>: list elements of at least `size`
+// bytes (memtoull's units; 0: back to 1 GiB) get a node of their own from
+// the next write on. nullopt once set, else Redis 7.0.15's error text.
+std::optional<std::string> set_list_packed_threshold(shm::CollectionSettings& settings,
+                                                     std::string_view size);
+
 // Redis 7.0's numeric CONFIG values: an integer (string2ll) within
 // [lo, hi], or with `memory` also memtoull's units (1k 1kb 1m 1mb 1g 1gb).
 // nullopt with Redis's error text in `error`.

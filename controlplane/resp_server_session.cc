@@ -26,6 +26,7 @@
 #include "event_loop.h"
 #include "metrics_source.h"
 #include "proto/resp_writer.h"
+#include "resp_collection_config.h"
 #include "resp_session.h"
 #include "store/slab.h"
 
@@ -872,6 +873,15 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
         }
         return Step::kNext;
     }
+    if (iequals(a[1], "quicklist-packed-threshold") && a.size() == 3 && server_ != nullptr &&
+        server_->collections != nullptr) {
+        // Lists' plain nodes: real here (resp_quicklist.h, ListFill::plain).
+        if (const auto error = set_list_packed_threshold(*server_->collections, a[2]))
+            w.write_error(*error);
+        else
+            w.write_simple("OK");
+        return Step::kNext;
+    }
     if (iequals(a[1], "set-active-expire") && a.size() == 3 && server_ != nullptr &&
         server_->set_active_expire) {
         // Redis: any integer, non-zero turns it on. Ours pauses the paced TTL
@@ -898,6 +908,7 @@ void RespSession::discard() {
     multi_dirty_ = false;
     queued_.clear();
     n_queued_ = 0;
+    exec_writes_.clear();
     multi_shard_ = -1;
     watched_.clear();
     watch_shard_ = -1;
@@ -914,7 +925,8 @@ RespSession::Step RespSession::queue(const RespCommand& c, const RespRequest& re
         return Step::kNext;
     }
     long shard = -1;
-    for (size_t i : engine::resp_key_positions(c, req.args.size())) {
+    const std::vector<size_t> keys = engine::resp_key_positions(c, req.args);
+    for (size_t i : keys) {
         const long s = static_cast<long>(exec_.shard_of(store::KeyRef(req.args[i]).digest));
         if (shard < 0) shard = s;
         if (s != shard) shard = -2;
@@ -933,6 +945,9 @@ RespSession::Step RespSession::queue(const RespCommand& c, const RespRequest& re
     if (shard >= 0) multi_shard_ = shard;
     engine::write_resp_request(req.args, queued_);
     ++n_queued_;
+    if (c.spec.has(engine::kCmdWrite))
+        for (size_t i : keys)
+            exec_writes_.emplace_back(req.args[i]);
     w.write_simple("QUEUED");
     return Step::kNext;
 }
@@ -1010,6 +1025,7 @@ RespSession::Step RespSession::cmd_exec(OrderedOutput& out) {
         }
         return Step::kWait;
     }
+    signal_exec();
     discard();
     return Step::kNext;
 }

@@ -63,7 +63,8 @@ void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* eve
                         return std::string("no persistence here: appendonly is always no");
                     return std::string("argument must be 'yes' or 'no'");
                 }});
-    add_collection_config(*this, collections != nullptr ? *collections : own_collections_);
+    this->collections = collections != nullptr ? collections : &own_collections_;
+    add_collection_config(*this, *this->collections);
 }
 
 void RespServerState::add(RespSession* s, uint64_t id) {

@@ -81,6 +81,9 @@ class RespServerState {
     // DEBUG SET-ACTIVE-EXPIRE: pauses or resumes the paced TTL sweep (main
     // wires it to the SweepDriver); unset, the subcommand is unknown.
     std::function<void(bool)> set_active_expire;
+    // The collection settings the owners read (DEBUG
+    // QUICKLIST-PACKED-THRESHOLD writes there); set by init().
+    shm::CollectionSettings* collections = nullptr;
     void reset_stats();
 
   private:

@@ -166,7 +166,9 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     const size_t n_keys =
         c.spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c.spec.keys.step);
     if (n_keys > 1 && c.gather != RespGather::kNone) return split(c, req, out);
-    const size_t shard = exec_.shard_of(store::KeyRef(req.args[1]).digest);
+    // LMPOP's and BLMPOP's keys come after a count (checked by the parse).
+    const size_t first = c.spec.keys.numkeys != 0 ? static_cast<size_t>(c.spec.keys.first) : 1;
+    const size_t shard = exec_.shard_of(store::KeyRef(req.args[first]).digest);
     if (n_keys > 1 && !keys_on_shard(c, req, shard)) {
         proto::RespWriter(out).write_error(engine::kRespCrossShardError);
         return Step::kNext;
@@ -186,7 +188,7 @@ RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& 
 
 bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
     const engine::KeySpec k = c.spec.keys;
-    const size_t last = k.last_index(req.args.size());
+    const size_t last = k.last_key(req.args);
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (exec_.shard_of(store::KeyRef(req.args[i]).digest) != shard) return false;

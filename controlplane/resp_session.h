@@ -133,6 +133,10 @@ class RespSession final : private BlockedClient {
     void finish(std::string reply);
     // A write went out: waiters on its keys try again.
     void signal_keys(const engine::RespCommand& c, const engine::RespRequest& req);
+    // EXEC went out: waiters on the keys its writes name try again, once
+    // the whole transaction ran (Redis serves them after EXEC, so a push
+    // the transaction deletes again wakes no one).
+    void signal_exec();
     void wake() override;
     void time_out() override;
     struct Blocked {
@@ -211,6 +215,7 @@ class RespSession final : private BlockedClient {
     bool multi_dirty_ = false;
     std::string queued_;
     size_t n_queued_ = 0;
+    std::vector<std::string> exec_writes_;  // the keys the queued writes name
     long multi_shard_ = -1;
     // WATCH: each key with the CAS it had (0: none), and their shard.
     std::vector<std::pair<std::string, uint64_t>> watched_;

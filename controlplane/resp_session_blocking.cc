@@ -1,5 +1,5 @@
 // The blocking half of a Redis client's session (BLPOP BRPOP BLMOVE
-// BRPOPLPUSH): the client's try at the owner, its place in RespBlocking, and
+// BRPOPLPUSH BLMPOP): the client's try at the owner, its place in RespBlocking, and
 // the answer at the end; see resp_session.h and resp_blocking.h. A file of
 // its own so the session's request path stays one screen.
 //
@@ -20,7 +20,11 @@ RespSession::Step RespSession::block(const RespCommand& c, const RespRequest& re
                                      OrderedOutput& out) {
     int64_t ms = 0;
     std::string_view error;
-    engine::resp_block_timeout_ms(req.args.back(), ms, error);  // checked by the table's parse
+    const engine::KeySpec k = c.spec.keys;
+    // BLMPOP's timeout comes before its key count; the others' is last.
+    const std::string_view timeout =
+        k.numkeys != 0 ? req.args[static_cast<size_t>(k.numkeys) - 1] : req.args.back();
+    engine::resp_block_timeout_ms(timeout, ms, error);  // checked by the table's parse
     const uint64_t ticket = exec_.send_resp(shard, request_, PostOp::kRespBlocking, &out);
     if (ticket == 0) return Step::kWait;
     blocked_ = Blocked{.request = request_,
@@ -28,10 +32,9 @@ RespSession::Step RespSession::block(const RespCommand& c, const RespRequest& re
                        .placeholder = ticket,
                        .in_flight = ticket,
                        .out = &out};
-    const engine::KeySpec k = c.spec.keys;
-    // BLMOVE and BRPOPLPUSH: source and destination; BLPOP: every key.
+    // BLMOVE and BRPOPLPUSH: source and destination; BLPOP, BLMPOP: every key.
     if (k.last == 2) blocked_->destination = std::string(req.args[2]);
-    const size_t last = k.last == 2 ? 1 : k.last_index(req.args.size());
+    const size_t last = k.last == 2 ? 1 : k.last_key(req.args);
     std::vector<std::string_view> keys(req.args.begin() + k.first, req.args.begin() + last + 1);
     // Registered before the first try answers: a write that goes out
     // meanwhile sends another try after it.
@@ -105,12 +108,19 @@ void RespSession::disconnect() {
     blocked_.reset();
 }
 
+void RespSession::signal_exec() {
+    if (blocking_ != nullptr)
+        for (const std::string& key : exec_writes_)
+            blocking_->signal(key);
+    exec_writes_.clear();
+}
+
 void RespSession::signal_keys(const RespCommand& c, const RespRequest& req) {
     if (blocking_ == nullptr || !blocking_->any() || !c.spec.has(engine::kCmdWrite) ||
         c.spec.keys.none())
         return;
     const engine::KeySpec k = c.spec.keys;
-    const size_t last = k.last_index(req.args.size());
+    const size_t last = k.last_key(req.args);
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         blocking_->signal(req.args[i]);

@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "engine/engine_ctx.h"
@@ -64,12 +65,28 @@ struct KeySpec {
     int8_t first = 0;  // 0: the command takes no key
     int8_t last = 0;   // -1: every token from `first` on; -2: all but the last (BLPOP's timeout)
     int8_t step = 0;
+    // LMPOP/BLMPOP: the position of a key count, the keys right after it
+    // (first = numkeys + 1; last and step then unused); 0: none.
+    int8_t numkeys = 0;
 
     constexpr bool none() const { return first == 0; }
-    constexpr bool single() const { return first != 0 && last == first; }
-    // The position of the last key in a request of n_args tokens.
-    constexpr size_t last_index(size_t n_args) const {
-        return last < 0 ? n_args - static_cast<size_t>(-last) : static_cast<size_t>(last);
+    constexpr bool single() const { return first != 0 && last == first && numkeys == 0; }
+    // The position of the last key in `args` (the request's tokens, with
+    // its name); below `first` when it has none (a key count that is not a
+    // number from 1 to what the request holds: the command's parse says so).
+    constexpr size_t last_key(std::span<const std::string_view> args) const {
+        if (numkeys == 0)
+            return last < 0 ? args.size() - static_cast<size_t>(-last) : static_cast<size_t>(last);
+        const auto at = static_cast<size_t>(numkeys);
+        if (at >= args.size()) return at;
+        const std::string_view s = args[at];
+        size_t n = 0;
+        if (s.empty() || s.size() > 18 || s[0] == '0') return at;
+        for (char c : s) {
+            if (c < '0' || c > '9') return at;
+            n = n * 10 + static_cast<size_t>(c - '0');
+        }
+        return n < args.size() - at ? at + n : at;
     }
 };
 

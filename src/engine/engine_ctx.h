@@ -49,12 +49,14 @@ struct CollectionLimits {
     int64_t set_max_intset_entries = 512;
     int64_t hash_max_listpack_entries = 512;
     int64_t hash_max_listpack_value = 64;
+    int64_t list_packed_threshold = int64_t{1} << 30;
 
     static CollectionLimits load(const shm::CollectionSettings& c) {
         return {c.list_max_listpack_size.load(std::memory_order_relaxed),
                 c.set_max_intset_entries.load(std::memory_order_relaxed),
                 c.hash_max_listpack_entries.load(std::memory_order_relaxed),
-                c.hash_max_listpack_value.load(std::memory_order_relaxed)};
+                c.hash_max_listpack_value.load(std::memory_order_relaxed),
+                c.list_packed_threshold.load(std::memory_order_relaxed)};
     }
 };
 

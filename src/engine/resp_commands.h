@@ -117,9 +117,10 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, proto::ReplySink& out)
 void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                       proto::ReplySink& out);
 
-// The positions of a request's keys (of `n_args` arguments) by the
+// The positions of a request's keys (`args`, with its name) by the
 // command's KeySpec: COMMAND GETKEYS, and the shard a transaction runs on.
-std::vector<size_t> resp_key_positions(const RespCommand& c, size_t n_args);
+std::vector<size_t> resp_key_positions(const RespCommand& c,
+                                       std::span<const std::string_view> args);
 
 // EXEC's body (dataplane::kRespFlagExec): a header multibulk
 //   ["exec", <n requests>, key1, cas1, key2, cas2, ...]

@@ -9,7 +9,7 @@
 // missing key exactly where Redis's does), an op_ that runs on the key's
 // owner, or a read_ that any reader runs from ShardViews (LRANGE LLEN LINDEX
 // LPOS: the control plane serves them lock-free). The blocking commands
-// (BLPOP BRPOP BLMOVE BRPOPLPUSH) run here as Redis runs them inside MULTI:
+// (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP) run here as Redis runs them inside MULTI:
 // one try, and the null of their type when nothing is there; the control
 // plane's session keeps the client blocked and tries again when a write
 // could feed it (controlplane/resp_blocking.h).
@@ -124,9 +124,12 @@ bool resolve_range(int64_t start, int64_t stop, size_t len, size_t& from, size_t
     return true;
 }
 
-// list-max-listpack-size as CONFIG last set it.
+// list-max-listpack-size as CONFIG last set it, and the size from which an
+// element gets a node of its own (DEBUG QUICKLIST-PACKED-THRESHOLD).
 coll::ListFill fill_of(const EngineCtx& ctx) {
-    return coll::ListFill{ctx.limits().list_max_listpack_size};
+    const CollectionLimits l = ctx.limits();
+    return coll::ListFill{l.list_max_listpack_size,
+                          static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1))};
 }
 
 bool write_ok(coll::WriteStatus st, ReplySink& out) {
@@ -697,12 +700,117 @@ bool parse_brpoplpush(const RespRequest& req, ReplySink& out) {
     return parse_timeout(req.args[3], out);
 }
 
+// ---- LMPOP BLMPOP -----------------------------------------------------------------
+
+// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+// Checked in lmpopGenericCommand's order: the key count, the end, the
+// options, then (BLMPOP) the timeout.
+struct MpopArgs {
+    size_t numkeys = 0;
+    End end = End::kLeft;
+    uint64_t count = 1;
+};
+
+// getRangeLongFromObjectOrReply(1, LONG_MAX, msg): `msg` whether the
+// argument is not a number or below 1.
+bool parse_positive(std::string_view arg, int64_t& v, std::string_view msg, ReplySink& out) {
+    if (resp_parse_int(arg, v) && v >= 1) return true;
+    RespWriter(out).write_error(msg);
+    return false;
+}
+
+bool parse_mpop_args(const RespRequest& req, size_t numkeys_at, MpopArgs& a, ReplySink& out) {
+    const auto& args = req.args;
+    int64_t n = 0;
+    if (!parse_positive(args[numkeys_at], n, "numkeys should be greater than 0", out)) return false;
+    RespWriter w(out);
+    // where_idx = numkeys_idx + numkeys + 1, past the request: a syntax error.
+    if (static_cast<uint64_t>(n) >= args.size() - numkeys_at - 1) {
+        w.write_error(kErrSyntax);
+        return false;
+    }
+    a.numkeys = static_cast<size_t>(n);
+    const size_t where = numkeys_at + a.numkeys + 1;
+    if (!parse_end(args[where], a.end)) {
+        w.write_error(kErrSyntax);
+        return false;
+    }
+    bool counted = false;
+    for (size_t j = where + 1; j < args.size(); ++j) {
+        if (!counted && iequals(args[j], "COUNT") && j + 1 < args.size()) {
+            int64_t c = 0;
+            if (!parse_positive(args[++j], c, "count should be greater than 0", out)) return false;
+            a.count = static_cast<uint64_t>(c);
+            counted = true;
+        } else {
+            w.write_error(kErrSyntax);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool parse_lmpop(const RespRequest& req, ReplySink& out) {
+    MpopArgs a;
+    return parse_mpop_args(req, 1, a, out);
+}
+
+bool parse_blmpop(const RespRequest& req, ReplySink& out) {
+    MpopArgs a;
+    return parse_mpop_args(req, 2, a, out) && parse_timeout(req.args[1], out);
+}
+
+// mpopGenericCommand: the first key holding a list gives up to `count`
+// elements from its end: [key, [elements]]; a key of another type stops
+// the walk with WRONGTYPE; none: the null array (BLMPOP: the client
+// blocks, as for BLPOP).
+void mpop_generic(const RespRequest& req, size_t numkeys_at, EngineCtx& ctx, ReplySink& out) {
+    MpopArgs a;
+    proto::StringSink ignore;
+    parse_mpop_args(req, numkeys_at, a, ignore);  // checked by the parse
+    for (size_t i = numkeys_at + 1; i <= numkeys_at + a.numkeys; ++i) {
+        const store::KeyRef k(req.args[i]);
+        coll::QuicklistView v;
+        UnixTime exptime = 0;
+        const coll::Found f = find_view(ctx, k, v, exptime, out);
+        if (f == coll::Found::kWrongType) return;
+        if (f == coll::Found::kMissing) continue;
+        // A huge count takes the whole list, never more.
+        const size_t n = std::min(a.count, static_cast<uint64_t>(v.size()));
+        const size_t from = a.end == End::kLeft ? 0 : v.size() - n;
+        Entries e;
+        v.range(from, from + n - 1, e);  // only the nodes at that end
+        // Written before the write: the views point into the old item.
+        std::string reply;
+        RespWriter rw(reply);
+        rw.write_array(2);
+        rw.write_bulk(req.args[i]);
+        rw.write_array(n);
+        for (size_t j = 0; j < n; ++j)
+            rw.write_bulk(a.end == End::kLeft ? e[j] : e[n - 1 - j]);
+        if (store_splice(ctx, k, &v, from, n, {}, exptime, out)) out.append(reply);
+        return;
+    }
+    RespWriter(out).write_null_array();
+}
+
+void op_lmpop(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    mpop_generic(req, 1, ctx, out);
+}
+void op_blmpop(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    mpop_generic(req, 2, ctx, out);
+}
+
 // ---- the table ---------------------------------------------------------------------
 
 inline constexpr KeySpec kTwoKeys{1, 2, 1};
 // Every key before the timeout (BLPOP k1 k2 ... timeout).
 inline constexpr KeySpec kKeysThenTimeout{1, -2, 1};
 inline constexpr uint16_t kBlocking = kWrite | kCmdBlocking;
+// The keys after a count: LMPOP numkeys key..., BLMPOP timeout numkeys key...
+inline constexpr KeySpec kLmpopKeys{2, 0, 1, 1};
+inline constexpr KeySpec kBlmpopKeys{3, 0, 1, 2};
 
 // clang-format off
 const RespCommand kListCommands[] = {
@@ -730,6 +838,8 @@ const RespCommand kListCommands[] = {
     RespCommand{Spec{"blmove", exactly(6), kBlocking, kTwoKeys, parse_blmove, op_lmove}},
     RespCommand{Spec{"brpoplpush", exactly(4), kBlocking, kTwoKeys, parse_brpoplpush,
                      op_rpoplpush}},
+    RespCommand{Spec{"lmpop", at_least(4), kWrite, kLmpopKeys, parse_lmpop, op_lmpop}},
+    RespCommand{Spec{"blmpop", at_least(5), kBlocking, kBlmpopKeys, parse_blmpop, op_blmpop}},
 };
 // clang-format on
 

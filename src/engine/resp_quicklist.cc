@@ -141,16 +141,21 @@ void QuicklistBuilder::pack(std::span<const std::string_view> entries, bool from
     const size_t base = entries_.size();
     entries_.insert(entries_.end(), entries.begin(), entries.end());
     n_ += static_cast<uint32_t>(entries.size());
+    // A plain entry (ListFill::plain) closes the node before it, and the
+    // node it makes takes nothing more.
     if (!from_right) {
         Node cur{.first = base};
+        bool closed = false;  // cur holds a plain entry
         for (size_t j = 0; j < entries.size(); ++j) {
             const size_t sz = entry_size(entries[j]);
-            if (!fill_.allows(cur.count, cur.bytes + sz)) {
+            const bool plain = fill_.plain(entries[j]);
+            if (cur.count > 0 && (closed || plain || !fill_.allows(cur.count, cur.bytes + sz))) {
                 nodes_.push_back(cur);
                 cur = Node{.first = base + j};
             }
             ++cur.count;
             cur.bytes += static_cast<uint32_t>(sz);
+            closed = plain;
         }
         nodes_.push_back(cur);
         return;
@@ -159,15 +164,18 @@ void QuicklistBuilder::pack(std::span<const std::string_view> entries, bool from
     // reverse, so they are gathered and then appended in order.
     std::vector<Node> rev;
     Node cur{.first = base + entries.size()};
+    bool closed = false;
     for (size_t j = entries.size(); j-- > 0;) {
         const size_t sz = entry_size(entries[j]);
-        if (!fill_.allows(cur.count, cur.bytes + sz)) {
+        const bool plain = fill_.plain(entries[j]);
+        if (cur.count > 0 && (closed || plain || !fill_.allows(cur.count, cur.bytes + sz))) {
             rev.push_back(cur);
             cur = Node{.first = base + j + 1};
         }
         ++cur.count;
         cur.bytes += static_cast<uint32_t>(sz);
         cur.first = base + j;
+        closed = plain;
     }
     rev.push_back(cur);
     nodes_.insert(nodes_.end(), rev.rbegin(), rev.rend());

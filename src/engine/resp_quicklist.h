@@ -40,11 +40,18 @@ inline constexpr size_t kQlDirEntrySize = 8;
 // 16, 32 or 64 KiB (below -5 is -5); positive bounds its entries (at most
 // 32767) and, as Redis's SIZE_SAFETY_LIMIT, its bytes to 8 KiB; 0 is one
 // entry a node. Redis 7.0.15's quicklist rule (_quicklistNodeAllowInsert).
+//
+// An element of at least `packed_threshold` bytes (1 GiB unless DEBUG
+// QUICKLIST-PACKED-THRESHOLD lowers it) is Redis's "plain" node: a node of
+// its own that no other entry joins, whatever the fill.
 struct ListFill {
     int32_t fill = -2;
+    uint64_t packed_threshold = uint64_t{1} << 30;
     // May a node of `count` entries take one more, `bytes_after` bytes in
     // all once it has? A node always takes its first entry.
     bool allows(uint32_t count, size_t bytes_after) const;
+    // Redis's isLargeElement: the entry goes alone in its node.
+    bool plain(std::string_view e) const { return e.size() >= packed_threshold; }
 };
 
 // Bytes one entry takes in a node (or in the flat compact encoding), and

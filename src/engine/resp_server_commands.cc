@@ -49,6 +49,7 @@ void write_flags(const RespCommand& c, RespWriter& w) {
     std::vector<std::string_view> flags;
     if (c.spec.has(kCmdRead)) flags.push_back("readonly");
     if (c.spec.has(kCmdWrite)) flags.push_back("write");
+    if (c.spec.keys.numkeys != 0) flags.push_back("movablekeys");
     w.write_set(flags.size());
     for (std::string_view f : flags)
         w.write_simple(f);
@@ -61,9 +62,11 @@ void write_info(const RespCommand& c, RespWriter& w) {
     w.write_bulk(c.spec.name);
     w.write_integer(signed_arity(c.spec.arity));
     write_flags(c, w);
-    w.write_integer(k.first);
-    w.write_integer(k.last);
-    w.write_integer(k.step);
+    // Keys after a count move: Redis gives 0 0 0 and a keynum spec.
+    const bool movable = k.numkeys != 0;
+    w.write_integer(movable ? 0 : k.first);
+    w.write_integer(movable ? 0 : k.last);
+    w.write_integer(movable ? 0 : k.step);
     // ACL categories: what the table knows (reads, writes).
     const bool rd = c.spec.has(kCmdRead), wr = c.spec.has(kCmdWrite);
     w.write_set(rd || wr ? 1 : 0);
@@ -83,9 +86,23 @@ void write_info(const RespCommand& c, RespWriter& w) {
         w.write_bulk("spec");
         w.write_map(1);
         w.write_bulk("index");
-        w.write_integer(k.first);
+        w.write_integer(movable ? k.numkeys : k.first);
         w.write_bulk("find_keys");
         w.write_map(2);
+        if (movable) {
+            w.write_bulk("type");
+            w.write_bulk("keynum");
+            w.write_bulk("spec");
+            w.write_map(3);
+            w.write_bulk("keynumidx");
+            w.write_integer(0);
+            w.write_bulk("firstkey");
+            w.write_integer(1);
+            w.write_bulk("keystep");
+            w.write_integer(1);
+            w.write_set(0);  // subcommands
+            return;
+        }
         w.write_bulk("type");
         w.write_bulk("range");
         w.write_bulk("spec");
@@ -194,7 +211,7 @@ void op_command(const RespRequest& req, const store::KeyRef&, EngineCtx&, ReplyS
             w.write_error("Invalid number of arguments specified for command");
             return;
         }
-        const std::vector<size_t> keys = resp_key_positions(*c, cmd.size());
+        const std::vector<size_t> keys = resp_key_positions(*c, cmd);
         w.write_array(keys.size());
         for (size_t i : keys)
             w.write_bulk(cmd[i]);

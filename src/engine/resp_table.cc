@@ -20,10 +20,10 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
-                                 resp_key_commands(), resp_bit_commands(), resp_list_commands(),
-                                 resp_object_commands(), resp_server_commands(),
-                                 resp_set_commands(), resp_hash_commands()})
+        for (const auto group :
+             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
+              resp_bit_commands(), resp_list_commands(), resp_object_commands(),
+              resp_server_commands(), resp_set_commands(), resp_hash_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -45,7 +45,7 @@ const Table& table() {
 bool owns_every_key(const RespCommand& c, const RespRequest& req, const EngineCtx& ctx) {
     const KeySpec k = c.spec.keys;
     if (k.none()) return true;
-    const size_t last = k.last_index(req.args.size());
+    const size_t last = k.last_key(req.args);
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (!ctx.owns(ctx.shard_for(store::KeyRef(req.args[i])))) return false;
@@ -89,7 +89,7 @@ bool resp_check(const RespCommand& c, const RespRequest& req, ReplySink& out) {
         return false;
     }
     if (c.spec.has(kCmdWrite) && !c.spec.keys.none()) {
-        const size_t last = c.spec.keys.last_index(n);
+        const size_t last = c.spec.keys.last_key(req.args);
         for (size_t i = static_cast<size_t>(c.spec.keys.first); i <= last && i < n;
              i += static_cast<size_t>(c.spec.keys.step)) {
             if (req.args[i].size() > store::kMaxKeyLen) {
@@ -142,12 +142,13 @@ void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCt
         w.write_error("Protocol error: the request is incomplete");
 }
 
-std::vector<size_t> resp_key_positions(const RespCommand& c, size_t n_args) {
+std::vector<size_t> resp_key_positions(const RespCommand& c,
+                                       std::span<const std::string_view> args) {
     std::vector<size_t> keys;
     const KeySpec k = c.spec.keys;
-    if (k.none() || n_args <= static_cast<size_t>(k.first)) return keys;
-    const size_t last = k.last < 0 ? n_args - 1 : static_cast<size_t>(k.last);
-    for (size_t i = static_cast<size_t>(k.first); i <= last && i < n_args;
+    if (k.none() || args.size() <= static_cast<size_t>(k.first)) return keys;
+    const size_t last = k.last_key(args);
+    for (size_t i = static_cast<size_t>(k.first); i <= last && i < args.size();
          i += static_cast<size_t>(k.step))
         keys.push_back(i);
     return keys;

@@ -122,7 +122,7 @@ inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
 inline constexpr uint32_t kLayoutVersion =
-    6;  // 3: kernel_fragments; 4: sweep counters; 6: collections
+    7;  // 3: kernel_fragments; 4: sweep counters; 6: collections; 7: list_packed_threshold
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -223,6 +223,9 @@ struct alignas(64) CollectionSettings {
     std::atomic<int64_t> set_max_intset_entries{512};     // cp: wo; dp: owner ro
     std::atomic<int64_t> hash_max_listpack_entries{512};  // cp: wo; dp: owner ro
     std::atomic<int64_t> hash_max_listpack_value{64};     // cp: wo; dp: owner ro
+    // DEBUG QUICKLIST-PACKED-THRESHOLD: a list element of at least this
+    // many bytes gets a node of its own (Redis's plain node); 1 GiB.
+    std::atomic<int64_t> list_packed_threshold{int64_t{1} << 30};  // cp: wo; dp: owner ro
 };
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 

@@ -233,6 +233,93 @@ TEST_F(RespList, BlockingCommandsTryOnceOnTheOwner) {
     EXPECT_EQ(run({"blpop", "a"}), "-ERR wrong number of arguments for 'blpop' command\r\n");
 }
 
+// Replies and errors as redis-server 7.0.15 gave them to the same requests.
+TEST_F(RespList, LmpopPopsFromTheFirstListThatHasElements) {
+    EXPECT_EQ(run({"rpush", "a", "1", "2", "3", "4", "5"}), ":5\r\n");
+    EXPECT_EQ(run({"rpush", "b", "x"}), ":1\r\n");
+    EXPECT_EQ(run({"set", "s", "v"}), "+OK\r\n");
+    EXPECT_EQ(run({"lmpop", "2", "a", "b", "left"}), "*2\r\n$1\r\na\r\n*1\r\n$1\r\n1\r\n");
+    EXPECT_EQ(run({"lmpop", "2", "a", "b", "right", "count", "2"}),
+              "*2\r\n$1\r\na\r\n*2\r\n$1\r\n5\r\n$1\r\n4\r\n");
+    // More than there is: what there is; the emptied list goes.
+    EXPECT_EQ(run({"lmpop", "2", "none", "a", "LEFT", "COUNT", "10"}),
+              "*2\r\n$1\r\na\r\n*2\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    EXPECT_EQ(run({"exists", "a"}), ":0\r\n");
+    EXPECT_EQ(run({"lmpop", "2", "none", "b", "right", "count", "1"}),
+              "*2\r\n$1\r\nb\r\n*1\r\n$1\r\nx\r\n");
+    EXPECT_EQ(run({"lmpop", "2", "none", "b", "right"}), "*-1\r\n");
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "count", "9223372036854775807"}), "*-1\r\n");
+    EXPECT_EQ(run({"lmpop", "1", "s", "left"}), kWrong);
+    EXPECT_EQ(run({"lmpop", "2", "none", "s", "left"}), kWrong);
+    EXPECT_EQ(run({"rpush", "a", "1"}), ":1\r\n");
+    // The walk stops at the first key of another type.
+    EXPECT_EQ(run({"lmpop", "2", "s", "a", "left"}), kWrong);
+    EXPECT_EQ(run({"lmpop", "2", "a", "s", "left"}), "*2\r\n$1\r\na\r\n*1\r\n$1\r\n1\r\n");
+}
+
+TEST_F(RespList, LmpopArgumentErrorsInRedisOrder) {
+    const std::string numkeys = "-ERR numkeys should be greater than 0\r\n";
+    const std::string count = "-ERR count should be greater than 0\r\n";
+    const std::string syntax = "-ERR syntax error\r\n";
+    EXPECT_EQ(run({"lmpop", "0", "a", "left"}), numkeys);
+    EXPECT_EQ(run({"lmpop", "-1", "a", "left"}), numkeys);
+    EXPECT_EQ(run({"lmpop", "abc", "a", "left"}), numkeys);
+    EXPECT_EQ(run({"lmpop", "3", "a", "b", "left"}), syntax);
+    EXPECT_EQ(run({"lmpop", "9223372036854775807", "a", "left"}), syntax);
+    EXPECT_EQ(run({"lmpop", "2", "a", "b"}), syntax);
+    EXPECT_EQ(run({"lmpop", "2", "a", "b", "up"}), syntax);
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "count", "0"}), count);
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "count", "-1"}), count);
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "count", "abc"}), count);
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "count", "1", "count", "1"}), syntax);
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "count"}), syntax);
+    EXPECT_EQ(run({"lmpop", "1", "a", "left", "foo"}), syntax);
+    EXPECT_EQ(run({"lmpop", "1", "a"}), "-ERR wrong number of arguments for 'lmpop' command\r\n");
+    // BLMPOP: the same, then the timeout.
+    EXPECT_EQ(run({"blmpop", "-1", "1", "a", "left"}), "-ERR timeout is negative\r\n");
+    EXPECT_EQ(run({"blmpop", "abc", "1", "a", "left"}),
+              "-ERR timeout is not a float or out of range\r\n");
+    EXPECT_EQ(run({"blmpop", "abc", "0", "a", "left"}), numkeys);
+    EXPECT_EQ(run({"blmpop", "abc", "1", "a", "up"}), syntax);
+    EXPECT_EQ(run({"blmpop", "abc", "1", "a", "left", "count", "0"}), count);
+    EXPECT_EQ(run({"blmpop", "0", "1", "a"}),
+              "-ERR wrong number of arguments for 'blmpop' command\r\n");
+}
+
+TEST_F(RespList, BlmpopTriesOnceOnTheOwner) {
+    // Nothing there: the null array, "block this client" to the session.
+    EXPECT_EQ(run({"blmpop", "0", "2", "a", "b", "left"}), "*-1\r\n");
+    EXPECT_EQ(run({"blmpop", "0.01", "1", "a", "right", "count", "3"}), "*-1\r\n");
+    EXPECT_EQ(run({"rpush", "b", "1", "2", "3"}), ":3\r\n");
+    EXPECT_EQ(run({"blmpop", "0", "2", "a", "b", "right", "count", "2"}),
+              "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
+    EXPECT_EQ(run({"set", "s", "v"}), "+OK\r\n");
+    EXPECT_EQ(run({"blmpop", "0", "1", "s", "left"}), kWrong);
+}
+
+TEST(RespKeySpec, KeysAfterACountAreTheCountsWorth) {
+    const RespCommand* lmpop = find_resp_command("lmpop");
+    const RespCommand* blmpop = find_resp_command("blmpop");
+    const RespCommand* blpop = find_resp_command("blpop");
+    ASSERT_NE(lmpop, nullptr);
+    ASSERT_NE(blmpop, nullptr);
+    ASSERT_NE(blpop, nullptr);
+    using Args = std::vector<std::string_view>;
+    EXPECT_EQ(resp_key_positions(*lmpop, Args{"lmpop", "2", "a", "b", "left", "count", "3"}),
+              (std::vector<size_t>{2, 3}));
+    EXPECT_EQ(resp_key_positions(*blmpop, Args{"blmpop", "0", "1", "a", "right"}),
+              (std::vector<size_t>{3}));
+    // A count that is not one, or says more keys than there are: no key
+    // (the command's parse answers the error).
+    EXPECT_TRUE(resp_key_positions(*lmpop, Args{"lmpop", "x", "a", "left"}).empty());
+    EXPECT_TRUE(resp_key_positions(*lmpop, Args{"lmpop", "0", "a", "left"}).empty());
+    EXPECT_TRUE(resp_key_positions(*lmpop, Args{"lmpop", "3", "a", "left"}).empty());
+    EXPECT_TRUE(resp_key_positions(*lmpop, Args{"lmpop", "01", "a", "left"}).empty());
+    // BLPOP's timeout is not a key.
+    EXPECT_EQ(resp_key_positions(*blpop, Args{"blpop", "a", "b", "0"}),
+              (std::vector<size_t>{1, 2}));
+}
+
 TEST(RespBlockTimeout, ReadsSecondsAsRedisDoes) {
     int64_t ms = -1;
     std::string_view err;

@@ -303,6 +303,44 @@ TEST_F(ListEncoding, NodesFollowTheSettingAndHugeElementsGetTheirOwn) {
     EXPECT_EQ(run({"llen", "big"}), ":1\r\n");
 }
 
+// DEBUG QUICKLIST-PACKED-THRESHOLD: an element of at least that many bytes
+// is Redis's plain node, alone in its node; the suite's plain-node cases.
+TEST_F(ListEncoding, ElementsPastThePackedThresholdGetANodeOfTheirOwn) {
+    fill(-2);
+    settings_.list_packed_threshold.store(5);
+    EXPECT_EQ(run({"rpush", "l", "aa", "bb", "cc", "dd", "ee"}), ":5\r\n");
+    EXPECT_EQ(nodes("l"), 1u);
+    // LSET in the middle splits the node around the plain element.
+    EXPECT_EQ(run({"lset", "l", "2", std::string(10, 'e')}), "+OK\r\n");
+    EXPECT_EQ(nodes("l"), 3u);
+    EXPECT_EQ(run({"lrange", "l", "0", "-1"}),
+              "*5\r\n$2\r\naa\r\n$2\r\nbb\r\n$10\r\neeeeeeeeee\r\n"
+              "$2\r\ndd\r\n$2\r\nee\r\n");
+    // Pushes at either end never join a plain node, nor make one join theirs.
+    run({"del", "l"});
+    EXPECT_EQ(run({"lpush", "l", "9", "xxxxxxxxxx", "xxxxxxxxxx", "8"}), ":4\r\n");
+    EXPECT_EQ(nodes("l"), 4u);  // [8] [x] [x] [9]
+    EXPECT_EQ(run({"rpush", "l", "7", "6", "yyyyy", "5"}), ":8\r\n");
+    EXPECT_EQ(nodes("l"), 6u);  // [8] [x] [x] [9 7 6] [yyyyy] [5]
+    EXPECT_EQ(run({"lpush", "l", "zzzzz"}), ":9\r\n");
+    EXPECT_EQ(nodes("l"), 7u);
+    EXPECT_EQ(run({"rpop", "l"}), "$1\r\n5\r\n");
+    EXPECT_EQ(run({"linsert", "l", "before", "9", "abcdef"}), ":9\r\n");
+    EXPECT_EQ(run({"lrange", "l", "0", "-1"}),
+              "*9\r\n$5\r\nzzzzz\r\n$1\r\n8\r\n$10\r\nxxxxxxxxxx\r\n$10\r\nxxxxxxxxxx\r\n"
+              "$6\r\nabcdef\r\n$1\r\n9\r\n$1\r\n7\r\n$1\r\n6\r\n$5\r\nyyyyy\r\n");
+    // [zzzzz] [8] [x] [x] [abcdef] [9 7 6] [yyyyy]
+    EXPECT_EQ(nodes("l"), 7u);
+    EXPECT_EQ(run({"lrem", "l", "0", "xxxxxxxxxx"}), ":2\r\n");
+    EXPECT_EQ(nodes("l"), 5u);  // [zzzzz] [8] [abcdef] [9 7 6] [yyyyy]
+    EXPECT_EQ(run({"lpos", "l", "abcdef"}), ":2\r\n");
+    // Back to 1 GiB: the next writes pack small elements together again.
+    settings_.list_packed_threshold.store(int64_t{1} << 30);
+    run({"del", "m"});
+    EXPECT_EQ(run({"rpush", "m", "9", "xxxxxxxxxx", "xxxxxxxxxx"}), ":3\r\n");
+    EXPECT_EQ(nodes("m"), 1u);
+}
+
 // ---- OBJECT ----------------------------------------------------------------
 
 using RespObject = RespExec;

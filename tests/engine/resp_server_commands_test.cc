@@ -125,6 +125,12 @@ TEST_F(RespServerExec, CommandDocsAndGetkeys) {
     EXPECT_EQ(run({"command", "getkeys", "mset", "a", "1", "b", "2"}),
               "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
     EXPECT_EQ(run({"command", "getkeys", "set", "k", "v", "EX", "5"}), "*1\r\n$1\r\nk\r\n");
+    // As redis-server 7.0.15: keys after LMPOP's count, never BLPOP's timeout.
+    EXPECT_EQ(run({"command", "getkeys", "lmpop", "2", "a", "b", "left"}),
+              "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    EXPECT_EQ(run({"command", "getkeys", "blmpop", "0", "2", "a", "b", "left", "count", "3"}),
+              "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    EXPECT_EQ(run({"command", "getkeys", "blpop", "a", "b", "0"}), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
     EXPECT_EQ(run({"command", "getkeys", "nosuch", "k"}), "-ERR Invalid command specified\r\n");
     EXPECT_EQ(run({"command", "getkeys", "ping", "x"}),
               "-ERR The command has no key arguments\r\n");
@@ -166,6 +172,26 @@ TEST_F(RespServerExec, ExecRunsTheQueueAsOneArray) {
     EXPECT_EQ(exec({}, {{"set", "k", "1"}, {"incr", "k"}, {"incrby", "k", "x"}, {"get", "k"}}),
               "*4\r\n+OK\r\n:2\r\n-ERR value is not an integer or out of range\r\n$1\r\n2\r\n");
     EXPECT_EQ(exec({}, {{"get", "none"}}, true), "*1\r\n_\r\n");
+}
+
+// Inside EXEC a blocking pop never blocks: it answers as its plain form,
+// the null of its type when nothing is there (the suite's "BRPOPLPUSH
+// inside a transaction"; bytes as redis-server 7.0.15's).
+TEST_F(RespServerExec, BlockingPopsInsideExecAnswerAtOnce) {
+    run({"lpush", "x", "foo"});
+    run({"lpush", "x", "bar"});
+    EXPECT_EQ(exec({}, {{"brpoplpush", "x", "t", "0"},
+                        {"brpoplpush", "x", "t", "0"},
+                        {"brpoplpush", "x", "t", "0"},
+                        {"lrange", "x", "0", "-1"},
+                        {"lrange", "t", "0", "-1"}}),
+              "*5\r\n$3\r\nfoo\r\n$3\r\nbar\r\n$-1\r\n*0\r\n*2\r\n$3\r\nbar\r\n$3\r\nfoo\r\n");
+    EXPECT_EQ(exec({}, {{"blmpop", "0", "1", "none", "left"},
+                        {"lmpop", "1", "none", "left"},
+                        {"blpop", "none", "0"},
+                        {"blmpop", "0", "2", "none", "t", "left", "count", "5"}}),
+              "*4\r\n*-1\r\n*-1\r\n*-1\r\n*2\r\n$1\r\nt\r\n*2\r\n$3\r\nbar\r\n$3\r\nfoo\r\n");
+    EXPECT_EQ(exec({}, {{"blpop", "none", "0"}}, true), "*1\r\n_\r\n");
 }
 
 TEST_F(RespServerExec, ExecAbortsWhenAWatchedKeyChanged) {

@@ -19,7 +19,10 @@ the STORE forms on one owner or CROSSSLOT. Lists: the same differential test, ke
 placed on one owner; blocking pops (redis-py woken by another client's push
 in arrival order, timeouts byte for byte, a blocked client's later
 requests held, a client that disconnects while blocked takes nothing, a
-BLMOVE waking a BLPOP on its destination, CROSSSLOT across owners).
+BLMOVE waking a BLPOP on its destination, CROSSSLOT across owners); LMPOP
+and BLMPOP byte for byte; blocked pops woken by a MULTI/EXEC only once it
+ran whole (the suite's LPUSH + DEL cases, BLMPOP's several waiters), the
+same scenario run against both servers and every reply compared.
 Needs root and hugepages; exits 77 (skipped) without. Names: tag "rsp",
 subnet 198.18.110.0/24 ($FULMAR_IT_TAG, $FULMAR_IT_SUBNET), sockets in a
 temporary directory.
@@ -873,6 +876,123 @@ print("ok")
                 popper.close()
         finally:
             other.close()
+
+    # LMPOP and BLMPOP ({d}: a key on the same owner as {k}a).
+    DIFF_MPOP = [
+        ["rpush", "{k}a", "1", "2", "3", "4", "5"], ["rpush", "{d}", "x"], ["set", "{k}s", "v"],
+        ["lmpop", "2", "{k}a", "{d}", "left"], ["lmpop", "2", "{k}a", "{d}", "right", "count", "2"],
+        ["lmpop", "2", "{k}none", "{k}a", "LEFT", "COUNT", "10"], ["exists", "{k}a"],
+        ["lmpop", "2", "{k}a", "{d}", "right", "count", "1"], ["lmpop", "1", "{d}", "right"],
+        ["lmpop", "1", "{k}s", "left"], ["lmpop", "1", "{k}a", "left", "count", "9223372036854775807"],
+        ["lmpop", "0", "{k}a", "left"], ["lmpop", "-1", "{k}a", "left"],
+        ["lmpop", "abc", "{k}a", "left"], ["lmpop", "3", "{k}a", "{d}", "left"],
+        ["lmpop", "9223372036854775807", "{k}a", "left"], ["lmpop", "2", "{k}a", "{d}"],
+        ["lmpop", "1", "{k}a", "up"], ["lmpop", "1", "{k}a", "left", "count", "0"],
+        ["lmpop", "1", "{k}a", "left", "count", "abc"], ["lmpop", "1", "{k}a", "left", "count"],
+        ["lmpop", "1", "{k}a", "left", "count", "1", "count", "1"],
+        ["lmpop", "1", "{k}a", "left", "foo"], ["lmpop", "1", "{k}a"], ["lmpop"],
+        ["blmpop", "-1", "1", "{k}a", "left"], ["blmpop", "abc", "1", "{k}a", "left"],
+        ["blmpop", "abc", "0", "{k}a", "left"], ["blmpop", "abc", "1", "{k}a", "up"],
+        ["blmpop", "abc", "1", "{k}a", "left", "count", "0"], ["blmpop", "0", "1", "{k}s", "left"],
+        ["rpush", "{d}", "1", "2", "3"],
+        ["blmpop", "0", "2", "{k}a", "{d}", "right", "count", "2"],
+        ["blmpop", "0.05", "1", "{k}a", "left"], ["blmpop", "0", "1", "{k}a"],
+        ["multi"], ["blmpop", "0", "1", "{k}a", "left"], ["lmpop", "1", "{k}a", "left"],
+        ["blpop", "{k}a", "0"], ["blmpop", "0", "2", "{k}a", "{d}", "left", "count", "5"],
+        ["exec"], ["command", "getkeys", "lmpop", "2", "{k}a", "{d}", "left"],
+        ["command", "getkeys", "blmpop", "0", "1", "{k}a", "left", "count", "2"],
+    ]
+
+    def test_lmpop_and_blmpop_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("mp")
+        try:
+            d = self.same_owner(ours, f"{k}a", "x")
+            cmds = [[a.replace("{d}", d) for a in c] for c in self.DIFF_MPOP]
+            diffs = self.differences(ours, theirs, cmds, k)
+            # Keys of two owners: refused, nothing popped.
+            cross = b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+            seen = set()
+            for i in range(40):
+                ours.cmd("rpush", f"{k}c", "v")
+                rep = ours.cmd("lmpop", "2", f"{k}c", f"{k}c{i}", "left")
+                if rep == cross:
+                    seen.add("cross")
+                    self.assertEqual(ours.cmd("blmpop", "0", "2", f"{k}c", f"{k}c{i}", "left"),
+                                     cross)
+                    self.assertEqual(ours.cmd("llen", f"{k}c"), b":1\r\n")
+                else:
+                    seen.add("same")
+                    self.assertEqual(rep, f"*2\r\n${len(k) + 1}\r\n{k}c\r\n*1\r\n$1\r\nv\r\n"
+                                     .encode())
+                ours.cmd("del", f"{k}c")
+            self.assertEqual(seen, {"cross", "same"})
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+    def blocked_scenarios(self, connect, k, d):
+        """The suite's blocking-pop cases around MULTI/EXEC, run against one
+        server: every reply the clients got, in order."""
+        got = []
+        r = connect()
+        waiters = []
+
+        def block(*args):
+            c = connect()
+            parts = [f"*{len(args)}\r\n".encode()]
+            for a in args:
+                parts += [f"${len(a)}\r\n".encode(), a.encode(), b"\r\n"]
+            c.s.sendall(b"".join(parts))
+            waiters.append(c)
+            time.sleep(0.15)  # blocked before what follows
+            return c
+
+        try:
+            # A transaction's pushes wake a waiter once it has run whole.
+            for pop in (["blpop", k, "0"], ["blmpop", "0", "1", k, "left"]):
+                w = block(*pop)
+                got += [r.cmd("multi"), r.cmd("lpush", k, "a"), r.cmd("lpush", k, "b"),
+                        r.cmd("lpush", k, "c"), r.cmd("exec"), w.raw(b""), r.cmd("del", k)]
+                # LPUSH + DEL (+ SET) in one transaction wakes no one.
+                w = block(*pop)
+                got += [r.cmd("multi"), r.cmd("lpush", k, "a"), r.cmd("del", k),
+                        r.cmd("set", k, "foo"), r.cmd("exec"), r.cmd("del", k),
+                        r.cmd("lpush", k, "b"), w.raw(b"")]
+            # BLMPOP with several blocked clients, served in arrival order.
+            ws = [block("blmpop", "0", "2", k, d, "left", "count", "1"),
+                  block("blmpop", "0", "2", k, d, "right", "count", "10"),
+                  block("blmpop", "0", "2", k, d, "left", "count", "10"),
+                  block("blmpop", "0", "2", k, d, "right", "count", "1")]
+            got += [r.cmd("multi"), r.cmd("lpush", k, "a", "b", "c", "d", "e"),
+                    r.cmd("lpush", d, "1", "2", "3", "4", "5"), r.cmd("exec")]
+            got += [w.raw(b"") for w in ws[:3]]
+            got += [r.cmd("lpush", d, "1", "2", "3"), ws[3].raw(b""), r.cmd("lrange", d, "0", "-1")]
+            # A timeout: the null array.
+            got.append(r.cmd("blmpop", "0.1", "2", k, d, "left"))
+        finally:
+            for w in waiters:
+                w.close()
+            r.cmd("del", k, d)
+            r.close()
+        return got
+
+    def test_transactions_wake_blocked_pops_as_redis(self):
+        self.start_redis()
+        k = self.key("mx")
+        probe = self.fulmar()
+        try:
+            d = self.same_owner(probe, k, "x")
+        finally:
+            probe.close()
+        theirs = self.blocked_scenarios(
+            lambda: Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10)), k, d)
+        ours = self.blocked_scenarios(self.fulmar, k, d)
+        self.assertEqual(ours, theirs)
+        self.assertIn(f"*2\r\n${len(k)}\r\n{k}\r\n$1\r\nc\r\n".encode(), ours)
 
     # Encodings: list-max-listpack-size reaches the owners (lists cut in
     # one-entry nodes read back the same), OBJECT as redis-server answers.
