@@ -146,6 +146,7 @@ class RespSession final : private BlockedClient {
         uint64_t in_flight = 0;    // the try at the owner, 0 none
         bool again = false;        // woken while a try was at the owner
         bool timed_out = false;
+        bool retried = false;     // a try after the first (WRONGTYPE then waits)
         std::string destination;  // BLMOVE's: signalled when an element moved there
         OrderedOutput* out = nullptr;
     };

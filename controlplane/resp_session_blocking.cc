@@ -45,6 +45,7 @@ RespSession::Step RespSession::block(const RespCommand& c, const RespRequest& re
 }
 
 void RespSession::send_try() {
+    blocked_->retried = true;
     const uint64_t ticket =
         exec_.send_resp(blocked_->shard, blocked_->request, PostOp::kRespBlocking, nullptr);
     if (ticket == 0)
@@ -56,8 +57,12 @@ void RespSession::send_try() {
 void RespSession::blocking_reply(uint64_t ticket, std::string_view bytes, OrderedOutput&) {
     if (!blocked_ || blocked_->in_flight != ticket) return;
     blocked_->in_flight = 0;
-    // The owner's "nothing there" (Redis's answer inside MULTI).
-    const bool nothing = bytes == "*-1\r\n" || bytes == "$-1\r\n" || bytes == "_\r\n";
+    // The owner's "nothing there" (Redis's answer inside MULTI). Once
+    // blocked, a key of another type keeps the client waiting, as Redis
+    // serves a blocked client only from a list (a transaction that leaves
+    // a string there wakes no one); only the first try answers WRONGTYPE.
+    const bool nothing = bytes == "*-1\r\n" || bytes == "$-1\r\n" || bytes == "_\r\n" ||
+                         (blocked_->retried && bytes.starts_with("-WRONGTYPE"));
     if (!nothing) {
         // An element, or an error (WRONGTYPE): the client is answered.
         std::string moved_to;

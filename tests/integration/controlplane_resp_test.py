@@ -879,10 +879,11 @@ print("ok")
 
     # LMPOP and BLMPOP ({d}: a key on the same owner as {k}a).
     DIFF_MPOP = [
-        ["rpush", "{k}a", "1", "2", "3", "4", "5"], ["rpush", "{d}", "x"], ["set", "{k}s", "v"],
+        ["rpush", "{k}a", "1", "2", "3", "4", "5"], ["set", "{k}s", "v"],
         ["lmpop", "2", "{k}a", "{d}", "left"], ["lmpop", "2", "{k}a", "{d}", "right", "count", "2"],
-        ["lmpop", "2", "{k}none", "{k}a", "LEFT", "COUNT", "10"], ["exists", "{k}a"],
-        ["lmpop", "2", "{k}a", "{d}", "right", "count", "1"], ["lmpop", "1", "{d}", "right"],
+        ["lmpop", "2", "{d}", "{k}a", "LEFT", "COUNT", "10"], ["exists", "{k}a"],
+        ["rpush", "{d}", "x"], ["lmpop", "2", "{k}a", "{d}", "right", "count", "1"],
+        ["lmpop", "1", "{d}", "right"],
         ["lmpop", "1", "{k}s", "left"], ["lmpop", "1", "{k}a", "left", "count", "9223372036854775807"],
         ["lmpop", "0", "{k}a", "left"], ["lmpop", "-1", "{k}a", "left"],
         ["lmpop", "abc", "{k}a", "left"], ["lmpop", "3", "{k}a", "{d}", "left"],
