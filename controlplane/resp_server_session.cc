@@ -619,9 +619,12 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
     }
     if (wants("clients", true)) {
         section("Clients");
-        t += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\n",
+        // blocked_clients: the listener's waiters in BLPOP & co. (the
+        // suite's wait_for_blocked_clients_count reads it).
+        t += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
                          server_ != nullptr ? server_->clients().size() : 0,
-                         server_ != nullptr ? server_->max_clients : 0);
+                         server_ != nullptr ? server_->max_clients : 0,
+                         blocking_ != nullptr ? blocking_->blocked_clients() : 0);
     }
     uint64_t pages = 0, free_pages = 0, items = 0, evictions = 0, expired = 0;
     for (const MetricsShard& s : m.shards) {

@@ -29,6 +29,7 @@ temporary directory.
 """
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -994,6 +995,22 @@ print("ok")
         ours = self.blocked_scenarios(self.fulmar, k, d)
         self.assertEqual(ours, theirs)
         self.assertIn(f"*2\r\n${len(k)}\r\n{k}\r\n$1\r\nc\r\n".encode(), ours)
+        # INFO's blocked_clients counts the waiters (the suite waits on it).
+        r, w = self.fulmar(), self.fulmar()
+        try:
+            def blocked():
+                return re.search(rb"blocked_clients:(\d+)", r.cmd("info", "clients")).group(1)
+            self.assertEqual(blocked(), b"0")
+            w.s.sendall(f"*5\r\n$6\r\nblmpop\r\n$1\r\n0\r\n$1\r\n1\r\n${len(k)}\r\n{k}\r\n"
+                        "$4\r\nleft\r\n".encode())
+            time.sleep(0.2)
+            self.assertEqual(blocked(), b"1")
+            r.cmd("rpush", k, "v")
+            self.assertEqual(w.raw(b""), f"*2\r\n${len(k)}\r\n{k}\r\n*1\r\n$1\r\nv\r\n".encode())
+            self.assertEqual(blocked(), b"0")
+        finally:
+            r.close()
+            w.close()
 
     # Encodings: list-max-listpack-size reaches the owners (lists cut in
     # one-entry nodes read back the same), OBJECT as redis-server answers.
