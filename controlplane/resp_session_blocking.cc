@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "engine/resp_collection.h"
 #include "engine/resp_list.h"
 #include "proto/resp_writer.h"
 #include "resp_session.h"
@@ -33,7 +34,10 @@ RespSession::Step RespSession::block(const RespCommand& c, const RespRequest& re
                        .in_flight = ticket,
                        .out = &out};
     // BLMOVE and BRPOPLPUSH: source and destination; BLPOP, BLMPOP: every key.
-    if (k.last == 2) blocked_->destination = std::string(req.args[2]);
+    if (k.last == 2) {
+        blocked_->source = std::string(req.args[1]);
+        blocked_->destination = std::string(req.args[2]);
+    }
     const size_t last = k.last == 2 ? 1 : k.last_key(req.args);
     std::vector<std::string_view> keys(req.args.begin() + k.first, req.args.begin() + last + 1);
     // Registered before the first try answers: a write that goes out
@@ -60,9 +64,12 @@ void RespSession::blocking_reply(uint64_t ticket, std::string_view bytes, Ordere
     // The owner's "nothing there" (Redis's answer inside MULTI). Once
     // blocked, a key of another type keeps the client waiting, as Redis
     // serves a blocked client only from a list (a transaction that leaves
-    // a string there wakes no one); only the first try answers WRONGTYPE.
-    const bool nothing = bytes == "*-1\r\n" || bytes == "$-1\r\n" || bytes == "_\r\n" ||
-                         (blocked_->retried && bytes.starts_with("-WRONGTYPE"));
+    // a string there wakes no one); only the first try answers WRONGTYPE,
+    // and a later one when the source is a list: BLMOVE's destination of
+    // another type (Redis answers that one).
+    const bool wrongtype = blocked_->retried && bytes.starts_with("-WRONGTYPE") &&
+                           (blocked_->source.empty() || !source_is_list());
+    const bool nothing = bytes == "*-1\r\n" || bytes == "$-1\r\n" || bytes == "_\r\n" || wrongtype;
     if (!nothing) {
         // An element, or an error (WRONGTYPE): the client is answered.
         std::string moved_to;
@@ -81,6 +88,18 @@ void RespSession::blocking_reply(uint64_t ticket, std::string_view bytes, Ordere
         blocked_->again = false;
         send_try();
     }
+}
+
+bool RespSession::source_is_list() const {
+    const engine::EngineCtx& ctx = *deps_.ctx;
+    engine::coll::QuicklistView v;
+    return engine::coll::read_list(blocked_->source,
+                                   engine::RespReadCtx{.views = views_,
+                                                       .now = ctx.now(),
+                                                       .now_ms = ctx.now_ms(),
+                                                       .scratch = ctx.scratch,
+                                                       .stats = ctx.stats},
+                                   v) == engine::coll::Found::kFound;
 }
 
 void RespSession::finish(std::string reply) {

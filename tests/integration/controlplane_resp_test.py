@@ -973,6 +973,12 @@ print("ok")
                     r.cmd("lpush", d, "1", "2", "3", "4", "5"), r.cmd("exec")]
             got += [w.raw(b"") for w in ws[:3]]
             got += [r.cmd("lpush", d, "1", "2", "3"), ws[3].raw(b""), r.cmd("lrange", d, "0", "-1")]
+            # A blocked BRPOPLPUSH whose destination is a string: WRONGTYPE
+            # when woken, the element left in the source.
+            got += [r.cmd("del", k, d), r.cmd("set", d, "nolist")]
+            w = block("brpoplpush", k, d, "0")
+            got += [r.cmd("rpush", k, "foo"), w.raw(b""), r.cmd("lrange", k, "0", "-1"),
+                    r.cmd("del", k, d)]
             # A timeout: the null array.
             got.append(r.cmd("blmpop", "0.1", "2", k, d, "left"))
         finally:
