@@ -131,8 +131,6 @@ class RespSession final : private BlockedClient {
                OrderedOutput& out);
     void send_try();
     void finish(std::string reply);
-    // BLMOVE's source is a list now (read from the views).
-    bool source_is_list() const;
     // A write went out: waiters on its keys try again.
     void signal_keys(const engine::RespCommand& c, const engine::RespRequest& req);
     // EXEC went out: waiters on the keys its writes name try again, once
@@ -149,7 +147,6 @@ class RespSession final : private BlockedClient {
         bool again = false;        // woken while a try was at the owner
         bool timed_out = false;
         bool retried = false;     // a try after the first (WRONGTYPE then waits)
-        std::string source;       // BLMOVE's
         std::string destination;  // BLMOVE's: signalled when an element moved there
         OrderedOutput* out = nullptr;
     };

@@ -7,7 +7,6 @@
 #include <climits>
 #include <cstdint>
 
-#include "engine/resp_collection.h"
 #include "engine/resp_list.h"
 #include "proto/resp_writer.h"
 #include "resp_session.h"
@@ -34,10 +33,7 @@ RespSession::Step RespSession::block(const RespCommand& c, const RespRequest& re
                        .in_flight = ticket,
                        .out = &out};
     // BLMOVE and BRPOPLPUSH: source and destination; BLPOP, BLMPOP: every key.
-    if (k.last == 2) {
-        blocked_->source = std::string(req.args[1]);
-        blocked_->destination = std::string(req.args[2]);
-    }
+    if (k.last == 2) blocked_->destination = std::string(req.args[2]);
     const size_t last = k.last == 2 ? 1 : k.last_key(req.args);
     std::vector<std::string_view> keys(req.args.begin() + k.first, req.args.begin() + last + 1);
     // Registered before the first try answers: a write that goes out
@@ -64,11 +60,13 @@ void RespSession::blocking_reply(uint64_t ticket, std::string_view bytes, Ordere
     // The owner's "nothing there" (Redis's answer inside MULTI). Once
     // blocked, a key of another type keeps the client waiting, as Redis
     // serves a blocked client only from a list (a transaction that leaves
-    // a string there wakes no one); only the first try answers WRONGTYPE,
-    // and a later one when the source is a list: BLMOVE's destination of
-    // another type (Redis answers that one).
-    const bool wrongtype = blocked_->retried && bytes.starts_with("-WRONGTYPE") &&
-                           (blocked_->source.empty() || !source_is_list());
+    // a string there wakes no one); only the first try answers WRONGTYPE.
+    // BLMOVE and BRPOPLPUSH answer it at any try: Redis answers a
+    // destination of another type, and the owner's reply does not say
+    // which key it was (a source turned string answers too: Redis would
+    // wait; docs/resp-progress.md).
+    const bool wrongtype =
+        blocked_->retried && bytes.starts_with("-WRONGTYPE") && blocked_->destination.empty();
     const bool nothing = bytes == "*-1\r\n" || bytes == "$-1\r\n" || bytes == "_\r\n" || wrongtype;
     if (!nothing) {
         // An element, or an error (WRONGTYPE): the client is answered.
@@ -88,18 +86,6 @@ void RespSession::blocking_reply(uint64_t ticket, std::string_view bytes, Ordere
         blocked_->again = false;
         send_try();
     }
-}
-
-bool RespSession::source_is_list() const {
-    const engine::EngineCtx& ctx = *deps_.ctx;
-    engine::coll::QuicklistView v;
-    return engine::coll::read_list(blocked_->source,
-                                   engine::RespReadCtx{.views = views_,
-                                                       .now = ctx.now(),
-                                                       .now_ms = ctx.now_ms(),
-                                                       .scratch = ctx.scratch,
-                                                       .stats = ctx.stats},
-                                   v) == engine::coll::Found::kFound;
 }
 
 void RespSession::finish(std::string reply) {

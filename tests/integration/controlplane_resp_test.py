@@ -979,6 +979,13 @@ print("ok")
             w = block("brpoplpush", k, d, "0")
             got += [r.cmd("rpush", k, "foo"), w.raw(b""), r.cmd("lrange", k, "0", "-1"),
                     r.cmd("del", k, d)]
+            # Two blocked BRPOPLPUSH, the first's destination a string: it
+            # gets WRONGTYPE, the second the element (hash tags: one owner).
+            src, t1, t2 = f"{{{k}}}src", f"{{{k}}}t1", f"{{{k}}}t2"
+            got.append(r.cmd("set", t1, "nolist"))
+            w1, w2 = block("brpoplpush", src, t1, "0"), block("brpoplpush", src, t2, "0")
+            got += [r.cmd("lpush", src, "foo"), w1.raw(b""), w2.raw(b""),
+                    r.cmd("lrange", t2, "0", "-1"), r.cmd("del", src, t1, t2)]
             # A timeout: the null array.
             got.append(r.cmd("blmpop", "0.1", "2", k, d, "left"))
         finally:
