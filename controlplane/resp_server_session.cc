@@ -357,9 +357,9 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         std::string_view name;
         int arity;
     };
-    static constexpr Sub kSubs[] = {{"id", 2},      {"info", 2},     {"list", -2},
-                                    {"setname", 3}, {"getname", 2},  {"kill", -3},
-                                    {"reply", 3},   {"no-evict", 3}, {"help", 2}};
+    static constexpr Sub kSubs[] = {{"id", 2},      {"info", 2},    {"list", -2}, {"setname", 3},
+                                    {"getname", 2}, {"kill", -3},   {"reply", 3}, {"no-evict", 3},
+                                    {"help", 2},    {"unblock", -3}};
     const Sub* s = nullptr;
     for (const Sub& x : kSubs)
         if (iequals(sub, x.name)) s = &x;
@@ -407,6 +407,8 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "HELP",
             "    Prints this help."};
         w.write_array(std::size(kHelp));
@@ -414,6 +416,32 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
             w.write_simple(l);
     } else if (what == "id") {
         w.write_integer(static_cast<int64_t>(conn_.id));
+    } else if (what == "unblock") {
+        // CLIENT UNBLOCK id [TIMEOUT|ERROR]: the reason before the id.
+        bool error = false;
+        if (n > 4) {
+            // Redis's fall-through for arities its table allows.
+            w.write_error(fmt::format(
+                "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                sub.substr(0, 128)));
+            return Step::kNext;
+        }
+        if (n == 4) {
+            if (iequals(a[3], "error")) {
+                error = true;
+            } else if (!iequals(a[3], "timeout")) {
+                w.write_error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return Step::kNext;
+            }
+        }
+        int64_t id = 0;
+        if (!engine::resp_parse_int(a[2], id)) {
+            w.write_error("value is not an integer or out of range");
+            return Step::kNext;
+        }
+        const auto it = server_->clients().find(static_cast<uint64_t>(id));
+        const bool done = it != server_->clients().end() && it->second->unblock_by_client(error);
+        w.write_integer(done ? 1 : 0);
     } else if (what == "info") {
         w.write_verbatim("txt", client_info(now) + "\n");
     } else if (what == "list") {

@@ -100,6 +100,9 @@ class RespSession final : private BlockedClient {
     void blocking_reply(uint64_t ticket, std::string_view bytes, OrderedOutput& out);
     // Blocked: a try at the owner or waiting for a write (no idle timeout).
     bool blocked() const { return blocked_.has_value(); }
+    // CLIENT UNBLOCK from another client: answered now as at its timeout
+    // (`error`: Redis's UNBLOCKED error). False when it was not blocked.
+    bool unblock_by_client(bool error);
     // The connection closes: the client leaves the blocked ones.
     void disconnect();
 
@@ -131,6 +134,8 @@ class RespSession final : private BlockedClient {
                OrderedOutput& out);
     void send_try();
     void finish(std::string reply);
+    // The null array, or what CLIENT UNBLOCK ... ERROR asked for.
+    std::string timeout_reply() const;
     // A write went out: waiters on its keys try again.
     void signal_keys(const engine::RespCommand& c, const engine::RespRequest& req);
     // EXEC went out: waiters on the keys its writes name try again, once
@@ -146,6 +151,7 @@ class RespSession final : private BlockedClient {
         uint64_t in_flight = 0;    // the try at the owner, 0 none
         bool again = false;        // woken while a try was at the owner
         bool timed_out = false;
+        std::string forced;       // CLIENT UNBLOCK's error, answered instead of the null
         bool retried = false;     // a try after the first (WRONGTYPE then waits)
         std::string destination;  // BLMOVE's: signalled when an element moved there
         OrderedOutput* out = nullptr;

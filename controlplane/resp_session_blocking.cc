@@ -77,9 +77,7 @@ void RespSession::blocking_reply(uint64_t ticket, std::string_view bytes, Ordere
         return;
     }
     if (blocked_->timed_out) {
-        std::string null_array;
-        proto::RespWriter(null_array).write_null_array();
-        finish(std::move(null_array));
+        finish(timeout_reply());
         return;
     }
     if (blocked_->again) {
@@ -107,10 +105,25 @@ void RespSession::time_out() {
     if (!blocked_) return;
     blocked_->timed_out = true;
     if (blocked_->in_flight != 0) return;  // answered when the try comes back
+    finish(timeout_reply());
+    client_.output_ready();
+}
+
+std::string RespSession::timeout_reply() const {
+    if (!blocked_->forced.empty()) return blocked_->forced;
     std::string null_array;
     proto::RespWriter(null_array).write_null_array();
-    finish(std::move(null_array));
-    client_.output_ready();
+    return null_array;
+}
+
+bool RespSession::unblock_by_client(bool error) {
+    if (!blocked_ || blocked_->timed_out) return false;
+    // Answered as at its timeout, or with Redis's error. A try already at
+    // the owner answers first: an element it took goes to the client.
+    if (error) blocked_->forced = "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n";
+    blocking_->unblock(*this);
+    time_out();
+    return true;
 }
 
 void RespSession::disconnect() {

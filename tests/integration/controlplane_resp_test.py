@@ -986,6 +986,22 @@ print("ok")
             w1, w2 = block("brpoplpush", src, t1, "0"), block("brpoplpush", src, t2, "0")
             got += [r.cmd("lpush", src, "foo"), w1.raw(b""), w2.raw(b""),
                     r.cmd("lrange", t2, "0", "-1"), r.cmd("del", src, t1, t2)]
+            # CLIENT UNBLOCK: as at the timeout, or Redis's error; 0 for a
+            # client that is not blocked (ids differ: not compared).
+            u = connect()
+            waiters.append(u)
+            uid = int(u.cmd("client", "id")[1:-2])
+            for pop, how in ((["blpop", k, "0"], []), (["blmpop", "0", "1", k, "left"], ["TIMEOUT"]),
+                             (["brpoplpush", k, d, "0"], ["ERROR"])):
+                u.s.sendall(("".join(f"${len(x)}\r\n{x}\r\n" for x in pop)).join(
+                    [f"*{len(pop)}\r\n", ""]).encode())
+                time.sleep(0.15)
+                got += [r.cmd("client", "unblock", str(uid), *how), u.raw(b"")]
+            got += [r.cmd("client", "unblock", str(uid)), r.cmd("client", "unblock", "asd"),
+                    r.cmd("client", "unblock", str(uid), "foo"),
+                    r.cmd("client", "unblock", "asd", "foo"),
+                    r.cmd("client", "unblock", str(uid), "error", "x"), u.cmd("rpush", k, "z"),
+                    u.cmd("lpop", k)]
             # A timeout: the null array.
             got.append(r.cmd("blmpop", "0.1", "2", k, d, "left"))
         finally:
