@@ -123,6 +123,9 @@ class ControlPlane {
             return 1;
         }
         rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
+        // A fresh control plane paces the sweep (a predecessor's DEBUG
+        // SET-ACTIVE-EXPIRE 0 ends with it).
+        dp_.shm->cp.active_expire.store(1, std::memory_order_relaxed);
         EventLoop loop;
         if (!loop.ok()) {
             fmt::print(stderr, "fulmar-controlplane: epoll: {}\n", std::strerror(errno));
@@ -189,7 +192,10 @@ class ControlPlane {
         MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
         if (redis) {
             redis->resp_state().metrics = &metrics_source;  // INFO's figures
-            redis->resp_state().set_active_expire = [&sweep](bool on) { sweep.set_active(on); };
+            redis->resp_state().set_active_expire = [&sweep, this](bool on) {
+                sweep.set_active(on);
+                dp_.shm->cp.active_expire.store(on ? 1 : 0, std::memory_order_relaxed);
+            };
         }
         std::unique_ptr<HttpServer> metrics;
         if (cp_.metrics_port != 0) {

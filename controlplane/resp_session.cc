@@ -140,13 +140,16 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     if (c.spec.has(engine::kCmdRead)) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;
+        expired_.clear();
         c.read(req,
                engine::RespReadCtx{.views = views_,
                                    .now = ctx.now(),
                                    .now_ms = ctx.now_ms(),
                                    .scratch = ctx.scratch,
-                                   .stats = ctx.stats},
+                                   .stats = ctx.stats,
+                                   .expired = &expired_},
                out);
+        if (!expired_.empty()) reclaim(expired_);
         return Step::kNext;
     }
     if (c.spec.has(engine::kCmdNoKey)) {
@@ -175,6 +178,26 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     if (exec_.send_resp(shard, request_, PostOp::kResp, &out) == 0) return Step::kWait;
     signal_keys(c, req);
     return Step::kNext;
+}
+
+void RespSession::reclaim(const std::vector<std::string>& keys) {
+    // EXISTS on an owner frees its expired keys first (engine::execute_resp);
+    // the answer is dropped. This client's next read waits for it (pending),
+    // so it never sees the key come back; if the channel is full the TTL
+    // sweep frees them later.
+    std::vector<std::vector<std::string_view>> per_shard(exec_.n_shards());
+    for (const std::string& k : keys) {
+        auto& req = per_shard[exec_.shard_of(store::KeyRef(k).digest)];
+        if (req.empty()) req.emplace_back("exists");
+        req.emplace_back(k);
+    }
+    std::string body;
+    for (size_t s = 0; s < per_shard.size(); ++s) {
+        if (per_shard[s].empty()) continue;
+        body.clear();
+        engine::write_resp_request(per_shard[s], body);
+        (void)exec_.send_resp(s, body, PostOp::kDiscard, nullptr);
+    }
 }
 
 RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& out) {

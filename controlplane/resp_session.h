@@ -112,6 +112,9 @@ class RespSession final : private BlockedClient {
     enum class Step : uint8_t { kNext, kWait, kClose };
     Step run(const engine::RespRequest& req, OrderedOutput& out);
     Step split(const engine::RespCommand& c, const engine::RespRequest& req, OrderedOutput& out);
+    // Asks the owners to free keys a read found expired (lazy expiry).
+    void reclaim(const std::vector<std::string>& keys);
+    std::vector<std::string> expired_;
     // KEYS, RANDOMKEY: the same request to every owner, the answers
     // gathered as c.gather says.
     Step every_shard(const engine::RespCommand& c, OrderedOutput& out);

@@ -497,6 +497,8 @@ void Worker::housekeep() {
     // owner frees expired items a little at a time itself (bounded), so
     // memory comes back without a full scan and without stalling RX.
     if (last_paced_sweep_ != 0 && rte_rdtsc() - last_paced_sweep_ < sweep_fallback_cycles_) return;
+    if (p_.shared != nullptr && p_.shared->cp.active_expire.load(std::memory_order_relaxed) == 0)
+        return;  // DEBUG SET-ACTIVE-EXPIRE 0
     stats.sweep_fallback_steps++;
     stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now()).reclaimed;
 }

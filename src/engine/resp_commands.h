@@ -55,6 +55,9 @@ struct RespReadCtx {
     uint64_t now_ms = 0;      // Redis's millisecond expiries (Item::expire_ms); 0: whole seconds
     std::span<char> scratch;  // at least store::kMaxItemSize
     EngineStats* stats = nullptr;
+    // Keys a read found expired but still resident (the control plane asks
+    // their owners to reclaim them: Redis's lazy expiry); null: not noted.
+    std::vector<std::string>* expired = nullptr;
 };
 
 // How the control plane cuts a multi-key write into per-key requests.
