@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <deque>
 
+#include "engine/resp_digest.h"
 #include "event_loop.h"
 #include "metrics_source.h"
 #include "proto/resp_writer.h"
@@ -870,6 +871,20 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
                 "Wrong protocol type name. Please use one of the following: "
                 "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
         }
+        return Step::kNext;
+    }
+    if (iequals(a[1], "digest-value")) {
+        // Read after this client's own writes, as any read.
+        if (exec_.pending() != 0) return Step::kWait;
+        engine::EngineCtx& ctx = *deps_.ctx;
+        const engine::RespReadCtx rc{.views = views_,
+                                     .now = ctx.now(),
+                                     .now_ms = ctx.now_ms(),
+                                     .scratch = ctx.scratch,
+                                     .stats = ctx.stats};
+        w.write_array(a.size() - 2);
+        for (size_t i = 2; i < a.size(); ++i)
+            w.write_simple(engine::value_digest(a[i], rc));
         return Step::kNext;
     }
     if (iequals(a[1], "set-active-expire") && a.size() == 3 && server_ != nullptr &&
