@@ -45,6 +45,9 @@ using namespace fulmar;
 
 constexpr size_t kShardBytes = 4 << 20;
 constexpr size_t kMaxQueued = 16;
+// Small enough that a fresh index per input is cheap and that an input can fill
+// it (the store's "index full" answers run too).
+constexpr uint32_t kIndexEntries = 1024;
 
 void check(bool ok) {
     if (!ok) std::abort();
@@ -55,6 +58,7 @@ std::unique_ptr<store::Shard> make_shard() {
     store::ShardConfig cfg;
     cfg.name = "fz" + std::to_string(n++);
     cfg.memory_bytes = kShardBytes;
+    cfg.index_entries = kIndexEntries;
     auto s = store::Shard::create(cfg);
     check(s.ok());
     return std::move(s.value());
@@ -80,7 +84,8 @@ bool parse_count(std::string_view s, uint64_t& n) {
 
 struct Harness {
     explicit Harness(uint8_t mode) {
-        scratch.resize(store::kMaxItemSize);
+        // A value's copy only: one buffer for the process, not zeroed per input.
+        static std::vector<char> scratch(store::kMaxItemSize);
         ctx.clock = &clock;
         ctx.scratch = std::span<char>(scratch);
         ctx.stats = &stats;
@@ -128,7 +133,6 @@ struct Harness {
     ManualClock clock;
     std::vector<std::unique_ptr<store::Shard>> shards;
     std::vector<store::Shard*> ptrs;
-    std::vector<char> scratch;
     engine::EngineStats stats{};
     engine::EngineCtx ctx;
     proto::RespParser owner_parser;  // the worker's, reused across bodies
