@@ -8,7 +8,9 @@
 //
 // Byte 0 picks the context: bit 0, the worker owns shard 0 only (writes to
 // keys of shard 1 must be refused) instead of both; bit 1, the reply sink
-// speaks RESP3 (HELLO 3).
+// speaks RESP3 (HELLO 3); bit 2, each request goes as the control plane sends
+// it to an owner (write_resp_request, then run_resp_request on the owner's
+// reused parser) instead of straight to execute_resp.
 //
 // A few requests are the harness's own, not the table's, so that a seed can
 // reach what a plain request cannot:
@@ -97,6 +99,7 @@ struct Harness {
         ctx.shards = std::span<store::Shard* const>(ptrs);
         ctx.own_shard = (mode & 1) ? 0 : -1;
         resp3 = (mode & 2) != 0;
+        wire = (mode & 4) != 0;
     }
 
     proto::StringSink sink() const {
@@ -107,7 +110,13 @@ struct Harness {
 
     void execute(std::span<const std::string_view> args) {
         proto::StringSink out = sink();
-        engine::execute_resp(engine::RespRequest{args}, ctx, out);
+        if (wire) {
+            std::string body;
+            engine::write_resp_request(args, body);
+            engine::run_resp_request(owner_parser, body, ctx, out);
+        } else {
+            engine::execute_resp(engine::RespRequest{args}, ctx, out);
+        }
         check(!out.out.empty());
         check_one_value(out.out);
     }
@@ -137,6 +146,7 @@ struct Harness {
     engine::EngineCtx ctx;
     proto::RespParser owner_parser;  // the worker's, reused across bodies
     bool resp3 = false;
+    bool wire = false;
 };
 
 // A transaction being gathered by _multi.
