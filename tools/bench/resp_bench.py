@@ -160,7 +160,10 @@ class Bench:
                            text=True)
         wall, cpu = time.monotonic() - t0, server_cpu(pids) - c0
         rec = {"side": side, "test": test.upper(), "pipeline": pipeline, "exit": r.returncode,
-               "wall_s": round(wall, 2), "server_cpu_s": round(cpu, 3)}
+               "wall_s": round(wall, 2), "server_cpu_s": round(cpu, 3),
+               # redis-benchmark 7 stops at the first error reply (no CSV
+               # row then), saying so on stderr.
+               "errors": [x for x in r.stderr.splitlines() if x.startswith("Error from server")]}
         for line in r.stdout.splitlines():
             cols = [c.strip('"') for c in line.split(",")]
             if len(cols) == 8 and cols[0] == test.upper():
@@ -234,21 +237,23 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", help="results directory (default results/resp-bench-<UTC time>)")
     ap.add_argument("--requests", type=int, default=100_000, help="-n of the -P 1 runs")
-    ap.add_argument("--requests-pipelined", type=int, default=400_000, help="-n of the -P 16 runs")
+    ap.add_argument("--requests-pipelined", type=int, default=100_000,
+                    help="-n of the -P 16 runs")
     ap.add_argument("--clients", type=int, default=50, help="redis-benchmark -c")
-    ap.add_argument("--keys", type=int, default=100_000, help="redis-benchmark -r")
+    ap.add_argument("--keys", type=int, default=10_000,
+                    help="redis-benchmark -r: keys, set members, hash fields")
     ap.add_argument("--data-size", type=int, default=3, help="redis-benchmark -d (its default)")
     ap.add_argument("--redis-cpu", type=int, default=0,
                     help="redis-server's CPU (0: the control plane's; 1: the worker's)")
     ap.add_argument("--memory-mb", type=int, default=64, help="the shard's memory")
     ap.add_argument("--arena-mb", type=int, default=16, help="controlplane.request_arena_mb")
-    ap.add_argument("--run-timeout", type=int, default=120, help="seconds, each redis-benchmark")
+    ap.add_argument("--run-timeout", type=int, default=240, help="seconds, each redis-benchmark")
     ap.add_argument("--perf", metavar="TEST:P", action="append", default=[],
                     help="profile one more Fulmar run of this case (repeatable), e.g. hset:16")
     ap.add_argument("--quick", action="store_true", help="a few seconds: -n 2,000 / 10,000")
     a = ap.parse_args()
     if a.quick:
-        a.requests, a.requests_pipelined, a.keys, a.run_timeout = 2_000, 10_000, 10_000, 20
+        a.requests, a.requests_pipelined, a.keys, a.run_timeout = 2_000, 10_000, 1_000, 20
     a.out = a.out or os.path.join(ROOT, "results",
                                   time.strftime("resp-bench-%Y%m%dT%H%M%SZ", time.gmtime()))
     why = F.preconditions()
@@ -298,10 +303,10 @@ def main():
           "TAP -> control plane; Redis: client -> veth -> redis-server.")
     print()
     print(b.table())
-    bad = [x for pair in b.rows for x in pair.values() if "rps" not in x]
+    bad = [x for pair in b.rows for x in pair.values() if "rps" not in x or x["errors"]]
     for x in bad:
         print(f"NOTE {x['side']} {x['test']} -P {x['pipeline']}: exit {x['exit']}: "
-              f"{x.get('output', '')!r}")
+              f"{x.get('output', '')!r} {x['errors'][:3]}")
     for prof in results.get("profiles", []):
         print(f"profile of Fulmar {prof['case']}: {', '.join(prof['reports'].values())}")
     print()
