@@ -43,6 +43,7 @@ import argparse
 import atexit
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -75,9 +76,45 @@ def log(msg):
     print(f"==> {msg}", flush=True)
 
 
-def server_cpu(pids):
-    """CPU seconds of every thread of `pids`."""
-    return sum(v[0] for pid in pids for v in threads_of(pid, "p").values())
+def thread_cpu(pids):
+    """({process/thread name: CPU seconds}, {name: seconds runnable but
+    waiting for a CPU (schedstat)}) over every thread of `pids`, threads of
+    one name summed."""
+    cpu, wait = {}, {}
+    for label, pid in pids.items():
+        for k, v in threads_of(pid, label).items():
+            name, tid = k[:-1].rsplit("[", 1)
+            cpu[name] = cpu.get(name, 0.0) + v[0]
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    wait[name] = wait.get(name, 0.0) + int(f.read().split()[1]) / 1e9
+            except (OSError, IndexError, ValueError):
+                pass
+    return cpu, wait
+
+
+def tcp_losses(prefix=()):
+    """{RetransSegs, TCPTimeouts} of a network namespace (`prefix`: the
+    `ip netns exec NS` that reads it; none: this one). Retransmissions are
+    where a path that drops segments shows: a retransmission timeout stalls
+    a connection for 200 ms or more."""
+    out = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        r = subprocess.run([*prefix, "cat", path], capture_output=True, text=True, timeout=10)
+        lines = r.stdout.splitlines()
+        for head, vals in zip(lines[0::2], lines[1::2]):
+            kv = dict(zip(head.split()[1:], vals.split()[1:]))
+            for k in ("RetransSegs", "TCPTimeouts"):
+                if k in kv:
+                    out[k] = int(kv[k])
+    return out
+
+
+def children_cpu():
+    """CPU seconds of every child waited for so far (redis-benchmark under
+    `ip netns exec` and `timeout`: each waits for the next)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 class Bench:
@@ -105,7 +142,7 @@ class Bench:
                                  self.fx.dp, self.fx.workdir, section)
         if not self.cp.wait_ready():
             raise RuntimeError(f"the control plane did not get ready:\n{self.cp.text()}")
-        self.fulmar_pids = [self.fx.dp.pid, child_pid(self.cp.proc)]
+        self.fulmar_pids = {"dataplane": self.fx.dp.pid, "controlplane": child_pid(self.cp.proc)}
 
         # The veth's namespace end is created inside the namespace: deleting
         # the namespace (teardown, or fulmar_it's safety net) deletes both.
@@ -125,7 +162,7 @@ class Bench:
                           os.path.join(self.fx.workdir, "redis.log"))
         if not self.redis.wait_for("Ready to accept connections", 10):
             raise RuntimeError("redis-server did not start")
-        self.redis_pids = [child_pid(self.redis.p)]
+        self.redis_pids = {"redis-server": child_pid(self.redis.p)}
         for host, port in ((DP_IP, FULMAR_PORT), (REDIS_IP, REDIS_PORT)):
             r = self.fx.ns.ip("redis-cli", "-h", host, "-p", str(port), "ping", check=False)
             if r.stdout.strip() != "PONG":
@@ -155,12 +192,29 @@ class Bench:
     def run_one(self, side, test, pipeline):
         host, port, pids = ((DP_IP, FULMAR_PORT, self.fulmar_pids) if side == "fulmar" else
                             (REDIS_IP, REDIS_PORT, self.redis_pids))
-        c0, t0 = server_cpu(pids), time.monotonic()
+        ns_prefix = ("ip", "netns", "exec", self.ns)
+        l0, h0 = tcp_losses(ns_prefix), tcp_losses()
+        (c0, w0), k0, t0 = thread_cpu(pids), children_cpu(), time.monotonic()
         r = subprocess.run(self.benchmark_argv(host, port, test, pipeline), capture_output=True,
                            text=True)
-        wall, cpu = time.monotonic() - t0, server_cpu(pids) - c0
+        wall, (c1, w1), client = time.monotonic() - t0, thread_cpu(pids), children_cpu() - k0
+        l1, h1 = tcp_losses(ns_prefix), tcp_losses()
+        threads = {k: round(v - c0.get(k, 0.0), 3) for k, v in c1.items()
+                   if v - c0.get(k, 0.0) >= 0.005}
+        cpu = sum(threads.values())
+        # Runnable, not running: other tenants of the CPU (the client, the
+        # machine's other work) had it.
+        waits = {k: round(v - w0.get(k, 0.0), 3) for k, v in w1.items()
+                 if v - w0.get(k, 0.0) >= 0.005}
         rec = {"side": side, "test": test.upper(), "pipeline": pipeline, "exit": r.returncode,
                "wall_s": round(wall, 2), "server_cpu_s": round(cpu, 3),
+               "server_threads_cpu_s": threads, "server_threads_runqueue_s": waits,
+               "client_cpu_s": round(client, 3),
+               # The client's namespace holds only this run's connections;
+               # the host's counts the server's side and every other
+               # tenant's traffic.
+               "client_ns_tcp": {k: v - l0.get(k, 0) for k, v in l1.items()},
+               "host_ns_tcp": {k: v - h0.get(k, 0) for k, v in h1.items()},
                # redis-benchmark 7 stops at the first error reply (no CSV
                # row then), saying so on stderr.
                "errors": [x for x in r.stderr.splitlines() if x.startswith("Error from server")]}
@@ -174,6 +228,7 @@ class Bench:
         else:
             n = self.a.requests if pipeline == 1 else self.a.requests_pipelined
             rec["server_cpu_us_per_req"] = round(cpu / n * 1e6, 2)
+            rec["client_cpu_us_per_req"] = round(client / n * 1e6, 2)
         return rec
 
     def run(self):
@@ -197,7 +252,7 @@ class Bench:
             f"-P {pipeline}")
         perf = subprocess.Popen(["timeout", "-k", "5", str(self.a.run_timeout + 30), "perf",
                                  "record", "-g", "-o", data, "-p",
-                                 ",".join(str(p) for p in self.fulmar_pids)],
+                                 ",".join(str(p) for p in self.fulmar_pids.values())],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         rec = self.run_one("fulmar", test, pipeline)
@@ -216,19 +271,64 @@ class Bench:
     # -- the report -------------------------------------------------------------------
     def table(self):
         lines = ["| command | -P | Fulmar req/s | Redis req/s | Fulmar / Redis | "
-                 "Fulmar p50 / p99 ms | Redis p50 / p99 ms | server CPU us/req Fulmar / Redis |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                 "Fulmar p50 / p99 ms | Redis p50 / p99 ms | server CPU us/req Fulmar / Redis | "
+                 "client retransmits (timeouts) Fulmar / Redis |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for pair in self.rows:
             f, r = pair["fulmar"], pair["redis"]
 
             def lat(x):
                 return f"{x['p50_ms']:.3f} / {x['p99_ms']:.3f}" if "rps" in x else "failed"
 
+            def losses(x):
+                t = x["client_ns_tcp"]
+                return f"{t.get('RetransSegs', '?')} ({t.get('TCPTimeouts', '?')})"
+
             ratio = f"{f['rps'] / r['rps']:.2f}" if "rps" in f and "rps" in r else "-"
             lines.append(f"| {f['test']} | {f['pipeline']} | {f.get('rps', 0):,.0f} | "
                          f"{r.get('rps', 0):,.0f} | {ratio} | {lat(f)} | {lat(r)} | "
                          f"{f.get('server_cpu_us_per_req', '-')} / "
-                         f"{r.get('server_cpu_us_per_req', '-')} |")
+                         f"{r.get('server_cpu_us_per_req', '-')} | {losses(f)} / {losses(r)} |")
+        return "\n".join(lines)
+
+    def cpu_table(self):
+        """Where the CPU went, per request: Fulmar's control plane, its
+        worker (CPU 1, adaptive idle: its polling counts too) and the rest
+        of the dataplane; redis-server; redis-benchmark for each. CPU 0 busy:
+        the share of the run's wall time that what is pinned to CPU 0 (the
+        client, the control plane or redis-server, the dataplane's main
+        lcore and service threads) was on it. Run-queue wait: the share of
+        the wall time a server thread was runnable but another task had its
+        CPU (/proc/<pid>/task/<tid>/schedstat)."""
+        lines = ["| command | -P | Fulmar: control plane | worker | rest of dataplane | "
+                 "client | CPU 0 busy | run-queue wait: control plane / worker | "
+                 "Redis: redis-server | client | CPU 0 busy | run-queue wait: redis-server |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for pair in self.rows:
+            f, r = pair["fulmar"], pair["redis"]
+            if "rps" not in f or "rps" not in r:
+                continue
+            n = self.a.requests if f["pipeline"] == 1 else self.a.requests_pipelined
+            th = f["server_threads_cpu_s"]
+            cp = sum(v for k, v in th.items() if k.startswith("controlplane/"))
+            wk = sum(v for k, v in th.items() if k.startswith("dataplane/rte-worker"))
+            rest = f["server_cpu_s"] - cp - wk
+
+            def us(sec):
+                return f"{sec / n * 1e6:.1f}"
+
+            def wait(x, prefix):
+                w = sum(v for k, v in x["server_threads_runqueue_s"].items()
+                        if k.startswith(prefix))
+                return f"{w / x['wall_s']:.0%}"
+
+            lines.append(
+                f"| {f['test']} | {f['pipeline']} | {us(cp)} | {us(wk)} | {us(rest)} | "
+                f"{us(f['client_cpu_s'])} | {(cp + rest + f['client_cpu_s']) / f['wall_s']:.0%} | "
+                f"{wait(f, 'controlplane/')} / {wait(f, 'dataplane/rte-worker')} | "
+                f"{us(r['server_cpu_s'])} | {us(r['client_cpu_s'])} | "
+                f"{(r['server_cpu_s'] + r['client_cpu_s']) / r['wall_s']:.0%} | "
+                f"{wait(r, 'redis-server/')} |")
         return "\n".join(lines)
 
 
@@ -303,6 +403,11 @@ def main():
           "TAP -> control plane; Redis: client -> veth -> redis-server.")
     print()
     print(b.table())
+    print()
+    print("CPU us per request (from /proc and the client's rusage; a thread's kernel work, "
+          "softirqs included, counts where it ran):")
+    print()
+    print(b.cpu_table())
     bad = [x for pair in b.rows for x in pair.values() if "rps" not in x or x["errors"]]
     for x in bad:
         print(f"NOTE {x['side']} {x['test']} -P {x['pipeline']}: exit {x['exit']}: "
