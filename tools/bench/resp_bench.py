@@ -110,6 +110,17 @@ def tcp_losses(prefix=()):
     return out
 
 
+def tap_drops(prefix, dev):
+    """The kernel's tx_dropped on a TAP interface: frames it had for the
+    dataplane and could not queue (the worker was not reading)."""
+    r = subprocess.run([*prefix, "ip", "-s", "-j", "link", "show", "dev", dev],
+                       capture_output=True, text=True, timeout=10)
+    try:
+        return json.loads(r.stdout)[0]["stats64"]["tx"]["dropped"]
+    except (ValueError, LookupError):
+        return None
+
+
 def children_cpu():
     """CPU seconds of every child waited for so far (redis-benchmark under
     `ip netns exec` and `timeout`: each waits for the next)."""
@@ -189,16 +200,33 @@ class Bench:
                 "-n", str(n), "-P", str(pipeline), "-c", str(a.clients), "-r", str(a.keys),
                 "-d", str(a.data_size), "--csv"]
 
+    def drops(self):
+        """tx_dropped of the data TAP (client -> worker) and of the kernel
+        TAP (control plane -> worker)."""
+        return {"data_tap": tap_drops(("ip", "netns", "exec", self.ns), self.fx.dp.iface),
+                "kernel_tap": tap_drops((), self.fx.dp.kernel_iface)}
+
     def run_one(self, side, test, pipeline):
         host, port, pids = ((DP_IP, FULMAR_PORT, self.fulmar_pids) if side == "fulmar" else
                             (REDIS_IP, REDIS_PORT, self.redis_pids))
         ns_prefix = ("ip", "netns", "exec", self.ns)
         l0, h0 = tcp_losses(ns_prefix), tcp_losses()
+        d0 = self.drops()
         (c0, w0), k0, t0 = thread_cpu(pids), children_cpu(), time.monotonic()
-        r = subprocess.run(self.benchmark_argv(host, port, test, pipeline), capture_output=True,
-                           text=True)
+        # Its own session: on an error or SIGTERM here the whole group
+        # (`ip netns exec` become `timeout`, and redis-benchmark) is killed.
+        r = subprocess.Popen(self.benchmark_argv(host, port, test, pipeline),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        try:
+            out, err = r.communicate()
+        except BaseException:
+            os.killpg(r.pid, signal.SIGKILL)
+            r.wait()
+            raise
         wall, (c1, w1), client = time.monotonic() - t0, thread_cpu(pids), children_cpu() - k0
         l1, h1 = tcp_losses(ns_prefix), tcp_losses()
+        d1 = self.drops()
         threads = {k: round(v - c0.get(k, 0.0), 3) for k, v in c1.items()
                    if v - c0.get(k, 0.0) >= 0.005}
         cpu = sum(threads.values())
@@ -215,16 +243,18 @@ class Bench:
                # tenant's traffic.
                "client_ns_tcp": {k: v - l0.get(k, 0) for k, v in l1.items()},
                "host_ns_tcp": {k: v - h0.get(k, 0) for k, v in h1.items()},
+               "tap_tx_dropped": {k: (v - d0[k] if v is not None and d0[k] is not None else None)
+                                  for k, v in d1.items()},
                # redis-benchmark 7 stops at the first error reply (no CSV
                # row then), saying so on stderr.
-               "errors": [x for x in r.stderr.splitlines() if x.startswith("Error from server")]}
-        for line in r.stdout.splitlines():
+               "errors": [x for x in err.splitlines() if x.startswith("Error from server")]}
+        for line in out.splitlines():
             cols = [c.strip('"') for c in line.split(",")]
             if len(cols) == 8 and cols[0] == test.upper():
                 rec.update(rps=float(cols[1]), avg_ms=float(cols[2]), p50_ms=float(cols[4]),
                            p95_ms=float(cols[5]), p99_ms=float(cols[6]), max_ms=float(cols[7]))
         if "rps" not in rec:
-            rec["output"] = (r.stdout + r.stderr)[-600:]
+            rec["output"] = (out + err)[-600:]
         else:
             n = self.a.requests if pipeline == 1 else self.a.requests_pipelined
             rec["server_cpu_us_per_req"] = round(cpu / n * 1e6, 2)
@@ -272,8 +302,9 @@ class Bench:
     def table(self):
         lines = ["| command | -P | Fulmar req/s | Redis req/s | Fulmar / Redis | "
                  "Fulmar p50 / p99 ms | Redis p50 / p99 ms | server CPU us/req Fulmar / Redis | "
-                 "client retransmits (timeouts) Fulmar / Redis |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                 "client retransmits (timeouts) Fulmar / Redis | "
+                 "Fulmar TAP drops: data / kernel |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for pair in self.rows:
             f, r = pair["fulmar"], pair["redis"]
 
@@ -284,11 +315,14 @@ class Bench:
                 t = x["client_ns_tcp"]
                 return f"{t.get('RetransSegs', '?')} ({t.get('TCPTimeouts', '?')})"
 
+            d = f["tap_tx_dropped"]
+
             ratio = f"{f['rps'] / r['rps']:.2f}" if "rps" in f and "rps" in r else "-"
             lines.append(f"| {f['test']} | {f['pipeline']} | {f.get('rps', 0):,.0f} | "
                          f"{r.get('rps', 0):,.0f} | {ratio} | {lat(f)} | {lat(r)} | "
                          f"{f.get('server_cpu_us_per_req', '-')} / "
-                         f"{r.get('server_cpu_us_per_req', '-')} | {losses(f)} / {losses(r)} |")
+                         f"{r.get('server_cpu_us_per_req', '-')} | {losses(f)} / {losses(r)} | "
+                         f"{d['data_tap']} / {d['kernel_tap']} |")
         return "\n".join(lines)
 
     def cpu_table(self):
