@@ -27,17 +27,24 @@ lives on, and the replies come back the same way; Redis's cross a veth pair
 CPU the control plane has (CPU 0, --redis-cpu to change), and redis-benchmark
 shares that CPU with both: the load generator competes with the server it
 measures, on a 2-CPU machine, and the worker's CPU 1 (adaptive idle) is
-Fulmar's alone. Writes run on the worker (the owner of every key), reads of
-strings on the control plane.
+Fulmar's alone (other tenants of the machine share both CPUs). Writes run on
+the worker (the owner of every key), reads of strings on the control plane.
 
 Prints a markdown table (req/s, ratio, p50/p99 from redis-benchmark's
---csv, server CPU us per request) and writes results.json under --out.
+--csv, server CPU us per request, the client namespace's TCP
+retransmissions, frames the kernel dropped on the two TAPs) and a second
+one of CPU per request by thread with each server thread's run-queue wait
+(schedstat: runnable while another task had its CPU), and writes
+results.json under --out. Redis 7's redis-benchmark stops at the first
+error reply: such a row has no rate and is listed after the table.
 --perf TEST:P (repeatable) profiles one more Fulmar run of that case with
 `perf record -g` on the control plane and the dataplane and saves the
 reports beside the JSON. Everything started here is stopped by PID and the
 namespace (with the veth in it) is removed, on errors and SIGTERM too
-(tests/integration/fulmar_it's safety net for the appliance). Needs root and
-hugepages (tools/fulmar setup). Names: tag `rbn`, 198.18.126.0/24.
+(tests/integration/fulmar_it's safety net for the appliance; redis-benchmark
+runs in a session of its own, killed as a group). Needs root and hugepages
+(tools/fulmar setup). Names: tag `rbn`, 198.18.126.0/24, Redis on port
+17001: one run at a time. See docs/resp-bench.md.
 """
 import argparse
 import atexit
