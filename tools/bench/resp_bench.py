@@ -340,7 +340,8 @@ class Bench:
         client, the control plane or redis-server, the dataplane's main
         lcore and service threads) was on it. Run-queue wait: the share of
         the wall time a server thread was runnable but another task had its
-        CPU (/proc/<pid>/task/<tid>/schedstat)."""
+        CPU (/proc/<pid>/task/<tid>/schedstat; the kernel adds a wait
+        when the thread next runs, so a short run can show over 100%)."""
         lines = ["| command | -P | Fulmar: control plane | worker | rest of dataplane | "
                  "client | CPU 0 busy | run-queue wait: control plane / worker | "
                  "Redis: redis-server | client | CPU 0 busy | run-queue wait: redis-server |",
@@ -353,7 +354,7 @@ class Bench:
             th = f["server_threads_cpu_s"]
             cp = sum(v for k, v in th.items() if k.startswith("controlplane/"))
             wk = sum(v for k, v in th.items() if k.startswith("dataplane/rte-worker"))
-            rest = f["server_cpu_s"] - cp - wk
+            rest = max(0.0, f["server_cpu_s"] - cp - wk)  # each figure was rounded
 
             def us(sec):
                 return f"{sec / n * 1e6:.1f}"
