@@ -43,6 +43,8 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
             OwnerExecutorDeps{
                 .dp = server.deps().dp, .channel = server.deps().channel, .ctx = &server.ctx()},
             exec_, static_cast<ExecutorClient&>(*this));
+    if (resp_ && server.pubsub() != nullptr)
+        resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this));
 }
 
 McConnection::~McConnection() {
@@ -65,6 +67,8 @@ std::string_view McConnection::state_text() const {
 void McConnection::close_now() {
     if (closed_) return;
     closed_ = true;
+    // A connection that closes leaves every channel.
+    if (server_.pubsub() != nullptr) server_.pubsub()->drop(*this);
     server_.deps().loop->remove(fd_);
     ::close(fd_);
     server_.retire(this);
@@ -209,6 +213,54 @@ void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
         out_.fill(ticket, std::move(bytes));
     write_out();
     if (!closed_ && waiting_ && exec_.pending() == 0) process();
+}
+
+// ---- pub/sub ---------------------------------------------------------------
+
+void McConnection::push(std::string_view bytes) {
+    if (closed_ || closing_ || pubsub_doomed_) return;
+    out_.append(bytes);
+    if (over_pubsub_limit(server_.ctx().now())) {
+        // Closed at the flush, not here: the hub is still walking its
+        // subscribers (Redis frees such a client asynchronously too).
+        pubsub_doomed_ = true;
+    }
+    if (!flush_queued_) {
+        flush_queued_ = true;
+        server_.wants_flush(*this);
+    }
+}
+
+proto::RespVersion McConnection::protocol() const {
+    return resp_ ? resp_->protocol() : proto::RespVersion::kResp2;
+}
+
+bool McConnection::over_pubsub_limit(UnixTime now) {
+    const config::ControlplaneConfig& cfg = *server_.deps().cfg;
+    const size_t pending = out_.ready_bytes;
+    const size_t hard = size_t{cfg.pubsub_output_hard_limit_mb} << 20;
+    const size_t soft = size_t{cfg.pubsub_output_soft_limit_mb} << 20;
+    if (hard != 0 && pending >= hard) return true;
+    if (soft == 0 || pending < soft) {
+        soft_since_ = 0;
+        return false;
+    }
+    // checkClientOutputBufferLimits: the soft limit holds for more than
+    // its seconds (0 seconds: at once).
+    if (soft_since_ == 0) soft_since_ = now;
+    return now - soft_since_ > cfg.pubsub_output_soft_seconds ||
+           cfg.pubsub_output_soft_seconds == 0;
+}
+
+void McConnection::flush_pushed() {
+    flush_queued_ = false;
+    if (closed_) return;
+    if (pubsub_doomed_) {
+        ++server_.stats().pubsub_limit_closed;
+        close_now();
+        return;
+    }
+    write_out();
 }
 
 // ---- what the executor asks of its client ----------------------------------

@@ -32,6 +32,7 @@ McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
     ctx_.own_shard = -1;
     ctx_.stats = &deps.dp->shm->cp.stats.engine;
     ctx_.shared = deps.dp->shm;
+    if (protocol == TcpProtocol::kResp) pubsub_ = std::make_unique<PubSubHub>();
 }
 
 McServer::~McServer() {
@@ -111,11 +112,21 @@ void McServer::wants_retry(const McConnection& c) {
     retry_.push_back(c.id());
 }
 
+void McServer::wants_flush(const McConnection& c) {
+    flush_.push_back(c.id());
+}
+
 void McServer::retire(McConnection* c) {
     retired_.push_back(c->id());
 }
 
 void McServer::tick(UnixTime now) {
+    if (!flush_.empty()) {
+        std::vector<uint64_t> ids;
+        ids.swap(flush_);
+        for (uint64_t id : ids)
+            if (auto c = conns_.find(id); c != conns_.end()) c->second->flush_pushed();
+    }
     if (!retry_.empty()) {
         std::vector<uint64_t> again;
         again.swap(retry_);

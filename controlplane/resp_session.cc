@@ -1,6 +1,8 @@
 // A Redis client's requests on the control plane; see resp_session.h.
 #include "resp_session.h"
 
+#include <fmt/core.h>
+
 #include <charconv>
 
 #include "proto/resp_writer.h"
@@ -45,6 +47,10 @@ engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) 
     return r;
 }
 
+void RespSession::attach_pubsub(PubSubHub& hub, PubSubClient& client) {
+    pubsub_ = std::make_unique<RespPubSub>(hub, client);
+}
+
 RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     const RespCommand* c = engine::find_resp_command(req.args[0]);
     if (c == nullptr) {
@@ -53,6 +59,16 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     }
     // No more replies pile up while the client has not taken what it has.
     if (client_.output_full()) return Step::kWait;
+    if (pubsub_) {
+        switch (pubsub_->intercept(*c, req, exec_.pending() != 0, out)) {
+            case RespPubSub::Outcome::kNotMine:
+                break;
+            case RespPubSub::Outcome::kDone:
+                return Step::kNext;
+            case RespPubSub::Outcome::kWaitWrites:
+                return Step::kWait;
+        }
+    }
     if (!engine::resp_check(*c, req, out)) return Step::kNext;
     engine::EngineCtx& ctx = *deps_.ctx;
     if (c->spec.has(engine::kCmdRead)) {
@@ -62,6 +78,12 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
                 engine::RespReadCtx{
                     .views = views_, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats},
                 out);
+        return Step::kNext;
+    }
+    if (c->spec.execute == nullptr) {
+        // A kCmdSession command this session has no state for.
+        proto::RespWriter(out).write_error(
+            fmt::format("'{}' is not served on this connection", c->spec.name));
         return Step::kNext;
     }
     if (c->spec.has(engine::kCmdNoKey)) {

@@ -21,12 +21,16 @@
 //   FLUSHALL      every owner; +OK once all are done
 //   PING ECHO SELECT QUIT COMMAND
 //                 answered here
+//   (P|S)(UN)SUBSCRIBE (S)PUBLISH PUBSUB
+//                 answered here, with the listener's PubSubHub
+//                 (resp_pubsub.h: RESP2's subscribed mode too)
 //
 // Argument errors (arity, syntax, numbers) are answered here, never sent.
 // A protocol error is answered and the connection closes, as in Redis.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,6 +40,8 @@
 #include "engine/resp_commands.h"
 #include "owner_executor.h"
 #include "proto/resp_parser.h"
+#include "proto/resp_writer.h"
+#include "resp_pubsub.h"
 
 namespace fulmar::controlplane {
 
@@ -49,6 +55,12 @@ class RespSession {
     engine::McFeedResult feed(std::string_view in, OrderedOutput& out);
     // A piece of a gathered write came back (PostOp::kRespGather).
     void gathered(uint64_t ticket, std::string_view bytes, OrderedOutput& out);
+
+    // Pub/sub (resp_pubsub.h): the listener's hub, and the connection its
+    // messages are pushed to. Without it the pub/sub commands are refused.
+    void attach_pubsub(PubSubHub& hub, PubSubClient& client);
+    // The protocol the client speaks (HELLO); RESP2 until it says otherwise.
+    proto::RespVersion protocol() const { return protocol_; }
 
   private:
     enum class Step : uint8_t { kNext, kWait, kClose };
@@ -73,6 +85,8 @@ class RespSession {
     };
     std::unordered_map<uint64_t, uint64_t> piece_group_;  // ticket -> placeholder
     std::unordered_map<uint64_t, Gather> groups_;         // placeholder -> state
+    proto::RespVersion protocol_ = proto::RespVersion::kResp2;
+    std::unique_ptr<RespPubSub> pubsub_;
 };
 
 }  // namespace fulmar::controlplane

@@ -16,4 +16,7 @@ namespace fulmar::engine {
 // (resp_commands.cc).
 std::span<const RespCommand> resp_keyspace_commands();
 
+// Pub/sub, run by the control plane's session (resp_pubsub_commands.cc).
+std::span<const RespCommand> resp_pubsub_commands();
+
 }  // namespace fulmar::engine

@@ -20,7 +20,7 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group : {resp_keyspace_commands()})
+        for (const auto group : {resp_keyspace_commands(), resp_pubsub_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -93,6 +93,11 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
         return;
     }
     if (!resp_check(*c, req, out)) return;
+    if (c->spec.execute == nullptr) {
+        // kCmdSession: the connection's session answers it, never an owner.
+        RespWriter(out).write_error(fmt::format("'{}' needs a client connection", c->spec.name));
+        return;
+    }
     const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};
     c->spec.execute(req, key, ctx, out);
 }
