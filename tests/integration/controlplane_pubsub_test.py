@@ -1,0 +1,476 @@
+#!/usr/bin/python3
+"""Redis pub/sub through the control plane.
+
+    controlplane_pubsub_test.py <fulmar-dataplane> <fulmar-controlplane> [Test ...]
+
+An appliance of its own (two workers) with the exception path, its control
+plane listening for Redis on REDIS_PORT with small pubsub output limits
+(so a slow subscriber is cut quickly); clients in the test's namespace:
+
+    client ns 198.18.122.2 --TAP--> dataplane --kernel TAP--> 198.18.122.1:6379
+
+Covers: a differential test (the same pub/sub script on three connections
+against the appliance and a redis-server 7 started here on host loopback,
+stopped by its pid; every connection's bytes compared after each step, with
+a PING on each as the barrier); redis-cli's SUBSCRIBE and Debian's Python
+`redis` client's pubsub() unchanged; a closed connection leaving its
+channels; slow subscribers cut at the hard and at the soft limit while a
+fast one receives every message and the publisher never waits.
+Needs root and hugepages; exits 77 (skipped) without.
+Names: tag "pbs", subnet 198.18.122.0/24, sockets in a temporary directory.
+"""
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fulmar_it as F  # noqa: E402
+from controlplane_resp_test import Raw, read_reply  # noqa: E402
+
+DATAPLANE = CONTROLPLANE = None
+DP_IP = "198.18.122.1"
+CLIENT_IP = "198.18.122.2"
+REDIS_PORT = 6379
+PY = "/usr/bin/python3"
+# The appliance's pubsub limits (MiB, s): small, so the tests are quick.
+HARD_MB, SOFT_MB, SOFT_S = 16, 2, 1
+
+
+def enc(*args):
+    parts = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts += [f"${len(a)}\r\n".encode(), a, b"\r\n"]
+    return b"".join(parts)
+
+
+def split_replies(data):
+    """The whole RESP2 replies in `data` (every one of them complete)."""
+    out = []
+
+    class Buf:
+        def recv(self, n):
+            raise AssertionError(f"incomplete reply in {data[:200]!r}")
+
+    while data:
+        one, data = read_reply(Buf(), data)
+        out.append(one)
+    return out
+
+
+# The barrier: a PING with a word no step uses, answered in either mode.
+BARRIER = "__barrier__"
+PONGS = (b"$11\r\n__barrier__\r\n", b"*2\r\n$4\r\npong\r\n$11\r\n__barrier__\r\n")
+
+# The script: (connection, command, any order). Any order: the step's
+# replies come in dict order in Redis (UNSUBSCRIBE with no channel, PUBSUB
+# CHANNELS, the pmessages of several matching patterns), compared as sets.
+SCRIPT = [
+    ("a", ["unsubscribe"], False),
+    ("a", ["punsubscribe"], False),
+    ("a", ["sunsubscribe"], False),
+    ("a", ["subscribe"], False),
+    ("a", ["subscribe", "news", "sport", "news"], False),
+    ("b", ["psubscribe", "n*", "ne[wx]s", "x\\*y", "[^s]*"], False),
+    ("c", ["publish", "news", "hello"], True),
+    ("c", ["publish", "sport", "goal"], False),
+    ("c", ["publish", "x*y", "star"], False),
+    ("c", ["publish", "xay", "not the escaped star"], False),
+    ("c", ["publish", "nobody", ""], True),
+    ("c", ["publish", "news"], False),
+    ("a", ["echo", "x"], False),
+    ("a", ["get", "k"], False),
+    ("a", ["set", "k", "v"], False),
+    ("a", ["ping"], False),
+    ("a", ["ping", "hi"], False),
+    ("a", ["ping", "a", "b"], False),
+    ("a", ["pubsub", "numpat"], False),
+    ("a", ["pubsub", "channels", "a", "b"], False),
+    ("a", ["pubsub", "nosuch"], False),
+    ("a", ["pubsub", "numpat", "x"], False),
+    ("a", ["nosuchcommand", "x"], False),
+    ("c", ["pubsub", "channels"], True),
+    ("c", ["pubsub", "channels", "n*"], True),
+    ("c", ["pubsub", "channels", "zzz"], False),
+    ("c", ["pubsub", "numsub", "news", "sport", "zz"], False),
+    ("c", ["pubsub", "numsub"], False),
+    ("c", ["pubsub", "numpat"], False),
+    ("c", ["pubsub", "help"], False),
+    ("c", ["pubsub", "help", "x"], False),
+    ("c", ["pubsub"], False),
+    ("c", ["PUBSUB", "FOO", "x"], False),
+    ("c", ["pubsub", "shardchannels", "a", "b"], False),
+    ("a", ["ssubscribe", "s1", "s2"], False),
+    ("b", ["ssubscribe", "news"], False),
+    ("c", ["spublish", "news", "shard only"], False),
+    ("c", ["spublish", "s1", "m"], False),
+    ("c", ["publish", "s1", "plain"], False),
+    ("c", ["pubsub", "shardchannels"], True),
+    ("c", ["pubsub", "shardchannels", "s*"], True),
+    ("c", ["pubsub", "shardnumsub", "s1", "news", "q"], False),
+    ("c", ["pubsub", "shardnumsub"], False),
+    ("a", ["unsubscribe", "news", "nope"], False),
+    ("a", ["unsubscribe"], False),
+    ("a", ["ping"], False),
+    ("a", ["sunsubscribe", "s1"], False),
+    ("a", ["sunsubscribe"], False),
+    ("a", ["ping"], False),
+    ("a", ["echo", "free again"], False),
+    ("b", ["punsubscribe", "n*"], False),
+    ("b", ["punsubscribe"], True),
+    ("b", ["ping"], False),
+    ("b", ["sunsubscribe", "news", "other"], False),
+    ("b", ["ping"], False),
+    ("c", ["publish", "news", "nobody left"], False),
+    ("c", ["pubsub", "numpat"], False),
+    ("c", ["subscribe", "c1"], False),
+    ("c", ["psubscribe", "c*"], False),
+    ("c", ["unsubscribe", "c1"], False),
+    ("c", ["get", "k"], False),
+    ("c", ["punsubscribe", "c*", "d*"], False),
+    ("c", ["spublish", "x"], False),
+    ("c", ["subscribe", "bin\x00ary", "ünï"], False),
+    ("a", ["publish", "bin\x00ary", "m\r\nx"], False),
+    ("c", ["unsubscribe", "bin\x00ary", "ünï"], False),
+]
+
+
+def unordered(replies):
+    """A step whose order is a dict's in Redis (UNSUBSCRIBE with no channel,
+    PUBSUB CHANNELS): its replies as sorted elements, and for
+    confirmations the sorted names and sorted counts apart (each count
+    depends on the order)."""
+    names, counts, other = [], [], []
+    for r in replies:
+        head, _, rest = r.partition(b"\r\n")
+        parts = split_replies(rest)
+        if head == b"*3" and parts[0].endswith(b"subscribe\r\n"):
+            names.append(parts[0] + parts[1])
+            counts.append(parts[2])
+        else:
+            other.append(head + b"\r\n" + b"".join(sorted(parts)))
+    return sorted(names), sorted(counts), sorted(other)
+
+
+class PubSubTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag="pbs", kernel=True, ip=DP_IP,
+                              client_ip=CLIENT_IP, memory_mb=32)
+        if not cls.fx.wait_serving():
+            log = cls.fx.dp.text()
+            cls.fx.teardown()
+            raise AssertionError(f"the dataplane does not answer over UDP; log:\n{log}")
+        section = "\n".join([
+            f'admin_socket = "{os.path.join(cls.fx.workdir, "admin.sock")}"',
+            "metrics_port = 0",
+            "request_arena_mb = 8",
+            f"redis_port = {REDIS_PORT}",
+            f"pubsub_output_hard_limit_mb = {HARD_MB}",
+            f"pubsub_output_soft_limit_mb = {SOFT_MB}",
+            f"pubsub_output_soft_seconds = {SOFT_S}",
+        ])
+        cls.cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, section)
+        if not cls.cp.wait_ready():
+            text = cls.cp.text()
+            cls.cp.stop()
+            cls.fx.teardown()
+            raise AssertionError(f"the control plane did not get ready; log:\n{text}")
+        cls.redis = None
+        cls.redis_port = None
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.redis is not None and cls.redis.poll() is None:
+            os.kill(cls.redis.pid, signal.SIGTERM)
+            cls.redis.wait(10)
+        cls.cp.stop()
+        cls.fx.teardown()
+
+    def sock(self, rcvbuf=None):
+        s = self.fx.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(10)
+        s.connect((DP_IP, REDIS_PORT))
+        return s
+
+    def fulmar(self):
+        return Raw(self.sock())
+
+    @classmethod
+    def start_redis(cls):
+        """redis-server 7 on host loopback, a port of its own, no persistence."""
+        for _ in range(20):
+            port = random.randrange(20000, 60000)
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    continue
+            proc = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--databases", "1", "--dir", cls.fx.workdir],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and proc.poll() is None:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        cls.redis, cls.redis_port = proc, port
+                        return
+                time.sleep(0.05)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                proc.wait(5)
+        raise AssertionError("redis-server did not start")
+
+    def numsub(self, channel):
+        c = self.fulmar()
+        try:
+            reply = c.cmd("pubsub", "numsub", channel)
+        finally:
+            c.close()
+        return int(reply.split(b"\r\n")[-2][1:])
+
+    # ---- the same script against both servers -----------------------------
+
+    def run_script(self, connect):
+        conns = {name: Raw(connect()) for name in "abc"}
+        transcript = []
+        try:
+            for who, args, any_order in SCRIPT:
+                conns[who].s.sendall(enc(*[a.encode() for a in args]))
+                step = {}
+                # The commanding connection first: once its answer is in,
+                # every delivery the command made is on its way.
+                for name in [who] + [n for n in conns if n != who]:
+                    c = conns[name]
+                    # A PING behind the command on every connection: what
+                    # came before its answer is what the step produced.
+                    c.s.sendall(enc("ping", BARRIER))
+                    got = []
+                    while True:
+                        reply, c.buf = read_reply(c.s, c.buf)
+                        if reply in PONGS:
+                            break
+                        got.append(reply)
+                    step[name] = unordered(got) if any_order else got
+                    step[name + " barrier"] = reply
+                transcript.append((who, args, step))
+        finally:
+            for c in conns.values():
+                c.close()
+        return transcript
+
+    def test_differential_against_redis_7(self):
+        self.start_redis()
+
+        def to_redis():
+            s = socket.create_connection(("127.0.0.1", self.redis_port))
+            return s
+
+        theirs = self.run_script(to_redis)
+        ours = self.run_script(self.sock)
+        diffs = []
+        for (who, args, mine), (_, _, want) in zip(ours, theirs):
+            if mine != want:
+                diffs.append(f"{who}: {args}\n  fulmar: {mine}\n  redis:  {want}")
+        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assertEqual(len(ours), len(SCRIPT))
+
+    # ---- clients unchanged -------------------------------------------------
+
+    def test_python_redis_pubsub(self):
+        script = f"""
+import redis, time
+r = redis.Redis(host="{DP_IP}", port={REDIS_PORT}, socket_timeout=10)
+p = r.pubsub()
+p.subscribe("py.news")
+p.psubscribe("py.*")
+def next_message():
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        m = p.get_message(timeout=1)
+        if m is not None:
+            return m
+    raise AssertionError("no message")
+assert next_message() == {{"type": "subscribe", "pattern": None, "channel": b"py.news", "data": 1}}
+assert next_message() == {{"type": "psubscribe", "pattern": None, "channel": b"py.*", "data": 2}}
+assert r.pubsub_numsub("py.news") == [(b"py.news", 1)], r.pubsub_numsub("py.news")
+assert r.pubsub_numpat() == 1
+assert r.publish("py.news", "x" * 128) == 2
+got = [next_message(), next_message()]
+assert got[0] == {{"type": "message", "pattern": None, "channel": b"py.news", "data": b"x" * 128}}, got
+assert got[1] == {{"type": "pmessage", "pattern": b"py.*", "channel": b"py.news", "data": b"x" * 128}}, got
+p.unsubscribe()
+p.punsubscribe()
+assert next_message()["type"] == "unsubscribe"
+assert next_message()["type"] == "punsubscribe"
+assert r.publish("py.news", "x") == 0
+p.close()
+print("ok")
+"""
+        r = self.fx.ns.ip(PY, "-c", script, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(r.stdout.strip(), "ok")
+
+    def test_redis_cli_subscribe(self):
+        sub = subprocess.Popen(
+            ["ip", "netns", "exec", self.fx.ns.name, "timeout", "10", "redis-cli", "-h", DP_IP,
+             "-p", str(REDIS_PORT), "subscribe", "cli.chan"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 5
+            while self.numsub("cli.chan") != 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            r = self.fx.ns.ip("redis-cli", "-h", DP_IP, "-p", str(REDIS_PORT), "publish",
+                              "cli.chan", "hello from cli")
+            self.assertEqual(r.stdout.strip(), "1")
+            time.sleep(0.3)
+        finally:
+            os.kill(sub.pid, signal.SIGTERM)
+            out, _ = sub.communicate(10)
+        self.assertIn(b"subscribe\ncli.chan\n1\nmessage\ncli.chan\nhello from cli\n", out)
+
+    def test_closed_connection_leaves_every_channel(self):
+        c = self.fulmar()
+        c.cmd("subscribe", "gone.a")
+        c.s.sendall(enc("subscribe", "gone.b") + enc("psubscribe", "gone.*") +
+                    enc("ssubscribe", "gone.s"))
+        self.assertEqual(c.raw(b""), b"*3\r\n$9\r\nsubscribe\r\n$6\r\ngone.b\r\n:2\r\n")
+        self.assertEqual(self.numsub("gone.a"), 1)
+        c.close()
+        deadline = time.monotonic() + 5
+        while self.numsub("gone.a") != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p = self.fulmar()
+        try:
+            self.assertEqual(p.cmd("publish", "gone.a", "m"), b":0\r\n")
+            self.assertEqual(p.cmd("pubsub", "numsub", "gone.b"),
+                             b"*2\r\n$6\r\ngone.b\r\n:0\r\n")
+            self.assertEqual(p.cmd("pubsub", "shardnumsub", "gone.s"),
+                             b"*2\r\n$6\r\ngone.s\r\n:0\r\n")
+            self.assertEqual(p.cmd("pubsub", "channels", "gone.*"), b"*0\r\n")
+        finally:
+            p.close()
+
+    # ---- slow subscribers --------------------------------------------------
+
+    def slow_and_fast(self, channel, n, msg_size, extra=0, then=None):
+        """A subscriber that never reads (a small receive buffer) and one that
+        reads everything, on `channel`; n messages of `msg_size` published,
+        each PUBLISH timed, then `then(publish)` (which publishes `extra`
+        more). Returns (publish times, receivers per publish, the bytes the
+        fast one got, the bytes it should have got, the slow socket)."""
+        slow = self.sock(rcvbuf=4096)
+        slow.sendall(enc("subscribe", channel))
+        fast = self.fulmar()
+        self.assertEqual(fast.cmd("subscribe", channel),
+                         f"*3\r\n$9\r\nsubscribe\r\n${len(channel)}\r\n{channel}\r\n:1\r\n".encode())
+        deadline = time.monotonic() + 5
+        while self.numsub(channel) != 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.numsub(channel), 2)
+        one = (f"*3\r\n$7\r\nmessage\r\n${len(channel)}\r\n{channel}\r\n"
+               f"${msg_size}\r\n").encode() + b"m" * msg_size + b"\r\n"
+        want = len(one) * (n + extra)
+        got = [len(fast.buf)]
+
+        def drain():
+            fast.s.settimeout(20)
+            while got[0] < want:
+                chunk = fast.s.recv(1 << 20)
+                if not chunk:
+                    return
+                got[0] += len(chunk)
+
+        reader = threading.Thread(target=drain)
+        reader.start()
+        pub = self.fulmar()
+        times, receivers = [], []
+        body = b"m" * msg_size
+
+        def publish():
+            t0 = time.monotonic()
+            reply = pub.cmd("publish", channel, body)
+            times.append(time.monotonic() - t0)
+            receivers.append(int(reply[1:-2]))
+
+        try:
+            for _ in range(n):
+                publish()
+            if then is not None:
+                then(publish)
+        finally:
+            reader.join(30)
+            pub.close()
+            fast.close()
+        return times, receivers, got[0], want, slow
+
+    def assert_closed(self, s):
+        s.settimeout(10)
+        try:
+            while s.recv(1 << 20):
+                pass
+        except ConnectionResetError:
+            pass
+        s.close()
+
+    def test_slow_subscriber_cut_while_a_fast_one_gets_everything(self):
+        # 24 MiB to a subscriber that takes nothing: past the hard limit
+        # (the kernel holds at most a few MiB of it) it is cut; the fast one
+        # gets every message; no PUBLISH waits on either.
+        times, receivers, got, want, slow = self.slow_and_fast(
+            "slow.hard", (24 << 20) // 16384, 16384)
+        self.assertEqual(receivers[0], 2)
+        self.assertEqual(receivers[-1], 1)
+        self.assertEqual(got, want)
+        self.assertLess(max(times), 1.0, f"a PUBLISH took {max(times):.3f} s")
+        self.assert_closed(slow)
+        self.assertEqual(self.numsub("slow.hard"), 0)
+
+    def test_slow_subscriber_cut_after_the_soft_limit_seconds(self):
+        def wait_then_publish(publish):
+            # 8 MiB sent: past the soft limit once the kernel's buffers are
+            # full, under the hard one. Kept for the soft seconds, the next
+            # message cuts it.
+            time.sleep(SOFT_S + 1.2)
+            publish()
+            time.sleep(0.3)
+            publish()
+
+        times, receivers, got, want, slow = self.slow_and_fast(
+            "slow.soft", (8 << 20) // 16384, 16384, extra=2, then=wait_then_publish)
+        self.assertTrue(all(r == 2 for r in receivers[:-2]), receivers[-5:])
+        self.assertEqual(receivers[-1], 1)
+        self.assertEqual(got, want)
+        self.assertLess(max(times), 1.0)
+        self.assert_closed(slow)
+
+
+def main():
+    global DATAPLANE, CONTROLPLANE
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    DATAPLANE, CONTROLPLANE = sys.argv[1], sys.argv[2]
+    why = F.preconditions()
+    for tool in ("redis-cli", "redis-server"):
+        if shutil.which(tool) is None:
+            why = why or f"needs {tool}"
+    if why:
+        print(f"SKIP: {why}")
+        return 77
+    argv = [sys.argv[0]] + sys.argv[3:]
+    prog = unittest.main(argv=argv, exit=False, verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
