@@ -206,6 +206,7 @@ void McConnection::update_interest() {
 
 void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
     std::string bytes = exec_.reply_bytes(op, r);
+    if (resp_ && bytes.starts_with('>')) publish_events(bytes);
     if (closed_) return;
     if (op == PostOp::kRespGather && resp_)
         resp_->gathered(ticket, bytes, out_);
@@ -229,6 +230,13 @@ void McConnection::push(std::string_view bytes) {
         flush_queued_ = true;
         server_.wants_flush(*this);
     }
+}
+
+void McConnection::publish_events(std::string& reply) {
+    // The owner's keyspace events come before its reply (resp_notify.h);
+    // published even when this client is closing: the write happened.
+    if (!server_.publish_events(reply))
+        reply = "-ERR the owner's keyspace events did not parse\r\n";
 }
 
 proto::RespVersion McConnection::protocol() const {

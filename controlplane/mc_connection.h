@@ -76,6 +76,9 @@ class McConnection final : public EventHandler, private ExecutorClient, private 
     // Redis's client-output-buffer-limit pubsub: past the hard limit, or
     // past the soft one for longer than its seconds.
     bool over_pubsub_limit(UnixTime now);
+    // Takes the owner's keyspace events off the front of `reply` and
+    // publishes them.
+    void publish_events(std::string& reply);
 
     // ExecutorClient
     uint64_t new_ticket(PostOp op) override;

@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/keyspace_events.h"
 #include "config/address_text.h"
+#include "engine/resp_notify.h"
 #include "inet_socket.h"
 #include "mc_connection.h"
 #include "proto/mc_wire.h"
@@ -32,7 +34,13 @@ McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
     ctx_.own_shard = -1;
     ctx_.stats = &deps.dp->shm->cp.stats.engine;
     ctx_.shared = deps.dp->shm;
-    if (protocol == TcpProtocol::kResp) pubsub_ = std::make_unique<PubSubHub>();
+    if (protocol == TcpProtocol::kResp) {
+        pubsub_ = std::make_unique<PubSubHub>();
+        // Checked when the config was read: a bad letter never gets here.
+        uint16_t flags = 0;
+        if (parse_notify_flags(deps.cfg->notify_keyspace_events, flags))
+            pubsub_->set_notify_flags(flags);
+    }
 }
 
 McServer::~McServer() {
@@ -104,8 +112,25 @@ void McServer::on_reply(const OwnerReply& r) {
     const Ticket ticket = t->second;
     tickets_.erase(t);
     const auto c = conns_.find(ticket.conn_id);
-    if (c == conns_.end()) return;  // closed meanwhile: the reply goes
+    if (c == conns_.end()) {
+        // Closed meanwhile: the reply goes, but the write happened and its
+        // keyspace events are published.
+        if (pubsub_ && notify_enabled(pubsub_->notify_flags()) && r.len != 0) {
+            std::string bytes = OwnerExecutor::copy_reply(r);
+            if (bytes.starts_with('>')) publish_events(bytes);
+        }
+        return;
+    }
     c->second->on_reply(r.ticket, ticket.op, r);
+}
+
+bool McServer::publish_events(std::string& reply) {
+    std::vector<engine::KeyEvent> events;
+    if (!engine::take_reply_events(reply, events)) return false;
+    if (pubsub_)
+        for (const engine::KeyEvent& e : events)
+            pubsub_->keyspace_event(e.cls, e.event, e.key);
+    return true;
 }
 
 void McServer::wants_retry(const McConnection& c) {

@@ -85,6 +85,10 @@ class McServer final : public EventHandler {
     void wants_flush(const McConnection& c);
     // The Redis listener's channels (nullptr on memcached's).
     PubSubHub* pubsub() { return pubsub_.get(); }
+    // Takes an owner's keyspace events off the front of `reply`
+    // (engine/resp_notify.h) and publishes them; false when they do not
+    // parse.
+    bool publish_events(std::string& reply);
 
     const McServerDeps& deps() const { return deps_; }
     engine::EngineCtx& ctx() { return ctx_; }

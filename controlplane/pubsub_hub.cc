@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/glob_match.h"
+#include "common/keyspace_events.h"
 
 namespace fulmar::controlplane {
 
@@ -121,6 +122,21 @@ size_t PubSubHub::numsub(ChannelKind kind, std::string_view channel) const {
     const Map& m = map(kind);
     const auto it = m.find(channel);
     return it == m.end() ? 0 : it->second.size();
+}
+
+void PubSubHub::keyspace_event(uint16_t cls, std::string_view event, std::string_view key) {
+    if ((notify_flags_ & cls) == 0) return;
+    // One database: always 0.
+    if ((notify_flags_ & kNotifyKeyspace) != 0) {
+        channel_.assign("__keyspace@0__:");
+        channel_.append(key);
+        publish(ChannelKind::kGlobal, channel_, event);
+    }
+    if ((notify_flags_ & kNotifyKeyevent) != 0) {
+        channel_.assign("__keyevent@0__:");
+        channel_.append(event);
+        publish(ChannelKind::kGlobal, channel_, key);
+    }
 }
 
 }  // namespace fulmar::controlplane

@@ -97,6 +97,14 @@ class PubSubHub {
 
     const PubSubStats& stats() const { return stats_; }
 
+    // Keyspace notifications (common/keyspace_events.h): which the owners
+    // are asked to report (controlplane.notify_keyspace_events).
+    uint16_t notify_flags() const { return notify_flags_; }
+    void set_notify_flags(uint16_t flags) { notify_flags_ = flags; }
+    // Redis's notifyKeyspaceEvent: `event` on __keyspace@0__:<key> (K) and
+    // `key` on __keyevent@0__:<event> (E), when `cls` is selected.
+    void keyspace_event(uint16_t cls, std::string_view event, std::string_view key);
+
   private:
     using Subscribers = std::vector<PubSubClient*>;
     // Transparent look-ups: a channel is found by string_view, no copy.
@@ -124,6 +132,8 @@ class PubSubHub {
     Map patterns_;
     Map shard_channels_;
     PubSubStats stats_;
+    uint16_t notify_flags_ = 0;
+    std::string channel_;  // a keyspace event's channel, reused
 };
 
 }  // namespace fulmar::controlplane

@@ -39,6 +39,9 @@ class RespPubSub {
     Outcome intercept(const engine::RespCommand& c, const engine::RespRequest& req,
                       bool writes_pending, proto::ReplySink& out);
 
+    // The keyspace notification flags the owners are asked to report.
+    uint16_t notify_flags() const { return hub_.notify_flags(); }
+
     // RESET: leaves every channel, pattern and shard channel, silently.
     void reset() { hub_.drop(client_); }
 

@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "engine/resp_notify.h"
 #include "proto/resp_writer.h"
 
 namespace fulmar::controlplane {
@@ -91,6 +92,7 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         return c->spec.has(engine::kCmdCloses) ? Step::kClose : Step::kNext;
     }
     request_.clear();
+    begin_request(request_);
     engine::write_resp_request(req.args, request_);
     if (c->spec.has(engine::kCmdAllShards))
         return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
@@ -99,6 +101,12 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     if (n_keys > 1 && c->gather != RespGather::kNone) return split(*c, req, out);
     const size_t shard = exec_.shard_of(store::KeyRef(req.args[1]).digest);
     return exec_.send_resp(shard, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+}
+
+void RespSession::begin_request(std::string& out) const {
+    if (!pubsub_) return;
+    const uint16_t flags = pubsub_->notify_flags();
+    if (notify_enabled(flags)) engine::write_notify_request_prefix(flags, out);
 }
 
 RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& req,
@@ -111,6 +119,7 @@ RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& re
         for (size_t j = 0; j < step; ++j)
             piece.push_back(req.args[i + j]);
         OwnerExecutor::RespPiece p{exec_.shard_of(store::KeyRef(req.args[i]).digest), {}};
+        begin_request(p.request);
         engine::write_resp_request(piece, p.request);
         pieces_.push_back(std::move(p));
     }

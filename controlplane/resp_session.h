@@ -66,6 +66,9 @@ class RespSession {
     enum class Step : uint8_t { kNext, kWait, kClose };
     Step run(const engine::RespRequest& req, OrderedOutput& out);
     Step split(const engine::RespCommand& c, const engine::RespRequest& req, OrderedOutput& out);
+    // Starts a request for an owner in `out`: with keyspace notifications
+    // on, the prefix asking the owner for its events (resp_notify.h).
+    void begin_request(std::string& out) const;
 
     OwnerExecutorDeps deps_;
     OwnerExecutor& exec_;

@@ -105,6 +105,9 @@ struct ControlplaneConfig {
     uint32_t pubsub_output_hard_limit_mb = 32;
     uint32_t pubsub_output_soft_limit_mb = 8;
     uint32_t pubsub_output_soft_seconds = 60;
+    // Redis's notify-keyspace-events letters (common/keyspace_events.h);
+    // empty: no keyspace notifications (Redis's default).
+    std::string notify_keyspace_events;
     uint32_t request_arena_mb = 64;
     uint32_t max_inflight = 4096;                 // requests at the owners at once, all connections
     uint16_t metrics_port = kDefaultMetricsPort;  // 0: no /metrics listener
@@ -257,6 +260,9 @@ inline constexpr KeyInfo kConfigKeys[] = {
      " 0: none"},
     {"controlplane.pubsub_output_soft_seconds", ValueType::kInteger, Presence::kOptional, 0,
      1 << 24, "60", "how long a subscriber may stay past pubsub_output_soft_limit_mb"},
+    {"controlplane.notify_keyspace_events", ValueType::kString, Presence::kOptional, 0, 0, "\"\"",
+     "Redis keyspace notifications, notify-keyspace-events letters (K E g $ x e n A...);"
+     " empty: none"},
     {"controlplane.request_arena_mb", ValueType::kInteger, Presence::kOptional, 2, 4096, "64",
      "hugepage memory for requests on their way to the owners (values to 1 MiB)"},
     {"controlplane.max_inflight", ValueType::kInteger, Presence::kOptional, 16, 65536, "4096",

@@ -10,6 +10,7 @@
 
 #include "engine/resp_commands.h"
 #include "engine/resp_groups.h"
+#include "engine/resp_notify.h"
 #include "engine/resp_util.h"
 
 namespace fulmar::engine {
@@ -104,6 +105,11 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
 
 void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                       ReplySink& out) {
+    // The control plane asks for keyspace events (resp_notify.h).
+    if (body.starts_with('>')) {
+        run_resp_request_notifying(parser, body, ctx, out);
+        return;
+    }
     parser.reset();
     const proto::RespParseResult r = parser.parse(body);
     if (r.status == proto::ParseStatus::kComplete) {

@@ -641,5 +641,18 @@ TEST(Config, PubSubOutputLimitsDefaultToRedisAndAreSettable) {
     EXPECT_EQ(e.key, "controlplane.pubsub_output_hard_limit_mb");
 }
 
+TEST(Config, NotifyKeyspaceEventsTakesRedisLettersOnly) {
+    auto d = parse_config(std::string(kMinimal));
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(d.value().controlplane.notify_keyspace_events, "");
+    auto on = parse_config(std::string(kMinimal) +
+                           "\n[controlplane]\nnotify_keyspace_events = \"KEA\"\n");
+    ASSERT_TRUE(on) << on.error().message;
+    EXPECT_EQ(on.value().controlplane.notify_keyspace_events, "KEA");
+    ConfigError e = error_of(std::string(kMinimal) +
+                             "\n[controlplane]\nnotify_keyspace_events = \"KEQ\"\n");
+    EXPECT_EQ(e.key, "controlplane.notify_keyspace_events");
+}
+
 }  // namespace
 }  // namespace fulmar::config

@@ -1,0 +1,182 @@
+// Keyspace notifications: flags, the owner's events, their wire form; see
+// resp_notify.h.
+#include "engine/resp_notify.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+
+#include "engine/resp_util.h"
+
+namespace fulmar::engine {
+
+using namespace resp;
+
+namespace {
+
+constexpr std::string_view kRequestHead = ">2\r\n$6\r\nnotify\r\n:";
+
+// A decimal number ended by CRLF at `at`; the position after the CRLF, or
+// npos.
+size_t read_number(std::string_view s, size_t at, uint64_t& n) {
+    const size_t end = s.find("\r\n", at);
+    if (end == std::string_view::npos || end == at) return std::string_view::npos;
+    const auto r = std::from_chars(s.data() + at, s.data() + end, n);
+    if (r.ec != std::errc() || r.ptr != s.data() + end) return std::string_view::npos;
+    return end + 2;
+}
+
+// One "$<len>\r\n<bytes>\r\n" at `at`.
+size_t read_bulk(std::string_view s, size_t at, std::string& out) {
+    if (at >= s.size() || s[at] != '$') return std::string_view::npos;
+    uint64_t len = 0;
+    const size_t p = read_number(s, at + 1, len);
+    if (p == std::string_view::npos || len > s.size() - p || s.size() - p - len < 2)
+        return std::string_view::npos;
+    out.assign(s.substr(p, len));
+    if (s.substr(p + len, 2) != "\r\n") return std::string_view::npos;
+    return p + len + 2;
+}
+
+void write_event(const KeyEvent& e, std::string& out) {
+    out += fmt::format(":{}\r\n${}\r\n", e.cls, e.event.size());
+    out += e.event;
+    out += fmt::format("\r\n${}\r\n", e.key.size());
+    out += e.key;
+    out += "\r\n";
+}
+
+bool key_exists(EngineCtx& ctx, std::string_view key) {
+    const store::KeyRef k(key);
+    return ctx.shard_for(k).find(k, ctx.now()) != nullptr;
+}
+
+// What the write did, as Redis's notifyKeyspaceEvent calls in its commands
+// (t_string.c, db.c, expire.c): `had[i]`, whether the i-th key existed
+// before; the reply the command gave.
+void derive_events(const RespRequest& req, const std::vector<bool>& had, std::string_view reply,
+                   uint16_t flags, EngineCtx& ctx, std::vector<KeyEvent>& events) {
+    if (reply.starts_with('-')) return;
+    const auto event = [&](uint16_t cls, std::string_view name, std::string_view key) {
+        if ((flags & cls) != 0) events.push_back({cls, std::string(name), std::string(key)});
+    };
+    const auto set_key = [&](size_t i, std::string_view key) {
+        // dbAdd announces a key it creates before the command's own event.
+        if (!had[i]) event(kNotifyNew, "new", key);
+        event(kNotifyString, "set", key);
+    };
+    const std::string name = lower(req.args[0]);
+    const auto& a = req.args;
+    if (name == "set") {
+        bool nx = false, xx = false, expire = false;
+        for (size_t i = 3; i < a.size(); ++i) {
+            nx = nx || iequals(a[i], "nx");
+            xx = xx || iequals(a[i], "xx");
+            expire = expire || iequals(a[i], "ex") || iequals(a[i], "px") ||
+                     iequals(a[i], "exat") || iequals(a[i], "pxat");
+        }
+        if ((nx && had[0]) || (xx && !had[0])) return;
+        set_key(0, a[1]);
+        if (expire) event(kNotifyGeneric, "expire", a[1]);
+    } else if (name == "setnx") {
+        if (reply == ":1\r\n") set_key(0, a[1]);
+    } else if (name == "setex" || name == "psetex") {
+        set_key(0, a[1]);
+        event(kNotifyGeneric, "expire", a[1]);
+    } else if (name == "mset") {
+        for (size_t i = 1; i + 1 < a.size(); i += 2)
+            set_key(i / 2, a[i]);
+    } else if (name == "del") {
+        for (size_t i = 1; i < a.size(); ++i)
+            if (had[i - 1]) event(kNotifyGeneric, "del", a[i]);
+    } else if (name == "incr" || name == "decr" || name == "incrby" || name == "decrby") {
+        if (!had[0]) event(kNotifyNew, "new", a[1]);
+        event(kNotifyString, "incrby", a[1]);
+    } else if (name == "append") {
+        if (!had[0]) event(kNotifyNew, "new", a[1]);
+        event(kNotifyString, "append", a[1]);
+    } else if (name == "expire") {
+        // A time already past deletes the key (expireGenericCommand).
+        if (reply == ":1\r\n")
+            event(kNotifyGeneric, key_exists(ctx, a[1]) ? "expire" : "del", a[1]);
+    } else if (name == "persist") {
+        if (reply == ":1\r\n") event(kNotifyGeneric, "persist", a[1]);
+    }
+}
+
+}  // namespace
+
+void write_notify_request_prefix(uint16_t flags, std::string& out) {
+    out += kRequestHead;
+    out += fmt::format("{}\r\n", flags);
+}
+
+bool take_reply_events(std::string& reply, std::vector<KeyEvent>& events) {
+    if (!reply.starts_with('>')) return true;
+    const std::string_view s = reply;
+    uint64_t n = 0;
+    size_t p = read_number(s, 1, n);
+    if (p == std::string_view::npos || n > s.size()) return false;
+    std::vector<KeyEvent> got;
+    for (uint64_t i = 0; i < n; ++i) {
+        if (p >= s.size() || s[p] != ':') return false;
+        uint64_t cls = 0;
+        p = read_number(s, p + 1, cls);
+        if (p == std::string_view::npos || cls > UINT16_MAX) return false;
+        KeyEvent e;
+        e.cls = static_cast<uint16_t>(cls);
+        p = read_bulk(s, p, e.event);
+        if (p == std::string_view::npos) return false;
+        p = read_bulk(s, p, e.key);
+        if (p == std::string_view::npos) return false;
+        got.push_back(std::move(e));
+    }
+    reply.erase(0, p);
+    for (KeyEvent& e : got)
+        events.push_back(std::move(e));
+    return true;
+}
+
+void run_resp_request_notifying(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
+                                proto::ReplySink& out) {
+    uint64_t flags = 0;
+    const size_t p = body.starts_with(kRequestHead) ? read_number(body, kRequestHead.size(), flags)
+                                                    : std::string_view::npos;
+    if (p == std::string_view::npos || flags > UINT16_MAX) {
+        RespWriter(out).write_error("Protocol error: a malformed notification prefix");
+        return;
+    }
+    const std::string_view rest = body.substr(p);
+    parser.reset();
+    const proto::RespParseResult r = parser.parse(rest);
+    const RespCommand* c = r.status == proto::ParseStatus::kComplete && !parser.args().empty()
+                               ? find_resp_command(parser.args()[0])
+                               : nullptr;
+    if (c == nullptr || !c->spec.has(kCmdWrite) || c->spec.keys.none()) {
+        // Nothing that notifies: the request as it would run without.
+        run_resp_request(parser, rest, ctx, out);
+        return;
+    }
+    const RespRequest req{parser.args()};
+    // Which keys existed before (events "new" and "del" depend on it).
+    std::vector<bool> had;
+    const size_t step = static_cast<size_t>(c->spec.keys.step);
+    const size_t last =
+        c->spec.keys.last < 0 ? req.args.size() - 1 : static_cast<size_t>(c->spec.keys.last);
+    for (size_t i = static_cast<size_t>(c->spec.keys.first); i <= last && i < req.args.size();
+         i += step)
+        had.push_back(req.args[i].size() <= store::kMaxKeyLen && key_exists(ctx, req.args[i]));
+    proto::StringSink reply;
+    execute_resp(req, ctx, reply);
+    std::vector<KeyEvent> events;
+    if (!had.empty()) derive_events(req, had, reply.out, static_cast<uint16_t>(flags), ctx, events);
+    if (!events.empty()) {
+        std::string prefix = fmt::format(">{}\r\n", events.size());
+        for (const KeyEvent& e : events)
+            write_event(e, prefix);
+        out.append(prefix);
+    }
+    out.append(reply.out);
+}
+
+}  // namespace fulmar::engine
