@@ -146,12 +146,6 @@ void McServer::retire(McConnection* c) {
 }
 
 void McServer::tick(UnixTime now) {
-    if (!flush_.empty()) {
-        std::vector<uint64_t> ids;
-        ids.swap(flush_);
-        for (uint64_t id : ids)
-            if (auto c = conns_.find(id); c != conns_.end()) c->second->flush_pushed();
-    }
     if (!retry_.empty()) {
         std::vector<uint64_t> again;
         again.swap(retry_);
@@ -159,6 +153,14 @@ void McServer::tick(UnixTime now) {
         again.erase(std::unique(again.begin(), again.end()), again.end());
         for (uint64_t id : again)
             if (auto c = conns_.find(id); c != conns_.end()) c->second->retry();
+    }
+    // After the retries: a publisher that waited may just have published.
+    // The loop may sleep in epoll next, and nothing would wake it for these.
+    if (!flush_.empty()) {
+        std::vector<uint64_t> ids;
+        ids.swap(flush_);
+        for (uint64_t id : ids)
+            if (auto c = conns_.find(id); c != conns_.end()) c->second->flush_pushed();
     }
     const uint32_t idle = deps_.cfg->idle_timeout_s;
     if (now != last_idle_scan_) {
