@@ -100,6 +100,10 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         c->spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c->spec.keys.step);
     if (n_keys > 1 && c->gather != RespGather::kNone) return split(*c, req, out);
     const size_t shard = exec_.shard_of(store::KeyRef(req.args[1]).digest);
+    if (n_keys > 1 && !keys_on_shard(*c, req, shard)) {
+        proto::RespWriter(out).write_error(engine::kRespCrossShardError);
+        return Step::kNext;
+    }
     return exec_.send_resp(shard, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
 }
 
@@ -107,6 +111,15 @@ void RespSession::begin_request(std::string& out) const {
     if (!pubsub_) return;
     const uint16_t flags = pubsub_->notify_flags();
     if (notify_enabled(flags)) engine::write_notify_request_prefix(flags, out);
+}
+
+bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
+    const engine::KeySpec k = c.spec.keys;
+    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
+         i += static_cast<size_t>(k.step))
+        if (exec_.shard_of(store::KeyRef(req.args[i]).digest) != shard) return false;
+    return true;
 }
 
 RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& req,

@@ -18,6 +18,10 @@
 //                 all sent or none; the replies are gathered into one (DEL:
 //                 the sum; MSET: +OK, or the first error) in the place of
 //                 the first. Not atomic across shards (each key is).
+//   other multi-key writes (SMOVE, LMOVE, SINTERSTORE ...)
+//                 sent whole to the owner when every key lives on one
+//                 shard (atomic there); otherwise Redis Cluster's CROSSSLOT
+//                 error (engine::kRespCrossShardError), nothing runs
 //   FLUSHALL      every owner; +OK once all are done
 //   PING ECHO SELECT QUIT COMMAND
 //                 answered here
@@ -69,6 +73,11 @@ class RespSession {
     // Starts a request for an owner in `out`: with keyspace notifications
     // on, the prefix asking the owner for its events (resp_notify.h).
     void begin_request(std::string& out) const;
+    // Whether every key of a multi-key write lives on `shard`: one owner
+    // runs the command, atomically; keys on several shards get Redis
+    // Cluster's CROSSSLOT answer instead.
+    bool keys_on_shard(const engine::RespCommand& c, const engine::RespRequest& req,
+                       size_t shard) const;
 
     OwnerExecutorDeps deps_;
     OwnerExecutor& exec_;

@@ -114,7 +114,7 @@ bool get_and_touch(const store::KeyRef& k, bool with_cas, UnixTime exptime, Unix
                    EngineCtx& ctx, ReplySink& out) {
     store::Shard& shard = ctx.shard_for(k);
     store::Item* it = counting_expired(ctx, shard, [&] { return shard.find(k, now); });
-    if (it == nullptr) return false;
+    if (it == nullptr || !it->is_string()) return false;
     // memcached replies with the item it touched: the value is sent even
     // when the new exptime has already passed.
     append_value(out, k.key, it->client_flags, it->value(), with_cas ? &it->cas : nullptr);
@@ -276,7 +276,7 @@ void cmd_touch(const McTextRequest& req, const store::KeyRef& k, EngineCtx& ctx,
     const UnixTime exptime = store::exptime_to_abs(req.exptime, now);
     ++ctx.stats->cmd_touch;
     store::Item* it = counting_expired(ctx, shard, [&] { return shard.find(k, now); });
-    if (it != nullptr) {
+    if (it != nullptr && it->is_string()) {
         touch_item(shard, it, exptime);
         ++ctx.stats->touch_hits;
         reply(out, req, proto::kMcTouched);

@@ -220,8 +220,12 @@ void meta_get(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     const bool touching = req.has('T');
 
     Item* it = shard.find(k, now);
+    // A Redis collection under the key: absent to memcached, and N must
+    // not replace it.
+    const bool other_type = it != nullptr && !it->is_string();
+    if (other_type) it = nullptr;
     bool created = false;
-    if (it == nullptr && req.has('N')) {
+    if (it == nullptr && req.has('N') && !other_type) {
         it = create_item(shard, k, {}, req, now);
         created = it != nullptr;
     }
@@ -625,7 +629,7 @@ void meta_debug(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     Shard& shard = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const Item* it = shard.find(k, now);
-    if (it == nullptr) {
+    if (it == nullptr || !it->is_string()) {
         out.append(proto::kMcMetaEn);
         out.append(proto::kMcMetaCrlf);
         return;

@@ -128,6 +128,10 @@ void set_generic(const store::KeyRef& k, std::string_view value, UnixTime exptim
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     store::Item* old = s.find(k, now);
+    if (o.get && old != nullptr && !old->is_string()) {
+        w.write_error(kErrWrongType);
+        return;
+    }
     std::string old_value;
     if (o.get && old != nullptr) old_value = std::string(old->value());
     const bool had = old != nullptr;
@@ -165,6 +169,11 @@ void op_set(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Repl
     set_generic(k, req.args[2], abs, o, ctx, out, false);
 }
 
+// GETSET key value: SET key value GET (the TTL goes, as with SET).
+void op_getset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    set_generic(k, req.args[2], 0, SetOptions{.get = true}, ctx, out, false);
+}
+
 // SETNX key value
 void op_setnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     set_generic(k, req.args[2], 0, SetOptions{.nx = true}, ctx, out, true);
@@ -195,6 +204,10 @@ void read_get(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     store::ItemMeta meta;
     ++ctx.stats->cmd_get;
     if (read_key(req.args[1], ctx, meta) == store::ReadStatus::kHit) {
+        if (item_type(meta) != store::ItemType::kString) {
+            w.write_error(kErrWrongType);
+            return;
+        }
         ++ctx.stats->get_hits;
         w.write_bulk({ctx.scratch.data(), meta.value_len});
     } else {
@@ -210,7 +223,9 @@ void read_mget(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     for (size_t i = 1; i < req.args.size(); ++i) {
         store::ItemMeta meta;
         ++ctx.stats->cmd_get;
-        if (read_key(req.args[i], ctx, meta) == store::ReadStatus::kHit) {
+        // Redis's MGET answers nil for a key of another type.
+        if (read_key(req.args[i], ctx, meta) == store::ReadStatus::kHit &&
+            item_type(meta) == store::ItemType::kString) {
             ++ctx.stats->get_hits;
             w.write_bulk({ctx.scratch.data(), meta.value_len});
         } else {
@@ -234,6 +249,10 @@ void read_exists(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out)
 void read_strlen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     store::ItemMeta meta;
     const store::ReadStatus st = read_key(req.args[1], ctx, meta);
+    if (st != store::ReadStatus::kMiss && item_type(meta) != store::ItemType::kString) {
+        RespWriter(out).write_error(kErrWrongType);
+        return;
+    }
     RespWriter(out).write_integer(st == store::ReadStatus::kMiss ? 0 : meta.value_len);
 }
 
@@ -246,6 +265,24 @@ void read_ttl(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
         if (meta.exptime != 0 && iequals(req.args[0], "pttl")) ttl *= 1000;
     }
     RespWriter(out).write_integer(ttl);
+}
+
+// EXPIRETIME key / PEXPIRETIME key: the absolute expiry, -1 none, -2 no key.
+void read_expiretime(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    store::ItemMeta meta;
+    int64_t t = -2;
+    if (read_key(req.args[1], ctx, meta) != store::ReadStatus::kMiss) {
+        t = meta.exptime == 0 ? -1 : int64_t{meta.exptime};
+        if (meta.exptime != 0 && iequals(req.args[0], "pexpiretime")) t *= 1000;
+    }
+    RespWriter(out).write_integer(t);
+}
+
+// TYPE key: "none" when absent.
+void read_type(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    store::ItemMeta meta;
+    const bool found = read_key(req.args[1], ctx, meta) != store::ReadStatus::kMiss;
+    RespWriter(out).write_simple(found ? type_name(item_type(meta)) : "none");
 }
 
 // DBSIZE: items resident in every shard (expired or flushed ones not yet
@@ -332,6 +369,10 @@ void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     int64_t cur = 0;
     store::StoreArgs args;
     if (it != nullptr) {
+        if (!it->is_string()) {
+            w.write_error(kErrWrongType);
+            return;
+        }
         if (!resp_parse_int(it->value(), cur)) {
             w.write_error(kErrNotInteger);
             return;
@@ -360,6 +401,10 @@ void op_append(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
     const store::Item* it = s.find(k, now);
+    if (it != nullptr && !it->is_string()) {
+        RespWriter(out).write_error(kErrWrongType);
+        return;
+    }
     const size_t old_len = it != nullptr ? it->value_len : 0;
     if (!mc_item_fits(k.key.size(), old_len + value.size())) {
         RespWriter(out).write_error(kErrTooLarge);
@@ -375,7 +420,7 @@ void op_append(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
     RespWriter(out).write_integer(static_cast<int64_t>(old_len + value.size()));
 }
 
-// EXPIRE key seconds [NX | XX | GT | LT]
+// EXPIRE key seconds [NX | XX | GT | LT], and PEXPIRE, EXPIREAT, PEXPIREAT
 struct ExpireOptions {
     bool nx = false, xx = false, gt = false, lt = false;
 };
@@ -408,18 +453,33 @@ bool parse_expire_options(const RespRequest& req, ExpireOptions& o, ReplySink& o
     return true;
 }
 
-// The new absolute expiry in seconds (may be <= now: the key goes).
+// The new absolute expiry in seconds (may be <= now: the key goes), as
+// Redis's expireGenericCommand computes it in milliseconds, with its
+// overflow checks: EXPIRE s, PEXPIRE ms (relative), EXPIREAT t, PEXPIREAT
+// t_ms (absolute). Milliseconds round up to the next second.
 bool parse_expire_when(const RespRequest& req, UnixTime now, int64_t& when, ReplySink& out) {
+    const std::string_view name = req.args[0];
+    const bool ms = iequals(name, "pexpire") || iequals(name, "pexpireat");
+    const bool absolute = iequals(name, "expireat") || iequals(name, "pexpireat");
     int64_t v = 0;
     if (!resp_parse_int(req.args[2], v)) {
         RespWriter(out).write_error(kErrNotInteger);
         return false;
     }
-    if (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000 || v > LLONG_MAX / 1000 - int64_t{now}) {
-        RespWriter(out).write_error("invalid expire time in 'expire' command");
+    if (!ms && (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000)) {
+        RespWriter(out).write_error(
+            fmt::format("invalid expire time in '{}' command", lower(name)));
         return false;
     }
-    when = int64_t{now} + v;
+    int64_t when_ms = ms ? v : v * 1000;
+    const int64_t base_ms = absolute ? 0 : int64_t{now} * 1000;
+    if (when_ms > LLONG_MAX - base_ms) {
+        RespWriter(out).write_error(
+            fmt::format("invalid expire time in '{}' command", lower(name)));
+        return false;
+    }
+    when_ms += base_ms;
+    when = when_ms <= 0 ? when_ms / 1000 : ms_to_s(when_ms);
     return true;
 }
 
@@ -552,6 +612,7 @@ const std::array kTable = {
     // clang-format off
     RespCommand{Spec{"get", exactly(2), kRead, kOneKey, nullptr, exec_read<read_get>}, read_get},
     RespCommand{Spec{"set", at_least(3), kWrite, kOneKey, parse_set, op_set}},
+    RespCommand{Spec{"getset", exactly(3), kWrite, kOneKey, nullptr, op_getset}},
     RespCommand{Spec{"setnx", exactly(3), kWrite, kOneKey, nullptr, op_setnx}},
     RespCommand{Spec{"setex", exactly(4), kWrite, kOneKey, parse_setex, op_setex}},
     RespCommand{Spec{"psetex", exactly(4), kWrite, kOneKey, parse_setex, op_setex}},
@@ -559,6 +620,10 @@ const std::array kTable = {
     RespCommand{Spec{"mset", at_least(3), kWrite, kKeyValuePairs, parse_mset, op_mset}, nullptr,
                 RespGather::kOk, "set"},
     RespCommand{Spec{"del", at_least(2), kWrite, kEveryKey, nullptr, op_del}, nullptr,
+                RespGather::kSum, "del"},
+    // UNLINK frees at once like DEL: an item's memory is one chunk, there is
+    // nothing to hand to a background thread.
+    RespCommand{Spec{"unlink", at_least(2), kWrite, kEveryKey, nullptr, op_del}, nullptr,
                 RespGather::kSum, "del"},
     RespCommand{Spec{"exists", at_least(2), kRead, kEveryKey, nullptr, exec_read<read_exists>},
                 read_exists},
@@ -569,13 +634,26 @@ const std::array kTable = {
     RespCommand{Spec{"append", exactly(3), kWrite, kOneKey, nullptr, op_append}},
     RespCommand{Spec{"strlen", exactly(2), kRead, kOneKey, nullptr, exec_read<read_strlen>},
                 read_strlen},
+    RespCommand{Spec{"type", exactly(2), kRead, kOneKey, nullptr, exec_read<read_type>}, read_type},
     RespCommand{Spec{"ttl", exactly(2), kRead, kOneKey, nullptr, exec_read<read_ttl>}, read_ttl},
     RespCommand{Spec{"pttl", exactly(2), kRead, kOneKey, nullptr, exec_read<read_ttl>}, read_ttl},
     RespCommand{Spec{"expire", at_least(3), kWrite, kOneKey, parse_expire_cmd, op_expire}},
+    RespCommand{Spec{"pexpire", at_least(3), kWrite, kOneKey, parse_expire_cmd, op_expire}},
+    RespCommand{Spec{"expireat", at_least(3), kWrite, kOneKey, parse_expire_cmd, op_expire}},
+    RespCommand{Spec{"pexpireat", at_least(3), kWrite, kOneKey, parse_expire_cmd, op_expire}},
+    RespCommand{Spec{"expiretime", exactly(2), kRead, kOneKey, nullptr, exec_read<read_expiretime>},
+                read_expiretime},
+    RespCommand{Spec{"pexpiretime", exactly(2), kRead, kOneKey, nullptr,
+                     exec_read<read_expiretime>}, read_expiretime},
+    RespCommand{Spec{"touch", at_least(2), kRead, kEveryKey, nullptr, exec_read<read_exists>},
+                read_exists},
     RespCommand{Spec{"persist", exactly(2), kWrite, kOneKey, nullptr, op_persist}},
     RespCommand{Spec{"dbsize", exactly(1), kRead, {}, nullptr, exec_read<read_dbsize>},
                 read_dbsize},
     RespCommand{Spec{"flushall", at_least(1), kWrite | kCmdAllShards, {}, parse_flushall,
+                     op_flushall}},
+    // One database: FLUSHDB is FLUSHALL.
+    RespCommand{Spec{"flushdb", at_least(1), kWrite | kCmdAllShards, {}, parse_flushall,
                      op_flushall}},
     RespCommand{Spec{"ping", at_least(1), kLocal, {}, parse_ping, op_ping}},
     RespCommand{Spec{"echo", exactly(2), kLocal, {}, nullptr, op_echo}},

@@ -75,6 +75,11 @@ std::span<const RespCommand> resp_commands();
 // The entry named `name` (any case), or nullptr.
 const RespCommand* find_resp_command(std::string_view name);
 
+// A write whose keys live on several shards (no single owner can run it
+// atomically): Redis Cluster's words for keys in different slots.
+inline constexpr std::string_view kRespCrossShardError =
+    "-CROSSSLOT Keys in request don't hash to the same slot";
+
 // Redis's error words for a request that is not run, each without '-' and
 // CRLF; write them with proto::RespWriter::write_error.
 std::string resp_unknown_command_error(std::span<const std::string_view> args);

@@ -15,6 +15,8 @@ namespace fulmar::engine {
 // Strings, keys and expiry, and the connection's stateless commands
 // (resp_commands.cc).
 std::span<const RespCommand> resp_keyspace_commands();
+// The rest of the string commands and the renames (resp_string_commands.cc).
+std::span<const RespCommand> resp_string_commands();
 
 // Pub/sub, run by the control plane's session (resp_pubsub_commands.cc).
 std::span<const RespCommand> resp_pubsub_commands();

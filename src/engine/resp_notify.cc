@@ -54,8 +54,9 @@ bool key_exists(EngineCtx& ctx, std::string_view key) {
 // What the write did, as Redis's notifyKeyspaceEvent calls in its commands
 // (t_string.c, db.c, expire.c): `had[i]`, whether the i-th key existed
 // before; the reply the command gave.
-void derive_events(const RespRequest& req, const std::vector<bool>& had, std::string_view reply,
-                   uint16_t flags, EngineCtx& ctx, std::vector<KeyEvent>& events) {
+void derive_events(const RespRequest& req, const std::vector<bool>& had, bool had_ttl,
+                   std::string_view reply, uint16_t flags, EngineCtx& ctx,
+                   std::vector<KeyEvent>& events) {
     if (reply.starts_with('-')) return;
     const auto event = [&](uint16_t cls, std::string_view name, std::string_view key) {
         if ((flags & cls) != 0) events.push_back({cls, std::string(name), std::string(key)});
@@ -86,19 +87,47 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, std::st
     } else if (name == "mset") {
         for (size_t i = 1; i + 1 < a.size(); i += 2)
             set_key(i / 2, a[i]);
-    } else if (name == "del") {
+    } else if (name == "msetnx") {
+        if (reply == ":1\r\n")
+            for (size_t i = 1; i + 1 < a.size(); i += 2)
+                set_key(i / 2, a[i]);
+    } else if (name == "getset") {
+        set_key(0, a[1]);
+    } else if (name == "del" || name == "unlink") {
         for (size_t i = 1; i < a.size(); ++i)
             if (had[i - 1]) event(kNotifyGeneric, "del", a[i]);
-    } else if (name == "incr" || name == "decr" || name == "incrby" || name == "decrby") {
+    } else if (name == "getdel") {
+        if (had[0]) event(kNotifyGeneric, "del", a[1]);
+    } else if (name == "incr" || name == "decr" || name == "incrby" || name == "decrby" ||
+               name == "incrbyfloat" || name == "append") {
+        // INCR and friends all say "incrby".
         if (!had[0]) event(kNotifyNew, "new", a[1]);
-        event(kNotifyString, "incrby", a[1]);
-    } else if (name == "append") {
+        const bool by = name != "incrbyfloat" && name != "append";
+        event(kNotifyString, by ? std::string_view("incrby") : std::string_view(name), a[1]);
+    } else if (name == "setrange") {
+        // An empty value changes nothing (and creates nothing).
+        if (a[3].empty()) return;
         if (!had[0]) event(kNotifyNew, "new", a[1]);
-        event(kNotifyString, "append", a[1]);
-    } else if (name == "expire") {
+        event(kNotifyString, "setrange", a[1]);
+    } else if (name == "expire" || name == "pexpire" || name == "expireat" || name == "pexpireat") {
         // A time already past deletes the key (expireGenericCommand).
         if (reply == ":1\r\n")
             event(kNotifyGeneric, key_exists(ctx, a[1]) ? "expire" : "del", a[1]);
+    } else if (name == "getex") {
+        if (!had[0] || a.size() < 3) return;
+        if (iequals(a[2], "persist")) {
+            if (had_ttl) event(kNotifyGeneric, "persist", a[1]);
+        } else {
+            // An expiry time already past deletes the key, as EXPIRE does.
+            event(kNotifyGeneric, key_exists(ctx, a[1]) ? "expire" : "del", a[1]);
+        }
+    } else if (name == "rename" || name == "renamenx") {
+        // renameGenericCommand: the same key twice changes nothing; else the
+        // target is (re)created, then the two renames.
+        if (a[1] == a[2] || !had[0] || reply == ":0\r\n") return;
+        event(kNotifyNew, "new", a[2]);
+        event(kNotifyGeneric, "rename_from", a[1]);
+        event(kNotifyGeneric, "rename_to", a[2]);
     } else if (name == "persist") {
         if (reply == ":1\r\n") event(kNotifyGeneric, "persist", a[1]);
     }
@@ -166,10 +195,18 @@ void run_resp_request_notifying(proto::RespParser& parser, std::string_view body
     for (size_t i = static_cast<size_t>(c->spec.keys.first); i <= last && i < req.args.size();
          i += step)
         had.push_back(req.args[i].size() <= store::kMaxKeyLen && key_exists(ctx, req.args[i]));
+    // GETEX PERSIST announces only a TTL it removed.
+    bool had_ttl = false;
+    if (!had.empty() && had[0]) {
+        const store::KeyRef k(req.args[1]);
+        const store::Item* it = ctx.shard_for(k).find(k, ctx.now());
+        had_ttl = it != nullptr && it->exptime != 0;
+    }
     proto::StringSink reply;
     execute_resp(req, ctx, reply);
     std::vector<KeyEvent> events;
-    if (!had.empty()) derive_events(req, had, reply.out, static_cast<uint16_t>(flags), ctx, events);
+    if (!had.empty())
+        derive_events(req, had, had_ttl, reply.out, static_cast<uint16_t>(flags), ctx, events);
     if (!events.empty()) {
         std::string prefix = fmt::format(">{}\r\n", events.size());
         for (const KeyEvent& e : events)

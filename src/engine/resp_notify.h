@@ -16,9 +16,10 @@
 // A reply of Redis never starts with '>' in RESP2, which is all an owner
 // writes, so the prefix cannot be mistaken for one.
 //
-// Covered: the events of the string commands (new, set, expire, incrby,
-// append), DEL (del), EXPIRE (expire, or del when the time is past),
-// PERSIST (persist). Not yet: expired and evicted events from the owners'
+// Covered: the events of the string commands (new, set, expire, persist,
+// del, incrby, incrbyfloat, append, setrange), DEL and UNLINK (del),
+// EXPIRE PEXPIRE EXPIREAT PEXPIREAT (expire, or del when the time is
+// past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to). Not yet: expired and evicted events from the owners'
 // sweeps and evictions (controlplane/README.md: a ring per shard), keymiss
 // from the control plane's reads.
 #pragma once

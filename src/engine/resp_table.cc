@@ -21,7 +21,8 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group : {resp_keyspace_commands(), resp_pubsub_commands()})
+        for (const auto group :
+             {resp_keyspace_commands(), resp_string_commands(), resp_pubsub_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -35,6 +36,19 @@ struct Table {
 const Table& table() {
     static const Table t;
     return t;
+}
+
+// A write runs only where every key it names is this context's to write:
+// the control plane routes so (resp_session.cc), this keeps a bad route from
+// ever breaking the one-writer-per-shard rule.
+bool owns_every_key(const RespCommand& c, const RespRequest& req, const EngineCtx& ctx) {
+    const KeySpec k = c.spec.keys;
+    if (k.none()) return true;
+    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
+         i += static_cast<size_t>(k.step))
+        if (!ctx.owns(ctx.shard_for(store::KeyRef(req.args[i])))) return false;
+    return true;
 }
 
 }  // namespace
@@ -95,8 +109,14 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
     }
     if (!resp_check(*c, req, out)) return;
     if (c->spec.execute == nullptr) {
-        // kCmdSession: the connection's session answers it, never an owner.
-        RespWriter(out).write_error(fmt::format("'{}' needs a client connection", c->spec.name));
+        // A session command (kCmdSession) reached an owner: only the control
+        // plane's session runs those.
+        RespWriter(out).write_error(
+            fmt::format("'{}' is answered by the connection, not by a shard", c->spec.name));
+        return;
+    }
+    if (c->spec.has(kCmdWrite) && !owns_every_key(*c, req, ctx)) {
+        RespWriter(out).write_error(kRespCrossShardError);
         return;
     }
     const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};

@@ -52,7 +52,23 @@ RespReadCtx read_ctx(const EngineCtx& ctx, const LocalViews& v) {
 store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta) {
     const store::KeyRef k(key);
     const size_t shard = shard_index(k.digest, ctx.views.size());
-    return ctx.views[shard]->read(k, ctx.now, ctx.scratch, meta);
+    return ctx.views[shard]->read_typed(k, ctx.now, ctx.scratch, meta);
+}
+
+std::string_view type_name(store::ItemType t) {
+    switch (t) {
+        case store::ItemType::kString:
+            return "string";
+        case store::ItemType::kList:
+            return "list";
+        case store::ItemType::kSet:
+            return "set";
+        case store::ItemType::kHash:
+            return "hash";
+        case store::ItemType::kFree:
+            break;
+    }
+    return "none";
 }
 
 }  // namespace fulmar::engine::resp

@@ -64,8 +64,15 @@ void exec_read(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Rep
     F(req, read_ctx(ctx, v), out);
 }
 
-// A read of one key from the views: kHit with the value in ctx.scratch.
+// A read of one key of any type from the views: kHit with the value in
+// ctx.scratch and its type in meta.
 store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta);
+
+inline store::ItemType item_type(const store::ItemMeta& m) {
+    return static_cast<store::ItemType>(m.type_bits & store::kItemTypeMask);
+}
+// Redis's TYPE name of an item type.
+std::string_view type_name(store::ItemType t);
 
 // The table's shorthands.
 constexpr CommandArity exactly(uint8_t n) {

@@ -37,7 +37,12 @@ namespace fulmar::store {
 enum class ItemType : uint8_t {
     kFree = 0,
     kString = 1,
-    // Lists, sets and hashes (RESP) come with the control plane.
+    // Redis's collections (src/engine/resp_collection.h holds their
+    // encoding). memcached sees only strings: to it a key of another type
+    // reads as absent (engine/README.md, "One keyspace").
+    kList = 2,
+    kSet = 3,
+    kHash = 4,
 };
 
 // Bits above the type in Item::type_bits (owner-written, seqlocked).
@@ -59,6 +64,7 @@ struct Item {
     UnixTime time;  // last store or touch: memcached's flush_all compares it
 
     ItemType type() const { return static_cast<ItemType>(type_bits & kItemTypeMask); }
+    bool is_string() const { return type() == ItemType::kString; }
     char* key_ptr() { return reinterpret_cast<char*>(this + 1); }
     const char* key_ptr() const { return reinterpret_cast<const char*>(this + 1); }
     std::string_view key() const { return {key_ptr(), key_len}; }

@@ -123,7 +123,7 @@ Item* Shard::allocate(const KeyRef& k, uint32_t value_len, const StoreArgs& a, U
         return nullptr;
     }
     it->begin_write();
-    it->type_bits = static_cast<uint8_t>(ItemType::kString);
+    it->type_bits = static_cast<uint8_t>(a.type);
     it->ref.store(0, std::memory_order_relaxed);
     it->key_len = static_cast<uint8_t>(k.key.size());
     it->class_id = cls;
@@ -201,6 +201,9 @@ StoreStatus Shard::store(StoreMode mode, const KeyRef& k, std::string_view data,
     size_t len = data.size();
     const bool concat = mode == StoreMode::kAppend || mode == StoreMode::kPrepend;
     if (concat) {
+        // Only a string can grow: bytes glued to an encoded collection
+        // would corrupt it.
+        if (old->type() != ItemType::kString) return StoreStatus::kNotStored;
         len += old->value_len;
         args.flags = old->client_flags;
         args.exptime = old->exptime;
@@ -248,7 +251,7 @@ StoreStatus Shard::touch(const KeyRef& k, UnixTime exptime, UnixTime now) {
 StoreStatus Shard::arith(const KeyRef& k, ArithOp op, uint64_t delta, UnixTime now, uint64_t cas_in,
                          uint64_t& value, uint64_t* cas_out) {
     Item* it = find(k, now);
-    if (it == nullptr) return StoreStatus::kNotFound;
+    if (it == nullptr || it->type() != ItemType::kString) return StoreStatus::kNotFound;
     if (it->value_len == 0) return StoreStatus::kNonNumeric;
     if (cas_in != 0 && it->cas != cas_in) return StoreStatus::kExists;
     uint64_t cur = 0;

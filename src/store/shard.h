@@ -78,9 +78,10 @@ struct ShardConfig {
 
 struct StoreArgs {
     uint32_t flags = 0;
-    UnixTime exptime = 0;  // absolute (exptime.h); ignored by append/prepend
-    uint64_t cas_in = 0;   // compare (kCas, or any mode when nonzero)
-    uint64_t cas_set = 0;  // meta E flag: CAS to give the new item (0: next)
+    UnixTime exptime = 0;               // absolute (exptime.h); ignored by append/prepend
+    uint64_t cas_in = 0;                // compare (kCas, or any mode when nonzero)
+    uint64_t cas_set = 0;               // meta E flag: CAS to give the new item (0: next)
+    ItemType type = ItemType::kString;  // Redis's collections store other types
 };
 
 // The owner's counters, declared in shm/counters.h.

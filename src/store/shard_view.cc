@@ -69,7 +69,7 @@ bool ShardView::is_flushed(const Item* it, UnixTime now) const {
 
 ShardView::TryRead ShardView::try_read(Item* it, const KeyRef& k, UnixTime now,
                                        std::span<char> value_out, ItemMeta& meta,
-                                       ReadStatus& status) const {
+                                       ReadStatus& status, bool strings_only) const {
     const uint32_t v1 = it->version.load(std::memory_order_acquire);
     if (v1 & 1u) {
         rte_pause();
@@ -93,7 +93,8 @@ ShardView::TryRead ShardView::try_read(Item* it, const KeyRef& k, UnixTime now,
     // Consistent copy. Another key here means the chunk was reused since
     // the look-up: look again.
     if (!key_ok) return TryRead::kRetry;
-    if (is_expired(h.exptime, now) || is_flushed(&h, now)) {
+    if (is_expired(h.exptime, now) || is_flushed(&h, now) ||
+        (strings_only && h.type() != ItemType::kString)) {
         status = ReadStatus::kMiss;
         return TryRead::kDone;
     }
@@ -107,13 +108,13 @@ ShardView::TryRead ShardView::try_read(Item* it, const KeyRef& k, UnixTime now,
     return TryRead::kDone;
 }
 
-ReadStatus ShardView::read(const KeyRef& k, UnixTime now, std::span<char> value_out,
-                           ItemMeta& meta) const {
+ReadStatus ShardView::read_as(const KeyRef& k, UnixTime now, std::span<char> value_out,
+                              ItemMeta& meta, bool strings_only) const {
     for (int attempt = 0; attempt < kReadRetries; ++attempt) {
         Item* it = index_find(index_, k.digest);
         if (it == nullptr) return ReadStatus::kMiss;
         ReadStatus st;
-        if (try_read(it, k, now, value_out, meta, st) == TryRead::kDone) return st;
+        if (try_read(it, k, now, value_out, meta, st, strings_only) == TryRead::kDone) return st;
     }
     return ReadStatus::kMiss;
 }
@@ -133,7 +134,8 @@ void ShardView::read_bulk(std::span<BulkRead> reads, UnixTime now) const {
             BulkRead& r = reads[base + i];
             r.status = ReadStatus::kMiss;
             if (items[i] == nullptr) continue;
-            if (try_read(items[i], *r.key, now, r.value_out, r.meta, r.status) == TryRead::kRetry)
+            if (try_read(items[i], *r.key, now, r.value_out, r.meta, r.status, true) ==
+                TryRead::kRetry)
                 r.status = read(*r.key, now, r.value_out, r.meta);
         }
     }

@@ -78,7 +78,17 @@ class ShardView {
     // times when the owner rewrites the item under it, then reports a miss
     // (a reader racing a writer may see either the old or the new value,
     // never a mix).
-    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out, ItemMeta& meta) const;
+    // memcached's reads: strings only, a key of another type is a miss.
+    ReadStatus read(const KeyRef& k, UnixTime now, std::span<char> value_out,
+                    ItemMeta& meta) const {
+        return read_as(k, now, value_out, meta, true);
+    }
+    // Redis's reads: any type (meta.type_bits says which), the caller
+    // decides (WRONGTYPE, or a collection's encoding).
+    ReadStatus read_typed(const KeyRef& k, UnixTime now, std::span<char> value_out,
+                          ItemMeta& meta) const {
+        return read_as(k, now, value_out, meta, false);
+    }
 
     // The same for a burst: one bulk index look-up for all keys, item
     // headers prefetched before any is copied. Any size; done in groups of
@@ -104,8 +114,10 @@ class ShardView {
 
   private:
     enum class TryRead : uint8_t { kDone, kRetry };
+    ReadStatus read_as(const KeyRef& k, UnixTime now, std::span<char> value_out, ItemMeta& meta,
+                       bool strings_only) const;
     TryRead try_read(Item* it, const KeyRef& k, UnixTime now, std::span<char> value_out,
-                     ItemMeta& meta, ReadStatus& status) const;
+                     ItemMeta& meta, ReadStatus& status, bool strings_only) const;
 
     const shm::ShardMeta* meta_ = nullptr;
     const std::byte* base_ = nullptr;

@@ -11,64 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "../store/shard_fixture.h"
 #include "engine/mc_session.h"
 #include "proto/reply_sink.h"
+#include "resp_fixture.h"
 #include "store/slab.h"
 
 namespace fulmar::engine {
 namespace {
 
 using namespace std::string_literals;
-
-class RespExec : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        scratch_.resize(store::kMaxItemSize);
-        ctx_.clock = &clock_;
-        ctx_.scratch = std::span<char>(scratch_);
-        ctx_.stats = &stats_;
-        ctx_.started = clock_.now();
-        for (size_t i = 0; i < 2; ++i) {
-            shards_.push_back(store::testing::make_shard(8 << 20));
-            ptrs_.push_back(shards_.back().get());
-        }
-        ctx_.shards = std::span<store::Shard* const>(ptrs_);
-    }
-
-    // Runs one command (its arguments) as the owner would.
-    std::string run(std::vector<std::string> args) {
-        std::vector<std::string_view> views(args.begin(), args.end());
-        proto::StringSink out;
-        execute_resp(RespRequest{views}, ctx_, out);
-        return out.out;
-    }
-
-    // The same, through the bytes the control plane sends an owner.
-    std::string run_wire(std::vector<std::string> args) {
-        std::vector<std::string_view> views(args.begin(), args.end());
-        std::string body;
-        write_resp_request(views, body);
-        proto::StringSink out;
-        run_resp_request(parser_, body, ctx_, out);
-        return out.out;
-    }
-
-    std::string mc(std::string_view in) {
-        McSession session(ctx_);
-        proto::StringSink out;
-        session.feed(in, out);
-        return out.out;
-    }
-
-    ManualClock clock_;
-    std::vector<std::unique_ptr<store::Shard>> shards_;
-    std::vector<store::Shard*> ptrs_;
-    std::vector<char> scratch_;
-    EngineStats stats_;
-    EngineCtx ctx_;
-    proto::RespParser parser_;
-};
 
 TEST(RespCommandTable, FindsEveryCommandInAnyCase) {
     for (const RespCommand& c : resp_commands()) {
@@ -82,12 +33,12 @@ TEST(RespCommandTable, FindsEveryCommandInAnyCase) {
         // Reads are served from the views; nothing else may claim to be.
         EXPECT_EQ(c.spec.has(kCmdRead), c.read != nullptr) << c.spec.name;
         EXPECT_FALSE(c.spec.has(kCmdRead) && c.spec.has(kCmdWrite)) << c.spec.name;
-        // A multi-key write says how it is cut into one request per key.
-        const bool multi_key_write =
-            c.spec.has(kCmdWrite) && !c.spec.keys.none() && !c.spec.keys.single();
-        EXPECT_EQ(multi_key_write, c.gather != RespGather::kNone) << c.spec.name;
-        EXPECT_EQ(multi_key_write, !c.split_as.empty()) << c.spec.name;
-        if (multi_key_write) {
+        // A write cut into one request per key says how (split_as and how
+        // the replies gather); a multi-key write that is not cut runs whole
+        // on one owner (CROSSSLOT when its keys do not share one).
+        EXPECT_EQ(c.gather != RespGather::kNone, !c.split_as.empty()) << c.spec.name;
+        if (!c.split_as.empty()) {
+            EXPECT_TRUE(c.spec.has(kCmdWrite) && !c.spec.keys.single()) << c.spec.name;
             EXPECT_NE(find_resp_command(c.split_as), nullptr);
         }
     }

@@ -120,6 +120,63 @@ TEST_F(RespNotify, KeysAndExpiryReportWhatRedisFires) {
     EXPECT_EQ(ev, V{});
 }
 
+TEST_F(RespNotify, TheRestOfStringsAndKeysReportWhatRedisFires) {
+    V ev;
+    run({"set", "k", "v"}, ev);
+    EXPECT_EQ(run({"getset", "k", "v2"}, ev), "$1\r\nv\r\n");
+    EXPECT_EQ(ev, (V{"set:k"}));
+    EXPECT_EQ(run({"getset", "g", "v"}, ev), "$-1\r\n");
+    EXPECT_EQ(ev, (V{"new:g", "set:g"}));
+    EXPECT_EQ(run({"getdel", "g"}, ev), "$1\r\nv\r\n");
+    EXPECT_EQ(ev, (V{"del:g"}));
+    EXPECT_EQ(run({"getdel", "g"}, ev), "$-1\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"getex", "k", "ex", "100"}, ev), "$2\r\nv2\r\n");
+    EXPECT_EQ(ev, (V{"expire:k"}));
+    EXPECT_EQ(run({"getex", "k", "persist"}, ev), "$2\r\nv2\r\n");
+    EXPECT_EQ(ev, (V{"persist:k"}));
+    EXPECT_EQ(run({"getex", "k"}, ev), "$2\r\nv2\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"getex", "k", "persist"}, ev), "$2\r\nv2\r\n");
+    EXPECT_EQ(ev, V{});  // no TTL to remove
+    EXPECT_EQ(run({"setrange", "k", "1", "xx"}, ev), ":3\r\n");
+    EXPECT_EQ(ev, (V{"setrange:k"}));
+    EXPECT_EQ(run({"setrange", "sr", "2", "ab"}, ev), ":4\r\n");
+    EXPECT_EQ(ev, (V{"new:sr", "setrange:sr"}));
+    EXPECT_EQ(run({"setrange", "k", "0", ""}, ev), ":3\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"incrbyfloat", "f", "1.5"}, ev), "$3\r\n1.5\r\n");
+    EXPECT_EQ(ev, (V{"new:f", "incrbyfloat:f"}));
+    EXPECT_EQ(run({"unlink", "f", "nope"}, ev), ":1\r\n");
+    EXPECT_EQ(ev, (V{"del:f"}));
+    EXPECT_EQ(run({"pexpire", "k", "100000"}, ev), ":1\r\n");
+    EXPECT_EQ(run({"expireat", "k", "99999999999"}, ev), ":1\r\n");
+    EXPECT_EQ(ev, (V{"expire:k"}));
+    EXPECT_EQ(run({"pexpireat", "k", "1"}, ev), ":1\r\n");
+    EXPECT_EQ(ev, (V{"del:k"}));
+}
+
+TEST_F(RespNotify, RenamesReportWhatRedisFires) {
+    // Keys on one shard: both run whole on their owner (the control plane
+    // answers CROSSSLOT otherwise). Find two that share shard 0.
+    std::vector<std::string> same;
+    for (int i = 0; same.size() < 3; ++i) {
+        const std::string k = "r" + std::to_string(i);
+        if (shard_index(store::KeyRef(k).digest, 2) == 0) same.push_back(k);
+    }
+    V ev;
+    run({"set", same[0], "v"}, ev);
+    run({"set", same[2], "w"}, ev);
+    EXPECT_EQ(run({"rename", same[0], same[1]}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"new:" + same[1], "rename_from:" + same[0], "rename_to:" + same[1]}));
+    EXPECT_EQ(run({"renamenx", same[1], same[2]}, ev), ":0\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"renamenx", same[1], same[0]}, ev), ":1\r\n");
+    EXPECT_EQ(ev, (V{"new:" + same[0], "rename_from:" + same[1], "rename_to:" + same[0]}));
+    EXPECT_EQ(run({"rename", same[0], same[0]}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, V{});
+}
+
 TEST_F(RespNotify, ReportsOnlyTheClassesAsked) {
     V ev;
     EXPECT_EQ(run({"set", "k", "v", "ex", "10"}, ev, "gK"), "+OK\r\n");

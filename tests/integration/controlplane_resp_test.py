@@ -279,6 +279,102 @@ print("ok")
         ["flushall"], ["get", "{k}s"], ["exists", "{k}s", "{k}e"],
     ]
 
+    @staticmethod
+    def differences(ours, theirs, cmds, k):
+        """Each command sent to both; the replies that differ."""
+        diffs = []
+        for cmd in cmds:
+            args = [a.replace("{k}", k) for a in cmd]
+            a, b = ours.cmd(*args), theirs.cmd(*args)
+            name = args[0].lower() if args else ""
+            if name in ("ttl", "pttl", "expiretime", "pexpiretime") and \
+                    a.startswith(b":") and b.startswith(b":"):
+                x, y = int(a[1:-2]), int(b[1:-2])
+                # Whole seconds here; Redis rounds milliseconds.
+                slack = 1000 if name in ("pttl", "pexpiretime") else 1
+                if x >= 0 and y >= 0 and abs(x - y) <= slack:
+                    continue
+            if a != b:
+                diffs.append(f"{args}: fulmar {a!r} redis {b!r}")
+        return diffs
+
+    # The rest of the string and key commands (one key each: the two
+    # workers' shards never split them).
+    DIFF_STRINGS = [
+        ["set", "{k}s", "hello world"], ["getrange", "{k}s", "0", "4"],
+        ["getrange", "{k}s", "-5", "-1"], ["getrange", "{k}s", "5", "2"],
+        ["getrange", "{k}s", "-1", "-5"], ["getrange", "{k}s", "0", "100"],
+        ["getrange", "{k}none", "0", "1"], ["getrange", "{k}s", "a", "1"],
+        ["substr", "{k}s", "1", "3"], ["setrange", "{k}s", "6", "Redis"], ["get", "{k}s"],
+        ["setrange", "{k}r", "5", "x"], ["get", "{k}r"], ["setrange", "{k}none", "0", ""],
+        ["exists", "{k}none"], ["setrange", "{k}s", "-1", "x"], ["setrange", "{k}s", "0", ""],
+        ["getset", "{k}s", "new"], ["getset", "{k}g", "first"], ["get", "{k}g"],
+        ["getdel", "{k}g"], ["getdel", "{k}g"], ["exists", "{k}g"],
+        ["set", "{k}x", "v"], ["getex", "{k}x", "EX", "100"], ["ttl", "{k}x"],
+        ["getex", "{k}x", "PERSIST"], ["ttl", "{k}x"], ["getex", "{k}x", "PX", "200000"],
+        ["pttl", "{k}x"], ["getex", "{k}x", "EX", "0"], ["getex", "{k}x", "EX", "1", "PX", "1"],
+        ["getex", "{k}x", "FOO"], ["getex", "{k}x", "EX"], ["getex", "{k}none"],
+        ["getex", "{k}x", "EXAT", "1"], ["exists", "{k}x"],
+        ["set", "{k}f", "10.5"], ["incrbyfloat", "{k}f", "0.1"], ["incrbyfloat", "{k}f", "-5"],
+        ["incrbyfloat", "{k}f", "5.0e3"], ["incrbyfloat", "{k}nf", "3"],
+        ["incrbyfloat", "{k}f", "abc"], ["incrbyfloat", "{k}f", "1e400"],
+        ["incrbyfloat", "{k}s", "1"], ["incrbyfloat", "{k}f", " 1"], ["get", "{k}f"],
+        ["set", "{k}e", "v"], ["pexpire", "{k}e", "100000"], ["pttl", "{k}e"],
+        ["expireat", "{k}e", "4000000000"], ["expiretime", "{k}e"], ["pexpiretime", "{k}e"],
+        ["pexpireat", "{k}e", "4000000000000"], ["expiretime", "{k}e"],
+        ["expiretime", "{k}none"], ["expiretime", "{k}s"], ["pexpire", "{k}e", "x"],
+        ["expireat", "{k}e", "1"], ["exists", "{k}e"],
+        ["pexpire", "{k}s", "9223372036854775807"], ["expire", "{k}s", "9223372036854775807"],
+        ["touch", "{k}s", "{k}none", "{k}s"], ["unlink", "{k}s", "{k}none"], ["type", "{k}s"],
+        ["set", "{k}t", "v"], ["type", "{k}t"], ["type", "{k}none"], ["flushdb", "x"],
+        ["getdel"], ["getrange", "{k}s"], ["rename", "{k}s"], ["msetnx", "{k}a"],
+        ["msetnx", "{k}a", "1", "{k}b"],
+    ]
+
+    def test_string_and_key_commands_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        try:
+            diffs = self.differences(ours, theirs, self.DIFF_STRINGS, self.key("ds"))
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+    def test_multi_key_writes_on_one_shard_or_crossslot(self):
+        """RENAME and MSETNX run whole when both keys share an owner, and
+        answer CROSSSLOT otherwise (two workers: some pairs split)."""
+        r = self.fulmar()
+        k = self.key("mk")
+        try:
+            seen = set()
+            for i in range(40):
+                r.cmd("set", f"{k}src", "v")
+                rep = r.cmd("rename", f"{k}src", f"{k}dst{i}")
+                if rep == b"+OK\r\n":
+                    seen.add("ok")
+                    self.assertEqual(r.cmd("get", f"{k}dst{i}"), b"$1\r\nv\r\n")
+                    self.assertEqual(r.cmd("exists", f"{k}src"), b":0\r\n")
+                    self.assertEqual(r.cmd("renamenx", f"{k}dst{i}", f"{k}dst{i}"), b":0\r\n")
+                    self.assertEqual(r.cmd("msetnx", f"{k}src", "a", f"{k}dst{i}", "b"),
+                                     b":0\r\n")
+                    r.cmd("del", f"{k}dst{i}")
+                    self.assertEqual(r.cmd("msetnx", f"{k}src", "a", f"{k}dst{i}", "b"),
+                                     b":1\r\n")
+                    self.assertEqual(r.cmd("mget", f"{k}src", f"{k}dst{i}"),
+                                     b"*2\r\n$1\r\na\r\n$1\r\nb\r\n")
+                else:
+                    seen.add("cross")
+                    self.assertEqual(rep, b"-CROSSSLOT Keys in request don't hash to the "
+                                          b"same slot\r\n")
+                    self.assertEqual(r.cmd("exists", f"{k}src"), b":1\r\n")
+                r.cmd("del", f"{k}src")
+            self.assertEqual(seen, {"ok", "cross"})
+            self.assertEqual(r.cmd("rename", f"{k}nosuch", f"{k}x"), b"-ERR no such key\r\n")
+        finally:
+            r.close()
+
     def test_replies_match_redis_server_byte_for_byte(self):
         self.start_redis()
         ours = self.fulmar()
@@ -286,18 +382,7 @@ print("ok")
         k = self.key("d")
         diffs = []
         try:
-            for cmd in self.DIFF:
-                args = [a.replace("{k}", k) for a in cmd]
-                a, b = ours.cmd(*args), theirs.cmd(*args)
-                name = args[0].lower() if args else ""
-                if name in ("ttl", "pttl") and a.startswith(b":") and b.startswith(b":"):
-                    x, y = int(a[1:-2]), int(b[1:-2])
-                    # Whole seconds here; Redis rounds milliseconds.
-                    slack = 1000 if name == "pttl" else 1
-                    if x >= 0 and y >= 0 and abs(x - y) <= slack:
-                        continue
-                if a != b:
-                    diffs.append(f"{args}: fulmar {a!r} redis {b!r}")
+            diffs = self.differences(ours, theirs, self.DIFF, k)
             # An inline command and a protocol error close the connection
             # after the error, in both.
             self.assertEqual(ours.raw(b"PING\r\n"), theirs.raw(b"PING\r\n"))

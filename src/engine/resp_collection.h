@@ -1,0 +1,83 @@
+// Redis's lists, sets and hashes inside one item: the compact encoding, and
+// the reads and writes every collection command is built from.
+//
+// Any thread decodes (the control plane reads a collection from a ShardView
+// copy); only the key's owner worker writes (the shard's single writer).
+//
+// Encoding (the item's value; the item's type says list, set or hash):
+//
+//   byte 0      1             5
+//   +-----------+-------------+-------------------+-------------------+----
+//   | kCompact  | n (u32 LE)  | len0 | bytes0     | len1 | bytes1     | ...
+//   +-----------+-------------+-------------------+-------------------+----
+//   len: LEB128 (1 byte below 128, 2 below 16384, ...)
+//
+// A list keeps its elements in order; a set its members (unordered); a
+// hash its fields and values alternating (n counts both). Like Redis's
+// listpack: one allocation, no pointers, a sequential scan; every write
+// builds the new value once into a fresh chunk and publishes it (readers
+// see the old or the new collection, never a mix: the item's seqlock).
+// The whole collection is one item, so it is bounded by the item limit
+// (1 MiB) and counts against, and is evicted and expired with, the shard
+// like any item.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine_ctx.h"
+#include "engine/resp_commands.h"
+#include "store/item.h"
+#include "store/shard.h"
+
+namespace fulmar::engine::coll {
+
+inline constexpr uint8_t kCompact = 0xC1;
+inline constexpr size_t kHeaderSize = 5;
+
+// `value` decoded into `out` (views into `value`); false when malformed.
+bool decode(std::string_view value, std::vector<std::string_view>& out);
+// Bytes the encoding of `entries` takes.
+size_t encoded_size(std::span<const std::string_view> entries);
+// Writes the encoding of `entries` to dst (encoded_size bytes).
+void encode(std::span<const std::string_view> entries, char* dst);
+
+enum class Found : uint8_t {
+    kMissing,    // no such key (or expired)
+    kFound,      // entries hold the collection
+    kWrongType,  // the key holds another type: answer WRONGTYPE
+};
+
+// A reader's look-up (any thread: the control plane from shared memory, an
+// owner from its own shards): entries point into ctx.scratch, valid until
+// the next read into it.
+Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
+           std::vector<std::string_view>& entries);
+
+// The owner's look-up: entries point into the item, valid until the next
+// write to the shard (write() may use them: it keeps the old item alive
+// until the new one is published). `exptime` gets the old item's.
+Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now,
+           std::vector<std::string_view>& entries, UnixTime* exptime = nullptr);
+
+enum class WriteStatus : uint8_t {
+    kStored,
+    kDeleted,   // no entries left: Redis removes an empty collection's key
+    kTooLarge,  // the encoding would not fit one item
+    kNoMemory,
+};
+
+// The owner's write: `entries` become key's collection of `type`, with
+// `exptime` (absolute, 0 never: a collection written over keeps its TTL,
+// so pass the old one). Entries may point into the key's current item.
+WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now);
+
+// Redis's reply to a failed write (the OOM or the item limit); nothing
+// for kStored and kDeleted.
+void write_error(WriteStatus st, proto::ReplySink& out);
+
+}  // namespace fulmar::engine::coll

@@ -1,0 +1,404 @@
+// The rest of Redis's string commands (GETDEL GETEX GETRANGE SETRANGE
+// INCRBYFLOAT MSETNX) and the renames, on memcached's items like the first
+// slice (resp_commands.cc): a Redis string is an item's value.
+#include <fmt/core.h>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "engine/resp_groups.h"
+#include "engine/resp_util.h"
+#include "store/exptime.h"
+#include "store/item.h"
+#include "store/shard.h"
+
+namespace fulmar::engine {
+namespace {
+
+using namespace resp;
+
+// The owner's string under `k`: nullptr after answering WRONGTYPE, or with
+// *missing set when there is no key.
+const store::Item* find_string(store::Shard& s, const store::KeyRef& k, UnixTime now, bool& missing,
+                               ReplySink& out) {
+    const store::Item* it = s.find(k, now);
+    missing = it == nullptr;
+    if (it != nullptr && !it->is_string()) {
+        RespWriter(out).write_error(kErrWrongType);
+        return nullptr;
+    }
+    return it;
+}
+
+// GETDEL key
+void op_getdel(const RespRequest&, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    store::Shard& s = ctx.shard_for(k);
+    bool missing = false;
+    const store::Item* it = find_string(s, k, ctx.now(), missing, out);
+    if (it == nullptr) {
+        if (missing) RespWriter(out).write_null();
+        return;
+    }
+    RespWriter(out).write_bulk(it->value());
+    s.unlink(const_cast<store::Item*>(it));
+}
+
+// GETEX key [EX s | PX ms | EXAT t | PXAT t_ms | PERSIST]
+struct GetexOptions {
+    bool persist = false;
+    UnixTime abs = 0;
+    bool expire = false;
+};
+
+bool parse_getex_options(const RespRequest& req, UnixTime now, GetexOptions& o, ReplySink& out) {
+    const auto& a = req.args;
+    for (size_t i = 2; i < a.size(); ++i) {
+        const std::string_view opt = a[i];
+        const bool has_next = i + 1 < a.size();
+        int unit = 0;  // 1 EX, 2 PX, 3 EXAT, 4 PXAT
+        if (iequals(opt, "PERSIST") && !o.expire && !o.persist) {
+            o.persist = true;
+            continue;
+        }
+        if (iequals(opt, "EX")) unit = 1;
+        if (iequals(opt, "PX")) unit = 2;
+        if (iequals(opt, "EXAT")) unit = 3;
+        if (iequals(opt, "PXAT")) unit = 4;
+        if (unit == 0 || o.expire || o.persist || !has_next) {
+            RespWriter(out).write_error(kErrSyntax);
+            return false;
+        }
+        int64_t v = 0;
+        if (!resp_parse_int(a[++i], v)) {
+            RespWriter(out).write_error(kErrNotInteger);
+            return false;
+        }
+        const bool seconds = unit == 1 || unit == 3;
+        if (v <= 0 || (seconds && v > INT64_MAX / 1000)) {
+            RespWriter(out).write_error("invalid expire time in 'getex' command");
+            return false;
+        }
+        int64_t ms = seconds ? v * 1000 : v;
+        if (unit <= 2) {
+            if (ms > INT64_MAX - int64_t{now} * 1000) {
+                RespWriter(out).write_error("invalid expire time in 'getex' command");
+                return false;
+            }
+            ms += int64_t{now} * 1000;
+        }
+        o.abs = clamp_time(ms_to_s(ms));
+        o.expire = true;
+    }
+    return true;
+}
+
+bool parse_getex(const RespRequest& req, ReplySink& out) {
+    GetexOptions o;
+    return parse_getex_options(req, 0, o, out);
+}
+
+void op_getex(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    const UnixTime now = ctx.now();
+    GetexOptions o;
+    if (!parse_getex_options(req, now, o, out)) return;
+    store::Shard& s = ctx.shard_for(k);
+    bool missing = false;
+    const store::Item* found = find_string(s, k, now, missing, out);
+    if (found == nullptr) {
+        if (missing) RespWriter(out).write_null();
+        return;
+    }
+    auto* it = const_cast<store::Item*>(found);
+    RespWriter(out).write_bulk(it->value());
+    if (o.expire && store::is_expired(o.abs, now)) {
+        s.unlink(it);  // an expiry already past deletes the key, as Redis does
+    } else if (o.expire) {
+        s.modify(it, [&](store::Item& i) { i.exptime = o.abs; });
+    } else if (o.persist && it->exptime != 0) {
+        s.modify(it, [](store::Item& i) { i.exptime = 0; });
+    }
+}
+
+// GETRANGE key start end: Redis's clamping, "" when out of range.
+bool parse_range(const RespRequest& req, int64_t& start, int64_t& end, ReplySink& out) {
+    if (!resp_parse_int(req.args[2], start) || !resp_parse_int(req.args[3], end)) {
+        RespWriter(out).write_error(kErrNotInteger);
+        return false;
+    }
+    return true;
+}
+
+bool parse_getrange(const RespRequest& req, ReplySink& out) {
+    int64_t start = 0, end = 0;
+    return parse_range(req, start, end, out);
+}
+
+void read_getrange(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
+    int64_t start = 0, end = 0;
+    if (!parse_range(req, start, end, out)) return;
+    RespWriter w(out);
+    store::ItemMeta meta;
+    std::string_view v;
+    if (read_key(req.args[1], ctx, meta) == store::ReadStatus::kHit) {
+        if (item_type(meta) != store::ItemType::kString) {
+            w.write_error(kErrWrongType);
+            return;
+        }
+        v = {ctx.scratch.data(), meta.value_len};
+    }
+    const auto len = static_cast<int64_t>(v.size());
+    if (start < 0 && end < 0 && start > end) {
+        w.write_bulk("");
+        return;
+    }
+    if (start < 0) start += len;
+    if (end < 0) end += len;
+    if (start < 0) start = 0;
+    if (end < 0) end = 0;
+    if (end >= len) end = len - 1;
+    if (len == 0 || start > end) {
+        w.write_bulk("");
+        return;
+    }
+    w.write_bulk(v.substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1)));
+}
+
+// SETRANGE key offset value: zero-padded, the new length.
+bool parse_setrange(const RespRequest& req, ReplySink& out) {
+    int64_t offset = 0;
+    if (!resp_parse_int(req.args[2], offset)) {
+        RespWriter(out).write_error(kErrNotInteger);
+        return false;
+    }
+    if (offset < 0) {
+        RespWriter(out).write_error("offset is out of range");
+        return false;
+    }
+    return true;
+}
+
+void op_setrange(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
+    if (!parse_setrange(req, out)) return;
+    int64_t offset = 0;
+    resp_parse_int(req.args[2], offset);
+    const std::string_view value = req.args[3];
+    store::Shard& s = ctx.shard_for(k);
+    const UnixTime now = ctx.now();
+    bool missing = false;
+    const store::Item* it = find_string(s, k, now, missing, out);
+    if (it == nullptr && !missing) return;
+    RespWriter w(out);
+    const size_t old_len = it != nullptr ? it->value_len : 0;
+    if (value.empty()) {
+        w.write_integer(static_cast<int64_t>(old_len));
+        return;
+    }
+    const auto off = static_cast<uint64_t>(offset);
+    if (off > store::kMaxItemSize || !mc_item_fits(k.key.size(), off + value.size())) {
+        w.write_error(kErrTooLarge);
+        return;
+    }
+    const size_t new_len = std::max<size_t>(old_len, off + value.size());
+    char* buf = ctx.scratch.data();
+    if (it != nullptr) std::memcpy(buf, it->value_ptr(), old_len);
+    if (off > old_len) std::memset(buf + old_len, 0, off - old_len);
+    std::memcpy(buf + off, value.data(), value.size());
+    store::StoreArgs args;
+    if (it != nullptr) {
+        args.flags = it->client_flags;
+        args.exptime = it->exptime;
+    }
+    const store::StoreStatus st =
+        s.store(store::StoreMode::kSet, k, std::string_view(buf, new_len), args, now);
+    if (st != store::StoreStatus::kStored) {
+        write_store_error(st, out);
+        return;
+    }
+    w.write_integer(static_cast<int64_t>(new_len));
+}
+
+// Redis's string2ld: the whole text a finite long double, no spaces.
+bool parse_long_double(std::string_view s, long double& out) {
+    if (s.empty() || s.size() >= 5 * 1024) return false;
+    if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
+    std::array<char, 5 * 1024> buf{};
+    std::memcpy(buf.data(), s.data(), s.size());
+    char* end = nullptr;
+    errno = 0;
+    const long double v = std::strtold(buf.data(), &end);
+    if (end != buf.data() + s.size() || std::isnan(v)) return false;
+    if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
+    out = v;
+    return true;
+}
+
+// Redis's ld2string(LD_STR_HUMAN): "%.17Lf" without trailing zeros.
+std::string format_long_double(long double v) {
+    char buf[5 * 1024];
+    int l = std::snprintf(buf, sizeof buf, "%.17Lf", v);
+    if (l <= 0 || static_cast<size_t>(l) >= sizeof buf) return "0";
+    if (std::strchr(buf, '.') != nullptr) {
+        while (buf[l - 1] == '0')
+            --l;
+        if (buf[l - 1] == '.') --l;
+    }
+    if (l == 2 && buf[0] == '-' && buf[1] == '0') return "0";
+    return std::string(buf, static_cast<size_t>(l));
+}
+
+// INCRBYFLOAT key increment
+bool parse_incrbyfloat(const RespRequest& req, ReplySink& out) {
+    long double incr = 0;
+    if (!parse_long_double(req.args[2], incr)) {
+        RespWriter(out).write_error(kErrNotFloat);
+        return false;
+    }
+    return true;
+}
+
+void op_incrbyfloat(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
+                    ReplySink& out) {
+    long double incr = 0;
+    if (!parse_long_double(req.args[2], incr)) {
+        RespWriter(out).write_error(kErrNotFloat);
+        return;
+    }
+    store::Shard& s = ctx.shard_for(k);
+    const UnixTime now = ctx.now();
+    bool missing = false;
+    const store::Item* it = find_string(s, k, now, missing, out);
+    if (it == nullptr && !missing) return;
+    long double cur = 0;
+    store::StoreArgs args;
+    if (it != nullptr) {
+        if (!parse_long_double(it->value(), cur)) {
+            RespWriter(out).write_error(kErrNotFloat);
+            return;
+        }
+        args.flags = it->client_flags;
+        args.exptime = it->exptime;
+    }
+    const long double next = cur + incr;
+    if (std::isnan(next) || std::isinf(next)) {
+        RespWriter(out).write_error("increment would produce NaN or Infinity");
+        return;
+    }
+    const std::string text = format_long_double(next);
+    const store::StoreStatus st = s.store(store::StoreMode::kSet, k, text, args, now);
+    if (st != store::StoreStatus::kStored) {
+        write_store_error(st, out);
+        return;
+    }
+    RespWriter(out).write_bulk(text);
+}
+
+// MSETNX key value [key value ...]: all or nothing; the keys share an owner
+// (the control plane answers CROSSSLOT otherwise), so it is atomic.
+bool parse_msetnx(const RespRequest& req, ReplySink& out) {
+    if (req.args.size() % 2 == 1) return true;
+    RespWriter(out).write_error(resp_arity_error("msetnx"));
+    return false;
+}
+
+void op_msetnx(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    const UnixTime now = ctx.now();
+    for (size_t i = 1; i + 1 < req.args.size(); i += 2) {
+        const store::KeyRef k(req.args[i]);
+        if (ctx.shard_for(k).find(k, now) != nullptr) {
+            RespWriter(out).write_integer(0);
+            return;
+        }
+        if (!mc_item_fits(k.key.size(), req.args[i + 1].size())) {
+            RespWriter(out).write_error(kErrTooLarge);
+            return;
+        }
+    }
+    for (size_t i = 1; i + 1 < req.args.size(); i += 2) {
+        const store::KeyRef k(req.args[i]);
+        const store::StoreStatus st = ctx.shard_for(k).store(
+            store::StoreMode::kSet, k, req.args[i + 1], store::StoreArgs{}, now);
+        if (st != store::StoreStatus::kStored) {
+            write_store_error(st, out);
+            return;
+        }
+        ++ctx.stats->cmd_set;
+    }
+    RespWriter(out).write_integer(1);
+}
+
+// RENAME key newkey / RENAMENX key newkey: the item (any type, its TTL and
+// flags) under the new name; both keys share an owner (CROSSSLOT otherwise).
+void op_rename(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    const bool nx = iequals(req.args[0], "renamenx");
+    const store::KeyRef from(req.args[1]);
+    const store::KeyRef to(req.args[2]);
+    store::Shard& s = ctx.shard_for(from);
+    const UnixTime now = ctx.now();
+    RespWriter w(out);
+    const store::Item* it = s.find(from, now);
+    if (it == nullptr) {
+        w.write_error(kErrNoSuchKey);
+        return;
+    }
+    if (from.key == to.key) {
+        if (nx)
+            w.write_integer(0);
+        else
+            w.write_simple("OK");
+        return;
+    }
+    if (nx && s.find(to, now) != nullptr) {
+        w.write_integer(0);
+        return;
+    }
+    // The value goes through the scratch: storing may evict, and the source
+    // must not be read after that.
+    const size_t len = it->value_len;
+    std::memcpy(ctx.scratch.data(), it->value_ptr(), len);
+    const store::StoreArgs args{
+        .flags = it->client_flags, .exptime = it->exptime, .type = it->type()};
+    const store::StoreStatus st =
+        s.store(store::StoreMode::kSet, to, std::string_view(ctx.scratch.data(), len), args, now);
+    if (st != store::StoreStatus::kStored) {
+        write_store_error(st, out);
+        return;
+    }
+    if (store::Item* old = s.find(from, now)) s.unlink(old);
+    if (nx)
+        w.write_integer(1);
+    else
+        w.write_simple("OK");
+}
+
+constexpr KeySpec kTwoKeys{1, 2, 1};
+
+const std::array kTable = {
+    // clang-format off
+    RespCommand{Spec{"getdel", exactly(2), kWrite, kOneKey, nullptr, op_getdel}},
+    RespCommand{Spec{"getex", at_least(2), kWrite, kOneKey, parse_getex, op_getex}},
+    RespCommand{Spec{"getrange", exactly(4), kRead, kOneKey, parse_getrange,
+                     exec_read<read_getrange>}, read_getrange},
+    // SUBSTR is GETRANGE's old name, still served by Redis 7.0.
+    RespCommand{Spec{"substr", exactly(4), kRead, kOneKey, parse_getrange,
+                     exec_read<read_getrange>}, read_getrange},
+    RespCommand{Spec{"setrange", exactly(4), kWrite, kOneKey, parse_setrange, op_setrange}},
+    RespCommand{Spec{"incrbyfloat", exactly(3), kWrite, kOneKey, parse_incrbyfloat,
+                     op_incrbyfloat}},
+    RespCommand{Spec{"msetnx", at_least(3), kWrite, kKeyValuePairs, parse_msetnx, op_msetnx}},
+    RespCommand{Spec{"rename", exactly(3), kWrite, kTwoKeys, nullptr, op_rename}},
+    RespCommand{Spec{"renamenx", exactly(3), kWrite, kTwoKeys, nullptr, op_rename}},
+    // clang-format on
+};
+
+}  // namespace
+
+std::span<const RespCommand> resp_string_commands() {
+    return kTable;
+}
+
+}  // namespace fulmar::engine
