@@ -133,6 +133,23 @@ bool McServer::publish_events(std::string& reply) {
     return true;
 }
 
+bool McServer::wants_events(uint16_t cls) const {
+    return pubsub_ && notify_enabled(pubsub_->notify_flags()) &&
+           (pubsub_->notify_flags() & cls) != 0;
+}
+
+void McServer::publish_expired(const OwnerReply& r) {
+    if (!pubsub_ || r.bytes == nullptr || r.len == 0) return;
+    const std::string keys = OwnerExecutor::copy_reply(r);
+    // Each key: one length byte, then the key (store::SweepKeys).
+    for (size_t p = 0; p < keys.size();) {
+        const size_t n = static_cast<unsigned char>(keys[p]);
+        if (p + 1 + n > keys.size()) break;
+        pubsub_->keyspace_event(kNotifyExpired, "expired", std::string_view(keys).substr(p + 1, n));
+        p += 1 + n;
+    }
+}
+
 void McServer::wants_retry(const McConnection& c) {
     retry_.push_back(c.id());
 }

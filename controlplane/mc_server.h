@@ -89,6 +89,10 @@ class McServer final : public EventHandler {
     // (engine/resp_notify.h) and publishes them; false when they do not
     // parse.
     bool publish_events(std::string& reply);
+    // Whether keyspace events of class `cls` are published at all.
+    bool wants_events(uint16_t cls) const;
+    // A sweep step's freed keys (SweepStep::keys): "expired" events.
+    void publish_expired(const OwnerReply& r);
 
     const McServerDeps& deps() const { return deps_; }
     engine::EngineCtx& ctx() { return ctx_; }

@@ -19,9 +19,11 @@
 // Covered: the events of the string commands (new, set, expire, persist,
 // del, incrby, incrbyfloat, append, setrange), DEL and UNLINK (del),
 // EXPIRE PEXPIRE EXPIREAT PEXPIREAT (expire, or del when the time is
-// past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to). Not yet: expired and evicted events from the owners'
-// sweeps and evictions (controlplane/README.md: a ring per shard), keymiss
-// from the control plane's reads.
+// past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to).
+// Expired events of the paced sweep travel with the sweep's reply instead
+// (dataplane/handoff.h SweepStep::keys). Not yet: evicted events
+// (controlplane/README.md), keymiss from the control plane's reads, the
+// list, set and hash commands.
 #pragma once
 
 #include <cstdint>

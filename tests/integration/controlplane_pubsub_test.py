@@ -185,7 +185,9 @@ NOTIFY_SCRIPT = [
     ("c", ["unlink", "ks.g"], False),
     ("c", ["pexpire", "ks.r", "100000"], False),
     ("c", ["expireat", "ks.r", "1"], False),
-    ("c", ["msetnx", "ks.{t}1", "1", "ks.{t}2", "2"], False),
+    # One key: keys of several shards answer CROSSSLOT here (no hash tags).
+    ("c", ["msetnx", "ks.t1", "1"], False),
+    ("c", ["msetnx", "ks.t1", "2"], False),
     ("c", ["publish", "__keyevent@0__:set", "not an event"], False),
 ]
 
@@ -353,6 +355,33 @@ class PubSubTest(unittest.TestCase):
         # would pass the comparison only if Redis were silent too).
         heard = sum(len(step["a"]) for _, _, step in ours)
         self.assertGreater(heard, 40)
+
+    def test_expired_events_come_when_the_sweep_frees_the_key(self):
+        # Redis fires them from its active expiry; here the owner's paced
+        # sweep hands back the keys it freed. Same channels, same bytes.
+        self.start_redis()
+        key = f"exp.{os.getpid()}.{random.randrange(1 << 30)}"
+        want = [(b"*4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n"
+                 b"$22\r\n__keyevent@0__:expired\r\n" + f"${len(key)}\r\n{key}\r\n".encode()),
+                (b"*4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n" +
+                 f"${15 + len(key)}\r\n__keyspace@0__:{key}\r\n$7\r\nexpired\r\n".encode())]
+        for connect in (lambda: socket.create_connection(("127.0.0.1", self.redis_port)),
+                        self.sock):
+            listener, writer = Raw(connect()), Raw(connect())
+            try:
+                listener.cmd("psubscribe", "__key*")
+                self.assertEqual(writer.cmd("set", key, "v", "ex", "1"), b"+OK\r\n")
+                got = []
+                listener.s.settimeout(20)
+                deadline = time.monotonic() + 20
+                while len(got) < 2 and time.monotonic() < deadline:
+                    reply, listener.buf = read_reply(listener.s, listener.buf)
+                    if b"expired" in reply:
+                        got.append(reply)
+                self.assertEqual(sorted(got), sorted(want))
+            finally:
+                listener.close()
+                writer.close()
 
     # ---- clients unchanged -------------------------------------------------
 
