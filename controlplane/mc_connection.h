@@ -55,7 +55,10 @@ class McConnection final : public EventHandler, private ExecutorClient, private 
     void close_now();
 
     uint64_t id() const { return id_; }
-    bool idle_since(UnixTime t) const { return last_active_ < t && exec_.pending() == 0; }
+    // A subscriber is never idle (Redis's timeout spares pub/sub clients).
+    bool idle_since(UnixTime t) const {
+        return last_active_ < t && exec_.pending() == 0 && !PubSubClient::subscribed();
+    }
     // Replies past output_buffer_limit_mb that the client has not taken a
     // byte of for kSlowReaderGraceS: it is closed (McServer::tick).
     bool slow_reader(UnixTime now) const;

@@ -139,7 +139,9 @@ bool McServer::wants_events(uint16_t cls) const {
 }
 
 void McServer::publish_expired(const OwnerReply& r) {
-    if (!pubsub_ || r.bytes == nullptr || r.len == 0) return;
+    if (!pubsub_) return;
+    if (r.sweep != nullptr) pubsub_->stats().expired_dropped += r.sweep->keys_dropped;
+    if (r.bytes == nullptr || r.len == 0) return;
     const std::string keys = OwnerExecutor::copy_reply(r);
     // Each key: one length byte, then the key (store::SweepKeys).
     for (size_t p = 0; p < keys.size();) {

@@ -64,6 +64,8 @@ enum class ChannelKind : uint8_t { kGlobal, kShard };
 struct PubSubStats {
     uint64_t published = 0;   // PUBLISH and SPUBLISH run
     uint64_t deliveries = 0;  // messages handed to subscribers
+    // Keys a sweep step freed past its bound: no "expired" event for them.
+    uint64_t expired_dropped = 0;
 };
 
 class PubSubHub {
@@ -97,6 +99,7 @@ class PubSubHub {
     size_t numpat() const { return patterns_.size(); }
 
     const PubSubStats& stats() const { return stats_; }
+    PubSubStats& stats() { return stats_; }
 
     // Keyspace notifications (common/keyspace_events.h): which the owners
     // are asked to report (controlplane.notify_keyspace_events).

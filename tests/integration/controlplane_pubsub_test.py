@@ -43,6 +43,8 @@ REDIS_PORT = 6379
 PY = "/usr/bin/python3"
 # The appliance's pubsub limits (MiB, s): small, so the tests are quick.
 HARD_MB, SOFT_MB, SOFT_S = 16, 2, 1
+# Idle clients are closed past this; subscribers are not (as in Redis).
+IDLE_S = 5
 
 
 def enc(*args):
@@ -227,6 +229,7 @@ class PubSubTest(unittest.TestCase):
             f"pubsub_output_soft_limit_mb = {SOFT_MB}",
             f"pubsub_output_soft_seconds = {SOFT_S}",
             f'notify_keyspace_events = "{NOTIFY}"',
+            f"idle_timeout_s = {IDLE_S}",
         ])
         cls.cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, section)
         if not cls.cp.wait_ready():
@@ -382,6 +385,26 @@ class PubSubTest(unittest.TestCase):
             finally:
                 listener.close()
                 writer.close()
+
+    def test_an_idle_subscriber_is_not_closed_for_idleness(self):
+        sub, idle = self.fulmar(), self.fulmar()
+        try:
+            sub.cmd("subscribe", "idle.chan")
+            self.assertEqual(idle.cmd("ping"), b"+PONG\r\n")
+            time.sleep(IDLE_S + 2.5)
+            pub = self.fulmar()
+            try:
+                self.assertEqual(pub.cmd("publish", "idle.chan", "still here"), b":1\r\n")
+            finally:
+                pub.close()
+            self.assertEqual(sub.raw(b""),
+                             b"*3\r\n$7\r\nmessage\r\n$9\r\nidle.chan\r\n$10\r\nstill here\r\n")
+            # The other one, idle as long, was closed.
+            idle.s.settimeout(5)
+            self.assertEqual(idle.s.recv(10), b"")
+        finally:
+            sub.close()
+            idle.close()
 
     # ---- clients unchanged -------------------------------------------------
 
