@@ -45,6 +45,7 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
             exec_, static_cast<ExecutorClient&>(*this));
     if (resp_ && server.pubsub() != nullptr)
         resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this));
+    if (resp_ && server.blocking() != nullptr) resp_->attach_blocking(*server.blocking());
 }
 
 McConnection::~McConnection() {
@@ -69,6 +70,8 @@ void McConnection::close_now() {
     closed_ = true;
     // A connection that closes leaves every channel.
     if (server_.pubsub() != nullptr) server_.pubsub()->drop(*this);
+    // A blocked client that leaves takes nothing more from its lists.
+    if (resp_) resp_->disconnect();
     server_.deps().loop->remove(fd_);
     ::close(fd_);
     server_.retire(this);
@@ -210,6 +213,8 @@ void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
     if (closed_) return;
     if (op == PostOp::kRespGather && resp_)
         resp_->gathered(ticket, bytes, out_);
+    else if (op == PostOp::kRespBlocking && resp_)
+        resp_->blocking_reply(ticket, bytes, out_);
     else
         out_.fill(ticket, std::move(bytes));
     write_out();
@@ -272,6 +277,11 @@ void McConnection::flush_pushed() {
 }
 
 // ---- what the executor asks of its client ----------------------------------
+
+void McConnection::output_ready() {
+    write_out();
+    if (!closed_ && waiting_ && exec_.pending() == 0) process();
+}
 
 uint64_t McConnection::new_ticket(PostOp op) {
     return server_.new_ticket(*this, op);

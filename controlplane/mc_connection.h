@@ -55,9 +55,11 @@ class McConnection final : public EventHandler, private ExecutorClient, private 
     void close_now();
 
     uint64_t id() const { return id_; }
-    // A subscriber is never idle (Redis's timeout spares pub/sub clients).
+    // A subscriber or a blocked Redis client is never idle (Redis's
+    // timeout spares both).
     bool idle_since(UnixTime t) const {
-        return last_active_ < t && exec_.pending() == 0 && !PubSubClient::subscribed();
+        return last_active_ < t && exec_.pending() == 0 && !PubSubClient::subscribed() &&
+               !(resp_ && resp_->blocked());
     }
     // Replies past output_buffer_limit_mb that the client has not taken a
     // byte of for kSlowReaderGraceS: it is closed (McServer::tick).
@@ -90,6 +92,7 @@ class McConnection final : public EventHandler, private ExecutorClient, private 
     std::string conn_stat_lines() override;
     void count_wait() override;
     bool output_full() const override;
+    void output_ready() override;
 
     void on_readable();
     void process();

@@ -35,6 +35,7 @@ McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
     ctx_.stats = &deps.dp->shm->cp.stats.engine;
     ctx_.shared = deps.dp->shm;
     if (protocol == TcpProtocol::kResp) {
+        blocking_ = std::make_unique<RespBlocking>();
         pubsub_ = std::make_unique<PubSubHub>();
         // Checked when the config was read: a bad letter never gets here.
         uint16_t flags = 0;
@@ -165,6 +166,9 @@ void McServer::retire(McConnection* c) {
 }
 
 void McServer::tick(UnixTime now) {
+    // Blocked Redis clients past their timeout, at the loop's pace (it
+    // waits at most kWaitMs, 20 ms, in epoll).
+    if (blocking_) blocking_->expire(RespBlocking::now_ms());
     if (!retry_.empty()) {
         std::vector<uint64_t> again;
         again.swap(retry_);

@@ -24,6 +24,7 @@
 #include "owner_executor.h"
 #include "proto/reply_sink.h"
 #include "pubsub_hub.h"
+#include "resp_blocking.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -93,6 +94,10 @@ class McServer final : public EventHandler {
     bool wants_events(uint16_t cls) const;
     // A sweep step's freed keys (SweepStep::keys): "expired" events.
     void publish_expired(const OwnerReply& r);
+    // The Redis listener's blocked clients (BLPOP ...); nullptr on memcached's.
+    RespBlocking* blocking() { return blocking_.get(); }
+    // Redis INFO's blocked_clients.
+    size_t blocked_clients() const { return blocking_ ? blocking_->blocked_clients() : 0; }
 
     const McServerDeps& deps() const { return deps_; }
     engine::EngineCtx& ctx() { return ctx_; }
@@ -129,6 +134,7 @@ class McServer final : public EventHandler {
     std::vector<uint64_t> retired_;
     std::vector<uint64_t> flush_;  // connections with pushed messages
     std::unique_ptr<PubSubHub> pubsub_;
+    std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;
 };
 

@@ -72,11 +72,20 @@ std::string OwnerExecutor::copy_reply(const OwnerReply& r) {
     return copy_chain(r.bytes, r.len);
 }
 
+size_t OwnerExecutor::n_shards() const {
+    return deps_.dp->shards.size();
+}
+
 std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
     if (pending_ > 0) --pending_;
     std::string bytes;
-    const bool resp = op == PostOp::kResp || op == PostOp::kRespGather;
-    if (r.status != dataplane::ReplyStatus::kOk && resp) {
+    const bool resp =
+        op == PostOp::kResp || op == PostOp::kRespGather || op == PostOp::kRespBlocking;
+    if (r.status == dataplane::ReplyStatus::kOverflow && resp) {
+        // An owner builds a reply in a fixed buffer (the hot path never
+        // allocates): KEYS over a big shard can pass it.
+        bytes = "-ERR the reply passes the owner's 4 MiB reply buffer (KEYS: use SCAN)\r\n";
+    } else if (r.status != dataplane::ReplyStatus::kOk && resp) {
         // Redis's words for a reply it has no memory for.
         bytes = "-OOM the owner could not send its reply (no buffers)\r\n";
     } else if (r.status != dataplane::ReplyStatus::kOk) {
@@ -89,6 +98,7 @@ std::string OwnerExecutor::reply_bytes(PostOp op, const OwnerReply& r) {
         case PostOp::kAsIs:
         case PostOp::kResp:
         case PostOp::kRespGather:
+        case PostOp::kRespBlocking:
             break;
         case PostOp::kDiscard:
             bytes.clear();

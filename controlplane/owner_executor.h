@@ -52,6 +52,7 @@ enum class PostOp : uint8_t {
     kDiscard,       // a fan-out's other owners: done is all they say
     kResp,          // a Redis reply, as is (a RESP error when the owner could not send it)
     kRespGather,    // one piece of a Redis multi-key write: the session gathers it
+    kRespBlocking,  // a blocked Redis client's try (BLPOP): the session reads it
 };
 
 // What an executor asks of the client it runs for.
@@ -72,6 +73,9 @@ class ExecutorClient {
     // Replies ready and not taken by the client past its limit: requests
     // wait (a TCP client that does not read; never for UDP).
     virtual bool output_full() const = 0;
+    // A placeholder was filled outside an owner's reply (a blocked Redis
+    // client timed out): write it, and go on with the input.
+    virtual void output_ready() {}
 };
 
 // The output of a session: ready bytes and placeholders, in order.
@@ -121,6 +125,7 @@ class OwnerExecutor final : public engine::McExecutor {
     // Requests of ours still at the owners.
     size_t pending() const { return pending_; }
     size_t shard_of(const store::KeyDigest& d) const;
+    size_t n_shards() const;
 
     // ---- for the RESP session (resp_session.h) ----
     // Sends one Redis request (a multibulk) to `shard`'s owner; its ticket

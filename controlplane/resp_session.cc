@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "engine/resp_notify.h"
@@ -19,6 +20,10 @@ RespSession::RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, Exe
     : deps_(deps), exec_(exec), client_(client) {
     for (const store::ShardView& v : deps.dp->shards)
         views_.push_back(&v);
+}
+
+RespSession::~RespSession() {
+    disconnect();
 }
 
 engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) {
@@ -53,6 +58,8 @@ void RespSession::attach_pubsub(PubSubHub& hub, PubSubClient& client) {
 }
 
 RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
+    // A blocked client runs nothing else until it is answered.
+    if (blocked_) return Step::kWait;
     const RespCommand* c = engine::find_resp_command(req.args[0]);
     if (c == nullptr) {
         proto::RespWriter(out).write_error(engine::resp_unknown_command_error(req.args));
@@ -76,8 +83,11 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;
         c->read(req,
-                engine::RespReadCtx{
-                    .views = views_, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats},
+                engine::RespReadCtx{.views = views_,
+                                    .now = ctx.now(),
+                                    .now_ms = ctx.now_ms(),
+                                    .scratch = ctx.scratch,
+                                    .stats = ctx.stats},
                 out);
         return Step::kNext;
     }
@@ -94,8 +104,14 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     request_.clear();
     begin_request(request_);
     engine::write_resp_request(req.args, request_);
+    if (c->spec.has(engine::kCmdAllShards) && c->gather != RespGather::kNone)
+        return every_shard(*c, out);
     if (c->spec.has(engine::kCmdAllShards))
         return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
+    if (c->route != nullptr) {
+        const size_t to = c->route(req, exec_.n_shards());
+        return exec_.send_resp(to, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+    }
     const size_t n_keys =
         c->spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c->spec.keys.step);
     if (n_keys > 1 && c->gather != RespGather::kNone) return split(*c, req, out);
@@ -104,7 +120,18 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
         proto::RespWriter(out).write_error(engine::kRespCrossShardError);
         return Step::kNext;
     }
-    return exec_.send_resp(shard, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
+    if (c->spec.has(engine::kCmdBlocking) && blocking_ != nullptr)
+        return block(*c, req, shard, out);
+    if (exec_.send_resp(shard, request_, PostOp::kResp, &out) == 0) return Step::kWait;
+    signal_keys(*c, req);
+    return Step::kNext;
+}
+
+RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& out) {
+    pieces_.clear();
+    for (size_t s = 0; s < exec_.n_shards(); ++s)
+        pieces_.push_back(OwnerExecutor::RespPiece{s, request_});
+    return send_gathered(c, out);
 }
 
 void RespSession::begin_request(std::string& out) const {
@@ -115,7 +142,7 @@ void RespSession::begin_request(std::string& out) const {
 
 bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
     const engine::KeySpec k = c.spec.keys;
-    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    const size_t last = k.last_index(req.args.size());
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (exec_.shard_of(store::KeyRef(req.args[i]).digest) != shard) return false;
@@ -136,6 +163,10 @@ RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& re
         engine::write_resp_request(piece, p.request);
         pieces_.push_back(std::move(p));
     }
+    return send_gathered(c, out);
+}
+
+RespSession::Step RespSession::send_gathered(const RespCommand& c, OrderedOutput& out) {
     bool never = false;
     if (exec_.send_resp_pieces(pieces_, PostOp::kRespGather, tickets_, never) !=
         ExecStatus::kDone) {
@@ -161,6 +192,18 @@ void RespSession::gathered(uint64_t ticket, std::string_view bytes, OrderedOutpu
     Gather& gather = g->second;
     if (bytes.starts_with('-')) {
         if (gather.error.empty()) gather.error = std::string(bytes);
+    } else if (gather.kind == RespGather::kConcat && bytes.starts_with('*')) {
+        // "*<n>\r\n<elements>": the counts add, the elements follow.
+        const size_t eol = bytes.find("\r\n");
+        int64_t n = 0;
+        std::from_chars(bytes.data() + 1, bytes.data() + std::min(eol, bytes.size()), n);
+        gather.sum += n;
+        if (eol != std::string_view::npos) gather.body.append(bytes.substr(eol + 2));
+    } else if (gather.kind == RespGather::kPickOne && bytes.starts_with('$') &&
+               !bytes.starts_with("$-1")) {
+        // One answer kept, each shard's with an equal chance.
+        ++gather.sum;
+        if (pick_(gather.sum)) gather.body.assign(bytes);
     } else if (bytes.starts_with(':')) {
         int64_t n = 0;
         std::from_chars(bytes.data() + 1, bytes.data() + bytes.size(), n);
@@ -172,10 +215,19 @@ void RespSession::gathered(uint64_t ticket, std::string_view bytes, OrderedOutpu
         reply = std::move(gather.error);
     } else {
         proto::RespWriter w(reply);
-        if (gather.kind == RespGather::kSum)
+        if (gather.kind == RespGather::kSum) {
             w.write_integer(gather.sum);
-        else
+        } else if (gather.kind == RespGather::kConcat) {
+            w.write_array(static_cast<size_t>(gather.sum));
+            reply += gather.body;
+        } else if (gather.kind == RespGather::kPickOne) {
+            if (gather.body.empty())
+                w.write_null();
+            else
+                reply = std::move(gather.body);
+        } else {
             w.write_simple("OK");
+        }
     }
     groups_.erase(g);
     out.fill(placeholder, std::move(reply));

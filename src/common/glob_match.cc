@@ -127,8 +127,8 @@ struct Matcher {
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text, GlobCase c) {
-    Matcher m{.nocase = c == GlobCase::kInsensitive};
+bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
+    Matcher m{.nocase = nocase};
     return m.match(pattern.data(), pattern.size(), text.data(), text.size(), 0);
 }
 

@@ -1,5 +1,6 @@
 // Redis's glob-style matching (util.c's stringmatchlen, 7.0.15): what
-// PSUBSCRIBE, PUBSUB CHANNELS, KEYS and SCAN MATCH mean by a pattern.
+// PSUBSCRIBE, PUBSUB CHANNELS, KEYS, SCAN MATCH and CONFIG GET mean by a
+// pattern.
 //
 // Any thread; no state. Byte strings (a NUL is an ordinary byte).
 //
@@ -20,9 +21,9 @@
 
 namespace fulmar {
 
-enum class GlobCase : bool { kSensitive, kInsensitive };
-
-// Whether `text` matches `pattern` whole.
-bool glob_match(std::string_view pattern, std::string_view text, GlobCase c = GlobCase::kSensitive);
+// Whether `text` matches `pattern` whole; `nocase` as stringmatchlen's.
+// KEYS and SCAN MATCH answer "*" without matching (Redis's allkeys): here
+// "*" does not match an empty text, as in Redis's stringmatchlen.
+bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
 
 }  // namespace fulmar

@@ -25,6 +25,7 @@
 //   digested twice), and appends the reply.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -47,6 +48,8 @@ enum CommandFlag : uint16_t {
                                   // session's held-item rule, mc_session.h)
     kCmdSession = 1 << 8,         // RESP: needs the connection's state (HELLO, CLIENT,
                                   // SUBSCRIBE, MULTI): the control plane's session runs it
+    kCmdBlocking = 1 << 9,        // RESP: may block its client (BLPOP): an owner tries once,
+                                  // the session keeps the client waiting (resp_blocking.h)
 };
 
 inline constexpr uint8_t kAnyArity = 0;
@@ -59,11 +62,15 @@ struct CommandArity {
 // Key positions in a request's tokens, as Redis's COMMAND INFO gives them.
 struct KeySpec {
     int8_t first = 0;  // 0: the command takes no key
-    int8_t last = 0;   // -1: every token from `first` on
+    int8_t last = 0;   // -1: every token from `first` on; -2: all but the last (BLPOP's timeout)
     int8_t step = 0;
 
     constexpr bool none() const { return first == 0; }
     constexpr bool single() const { return first != 0 && last == first; }
+    // The position of the last key in a request of n_args tokens.
+    constexpr size_t last_index(size_t n_args) const {
+        return last < 0 ? n_args - static_cast<size_t>(-last) : static_cast<size_t>(last);
+    }
 };
 
 template <typename Request, typename ParseFn>

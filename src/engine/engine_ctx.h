@@ -67,6 +67,7 @@ struct EngineCtx {
         return *shards[shard_index(k.digest, shards.size())];
     }
     UnixTime now() const { return clock->now(); }
+    uint64_t now_ms() const { return clock->now_ms(); }
 };
 
 }  // namespace fulmar::engine

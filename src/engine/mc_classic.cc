@@ -76,7 +76,7 @@ void append_value(ReplySink& out, std::string_view key, uint32_t flags, std::str
 // fetched, under one seqlock write.
 void touch_item(store::Shard& shard, store::Item* it, UnixTime exptime) {
     shard.modify(it, [&](store::Item& i) {
-        i.exptime = exptime;
+        i.set_expiry(exptime);
         i.type_bits |= store::kItemFetched;
     });
     it->touch_ref();

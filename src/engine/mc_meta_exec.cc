@@ -310,7 +310,7 @@ void meta_get(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
     if (bits != it->type_bits || exptime != it->exptime) {
         shard.modify(it, [&](Item& i) {
             i.type_bits = bits;
-            i.exptime = exptime;
+            if (i.exptime != exptime) i.set_expiry(exptime);
         });
     }
 }
@@ -500,7 +500,7 @@ void meta_delete(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
         const UnixTime exptime = req.has('T') ? abs_ttl(req.ttl, now) : it->exptime;
         const uint64_t cas = req.has('E') ? req.new_cas : shard.next_cas();
         shard.modify(it, [&](Item& i) {
-            i.exptime = exptime;
+            if (i.exptime != exptime) i.set_expiry(exptime);
             // Clearing the token lets the next mg win the recache.
             i.type_bits =
                 static_cast<uint8_t>((i.type_bits | store::kItemStale) & ~store::kItemWinSent);
@@ -609,7 +609,7 @@ void meta_arithmetic(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
                 break;
         }
     }
-    if (exptime != it->exptime) shard.modify(it, [&](Item& i) { i.exptime = exptime; });
+    if (exptime != it->exptime) shard.modify(it, [&](Item& i) { i.set_expiry(exptime); });
     if (req.quiet() && !created) return;
     line.crlf();
     if (req.has('v')) {

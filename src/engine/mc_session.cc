@@ -100,8 +100,10 @@ void McSession::arith_on_held(std::string_view key, Op&& op) {
     std::array<char, kMaxDigits> number;
     std::memcpy(number.data(), v.data(), digits);
     // The new item keeps the CAS the command may have reported (ma c).
-    const store::StoreArgs args{
-        .flags = it->client_flags, .exptime = it->exptime, .cas_set = it->cas};
+    const store::StoreArgs args{.flags = it->client_flags,
+                                .exptime = it->exptime,
+                                .cas_set = it->cas,
+                                .expire_ms = static_cast<uint16_t>(it->expire_ms)};
     (void)shard.store(store::StoreMode::kSet, k, {number.data(), digits}, args, now);
 }
 

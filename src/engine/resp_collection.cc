@@ -112,12 +112,15 @@ WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
         if (old != nullptr) s.unlink(old);
         return WriteStatus::kDeleted;
     }
+    // A rewrite that keeps the TTL keeps its milliseconds too.
+    const uint16_t ms =
+        old != nullptr && old->exptime == exptime ? static_cast<uint16_t>(old->expire_ms) : 0;
     const size_t size = encoded_size(entries);
     if (!mc_item_fits(k.key.size(), size)) return WriteStatus::kTooLarge;
     store::StoreStatus st = store::StoreStatus::kStored;
-    store::Item* fresh =
-        s.allocate(k, static_cast<uint32_t>(size),
-                   store::StoreArgs{.exptime = exptime, .type = type}, now, old, st);
+    store::Item* fresh = s.allocate(
+        k, static_cast<uint32_t>(size),
+        store::StoreArgs{.exptime = exptime, .type = type, .expire_ms = ms}, now, old, st);
     if (fresh == nullptr)
         return st == store::StoreStatus::kTooLarge ? WriteStatus::kTooLarge
                                                    : WriteStatus::kNoMemory;

@@ -28,9 +28,9 @@ using namespace resp;
 enum class ExpireUnit : uint8_t { kNone, kSeconds, kMillis, kUnixSeconds, kUnixMillis };
 
 // An expire argument as Redis's getExpireMillisecondsOrReply reads it, as
-// an absolute time in whole seconds; false after writing the error.
-bool parse_expire(std::string_view arg, ExpireUnit unit, std::string_view command, UnixTime now,
-                  UnixTime& abs, ReplySink& out) {
+// an absolute expiry; false after writing the error.
+bool parse_expire(std::string_view arg, ExpireUnit unit, std::string_view command, uint64_t now_ms,
+                  Expiry& abs, ReplySink& out) {
     RespWriter w(out);
     int64_t v = 0;
     if (!resp_parse_int(arg, v)) {
@@ -38,27 +38,20 @@ bool parse_expire(std::string_view arg, ExpireUnit unit, std::string_view comman
         return false;
     }
     const bool seconds = unit == ExpireUnit::kSeconds || unit == ExpireUnit::kUnixSeconds;
+    const bool relative = unit == ExpireUnit::kSeconds || unit == ExpireUnit::kMillis;
     if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
         w.write_error(fmt::format("invalid expire time in '{}' command", command));
         return false;
     }
-    switch (unit) {
-        case ExpireUnit::kSeconds:
-            abs = clamp_time(int64_t{now} + std::min<int64_t>(v, UINT32_MAX));
-            break;
-        case ExpireUnit::kMillis:
-            abs = clamp_time(int64_t{now} + std::min<int64_t>(ms_to_s(v), UINT32_MAX));
-            break;
-        case ExpireUnit::kUnixSeconds:
-            abs = clamp_time(v);
-            break;
-        case ExpireUnit::kUnixMillis:
-            abs = clamp_time(ms_to_s(v));
-            break;
-        case ExpireUnit::kNone:
-            abs = 0;
-            break;
+    int64_t ms = seconds ? v * 1000 : v;
+    if (relative) {
+        if (ms > LLONG_MAX - static_cast<int64_t>(now_ms)) {
+            w.write_error(fmt::format("invalid expire time in '{}' command", command));
+            return false;
+        }
+        ms += static_cast<int64_t>(now_ms);
     }
+    abs = expiry_from_ms(ms);
     return true;
 }
 
@@ -112,13 +105,13 @@ bool parse_set_options(const RespRequest& req, SetOptions& o, ReplySink& out) {
 bool parse_set(const RespRequest& req, ReplySink& out) {
     SetOptions o;
     if (!parse_set_options(req, o, out)) return false;
-    UnixTime abs = 0;
+    Expiry abs;
     return o.unit == ExpireUnit::kNone || parse_expire(o.expire, o.unit, "set", 0, abs, out);
 }
 
 // The one write every SET form makes. `exptime`: absolute, 0 never;
 // keepttl keeps the old item's. Replies as SET with its options does.
-void set_generic(const store::KeyRef& k, std::string_view value, UnixTime exptime,
+void set_generic(const store::KeyRef& k, std::string_view value, Expiry exptime,
                  const SetOptions& o, EngineCtx& ctx, ReplySink& out, bool integer_reply) {
     RespWriter w(out);
     if (!mc_item_fits(k.key.size(), value.size())) {
@@ -137,9 +130,10 @@ void set_generic(const store::KeyRef& k, std::string_view value, UnixTime exptim
     const bool had = old != nullptr;
     const bool do_set = !(o.nx && had) && !(o.xx && !had);
     if (do_set) {
-        const UnixTime exp = o.keepttl && had ? old->exptime : exptime;
+        const Expiry exp = o.keepttl && had ? expiry_of(*old) : exptime;
         const store::StoreStatus st =
-            s.store(store::StoreMode::kSet, k, value, store::StoreArgs{.exptime = exp}, now);
+            s.store(store::StoreMode::kSet, k, value,
+                    store::StoreArgs{.exptime = exp.seconds, .expire_ms = exp.ms}, now);
         if (st != store::StoreStatus::kStored) {
             write_store_error(st, out);
             return;
@@ -163,25 +157,26 @@ void set_generic(const store::KeyRef& k, std::string_view value, UnixTime exptim
 void op_set(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     SetOptions o;
     if (!parse_set_options(req, o, out)) return;
-    UnixTime abs = 0;
-    if (o.unit != ExpireUnit::kNone && !parse_expire(o.expire, o.unit, "set", ctx.now(), abs, out))
+    Expiry abs;
+    if (o.unit != ExpireUnit::kNone &&
+        !parse_expire(o.expire, o.unit, "set", ctx.now_ms(), abs, out))
         return;
     set_generic(k, req.args[2], abs, o, ctx, out, false);
 }
 
 // GETSET key value: SET key value GET (the TTL goes, as with SET).
 void op_getset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
-    set_generic(k, req.args[2], 0, SetOptions{.get = true}, ctx, out, false);
+    set_generic(k, req.args[2], Expiry{}, SetOptions{.get = true}, ctx, out, false);
 }
 
 // SETNX key value
 void op_setnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
-    set_generic(k, req.args[2], 0, SetOptions{.nx = true}, ctx, out, true);
+    set_generic(k, req.args[2], Expiry{}, SetOptions{.nx = true}, ctx, out, true);
 }
 
 // SETEX key seconds value / PSETEX key milliseconds value
 bool parse_setex(const RespRequest& req, ReplySink& out) {
-    UnixTime abs = 0;
+    Expiry abs;
     const bool ms = iequals(req.args[0], "psetex");
     return parse_expire(req.args[2], ms ? ExpireUnit::kMillis : ExpireUnit::kSeconds,
                         ms ? "psetex" : "setex", 0, abs, out);
@@ -189,9 +184,9 @@ bool parse_setex(const RespRequest& req, ReplySink& out) {
 
 void op_setex(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     const bool ms = iequals(req.args[0], "psetex");
-    UnixTime abs = 0;
+    Expiry abs;
     if (!parse_expire(req.args[2], ms ? ExpireUnit::kMillis : ExpireUnit::kSeconds,
-                      ms ? "psetex" : "setex", ctx.now(), abs, out))
+                      ms ? "psetex" : "setex", ctx.now_ms(), abs, out))
         return;
     set_generic(k, req.args[3], abs, SetOptions{}, ctx, out, false);
 }
@@ -261,8 +256,16 @@ void read_ttl(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     store::ItemMeta meta;
     int64_t ttl = -2;
     if (read_key(req.args[1], ctx, meta) != store::ReadStatus::kMiss) {
-        ttl = meta.exptime == 0 ? -1 : int64_t{meta.exptime} - int64_t{ctx.now};
-        if (meta.exptime != 0 && iequals(req.args[0], "pttl")) ttl *= 1000;
+        // Redis: the milliseconds left, TTL rounds them to the nearest
+        // second.
+        const uint64_t now_ms = ctx.now_ms != 0 ? ctx.now_ms : uint64_t{ctx.now} * 1000;
+        const uint64_t at = store::expiry_ms(meta.exptime, meta.expire_ms);
+        if (at == 0) {
+            ttl = -1;
+        } else {
+            const int64_t left = at > now_ms ? static_cast<int64_t>(at - now_ms) : 0;
+            ttl = iequals(req.args[0], "pttl") ? left : (left + 500) / 1000;
+        }
     }
     RespWriter(out).write_integer(ttl);
 }
@@ -272,8 +275,9 @@ void read_expiretime(const RespRequest& req, const RespReadCtx& ctx, ReplySink& 
     store::ItemMeta meta;
     int64_t t = -2;
     if (read_key(req.args[1], ctx, meta) != store::ReadStatus::kMiss) {
-        t = meta.exptime == 0 ? -1 : int64_t{meta.exptime};
-        if (meta.exptime != 0 && iequals(req.args[0], "pexpiretime")) t *= 1000;
+        const uint64_t at = store::expiry_ms(meta.exptime, meta.expire_ms);
+        t = at == 0 ? -1
+                    : static_cast<int64_t>(iequals(req.args[0], "pexpiretime") ? at : at / 1000);
     }
     RespWriter(out).write_integer(t);
 }
@@ -377,8 +381,7 @@ void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
             w.write_error(kErrNotInteger);
             return;
         }
-        args.exptime = it->exptime;
-        args.flags = it->client_flags;
+        args = keep_args(*it);
     }
     if ((delta < 0 && cur < 0 && delta < LLONG_MIN - cur) ||
         (delta > 0 && cur > 0 && delta > LLONG_MAX - cur)) {
@@ -453,11 +456,10 @@ bool parse_expire_options(const RespRequest& req, ExpireOptions& o, ReplySink& o
     return true;
 }
 
-// The new absolute expiry in seconds (may be <= now: the key goes), as
-// Redis's expireGenericCommand computes it in milliseconds, with its
-// overflow checks: EXPIRE s, PEXPIRE ms (relative), EXPIREAT t, PEXPIREAT
-// t_ms (absolute). Milliseconds round up to the next second.
-bool parse_expire_when(const RespRequest& req, UnixTime now, int64_t& when, ReplySink& out) {
+// The new absolute expiry in milliseconds (may be <= now: the key goes),
+// as Redis's expireGenericCommand computes it, with its overflow checks:
+// EXPIRE s, PEXPIRE ms (relative), EXPIREAT t, PEXPIREAT t_ms (absolute).
+bool parse_expire_when(const RespRequest& req, uint64_t now_ms, int64_t& when, ReplySink& out) {
     const std::string_view name = req.args[0];
     const bool ms = iequals(name, "pexpire") || iequals(name, "pexpireat");
     const bool absolute = iequals(name, "expireat") || iequals(name, "pexpireat");
@@ -472,14 +474,13 @@ bool parse_expire_when(const RespRequest& req, UnixTime now, int64_t& when, Repl
         return false;
     }
     int64_t when_ms = ms ? v : v * 1000;
-    const int64_t base_ms = absolute ? 0 : int64_t{now} * 1000;
+    const int64_t base_ms = absolute ? 0 : static_cast<int64_t>(now_ms);
     if (when_ms > LLONG_MAX - base_ms) {
         RespWriter(out).write_error(
             fmt::format("invalid expire time in '{}' command", lower(name)));
         return false;
     }
-    when_ms += base_ms;
-    when = when_ms <= 0 ? when_ms / 1000 : ms_to_s(when_ms);
+    when = when_ms + base_ms;
     return true;
 }
 
@@ -492,8 +493,9 @@ bool parse_expire_cmd(const RespRequest& req, ReplySink& out) {
 void op_expire(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     ExpireOptions o;
     const UnixTime now = ctx.now();
+    const uint64_t now_ms = ctx.now_ms();
     int64_t when = 0;
-    if (!parse_expire_options(req, o, out) || !parse_expire_when(req, now, when, out)) return;
+    if (!parse_expire_options(req, o, out) || !parse_expire_when(req, now_ms, when, out)) return;
     RespWriter w(out);
     store::Shard& s = ctx.shard_for(k);
     store::Item* it = s.find(k, now);
@@ -502,17 +504,17 @@ void op_expire(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
         return;
     }
     const bool volatile_key = it->exptime != 0;
-    const int64_t cur = it->exptime;
+    const auto cur = static_cast<int64_t>(store::expiry_ms(*it));
     if ((o.nx && volatile_key) || (o.xx && !volatile_key) ||
         (o.gt && (!volatile_key || when <= cur)) || (o.lt && volatile_key && when >= cur)) {
         w.write_integer(0);
         return;
     }
-    if (when <= int64_t{now}) {
+    if (when <= static_cast<int64_t>(now_ms)) {
         s.unlink(it);  // already expired: Redis deletes the key
     } else {
-        const UnixTime abs = clamp_time(when);
-        s.modify(it, [abs](store::Item& i) { i.exptime = abs; });
+        const Expiry abs = expiry_from_ms(when);
+        s.modify(it, [abs](store::Item& i) { i.set_expiry(abs.seconds, abs.ms); });
     }
     w.write_integer(1);
 }
@@ -525,7 +527,7 @@ void op_persist(const RespRequest&, const store::KeyRef& k, EngineCtx& ctx, Repl
         RespWriter(out).write_integer(0);
         return;
     }
-    s.modify(it, [](store::Item& i) { i.exptime = 0; });
+    s.modify(it, [](store::Item& i) { i.set_expiry(0); });
     RespWriter(out).write_integer(1);
 }
 

@@ -48,6 +48,7 @@ struct RespRequest {
 struct RespReadCtx {
     std::span<const store::ShardView* const> views;  // views[i]: shard i
     UnixTime now = 0;
+    uint64_t now_ms = 0;      // Redis's millisecond expiries (Item::expire_ms); 0: whole seconds
     std::span<char> scratch;  // at least store::kMaxItemSize
     EngineStats* stats = nullptr;
 };
@@ -57,7 +58,14 @@ enum class RespGather : uint8_t {
     kNone,  // one key (or none): sent whole
     kSum,   // DEL: ":n" of each piece summed into one integer
     kOk,    // MSET: every piece's reply dropped, one "+OK" after the last
+    // Every shard's own answer to the same request (kCmdAllShards):
+    kConcat,   // KEYS: the arrays joined into one
+    kPickOne,  // RANDOMKEY: one of the non-nil answers, nil when all are
 };
+
+// The shard a keyless command goes to (SCAN: its cursor names one), given
+// the node's shard count.
+using RespRouteFn = size_t (*)(const RespRequest& req, size_t n_shards);
 
 // Checks `req` (arity already checked); false after writing the error.
 using RespParseFn = bool (*)(const RespRequest& req, proto::ReplySink& out);
@@ -67,7 +75,8 @@ struct RespCommand {
     CommandSpec<RespRequest, RespParseFn> spec;
     RespReadFn read = nullptr;  // kCmdRead: served from ShardViews
     RespGather gather = RespGather::kNone;
-    std::string_view split_as;  // the per-key command a multi-key write is cut into
+    std::string_view split_as;    // the per-key command a multi-key write is cut into
+    RespRouteFn route = nullptr;  // keyless, one shard: which (SCAN)
 };
 
 // Every command, in the order COMMAND lists them.

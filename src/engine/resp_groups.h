@@ -17,6 +17,10 @@ namespace fulmar::engine {
 std::span<const RespCommand> resp_keyspace_commands();
 // The rest of the string commands and the renames (resp_string_commands.cc).
 std::span<const RespCommand> resp_string_commands();
+// KEYS, SCAN, RANDOMKEY: walks of the owners' indexes (resp_key_commands.cc).
+std::span<const RespCommand> resp_key_commands();
+// Lists, blocking pops included (resp_list_commands.cc).
+std::span<const RespCommand> resp_list_commands();
 
 // Pub/sub, run by the control plane's session (resp_pubsub_commands.cc).
 std::span<const RespCommand> resp_pubsub_commands();

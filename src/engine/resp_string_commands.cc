@@ -51,11 +51,11 @@ void op_getdel(const RespRequest&, const store::KeyRef& k, EngineCtx& ctx, Reply
 // GETEX key [EX s | PX ms | EXAT t | PXAT t_ms | PERSIST]
 struct GetexOptions {
     bool persist = false;
-    UnixTime abs = 0;
+    int64_t abs_ms = 0;
     bool expire = false;
 };
 
-bool parse_getex_options(const RespRequest& req, UnixTime now, GetexOptions& o, ReplySink& out) {
+bool parse_getex_options(const RespRequest& req, uint64_t now_ms, GetexOptions& o, ReplySink& out) {
     const auto& a = req.args;
     for (size_t i = 2; i < a.size(); ++i) {
         const std::string_view opt = a[i];
@@ -85,13 +85,13 @@ bool parse_getex_options(const RespRequest& req, UnixTime now, GetexOptions& o, 
         }
         int64_t ms = seconds ? v * 1000 : v;
         if (unit <= 2) {
-            if (ms > INT64_MAX - int64_t{now} * 1000) {
+            if (ms > INT64_MAX - static_cast<int64_t>(now_ms)) {
                 RespWriter(out).write_error("invalid expire time in 'getex' command");
                 return false;
             }
-            ms += int64_t{now} * 1000;
+            ms += static_cast<int64_t>(now_ms);
         }
-        o.abs = clamp_time(ms_to_s(ms));
+        o.abs_ms = ms;
         o.expire = true;
     }
     return true;
@@ -104,8 +104,9 @@ bool parse_getex(const RespRequest& req, ReplySink& out) {
 
 void op_getex(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     const UnixTime now = ctx.now();
+    const uint64_t now_ms = ctx.now_ms();
     GetexOptions o;
-    if (!parse_getex_options(req, now, o, out)) return;
+    if (!parse_getex_options(req, now_ms, o, out)) return;
     store::Shard& s = ctx.shard_for(k);
     bool missing = false;
     const store::Item* found = find_string(s, k, now, missing, out);
@@ -115,12 +116,13 @@ void op_getex(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Re
     }
     auto* it = const_cast<store::Item*>(found);
     RespWriter(out).write_bulk(it->value());
-    if (o.expire && store::is_expired(o.abs, now)) {
+    if (o.expire && o.abs_ms <= static_cast<int64_t>(now_ms)) {
         s.unlink(it);  // an expiry already past deletes the key, as Redis does
     } else if (o.expire) {
-        s.modify(it, [&](store::Item& i) { i.exptime = o.abs; });
+        const Expiry e = expiry_from_ms(o.abs_ms);
+        s.modify(it, [&](store::Item& i) { i.set_expiry(e.seconds, e.ms); });
     } else if (o.persist && it->exptime != 0) {
-        s.modify(it, [](store::Item& i) { i.exptime = 0; });
+        s.modify(it, [](store::Item& i) { i.set_expiry(0); });
     }
 }
 
@@ -210,8 +212,7 @@ void op_setrange(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
     std::memcpy(buf + off, value.data(), value.size());
     store::StoreArgs args;
     if (it != nullptr) {
-        args.flags = it->client_flags;
-        args.exptime = it->exptime;
+        args = keep_args(*it);
     }
     const store::StoreStatus st =
         s.store(store::StoreMode::kSet, k, std::string_view(buf, new_len), args, now);
@@ -280,8 +281,7 @@ void op_incrbyfloat(const RespRequest& req, const store::KeyRef& k, EngineCtx& c
             RespWriter(out).write_error(kErrNotFloat);
             return;
         }
-        args.flags = it->client_flags;
-        args.exptime = it->exptime;
+        args = keep_args(*it);
     }
     const long double next = cur + incr;
     if (std::isnan(next) || std::isinf(next)) {
@@ -360,8 +360,8 @@ void op_rename(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Rep
     // must not be read after that.
     const size_t len = it->value_len;
     std::memcpy(ctx.scratch.data(), it->value_ptr(), len);
-    const store::StoreArgs args{
-        .flags = it->client_flags, .exptime = it->exptime, .type = it->type()};
+    store::StoreArgs args = keep_args(*it);
+    args.type = it->type();
     const store::StoreStatus st =
         s.store(store::StoreMode::kSet, to, std::string_view(ctx.scratch.data(), len), args, now);
     if (st != store::StoreStatus::kStored) {

@@ -21,8 +21,8 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group :
-             {resp_keyspace_commands(), resp_string_commands(), resp_pubsub_commands()})
+        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
+                                 resp_key_commands(), resp_list_commands(), resp_pubsub_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -44,7 +44,7 @@ const Table& table() {
 bool owns_every_key(const RespCommand& c, const RespRequest& req, const EngineCtx& ctx) {
     const KeySpec k = c.spec.keys;
     if (k.none()) return true;
-    const size_t last = k.last < 0 ? req.args.size() - 1 : static_cast<size_t>(k.last);
+    const size_t last = k.last_index(req.args.size());
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
          i += static_cast<size_t>(k.step))
         if (!ctx.owns(ctx.shard_for(store::KeyRef(req.args[i])))) return false;
@@ -88,7 +88,7 @@ bool resp_check(const RespCommand& c, const RespRequest& req, ReplySink& out) {
         return false;
     }
     if (c.spec.has(kCmdWrite) && !c.spec.keys.none()) {
-        const size_t last = c.spec.keys.last < 0 ? n - 1 : static_cast<size_t>(c.spec.keys.last);
+        const size_t last = c.spec.keys.last_index(n);
         for (size_t i = static_cast<size_t>(c.spec.keys.first); i <= last && i < n;
              i += static_cast<size_t>(c.spec.keys.step)) {
             if (req.args[i].size() > store::kMaxKeyLen) {
@@ -119,6 +119,9 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
         RespWriter(out).write_error(kRespCrossShardError);
         return;
     }
+    const uint64_t now_ms = ctx.now_ms();
+    for (store::Shard* s : ctx.shards)
+        if (ctx.owns(*s)) s->set_now_ms(now_ms);
     const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};
     c->spec.execute(req, key, ctx, out);
 }

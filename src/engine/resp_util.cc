@@ -45,14 +45,22 @@ LocalViews::LocalViews(const EngineCtx& ctx) {
 }
 
 RespReadCtx read_ctx(const EngineCtx& ctx, const LocalViews& v) {
-    return RespReadCtx{
-        .views = v.views, .now = ctx.now(), .scratch = ctx.scratch, .stats = ctx.stats};
+    return RespReadCtx{.views = v.views,
+                       .now = ctx.now(),
+                       .now_ms = ctx.now_ms(),
+                       .scratch = ctx.scratch,
+                       .stats = ctx.stats};
 }
 
 store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta) {
     const store::KeyRef k(key);
     const size_t shard = shard_index(k.digest, ctx.views.size());
-    return ctx.views[shard]->read_typed(k, ctx.now, ctx.scratch, meta);
+    const store::ReadStatus st = ctx.views[shard]->read_typed(k, ctx.now, ctx.scratch, meta);
+    // The view checks whole seconds; a millisecond expiry may be past.
+    if (st != store::ReadStatus::kMiss && meta.expire_ms != 0 && ctx.now_ms != 0 &&
+        store::expiry_ms(meta.exptime, meta.expire_ms) <= ctx.now_ms)
+        return store::ReadStatus::kMiss;
+    return st;
 }
 
 std::string_view type_name(store::ItemType t) {

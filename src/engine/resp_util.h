@@ -47,6 +47,27 @@ UnixTime clamp_time(int64_t t);
 // Milliseconds to whole seconds, rounded up: never earlier than asked.
 int64_t ms_to_s(int64_t ms);
 
+// An expiry as an item keeps it (Item::exptime + Item::expire_ms).
+struct Expiry {
+    UnixTime seconds = 0;  // 0: never
+    uint16_t ms = 0;
+};
+// From absolute Unix milliseconds (<= 0: already expired).
+inline Expiry expiry_from_ms(int64_t abs_ms) {
+    Expiry e;
+    store::split_expiry_ms(abs_ms, e.seconds, e.ms);
+    return e;
+}
+inline Expiry expiry_of(const store::Item& it) {
+    return {it.exptime, static_cast<uint16_t>(it.expire_ms)};
+}
+// StoreArgs keeping `it`'s flags and expiry (INCR, SETRANGE, ...).
+inline store::StoreArgs keep_args(const store::Item& it) {
+    return store::StoreArgs{.flags = it.client_flags,
+                            .exptime = it.exptime,
+                            .expire_ms = static_cast<uint16_t>(it.expire_ms)};
+}
+
 // The OOM or too-large error for a failed store.
 void write_store_error(store::StoreStatus st, ReplySink& out);
 

@@ -121,7 +121,7 @@ inline std::string inbox_ring_name(size_t worker) {
 inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
-inline constexpr uint32_t kLayoutVersion = 4;  // 3: kernel_fragments; 4: sweep counters
+inline constexpr uint32_t kLayoutVersion = 5;  // 3: kernel_fragments; 4: sweep counters
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 

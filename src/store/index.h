@@ -65,6 +65,17 @@ class Index {
     // Owner only. False when the key was not there.
     bool erase(const KeyDigest& d);
 
+    // Owner only (no writer may run meanwhile). The entry at or after
+    // position `next` in the table's own order, and `next` moved past it;
+    // nullptr at the end. Start at 0. A key keeps its position while it
+    // stays (a rewrite repoints it in place); only a cuckoo displacement by
+    // another key's insert may move it.
+    Item* next(uint32_t& next) const {
+        const void* key = nullptr;
+        void* data = nullptr;
+        return rte_hash_iterate(h_, &key, &data, &next) < 0 ? nullptr : static_cast<Item*>(data);
+    }
+
     uint32_t count() const { return static_cast<uint32_t>(rte_hash_count(h_)); }
     uint32_t capacity() const { return static_cast<uint32_t>(rte_hash_max_key_id(h_)); }
     rte_hash* raw() const { return h_; }

@@ -7,9 +7,16 @@
 //   +-------------+----+----+----+----+-----------+-----------+
 //   | version     |type|ref |klen|cls | flags     | exptime   |
 //   +-------------+----+----+----+----+-----------+-----------+
-//   | cas (64)                        | value_len | time      |
+//   | cas (64)                        | len | ms  | time      |
 //   +---------------------------------+-----------+-----------+ 32
 //   | key (klen bytes) | value (value_len bytes) | unused tail of chunk
+//
+// len: value_len (22 bits: an item holds at most 1 MiB); ms: expire_ms
+// (10 bits), the expiry's milliseconds for Redis's PX/PEXPIRE: 0 means the
+// item expires at `exptime` exactly, 1..999 at (exptime - 1) s + ms. So
+// `exptime` is always the expiry rounded up to a whole second: every
+// second-based check (memcached, the sweep, flush_all) stays a bound, and
+// the readers that know the time in milliseconds (Redis's) are exact.
 //
 // memcached spends 48 bytes plus 8 for CAS and stores "\r\n" after the value
 // and a NUL after the key; we store neither (replies add the CRLF), so a
@@ -60,11 +67,18 @@ struct Item {
     uint32_t client_flags;
     UnixTime exptime;  // absolute; 0 = never
     uint64_t cas;
-    uint32_t value_len;
-    UnixTime time;  // last store or touch: memcached's flush_all compares it
+    uint32_t value_len : 22;
+    uint32_t expire_ms : 10;  // see above
+    UnixTime time;            // last store or touch: memcached's flush_all compares it
 
     ItemType type() const { return static_cast<ItemType>(type_bits & kItemTypeMask); }
     bool is_string() const { return type() == ItemType::kString; }
+    // Owner only, inside a write: a new expiry, whole seconds (memcached)
+    // or with milliseconds (Redis); never one without the other.
+    void set_expiry(UnixTime seconds, uint16_t ms = 0) {
+        exptime = seconds;
+        expire_ms = ms;
+    }
     char* key_ptr() { return reinterpret_cast<char*>(this + 1); }
     const char* key_ptr() const { return reinterpret_cast<const char*>(this + 1); }
     std::string_view key() const { return {key_ptr(), key_len}; }
@@ -93,6 +107,38 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
 inline constexpr size_t kItemHeaderSize = sizeof(Item);
 inline constexpr size_t kMaxKeyLen = 250;
+
+// The expiry in Unix milliseconds (0: never) of an item's exptime and
+// expire_ms.
+inline uint64_t expiry_ms(UnixTime exptime, uint16_t ms) {
+    if (exptime == 0) return 0;
+    return ms == 0 ? uint64_t{exptime} * 1000 : (uint64_t{exptime} - 1) * 1000 + ms;
+}
+inline uint64_t expiry_ms(const Item& it) {
+    return expiry_ms(it.exptime, static_cast<uint16_t>(it.expire_ms));
+}
+
+// An absolute expiry in milliseconds as the item keeps it: the second it
+// falls in, rounded up, and the milliseconds past the second before. `ms`
+// <= 0 is "already expired" (kExpiredAtOnce's second); the seconds clamp at
+// 2^32 - 1.
+inline void split_expiry_ms(int64_t abs_ms, UnixTime& exptime, uint16_t& ms) {
+    if (abs_ms <= 0) {
+        exptime = 1;  // exptime.h's kExpiredAtOnce
+        ms = 0;
+        return;
+    }
+    const uint64_t s = static_cast<uint64_t>(abs_ms) / 1000;
+    const auto rem = static_cast<uint16_t>(static_cast<uint64_t>(abs_ms) % 1000);
+    const uint64_t up = rem == 0 ? s : s + 1;
+    if (up > UINT32_MAX) {
+        exptime = UINT32_MAX;
+        ms = 0;
+        return;
+    }
+    exptime = static_cast<UnixTime>(up == 0 ? 1 : up);
+    ms = rem;
+}
 
 inline size_t item_total_size(size_t key_len, size_t value_len) {
     return kItemHeaderSize + key_len + value_len;

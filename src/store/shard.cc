@@ -94,7 +94,8 @@ Item* Shard::find(const KeyRef& k, UnixTime now) {
         release(it);
         return nullptr;
     }
-    if (is_expired(it->exptime, now)) {
+    if (is_expired(it->exptime, now) ||
+        (it->expire_ms != 0 && now_ms_ != 0 && expiry_ms(*it) <= now_ms_)) {
         ++stats_.expired_reclaimed;
         release(it);
         return nullptr;
@@ -128,7 +129,7 @@ Item* Shard::allocate(const KeyRef& k, uint32_t value_len, const StoreArgs& a, U
     it->key_len = static_cast<uint8_t>(k.key.size());
     it->class_id = cls;
     it->client_flags = a.flags;
-    it->exptime = a.exptime;
+    it->set_expiry(a.exptime, a.expire_ms);
     it->cas = a.cas_set != 0 ? a.cas_set : next_cas();
     it->value_len = value_len;
     it->time = now;
@@ -207,6 +208,7 @@ StoreStatus Shard::store(StoreMode mode, const KeyRef& k, std::string_view data,
         len += old->value_len;
         args.flags = old->client_flags;
         args.exptime = old->exptime;
+        args.expire_ms = static_cast<uint16_t>(old->expire_ms);
     }
     if (len > kMaxItemSize) return StoreStatus::kTooLarge;
     StoreStatus st;
@@ -242,7 +244,7 @@ StoreStatus Shard::touch(const KeyRef& k, UnixTime exptime, UnixTime now) {
     Item* it = find(k, now);
     if (it == nullptr) return StoreStatus::kNotFound;
     modify(it, [&](Item& i) {
-        i.exptime = exptime;
+        i.set_expiry(exptime);
         i.ref.store(1, std::memory_order_relaxed);
     });
     return StoreStatus::kTouched;
@@ -275,7 +277,9 @@ StoreStatus Shard::arith(const KeyRef& k, ArithOp op, uint64_t delta, UnixTime n
         if (cas_out != nullptr) *cas_out = cas;
         return StoreStatus::kOk;
     }
-    StoreArgs a{.flags = it->client_flags, .exptime = it->exptime};
+    StoreArgs a{.flags = it->client_flags,
+                .exptime = it->exptime,
+                .expire_ms = static_cast<uint16_t>(it->expire_ms)};
     StoreStatus st;
     Item* fresh = allocate(k, static_cast<uint32_t>(n), a, now, it, st);
     if (fresh == nullptr) return st;

@@ -40,6 +40,7 @@
 #include "common/result.h"
 #include "shm/counters.h"
 #include "store/digest.h"
+#include "store/exptime.h"
 #include "store/index.h"
 #include "store/item.h"
 #include "store/region.h"
@@ -82,6 +83,7 @@ struct StoreArgs {
     uint64_t cas_in = 0;                // compare (kCas, or any mode when nonzero)
     uint64_t cas_set = 0;               // meta E flag: CAS to give the new item (0: next)
     ItemType type = ItemType::kString;  // Redis's collections store other types
+    uint16_t expire_ms = 0;             // Item::expire_ms (Redis's millisecond expiries)
 };
 
 // The owner's counters, declared in shm/counters.h.
@@ -175,6 +177,11 @@ class Shard {
         note_expiry(it);
     }
     uint64_t next_cas() { return ++cas_counter_; }
+    // The owner's time in milliseconds for find(): a Redis request sets it
+    // (engine::execute_resp) so a millisecond expiry (Item::expire_ms) is
+    // exact; 0, or a time from an earlier request, only makes such an item
+    // live a little longer, never shorter.
+    void set_now_ms(uint64_t ms) { now_ms_ = ms; }
     bool is_flushed(const Item* it, UnixTime now) const { return view_.is_flushed(it, now); }
 
     // ---- introspection (owner, or anyone for a rough snapshot) ---------
@@ -185,6 +192,22 @@ class Shard {
     // estimate of expired-but-resident items is a share of). Owner only.
     uint64_t n_ttl_items() const { return n_ttl_items_; }
     const Index& index() const { return index_; }
+
+    // Owner only. Visits the live items from index position `pos` (0: the
+    // start) until `budget` entries were looked at; returns the position to
+    // resume from, 0 when the walk reached the end. f(const Item&) returns
+    // false to stop early. Nothing is reclaimed on the way (the index must
+    // not change under the walk).
+    template <typename F>
+    uint32_t walk(uint32_t pos, size_t budget, UnixTime now, F&& f) const {
+        for (size_t seen = 0; seen < budget; ++seen) {
+            const Item* it = index_.next(pos);
+            if (it == nullptr) return 0;
+            if (is_expired(it->exptime, now) || view_.is_flushed(it, now)) continue;
+            if (!f(*it)) return pos;
+        }
+        return pos;
+    }
 
   private:
     Shard(Region region, Region meta, Index index);
@@ -208,6 +231,7 @@ class Shard {
     ShardView view_;
     ShardStats& stats_;  // meta_->stats
     uint64_t cas_counter_ = 0;
+    uint64_t now_ms_ = 0;
     const Item* pinned_ = nullptr;
     uint64_t evictions_since_rebalance_ = 0;
     uint64_t n_ttl_items_ = 0;

@@ -98,7 +98,14 @@ ShardView::TryRead ShardView::try_read(Item* it, const KeyRef& k, UnixTime now,
         status = ReadStatus::kMiss;
         return TryRead::kDone;
     }
-    meta = ItemMeta{h.client_flags, h.exptime, h.cas, h.value_len, h.time, h.type_bits, it};
+    meta = ItemMeta{h.client_flags,
+                    h.exptime,
+                    h.cas,
+                    h.value_len,
+                    h.time,
+                    h.type_bits,
+                    static_cast<uint16_t>(h.expire_ms),
+                    it};
     if (!fits) {
         status = ReadStatus::kBufferTooSmall;
         return TryRead::kDone;

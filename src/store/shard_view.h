@@ -41,6 +41,7 @@ struct ItemMeta {
     uint32_t value_len = 0;
     UnixTime time = 0;
     uint8_t type_bits = 0;
+    uint16_t expire_ms = 0;  // Item::expire_ms
     // The item read. Only the shard's owner may use it, and only until its
     // own next write to the shard (nothing else frees or moves items): it
     // saves the owner a second look-up to mark a hit fetched.

@@ -5,6 +5,7 @@
 // and the table's own facts (arity, flags, keys, split).
 #include "engine/resp_commands.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -38,8 +39,15 @@ TEST(RespCommandTable, FindsEveryCommandInAnyCase) {
         // on one owner (CROSSSLOT when its keys do not share one).
         EXPECT_EQ(c.gather != RespGather::kNone, !c.split_as.empty()) << c.spec.name;
         if (!c.split_as.empty()) {
-            EXPECT_TRUE(c.spec.has(kCmdWrite) && !c.spec.keys.single()) << c.spec.name;
+            // Cut per key, or the same request to every owner (KEYS).
+            EXPECT_TRUE((c.spec.has(kCmdWrite) && !c.spec.keys.single()) ||
+                        c.spec.has(kCmdAllShards))
+                << c.spec.name;
             EXPECT_NE(find_resp_command(c.split_as), nullptr);
+        }
+        // Only writes block (an owner tries them once).
+        if (c.spec.has(kCmdBlocking)) {
+            EXPECT_TRUE(c.spec.has(kCmdWrite)) << c.spec.name;
         }
     }
     EXPECT_EQ(find_resp_command("hset"), nullptr);
@@ -153,6 +161,43 @@ TEST_F(RespExec, ExpiryInWholeSecondsOnTheInjectedClock) {
     EXPECT_EQ(run({"expire", "none", "60"}), ":0\r\n");
     EXPECT_EQ(run({"expire", "k", "-1"}), ":1\r\n");  // in the past: the key goes
     EXPECT_EQ(run({"exists", "k"}), ":0\r\n");
+}
+
+TEST_F(RespExec, MillisecondExpiriesAreExact) {
+    clock_.advance_ms(250);  // mid-second: rounding would show
+    const uint64_t t0 = clock_.now_ms();
+    EXPECT_EQ(run({"psetex", "p", "100", "v"}), "+OK\r\n");
+    EXPECT_EQ(run({"pttl", "p"}), ":100\r\n");
+    EXPECT_EQ(run({"pexpiretime", "p"}), fmt::format(":{}\r\n", t0 + 100));
+    EXPECT_EQ(run({"expiretime", "p"}), fmt::format(":{}\r\n", (t0 + 100) / 1000));
+    clock_.advance_ms(99);
+    EXPECT_EQ(run({"get", "p"}), "$1\r\nv\r\n");
+    clock_.advance_ms(1);
+    EXPECT_EQ(run({"get", "p"}), "$-1\r\n");  // from the views
+    EXPECT_EQ(run({"exists", "p"}), ":0\r\n");
+    EXPECT_EQ(run({"set", "p", "w", "XX"}), "$-1\r\n");  // and on the owner
+
+    EXPECT_EQ(run({"set", "q", "v"}), "+OK\r\n");
+    EXPECT_EQ(run({"pexpire", "q", "1700"}), ":1\r\n");
+    EXPECT_EQ(run({"pttl", "q"}), ":1700\r\n");
+    EXPECT_EQ(run({"ttl", "q"}), ":2\r\n");  // Redis rounds to the nearest second
+    EXPECT_EQ(run({"pexpire", "q", "1600", "GT"}), ":0\r\n");
+    EXPECT_EQ(run({"pexpire", "q", "1600", "LT"}), ":1\r\n");
+    // A write that keeps the TTL keeps its milliseconds.
+    EXPECT_EQ(run({"append", "q", "x"}), ":2\r\n");
+    EXPECT_EQ(run({"set", "q", "v2", "KEEPTTL"}), "+OK\r\n");
+    EXPECT_EQ(run({"pttl", "q"}), ":1600\r\n");
+    EXPECT_EQ(run({"pexpireat", "q", std::to_string(clock_.now_ms() + 42)}), ":1\r\n");
+    EXPECT_EQ(run({"pttl", "q"}), ":42\r\n");
+    EXPECT_EQ(run({"set", "r", "v", "PXAT", std::to_string(clock_.now_ms() + 7)}), "+OK\r\n");
+    EXPECT_EQ(run({"getex", "r", "PX", "30"}), "$1\r\nv\r\n");
+    EXPECT_EQ(run({"pttl", "r"}), ":30\r\n");
+    // memcached's whole seconds still bound it: touch drops the milliseconds.
+    EXPECT_EQ(mc("touch r 10\r\n"), "TOUCHED\r\n");
+    EXPECT_EQ(run({"pttl", "r"}),
+              fmt::format(":{}\r\n", (uint64_t{clock_.now()} + 10) * 1000 - clock_.now_ms()));
+    clock_.advance_ms(50);
+    EXPECT_EQ(run({"get", "r"}), "$1\r\nv\r\n");
 }
 
 TEST_F(RespExec, CountersAreSignedSixtyFourBitText) {

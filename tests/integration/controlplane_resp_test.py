@@ -13,8 +13,14 @@ Covers: redis-cli and Debian's Python `redis` client unchanged; one keyspace
 with memcached over UDP; and a differential test: the same commands, byte
 streams compared reply by reply with a redis-server 7 started here on host
 loopback (stopped by its pid), TTL/PTTL figures within the rounding of our
-whole-second clock. Needs root and hugepages; exits 77 (skipped) without.
-Names: tag "rsp", subnet 198.18.110.0/24, sockets in a temporary directory.
+whole-second clock. Lists: the same differential test, keys of a move
+placed on one owner; blocking pops (redis-py woken by another client's push
+in arrival order, timeouts byte for byte, a blocked client's later
+requests held, a client that disconnects while blocked takes nothing, a
+BLMOVE waking a BLPOP on its destination, CROSSSLOT across owners).
+Needs root and hugepages; exits 77 (skipped) without. Names: tag "rsp",
+subnet 198.18.110.0/24 ($FULMAR_IT_TAG, $FULMAR_IT_SUBNET), sockets in a
+temporary directory.
 """
 import os
 import random
@@ -31,8 +37,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fulmar_it as F  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = None
-DP_IP = "198.18.110.1"
-CLIENT_IP = "198.18.110.2"
+# FULMAR_IT_TAG and FULMAR_IT_SUBNET ("198.18.N") let parallel runs apart.
+TAG = os.environ.get("FULMAR_IT_TAG", "rsp")
+SUBNET = os.environ.get("FULMAR_IT_SUBNET", "198.18.110")
+DP_IP = f"{SUBNET}.1"
+CLIENT_IP = f"{SUBNET}.2"
 REDIS_PORT = 6379
 PY = "/usr/bin/python3"
 
@@ -104,7 +113,7 @@ class Raw:
 class RespTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag="rsp", kernel=True, ip=DP_IP,
+        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag=TAG, kernel=True, ip=DP_IP,
                               client_ip=CLIENT_IP, memory_mb=32)
         if not cls.fx.wait_serving():
             log = cls.fx.dp.text()
@@ -371,9 +380,244 @@ print("ok")
                     self.assertEqual(r.cmd("exists", f"{k}src"), b":1\r\n")
                 r.cmd("del", f"{k}src")
             self.assertEqual(seen, {"ok", "cross"})
-            self.assertEqual(r.cmd("rename", f"{k}nosuch", f"{k}x"), b"-ERR no such key\r\n")
+            # (a destination on the same owner: else the answer is CROSSSLOT)
+            x = self.same_owner(r, f"{k}nosuch", "x")
+            self.assertEqual(r.cmd("rename", f"{k}nosuch", x), b"-ERR no such key\r\n")
         finally:
             r.close()
+
+    def test_keys_scan_randomkey_over_both_shards(self):
+        """KEYS and RANDOMKEY gather every owner's answer; SCAN's cursor walks
+        one owner after the other; redis-py's scan_iter sees every key once."""
+        import redis
+        r = redis.Redis(host=DP_IP, port=REDIS_PORT, socket_timeout=10)
+        k = self.key("ks")
+        want = {f"{k}:{i}".encode() for i in range(300)}
+        pipe = r.pipeline(transaction=False)
+        for key in want:
+            pipe.set(key, "v")
+        pipe.execute()
+        self.assertEqual(set(r.keys(f"{k}:*")), want)
+        self.assertEqual(set(r.keys(f"{k}:1?")), {f"{k}:1{d}".encode() for d in range(10)})
+        seen = list(r.scan_iter(match=f"{k}:*", count=17))
+        self.assertEqual(len(seen), len(want))
+        self.assertEqual(set(seen), want)
+        self.assertEqual(set(r.scan_iter(match=f"{k}:*", _type="string")), want)
+        self.assertEqual(list(r.scan_iter(match=f"{k}:*", _type="list")), [])
+        for _ in range(20):
+            key = r.randomkey()
+            self.assertIsNotNone(key)
+            self.assertEqual(r.exists(key), 1)
+        r.delete(*want)
+        self.assertEqual(r.keys(f"{k}:*"), [])
+        r.close()
+
+    # Lists ({d}: a key on the same owner as {k}d, found by the test).
+    DIFF_LISTS = [
+        ["lpush", "{k}l", "a", "b", "c"], ["rpush", "{k}l", "d", "e"], ["lrange", "{k}l", "0", "-1"],
+        ["lpushx", "{k}l", "x"], ["rpushx", "{k}l", "y"], ["lpushx", "{k}none", "x"],
+        ["rpushx", "{k}none", "x"], ["exists", "{k}none"], ["llen", "{k}l"], ["llen", "{k}none"],
+        ["lrange", "{k}l", "1", "3"], ["lrange", "{k}l", "-3", "-1"], ["lrange", "{k}l", "5", "2"],
+        ["lrange", "{k}l", "-100", "100"], ["lrange", "{k}l", "a", "1"],
+        ["lrange", "{k}none", "0", "-1"], ["lindex", "{k}l", "0"], ["lindex", "{k}l", "-1"],
+        ["lindex", "{k}l", "100"], ["lindex", "{k}l", "x"], ["lindex", "{k}none", "x"],
+        ["lset", "{k}l", "1", "B"], ["lset", "{k}l", "-1", "Y"], ["lset", "{k}l", "99", "z"],
+        ["lset", "{k}none", "0", "z"], ["lset", "{k}l", "x", "z"], ["lrange", "{k}l", "0", "-1"],
+        ["lpop", "{k}l"], ["rpop", "{k}l"], ["lpop", "{k}l", "2"], ["rpop", "{k}l", "1"],
+        ["lpop", "{k}l", "0"], ["lpop", "{k}none"], ["lpop", "{k}none", "0"],
+        ["rpop", "{k}none", "5"], ["lpop", "{k}l", "-1"], ["lpop", "{k}l", "x"],
+        ["lpop", "{k}l", "1", "2"], ["rpush", "{k}r", "a", "b", "a", "c", "a", "b", "a"],
+        ["lrem", "{k}r", "1", "a"], ["lrem", "{k}r", "-1", "a"], ["lrange", "{k}r", "0", "-1"],
+        ["lrem", "{k}r", "0", "a"], ["lrem", "{k}r", "0", "zz"], ["lrem", "{k}none", "0", "a"],
+        ["lrem", "{k}r", "x", "a"], ["lrange", "{k}r", "0", "-1"],
+        ["linsert", "{k}r", "before", "b", "n"], ["linsert", "{k}r", "AFTER", "c", "m"],
+        ["linsert", "{k}r", "after", "zz", "m"], ["linsert", "{k}none", "after", "a", "m"],
+        ["linsert", "{k}r", "middle", "b", "n"], ["lrange", "{k}r", "0", "-1"],
+        ["ltrim", "{k}r", "1", "-2"], ["lrange", "{k}r", "0", "-1"], ["ltrim", "{k}r", "0", "x"],
+        ["ltrim", "{k}none", "0", "1"], ["ltrim", "{k}r", "5", "1"], ["exists", "{k}r"],
+        ["rpush", "{k}p", "a", "b", "c", "1", "2", "3", "c", "c"], ["lpos", "{k}p", "c"],
+        ["lpos", "{k}p", "c", "RANK", "2"], ["lpos", "{k}p", "c", "RANK", "-1"],
+        ["lpos", "{k}p", "c", "COUNT", "0"], ["lpos", "{k}p", "c", "COUNT", "2", "RANK", "-1"],
+        ["lpos", "{k}p", "c", "COUNT", "0", "MAXLEN", "3"], ["lpos", "{k}p", "c", "RANK", "9"],
+        ["lpos", "{k}p", "x", "COUNT", "1"], ["lpos", "{k}none", "x"],
+        ["lpos", "{k}none", "x", "COUNT", "0"], ["lpos", "{k}p", "a", "RANK", "-9223372036854775808"],
+        ["lpos", "{k}p", "c", "RANK", "0"], ["lpos", "{k}p", "c", "COUNT", "-1"],
+        ["lpos", "{k}p", "c", "MAXLEN", "-1"], ["lpos", "{k}p", "c", "COUNT"],
+        ["lpos", "{k}p", "c", "FOO", "1"], ["lpos", "{k}p", "c", "RANK", "x"],
+        ["rpush", "{k}d", "1", "2", "3"], ["lmove", "{k}d", "{d}", "left", "RIGHT"],
+        ["rpoplpush", "{k}d", "{d}"], ["lrange", "{d}", "0", "-1"],
+        ["lmove", "{d}", "{d}", "left", "right"], ["lrange", "{d}", "0", "-1"],
+        ["lmove", "{k}d", "{d}", "right", "left"], ["exists", "{k}d"],
+        ["lmove", "{k}d", "{d}", "right", "left"], ["rpoplpush", "{k}d", "{d}"],
+        ["lmove", "{k}d", "{d}", "up", "left"], ["set", "{k}s", "v"],
+        ["set", "{k}d", "v"], ["lmove", "{d}", "{k}d", "left", "left"],
+        ["lmove", "{k}d", "{d}", "left", "left"], ["brpoplpush", "{k}d", "{d}", "0"],
+        ["blmove", "{d}", "{k}d", "left", "left", "0"], ["llen", "{d}"], ["del", "{k}d"],
+        ["lpush", "{k}s", "a"], ["rpop", "{k}s"], ["llen", "{k}s"],
+        ["lrange", "{k}s", "0", "1"], ["lindex", "{k}s", "0"], ["lpos", "{k}s", "a"],
+        ["lset", "{k}s", "0", "a"], ["lrem", "{k}s", "0", "a"], ["ltrim", "{k}s", "0", "1"],
+        ["linsert", "{k}s", "before", "a", "b"], ["type", "{d}"],
+        ["rpush", "{k}b", "x", "y"], ["blpop", "{k}b", "0"], ["brpop", "{k}b", "1.5"],
+        ["blpop", "{k}s", "0"], ["blpop", "{k}b", "x"], ["blpop", "{k}b", "-1"],
+        ["blpop", "{k}b", "nan"], ["blpop", "{k}b", "inf"], ["blpop", "{k}b", "1e5000"],
+        ["blpop", "{k}b", "99999999999999999999"], ["blpop", "{k}none", "0.0001"],
+        ["rpush", "{k}d", "m"], ["blmove", "{k}d", "{d}", "right", "left", "0"],
+        ["blmove", "{k}d", "{d}", "up", "left", "0"], ["blmove", "{k}d", "{d}", "left", "left", "x"],
+        ["rpush", "{k}d", "n"], ["brpoplpush", "{k}d", "{d}", "0"], ["lrange", "{d}", "0", "-1"],
+        ["brpoplpush", "{k}d", "{d}", "-1"],
+        ["lpush"], ["lpush", "{k}l"], ["rpop"], ["llen"], ["lrange", "{k}l", "0"],
+        ["lindex", "{k}l"], ["lset", "{k}l", "0"], ["lrem", "{k}l"], ["ltrim", "{k}l", "0"],
+        ["linsert", "{k}l", "before", "a"], ["lpos", "{k}l"], ["lmove", "{k}l", "{d}", "left"],
+        ["rpoplpush", "{k}l"], ["blpop", "{k}l"], ["blmove", "{k}l", "{d}", "left", "left"],
+        ["brpoplpush", "{k}l", "{d}"],
+    ]
+
+    def same_owner(self, conn, key, tag):
+        """A key that lives with `key` (LMOVE answers CROSSSLOT otherwise)."""
+        for i in range(64):
+            other = f"{key}{tag}{i}"
+            if conn.cmd("rpoplpush", key, other) == b"$-1\r\n":
+                return other
+        raise AssertionError("no key on the same owner in 64 tries")
+
+    def test_list_commands_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("dl")
+        try:
+            d = self.same_owner(ours, f"{k}d", "x")
+            cmds = [[a.replace("{d}", d) for a in c] for c in self.DIFF_LISTS]
+            diffs = self.differences(ours, theirs, cmds, k)
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+    def test_list_moves_and_blocking_pops_across_owners_are_crossslot(self):
+        r = self.fulmar()
+        k = self.key("lx")
+        try:
+            cross = b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+            seen = set()
+            for i in range(40):
+                r.cmd("rpush", f"{k}s", "v")
+                rep = r.cmd("lmove", f"{k}s", f"{k}d{i}", "left", "left")
+                if rep == cross:
+                    seen.add("cross")
+                    self.assertEqual(r.cmd("blpop", f"{k}s", f"{k}d{i}", "0"), cross)
+                    self.assertEqual(r.cmd("blmove", f"{k}s", f"{k}d{i}", "left", "left", "0"),
+                                     cross)
+                    self.assertEqual(r.cmd("llen", f"{k}s"), b":1\r\n")
+                else:
+                    seen.add("same")
+                    self.assertEqual(rep, b"$1\r\nv\r\n")
+                    self.assertEqual(r.cmd("blpop", f"{k}s", f"{k}d{i}", "0"),
+                                     f"*2\r\n${len(k) + 1 + len(str(i))}\r\n{k}d{i}\r\n"
+                                     "$1\r\nv\r\n".encode())
+                r.cmd("del", f"{k}s")
+            self.assertEqual(seen, {"cross", "same"})
+        finally:
+            r.close()
+
+    def test_blpop_woken_by_another_client_python_redis(self):
+        k = self.key("bl")
+        script = f"""
+import redis, threading, time
+def conn():
+    return redis.Redis(host="{DP_IP}", port={REDIS_PORT}, socket_timeout=20)
+r = conn()
+got = {{}}
+def wait(name, timeout):
+    t0 = time.monotonic()
+    got[name] = (conn().blpop(["{k}"], timeout=timeout), time.monotonic() - t0)
+# Two waiters, the first to block is served first.
+a = threading.Thread(target=wait, args=("a", 0)); a.start(); time.sleep(0.3)
+b = threading.Thread(target=wait, args=("b", 10)); b.start(); time.sleep(0.3)
+assert not got, got
+assert r.rpush("{k}", "one") == 1
+a.join(5)
+assert got["a"][0] == (b"{k}", b"one"), got
+assert "b" not in got, got
+assert r.lpush("{k}", "two") == 1
+b.join(5)
+assert got["b"][0] == (b"{k}", b"two"), got
+assert r.exists("{k}") == 0
+# A timeout: None (the null array) after about that long.
+t0 = time.monotonic()
+assert r.blpop(["{k}n"], timeout=0.5) is None
+took = time.monotonic() - t0
+assert 0.45 <= took < 2.0, took
+# BRPOP takes from the tail (several keys: the CROSSSLOT test, as keys
+# of two owners are refused).
+r.rpush("{k}", "x", "y")
+assert r.brpop(["{k}"], timeout=1) == (b"{k}", b"y")
+print("ok")
+"""
+        r = self.fx.ns.ip(PY, "-c", script, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(r.stdout.strip(), "ok")
+
+    def test_blocked_client_holds_its_later_requests_and_times_out_as_redis(self):
+        self.start_redis()
+        k = self.key("bh")
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        pusher = self.fulmar()
+        try:
+            # The timeout's reply, byte for byte.
+            for c in (ours, theirs):
+                self.assertEqual(c.cmd("blpop", f"{k}t", "0.2"), b"*-1\r\n")
+                self.assertEqual(c.cmd("brpoplpush", f"{k}t", f"{k}t", "0.2"), b"*-1\r\n")
+                self.assertEqual(c.cmd("blmove", f"{k}t", f"{k}t", "left", "left", "0.2"),
+                                 b"*-1\r\n")
+            # BLPOP then PING, pipelined: nothing until the push, then both.
+            ours.s.sendall(f"*3\r\n$5\r\nblpop\r\n${len(k)}\r\n{k}\r\n$1\r\n0\r\n"
+                           "*1\r\n$4\r\nping\r\n".encode())
+            ours.s.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                ours.s.recv(100)
+            ours.s.settimeout(10)
+            self.assertEqual(pusher.cmd("rpush", k, "v"), b":1\r\n")
+            self.assertEqual(ours.raw(b""), f"*2\r\n${len(k)}\r\n{k}\r\n$1\r\nv\r\n".encode())
+            self.assertEqual(read_reply(ours.s, ours.buf)[0], b"+PONG\r\n")
+        finally:
+            ours.close()
+            theirs.close()
+            pusher.close()
+
+    def test_blocked_client_that_disconnects_takes_nothing(self):
+        k = self.key("bd")
+        gone = self.fulmar()
+        other = self.fulmar()
+        try:
+            gone.s.sendall(f"*3\r\n$5\r\nblpop\r\n${len(k)}\r\n{k}\r\n$1\r\n0\r\n".encode())
+            time.sleep(0.3)
+            gone.close()
+            time.sleep(0.3)
+            self.assertEqual(other.cmd("rpush", k, "v"), b":1\r\n")
+            time.sleep(0.2)
+            self.assertEqual(other.cmd("lrange", k, "0", "-1"), b"*1\r\n$1\r\nv\r\n")
+            # A BLMOVE waiter is woken by a push to its source, and its move
+            # wakes a BLPOP waiting on its destination.
+            d = self.same_owner(other, f"{k}m", "x")
+            mover, popper = self.fulmar(), self.fulmar()
+            try:
+                mover.s.sendall(f"*6\r\n$6\r\nblmove\r\n${len(k) + 1}\r\n{k}m\r\n"
+                                f"${len(d)}\r\n{d}\r\n$4\r\nleft\r\n$5\r\nright\r\n"
+                                "$1\r\n5\r\n".encode())
+                popper.s.sendall(f"*3\r\n$5\r\nblpop\r\n${len(d)}\r\n{d}\r\n$1\r\n5\r\n"
+                                 .encode())
+                time.sleep(0.3)
+                self.assertEqual(other.cmd("rpush", f"{k}m", "w"), b":1\r\n")
+                self.assertEqual(mover.raw(b""), b"$1\r\nw\r\n")
+                self.assertEqual(popper.raw(b""),
+                                 f"*2\r\n${len(d)}\r\n{d}\r\n$1\r\nw\r\n".encode())
+            finally:
+                mover.close()
+                popper.close()
+        finally:
+            other.close()
 
     def test_replies_match_redis_server_byte_for_byte(self):
         self.start_redis()
