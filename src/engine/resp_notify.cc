@@ -66,6 +66,10 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, bool ha
         if (!had[i]) event(kNotifyNew, "new", key);
         event(kNotifyString, "set", key);
     };
+    // A list left empty is deleted: "del" after the command's own event.
+    const auto emptied = [&](std::string_view key) {
+        if (!key_exists(ctx, key)) event(kNotifyGeneric, "del", key);
+    };
     const std::string name = lower(req.args[0]);
     const auto& a = req.args;
     if (name == "set") {
@@ -128,6 +132,39 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, bool ha
         event(kNotifyNew, "new", a[2]);
         event(kNotifyGeneric, "rename_from", a[1]);
         event(kNotifyGeneric, "rename_to", a[2]);
+    } else if (name == "lpush" || name == "rpush" || name == "lpushx" || name == "rpushx") {
+        // The X forms push nothing onto a missing key (":0").
+        if (reply == ":0\r\n") return;
+        if (!had[0]) event(kNotifyNew, "new", a[1]);
+        event(kNotifyList, name[0] == 'l' ? "lpush" : "rpush", a[1]);
+    } else if (name == "lpop" || name == "rpop") {
+        if (reply == "$-1\r\n" || reply == "*-1\r\n" || reply == "*0\r\n") return;
+        event(kNotifyList, name, a[1]);
+        emptied(a[1]);
+    } else if (name == "lset") {
+        event(kNotifyList, "lset", a[1]);
+    } else if (name == "lrem") {
+        if (reply == ":0\r\n") return;
+        event(kNotifyList, "lrem", a[1]);
+        emptied(a[1]);
+    } else if (name == "ltrim") {
+        if (!had[0]) return;
+        event(kNotifyList, "ltrim", a[1]);
+        emptied(a[1]);
+    } else if (name == "linsert") {
+        if (reply == ":-1\r\n" || reply == ":0\r\n") return;
+        event(kNotifyList, "linsert", a[1]);
+    } else if (name == "lmove" || name == "rpoplpush") {
+        // lmoveGenericCommand: the push onto the destination (a new key
+        // first), then the pop from the source, then its deletion.
+        if (reply == "$-1\r\n") return;
+        const bool rpoplpush = name == "rpoplpush";
+        const bool from_left = !rpoplpush && iequals(a[3], "left");
+        const bool to_left = rpoplpush || iequals(a[4], "left");
+        if (!had[1]) event(kNotifyNew, "new", a[2]);
+        event(kNotifyList, to_left ? "lpush" : "rpush", a[2]);
+        event(kNotifyList, from_left ? "lpop" : "rpop", a[1]);
+        emptied(a[1]);
     } else if (name == "persist") {
         if (reply == ":1\r\n") event(kNotifyGeneric, "persist", a[1]);
     }

@@ -19,11 +19,13 @@
 // Covered: the events of the string commands (new, set, expire, persist,
 // del, incrby, incrbyfloat, append, setrange), DEL and UNLINK (del),
 // EXPIRE PEXPIRE EXPIREAT PEXPIREAT (expire, or del when the time is
-// past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to).
+// past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to), the
+// list writes (lpush rpush lpop rpop lset lrem ltrim linsert, del when a
+// list is left empty; LMOVE and RPOPLPUSH as a push and a pop).
 // Expired events of the paced sweep travel with the sweep's reply instead
 // (dataplane/handoff.h SweepStep::keys). Not yet: evicted events
 // (controlplane/README.md), keymiss from the control plane's reads, the
-// list, set and hash commands.
+// set and hash commands, the blocking pops.
 #pragma once
 
 #include <cstdint>

@@ -177,6 +177,47 @@ TEST_F(RespNotify, RenamesReportWhatRedisFires) {
     EXPECT_EQ(ev, V{});
 }
 
+TEST_F(RespNotify, ListWritesReportWhatRedisFires) {
+    V ev;
+    EXPECT_EQ(run({"lpush", "l", "a", "b"}, ev), ":2\r\n");
+    EXPECT_EQ(ev, (V{"new:l", "lpush:l"}));
+    EXPECT_EQ(run({"rpush", "l", "c"}, ev), ":3\r\n");
+    EXPECT_EQ(ev, (V{"rpush:l"}));
+    EXPECT_EQ(run({"lpushx", "nol", "a"}, ev), ":0\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"rpushx", "l", "d"}, ev), ":4\r\n");
+    EXPECT_EQ(ev, (V{"rpush:l"}));
+    EXPECT_EQ(run({"lpop", "l"}, ev), "$1\r\nb\r\n");
+    EXPECT_EQ(ev, (V{"lpop:l"}));
+    EXPECT_EQ(run({"rpop", "l", "2"}, ev), "*2\r\n$1\r\nd\r\n$1\r\nc\r\n");
+    EXPECT_EQ(ev, (V{"rpop:l"}));
+    EXPECT_EQ(run({"lpop", "nol"}, ev), "$-1\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"linsert", "l", "before", "zz", "q"}, ev), ":-1\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"linsert", "l", "before", "a", "q"}, ev), ":2\r\n");
+    EXPECT_EQ(ev, (V{"linsert:l"}));
+    EXPECT_EQ(run({"lset", "l", "0", "x"}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"lset:l"}));
+    EXPECT_EQ(run({"lrem", "l", "0", "zz"}, ev), ":0\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"lrem", "l", "0", "x"}, ev), ":1\r\n");
+    EXPECT_EQ(ev, (V{"lrem:l"}));
+    EXPECT_EQ(run({"ltrim", "l", "0", "-1"}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"ltrim:l"}));
+    EXPECT_EQ(run({"ltrim", "l", "1", "0"}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"ltrim:l", "del:l"}));
+    EXPECT_EQ(run({"ltrim", "l", "1", "0"}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, V{});  // no such key
+    EXPECT_EQ(run({"rpush", "s", "1", "2"}, ev), ":2\r\n");
+    EXPECT_EQ(run({"lmove", "s", "s", "left", "right"}, ev), "$1\r\n1\r\n");
+    EXPECT_EQ(ev, (V{"rpush:s", "lpop:s"}));
+    EXPECT_EQ(run({"rpoplpush", "s", "s"}, ev), "$1\r\n1\r\n");
+    EXPECT_EQ(ev, (V{"lpush:s", "rpop:s"}));
+    EXPECT_EQ(run({"lpop", "s", "5"}, ev), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    EXPECT_EQ(ev, (V{"lpop:s", "del:s"}));
+}
+
 TEST_F(RespNotify, ReportsOnlyTheClassesAsked) {
     V ev;
     EXPECT_EQ(run({"set", "k", "v", "ex", "10"}, ev, "gK"), "+OK\r\n");
