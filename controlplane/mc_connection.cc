@@ -258,11 +258,13 @@ bool McConnection::over_pubsub_limit(UnixTime now) {
         soft_since_ = 0;
         return false;
     }
-    // checkClientOutputBufferLimits: the soft limit holds for more than
-    // its seconds (0 seconds: at once).
-    if (soft_since_ == 0) soft_since_ = now;
-    return now - soft_since_ > cfg.pubsub_output_soft_seconds ||
-           cfg.pubsub_output_soft_seconds == 0;
+    // checkClientOutputBufferLimits: past the soft limit for more than its
+    // seconds, counted from the first message that found it past.
+    if (soft_since_ == 0) {
+        soft_since_ = now;
+        return false;
+    }
+    return now - soft_since_ > cfg.pubsub_output_soft_seconds;
 }
 
 void McConnection::flush_pushed() {
