@@ -155,6 +155,9 @@ class ControlPlane {
                 return 1;
             }
             redis = std::move(s.value());
+            redis->resp_state().init(cp_, &loop, SystemClock().now(),
+                                     uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size()
+                                         << 20);
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).
@@ -185,6 +188,7 @@ class ControlPlane {
         }
         // Prometheus: GET /metrics on the listen address.
         MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
+        if (redis) redis->resp_state().metrics = &metrics_source;  // INFO's figures
         std::unique_ptr<HttpServer> metrics;
         if (cp_.metrics_port != 0) {
             auto s = HttpServer::listen(loop, addr, cp_.metrics_port);

@@ -38,14 +38,33 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
       last_active_(now),
       last_progress_(now) {
     interest_ = EPOLLIN;
-    if (server.protocol() == TcpProtocol::kResp)
+    if (server.protocol() == TcpProtocol::kResp) {
+        sockaddr_in local{};
+        socklen_t len = sizeof local;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+        RespConn conn{.id = id,
+                      .fd = fd,
+                      .addr = peer_text().substr(4),  // without "tcp:"
+                      .laddr = addr_text(local),
+                      .created = now,
+                      .kill = [this] { close_now(); },
+                      .figures =
+                          [this] {
+                              return RespConnFigures{.qbuf = in_.size() - in_off_,
+                                                     .obl = out_.ready_bytes,
+                                                     .oll = out_.parts.size(),
+                                                     .reading = (interest_ & EPOLLIN) != 0,
+                                                     .writing = (interest_ & EPOLLOUT) != 0};
+                          },
+                      .flush = [this] { write_out(); }};
         resp_ = std::make_unique<RespSession>(
             OwnerExecutorDeps{
                 .dp = server.deps().dp, .channel = server.deps().channel, .ctx = &server.ctx()},
-            exec_, static_cast<ExecutorClient&>(*this));
-    if (resp_ && server.pubsub() != nullptr)
-        resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this));
-    if (resp_ && server.blocking() != nullptr) resp_->attach_blocking(*server.blocking());
+            exec_, static_cast<ExecutorClient&>(*this), &server.resp_state(), std::move(conn));
+        if (server.blocking() != nullptr) resp_->attach_blocking(*server.blocking());
+        if (server.pubsub() != nullptr)
+            resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this));
+    }
 }
 
 McConnection::~McConnection() {
@@ -53,9 +72,13 @@ McConnection::~McConnection() {
 }
 
 std::string McConnection::peer_text() const {
+    return "tcp:" + addr_text(peer_);
+}
+
+std::string McConnection::addr_text(const sockaddr_in& a) {
     char ip[INET_ADDRSTRLEN] = {};
-    ::inet_ntop(AF_INET, &peer_.sin_addr, ip, sizeof ip);
-    return fmt::format("tcp:{}:{}", ip, ntohs(peer_.sin_port));
+    ::inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
+    return fmt::format("{}:{}", ip, ntohs(a.sin_port));
 }
 
 std::string_view McConnection::state_text() const {
@@ -70,8 +93,11 @@ void McConnection::close_now() {
     closed_ = true;
     // A connection that closes leaves every channel.
     if (server_.pubsub() != nullptr) server_.pubsub()->drop(*this);
-    // A blocked client that leaves takes nothing more from its lists.
-    if (resp_) resp_->disconnect();
+    if (resp_) {
+        // A blocked client that leaves takes nothing more from its lists.
+        resp_->disconnect();
+        resp_->closed();  // out of CLIENT LIST at once
+    }
     server_.deps().loop->remove(fd_);
     ::close(fd_);
     server_.retire(this);

@@ -66,6 +66,7 @@ class McConnection final : public EventHandler, private ExecutorClient, private 
     bool slow_reader(UnixTime now) const;
     static constexpr UnixTime kSlowReaderGraceS = 5;
     std::string peer_text() const;
+    static std::string addr_text(const sockaddr_in& a);  // "ip:port"
     UnixTime secs_idle(UnixTime now) const { return now > last_active_ ? now - last_active_ : 0; }
     std::string_view state_text() const;
     // Writes what pub/sub pushed since the last flush, or closes the

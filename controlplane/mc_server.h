@@ -25,6 +25,7 @@
 #include "proto/reply_sink.h"
 #include "pubsub_hub.h"
 #include "resp_blocking.h"
+#include "resp_server_state.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -109,6 +110,8 @@ class McServer final : public EventHandler {
     std::string conn_stat_lines() const;
     uint16_t port() const { return port_; }
     TcpProtocol protocol() const { return protocol_; }
+    // The Redis listener's clients, password and CONFIG (main sets it up).
+    RespServerState& resp_state() { return resp_state_; }
 
   private:
     McServer(const McServerDeps& deps, TcpProtocol protocol);
@@ -136,6 +139,7 @@ class McServer final : public EventHandler {
     std::unique_ptr<PubSubHub> pubsub_;
     std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;
+    RespServerState resp_state_;
 };
 
 }  // namespace fulmar::controlplane

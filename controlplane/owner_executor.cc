@@ -142,7 +142,7 @@ uint64_t OwnerExecutor::send_resp(size_t shard, std::string_view request, PostOp
     if (pending_ >= kMaxPending) return 0;
     ShardChannel& ch = *deps_.channel;
     const uint64_t ticket = client_.new_ticket(op);
-    dataplane::Message* msg = ch.prepare_resp(request, ticket);
+    dataplane::Message* msg = ch.prepare_resp(request, ticket, resp_flags_);
     if (msg == nullptr) {
         client_.forget_ticket(ticket);
         return 0;
@@ -162,7 +162,7 @@ ExecStatus OwnerExecutor::send_resp_pieces(std::span<const RespPiece> pieces, Po
     pieces_.clear();
     for (const RespPiece& p : pieces) {
         const uint64_t ticket = client_.new_ticket(op);
-        dataplane::Message* msg = ch.prepare_resp(p.request, ticket);
+        dataplane::Message* msg = ch.prepare_resp(p.request, ticket, resp_flags_);
         if (msg == nullptr) {
             client_.forget_ticket(ticket);
             for (const Piece& q : pieces_) {

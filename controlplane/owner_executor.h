@@ -126,6 +126,9 @@ class OwnerExecutor final : public engine::McExecutor {
     size_t pending() const { return pending_; }
     size_t shard_of(const store::KeyDigest& d) const;
     size_t n_shards() const;
+    // dataplane::kRespFlag* every Redis request sent from now on carries
+    // (the session's protocol; kRespFlagExec around an EXEC).
+    void set_resp_flags(uint8_t flags) { resp_flags_ = flags; }
 
     // ---- for the RESP session (resp_session.h) ----
     // Sends one Redis request (a multibulk) to `shard`'s owner; its ticket
@@ -171,6 +174,7 @@ class OwnerExecutor final : public engine::McExecutor {
     OwnerExecutorDeps deps_;
     ExecutorClient& client_;
     size_t pending_ = 0;  // requests at the owners
+    uint8_t resp_flags_ = 0;
     // A request's pieces before they go out: prepared messages.
     struct Piece {
         dataplane::Message* msg;

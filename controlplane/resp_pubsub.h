@@ -42,6 +42,8 @@ class RespPubSub {
     // The keyspace notification flags the owners are asked to report.
     uint16_t notify_flags() const { return hub_.notify_flags(); }
 
+    const PubSubClient& client() const { return client_; }
+
     // RESET: leaves every channel, pattern and shard channel, silently.
     void reset() { hub_.drop(client_); }
 

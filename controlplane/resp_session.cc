@@ -16,14 +16,38 @@ using engine::RespCommand;
 using engine::RespGather;
 using engine::RespRequest;
 
-RespSession::RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, ExecutorClient& client)
-    : deps_(deps), exec_(exec), client_(client) {
+namespace {
+
+bool ieq(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    return true;
+}
+
+}  // namespace
+
+RespSession::RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, ExecutorClient& client,
+                         RespServerState* server, RespConn conn)
+    : deps_(deps), exec_(exec), client_(client), server_(server), conn_(std::move(conn)) {
     for (const store::ShardView& v : deps.dp->shards)
         views_.push_back(&v);
+    last_interaction_ = conn_.created;
+    if (server_ != nullptr) {
+        server_->add(this, conn_.id);
+        registered_ = true;
+        authenticated_ = server_->requirepass().empty();
+    }
 }
 
 RespSession::~RespSession() {
     disconnect();
+    closed();
+}
+
+void RespSession::closed() {
+    if (registered_) server_->remove(conn_.id);
+    registered_ = false;
 }
 
 engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) {
@@ -60,15 +84,66 @@ void RespSession::attach_pubsub(PubSubHub& hub, PubSubClient& client) {
 RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     // A blocked client runs nothing else until it is answered.
     if (blocked_) return Step::kWait;
-    const RespCommand* c = engine::find_resp_command(req.args[0]);
-    if (c == nullptr) {
-        proto::RespWriter(out).write_error(engine::resp_unknown_command_error(req.args));
-        return Step::kNext;
-    }
     // No more replies pile up while the client has not taken what it has.
     if (client_.output_full()) return Step::kWait;
+    // CLIENT REPLY OFF / SKIP: the reply is made and dropped (an owner's
+    // finds no place for it in `out` and goes).
+    output_ = &out;
+    const bool skip = reply_mode_ == ReplyMode::kSkipNext;
+    const RespCommand* c = engine::find_resp_command(req.args[0]);
+    // CLIENT REPLY ON answers +OK whatever the mode was.
+    const bool reply_on = c != nullptr && c->spec.name == "client" && req.args.size() == 3 &&
+                          ieq(req.args[1], "reply") && ieq(req.args[2], "on");
+    OrderedOutput& dst = reply_mode_ == ReplyMode::kOn || reply_on ? out : discarded_;
+    Step step = Step::kNext;
+    if (c == nullptr) {
+        if (in_multi_) multi_dirty_ = true;
+        proto::RespWriter(dst).write_error(engine::resp_unknown_command_error(req.args));
+    } else {
+        step = dispatch(*c, req, dst);
+    }
+    if (step == Step::kWait) return step;
+    if (server_ != nullptr) {
+        ++server_->total_commands;
+        last_interaction_ = deps_.ctx->now();
+    }
+    discarded_.parts.clear();
+    discarded_.ready_bytes = 0;
+    discarded_.written = 0;
+    if (skip && reply_mode_ == ReplyMode::kSkipNext) reply_mode_ = ReplyMode::kOn;
+    return step;
+}
+
+RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest& req,
+                                        OrderedOutput& out) {
+    const std::string_view name = c.spec.name;
+    last_cmd_ = name;
+    if (c.spec.has(engine::kCmdSession) && req.args.size() >= 2 &&
+        (name == "client" || name == "config")) {
+        last_cmd_ += '|';
+        for (char ch : req.args[1])
+            last_cmd_ += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
+    // Redis checks the arity before the password, and the password before
+    // anything else.
+    const engine::CommandArity a = c.spec.arity;
+    const size_t n = req.args.size();
+    if (n < a.min || (a.max != engine::kAnyArity && n > a.max)) {
+        if (in_multi_) multi_dirty_ = true;
+        proto::RespWriter(out).write_error(engine::resp_arity_error(name));
+        return Step::kNext;
+    }
+    if (!authenticated_ && name != "auth" && name != "hello" && name != "quit" && name != "reset") {
+        if (in_multi_) multi_dirty_ = true;
+        proto::RespWriter(out).write_error("-NOAUTH Authentication required.");
+        return Step::kNext;
+    }
+    if (in_multi_ && name != "exec" && name != "discard" && name != "multi" && name != "watch" &&
+        name != "quit" && name != "reset")
+        return queue(c, req, out);
     if (pubsub_) {
-        switch (pubsub_->intercept(*c, req, exec_.pending() != 0, out)) {
+        // Pub/sub's commands, and RESP2's subscribed mode (resp_pubsub.h).
+        switch (pubsub_->intercept(c, req, exec_.pending() != 0, out)) {
             case RespPubSub::Outcome::kNotMine:
                 break;
             case RespPubSub::Outcome::kDone:
@@ -77,53 +152,47 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
                 return Step::kWait;
         }
     }
-    if (!engine::resp_check(*c, req, out)) return Step::kNext;
+    if (c.spec.has(engine::kCmdSession)) return run_session(c, req, out);
+    if (!engine::resp_check(c, req, out)) return Step::kNext;
     engine::EngineCtx& ctx = *deps_.ctx;
-    if (c->spec.has(engine::kCmdRead)) {
+    if (c.spec.has(engine::kCmdRead)) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;
-        c->read(req,
-                engine::RespReadCtx{.views = views_,
-                                    .now = ctx.now(),
-                                    .now_ms = ctx.now_ms(),
-                                    .scratch = ctx.scratch,
-                                    .stats = ctx.stats},
-                out);
+        c.read(req,
+               engine::RespReadCtx{.views = views_,
+                                   .now = ctx.now(),
+                                   .now_ms = ctx.now_ms(),
+                                   .scratch = ctx.scratch,
+                                   .stats = ctx.stats},
+               out);
         return Step::kNext;
     }
-    if (c->spec.execute == nullptr) {
-        // A kCmdSession command this session has no state for.
-        proto::RespWriter(out).write_error(
-            fmt::format("'{}' is not served on this connection", c->spec.name));
-        return Step::kNext;
-    }
-    if (c->spec.has(engine::kCmdNoKey)) {
-        c->spec.execute(req, store::KeyRef{}, ctx, out);
-        return c->spec.has(engine::kCmdCloses) ? Step::kClose : Step::kNext;
+    if (c.spec.has(engine::kCmdNoKey)) {
+        c.spec.execute(req, store::KeyRef{}, ctx, out);
+        return c.spec.has(engine::kCmdCloses) ? Step::kClose : Step::kNext;
     }
     request_.clear();
     begin_request(request_);
     engine::write_resp_request(req.args, request_);
-    if (c->spec.has(engine::kCmdAllShards) && c->gather != RespGather::kNone)
-        return every_shard(*c, out);
-    if (c->spec.has(engine::kCmdAllShards))
+    if (c.spec.has(engine::kCmdAllShards) && c.gather != RespGather::kNone)
+        return every_shard(c, out);
+    if (c.spec.has(engine::kCmdAllShards))
         return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
-    if (c->route != nullptr) {
-        const size_t to = c->route(req, exec_.n_shards());
+    if (c.route != nullptr) {
+        const size_t to = c.route(req, exec_.n_shards());
         return exec_.send_resp(to, request_, PostOp::kResp, &out) != 0 ? Step::kNext : Step::kWait;
     }
     const size_t n_keys =
-        c->spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c->spec.keys.step);
-    if (n_keys > 1 && c->gather != RespGather::kNone) return split(*c, req, out);
+        c.spec.keys.single() ? 1 : (req.args.size() - 1) / static_cast<size_t>(c.spec.keys.step);
+    if (n_keys > 1 && c.gather != RespGather::kNone) return split(c, req, out);
     const size_t shard = exec_.shard_of(store::KeyRef(req.args[1]).digest);
-    if (n_keys > 1 && !keys_on_shard(*c, req, shard)) {
+    if (n_keys > 1 && !keys_on_shard(c, req, shard)) {
         proto::RespWriter(out).write_error(engine::kRespCrossShardError);
         return Step::kNext;
     }
-    if (c->spec.has(engine::kCmdBlocking) && blocking_ != nullptr)
-        return block(*c, req, shard, out);
+    if (c.spec.has(engine::kCmdBlocking) && blocking_ != nullptr) return block(c, req, shard, out);
     if (exec_.send_resp(shard, request_, PostOp::kResp, &out) == 0) return Step::kWait;
-    signal_keys(*c, req);
+    signal_keys(c, req);
     return Step::kNext;
 }
 

@@ -1,5 +1,6 @@
-// One Redis (RESP2) client's requests on the control plane: parse, check,
-// then read here or send to the owners, replies kept in request order.
+// One Redis client's requests on the control plane (RESP2, or RESP3 after
+// HELLO 3): parse, check, then read here or send to the owners, replies
+// kept in request order.
 //
 // Owned by its connection (mc_connection.h) on the control plane's loop
 // thread. The commands are engine::resp_commands() (the table); this is the
@@ -30,6 +31,11 @@
 //   FLUSHALL      every owner; +OK once all are done
 //   PING ECHO SELECT QUIT COMMAND
 //                 answered here
+//   kCmdSession (HELLO AUTH CLIENT RESET INFO CONFIG DEBUG MULTI EXEC
+//                DISCARD WATCH UNWATCH)
+//                 answered here with the connection's state
+//                 (resp_server_session.cc); MULTI queues requests here and
+//                 EXEC sends them to their one owner as one message
 //   (P|S)(UN)SUBSCRIBE (S)PUBLISH PUBSUB
 //                 answered here, with the listener's PubSubHub
 //                 (resp_pubsub.h: RESP2's subscribed mode too)
@@ -39,6 +45,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -52,17 +59,43 @@
 #include "owner_executor.h"
 #include "proto/resp_parser.h"
 #include "proto/resp_writer.h"
-#include "resp_pubsub.h"
 #include "resp_blocking.h"
+#include "resp_pubsub.h"
+#include "resp_server_state.h"
 
 namespace fulmar::controlplane {
 
+// The connection's facts a session reports (CLIENT LIST) and the means to
+// end it (CLIENT KILL); its McConnection gives them.
+struct RespConnFigures {
+    size_t qbuf = 0;  // input not yet consumed
+    size_t obl = 0;   // reply bytes ready, not yet written
+    size_t oll = 0;   // reply parts queued (ready or at an owner)
+    bool reading = false, writing = false;
+};
+struct RespConn {
+    uint64_t id = 0;  // Redis's client id
+    int fd = -1;
+    std::string addr, laddr;  // "ip:port"
+    UnixTime created = 0;
+    std::function<void()> kill;  // closes another connection at once
+    std::function<RespConnFigures()> figures;
+    std::function<void()> flush;  // writes what is ready (a delayed reply was filled)
+};
+
 class RespSession final : private BlockedClient {
   public:
-    RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, ExecutorClient& client);
+    RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, ExecutorClient& client,
+                RespServerState* server = nullptr, RespConn conn = {});
     ~RespSession() override;
     RespSession(const RespSession&) = delete;
     RespSession& operator=(const RespSession&) = delete;
+
+    // The connection closed: it leaves the registry (CLIENT LIST) at once.
+    void closed();
+    // Its CLIENT LIST line, without the newline.
+    std::string client_info(UnixTime now) const;
+    const RespConn& conn() const { return conn_; }
 
     // ---- blocking commands (BLPOP ...; resp_blocking.h) ----
     // The listener's blocked clients; without them a blocking command is
@@ -84,7 +117,11 @@ class RespSession final : private BlockedClient {
     // messages are pushed to. Without it the pub/sub commands are refused.
     void attach_pubsub(PubSubHub& hub, PubSubClient& client);
     // The protocol the client speaks (HELLO); RESP2 until it says otherwise.
-    proto::RespVersion protocol() const { return protocol_; }
+    // Subscribed to anything: Redis's "pubsub" client type (CLIENT LIST).
+    bool pubsub_client() const { return pubsub_ && pubsub_->client().subscribed(); }
+    proto::RespVersion protocol() const {
+        return resp3_ ? proto::RespVersion::kResp3 : proto::RespVersion::kResp2;
+    }
 
   private:
     enum class Step : uint8_t { kNext, kWait, kClose };
@@ -129,6 +166,28 @@ class RespSession final : private BlockedClient {
     RespBlocking* blocking_ = nullptr;
     std::optional<Blocked> blocked_;
 
+    // Checks and runs a request (run() adds the connection's filters:
+    // NOAUTH, MULTI's queue, CLIENT REPLY).
+    Step dispatch(const engine::RespCommand& c, const engine::RespRequest& req, OrderedOutput& out);
+
+    // ---- resp_server_session.cc: the kCmdSession commands ----
+    Step run_session(const engine::RespCommand& c, const engine::RespRequest& req,
+                     OrderedOutput& out);
+    Step cmd_hello(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_auth(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_client(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_reset(OrderedOutput& out);
+    Step cmd_info(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_config(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_debug(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_watch(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_exec(OrderedOutput& out);
+    // A request inside MULTI: QUEUED, or an error that dooms the EXEC.
+    Step queue(const engine::RespCommand& c, const engine::RespRequest& req, OrderedOutput& out);
+    void discard();
+    bool check_password(std::string_view user, std::string_view pass);
+    void set_resp3(bool on, OrderedOutput& out);
+
     OwnerExecutorDeps deps_;
     OwnerExecutor& exec_;
     ExecutorClient& client_;
@@ -149,7 +208,38 @@ class RespSession final : private BlockedClient {
     std::minstd_rand rng_{std::random_device{}()};
     std::unordered_map<uint64_t, uint64_t> piece_group_;  // ticket -> placeholder
     std::unordered_map<uint64_t, Gather> groups_;         // placeholder -> state
-    proto::RespVersion protocol_ = proto::RespVersion::kResp2;
+
+    // ---- the connection's state (HELLO, AUTH, CLIENT, MULTI) ----
+    RespServerState* server_;
+    RespConn conn_;
+    bool registered_ = false;
+    bool resp3_ = false;
+    bool authenticated_ = true;
+    std::string name_;
+    std::string last_cmd_ = "NULL";
+    UnixTime last_interaction_ = 0;
+    bool no_evict_ = false;
+    enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext };
+    ReplyMode reply_mode_ = ReplyMode::kOn;
+    OrderedOutput discarded_;          // where replies go while CLIENT REPLY says none
+    OrderedOutput* output_ = nullptr;  // the connection's (HELLO sets its protocol)
+    // MULTI: the queued requests (multibulks), the shard their keys live
+    // on (-1: none yet), and whether one was refused (EXECABORT).
+    bool in_multi_ = false;
+    bool multi_dirty_ = false;
+    std::string queued_;
+    size_t n_queued_ = 0;
+    long multi_shard_ = -1;
+    // WATCH: each key with the CAS it had (0: none), and their shard.
+    std::vector<std::pair<std::string, uint64_t>> watched_;
+    long watch_shard_ = -1;
+    // DEBUG SLEEP n > 0: the reply's placeholder, filled by a timer.
+    struct SleepTimer;
+    struct SleepTimerDelete {
+        void operator()(SleepTimer* t) const;  // where SleepTimer is complete
+    };
+    std::unique_ptr<SleepTimer, SleepTimerDelete> sleep_;
+    // Pub/sub (resp_pubsub.h); null outside the Redis listener.
     std::unique_ptr<RespPubSub> pubsub_;
 };
 

@@ -170,9 +170,11 @@ Message* ShardChannel::prepare(std::string_view bytes, const engine::ParsedReque
     return msg;
 }
 
-Message* ShardChannel::prepare_resp(std::string_view bytes, uint64_t ticket) {
+Message* ShardChannel::prepare_resp(std::string_view bytes, uint64_t ticket, uint8_t flags) {
     Message* msg = prepare(bytes, nullptr, ticket);
-    if (msg != nullptr) msg->kind = MessageKind::kControlResp;
+    if (msg == nullptr) return nullptr;
+    msg->kind = MessageKind::kControlResp;
+    msg->control.resp_flags = flags;
     return msg;
 }
 

@@ -80,7 +80,8 @@ class ShardChannel {
                                 uint64_t ticket);
     // A Redis request (one multibulk, engine::write_resp_request) for an
     // owner (dataplane::MessageKind::kControlResp); otherwise as prepare().
-    dataplane::Message* prepare_resp(std::string_view bytes, uint64_t ticket);
+    // `flags`: dataplane::kRespFlag*.
+    dataplane::Message* prepare_resp(std::string_view bytes, uint64_t ticket, uint8_t flags = 0);
     // Asks the owner to mark the item under `k` fetched if its CAS is still
     // `cas` (see dataplane::MessageKind::kControlMarkFetched).
     dataplane::Message* prepare_mark_fetched(const store::KeyRef& k, uint64_t cas, uint64_t ticket);

@@ -27,7 +27,8 @@
 //   |   kUdpDatagram:     UdpReplyTo {mbuf, net::UdpRequest, req id}    |
 //   |   kControlRequest:  ControlReplyTo {request mbuf, reply ring}     |
 //   |   kControlMarkFetched: ControlReplyTo (key + CAS in `parsed`)     |
-//   |   kControlResp:     ControlReplyTo (a RESP request in `body`)     |
+//   |   kControlResp:     ControlReplyTo (a RESP request in `body`;     |
+//   |                     resp_flags: RESP3, EXEC)                      |
 //   |   kControlSweep:    SweepStep {reply ring, budget}                 |
 //   |   kControlSweepDone: SweepStep: what the step found (freed keys)   |
 //   |   kControlReply:    reply: mbuf chain of reply_len bytes (or null)|
@@ -63,10 +64,12 @@ enum class MessageKind : uint8_t {
     // Redis's expired events); nothing in the request arena.
     kControlSweep,
     kControlSweepDone,
-    // One Redis (RESP2) request from the control plane, in `body` as one
-    // multibulk (engine::write_resp_request): the owner parses it and runs
-    // it with engine::run_resp_request. Nothing in `parsed`. Reply:
-    // kControlReply with the RESP reply bytes.
+    // One Redis request from the control plane, in `body` as one multibulk
+    // (engine::write_resp_request): the owner parses it and runs it with
+    // engine::run_resp_request; with kRespFlagExec in control.resp_flags,
+    // a transaction (engine::run_resp_transaction). The reply is RESP3 when
+    // kRespFlagResp3 is set. Nothing in `parsed`. Reply: kControlReply with
+    // the RESP reply bytes.
     kControlResp,
 };
 
@@ -88,7 +91,17 @@ struct UdpReplyTo {
 struct ControlReplyTo {
     rte_mbuf* request;  // holds the request's bytes (`body`); the owner frees it
     rte_ring* replies;  // the control plane's reply ring: the message comes back there
+    // kControlResp: kRespFlag* (the client's protocol, a transaction).
+    // Here rather than in Message: the union's largest member (SweepStep)
+    // leaves room, so the message does not grow.
+    uint8_t resp_flags = 0;
 };
+
+// kControlResp's flags.
+inline constexpr uint8_t kRespFlagResp3 = 1;  // the client speaks RESP3 (HELLO 3)
+// `body` is a transaction (engine::run_resp_transaction): a WATCH list, then
+// the queued requests, run back to back and answered as one array (EXEC).
+inline constexpr uint8_t kRespFlagExec = 2;
 
 // A sweep step and what it found. The budget is in chunks, not time: the
 // owner's step stays a plain bounded loop (no clock read per chunk) and is

@@ -380,7 +380,13 @@ void Worker::run_control(Message* msg) {
         if (it != nullptr && it->cas == msg->parsed.request.cas) engine::mark_fetched(shard, it);
     } else if (msg->kind == MessageKind::kControlResp) {
         reply_.clear();
-        engine::run_resp_request(resp_parser_, msg->body, ctx_, reply_);
+        const uint8_t flags = msg->control.resp_flags;
+        reply_.set_resp3((flags & kRespFlagResp3) != 0);
+        if ((flags & kRespFlagExec) != 0)
+            engine::run_resp_transaction(resp_parser_, msg->body, ctx_, reply_);
+        else
+            engine::run_resp_request(resp_parser_, msg->body, ctx_, reply_);
+        reply_.set_resp3(false);
     } else {
         run_request(msg->body, &msg->parsed);
     }

@@ -397,6 +397,13 @@ class ValueReader {
             if (out.admin_group->empty())
                 return error("controlplane.admin_group", *group, "an empty group name");
         }
+        if (const toml::node* pass = cp.get("requirepass")) {
+            out.requirepass = pass->as_string()->get();
+            // Redis's AUTH takes one argument: a password with spaces or
+            // line breaks could not be typed in redis-cli, nor a CR/LF sent inline.
+            if (out.requirepass.find_first_of("\r\n") != std::string::npos)
+                return error("controlplane.requirepass", *pass, "a password without line breaks");
+        }
         out.max_connections = integer_or<uint32_t>(cp, "max_connections", 4096);
         out.idle_timeout_s = integer_or<uint32_t>(cp, "idle_timeout_s", 0);
         out.output_buffer_limit_mb = integer_or<uint32_t>(cp, "output_buffer_limit_mb", 64);
@@ -740,6 +747,8 @@ std::string format_config(const DataplaneConfig& c) {
     out += fmt::format("redis_port = {}\n", cp.redis_port);
     out += fmt::format("admin_socket = {}\n", quoted(cp.admin_socket));
     if (cp.admin_group) out += fmt::format("admin_group = {}\n", quoted(*cp.admin_group));
+    // The password never goes to a log: a set one reads back as "(set)".
+    out += fmt::format("requirepass = {}\n", quoted(cp.requirepass.empty() ? "" : "(set)"));
     out += fmt::format("max_connections = {}\n", cp.max_connections);
     out += fmt::format("idle_timeout_s = {}\n", cp.idle_timeout_s);
     out += fmt::format("output_buffer_limit_mb = {}\n", cp.output_buffer_limit_mb);
@@ -801,6 +810,8 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     add("controlplane.redis_port", number(cp.redis_port));
     add("controlplane.admin_socket", quoted(cp.admin_socket));
     add("controlplane.admin_group", opt(cp.admin_group, quoted));
+    // Never shown: whether one is set is all a listing tells.
+    add("controlplane.requirepass", quoted(cp.requirepass.empty() ? "" : "(set)"));
     add("controlplane.max_connections", number(cp.max_connections));
     add("controlplane.idle_timeout_s", number(cp.idle_timeout_s));
     add("controlplane.output_buffer_limit_mb", number(cp.output_buffer_limit_mb));

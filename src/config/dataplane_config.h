@@ -96,6 +96,8 @@ struct ControlplaneConfig {
     uint16_t redis_port = kDefaultRedisPort;             // 0: no RESP listener
     std::string admin_socket = std::string(kDefaultAdminSocket);
     std::optional<std::string> admin_group;  // unset: root only (mode 0600)
+    // Redis clients must AUTH with it first (NOAUTH); empty: no password.
+    std::string requirepass;
     uint32_t max_connections = 4096;
     uint32_t idle_timeout_s = 0;           // 0: never (memcached's default)
     uint32_t output_buffer_limit_mb = 64;  // per connection
@@ -243,6 +245,9 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "\"/run/fulmar/admin.sock\"", "Unix socket of the admin endpoint (RESP: fulmarctl, redis-cli -s)"},
     {"controlplane.admin_group", ValueType::kString, Presence::kOptional, 0, 0, "",
      "group allowed on the admin socket (mode 0660); unset: root only (mode 0600)"},
+    {"controlplane.requirepass", ValueType::kString, Presence::kOptional, 0, 0, "\"\"",
+     "password Redis clients give with AUTH (or HELLO AUTH) before any other command (NOAUTH);"
+     " empty: none. CONFIG SET requirepass changes it until the control plane restarts"},
     {"controlplane.max_connections", ValueType::kInteger, Presence::kOptional, 1, 1 << 20, "4096",
      "TCP client connections at once; more are accepted and closed at once (counted)"},
     {"controlplane.idle_timeout_s", ValueType::kInteger, Presence::kOptional, 0, 1 << 24, "0",
@@ -316,7 +321,9 @@ Result<DataplaneConfig, ConfigError> parse_config(std::string_view toml_text,
 std::string describe_config();
 
 // The effective configuration (defaults filled in) as TOML that
-// parse_config reads back to an equal DataplaneConfig; for start-up logs.
+// parse_config reads back to an equal DataplaneConfig, except a set
+// controlplane.requirepass, written "(set)" (a password never goes to a
+// log); for start-up logs.
 std::string format_config(const DataplaneConfig& config);
 
 // The effective configuration as (key, value) pairs, one for every key of

@@ -514,7 +514,12 @@ void op_expire(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
         s.unlink(it);  // already expired: Redis deletes the key
     } else {
         const Expiry abs = expiry_from_ms(when);
-        s.modify(it, [abs](store::Item& i) { i.set_expiry(abs.seconds, abs.ms); });
+        // A new CAS: the key changed for a WATCH (Redis's signalModifiedKey).
+        const uint64_t cas = s.next_cas();
+        s.modify(it, [abs, cas](store::Item& i) {
+            i.set_expiry(abs.seconds, abs.ms);
+            i.cas = cas;
+        });
     }
     w.write_integer(1);
 }
@@ -527,7 +532,11 @@ void op_persist(const RespRequest&, const store::KeyRef& k, EngineCtx& ctx, Repl
         RespWriter(out).write_integer(0);
         return;
     }
-    s.modify(it, [](store::Item& i) { i.set_expiry(0); });
+    const uint64_t cas = s.next_cas();
+    s.modify(it, [cas](store::Item& i) {
+        i.set_expiry(0);
+        i.cas = cas;
+    });
     RespWriter(out).write_integer(1);
 }
 
@@ -588,26 +597,6 @@ bool parse_select(const RespRequest& req, ReplySink& out) {
     return true;
 }
 
-// COMMAND COUNT (COMMAND INFO and DOCS come next: docs/resp-progress.md)
-bool parse_command(const RespRequest& req, ReplySink& out) {
-    if (req.args.size() >= 2 && iequals(req.args[1], "COUNT")) {
-        if (req.args.size() == 2) return true;
-        RespWriter(out).write_error(resp_arity_error("command|count"));
-        return false;
-    }
-    if (req.args.size() == 1) {
-        RespWriter(out).write_error("COMMAND without a subcommand is not supported yet (COUNT is)");
-        return false;
-    }
-    RespWriter(out).write_error(
-        fmt::format("unknown subcommand '{}'. Try COMMAND HELP.", req.args[1].substr(0, 128)));
-    return false;
-}
-
-void op_command(const RespRequest&, const store::KeyRef&, EngineCtx&, ReplySink& out) {
-    RespWriter(out).write_integer(static_cast<int64_t>(resp_commands().size()));
-}
-
 // ---- the table ---------------------------------------------------------------
 
 const std::array kTable = {
@@ -661,7 +650,6 @@ const std::array kTable = {
     RespCommand{Spec{"echo", exactly(2), kLocal, {}, nullptr, op_echo}},
     RespCommand{Spec{"quit", at_least(1), kLocal | kCmdCloses, {}, nullptr, op_ok}},
     RespCommand{Spec{"select", exactly(2), kLocal, {}, parse_select, op_ok}},
-    RespCommand{Spec{"command", at_least(1), kLocal, {}, parse_command, op_command}},
     // clang-format on
 };
 

@@ -30,6 +30,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/command.h"
 #include "engine/engine_ctx.h"
@@ -112,6 +114,24 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, proto::ReplySink& out)
 // Redis's protocol error.
 void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                       proto::ReplySink& out);
+
+// The positions of a request's keys (of `n_args` arguments) by the
+// command's KeySpec: COMMAND GETKEYS, and the shard a transaction runs on.
+std::vector<size_t> resp_key_positions(const RespCommand& c, size_t n_args);
+
+// EXEC's body (dataplane::kRespFlagExec): a header multibulk
+//   ["exec", <n requests>, key1, cas1, key2, cas2, ...]
+// (each WATCHed key with the CAS it had then, 0 for none), then the n
+// queued requests, each a multibulk.
+void write_resp_transaction_header(size_t n_requests,
+                                   std::span<const std::pair<std::string, uint64_t>> watched,
+                                   std::string& out);
+// The owner's side of EXEC: when a WATCHed key's CAS changed, Redis's
+// null array; else the n requests run back to back (the owner is its
+// shard's one writer: nothing comes between them) and their replies as one
+// array. A body that does not parse: Redis's protocol error.
+void run_resp_transaction(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
+                          proto::ReplySink& out);
 
 // `args` as one multibulk request ("*<n>\r\n$<len>\r\n<arg>\r\n...").
 void write_resp_request(std::span<const std::string_view> args, std::string& out);

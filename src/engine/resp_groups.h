@@ -22,6 +22,11 @@ std::span<const RespCommand> resp_key_commands();
 // Lists, blocking pops included (resp_list_commands.cc).
 std::span<const RespCommand> resp_list_commands();
 
+// The server's and the connection's commands (HELLO, CLIENT, INFO, CONFIG,
+// MULTI...; most answered by the control plane's session) and COMMAND
+// (resp_server_commands.cc).
+std::span<const RespCommand> resp_server_commands();
+
 // Pub/sub, run by the control plane's session (resp_pubsub_commands.cc).
 std::span<const RespCommand> resp_pubsub_commands();
 

@@ -21,8 +21,9 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
-                                 resp_key_commands(), resp_list_commands(), resp_pubsub_commands()})
+        for (const auto group :
+             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
+              resp_list_commands(), resp_server_commands(), resp_pubsub_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -144,6 +145,17 @@ void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCt
         w.write_simple_error(parser.error_message());
     else
         w.write_error("Protocol error: the request is incomplete");
+}
+
+std::vector<size_t> resp_key_positions(const RespCommand& c, size_t n_args) {
+    std::vector<size_t> keys;
+    const KeySpec k = c.spec.keys;
+    if (k.none() || n_args <= static_cast<size_t>(k.first)) return keys;
+    const size_t last = k.last < 0 ? n_args - 1 : static_cast<size_t>(k.last);
+    for (size_t i = static_cast<size_t>(k.first); i <= last && i < n_args;
+         i += static_cast<size_t>(k.step))
+        keys.push_back(i);
+    return keys;
 }
 
 void write_resp_request(std::span<const std::string_view> args, std::string& out) {

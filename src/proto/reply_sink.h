@@ -22,6 +22,15 @@ class ReplySink {
     // here. Only the control plane's sinks take one; on every other path
     // nothing defers, and a deferral there is a bug caught at once.
     virtual void append_deferred(uint64_t /*ticket*/) { FULMAR_CHECK(false); }
+
+    // The Redis protocol the replies are for (HELLO 3 makes it RESP3): a
+    // RespWriter on this sink writes it unless told otherwise. Memcached's
+    // sinks never look.
+    bool resp3() const { return resp3_; }
+    void set_resp3(bool on) { resp3_ = on; }
+
+  private:
+    bool resp3_ = false;
 };
 
 // Collects everything into one string: tests, and the TCP control plane.

@@ -33,6 +33,11 @@ size_t format_double(double d, char* buf, size_t cap) {
 
 }  // namespace
 
+RespWriter::RespWriter(ReplySink& sink)
+    : string_sink_(nullptr),
+      sink_(&sink),
+      version_(sink.resp3() ? RespVersion::kResp3 : RespVersion::kResp2) {}
+
 RespWriter::RespWriter(ReplySink& sink, RespVersion version)
     : string_sink_(nullptr), sink_(&sink), version_(version) {}
 

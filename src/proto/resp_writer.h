@@ -28,7 +28,9 @@ enum class RespVersion : uint8_t {
 
 class RespWriter {
   public:
-    explicit RespWriter(ReplySink& sink, RespVersion version = RespVersion::kResp2);
+    // The sink's protocol (ReplySink::resp3), or the one given.
+    explicit RespWriter(ReplySink& sink);
+    RespWriter(ReplySink& sink, RespVersion version);
     explicit RespWriter(std::string& out, RespVersion version = RespVersion::kResp2);
     RespWriter(const RespWriter&) = delete;
     RespWriter& operator=(const RespWriter&) = delete;

@@ -613,6 +613,23 @@ TEST(ConfigErrors, RedisPortEqualToMemcachedPortIsRejected) {
     EXPECT_EQ(e.key, "controlplane.redis_port");
 }
 
+TEST(Config, RequirepassIsReadAndNeverShown) {
+    auto none = parse_config(std::string(kMinimal));
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_EQ(none.value().controlplane.requirepass, "");
+    auto set = parse_config(std::string(kMinimal) + "\n[controlplane]\nrequirepass = \"p w\"\n");
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set.value().controlplane.requirepass, "p w");
+    EXPECT_EQ(format_config(set.value()).find("p w"), std::string::npos);
+    EXPECT_NE(format_config(set.value()).find("requirepass = \"(set)\""), std::string::npos);
+    for (const auto& [key, value] : config_entries(set.value()))
+        if (key == "controlplane.requirepass") {
+            EXPECT_EQ(value, "\"(set)\"");
+        }
+    ConfigError e = error_of(std::string(kMinimal) + "\n[controlplane]\nrequirepass = \"a\\nb\"\n");
+    EXPECT_EQ(e.key, "controlplane.requirepass");
+}
+
 TEST(Config, RedisPortDefaultsTo6379AndZeroTurnsItOff) {
     auto on = parse_config(std::string(kMinimal));
     ASSERT_TRUE(on) << on.error().message;

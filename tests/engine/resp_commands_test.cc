@@ -29,7 +29,7 @@ TEST(RespCommandTable, FindsEveryCommandInAnyCase) {
         for (char& ch : upper)
             ch = static_cast<char>(ch - 'a' + 'A');
         EXPECT_EQ(find_resp_command(upper), &c) << upper;
-        // The session runs kCmdSession commands; an owner runs every other.
+        // The session's commands never run on an owner; every other one does.
         EXPECT_EQ(c.spec.execute == nullptr, c.spec.has(kCmdSession)) << c.spec.name;
         // Reads are served from the views; nothing else may claim to be.
         EXPECT_EQ(c.spec.has(kCmdRead), c.read != nullptr) << c.spec.name;

@@ -1,0 +1,89 @@
+// What the Redis listener's clients share: the registry of live clients
+// (CLIENT LIST, KILL, ID), the password (AUTH), the CONFIG parameters, and
+// the server-wide figures INFO reports.
+//
+// One per Redis listener, owned by its McServer on the control plane's loop
+// thread (single-threaded: no locks). Sessions register themselves when
+// they open and leave when their connection closes.
+//
+// CONFIG is a small registry: each parameter is a name, a getter and, when
+// it can change at run time, a setter that checks the value. Other command
+// groups add theirs with add_config() (list-max-listpack-size, ...); a
+// parameter that is not registered is Redis's "Unknown option" error, never
+// a silent no-op.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "config/dataplane_config.h"
+
+namespace fulmar::controlplane {
+
+class EventLoop;
+class MetricsSource;
+class RespSession;
+
+struct RespConfigParam {
+    std::string name;
+    std::function<std::string()> get;
+    // Unset: immutable ("can't set immutable config"). Returns an error text
+    // (Redis's, after "CONFIG SET failed (possibly related to argument
+    // '<name>') - ") or nullopt once set.
+    std::function<std::optional<std::string>(std::string_view)> set;
+};
+
+class RespServerState {
+  public:
+    // The parameters the control plane has (port, requirepass, maxclients,
+    // timeout...), from the control plane's configuration.
+    // `maxmemory`: the shards' item memory in all (bytes), fixed at start.
+    void init(const config::ControlplaneConfig& cfg, EventLoop* loop, UnixTime started,
+              uint64_t maxmemory = 0);
+
+    // ---- clients ----
+    void add(RespSession* s, uint64_t id);
+    void remove(uint64_t id);
+    // Live sessions by id (Redis's client id), in id order.
+    const std::map<uint64_t, RespSession*>& clients() const { return clients_; }
+
+    // ---- AUTH ----
+    // Empty: no password (every client is authenticated).
+    const std::string& requirepass() const { return requirepass_; }
+
+    // ---- CONFIG ----
+    void add_config(RespConfigParam p);
+    // Redis's stringmatch() on names, case-blind: the parameters matching any
+    // of `patterns`, each once, in registration order.
+    std::vector<const RespConfigParam*> match_config(
+        std::span<const std::string_view> patterns) const;
+    const RespConfigParam* find_config(std::string_view name) const;
+
+    // ---- figures (INFO, CONFIG RESETSTAT) ----
+    uint64_t total_commands = 0;
+    uint64_t total_connections = 0;
+    uint64_t rejected_auth = 0;  // AUTH/HELLO with a wrong password
+    UnixTime started = 0;
+    const MetricsSource* metrics = nullptr;  // set by main once it exists
+    EventLoop* loop = nullptr;
+    uint16_t port = 0;
+    uint32_t max_clients = 0;
+    void reset_stats();
+
+  private:
+    std::map<uint64_t, RespSession*> clients_;
+    std::string requirepass_;
+    std::vector<RespConfigParam> config_;
+};
+
+// Redis's stringmatchlen: * ? [abc] [^a-z] and \ escapes.
+bool glob_match(std::string_view pattern, std::string_view s, bool nocase);
+
+}  // namespace fulmar::controlplane
