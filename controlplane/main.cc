@@ -158,6 +158,7 @@ class ControlPlane {
             redis->resp_state().init(cp_, &loop, SystemClock().now(),
                                      uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size()
                                          << 20);
+            redis->add_pubsub_config();
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "common/keyspace_events.h"
 #include "config/address_text.h"
@@ -132,6 +133,21 @@ bool McServer::publish_events(std::string& reply) {
         for (const engine::KeyEvent& e : events)
             pubsub_->keyspace_event(e.cls, e.event, e.key);
     return true;
+}
+
+void McServer::add_pubsub_config() {
+    if (!pubsub_) return;
+    PubSubHub* hub = pubsub_.get();
+    resp_state_.add_config(
+        {"notify-keyspace-events", [hub] { return notify_flags_text(hub->notify_flags()); },
+         [hub](std::string_view v) -> std::optional<std::string> {
+             uint16_t flags = 0;
+             if (!parse_notify_flags(v, flags))
+                 return std::string("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+             // The next write asks its owner for events (RespSession).
+             hub->set_notify_flags(flags);
+             return std::nullopt;
+         }});
 }
 
 bool McServer::wants_events(uint16_t cls) const {

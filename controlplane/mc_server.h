@@ -91,6 +91,8 @@ class McServer final : public EventHandler {
     // (engine/resp_notify.h) and publishes them; false when they do not
     // parse.
     bool publish_events(std::string& reply);
+    // CONFIG GET/SET notify-keyspace-events (after resp_state().init()).
+    void add_pubsub_config();
     // Whether keyspace events of class `cls` are published at all.
     bool wants_events(uint16_t cls) const;
     // A sweep step's freed keys (SweepStep::keys): "expired" events.

@@ -229,11 +229,29 @@ RESP3_SCRIPT = [
     ("a", ["del", "r3.k"], False),
 ]
 
+NOTIFY = "AKEn"
+
+# CONFIG GET/SET notify-keyspace-events, the next writes following it; the
+# flags are back to NOTIFY at the end.
+CONFIG_SCRIPT = [
+    ("a", ["psubscribe", "__key*"], False),
+    ("c", ["config", "get", "notify-keyspace-events"], False),
+    ("c", ["config", "set", "notify-keyspace-events", "KQ"], False),
+    ("c", ["config", "set", "notify-keyspace-events", "Kx$"], False),
+    ("c", ["config", "get", "notify-keyspace-events"], False),
+    ("c", ["set", "cf.k", "v"], False),
+    ("c", ["config", "set", "notify-keyspace-events", ""], False),
+    ("c", ["set", "cf.k", "w"], False),
+    ("c", ["config", "set", "notify-keyspace-events", "gE"], False),
+    ("c", ["del", "cf.k"], False),
+    ("c", ["config", "set", "notify-keyspace-events", NOTIFY], False),
+    ("c", ["config", "get", "notify-keyspace-events"], False),
+]
+
 # Keyspace notifications (both servers run with notify-keyspace-events
 # NOTIFY): 'a' listens to every keyspace and keyevent channel while 'c'
 # writes. Multi-key writes are cut per key across the owners here, so their
 # events are compared in any order.
-NOTIFY = "AKEn"
 NOTIFY_SCRIPT = [
     ("a", ["psubscribe", "__key*__:*"], False),
     ("b", ["subscribe", "__keyevent@0__:set", "__keyspace@0__:ks.k"], False),
@@ -456,6 +474,21 @@ class PubSubTest(unittest.TestCase):
         self.assertEqual(diffs, [], "\n".join(diffs))
         # The pushes were RESP3's (the script's third step: SUBSCRIBE r3 r3b).
         self.assertEqual(ours[2][2]["a"][0], b">3\r\n$9\r\nsubscribe\r\n$2\r\nr3\r\n:1\r\n")
+
+    def test_config_set_notify_keyspace_events_as_redis_7(self):
+        self.start_redis()
+
+        def to_redis():
+            return socket.create_connection(("127.0.0.1", self.redis_port))
+
+        theirs = self.run_script(to_redis, CONFIG_SCRIPT)
+        ours = self.run_script(self.sock, CONFIG_SCRIPT)
+        diffs = []
+        for (who, args, mine), (_, _, want) in zip(ours, theirs):
+            if mine != want:
+                diffs.append(f"{who}: {args}\n  fulmar: {mine}\n  redis:  {want}")
+        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assertEqual(len(ours[5][2]["a"]), 1)  # "set" on the keyspace channel only
 
     def test_keyspace_notifications_as_redis_7_sends_them(self):
         self.start_redis()
