@@ -97,6 +97,8 @@ class PubSubHub {
     size_t numsub(ChannelKind kind, std::string_view channel) const;
     // PUBSUB NUMPAT: patterns with a subscriber.
     size_t numpat() const { return patterns_.size(); }
+    // INFO's pubsub_channels / pubsubshard_channels: channels with a subscriber.
+    size_t n_channels(ChannelKind kind) const { return map(kind).size(); }
 
     const PubSubStats& stats() const { return stats_; }
     PubSubStats& stats() { return stats_; }

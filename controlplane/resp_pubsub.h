@@ -43,6 +43,7 @@ class RespPubSub {
     uint16_t notify_flags() const { return hub_.notify_flags(); }
 
     const PubSubClient& client() const { return client_; }
+    const PubSubHub& hub() const { return hub_; }
 
     // RESET: leaves every channel, pattern and shard channel, silently.
     void reset() { hub_.drop(client_); }

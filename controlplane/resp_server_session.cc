@@ -666,6 +666,13 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
             server_ != nullptr ? server_->total_connections : 0,
             server_ != nullptr ? server_->total_commands : 0, expired, evictions, e.get_hits,
             e.get_misses);
+        if (pubsub_) {
+            const PubSubHub& hub = pubsub_->hub();
+            t += fmt::format(
+                "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
+                hub.n_channels(ChannelKind::kGlobal), hub.numpat(),
+                hub.n_channels(ChannelKind::kShard));
+        }
     }
     if (wants("replication", true)) {
         section("Replication");

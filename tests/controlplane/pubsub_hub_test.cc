@@ -122,6 +122,8 @@ TEST(PubSubHub, ShardChannelsAreANamespaceOfTheirOwn) {
     EXPECT_EQ(sorted(hub.channels(kShard, "", true)), std::vector<std::string>{"x"});
     EXPECT_EQ(hub.numsub(kShard, "x"), 1u);
     EXPECT_EQ(hub.numsub(kGlobal, "x"), 1u);
+    EXPECT_EQ(hub.n_channels(kShard), 1u);
+    EXPECT_EQ(hub.n_channels(kGlobal), 1u);
 }
 
 TEST(PubSubHub, ListsOnlyChannelsWithSubscribersMatchingThePattern) {

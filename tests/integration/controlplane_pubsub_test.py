@@ -616,6 +616,7 @@ print("ok")
                     enc("ssubscribe", "gone.s"))
         self.assertEqual(c.raw(b""), b"*3\r\n$9\r\nsubscribe\r\n$6\r\ngone.b\r\n:2\r\n")
         self.assertEqual(self.numsub("gone.a"), 1)
+        before = self.info_pubsub()
         c.close()
         deadline = time.monotonic() + 5
         while self.numsub("gone.a") != 0 and time.monotonic() < deadline:
@@ -630,6 +631,19 @@ print("ok")
             self.assertEqual(p.cmd("pubsub", "channels", "gone.*"), b"*0\r\n")
         finally:
             p.close()
+        # INFO stats counts channels, patterns and shard channels as Redis.
+        after = self.info_pubsub()
+        self.assertEqual({k: before[k] - after[k] for k in before},
+                         {"pubsub_channels": 2, "pubsub_patterns": 1, "pubsubshard_channels": 1})
+
+    def info_pubsub(self):
+        c = self.fulmar()
+        try:
+            text = c.cmd("info", "stats").decode()
+        finally:
+            c.close()
+        return {k: int(v) for k, v in (line.split(":") for line in text.split("\r\n")
+                                       if line.startswith("pubsub"))}
 
     # ---- slow subscribers --------------------------------------------------
 
