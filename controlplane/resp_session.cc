@@ -220,16 +220,24 @@ bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, si
 
 RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& req,
                                      OrderedOutput& out) {
+    // One piece per shard holding its keys in request order (so a key named
+    // twice keeps its last value), each a whole command for that owner:
+    // at most n_shards messages whatever the key count.
     const size_t step = static_cast<size_t>(c.spec.keys.step);
-    pieces_.clear();
-    std::vector<std::string_view> piece;
+    const size_t n = exec_.n_shards();
+    std::vector<std::vector<std::string_view>> per_shard(n);
     for (size_t i = 1; i + step <= req.args.size(); i += step) {
-        piece.assign({c.split_as});
+        auto& piece = per_shard[exec_.shard_of(store::KeyRef(req.args[i]).digest)];
+        if (piece.empty()) piece.push_back(c.split_as);
         for (size_t j = 0; j < step; ++j)
             piece.push_back(req.args[i + j]);
-        OwnerExecutor::RespPiece p{exec_.shard_of(store::KeyRef(req.args[i]).digest), {}};
+    }
+    pieces_.clear();
+    for (size_t s = 0; s < n; ++s) {
+        if (per_shard[s].empty()) continue;
+        OwnerExecutor::RespPiece p{s, {}};
         begin_request(p.request);
-        engine::write_resp_request(piece, p.request);
+        engine::write_resp_request(per_shard[s], p.request);
         pieces_.push_back(std::move(p));
     }
     return send_gathered(c, out);

@@ -2,6 +2,8 @@
 // resp_collection.h.
 #include "engine/resp_collection.h"
 
+#include <xxhash.h>
+
 #include <cstring>
 
 #include "engine/resp_util.h"
@@ -39,18 +41,22 @@ bool get_varint(const unsigned char*& p, const unsigned char* end, size_t& v) {
     return false;
 }
 
-}  // namespace
+uint32_t get_u32(const char* p) {
+    uint32_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
 
-bool decode(std::string_view value, std::vector<std::string_view>& out) {
-    out.clear();
-    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kCompact) return false;
-    uint32_t n = 0;
-    std::memcpy(&n, value.data() + 1, sizeof n);
-    const auto* p = reinterpret_cast<const unsigned char*>(value.data()) + kHeaderSize;
-    const auto* end = reinterpret_cast<const unsigned char*>(value.data()) + value.size();
+void put_u32(char* p, uint32_t v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+// `n` entries exactly filling [p, end) into out; false when they do not.
+bool decode_entries(const unsigned char* p, const unsigned char* end, uint32_t n,
+                    std::vector<std::string_view>& out) {
     // Each entry takes at least a byte: a count past that is corrupt, and
     // must not size the vector.
-    if (n > value.size()) return false;
+    if (n > static_cast<size_t>(end - p)) return false;
     out.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
         size_t len = 0;
@@ -61,11 +67,169 @@ bool decode(std::string_view value, std::vector<std::string_view>& out) {
     return p == end;
 }
 
+// A hashed value's parts, checked against its length; false when it is not
+// one (or is corrupt).
+struct Hashed {
+    uint32_t n = 0;
+    const unsigned char* entries = nullptr;
+    const unsigned char* entries_end = nullptr;
+    const char* index = nullptr;
+    uint32_t slots = 0;
+};
+
+bool parse_hashed(std::string_view value, Hashed& h) {
+    if (value.size() < kHashedHeaderSize || static_cast<uint8_t>(value[0]) != kHashed) return false;
+    h.n = get_u32(value.data() + 1);
+    const uint32_t elen = get_u32(value.data() + 5);
+    h.slots = get_u32(value.data() + 9);
+    if (h.slots == 0 || (h.slots & (h.slots - 1)) != 0) return false;
+    if (uint64_t{kHashedHeaderSize} + elen + uint64_t{h.slots} * 4 != value.size()) return false;
+    h.entries = reinterpret_cast<const unsigned char*>(value.data()) + kHashedHeaderSize;
+    h.entries_end = h.entries + elen;
+    h.index = reinterpret_cast<const char*>(h.entries_end);
+    return true;
+}
+
+size_t key_step(store::ItemType type) {
+    return type == store::ItemType::kHash ? 2 : 1;
+}
+
+bool wants_index(store::ItemType type, std::span<const std::string_view> entries) {
+    if (type == store::ItemType::kSet) return entries.size() >= kHashedFrom;
+    if (type == store::ItemType::kHash) return entries.size() / 2 >= kHashedFrom;
+    return false;
+}
+
+// Slots for `keys` keys at a load of at most 3/4.
+uint32_t slots_for(size_t keys) {
+    uint32_t s = 1;
+    while (uint64_t{s} * 3 < uint64_t{keys} * 4)
+        s <<= 1;
+    return s;
+}
+
+size_t hashed_size(store::ItemType type, std::span<const std::string_view> entries) {
+    const size_t keys = (entries.size() + key_step(type) - 1) / key_step(type);
+    return kHashedHeaderSize + (encoded_size(entries) - kHeaderSize) + size_t{slots_for(keys)} * 4;
+}
+
+bool use_hashed(store::ItemType type, size_t key_len, std::span<const std::string_view> entries) {
+    return wants_index(type, entries) && mc_item_fits(key_len, hashed_size(type, entries));
+}
+
+uint64_t key_hash(std::string_view k) {
+    return XXH3_64bits(k.data(), k.size());
+}
+
+void encode_hashed(store::ItemType type, std::span<const std::string_view> entries, char* dst) {
+    const size_t step = key_step(type);
+    const uint32_t slots = slots_for((entries.size() + step - 1) / step);
+    const size_t elen = encoded_size(entries) - kHeaderSize;
+    dst[0] = static_cast<char>(kHashed);
+    put_u32(dst + 1, static_cast<uint32_t>(entries.size()));
+    put_u32(dst + 5, static_cast<uint32_t>(elen));
+    put_u32(dst + 9, slots);
+    char* const base = dst + kHashedHeaderSize;
+    char* const index = base + elen;
+    std::memset(index, 0, size_t{slots} * 4);
+    char* p = base;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const std::string_view e = entries[i];
+        if (i % step == 0) {
+            size_t slot = key_hash(e) & (slots - 1);
+            while (get_u32(index + slot * 4) != 0)
+                slot = (slot + 1) & (slots - 1);
+            put_u32(index + slot * 4, static_cast<uint32_t>(p - base) + 1);
+        }
+        p = put_varint(p, e.size());
+        if (!e.empty()) std::memmove(p, e.data(), e.size());
+        p += e.size();
+    }
+}
+
+// The entry at p (and the one after it) within [p, end).
+bool entry_at(const unsigned char* p, const unsigned char* end, std::string_view& e,
+              const unsigned char*& after) {
+    size_t len = 0;
+    if (!get_varint(p, end, len) || len > static_cast<size_t>(end - p)) return false;
+    e = std::string_view(reinterpret_cast<const char*>(p), len);
+    after = p + len;
+    return true;
+}
+
+}  // namespace
+
+bool decode(std::string_view value, std::vector<std::string_view>& out) {
+    out.clear();
+    Hashed h;
+    if (parse_hashed(value, h)) return decode_entries(h.entries, h.entries_end, h.n, out);
+    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kCompact) return false;
+    const auto* p = reinterpret_cast<const unsigned char*>(value.data()) + kHeaderSize;
+    const auto* end = reinterpret_cast<const unsigned char*>(value.data()) + value.size();
+    return decode_entries(p, end, get_u32(value.data() + 1), out);
+}
+
+int64_t size(std::string_view value) {
+    if (value.size() >= kHashedHeaderSize && static_cast<uint8_t>(value[0]) == kHashed)
+        return get_u32(value.data() + 1);
+    if (value.size() >= kHeaderSize && static_cast<uint8_t>(value[0]) == kCompact)
+        return get_u32(value.data() + 1);
+    return -1;
+}
+
+Hit lookup(std::string_view value, std::string_view key, size_t step) {
+    Hit hit;
+    std::string_view e;
+    const unsigned char* after = nullptr;
+    Hashed h;
+    if (parse_hashed(value, h)) {
+        const size_t elen = static_cast<size_t>(h.entries_end - h.entries);
+        const uint32_t mask = h.slots - 1;
+        size_t slot = key_hash(key) & mask;
+        for (uint32_t probes = 0; probes < h.slots; ++probes, slot = (slot + 1) & mask) {
+            const uint32_t at = get_u32(h.index + slot * 4);
+            if (at == 0 || at - 1 >= elen) return hit;  // empty, or corrupt
+            if (!entry_at(h.entries + at - 1, h.entries_end, e, after)) return hit;
+            if (e != key) continue;
+            hit.found = true;
+            if (after < h.entries_end && entry_at(after, h.entries_end, e, after)) hit.next = e;
+            return hit;
+        }
+        return hit;
+    }
+    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kCompact) return hit;
+    const auto* p = reinterpret_cast<const unsigned char*>(value.data()) + kHeaderSize;
+    const auto* end = reinterpret_cast<const unsigned char*>(value.data()) + value.size();
+    const uint32_t n = get_u32(value.data() + 1);
+    for (uint32_t i = 0; i < n; ++i) {
+        if (!entry_at(p, end, e, after)) return hit;
+        p = after;
+        if (i % step != 0 || e != key) continue;
+        hit.found = true;
+        if (i + 1 < n && entry_at(p, end, e, after)) hit.next = e;
+        return hit;
+    }
+    return hit;
+}
+
 size_t encoded_size(std::span<const std::string_view> entries) {
     size_t n = kHeaderSize;
     for (std::string_view e : entries)
         n += varint_size(e.size()) + e.size();
     return n;
+}
+
+size_t encoded_size(store::ItemType type, size_t key_len,
+                    std::span<const std::string_view> entries) {
+    return use_hashed(type, key_len, entries) ? hashed_size(type, entries) : encoded_size(entries);
+}
+
+void encode(store::ItemType type, size_t key_len, std::span<const std::string_view> entries,
+            char* dst) {
+    if (use_hashed(type, key_len, entries))
+        encode_hashed(type, entries, dst);
+    else
+        encode(entries, dst);
 }
 
 void encode(std::span<const std::string_view> entries, char* dst) {
@@ -94,6 +258,17 @@ Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
     return Found::kFound;
 }
 
+Found read_value(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
+                 std::string_view& value) {
+    store::ItemMeta meta;
+    value = {};
+    if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
+    if (resp::item_type(meta) != type) return Found::kWrongType;
+    value = std::string_view(ctx.scratch.data(), meta.value_len);
+    if (size(value) < 0) return Found::kMissing;
+    return Found::kFound;
+}
+
 Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now,
            std::vector<std::string_view>& entries, UnixTime* exptime) {
     entries.clear();
@@ -115,7 +290,7 @@ WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
     // A rewrite that keeps the TTL keeps its milliseconds too.
     const uint16_t ms =
         old != nullptr && old->exptime == exptime ? static_cast<uint16_t>(old->expire_ms) : 0;
-    const size_t size = encoded_size(entries);
+    const size_t size = encoded_size(type, k.key.size(), entries);
     if (!mc_item_fits(k.key.size(), size)) return WriteStatus::kTooLarge;
     store::StoreStatus st = store::StoreStatus::kStored;
     store::Item* fresh = s.allocate(
@@ -124,7 +299,7 @@ WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
     if (fresh == nullptr)
         return st == store::StoreStatus::kTooLarge ? WriteStatus::kTooLarge
                                                    : WriteStatus::kNoMemory;
-    encode(entries, fresh->value_ptr());
+    encode(type, k.key.size(), entries, fresh->value_ptr());
     st = s.publish(k, fresh, old);
     if (st != store::StoreStatus::kStored) return WriteStatus::kNoMemory;
     return WriteStatus::kStored;

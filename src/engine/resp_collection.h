@@ -20,6 +20,19 @@
 // The whole collection is one item, so it is bounded by the item limit
 // (1 MiB) and counts against, and is evicted and expired with, the shard
 // like any item.
+//
+// A large set or hash (kHashedFrom members or fields: where the scan's
+// cost passes the request's, docs/resp-progress.md) gets an index after
+// the same entries, so a look-up of one member or field is a probe:
+//
+//   +---------+-----+--------------+-------------+---------+-----------+
+//   | kHashed | n   | entries_len  | slots (2^k) | entries | slots x   |
+//   | 0xC2    | u32 | u32          | u32         | (above) | u32 index |
+//   +---------+-----+--------------+-------------+---------+-----------+
+//   index: open addressing, linear probing on xxh3 of the member (a set)
+//   or the field (a hash); a slot holds the entry's offset in the entries
+//   + 1, 0 when empty; load <= 3/4. Rebuilt with the item on every write.
+//   A collection whose index would not fit the item stays compact.
 #pragma once
 
 #include <cstddef>
@@ -37,13 +50,38 @@ namespace fulmar::engine::coll {
 
 inline constexpr uint8_t kCompact = 0xC1;
 inline constexpr size_t kHeaderSize = 5;
+inline constexpr uint8_t kHashed = 0xC2;
+inline constexpr size_t kHashedHeaderSize = 13;
+// Sets of this many members and hashes of this many fields get the index.
+inline constexpr size_t kHashedFrom = 128;
 
 // `value` decoded into `out` (views into `value`); false when malformed.
 bool decode(std::string_view value, std::vector<std::string_view>& out);
-// Bytes the encoding of `entries` takes.
+// Bytes the compact encoding of `entries` takes.
 size_t encoded_size(std::span<const std::string_view> entries);
-// Writes the encoding of `entries` to dst (encoded_size bytes).
+// Writes the compact encoding of `entries` to dst (encoded_size bytes).
 void encode(std::span<const std::string_view> entries, char* dst);
+// The same for a collection of `type`: hashed when it is a set or a hash
+// of kHashedFrom keys or more and the index fits the item (key_len: the
+// item's key, for that check).
+size_t encoded_size(store::ItemType type, size_t key_len,
+                    std::span<const std::string_view> entries);
+void encode(store::ItemType type, size_t key_len, std::span<const std::string_view> entries,
+            char* dst);
+
+// The entry count of an encoded value (a hash's counts fields and values),
+// or -1 when it is not one.
+int64_t size(std::string_view value);
+
+// A look-up of one member (a set: every entry is a key) or field (a hash:
+// every other entry, `step` 2) in an encoded value, without decoding it: a
+// probe of the index when there is one, a scan otherwise. `next` is the
+// entry after the key (a hash's value).
+struct Hit {
+    bool found = false;
+    std::string_view next;
+};
+Hit lookup(std::string_view value, std::string_view key, size_t step);
 
 enum class Found : uint8_t {
     kMissing,    // no such key (or expired)
@@ -56,6 +94,10 @@ enum class Found : uint8_t {
 // the next read into it.
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
            std::vector<std::string_view>& entries);
+// The same without decoding: `value` is the encoded collection (in
+// ctx.scratch), for size() and lookup().
+Found read_value(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
+                 std::string_view& value);
 
 // The owner's look-up: entries point into the item, valid until the next
 // write to the shard (write() may use them: it keeps the old item alive

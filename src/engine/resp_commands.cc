@@ -551,8 +551,11 @@ bool parse_flushall(const RespRequest& req, ReplySink& out) {
 }
 
 void op_flushall(const RespRequest&, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
-    for (store::Shard* s : ctx.shards)
-        if (ctx.owns(*s)) s->flush_all(0, ctx.now());
+    for (store::Shard* s : ctx.shards) {
+        if (!ctx.owns(*s)) continue;
+        s->flush_all(0, ctx.now());
+        s->clear_all();
+    }
     RespWriter(out).write_simple("OK");
 }
 
@@ -609,13 +612,13 @@ const std::array kTable = {
     RespCommand{Spec{"psetex", exactly(4), kWrite, kOneKey, parse_setex, op_setex}},
     RespCommand{Spec{"mget", at_least(2), kRead, kEveryKey, nullptr, exec_read<read_mget>}, read_mget},
     RespCommand{Spec{"mset", at_least(3), kWrite, kKeyValuePairs, parse_mset, op_mset}, nullptr,
-                RespGather::kOk, "set"},
+                RespGather::kOk, "mset"},
     RespCommand{Spec{"del", at_least(2), kWrite, kEveryKey, nullptr, op_del}, nullptr,
                 RespGather::kSum, "del"},
     // UNLINK frees at once like DEL: an item's memory is one chunk, there is
     // nothing to hand to a background thread.
     RespCommand{Spec{"unlink", at_least(2), kWrite, kEveryKey, nullptr, op_del}, nullptr,
-                RespGather::kSum, "del"},
+                RespGather::kSum, "unlink"},
     RespCommand{Spec{"exists", at_least(2), kRead, kEveryKey, nullptr, exec_read<read_exists>},
                 read_exists},
     RespCommand{Spec{"incr", exactly(2), kWrite, kOneKey, parse_incr, op_incr}},

@@ -18,11 +18,13 @@
 //   read     kCmdRead commands only: the same reply served from ShardViews
 //            (the control plane reads the shards' shared memory, lock-free)
 //   split    multi-key writes only: how the control plane cuts them into one
-//            request per key (DEL k -> DEL k, MSET k v -> SET k v) and
-//            gathers the replies (a sum, or one +OK once all are done)
+//            request per shard, holding that shard's keys (DEL a b c ->
+//            DEL a c + DEL b) and gathers the replies (a sum, or one +OK
+//            once all are done); KEYS and RANDOMKEY: every owner's answer
+//            joined, or one picked
 //
-// Time: items keep whole seconds (memcached's clock), so PX/PSETEX round up
-// to the next second and PTTL answers whole seconds * 1000.
+// Time: Redis's expiries are exact to the millisecond (Item::expire_ms);
+// memcached's stay whole seconds.
 #pragma once
 
 #include <cstddef>
@@ -77,7 +79,7 @@ struct RespCommand {
     CommandSpec<RespRequest, RespParseFn> spec;
     RespReadFn read = nullptr;  // kCmdRead: served from ShardViews
     RespGather gather = RespGather::kNone;
-    std::string_view split_as;    // the per-key command a multi-key write is cut into
+    std::string_view split_as;    // the command each shard's piece runs
     RespRouteFn route = nullptr;  // keyless, one shard: which (SCAN)
 };
 

@@ -21,6 +21,10 @@ std::span<const RespCommand> resp_string_commands();
 std::span<const RespCommand> resp_key_commands();
 // Lists, blocking pops included (resp_list_commands.cc).
 std::span<const RespCommand> resp_list_commands();
+// Sets (resp_set_commands.cc).
+std::span<const RespCommand> resp_set_commands();
+// Hashes (resp_hash_commands.cc).
+std::span<const RespCommand> resp_hash_commands();
 
 // The server's and the connection's commands (HELLO, CLIENT, INFO, CONFIG,
 // MULTI...; most answered by the control plane's session) and COMMAND

@@ -223,35 +223,6 @@ void op_setrange(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
     w.write_integer(static_cast<int64_t>(new_len));
 }
 
-// Redis's string2ld: the whole text a finite long double, no spaces.
-bool parse_long_double(std::string_view s, long double& out) {
-    if (s.empty() || s.size() >= 5 * 1024) return false;
-    if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
-    std::array<char, 5 * 1024> buf{};
-    std::memcpy(buf.data(), s.data(), s.size());
-    char* end = nullptr;
-    errno = 0;
-    const long double v = std::strtold(buf.data(), &end);
-    if (end != buf.data() + s.size() || std::isnan(v)) return false;
-    if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
-    out = v;
-    return true;
-}
-
-// Redis's ld2string(LD_STR_HUMAN): "%.17Lf" without trailing zeros.
-std::string format_long_double(long double v) {
-    char buf[5 * 1024];
-    int l = std::snprintf(buf, sizeof buf, "%.17Lf", v);
-    if (l <= 0 || static_cast<size_t>(l) >= sizeof buf) return "0";
-    if (std::strchr(buf, '.') != nullptr) {
-        while (buf[l - 1] == '0')
-            --l;
-        if (buf[l - 1] == '.') --l;
-    }
-    if (l == 2 && buf[0] == '-' && buf[1] == '0') return "0";
-    return std::string(buf, static_cast<size_t>(l));
-}
-
 // INCRBYFLOAT key increment
 bool parse_incrbyfloat(const RespRequest& req, ReplySink& out) {
     long double incr = 0;

@@ -67,6 +67,11 @@ inline store::StoreArgs keep_args(const store::Item& it) {
                             .exptime = it.exptime,
                             .expire_ms = static_cast<uint16_t>(it.expire_ms)};
 }
+// Redis's string2ld: the whole text a finite long double, no spaces
+// (INCRBYFLOAT, HINCRBYFLOAT).
+bool parse_long_double(std::string_view s, long double& out);
+// Redis's ld2string(LD_STR_HUMAN): "%.17Lf" without trailing zeros.
+std::string format_long_double(long double v);
 
 // The OOM or too-large error for a failed store.
 void write_store_error(store::StoreStatus st, ReplySink& out);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "common/assert.h"
 #include "common/numbers.h"
@@ -299,6 +300,17 @@ void Shard::flush_all(int64_t delay_exptime, UnixTime now) {
     const UnixTime oldest_live = new_oldest - 1;
     meta_->oldest_live.store(oldest_live, std::memory_order_relaxed);
     if (oldest_live <= now) meta_->oldest_cas.store(next_cas(), std::memory_order_relaxed);
+}
+
+void Shard::clear_all() {
+    // The index must not change under its own iteration: collect, then free.
+    std::vector<Item*> items;
+    items.reserve(index_.count());
+    uint32_t pos = 0;
+    while (Item* it = index_.next(pos))
+        items.push_back(it);
+    for (Item* it : items)
+        release(it);
 }
 
 }  // namespace fulmar::store

@@ -143,6 +143,10 @@ class Shard {
                       uint64_t& value, uint64_t* cas_out = nullptr);
     // memcached's flush_all: `delay_exptime` as the command gives it (0 = now).
     void flush_all(int64_t delay_exptime, UnixTime now);
+    // Owner only. Frees every item now (Redis's FLUSHALL: DBSIZE is 0 after
+    // it, where memcached's flush_all leaves the items until their memory is
+    // wanted). O(items).
+    void clear_all();
     // Frees the expired items among the next `budget` chunks of the sweep's
     // cursor, looking only at pages whose earliest stored exptime has passed
     // (a page passed over costs one unit of the budget). Counts the step in

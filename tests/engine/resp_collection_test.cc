@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,109 @@ TEST(CollectionCodec, RefusesCorruptValues) {
     std::string endless = encode({"a"});
     endless[coll::kHeaderSize] = static_cast<char>(0xFF);  // a varint that never ends
     EXPECT_FALSE(coll::decode(endless, out));
+}
+
+// Large sets and hashes: the hashed form (entries, then an index) from
+// coll::kHashedFrom keys on; look-ups probe it, or scan a compact value.
+std::string encode_as(store::ItemType t, const std::vector<std::string_view>& e) {
+    std::string out(coll::encoded_size(t, 1, e), '\0');
+    coll::encode(t, 1, e, out.data());
+    return out;
+}
+
+TEST(CollectionCodec, LargeSetsAndHashesGetAnIndexAndLookupsFindEveryKey) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < 300; ++i)
+        names.push_back("name" + std::to_string(i));
+    for (const store::ItemType t : {store::ItemType::kSet, store::ItemType::kHash}) {
+        const size_t step = t == store::ItemType::kHash ? 2 : 1;
+        for (const size_t keys : {coll::kHashedFrom - 1, coll::kHashedFrom, size_t{300}}) {
+            std::vector<std::string_view> e;
+            for (size_t i = 0; i < keys * step; ++i)
+                e.push_back(names[i / step]);  // a hash: field i, value i
+            const std::string bytes = encode_as(t, e);
+            const bool hashed = keys >= coll::kHashedFrom;
+            EXPECT_EQ(static_cast<uint8_t>(bytes[0]), hashed ? coll::kHashed : coll::kCompact);
+            EXPECT_EQ(coll::size(bytes), static_cast<int64_t>(e.size()));
+            std::vector<std::string_view> out;
+            ASSERT_TRUE(coll::decode(bytes, out)) << keys;
+            EXPECT_EQ(out, e);
+            for (size_t i = 0; i < keys; ++i) {
+                const coll::Hit h = coll::lookup(bytes, names[i], step);
+                ASSERT_TRUE(h.found) << keys << " " << i;
+                if (step == 2) {
+                    EXPECT_EQ(h.next, names[i]);
+                }
+            }
+            EXPECT_FALSE(coll::lookup(bytes, "absent", step).found);
+            EXPECT_FALSE(coll::lookup(bytes, "", step).found);
+        }
+    }
+    // A hash's values are never keys.
+    const std::vector<std::string_view> h = {"f", "v"};
+    EXPECT_FALSE(coll::lookup(encode_as(store::ItemType::kHash, h), "v", 2).found);
+    // A list never gets an index.
+    std::vector<std::string_view> l(500, "x");
+    EXPECT_EQ(static_cast<uint8_t>(encode_as(store::ItemType::kList, l)[0]), coll::kCompact);
+}
+
+TEST(CollectionCodec, AnIndexThatWouldNotFitTheItemIsLeftOut) {
+    // 200 members just long enough that the entries fit one item and the
+    // entries and their index (256 slots) do not.
+    size_t len = 4000;
+    auto compact = [&] { return coll::kHeaderSize + 200 * (len + 2); };
+    auto hashed = [&] { return coll::kHashedHeaderSize + 200 * (len + 2) + 256 * 4; };
+    while (!(mc_item_fits(1, compact()) && !mc_item_fits(1, hashed())))
+        ++len;
+    std::vector<std::string> big;
+    for (size_t i = 0; i < 200; ++i)
+        big.push_back(std::string(len - 10, 'x') + std::to_string(1000000000 + i));
+    const std::vector<std::string_view> e(big.begin(), big.end());
+    const std::string bytes = encode_as(store::ItemType::kSet, e);
+    EXPECT_EQ(bytes.size(), compact());
+    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), coll::kCompact);
+    EXPECT_TRUE(coll::lookup(bytes, big[150], 1).found);
+}
+
+TEST(CollectionCodec, CorruptHashedValuesFindNothingAndDecodeToNothing) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < 200; ++i)
+        names.push_back("m" + std::to_string(i));
+    const std::vector<std::string_view> e(names.begin(), names.end());
+    const std::string good = encode_as(store::ItemType::kSet, e);
+    ASSERT_EQ(static_cast<uint8_t>(good[0]), coll::kHashed);
+    std::vector<std::string_view> out;
+    // Every index slot pointing past the entries, or into the middle of one.
+    std::string bad = good;
+    const uint32_t elen = [&] {
+        uint32_t v = 0;
+        std::memcpy(&v, good.data() + 5, 4);
+        return v;
+    }();
+    for (size_t at = coll::kHashedHeaderSize + elen; at + 4 <= bad.size(); at += 4) {
+        const uint32_t past = elen + 7;
+        std::memcpy(bad.data() + at, &past, 4);
+    }
+    EXPECT_FALSE(coll::lookup(bad, "m5", 1).found);
+    EXPECT_TRUE(coll::decode(bad, out));  // the entries are intact
+    for (size_t at = coll::kHashedHeaderSize + elen; at + 4 <= bad.size(); at += 4) {
+        const uint32_t self_loop = 1;  // every slot names the first entry
+        std::memcpy(bad.data() + at, &self_loop, 4);
+    }
+    EXPECT_FALSE(coll::lookup(bad, "m5", 1).found);  // probes end: no endless loop
+    // Lengths that disagree with the value's size.
+    for (size_t field = 1; field < coll::kHashedHeaderSize; field += 4) {
+        std::string b = good;
+        b[field] = static_cast<char>(b[field] + 1);
+        EXPECT_FALSE(coll::lookup(b.substr(0, b.size() - 1), "m5", 1).found);
+        EXPECT_FALSE(coll::decode(b.substr(0, b.size() - 1), out));
+    }
+    std::string not_pow2 = good;
+    not_pow2[9] = 3;
+    not_pow2[10] = not_pow2[11] = not_pow2[12] = 0;
+    EXPECT_FALSE(coll::decode(not_pow2, out));
+    EXPECT_FALSE(coll::decode(good.substr(0, 12), out));
+    EXPECT_EQ(coll::size("plain"), -1);
 }
 
 class CollectionWrite : public RespExec {};

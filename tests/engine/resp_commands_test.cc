@@ -50,7 +50,9 @@ TEST(RespCommandTable, FindsEveryCommandInAnyCase) {
             EXPECT_TRUE(c.spec.has(kCmdWrite)) << c.spec.name;
         }
     }
-    EXPECT_EQ(find_resp_command("hset"), nullptr);
+    EXPECT_NE(find_resp_command("hset"), nullptr);
+    EXPECT_NE(find_resp_command("sadd"), nullptr);
+    EXPECT_EQ(find_resp_command("zadd"), nullptr);
     EXPECT_EQ(find_resp_command("ge"), nullptr);
 }
 
@@ -229,6 +231,8 @@ TEST_F(RespExec, MultiKeyCommandsAcrossShards) {
     EXPECT_EQ(run({"get", "c"}), "$3\r\n345\r\n");
     EXPECT_EQ(run({"flushall"}), "+OK\r\n");
     EXPECT_EQ(run({"get", "c"}), "$-1\r\n");
+    EXPECT_EQ(run({"dbsize"}), ":0\r\n");  // freed at once, unlike memcached's flush_all
+    EXPECT_EQ(run({"flushdb"}), "+OK\r\n");
     // A write in the same second as the flush stays.
     EXPECT_EQ(run({"set", "c", "after"}), "+OK\r\n");
     EXPECT_EQ(run({"get", "c"}), "$5\r\nafter\r\n");

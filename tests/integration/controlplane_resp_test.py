@@ -13,7 +13,9 @@ Covers: redis-cli and Debian's Python `redis` client unchanged; one keyspace
 with memcached over UDP; and a differential test: the same commands, byte
 streams compared reply by reply with a redis-server 7 started here on host
 loopback (stopped by its pid), TTL/PTTL figures within the rounding of our
-whole-second clock. Lists: the same differential test, keys of a move
+whole-second clock; the set and hash commands the same way (Redis's hash
+table orders some replies: those are compared as multisets), and SMOVE and
+the STORE forms on one owner or CROSSSLOT. Lists: the same differential test, keys of a move
 placed on one owner; blocking pops (redis-py woken by another client's push
 in arrival order, timeouts byte for byte, a blocked client's later
 requests held, a client that disconnects while blocked takes nothing, a
@@ -47,7 +49,7 @@ PY = "/usr/bin/python3"
 
 
 def read_reply(sock, buf):
-    """One whole RESP2 reply from `sock`: (its bytes, what is left)."""
+    """One whole RESP2 or RESP3 reply from `sock`: (its bytes, what is left)."""
     def need(n):
         nonlocal buf
         while len(buf) < n:
@@ -66,16 +68,16 @@ def read_reply(sock, buf):
         need(at + 1)
         end = line(at)
         kind, head = buf[at:at + 1], buf[at + 1:end - 2]
-        if kind in (b"+", b"-", b":"):
+        if kind in (b"+", b"-", b":", b"_", b",", b"#", b"("):
             return end
         n = int(head)
-        if kind == b"$":
+        if kind in (b"$", b"=", b"!"):
             if n < 0:
                 return end
             need(end + n + 2)
             return end + n + 2
-        if kind == b"*":
-            for _ in range(max(n, 0)):
+        if kind in (b"*", b"~", b">", b"%"):
+            for _ in range(max(n, 0) * (2 if kind == b"%" else 1)):
                 end = one(end)
             return end
         raise AssertionError(f"not RESP: {buf[at:at + 50]!r}")
@@ -213,6 +215,25 @@ for i in range(200):
     p.get("{k}p")
 out = p.execute()
 assert out[-1] == b"200" and out[-2] == 200, out[-2:]
+assert r.sadd("{k}set", "a", "b", "c") == 3
+assert r.smembers("{k}set") == {{b"a", b"b", b"c"}}
+assert r.sismember("{k}set", "b") and not r.sismember("{k}set", "z")
+assert r.smismember("{k}set", ["a", "z"]) == [1, 0]
+assert r.srem("{k}set", "a") == 1 and r.scard("{k}set") == 2
+assert set(r.sscan_iter("{k}set")) == {{b"b", b"c"}}
+assert r.spop("{k}set") in (b"b", b"c") and r.scard("{k}set") == 1
+assert r.hset("{k}h", mapping={{"f1": "v1", "f2": "2"}}) == 2
+assert r.hgetall("{k}h") == {{b"f1": b"v1", b"f2": b"2"}}
+assert r.hincrby("{k}h", "f2", 3) == 5
+assert r.hincrbyfloat("{k}h", "f3", 1.5) == 1.5
+assert r.hmget("{k}h", ["f1", "nope"]) == [b"v1", None]
+assert dict(r.hscan_iter("{k}h")) == {{b"f1": b"v1", b"f2": b"5", b"f3": b"1.5"}}
+assert r.hdel("{k}h", "f1", "f2", "f3") == 3 and not r.exists("{k}h")
+try:
+    r.hget("{k}set", "f")
+    raise SystemExit("no WRONGTYPE")
+except redis.ResponseError as e:
+    assert str(e).startswith("WRONGTYPE"), e
 print("ok")
 """
         r = self.fx.ns.ip(PY, "-c", script, check=False)
@@ -350,6 +371,206 @@ print("ok")
             ours.close()
             theirs.close()
         self.assertEqual(diffs, [], "\n".join(diffs))
+
+    # Sets and hashes: one key per write (the reads of several keys are
+    # served from every shard's memory, so SINTER/SUNION/SDIFF/SINTERCARD
+    # name keys of both owners). "U" first: Redis's reply order is its hash
+    # table's, so the elements are compared as a multiset (pairs kept
+    # together for field/value replies, a scan's cursor exactly).
+    DIFF_COLLECTIONS = [
+        ["sadd", "{k}s", "a", "b", "c", "a"], ["sadd", "{k}s", "d"], ["scard", "{k}s"],
+        ["U", "smembers", "{k}s"], ["sismember", "{k}s", "a"], ["sismember", "{k}s", "z"],
+        ["smismember", "{k}s", "a", "z", "d"], ["smismember", "{k}none", "a"],
+        ["srem", "{k}s", "a", "z", "a"], ["U", "smembers", "{k}s"], ["smembers", "{k}none"],
+        ["sadd", "{k}t", "c", "d", "e"], ["sadd", "{k}u", "d", "x"],
+        ["U", "sinter", "{k}s", "{k}t"], ["U", "sinter", "{k}s", "{k}t", "{k}u"],
+        ["sinter", "{k}s", "{k}none"], ["U", "sunion", "{k}s", "{k}t", "{k}u", "{k}none"],
+        ["U", "sdiff", "{k}s", "{k}t"], ["U", "sdiff", "{k}t", "{k}u", "{k}none"],
+        ["sdiff", "{k}none", "{k}s"], ["sintercard", "2", "{k}s", "{k}t"],
+        ["sintercard", "3", "{k}s", "{k}t", "{k}u", "LIMIT", "1"],
+        ["sintercard", "0", "{k}s"], ["sintercard", "3", "{k}s"],
+        ["sintercard", "1", "{k}s", "limit", "-1"], ["sintercard", "1", "{k}s", "x"],
+        ["set", "{k}str", "v"], ["sadd", "{k}str", "a"], ["sinter", "{k}none", "{k}str"],
+        ["sunion", "{k}s", "{k}str"], ["smembers", "{k}str"], ["scard", "{k}str"],
+        ["spop", "{k}str"], ["spop", "{k}none"], ["spop", "{k}none", "2"],
+        ["spop", "{k}s", "-1"], ["spop", "{k}s", "x"], ["spop", "{k}s", "1", "2"],
+        ["spop", "{k}s", "0"], ["srandmember", "{k}none"], ["srandmember", "{k}none", "-3"],
+        ["srandmember", "{k}s", "0"], ["srandmember", "{k}s", "x"],
+        ["srandmember", "{k}s", "-9223372036854775808"], ["srandmember", "{k}s", "1", "2"],
+        ["U", "srandmember", "{k}s", "10"], ["sadd", "{k}one", "x"], ["spop", "{k}one"],
+        ["exists", "{k}one"], ["sadd", "{k}one", "x"], ["srandmember", "{k}one", "-3"],
+        ["U", "spop", "{k}t", "10"], ["exists", "{k}t"],
+        ["U", "sscan", "{k}s", "0"], ["U", "sscan", "{k}s", "0", "MATCH", "c*", "COUNT", "5"],
+        ["sscan", "{k}s", "x"], ["sscan", "{k}s", "0", "COUNT", "0"],
+        ["sscan", "{k}none", "0", "COUNT", "0"], ["sscan", "{k}s", "0", "TYPE", "set"],
+        ["sscan", "{k}str", "0"], ["sadd", "{k}s"], ["sintercard", "1"], ["smove", "a", "b"],
+        ["sadd", "{k}e", "a"], ["expire", "{k}e", "100"], ["sadd", "{k}e", "b"],
+        ["srem", "{k}e", "a"], ["ttl", "{k}e"], ["srem", "{k}e", "b"], ["exists", "{k}e"],
+        ["hset", "{k}h", "f1", "v1", "f2", "v2"], ["hset", "{k}h", "f1", "x", "f3", "v3"],
+        ["hmset", "{k}h", "f4", "4"], ["hset", "{k}h", "f"], ["hmset", "{k}h", "f", "v", "g"],
+        ["hget", "{k}h", "f1"], ["hget", "{k}h", "no"], ["hget", "{k}none", "f"],
+        ["hmget", "{k}h", "f1", "no", "f3"], ["hmget", "{k}none", "a"], ["hlen", "{k}h"],
+        ["U", "hgetall", "{k}h"], ["U", "hkeys", "{k}h"], ["U", "hvals", "{k}h"],
+        ["hgetall", "{k}none"], ["hkeys", "{k}none"], ["hexists", "{k}h", "f2"],
+        ["hexists", "{k}h", "no"], ["hstrlen", "{k}h", "f3"], ["hstrlen", "{k}h", "no"],
+        ["hsetnx", "{k}h", "f1", "y"], ["hsetnx", "{k}h", "f9", "y"], ["hdel", "{k}h", "f9", "f9"],
+        ["hincrby", "{k}h", "n", "5"], ["hincrby", "{k}h", "n", "-7"], ["hincrby", "{k}h", "n", "x"],
+        ["hincrby", "{k}h", "f1", "1"], ["hset", "{k}h", "m", "9223372036854775807"],
+        ["hincrby", "{k}h", "m", "1"], ["hincrbyfloat", "{k}h", "fl", "10.5"],
+        ["hincrbyfloat", "{k}h", "fl", "0.1"], ["hincrbyfloat", "{k}h", "fl", "5.0e3"],
+        ["hincrbyfloat", "{k}h", "fl", "x"], ["hincrbyfloat", "{k}h", "fl", "inf"],
+        ["hincrbyfloat", "{k}h", "f1", "1"], ["hincrbyfloat", "{k}h", "n", "1.5"],
+        ["hrandfield", "{k}none"], ["hrandfield", "{k}none", "2", "withvalues"],
+        ["hrandfield", "{k}h", "0"], ["hrandfield", "{k}h", "x"],
+        ["hrandfield", "{k}h", "1", "foo"], ["hrandfield", "{k}h", "-9223372036854775807", "withvalues"],
+        ["U", "hrandfield", "{k}h", "100"], ["U", "hrandfield", "{k}h", "100", "WITHVALUES"],
+        ["U", "hscan", "{k}h", "0"], ["U", "hscan", "{k}h", "0", "MATCH", "f*"],
+        ["hscan", "{k}h", "0", "COUNT", "x"], ["hscan", "{k}none", "0"], ["hscan", "{k}h", " 0"],
+        ["hget", "{k}str", "f"], ["hset", "{k}str", "f", "v"], ["hgetall", "{k}str"],
+        ["hincrby", "{k}str", "f", "1"], ["hrandfield", "{k}str"],
+        ["expire", "{k}h", "100"], ["hset", "{k}h", "z", "1"], ["hdel", "{k}h", "f1"], ["ttl", "{k}h"],
+        ["hdel", "{k}h", "f2", "f3", "f4", "n", "m", "fl", "z"], ["exists", "{k}h"],
+        ["type", "{k}s"], ["type", "{k}h"],
+    ]
+
+    @staticmethod
+    def canonical(reply, group):
+        """An aggregate reply with its elements (`group` at a time) sorted."""
+        if reply[:1] not in (b"*", b"~", b"%"):
+            return reply
+        eol = reply.index(b"\r\n") + 2
+        items, at = [], eol
+        while at < len(reply):
+            end = at
+            for _ in range(group):
+                end = RespTest.reply_len(reply, end)
+            items.append(reply[at:end])
+            at = end
+        return reply[:eol] + b"".join(sorted(items))
+
+    def unordered(self, args, reply):
+        name = args[0].lower()
+        group = 2 if name in ("hgetall", "hscan") or (name == "hrandfield" and len(args) == 4) \
+            else 1
+        if reply.startswith(b"%") or (name == "hrandfield" and reply.startswith(b"*") and
+                                      reply[reply.index(b"\r\n") + 2:][:2] == b"*2"):
+            group = 1  # RESP3: a map's pairs, or nested pairs, are whole elements
+        if name in ("sscan", "hscan") and reply.startswith(b"*2\r\n"):
+            cur = self.reply_len(reply, 4)
+            return reply[:cur] + self.canonical(reply[cur:], group)
+        return self.canonical(reply, group)
+
+    @staticmethod
+    def reply_len(b, at):
+        eol = b.index(b"\r\n", at)
+        kind = b[at:at + 1]
+        n = int(b[at + 1:eol]) if kind in (b"$", b"*", b"~", b"%") else 0
+        at = eol + 2
+        if kind == b"$":
+            return at if n < 0 else at + n + 2
+        if kind in (b"*", b"~", b"%"):
+            for _ in range(max(n, 0) * (2 if kind == b"%" else 1)):
+                at = RespTest.reply_len(b, at)
+        return at
+
+    def test_set_and_hash_commands_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("dc")
+        diffs = []
+        try:
+            ordered = [c for c in self.DIFF_COLLECTIONS if c[0] != "U"]
+            for cmd in self.DIFF_COLLECTIONS:
+                if cmd[0] != "U":
+                    diffs += self.differences(ours, theirs, [cmd], k)
+                    continue
+                args = [a.replace("{k}", k) for a in cmd[1:]]
+                a, b = ours.cmd(*args), theirs.cmd(*args)
+                ca, cb = self.unordered(args, a), self.unordered(args, b)
+                if ca != cb:
+                    diffs.append(f"{args} (unordered): fulmar {a!r} redis {b!r}")
+            self.assertGreater(len(ordered), 100)
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+    # The same commands' RESP3 forms (after HELLO 3): sets (~), maps (%),
+    # null (_), nested HRANDFIELD pairs.
+    DIFF_COLLECTIONS_RESP3 = [
+        ["sadd", "{k}s", "a", "b", "c"], ["U", "smembers", "{k}s"], ["smembers", "{k}none"],
+        ["U", "sinter", "{k}s", "{k}s"], ["U", "sunion", "{k}s", "{k}none"],
+        ["sdiff", "{k}s", "{k}s"], ["U", "spop", "{k}none", "2"], ["spop", "{k}none"],
+        ["srandmember", "{k}none"], ["U", "srandmember", "{k}s", "5"],
+        ["srandmember", "{k}s", "0"], ["smismember", "{k}s", "a", "z"], ["U", "sscan", "{k}s", "0"],
+        ["hset", "{k}h", "f1", "v1", "f2", "v2"], ["U", "hgetall", "{k}h"], ["hgetall", "{k}none"],
+        ["U", "hkeys", "{k}h"], ["hget", "{k}h", "no"], ["hmget", "{k}h", "f1", "no"],
+        ["hrandfield", "{k}none"], ["hrandfield", "{k}none", "2", "withvalues"],
+        ["U", "hrandfield", "{k}h", "5", "withvalues"], ["U", "hrandfield", "{k}h", "5"],
+        ["hincrbyfloat", "{k}h", "n", "1.5"], ["U", "hscan", "{k}h", "0"],
+        ["sadd", "{k}one", "x"], ["spop", "{k}one", "1"], ["hset", "{k}h1", "f", "v"],
+        ["hrandfield", "{k}h1", "-2", "withvalues"], ["hrandfield", "{k}h1", "1", "withvalues"],
+    ]
+
+    def test_set_and_hash_resp3_replies_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("d3")
+        diffs = []
+        try:
+            for r in (ours, theirs):
+                self.assertTrue(r.cmd("hello", "3").startswith(b"%"))
+            for cmd in self.DIFF_COLLECTIONS_RESP3:
+                if cmd[0] != "U":
+                    diffs += self.differences(ours, theirs, [cmd], k)
+                    continue
+                args = [a.replace("{k}", k) for a in cmd[1:]]
+                a, b = ours.cmd(*args), theirs.cmd(*args)
+                if self.unordered(args, a) != self.unordered(args, b):
+                    diffs.append(f"{args} (unordered): fulmar {a!r} redis {b!r}")
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
+    def test_set_and_hash_writes_of_two_keys_on_one_shard_or_crossslot(self):
+        """SMOVE and the STORE forms run whole when their keys share an
+        owner (compared with redis-server then), CROSSSLOT otherwise."""
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        k = self.key("mc")
+        seen = set()
+        try:
+            for i in range(40):
+                src, dst = f"{k}src", f"{k}dst{i}"
+                for r in (ours, theirs):
+                    r.cmd("del", src)
+                    r.cmd("sadd", src, "a", "b", "c")
+                    r.cmd("sadd", dst, "c", "d")
+                rep = ours.cmd("smove", src, dst, "a")
+                if rep.startswith(b"-CROSSSLOT"):
+                    seen.add("cross")
+                    for cmd in (["sinterstore", dst, src, dst], ["sunionstore", src, dst],
+                                ["sdiffstore", dst, src]):
+                        self.assertTrue(ours.cmd(*cmd).startswith(b"-CROSSSLOT"), cmd)
+                    self.assertEqual(ours.cmd("scard", src), b":3\r\n")
+                    continue
+                seen.add("ok")
+                self.assertEqual(rep, theirs.cmd("smove", src, dst, "a"))
+                # Only src and dst: a third key could live on another owner.
+                for cmd in (["smove", src, dst, "zz"], ["smove", src, src, "b"],
+                            ["sunionstore", dst, src, dst], ["sinterstore", src, src, dst],
+                            ["scard", src], ["sdiffstore", src, src, dst], ["exists", src],
+                            ["sadd", src, "q"], ["sinterstore", dst, src, dst],
+                            ["exists", dst]):
+                    self.assertEqual(ours.cmd(*cmd), theirs.cmd(*cmd), cmd)
+            self.assertEqual(seen, {"ok", "cross"})
+        finally:
+            ours.close()
+            theirs.close()
 
     def test_multi_key_writes_on_one_shard_or_crossslot(self):
         """RENAME and MSETNX run whole when both keys share an owner, and
