@@ -50,7 +50,8 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 RespPubSub::Outcome RespPubSub::intercept(const RespCommand& c, const RespRequest& req,
-                                          bool writes_pending, proto::ReplySink& out) {
+                                          bool writes_pending, proto::ReplySink& out,
+                                          proto::ReplySink& pushes) {
     const std::string_view name = c.spec.name;
     const bool restricted =
         client_.subscribed() && client_.protocol() == proto::RespVersion::kResp2;
@@ -76,12 +77,12 @@ RespPubSub::Outcome RespPubSub::intercept(const RespCommand& c, const RespReques
         if (engine::resp_check(c, req, out)) fn();
         return Outcome::kDone;
     };
-    if (name == "subscribe") return run([&] { subscribe(K::kGlobal, req, out); });
-    if (name == "ssubscribe") return run([&] { subscribe(K::kShard, req, out); });
-    if (name == "unsubscribe") return run([&] { unsubscribe(K::kGlobal, req, out); });
-    if (name == "sunsubscribe") return run([&] { unsubscribe(K::kShard, req, out); });
-    if (name == "psubscribe") return run([&] { psubscribe(req, out); });
-    if (name == "punsubscribe") return run([&] { punsubscribe(req, out); });
+    if (name == "subscribe") return run([&] { subscribe(K::kGlobal, req, pushes); });
+    if (name == "ssubscribe") return run([&] { subscribe(K::kShard, req, pushes); });
+    if (name == "unsubscribe") return run([&] { unsubscribe(K::kGlobal, req, pushes); });
+    if (name == "sunsubscribe") return run([&] { unsubscribe(K::kShard, req, pushes); });
+    if (name == "psubscribe") return run([&] { psubscribe(req, pushes); });
+    if (name == "punsubscribe") return run([&] { punsubscribe(req, pushes); });
     if (name == "pubsub") return run([&] { pubsub(req, out); });
     if (name == "publish" || name == "spublish") {
         if (!engine::resp_check(c, req, out)) return Outcome::kDone;

@@ -35,9 +35,12 @@ class RespPubSub {
         kWaitWrites,  // PUBLISH behind this client's writes at the owners
     };
     // Runs `c` when it is pub/sub's, or refuses it in subscribed mode.
-    // `writes_pending`: this client has requests at the owners.
+    // `writes_pending`: this client has requests at the owners. Replies go
+    // to `out`; (un)subscribe confirmations to `pushes`, the connection's
+    // own output, which CLIENT REPLY OFF does not silence (Redis marks them
+    // CLIENT_PUSHING).
     Outcome intercept(const engine::RespCommand& c, const engine::RespRequest& req,
-                      bool writes_pending, proto::ReplySink& out);
+                      bool writes_pending, proto::ReplySink& out, proto::ReplySink& pushes);
 
     // The keyspace notification flags the owners are asked to report.
     uint16_t notify_flags() const { return hub_.notify_flags(); }

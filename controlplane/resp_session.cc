@@ -143,7 +143,8 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
         return queue(c, req, out);
     if (pubsub_) {
         // Pub/sub's commands, and RESP2's subscribed mode (resp_pubsub.h).
-        switch (pubsub_->intercept(c, req, exec_.pending() != 0, out)) {
+        OrderedOutput& pushes = output_ != nullptr ? *output_ : out;
+        switch (pubsub_->intercept(c, req, exec_.pending() != 0, out, pushes)) {
             case RespPubSub::Outcome::kNotMine:
                 break;
             case RespPubSub::Outcome::kDone:

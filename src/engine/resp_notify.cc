@@ -165,6 +165,29 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, bool ha
         event(kNotifyList, to_left ? "lpush" : "rpush", a[2]);
         event(kNotifyList, from_left ? "lpop" : "rpop", a[1]);
         emptied(a[1]);
+    } else if (name == "sadd") {
+        if (reply == ":0\r\n") return;
+        if (!had[0]) event(kNotifyNew, "new", a[1]);
+        event(kNotifySet, "sadd", a[1]);
+    } else if (name == "srem" || name == "spop") {
+        if (reply == ":0\r\n" || reply == "$-1\r\n" || reply == "*0\r\n" || reply == "*-1\r\n" ||
+            !had[0])
+            return;
+        event(kNotifySet, name, a[1]);
+        emptied(a[1]);
+    } else if (name == "hset" || name == "hmset" || name == "hsetnx") {
+        // HSET announces even fields that only changed value; HSETNX only
+        // a field it set.
+        if (name == "hsetnx" && reply != ":1\r\n") return;
+        if (!had[0]) event(kNotifyNew, "new", a[1]);
+        event(kNotifyHash, "hset", a[1]);
+    } else if (name == "hdel") {
+        if (reply == ":0\r\n") return;
+        event(kNotifyHash, "hdel", a[1]);
+        emptied(a[1]);
+    } else if (name == "hincrby" || name == "hincrbyfloat") {
+        if (!had[0]) event(kNotifyNew, "new", a[1]);
+        event(kNotifyHash, name, a[1]);
     } else if (name == "persist") {
         if (reply == ":1\r\n") event(kNotifyGeneric, "persist", a[1]);
     }

@@ -21,11 +21,12 @@
 // EXPIRE PEXPIRE EXPIREAT PEXPIREAT (expire, or del when the time is
 // past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to), the
 // list writes (lpush rpush lpop rpop lset lrem ltrim linsert, del when a
-// list is left empty; LMOVE and RPOPLPUSH as a push and a pop).
+// list is left empty; LMOVE and RPOPLPUSH as a push and a pop), SADD SREM
+// SPOP, HSET HMSET HSETNX HDEL HINCRBY HINCRBYFLOAT.
 // Expired events of the paced sweep travel with the sweep's reply instead
 // (dataplane/handoff.h SweepStep::keys). Not yet: evicted events
-// (controlplane/README.md), keymiss from the control plane's reads, the
-// set and hash commands, the blocking pops.
+// (controlplane/README.md), keymiss from the control plane's reads, SMOVE
+// and the set STORE commands, the blocking pops.
 #pragma once
 
 #include <cstdint>

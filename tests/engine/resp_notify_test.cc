@@ -218,6 +218,30 @@ TEST_F(RespNotify, ListWritesReportWhatRedisFires) {
     EXPECT_EQ(ev, (V{"lpop:s", "del:s"}));
 }
 
+TEST_F(RespNotify, SetAndHashWritesReportWhatRedisFires) {
+    V ev;
+    EXPECT_EQ(run({"sadd", "s", "a", "b"}, ev), ":2\r\n");
+    EXPECT_EQ(ev, (V{"new:s", "sadd:s"}));
+    EXPECT_EQ(run({"sadd", "s", "a"}, ev), ":0\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"srem", "s", "x"}, ev), ":0\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"srem", "s", "a"}, ev), ":1\r\n");
+    EXPECT_EQ(ev, (V{"srem:s"}));
+    EXPECT_EQ(run({"spop", "s"}, ev), "$1\r\nb\r\n");
+    EXPECT_EQ(ev, (V{"spop:s", "del:s"}));
+    EXPECT_EQ(run({"hset", "h", "f", "1", "g", "2"}, ev), ":2\r\n");
+    EXPECT_EQ(ev, (V{"new:h", "hset:h"}));
+    EXPECT_EQ(run({"hset", "h", "f", "3"}, ev), ":0\r\n");
+    EXPECT_EQ(ev, (V{"hset:h"}));
+    EXPECT_EQ(run({"hsetnx", "h", "f", "4"}, ev), ":0\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"hincrby", "h", "f", "10"}, ev), ":13\r\n");
+    EXPECT_EQ(ev, (V{"hincrby:h"}));
+    EXPECT_EQ(run({"hdel", "h", "f", "g"}, ev), ":2\r\n");
+    EXPECT_EQ(ev, (V{"hdel:h", "del:h"}));
+}
+
 TEST_F(RespNotify, ReportsOnlyTheClassesAsked) {
     V ev;
     EXPECT_EQ(run({"set", "k", "v", "ex", "10"}, ev, "gK"), "+OK\r\n");
