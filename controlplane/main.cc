@@ -189,7 +189,10 @@ class ControlPlane {
         }
         // Prometheus: GET /metrics on the listen address.
         MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
-        if (redis) redis->resp_state().metrics = &metrics_source;  // INFO's figures
+        if (redis) {
+            redis->resp_state().metrics = &metrics_source;  // INFO's figures
+            redis->resp_state().set_active_expire = [&sweep](bool on) { sweep.set_active(on); };
+        }
         std::unique_ptr<HttpServer> metrics;
         if (cp_.metrics_port != 0) {
             auto s = HttpServer::listen(loop, addr, cp_.metrics_port);

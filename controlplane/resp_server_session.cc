@@ -885,6 +885,19 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
         }
         return Step::kNext;
     }
+    if (iequals(a[1], "set-active-expire") && a.size() == 3 && server_ != nullptr &&
+        server_->set_active_expire) {
+        // Redis: any integer, non-zero turns it on. Ours pauses the paced TTL
+        // sweep of every shard (lazy expiry on access goes on).
+        int64_t on = 0;
+        if (!engine::resp_parse_int(a[2], on)) {
+            w.write_error("value is not an integer or out of range");
+            return Step::kNext;
+        }
+        server_->set_active_expire(on != 0);
+        w.write_simple("OK");
+        return Step::kNext;
+    }
     w.write_error(
         fmt::format("unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
                     a[1].substr(0, 128)));

@@ -1,6 +1,8 @@
 // What the Redis listener's clients share; see resp_server_state.h.
 #include "resp_server_state.h"
 
+#include "common/glob_match.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -12,102 +14,12 @@ char lower(char c) {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-bool same(char a, char b, bool nocase) {
-    return nocase ? lower(a) == lower(b) : a == b;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return same(x, y, true); });
-}
-
-// Redis 7.0's stringmatchlen_impl (util.c), on views: the same answers,
-// including for unbalanced brackets and trailing backslashes.
-bool match_impl(std::string_view p, std::string_view s, bool nocase, bool& skip_longer,
-                int nesting) {
-    if (nesting > 1000) return false;
-    auto at = [&p](size_t i) { return i < p.size() ? p[i] : '\0'; };
-    while (!p.empty() && !s.empty()) {
-        switch (p[0]) {
-            case '*':
-                while (p.size() > 1 && p[1] == '*')
-                    p.remove_prefix(1);
-                if (p.size() == 1) return true;
-                while (!s.empty()) {
-                    if (match_impl(p.substr(1), s, nocase, skip_longer, nesting + 1)) return true;
-                    if (skip_longer) return false;
-                    s.remove_prefix(1);
-                }
-                skip_longer = true;
-                return false;
-            case '?':
-                s.remove_prefix(1);
-                break;
-            case '[': {
-                p.remove_prefix(1);
-                const bool negate = at(0) == '^';
-                if (negate) p.remove_prefix(1);
-                bool match = false;
-                size_t consumed_extra = 0;
-                for (;;) {
-                    if (at(0) == '\\' && p.size() >= 2) {
-                        p.remove_prefix(1);
-                        if (p[0] == s[0]) match = true;
-                    } else if (at(0) == ']') {
-                        break;
-                    } else if (p.empty()) {
-                        consumed_extra = 1;
-                        break;
-                    } else if (p.size() >= 3 && p[1] == '-') {
-                        int start = static_cast<unsigned char>(p[0]);
-                        int end = static_cast<unsigned char>(p[2]);
-                        int c = static_cast<unsigned char>(s[0]);
-                        if (start > end) std::swap(start, end);
-                        if (nocase) {
-                            start = lower(static_cast<char>(start));
-                            end = lower(static_cast<char>(end));
-                            c = lower(static_cast<char>(c));
-                        }
-                        p.remove_prefix(2);
-                        if (c >= start && c <= end) match = true;
-                    } else if (same(p[0], s[0], nocase)) {
-                        match = true;
-                    }
-                    p.remove_prefix(1);
-                }
-                if (negate) match = !match;
-                if (!match) return false;
-                s.remove_prefix(1);
-                // At ']' (or, unterminated, nothing left): the step below
-                // passes it; unterminated, Redis stepped back onto the last
-                // character first, which the step then passes again.
-                if (consumed_extra != 0) continue;
-                break;
-            }
-            case '\\':
-                if (p.size() >= 2) p.remove_prefix(1);
-                [[fallthrough]];
-            default:
-                if (!same(p[0], s[0], nocase)) return false;
-                s.remove_prefix(1);
-                break;
-        }
-        p.remove_prefix(1);
-        if (s.empty()) {
-            while (!p.empty() && p[0] == '*')
-                p.remove_prefix(1);
-            break;
-        }
-    }
-    return p.empty() && s.empty();
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 }  // namespace
-
-bool glob_match(std::string_view pattern, std::string_view s, bool nocase) {
-    bool skip_longer = false;
-    return match_impl(pattern, s, nocase, skip_longer, 0);
-}
 
 void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* event_loop,
                            UnixTime start, uint64_t maxmemory) {

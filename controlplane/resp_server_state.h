@@ -75,6 +75,9 @@ class RespServerState {
     EventLoop* loop = nullptr;
     uint16_t port = 0;
     uint32_t max_clients = 0;
+    // DEBUG SET-ACTIVE-EXPIRE: pauses or resumes the paced TTL sweep (main
+    // wires it to the SweepDriver); unset, the subcommand is unknown.
+    std::function<void(bool)> set_active_expire;
     void reset_stats();
 
   private:
@@ -82,8 +85,5 @@ class RespServerState {
     std::string requirepass_;
     std::vector<RespConfigParam> config_;
 };
-
-// Redis's stringmatchlen: * ? [abc] [^a-z] and \ escapes.
-bool glob_match(std::string_view pattern, std::string_view s, bool nocase);
 
 }  // namespace fulmar::controlplane

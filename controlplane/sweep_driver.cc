@@ -23,6 +23,7 @@ double SweepDriver::clock_now() {
 
 size_t SweepDriver::tick(double now) {
     size_t sent = 0;
+    if (!active_) return 0;
     for (size_t s = 0; s < pacer_.n_shards(); ++s) {
         const uint32_t budget = pacer_.next_step(s, now);
         if (budget == 0) continue;
@@ -65,6 +66,7 @@ void SweepDriver::on_reply(const OwnerReply& r, double now) {
 }
 
 int SweepDriver::wait_ms(double now) const {
+    if (!active_) return 1000;  // nothing to send: no reason to wake early
     return static_cast<int>(std::ceil(pacer_.next_due(now) * 1000.0));
 }
 

@@ -27,6 +27,10 @@ class SweepDriver {
     // Sends the steps due at `now` (seconds, monotonic); returns how many.
     size_t tick(double now);
     void on_reply(const OwnerReply& r, double now);
+    // DEBUG SET-ACTIVE-EXPIRE 0: tick() sends nothing until turned on again
+    // (a SWEEP NOW pass waits for that too).
+    void set_active(bool on) { active_ = on; }
+    bool active() const { return active_; }
     // Milliseconds the loop may wait before tick() has something to send.
     int wait_ms(double now) const;
 
@@ -48,6 +52,7 @@ class SweepDriver {
     std::vector<uint32_t> budgets_;  // of the step in flight, per shard
     std::vector<std::function<void()>> pass_waiters_;
     uint64_t next_seq_ = 1;
+    bool active_ = true;
     bool want_keys_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <ctime>
 #include <vector>
 
 #include "engine/resp_groups.h"
@@ -581,6 +582,16 @@ void op_echo(const RespRequest& req, const store::KeyRef&, EngineCtx&, ReplySink
     RespWriter(out).write_bulk(req.args[1]);
 }
 
+// TIME: the server's clock, seconds and microseconds.
+void op_time(const RespRequest&, const store::KeyRef&, EngineCtx&, ReplySink& out) {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    RespWriter w(out);
+    w.write_array(2);
+    w.write_bulk(fmt::format("{}", ts.tv_sec));
+    w.write_bulk(fmt::format("{}", ts.tv_nsec / 1000));
+}
+
 // QUIT: +OK, then the connection closes (kCmdCloses).
 void op_ok(const RespRequest&, const store::KeyRef&, EngineCtx&, ReplySink& out) {
     RespWriter(out).write_simple("OK");
@@ -651,6 +662,7 @@ const std::array kTable = {
                      op_flushall}},
     RespCommand{Spec{"ping", at_least(1), kLocal, {}, parse_ping, op_ping}},
     RespCommand{Spec{"echo", exactly(2), kLocal, {}, nullptr, op_echo}},
+    RespCommand{Spec{"time", exactly(1), kLocal, {}, nullptr, op_time}},
     RespCommand{Spec{"quit", at_least(1), kLocal | kCmdCloses, {}, nullptr, op_ok}},
     RespCommand{Spec{"select", exactly(2), kLocal, {}, parse_select, op_ok}},
     // clang-format on

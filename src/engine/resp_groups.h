@@ -19,6 +19,8 @@ std::span<const RespCommand> resp_keyspace_commands();
 std::span<const RespCommand> resp_string_commands();
 // KEYS, SCAN, RANDOMKEY: walks of the owners' indexes (resp_key_commands.cc).
 std::span<const RespCommand> resp_key_commands();
+// SETBIT, GETBIT, LCS (resp_bit_commands.cc).
+std::span<const RespCommand> resp_bit_commands();
 // Lists, blocking pops included (resp_list_commands.cc).
 std::span<const RespCommand> resp_list_commands();
 // Sets (resp_set_commands.cc).

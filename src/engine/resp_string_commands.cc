@@ -346,6 +346,70 @@ void op_rename(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Rep
         w.write_simple("OK");
 }
 
+// COPY source destination [DB destination-db] [REPLACE]: one database, so
+// DB must be 0; the copy keeps the type, flags and TTL; both keys share an
+// owner (CROSSSLOT otherwise).
+struct CopyArgs {
+    bool replace = false;
+};
+
+bool parse_copy_args(const RespRequest& req, CopyArgs& a, ReplySink& out) {
+    for (size_t i = 3; i < req.args.size(); ++i) {
+        if (iequals(req.args[i], "REPLACE")) {
+            a.replace = true;
+        } else if (iequals(req.args[i], "DB") && i + 1 < req.args.size()) {
+            int64_t db = 0;
+            if (!resp_parse_int(req.args[++i], db)) {
+                RespWriter(out).write_error(kErrNotInteger);
+                return false;
+            }
+            if (db != 0) {
+                RespWriter(out).write_error("DB index is out of range");
+                return false;
+            }
+        } else {
+            RespWriter(out).write_error(kErrSyntax);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool parse_copy(const RespRequest& req, ReplySink& out) {
+    CopyArgs a;
+    return parse_copy_args(req, a, out);
+}
+
+void op_copy(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    CopyArgs o;
+    if (!parse_copy_args(req, o, out)) return;
+    const store::KeyRef from(req.args[1]);
+    const store::KeyRef to(req.args[2]);
+    RespWriter w(out);
+    if (from.key == to.key) {
+        w.write_error("source and destination objects are the same");
+        return;
+    }
+    store::Shard& s = ctx.shard_for(from);
+    const UnixTime now = ctx.now();
+    const store::Item* it = s.find(from, now);
+    if (it == nullptr || (!o.replace && s.find(to, now) != nullptr)) {
+        w.write_integer(0);
+        return;
+    }
+    const size_t len = it->value_len;
+    std::memcpy(ctx.scratch.data(), it->value_ptr(), len);
+    store::StoreArgs args = keep_args(*it);
+    args.type = it->type();
+    const store::StoreStatus st =
+        s.store(store::StoreMode::kSet, to, std::string_view(ctx.scratch.data(), len), args, now);
+    if (st != store::StoreStatus::kStored) {
+        write_store_error(st, out);
+        return;
+    }
+    w.write_integer(1);
+}
+
 constexpr KeySpec kTwoKeys{1, 2, 1};
 
 const std::array kTable = {
@@ -363,6 +427,7 @@ const std::array kTable = {
     RespCommand{Spec{"msetnx", at_least(3), kWrite, kKeyValuePairs, parse_msetnx, op_msetnx}},
     RespCommand{Spec{"rename", exactly(3), kWrite, kTwoKeys, nullptr, op_rename}},
     RespCommand{Spec{"renamenx", exactly(3), kWrite, kTwoKeys, nullptr, op_rename}},
+    RespCommand{Spec{"copy", at_least(3), kWrite, kTwoKeys, parse_copy, op_copy}},
     // clang-format on
 };
 

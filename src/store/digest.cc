@@ -41,8 +41,12 @@ uint64_t randomize_digest_seed() {
 }
 
 KeyDigest digest_key(std::string_view key) {
-    const XXH128_hash_t h =
-        XXH3_128bits_withSeed(key.data(), key.size(), g_seed.load(std::memory_order_relaxed));
+    const uint64_t seed = g_seed.load(std::memory_order_relaxed);
+    const XXH128_hash_t h = XXH3_128bits_withSeed(key.data(), key.size(), seed);
+    const std::string_view tag = hash_tag(key);
+    // Two keys of one tag differ in `lo`, a 64-bit hash of each whole key:
+    // the digest stays unique but for a 2^-64 chance, as before.
+    if (!tag.empty()) return KeyDigest{h.low64, XXH3_64bits_withSeed(tag.data(), tag.size(), seed)};
     return KeyDigest{h.low64, h.high64};
 }
 

@@ -29,6 +29,21 @@ uint64_t digest_seed();
 // Seeds from the OS random source; returns the seed for logging.
 uint64_t randomize_digest_seed();
 
+// Redis Cluster's hash tag: the bytes between the key's first '{' and the
+// next '}', when there are any ("{user1}.following" -> "user1"); empty
+// when the key has none.
+inline std::string_view hash_tag(std::string_view key) {
+    const size_t open = key.find('{');
+    if (open == std::string_view::npos) return {};
+    const size_t close = key.find('}', open + 1);
+    if (close == std::string_view::npos || close == open + 1) return {};
+    return key.substr(open + 1, close - open - 1);
+}
+
+// `lo` hashes the whole key (the index's bucket and signature); `hi` picks
+// the shard (engine::shard_index), so it hashes the key's hash tag when it
+// has one: keys that share a tag share a shard, as keys that share a slot
+// do in Redis Cluster, and a multi-key command over them runs on one owner.
 KeyDigest digest_key(std::string_view key);
 
 // A key with its digest computed once per request.

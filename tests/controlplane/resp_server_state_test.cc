@@ -6,12 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include "common/glob_match.h"
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace fulmar::controlplane {
 namespace {
+
+using fulmar::glob_match;  // common/glob_match.h: the one every pattern uses
 
 TEST(GlobMatch, IsRedisStringmatch) {
     EXPECT_TRUE(glob_match("*", "anything", false));

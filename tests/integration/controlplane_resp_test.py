@@ -359,6 +359,25 @@ print("ok")
         ["set", "{k}t", "v"], ["type", "{k}t"], ["type", "{k}none"], ["flushdb", "x"],
         ["getdel"], ["getrange", "{k}s"], ["rename", "{k}s"], ["msetnx", "{k}a"],
         ["msetnx", "{k}a", "1", "{k}b"],
+        ["setbit", "{k}b", "7", "1"], ["getbit", "{k}b", "7"], ["get", "{k}b"],
+        ["setbit", "{k}b", "100", "1"], ["strlen", "{k}b"], ["setbit", "{k}b", "7", "0"],
+        ["getbit", "{k}b", "100"], ["getbit", "{k}b", "100000"], ["getbit", "{k}none", "3"],
+        ["setbit", "{k}b", "-1", "1"], ["setbit", "{k}b", "4294967296", "1"],
+        ["setbit", "{k}b", "1", "2"], ["setbit", "{k}b", "1", "x"], ["getbit", "{k}b", "x"],
+        ["set", "{k}:{t}l1", "ohmytext"], ["set", "{k}:{t}l2", "mynewtext"],
+        ["lcs", "{k}:{t}l1", "{k}:{t}l2"], ["lcs", "{k}:{t}l1", "{k}:{t}l2", "LEN"],
+        ["lcs", "{k}:{t}l1", "{k}:{t}l2", "IDX"],
+        ["lcs", "{k}:{t}l1", "{k}:{t}l2", "IDX", "WITHMATCHLEN"],
+        ["lcs", "{k}:{t}l1", "{k}:{t}l2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"],
+        ["lcs", "{k}:{t}l1", "{k}:{t}l2", "LEN", "IDX"], ["lcs", "{k}:{t}l1", "{k}:{t}none"],
+        ["lcs", "{k}:{t}l1", "{k}:{t}l2", "FOO"], ["lcs", "{k}:{t}l1"],
+        ["copy", "{k}:{t}l1", "{k}:{t}c"], ["get", "{k}:{t}c"],
+        ["copy", "{k}:{t}l1", "{k}:{t}c"], ["copy", "{k}:{t}l2", "{k}:{t}c", "REPLACE"],
+        ["get", "{k}:{t}c"], ["copy", "{k}:{t}l1", "{k}:{t}c", "DB", "1"],
+        ["copy", "{k}:{t}l1", "{k}:{t}l1"], ["copy", "{k}:{t}none", "{k}:{t}c"],
+        ["copy", "{k}:{t}l1", "{k}:{t}c", "DB", "x"], ["copy", "{k}:{t}l1", "{k}:{t}c", "FOO"],
+        ["setex", "{k}:{t}e", "100", "v"], ["copy", "{k}:{t}e", "{k}:{t}e2"],
+        ["ttl", "{k}:{t}e2"], ["time", "x"],
     ]
 
     def test_string_and_key_commands_match_redis_server(self):
@@ -604,6 +623,21 @@ print("ok")
             # (a destination on the same owner: else the answer is CROSSSLOT)
             x = self.same_owner(r, f"{k}nosuch", "x")
             self.assertEqual(r.cmd("rename", f"{k}nosuch", x), b"-ERR no such key\r\n")
+        finally:
+            r.close()
+
+    def test_hash_tags_put_keys_on_one_owner(self):
+        """Keys sharing a Redis Cluster hash tag share an owner: multi-key
+        writes over them never answer CROSSSLOT."""
+        r = self.fulmar()
+        k = self.key("tag")
+        try:
+            for i in range(30):
+                a, b = f"{{{k}{i}}}:a", f"x{{{k}{i}}}:b"
+                self.assertEqual(r.cmd("set", a, "v"), b"+OK\r\n")
+                self.assertEqual(r.cmd("rename", a, b), b"+OK\r\n")
+                self.assertEqual(r.cmd("msetnx", a, "1", b, "2"), b":0\r\n")
+                self.assertEqual(r.cmd("del", a, b), b":1\r\n")
         finally:
             r.close()
 

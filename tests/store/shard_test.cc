@@ -478,3 +478,27 @@ TEST_F(ShardTest, BulkReadsMatchSingleReads) {
 
 }  // namespace
 }  // namespace fulmar::store
+
+namespace fulmar::store {
+namespace {
+
+// Redis Cluster's hash tags: the same tag, the same shard; the whole key
+// still tells the digests apart.
+TEST(HashTag, TaggedKeysShareTheShardHalfOfTheirDigest) {
+    EXPECT_EQ(hash_tag("{user1}.following"), "user1");
+    EXPECT_EQ(hash_tag("foo{}{bar}"), "");  // an empty first tag: the whole key
+    EXPECT_EQ(hash_tag("foo{{bar}}zap"), "{bar");
+    EXPECT_EQ(hash_tag("foo{bar}{zap}"), "bar");
+    EXPECT_EQ(hash_tag("nobraces"), "");
+    EXPECT_EQ(hash_tag("open{only"), "");
+    const KeyDigest a = digest_key("{t}a"), b = digest_key("x{t}y"), c = digest_key("{u}a");
+    EXPECT_EQ(a.hi, b.hi);
+    EXPECT_NE(a.lo, b.lo);
+    EXPECT_NE(a.hi, c.hi);
+    // Untagged keys keep the plain 128-bit digest.
+    EXPECT_NE(digest_key("plain1").hi, digest_key("plain2").hi);
+    EXPECT_EQ(digest_key("foo{}{bar}"), digest_key("foo{}{bar}"));
+}
+
+}  // namespace
+}  // namespace fulmar::store
