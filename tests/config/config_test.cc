@@ -653,8 +653,8 @@ TEST(Config, PubSubOutputLimitsDefaultToRedisAndAreSettable) {
     EXPECT_EQ(set.value().controlplane.pubsub_output_hard_limit_mb, 0u);
     EXPECT_EQ(set.value().controlplane.pubsub_output_soft_limit_mb, 2u);
     EXPECT_EQ(set.value().controlplane.pubsub_output_soft_seconds, 5u);
-    ConfigError e = error_of(std::string(kMinimal) +
-                             "\n[controlplane]\npubsub_output_hard_limit_mb = -1\n");
+    ConfigError e =
+        error_of(std::string(kMinimal) + "\n[controlplane]\npubsub_output_hard_limit_mb = -1\n");
     EXPECT_EQ(e.key, "controlplane.pubsub_output_hard_limit_mb");
 }
 
@@ -666,8 +666,8 @@ TEST(Config, NotifyKeyspaceEventsTakesRedisLettersOnly) {
                            "\n[controlplane]\nnotify_keyspace_events = \"KEA\"\n");
     ASSERT_TRUE(on) << on.error().message;
     EXPECT_EQ(on.value().controlplane.notify_keyspace_events, "KEA");
-    ConfigError e = error_of(std::string(kMinimal) +
-                             "\n[controlplane]\nnotify_keyspace_events = \"KEQ\"\n");
+    ConfigError e =
+        error_of(std::string(kMinimal) + "\n[controlplane]\nnotify_keyspace_events = \"KEQ\"\n");
     EXPECT_EQ(e.key, "controlplane.notify_keyspace_events");
 }
 
