@@ -156,8 +156,8 @@ class ControlPlane {
             }
             redis = std::move(s.value());
             redis->resp_state().init(cp_, &loop, SystemClock().now(),
-                                     uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size()
-                                         << 20);
+                                     uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size() << 20,
+                                     &dp_.shm->collections);
             redis->add_pubsub_config();
         }
         // memcached UDP requests that came as IP fragments: the kernel side

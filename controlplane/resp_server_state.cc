@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "resp_collection_config.h"
+
 namespace fulmar::controlplane {
 namespace {
 
@@ -22,7 +24,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* event_loop,
-                           UnixTime start, uint64_t maxmemory) {
+                           UnixTime start, uint64_t maxmemory,
+                           shm::CollectionSettings* collections) {
     loop = event_loop;
     started = start;
     port = cfg.redis_port;
@@ -60,6 +63,7 @@ void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* eve
                         return std::string("no persistence here: appendonly is always no");
                     return std::string("argument must be 'yes' or 'no'");
                 }});
+    add_collection_config(*this, collections != nullptr ? *collections : own_collections_);
 }
 
 void RespServerState::add(RespSession* s, uint64_t id) {

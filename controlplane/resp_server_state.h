@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "config/dataplane_config.h"
+#include "shm/layout.h"
 
 namespace fulmar::controlplane {
 
@@ -45,8 +46,10 @@ class RespServerState {
     // The parameters the control plane has (port, requirepass, maxclients,
     // timeout...), from the control plane's configuration.
     // `maxmemory`: the shards' item memory in all (bytes), fixed at start.
+    // `collections`: where the owners read the collection settings (the
+    // dataplane's shared zone); null: a block of this object's own (tests).
     void init(const config::ControlplaneConfig& cfg, EventLoop* loop, UnixTime started,
-              uint64_t maxmemory = 0);
+              uint64_t maxmemory = 0, shm::CollectionSettings* collections = nullptr);
 
     // ---- clients ----
     void add(RespSession* s, uint64_t id);
@@ -84,6 +87,7 @@ class RespServerState {
     std::map<uint64_t, RespSession*> clients_;
     std::string requirepass_;
     std::vector<RespConfigParam> config_;
+    shm::CollectionSettings own_collections_;
 };
 
 }  // namespace fulmar::controlplane

@@ -41,6 +41,23 @@ inline bool mc_item_fits(size_t key_len, size_t value_len) {
 // memcached's command counters, declared in shm/counters.h.
 using EngineStats = shm::EngineStats;
 
+// The collection encoding limits a write obeys, as CONFIG last set them
+// (shm::CollectionSettings): lists' node bound now; sets' and hashes'
+// bounds for their encodings to come.
+struct CollectionLimits {
+    int32_t list_max_listpack_size = -2;
+    int64_t set_max_intset_entries = 512;
+    int64_t hash_max_listpack_entries = 512;
+    int64_t hash_max_listpack_value = 64;
+
+    static CollectionLimits load(const shm::CollectionSettings& c) {
+        return {c.list_max_listpack_size.load(std::memory_order_relaxed),
+                c.set_max_intset_entries.load(std::memory_order_relaxed),
+                c.hash_max_listpack_entries.load(std::memory_order_relaxed),
+                c.hash_max_listpack_value.load(std::memory_order_relaxed)};
+    }
+};
+
 struct EngineCtx {
     std::span<store::Shard* const> shards;
     const Clock* clock = nullptr;
@@ -58,6 +75,17 @@ struct EngineCtx {
     // then reports every lcore's counters (engine_stats.h). Null in tests
     // and tools that run the engine alone.
     shm::DataplaneShm* shared = nullptr;
+
+    // Where the collection settings live: the dataplane's shared zone
+    // (`shared->collections`) when there is one, else a block the owner of
+    // this context keeps (tests); null: Redis's defaults.
+    const shm::CollectionSettings* collections = nullptr;
+
+    CollectionLimits limits() const {
+        if (collections != nullptr) return CollectionLimits::load(*collections);
+        if (shared != nullptr) return CollectionLimits::load(shared->collections);
+        return {};
+    }
 
     bool owns(const store::Shard& s) const {
         return own_shard < 0 || shards[static_cast<size_t>(own_shard)] == &s;

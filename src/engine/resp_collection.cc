@@ -51,14 +51,28 @@ void put_u32(char* p, uint32_t v) {
     std::memcpy(p, &v, sizeof v);
 }
 
-// `n` entries exactly filling [p, end) into out; false when they do not.
-bool decode_entries(const unsigned char* p, const unsigned char* end, uint32_t n,
-                    std::vector<std::string_view>& out) {
+}  // namespace
+
+size_t entry_size(std::string_view e) {
+    return varint_size(e.size()) + e.size();
+}
+
+char* put_entry(char* p, std::string_view e) {
+    p = put_varint(p, e.size());
+    // memmove: never trust that views from the old item cannot alias the
+    // new chunk's bytes.
+    if (!e.empty()) std::memmove(p, e.data(), e.size());
+    return p + e.size();
+}
+
+bool decode_node(std::string_view bytes, uint32_t count, std::vector<std::string_view>& out) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const auto* end = p + bytes.size();
     // Each entry takes at least a byte: a count past that is corrupt, and
     // must not size the vector.
-    if (n > static_cast<size_t>(end - p)) return false;
-    out.reserve(n);
-    for (uint32_t i = 0; i < n; ++i) {
+    if (count > bytes.size()) return false;
+    out.reserve(out.size() + count);
+    for (uint32_t i = 0; i < count; ++i) {
         size_t len = 0;
         if (!get_varint(p, end, len) || len > static_cast<size_t>(end - p)) return false;
         out.emplace_back(reinterpret_cast<const char*>(p), len);
@@ -66,6 +80,8 @@ bool decode_entries(const unsigned char* p, const unsigned char* end, uint32_t n
     }
     return p == end;
 }
+
+namespace {
 
 // A hashed value's parts, checked against its length; false when it is not
 // one (or is corrupt).
@@ -161,15 +177,24 @@ bool entry_at(const unsigned char* p, const unsigned char* end, std::string_view
 
 bool decode(std::string_view value, std::vector<std::string_view>& out) {
     out.clear();
+    if (!value.empty() && static_cast<uint8_t>(value[0]) == kQuicklist) {
+        QuicklistView v;
+        return v.parse(value) && v.decode_all(out);
+    }
     Hashed h;
-    if (parse_hashed(value, h)) return decode_entries(h.entries, h.entries_end, h.n, out);
+    if (parse_hashed(value, h))
+        return decode_node(std::string_view(reinterpret_cast<const char*>(h.entries),
+                                            static_cast<size_t>(h.entries_end - h.entries)),
+                           h.n, out);
     if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kCompact) return false;
-    const auto* p = reinterpret_cast<const unsigned char*>(value.data()) + kHeaderSize;
-    const auto* end = reinterpret_cast<const unsigned char*>(value.data()) + value.size();
-    return decode_entries(p, end, get_u32(value.data() + 1), out);
+    return decode_node(value.substr(kHeaderSize), get_u32(value.data() + 1), out);
 }
 
 int64_t size(std::string_view value) {
+    if (!value.empty() && static_cast<uint8_t>(value[0]) == kQuicklist) {
+        QuicklistView v;
+        return v.parse(value) ? int64_t{v.size()} : -1;
+    }
     if (value.size() >= kHashedHeaderSize && static_cast<uint8_t>(value[0]) == kHashed)
         return get_u32(value.data() + 1);
     if (value.size() >= kHeaderSize && static_cast<uint8_t>(value[0]) == kCompact)
@@ -215,7 +240,7 @@ Hit lookup(std::string_view value, std::string_view key, size_t step) {
 size_t encoded_size(std::span<const std::string_view> entries) {
     size_t n = kHeaderSize;
     for (std::string_view e : entries)
-        n += varint_size(e.size()) + e.size();
+        n += entry_size(e);
     return n;
 }
 
@@ -237,13 +262,8 @@ void encode(std::span<const std::string_view> entries, char* dst) {
     const auto n = static_cast<uint32_t>(entries.size());
     std::memcpy(dst + 1, &n, sizeof n);
     char* p = dst + kHeaderSize;
-    for (std::string_view e : entries) {
-        p = put_varint(p, e.size());
-        // memmove: an entry may overlap nothing today, but never trust that
-        // views from the old item cannot alias the new chunk's bytes.
-        if (!e.empty()) std::memmove(p, e.data(), e.size());
-        p += e.size();
-    }
+    for (std::string_view e : entries)
+        p = put_entry(p, e);
 }
 
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
@@ -280,17 +300,23 @@ Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTi
     return Found::kFound;
 }
 
-WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
-                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now) {
+namespace {
+
+// Stores `size` bytes that `fill_value` writes as key's value of `type`;
+// the old item (entries may point into it) lives until the new one is
+// published.
+template <typename Fill>
+WriteStatus write_value(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                        size_t n_entries, size_t size, UnixTime exptime, UnixTime now,
+                        Fill&& fill_value) {
     store::Item* old = s.find(k, now);
-    if (entries.empty()) {
+    if (n_entries == 0) {
         if (old != nullptr) s.unlink(old);
         return WriteStatus::kDeleted;
     }
     // A rewrite that keeps the TTL keeps its milliseconds too.
     const uint16_t ms =
         old != nullptr && old->exptime == exptime ? static_cast<uint16_t>(old->expire_ms) : 0;
-    const size_t size = encoded_size(type, k.key.size(), entries);
     if (!mc_item_fits(k.key.size(), size)) return WriteStatus::kTooLarge;
     store::StoreStatus st = store::StoreStatus::kStored;
     store::Item* fresh = s.allocate(
@@ -299,10 +325,48 @@ WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
     if (fresh == nullptr)
         return st == store::StoreStatus::kTooLarge ? WriteStatus::kTooLarge
                                                    : WriteStatus::kNoMemory;
-    encode(type, k.key.size(), entries, fresh->value_ptr());
+    fill_value(fresh->value_ptr());
     st = s.publish(k, fresh, old);
     if (st != store::StoreStatus::kStored) return WriteStatus::kNoMemory;
     return WriteStatus::kStored;
+}
+
+}  // namespace
+
+WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now,
+                  ListFill fill) {
+    if (type == store::ItemType::kList) {
+        QuicklistBuilder b(fill);
+        b.pack(entries);
+        return write_list(s, k, b, exptime, now);
+    }
+    return write_value(s, k, type, entries.size(), encoded_size(type, k.key.size(), entries),
+                       exptime, now, [&](char* dst) { encode(type, k.key.size(), entries, dst); });
+}
+
+WriteStatus write_list(store::Shard& s, const store::KeyRef& k, const QuicklistBuilder& b,
+                       UnixTime exptime, UnixTime now) {
+    return write_value(s, k, store::ItemType::kList, b.size(), b.encoded_size(), exptime, now,
+                       [&](char* dst) { b.write(dst); });
+}
+
+Found read_list(std::string_view key, const RespReadCtx& ctx, QuicklistView& v) {
+    store::ItemMeta meta;
+    if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
+    if (resp::item_type(meta) != store::ItemType::kList) return Found::kWrongType;
+    if (!v.parse({ctx.scratch.data(), meta.value_len})) return Found::kMissing;
+    return Found::kFound;
+}
+
+Found find_list(store::Shard& s, const store::KeyRef& k, UnixTime now, QuicklistView& v,
+                UnixTime* exptime) {
+    const store::Item* it = s.find(k, now);
+    if (it == nullptr) return Found::kMissing;
+    if (it->type() != store::ItemType::kList) return Found::kWrongType;
+    if (exptime != nullptr) *exptime = it->exptime;
+    if (!v.parse(it->value())) return Found::kMissing;
+    return Found::kFound;
 }
 
 void write_error(WriteStatus st, proto::ReplySink& out) {

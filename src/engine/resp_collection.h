@@ -17,6 +17,8 @@
 // listpack: one allocation, no pointers, a sequential scan; every write
 // builds the new value once into a fresh chunk and publishes it (readers
 // see the old or the new collection, never a mix: the item's seqlock).
+// Lists use the quicklist encoding instead (resp_quicklist.h: these nodes
+// behind a directory); decode() reads both.
 // The whole collection is one item, so it is bounded by the item limit
 // (1 MiB) and counts against, and is evicted and expired with, the shard
 // like any item.
@@ -43,6 +45,7 @@
 
 #include "engine/engine_ctx.h"
 #include "engine/resp_commands.h"
+#include "engine/resp_quicklist.h"
 #include "store/item.h"
 #include "store/shard.h"
 
@@ -55,7 +58,8 @@ inline constexpr size_t kHashedHeaderSize = 13;
 // Sets of this many members and hashes of this many fields get the index.
 inline constexpr size_t kHashedFrom = 128;
 
-// `value` decoded into `out` (views into `value`); false when malformed.
+// `value` (either encoding) decoded into `out` (views into `value`); false
+// when malformed.
 bool decode(std::string_view value, std::vector<std::string_view>& out);
 // Bytes the compact encoding of `entries` takes.
 size_t encoded_size(std::span<const std::string_view> entries);
@@ -114,9 +118,22 @@ enum class WriteStatus : uint8_t {
 
 // The owner's write: `entries` become key's collection of `type`, with
 // `exptime` (absolute, 0 never: a collection written over keeps its TTL,
-// so pass the old one). Entries may point into the key's current item.
+// so pass the old one). Entries may point into the key's current item. A
+// list is written as a quicklist of nodes bounded by `fill`.
 WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
-                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now);
+                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now,
+                  ListFill fill = {});
+
+// The owner's write, of the list built in `b`: as write().
+WriteStatus write_list(store::Shard& s, const store::KeyRef& k, const QuicklistBuilder& b,
+                       UnixTime exptime, UnixTime now);
+
+// A list's look-ups without decoding it: the quicklist's header and
+// directory, for commands that touch a few nodes. As read() and find()
+// (a list that is not a quicklist is malformed: kMissing).
+Found read_list(std::string_view key, const RespReadCtx& ctx, QuicklistView& v);
+Found find_list(store::Shard& s, const store::KeyRef& k, UnixTime now, QuicklistView& v,
+                UnixTime* exptime = nullptr);
 
 // Redis's reply to a failed write (the OOM or the item limit); nothing
 // for kStored and kDeleted.

@@ -1,5 +1,8 @@
-// Redis's list commands on the compact collection encoding (resp_collection.h):
-// one list is one item, rewritten whole by its owner on every change.
+// Redis's list commands on the quicklist encoding (resp_quicklist.h): one
+// list is one item, its entries in nodes behind a directory; the owner
+// republishes the item on every change, but decodes and re-packs only the
+// nodes a command touches (pushes, pops, LSET, LINDEX, LRANGE), copying the
+// others as bytes.
 //
 // Each command: its syntax above it, a parse_ that checks the arguments in
 // the order Redis 7.0.15's t_list.c does (so an argument error wins over a
@@ -11,8 +14,10 @@
 // plane's session keeps the client blocked and tries again when a write
 // could feed it (controlplane/resp_blocking.h).
 //
-// Cost: every write copies the whole list (O(length), up to the 1 MiB item
-// limit); docs/resp-progress.md has the measured figures.
+// Cost: every write copies the item's bytes (up to the 1 MiB item limit:
+// the seqlock publishes a new item), but parses only the nodes it touches;
+// LREM LPOS LINSERT LMOVE decode the whole list. docs/resp-progress.md
+// ("List encoding") has the measured figures.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -119,14 +124,43 @@ bool resolve_range(int64_t start, int64_t stop, size_t len, size_t& from, size_t
     return true;
 }
 
+// list-max-listpack-size as CONFIG last set it.
+coll::ListFill fill_of(const EngineCtx& ctx) {
+    return coll::ListFill{ctx.limits().list_max_listpack_size};
+}
+
+bool write_ok(coll::WriteStatus st, ReplySink& out) {
+    if (st == coll::WriteStatus::kStored || st == coll::WriteStatus::kDeleted) return true;
+    coll::write_error(st, out);
+    return false;
+}
+
 // The owner's write of a list and Redis's error when it fails. True when
 // the write went through (or emptied the key).
 bool store_list(EngineCtx& ctx, const store::KeyRef& k, const Entries& e, UnixTime exptime,
                 ReplySink& out) {
-    const coll::WriteStatus st = coll::write(ctx.shard_for(k), k, kList, e, exptime, ctx.now());
-    if (st == coll::WriteStatus::kStored || st == coll::WriteStatus::kDeleted) return true;
-    coll::write_error(st, out);
-    return false;
+    return write_ok(coll::write(ctx.shard_for(k), k, kList, e, exptime, ctx.now(), fill_of(ctx)),
+                    out);
+}
+
+// The owner's look-up of a list's directory (nothing decoded); writes
+// WRONGTYPE and returns kWrongType.
+coll::Found find_view(EngineCtx& ctx, const store::KeyRef& k, coll::QuicklistView& v,
+                      UnixTime& exptime, ReplySink& out) {
+    exptime = 0;
+    const coll::Found f = coll::find_list(ctx.shard_for(k), k, ctx.now(), v, &exptime);
+    if (f == coll::Found::kWrongType) RespWriter(out).write_error(kErrWrongType);
+    return f;
+}
+
+// The list `v` with [from, from + erase) replaced by `insert`, written:
+// only the nodes holding the range are re-packed.
+bool store_splice(EngineCtx& ctx, const store::KeyRef& k, const coll::QuicklistView* v, size_t from,
+                  size_t erase, std::span<const std::string_view> insert, UnixTime exptime,
+                  ReplySink& out) {
+    coll::QuicklistBuilder b(fill_of(ctx));
+    if (!coll::splice(v, from, erase, insert, b)) return false;  // parsed: cannot fail
+    return write_ok(coll::write_list(ctx.shard_for(k), k, b, exptime, ctx.now()), out);
 }
 
 // The owner's look-up; writes WRONGTYPE and returns kWrongType.
@@ -144,23 +178,23 @@ coll::Found find_list(EngineCtx& ctx, const store::KeyRef& k, Entries& e, UnixTi
 // that exists). Replies the new length.
 void push_generic(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out,
                   End end, bool only_existing) {
-    Entries e;
+    coll::QuicklistView v;
     UnixTime exptime = 0;
-    const coll::Found f = find_list(ctx, k, e, exptime, out);
+    const coll::Found f = find_view(ctx, k, v, exptime, out);
     if (f == coll::Found::kWrongType) return;
     if (f == coll::Found::kMissing && only_existing) {
         RespWriter(out).write_integer(0);
         return;
     }
+    const bool found = f == coll::Found::kFound;
+    const size_t len = found ? v.size() : 0;
     const auto values = req.args.subspan(2);
-    if (end == End::kRight) {
-        e.insert(e.end(), values.begin(), values.end());
-    } else {
-        // Each element goes to the head in turn: the last ends up first.
-        e.insert(e.begin(), values.rbegin(), values.rend());
-    }
-    if (store_list(ctx, k, e, exptime, out))
-        RespWriter(out).write_integer(static_cast<int64_t>(e.size()));
+    Entries added(values.begin(), values.end());
+    // Each element goes to the head in turn: the last ends up first.
+    if (end == End::kLeft) std::reverse(added.begin(), added.end());
+    if (store_splice(ctx, k, found ? &v : nullptr, end == End::kLeft ? 0 : len, 0, added, exptime,
+                     out))
+        RespWriter(out).write_integer(static_cast<int64_t>(len + added.size()));
 }
 
 void op_lpush(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
@@ -194,9 +228,9 @@ void pop_generic(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
     const bool has_count = req.args.size() == 3;
     int64_t count = 1;
     if (has_count) resp_parse_int(req.args[2], count);  // checked by parse_pop
-    Entries e;
+    coll::QuicklistView v;
     UnixTime exptime = 0;
-    const coll::Found f = find_list(ctx, k, e, exptime, out);
+    const coll::Found f = find_view(ctx, k, v, exptime, out);
     if (f == coll::Found::kWrongType) return;
     RespWriter w(out);
     if (f == coll::Found::kMissing) {
@@ -211,19 +245,18 @@ void pop_generic(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
         return;
     }
     // A huge count takes the whole list, never more.
-    const size_t n = std::min(static_cast<uint64_t>(count), static_cast<uint64_t>(e.size()));
+    const size_t n = std::min(static_cast<uint64_t>(count), static_cast<uint64_t>(v.size()));
+    const size_t from = end == End::kLeft ? 0 : v.size() - n;
+    Entries e;
+    v.range(from, from + n - 1, e);  // only the nodes at that end
     // The reply is written before the write: its views point into the old
     // item, which the write may recycle.
     std::string reply;
     RespWriter rw(reply);
     if (has_count) rw.write_array(n);
     for (size_t i = 0; i < n; ++i)
-        rw.write_bulk(end == End::kLeft ? e[i] : e[e.size() - 1 - i]);
-    if (end == End::kLeft)
-        e.erase(e.begin(), e.begin() + static_cast<ptrdiff_t>(n));
-    else
-        e.resize(e.size() - n);
-    if (store_list(ctx, k, e, exptime, out)) out.append(reply);
+        rw.write_bulk(end == End::kLeft ? e[i] : e[n - 1 - i]);
+    if (store_splice(ctx, k, &v, from, n, {}, exptime, out)) out.append(reply);
 }
 
 void op_lpop(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
@@ -243,10 +276,19 @@ coll::Found read_list(std::string_view key, const RespReadCtx& ctx, Entries& e, 
 }
 
 // LLEN key
+// A reader's look-up of the directory only; writes WRONGTYPE.
+coll::Found read_view(std::string_view key, const RespReadCtx& ctx, coll::QuicklistView& v,
+                      ReplySink& out) {
+    const coll::Found f = coll::read_list(key, ctx, v);
+    if (f == coll::Found::kWrongType) RespWriter(out).write_error(kErrWrongType);
+    return f;
+}
+
 void read_llen(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Entries e;
-    if (read_list(req.args[1], ctx, e, out) == coll::Found::kWrongType) return;
-    RespWriter(out).write_integer(static_cast<int64_t>(e.size()));
+    coll::QuicklistView v;
+    const coll::Found f = read_view(req.args[1], ctx, v, out);
+    if (f == coll::Found::kWrongType) return;
+    RespWriter(out).write_integer(f == coll::Found::kFound ? static_cast<int64_t>(v.size()) : 0);
 }
 
 // LRANGE key start stop: the numbers before the key.
@@ -259,24 +301,27 @@ void read_lrange(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out)
     int64_t start = 0, stop = 0;
     resp_parse_int(req.args[2], start);
     resp_parse_int(req.args[3], stop);
-    Entries e;
-    if (read_list(req.args[1], ctx, e, out) == coll::Found::kWrongType) return;
+    coll::QuicklistView v;
+    const coll::Found f = read_view(req.args[1], ctx, v, out);
+    if (f == coll::Found::kWrongType) return;
     RespWriter w(out);
     size_t from = 0, to = 0;
-    if (!resolve_range(start, stop, e.size(), from, to)) {
+    if (f != coll::Found::kFound || !resolve_range(start, stop, v.size(), from, to)) {
         w.write_array(0);
         return;
     }
-    w.write_array(to - from + 1);
-    for (size_t i = from; i <= to; ++i)
-        w.write_bulk(e[i]);
+    Entries e;
+    v.range(from, to, e);  // only the nodes that hold [from, to]
+    w.write_array(e.size());
+    for (std::string_view x : e)
+        w.write_bulk(x);
 }
 
 // LINDEX key index: the key first, so a missing key answers null even
 // when the index is not a number (Redis's order).
 void read_lindex(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
-    Entries e;
-    const coll::Found f = read_list(req.args[1], ctx, e, out);
+    coll::QuicklistView v;
+    const coll::Found f = read_view(req.args[1], ctx, v, out);
     if (f == coll::Found::kWrongType) return;
     RespWriter w(out);
     if (f == coll::Found::kMissing) {
@@ -285,11 +330,12 @@ void read_lindex(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out)
     }
     int64_t index = 0;
     if (!parse_int_or_reply(req.args[2], index, out)) return;
-    const int64_t i = resolve_index(index, e.size());
-    if (i < 0)
+    const int64_t i = resolve_index(index, v.size());
+    std::string_view x;
+    if (i < 0 || !v.at(static_cast<size_t>(i), x))  // one node decoded
         w.write_null();
     else
-        w.write_bulk(e[static_cast<size_t>(i)]);
+        w.write_bulk(x);
 }
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
@@ -392,9 +438,9 @@ void read_lpos(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
 // LSET key index element: the key first (a missing one is "no such key"
 // whatever the index), then the index.
 void op_lset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
-    Entries e;
+    coll::QuicklistView v;
     UnixTime exptime = 0;
-    const coll::Found f = find_list(ctx, k, e, exptime, out);
+    const coll::Found f = find_view(ctx, k, v, exptime, out);
     if (f == coll::Found::kWrongType) return;
     RespWriter w(out);
     if (f == coll::Found::kMissing) {
@@ -403,13 +449,14 @@ void op_lset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     }
     int64_t index = 0;
     if (!parse_int_or_reply(req.args[2], index, out)) return;
-    const int64_t i = resolve_index(index, e.size());
+    const int64_t i = resolve_index(index, v.size());
     if (i < 0) {
         w.write_error("index out of range");
         return;
     }
-    e[static_cast<size_t>(i)] = req.args[3];
-    if (store_list(ctx, k, e, exptime, out)) w.write_simple("OK");
+    const std::array<std::string_view, 1> value{req.args[3]};
+    if (store_splice(ctx, k, &v, static_cast<size_t>(i), 1, value, exptime, out))
+        w.write_simple("OK");
 }
 
 // LREM key count element: count > 0 removes that many from the head, < 0
@@ -464,18 +511,18 @@ void op_ltrim(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Re
     int64_t start = 0, stop = 0;
     resp_parse_int(req.args[2], start);
     resp_parse_int(req.args[3], stop);
-    Entries e;
+    coll::QuicklistView v;
     UnixTime exptime = 0;
-    const coll::Found f = find_list(ctx, k, e, exptime, out);
+    const coll::Found f = find_view(ctx, k, v, exptime, out);
     if (f == coll::Found::kWrongType) return;
     RespWriter w(out);
     if (f == coll::Found::kFound) {
         size_t from = 0, to = 0;
-        if (!resolve_range(start, stop, e.size(), from, to)) {
+        Entries e;
+        if (!resolve_range(start, stop, v.size(), from, to)) {
             e.clear();
-        } else if (from != 0 || to + 1 != e.size()) {
-            e.erase(e.begin() + static_cast<ptrdiff_t>(to) + 1, e.end());
-            e.erase(e.begin(), e.begin() + static_cast<ptrdiff_t>(from));
+        } else if (from != 0 || to + 1 != v.size()) {
+            v.range(from, to, e);  // the kept nodes only
         } else {
             w.write_simple("OK");  // nothing to trim: no rewrite
             return;
@@ -509,8 +556,14 @@ void op_linsert(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, 
         w.write_integer(-1);
         return;
     }
-    e.insert(after ? pivot + 1 : pivot, req.args[4]);
-    if (store_list(ctx, k, e, exptime, out)) w.write_integer(static_cast<int64_t>(e.size()));
+    // The pivot's search decoded the list; the write re-packs only the
+    // node the element goes into.
+    coll::QuicklistView v;
+    if (coll::find_list(ctx.shard_for(k), k, ctx.now(), v) != coll::Found::kFound) return;
+    const size_t at = static_cast<size_t>(pivot - e.begin()) + (after ? 1 : 0);
+    const std::array<std::string_view, 1> value{req.args[4]};
+    if (store_splice(ctx, k, &v, at, 0, value, exptime, out))
+        w.write_integer(static_cast<int64_t>(e.size() + 1));
 }
 
 // ---- LMOVE RPOPLPUSH ------------------------------------------------------------
@@ -555,8 +608,10 @@ void move_generic(const RespRequest& req, EngineCtx& ctx, ReplySink& out, End fr
     }
     // The destination must be able to take it before the source lets go.
     const std::array<std::string_view, 1> one{value};
-    const size_t grown = coll::encoded_size(de) + coll::encoded_size(one) - coll::kHeaderSize;
-    if (!mc_item_fits(dst.key.size(), grown)) {
+    coll::QuicklistBuilder grown(fill_of(ctx));
+    grown.pack(de);
+    grown.pack(one);
+    if (!mc_item_fits(dst.key.size(), grown.encoded_size())) {
         coll::write_error(coll::WriteStatus::kTooLarge, out);
         return;
     }

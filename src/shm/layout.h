@@ -121,7 +121,8 @@ inline std::string inbox_ring_name(size_t worker) {
 inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
-inline constexpr uint32_t kLayoutVersion = 5;  // 3: kernel_fragments; 4: sweep counters
+inline constexpr uint32_t kLayoutVersion =
+    6;  // 3: kernel_fragments; 4: sweep counters; 6: collections
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -209,6 +210,22 @@ struct alignas(64) ControlPlaneShm {
 };
 static_assert(std::atomic<int64_t>::is_always_lock_free);
 
+// Redis's collection encoding settings (CONFIG SET list-max-listpack-size,
+// set-max-intset-entries, hash-max-listpack-*): the control plane writes
+// them, every owner reads them at each write it runs (relaxed: a write
+// racing a CONFIG SET uses the old or the new value, as a Redis command
+// runs before or after it). Here rather than carried with each request:
+// one load per write, no bytes added to every request, and one store
+// reaches every owner at once, with no message to each. Redis 7.0.15's
+// defaults.
+struct alignas(64) CollectionSettings {
+    std::atomic<int32_t> list_max_listpack_size{-2};      // cp: wo (CONFIG SET); dp: owner ro
+    std::atomic<int64_t> set_max_intset_entries{512};     // cp: wo; dp: owner ro
+    std::atomic<int64_t> hash_max_listpack_entries{512};  // cp: wo; dp: owner ro
+    std::atomic<int64_t> hash_max_listpack_value{64};     // cp: wo; dp: owner ro
+};
+static_assert(std::atomic<int32_t>::is_always_lock_free);
+
 struct alignas(64) DataplaneShm {
     uint64_t magic = kDataplaneMagic;          // dp: main wo at start; cp: ro (attach check)
     uint32_t layout_version = kLayoutVersion;  // dp: main wo at start; cp: ro
@@ -225,6 +242,7 @@ struct alignas(64) DataplaneShm {
     alignas(64) EngineStats stats_baseline;  // dp: any rw (reset); cp: rw (reset)
     LcoreStats lcores[kMaxWorkers];          // see LcoreStats
     ControlPlaneShm cp;                      // see ControlPlaneShm
+    CollectionSettings collections;          // see CollectionSettings
 };
 static_assert(sizeof(DataplaneShm) % 64 == 0);
 static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);

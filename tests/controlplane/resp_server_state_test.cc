@@ -124,3 +124,53 @@ TEST(RespServerState, ClientsRegistryAndStats) {
 
 }  // namespace
 }  // namespace fulmar::controlplane
+
+namespace fulmar::controlplane {
+namespace {
+
+// The collection parameters write where the owners read (the settings
+// block), take Redis's ranges and errors, and refuse what no encoding obeys.
+TEST(RespCollectionConfig, SettingsReachTheSharedBlock) {
+    RespServerState s;
+    shm::CollectionSettings c;
+    s.init(config::ControlplaneConfig{}, nullptr, 0, 0, &c);
+    const RespConfigParam* fill = s.find_config("list-max-listpack-size");
+    const RespConfigParam* alias = s.find_config("list-max-ziplist-size");
+    ASSERT_NE(fill, nullptr);
+    ASSERT_NE(alias, nullptr);
+    EXPECT_EQ(fill->get(), "-2");
+    EXPECT_FALSE(alias->set("5").has_value());
+    EXPECT_EQ(c.list_max_listpack_size.load(), 5);
+    EXPECT_EQ(fill->get(), "5");
+    EXPECT_EQ(fill->set("x").value_or(""), "argument couldn't be parsed into an integer");
+    EXPECT_EQ(fill->set("3000000000").value_or(""),
+              "argument must be between -2147483648 and 2147483647 inclusive");
+    EXPECT_EQ(c.list_max_listpack_size.load(), 5);
+
+    const RespConfigParam* depth = s.find_config("list-compress-depth");
+    ASSERT_NE(depth, nullptr);
+    EXPECT_FALSE(depth->set("0").has_value());
+    EXPECT_NE(depth->set("2").value_or("").find("never compressed"), std::string::npos);
+    EXPECT_EQ(depth->get(), "0");
+
+    // Sets and hashes: the value they have is taken, a change refused.
+    for (const char* name :
+         {"set-max-intset-entries", "hash-max-listpack-entries", "hash-max-ziplist-entries",
+          "hash-max-listpack-value", "hash-max-ziplist-value"}) {
+        SCOPED_TRACE(name);
+        const RespConfigParam* p = s.find_config(name);
+        ASSERT_NE(p, nullptr);
+        EXPECT_FALSE(p->set(p->get()).has_value());
+        EXPECT_NE(p->set("7").value_or("").find("not supported yet"), std::string::npos);
+    }
+    EXPECT_EQ(s.find_config("set-max-intset-entries")->set("-1").value_or(""),
+              "argument must be between 0 and 9223372036854775807 inclusive");
+    EXPECT_EQ(s.find_config("hash-max-listpack-value")->set("1kb").value_or("").substr(0, 17),
+              "not supported yet");
+    EXPECT_EQ(s.find_config("hash-max-listpack-value")->set("1xb").value_or(""),
+              "argument must be a memory value");
+    EXPECT_EQ(c.set_max_intset_entries.load(), 512);
+}
+
+}  // namespace
+}  // namespace fulmar::controlplane

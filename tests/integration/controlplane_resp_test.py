@@ -874,6 +874,39 @@ print("ok")
         finally:
             other.close()
 
+    # Encodings: list-max-listpack-size reaches the owners (lists cut in
+    # one-entry nodes read back the same), OBJECT as redis-server answers.
+    DIFF_ENCODINGS = [
+        ["config", "set", "list-max-listpack-size", "1"],
+        ["config", "get", "list-max-ziplist-size"],
+        ["rpush", "{k}l", "a", "b", "c", "d"], ["lpush", "{k}l", "z"],
+        ["lrange", "{k}l", "0", "-1"], ["lindex", "{k}l", "3"], ["lset", "{k}l", "2", "x"],
+        ["linsert", "{k}l", "after", "x", "y"], ["ltrim", "{k}l", "1", "-2"],
+        ["lrange", "{k}l", "0", "-1"], ["object", "encoding", "{k}l"],
+        ["config", "set", "list-max-ziplist-size", "-2"], ["rpop", "{k}l", "2"],
+        ["lrange", "{k}l", "0", "-1"], ["object", "encoding", "{k}l"],
+        ["config", "set", "list-max-listpack-size", "x"],
+        ["config", "set", "list-compress-depth", "-1"],
+        ["set", "{k}i", "123"], ["set", "{k}e", "hello"], ["set", "{k}r", "r" * 45],
+        ["set", "{k}b", "20000"], ["object", "encoding", "{k}i"], ["object", "encoding", "{k}e"],
+        ["object", "encoding", "{k}r"], ["object", "encoding", "{k}none"],
+        ["object", "refcount", "{k}i"], ["object", "refcount", "{k}b"],
+        ["object", "refcount", "{k}e"], ["object", "freq", "{k}i"], ["object", "freq", "{k}none"],
+        ["object", "idletime", "{k}none"], ["object", "help"], ["object", "foo"],
+        ["object", "encoding"], ["object"], ["object", "help", "x"],
+    ]
+
+    def test_encodings_and_object_match_redis_server(self):
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        try:
+            diffs = self.differences(ours, theirs, self.DIFF_ENCODINGS, self.key("de"))
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
     def test_replies_match_redis_server_byte_for_byte(self):
         self.start_redis()
         ours = self.fulmar()

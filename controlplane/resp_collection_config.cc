@@ -1,0 +1,173 @@
+// Redis's collection encoding parameters; see resp_collection_config.h.
+#include "resp_collection_config.h"
+
+#include <fmt/core.h>
+
+#include <cctype>
+#include <charconv>
+#include <climits>
+
+#include "resp_server_state.h"
+
+namespace fulmar::controlplane {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+// Redis's string2ll: an optional '-', digits without a leading zero (but
+// "0"), within 64 bits.
+bool string2ll(std::string_view v, int64_t& out) {
+    if (v.empty() || v.size() > 20) return false;
+    if (v == "0") {
+        out = 0;
+        return true;
+    }
+    const size_t d = v[0] == '-' ? 1 : 0;
+    if (d >= v.size() || v[d] < '1' || v[d] > '9') return false;
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+    return r.ec == std::errc() && r.ptr == v.data() + v.size();
+}
+
+// memtoull: digits then an optional unit; no sign.
+std::optional<int64_t> parse_memory(std::string_view v) {
+    size_t i = 0;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])) != 0)
+        ++i;
+    const std::string_view digits = v.substr(0, i);
+    const std::string_view unit = v.substr(i);
+    int64_t mul = 0;
+    if (unit.empty() || iequals(unit, "b"))
+        mul = 1;
+    else if (iequals(unit, "k"))
+        mul = 1000;
+    else if (iequals(unit, "kb"))
+        mul = 1024;
+    else if (iequals(unit, "m"))
+        mul = 1000 * 1000;
+    else if (iequals(unit, "mb"))
+        mul = 1024 * 1024;
+    else if (iequals(unit, "g"))
+        mul = 1000LL * 1000 * 1000;
+    else if (iequals(unit, "gb"))
+        mul = 1024LL * 1024 * 1024;
+    else
+        return std::nullopt;
+    int64_t n = 0;
+    // strtoll of an empty digit string is 0 in Redis too ("kb" is 0).
+    if (!digits.empty() && !string2ll(digits, n)) return std::nullopt;
+    if (n > INT64_MAX / mul) return std::nullopt;
+    return n * mul;
+}
+
+// A setting no encoding here obeys yet: the value it has is taken (the
+// suite's overrides set defaults), any other is refused, naming what is
+// missing.
+std::optional<std::string> refuse_change(std::atomic<int64_t>& cell, std::string_view v,
+                                         std::string_view missing) {
+    std::string error;
+    const auto n = parse_config_number(v, 0, LONG_MAX, true, false, error);
+    if (!n) return error;
+    if (*n == cell.load(std::memory_order_relaxed)) return std::nullopt;
+    return fmt::format("not supported yet: {} (the value stays {})", missing,
+                       cell.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_config_number(std::string_view v, int64_t lo, int64_t hi,
+                                           bool is_unsigned, bool memory, std::string& error) {
+    int64_t n = 0;
+    bool ok = false;
+    if (memory) {
+        const auto m = parse_memory(v);
+        ok = m.has_value();
+        if (ok) n = *m;
+        if (!ok) {
+            error = "argument must be a memory value";
+            return std::nullopt;
+        }
+    } else if (!string2ll(v, n)) {
+        error = "argument couldn't be parsed into an integer";
+        return std::nullopt;
+    }
+    // Unsigned settings compare as unsigned: -1 is past the upper bound.
+    const bool out = is_unsigned ? (static_cast<uint64_t>(n) > static_cast<uint64_t>(hi) ||
+                                    static_cast<uint64_t>(n) < static_cast<uint64_t>(lo))
+                                 : (n > hi || n < lo);
+    if (out) {
+        error = fmt::format("argument must be between {} and {} inclusive", lo, hi);
+        return std::nullopt;
+    }
+    return n;
+}
+
+void add_collection_config(RespServerState& state, shm::CollectionSettings& c) {
+    // Lists: every write packs its nodes by this (resp_quicklist.h).
+    const auto get_fill = [&c] {
+        return fmt::format("{}", c.list_max_listpack_size.load(std::memory_order_relaxed));
+    };
+    const auto set_fill = [&c](std::string_view v) -> std::optional<std::string> {
+        std::string error;
+        const auto n = parse_config_number(v, INT_MIN, INT_MAX, false, false, error);
+        if (!n) return error;
+        c.list_max_listpack_size.store(static_cast<int32_t>(*n), std::memory_order_relaxed);
+        return std::nullopt;
+    };
+    state.add_config({"list-max-listpack-size", get_fill, set_fill});
+    state.add_config({"list-max-ziplist-size", get_fill, set_fill});
+    // Nodes are never compressed: 0 is the only depth there is.
+    state.add_config({"list-compress-depth", [] { return std::string("0"); },
+                      [](std::string_view v) -> std::optional<std::string> {
+                          std::string error;
+                          const auto n = parse_config_number(v, 0, INT_MAX, false, false, error);
+                          if (!n) return error;
+                          if (*n == 0) return std::nullopt;
+                          return std::string(
+                              "not supported: list nodes are never compressed (LZF), so "
+                              "list-compress-depth stays 0");
+                      }});
+
+    // Sets and hashes: the settings reach the owners (EngineCtx::limits())
+    // but no encoding obeys them yet.
+    state.add_config(
+        {"set-max-intset-entries",
+         [&c] {
+             return fmt::format("{}", c.set_max_intset_entries.load(std::memory_order_relaxed));
+         },
+         [&c](std::string_view v) {
+             return refuse_change(c.set_max_intset_entries, v, "sets have no intset encoding here");
+         }});
+    const auto get_entries = [&c] {
+        return fmt::format("{}", c.hash_max_listpack_entries.load(std::memory_order_relaxed));
+    };
+    const auto set_entries = [&c](std::string_view v) {
+        return refuse_change(c.hash_max_listpack_entries, v,
+                             "hashes have no listpack-to-hashtable switch here");
+    };
+    state.add_config({"hash-max-listpack-entries", get_entries, set_entries});
+    state.add_config({"hash-max-ziplist-entries", get_entries, set_entries});
+    const auto get_value = [&c] {
+        return fmt::format("{}", c.hash_max_listpack_value.load(std::memory_order_relaxed));
+    };
+    const auto set_value = [&c](std::string_view v) -> std::optional<std::string> {
+        std::string error;
+        const auto n = parse_config_number(v, 0, LONG_MAX, true, true, error);
+        if (!n) return error;
+        if (*n == c.hash_max_listpack_value.load(std::memory_order_relaxed)) return std::nullopt;
+        return std::string(
+                   "not supported yet: hashes have no listpack-to-hashtable switch here (the value "
+                   "stays ") +
+               fmt::format("{})", c.hash_max_listpack_value.load(std::memory_order_relaxed));
+    };
+    state.add_config({"hash-max-listpack-value", get_value, set_value});
+    state.add_config({"hash-max-ziplist-value", get_value, set_value});
+}
+
+}  // namespace fulmar::controlplane

@@ -1,0 +1,31 @@
+// Redis's collection encoding parameters in the CONFIG registry:
+// list-max-listpack-size (alias list-max-ziplist-size), list-compress-depth,
+// set-max-intset-entries, hash-max-listpack-entries / -value (aliases
+// hash-max-ziplist-*). Their values live in shm::CollectionSettings, where
+// the owner workers, which run every write, read them.
+//
+// Control plane loop thread (the CONFIG registry is RespServerState's).
+// A parameter no encoding obeys yet refuses a change with an error naming
+// the encoding it waits for: never a silent no-op.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "shm/layout.h"
+
+namespace fulmar::controlplane {
+
+class RespServerState;
+
+void add_collection_config(RespServerState& state, shm::CollectionSettings& settings);
+
+// Redis 7.0's numeric CONFIG values: an integer (string2ll) within
+// [lo, hi], or with `memory` also memtoull's units (1k 1kb 1m 1mb 1g 1gb).
+// nullopt with Redis's error text in `error`.
+std::optional<int64_t> parse_config_number(std::string_view v, int64_t lo, int64_t hi,
+                                           bool is_unsigned, bool memory, std::string& error);
+
+}  // namespace fulmar::controlplane
