@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "admin_server.h"
+#include "common/keyspace_events.h"
 #include "common/process.h"
 #include "config/dataplane_config.h"
 #include "event_loop.h"
@@ -160,6 +161,7 @@ class ControlPlane {
             redis->resp_state().init(cp_, &loop, SystemClock().now(),
                                      uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size() << 20,
                                      &dp_.shm->collections);
+            redis->add_pubsub_config();
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).
@@ -243,6 +245,8 @@ class ControlPlane {
                     return 3;
                 }
             }
+            // Redis's expired events come with the sweep steps' freed keys.
+            sweep.set_want_keys(redis && redis->wants_events(kNotifyExpired));
             sweep.tick(SweepDriver::clock_now());
             size_t sweep_replies = 0;
             size_t work = channel.value().poll([&](const OwnerReply& r) {
@@ -252,6 +256,7 @@ class ControlPlane {
                     udp->on_reply(r);
                 } else if ((r.ticket & kSweepTicketBit) != 0) {
                     sweep.on_reply(r, SweepDriver::clock_now());
+                    if (redis) redis->publish_expired(r);
                     ++sweep_replies;
                 } else if ((r.ticket & kRespTicketBit) != 0) {
                     if (redis) redis->on_reply(r);

@@ -10,6 +10,7 @@
 
 #include "engine/resp_commands.h"
 #include "engine/resp_groups.h"
+#include "engine/resp_notify.h"
 #include "engine/resp_util.h"
 
 namespace fulmar::engine {
@@ -20,10 +21,10 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group :
-             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
-              resp_bit_commands(), resp_list_commands(), resp_object_commands(),
-              resp_server_commands(), resp_set_commands(), resp_hash_commands()})
+        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
+                                 resp_key_commands(), resp_bit_commands(), resp_list_commands(),
+                                 resp_object_commands(), resp_server_commands(),
+                                 resp_set_commands(), resp_hash_commands(), resp_pubsub_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -146,6 +147,11 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
 
 void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                       ReplySink& out) {
+    // The control plane asks for keyspace events (resp_notify.h).
+    if (body.starts_with('>')) {
+        run_resp_request_notifying(parser, body, ctx, out);
+        return;
+    }
     parser.reset();
     const proto::RespParseResult r = parser.parse(body);
     if (r.status == proto::ParseStatus::kComplete) {
