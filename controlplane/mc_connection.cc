@@ -234,6 +234,12 @@ void McConnection::update_interest() {
 }
 
 void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
+    // A reply nobody reads (the lazy expiry's EXISTS) still carries its
+    // keyspace events.
+    if (resp_ && op == PostOp::kDiscard && r.len != 0) {
+        std::string raw = OwnerExecutor::copy_reply(r);
+        if (raw.starts_with('>')) publish_events(raw);
+    }
     std::string bytes = exec_.reply_bytes(op, r);
     if (resp_ && bytes.starts_with('>')) publish_events(bytes);
     if (closed_) return;

@@ -215,6 +215,7 @@ void RespSession::reclaim(const std::vector<std::string>& keys) {
     for (size_t s = 0; s < per_shard.size(); ++s) {
         if (per_shard[s].empty()) continue;
         body.clear();
+        begin_request(body);  // the owner reports "expired" events when asked
         engine::write_resp_request(per_shard[s], body);
         (void)exec_.send_resp(s, body, PostOp::kDiscard, nullptr);
     }

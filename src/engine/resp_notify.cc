@@ -46,6 +46,34 @@ void write_event(const KeyEvent& e, std::string& out) {
     out += "\r\n";
 }
 
+// Redis's expireIfNeeded before a command: the keys it names that have
+// expired but are still resident are freed now, each an "expired" event.
+// (The control plane's lazy expiry sends an owner EXISTS for keys its own
+// reads found expired; that lands here too.)
+void expire_due_keys(const RespCommand& c, const RespRequest& req, uint16_t flags, EngineCtx& ctx,
+                     std::vector<KeyEvent>& events) {
+    const KeySpec k = c.spec.keys;
+    const UnixTime now = ctx.now();
+    const uint64_t now_ms = ctx.now_ms();
+    const size_t last = k.last_index(req.args.size());
+    for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
+         i += static_cast<size_t>(k.step)) {
+        const std::string_view key = req.args[i];
+        if (key.size() > store::kMaxKeyLen) continue;
+        const store::KeyRef ref(key);
+        store::Shard& s = ctx.shard_for(ref);
+        if (!ctx.owns(s)) continue;
+        const store::Item* it = s.index().find(ref.digest);
+        if (it == nullptr || it->key() != key) continue;
+        const uint64_t at = store::expiry_ms(*it);
+        if (at == 0 || at > now_ms) continue;
+        s.set_now_ms(now_ms);
+        if (s.find(ref, now) != nullptr) continue;  // not expired after all (clock skew)
+        if ((flags & kNotifyExpired) != 0)
+            events.push_back({kNotifyExpired, "expired", std::string(key)});
+    }
+}
+
 bool key_exists(EngineCtx& ctx, std::string_view key) {
     const store::KeyRef k(key);
     return ctx.shard_for(k).find(k, ctx.now()) != nullptr;
@@ -241,12 +269,28 @@ void run_resp_request_notifying(proto::RespParser& parser, std::string_view body
     const RespCommand* c = r.status == proto::ParseStatus::kComplete && !parser.args().empty()
                                ? find_resp_command(parser.args()[0])
                                : nullptr;
-    if (c == nullptr || !c->spec.has(kCmdWrite) || c->spec.keys.none()) {
+    if (c == nullptr || c->spec.keys.none() ||
+        (!c->spec.has(kCmdWrite) && !c->spec.has(kCmdRead))) {
         // Nothing that notifies: the request as it would run without.
         run_resp_request(parser, rest, ctx, out);
         return;
     }
     const RespRequest req{parser.args()};
+    std::vector<KeyEvent> events;
+    expire_due_keys(*c, req, static_cast<uint16_t>(flags), ctx, events);
+    if (!c->spec.has(kCmdWrite)) {
+        // A read only expires what it names (lazy expiry), then runs.
+        proto::StringSink reply;
+        execute_resp(req, ctx, reply);
+        if (!events.empty()) {
+            std::string prefix = fmt::format(">{}\r\n", events.size());
+            for (const KeyEvent& e : events)
+                write_event(e, prefix);
+            out.append(prefix);
+        }
+        out.append(reply.out);
+        return;
+    }
     // Which keys existed before (events "new" and "del" depend on it).
     std::vector<bool> had;
     const size_t step = static_cast<size_t>(c->spec.keys.step);
@@ -264,7 +308,6 @@ void run_resp_request_notifying(proto::RespParser& parser, std::string_view body
     }
     proto::StringSink reply;
     execute_resp(req, ctx, reply);
-    std::vector<KeyEvent> events;
     if (!had.empty())
         derive_events(req, had, had_ttl, reply.out, static_cast<uint16_t>(flags), ctx, events);
     if (!events.empty()) {
