@@ -55,9 +55,12 @@ std::string_view encoding_of(store::ItemType t, std::string_view value) {
     switch (t) {
         case store::ItemType::kList:
             return "quicklist";
+        // The item's real encoding (resp_collection.h): a set is an intset
+        // or hashed, a hash compact (Redis's listpack) or hashed.
         case store::ItemType::kSet:
+            return coll::encoding_tag(value) == coll::kIntset ? "intset" : "hashtable";
         case store::ItemType::kHash:
-            return "listpack";
+            return coll::encoding_tag(value) == coll::kHashed ? "hashtable" : "listpack";
         default:
             return string_encoding(value);
     }
