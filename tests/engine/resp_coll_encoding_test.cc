@@ -456,3 +456,31 @@ TEST_F(CollEncoding, EveryHashCommandMatchesAModelOnEachEncoding) {
 
 }  // namespace
 }  // namespace fulmar::engine
+
+namespace fulmar::engine {
+namespace {
+
+// MEMORY USAGE: the item's bytes (header, key, value), Redis's argument
+// errors; the allocator subcommands refused by name.
+TEST_F(CollEncoding, MemoryUsageIsTheItemsSize) {
+    run({"set", "k", "hello"});
+    EXPECT_EQ(run({"memory", "usage", "k"}),
+              ":" + std::to_string(store::item_total_size(1, 5)) + "\r\n");
+    run({"sadd", "s", "1", "2", "3"});
+    EXPECT_EQ(
+        run({"memory", "usage", "s", "samples", "5"}),
+        ":" + std::to_string(store::item_total_size(1, coll::kIntsetHeaderSize + 24)) + "\r\n");
+    EXPECT_EQ(run({"memory", "usage", "none"}), "$-1\r\n");
+    EXPECT_EQ(run({"memory", "usage"}),
+              "-ERR wrong number of arguments for 'memory|usage' command\r\n");
+    EXPECT_EQ(run({"memory", "usage", "k", "samples", "x"}),
+              "-ERR value is not an integer or out of range\r\n");
+    EXPECT_EQ(run({"memory", "usage", "k", "samples", "-1"}), "-ERR syntax error\r\n");
+    EXPECT_EQ(run({"memory", "usage", "k", "samples"}), "-ERR syntax error\r\n");
+    EXPECT_EQ(run({"memory", "usage", "k", "foo"}), "-ERR syntax error\r\n");
+    EXPECT_EQ(run({"memory", "foo"}), "-ERR unknown subcommand 'foo'. Try MEMORY HELP.\r\n");
+    EXPECT_EQ(run({"memory", "stats"}).substr(0, 40), "-ERR MEMORY STATS is not supported here ");
+}
+
+}  // namespace
+}  // namespace fulmar::engine
