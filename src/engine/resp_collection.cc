@@ -369,22 +369,25 @@ void encode(std::span<const std::string_view> entries, char* dst) {
 }
 
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
-           std::vector<std::string_view>& entries) {
+           std::vector<std::string_view>& entries, uint8_t* tag) {
     store::ItemMeta meta;
     entries.clear();
     if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
     if (resp::item_type(meta) != type) return Found::kWrongType;
+    if (tag != nullptr) *tag = encoding_tag({ctx.scratch.data(), meta.value_len});
     // A collection that does not decode was never written by write(): treat
     // it as absent rather than answer garbage.
     if (!decode({ctx.scratch.data(), meta.value_len}, entries)) return Found::kMissing;
     return Found::kFound;
 }
 
-Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx, Entries& entries) {
+Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx, Entries& entries,
+           uint8_t* tag) {
     store::ItemMeta meta;
     entries.clear();
     if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
     if (resp::item_type(meta) != type) return Found::kWrongType;
+    if (tag != nullptr) *tag = encoding_tag({ctx.scratch.data(), meta.value_len});
     if (!decode({ctx.scratch.data(), meta.value_len}, entries)) return Found::kMissing;
     return Found::kFound;
 }

@@ -143,11 +143,13 @@ enum class Found : uint8_t {
 };
 
 // A reader's look-up (any thread: the control plane from shared memory, an
-// owner from its own shards): entries point into ctx.scratch, valid until
-// the next read into it.
+// owner from its own shards): entries point into ctx.scratch (an intset's
+// into entries.text), valid until the next read into it; `tag`, when
+// given, gets the encoding's tag.
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
-           std::vector<std::string_view>& entries);
-Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx, Entries& entries);
+           std::vector<std::string_view>& entries, uint8_t* tag = nullptr);
+Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx, Entries& entries,
+           uint8_t* tag = nullptr);
 // The same without decoding: `value` is the encoded collection (in
 // ctx.scratch), for size() and lookup().
 Found read_value(std::string_view key, store::ItemType type, const RespReadCtx& ctx,

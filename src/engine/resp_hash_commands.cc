@@ -429,12 +429,15 @@ void read_hscan(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) 
     uint64_t cursor = 0;
     if (!parse_scan_cursor(req.args[2], cursor, out)) return;
     Views e;
-    const coll::Found f = read_hash(req, ctx, e, out);
-    if (f == coll::Found::kWrongType) return;
+    uint8_t tag = 0;
+    const coll::Found f = coll::read(req.args[1], ItemType::kHash, ctx, e, &tag);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
     ScanOptions o;
     // Redis parses the options only once the key is found (and a hash).
     if (f == coll::Found::kFound && !parse_scan_options(req.args, 3, o, out)) return;
-    const ScanSlice sl = scan_slice(e.size() / 2, cursor, o.count);
+    // A listpack is answered whole, at any size, as Redis's.
+    const ScanSlice sl = tag == coll::kCompact ? ScanSlice{0, e.size() / 2, 0}
+                                               : scan_slice(e.size() / 2, cursor, o.count);
     Views hits;
     for (size_t i = sl.lo; i < sl.hi; ++i) {
         if (o.use_pattern && !glob_match(o.pattern, e[2 * i])) continue;

@@ -319,12 +319,15 @@ void read_sscan(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) 
     if (!parse_scan_cursor(req.args[2], cursor, out)) return;
     RespWriter w(out);
     Views e;
-    const coll::Found f = coll::read(req.args[1], ItemType::kSet, ctx, e);
+    uint8_t tag = 0;
+    const coll::Found f = coll::read(req.args[1], ItemType::kSet, ctx, e, &tag);
     if (f == coll::Found::kWrongType) return write_wrongtype(out);
     ScanOptions o;
     // Redis parses the options only once the key is found (and a set).
     if (f == coll::Found::kFound && !parse_scan_options(req.args, 3, o, out)) return;
-    const ScanSlice sl = scan_slice(e.size(), cursor, o.count);
+    // An intset is answered whole, at any size, as Redis's.
+    const ScanSlice sl =
+        tag == coll::kIntset ? ScanSlice{0, e.size(), 0} : scan_slice(e.size(), cursor, o.count);
     Views hits;
     for (size_t i = sl.lo; i < sl.hi; ++i)
         if (!o.use_pattern || glob_match(o.pattern, e[i])) hits.push_back(e[i]);

@@ -484,3 +484,43 @@ TEST_F(CollEncoding, MemoryUsageIsTheItemsSize) {
 
 }  // namespace
 }  // namespace fulmar::engine
+
+namespace fulmar::engine {
+namespace {
+
+// SSCAN of an intset and HSCAN of a listpack answer everything with cursor
+// 0, at any size (Redis's answer for those encodings); a hashtable past 512
+// is walked COUNT at a time.
+TEST_F(CollEncoding, ScansOfSmallEncodingsAreWhole) {
+    settings_.set_max_intset_entries.store(2000);
+    settings_.hash_max_listpack_entries.store(2000);
+    std::vector<std::string> sadd = {"sadd", "s"};
+    std::vector<std::string> hset = {"hset", "h"};
+    for (int i = 0; i < 600; ++i) {
+        sadd.push_back(std::to_string(i));
+        hset.push_back("f" + std::to_string(i));
+        hset.push_back("v");
+    }
+    run(sadd);
+    run(hset);
+    ASSERT_EQ(enc("s"), kIntset);
+    ASSERT_EQ(enc("h"), kListpack);
+    std::string r = run({"sscan", "s", "0", "COUNT", "10"});
+    EXPECT_EQ(r.substr(0, 13), "*2\r\n$1\r\n0\r\n*6");
+    EXPECT_EQ(bulks(r).size(), 601u);  // the cursor and 600 members
+    r = run({"hscan", "h", "0", "COUNT", "10"});
+    EXPECT_EQ(r.substr(0, 11), "*2\r\n$1\r\n0\r\n");
+    EXPECT_EQ(bulks(r).size(), 1201u);
+    run({"sadd", "s", "x"});
+    run({"hset", "h", "f0", std::string(100, 'v')});
+    ASSERT_EQ(enc("s"), kHashtable);
+    ASSERT_EQ(enc("h"), kHashtable);
+    r = run({"sscan", "s", "0", "COUNT", "10"});
+    EXPECT_NE(r.substr(0, 11), "*2\r\n$1\r\n0\r\n");
+    EXPECT_EQ(bulks(r).size(), 11u);
+    r = run({"hscan", "h", "0", "COUNT", "10"});
+    EXPECT_EQ(bulks(r).size(), 21u);
+}
+
+}  // namespace
+}  // namespace fulmar::engine
