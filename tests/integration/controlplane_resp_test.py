@@ -626,6 +626,34 @@ print("ok")
         finally:
             r.close()
 
+    def test_lazy_and_active_expiry(self):
+        """With the paced sweep stopped (DEBUG SET-ACTIVE-EXPIRE 0) expired
+        keys stay resident until a read meets them, which frees them, as
+        Redis's lazy expiry; turned back on, the sweep frees them unread."""
+        import redis
+        r = redis.Redis(host=DP_IP, port=REDIS_PORT, socket_timeout=10)
+        k = self.key("lazy")
+        keys = [f"{{{k}}}:{i}" for i in range(3)]
+        try:
+            base = r.dbsize()
+            r.execute_command("debug", "set-active-expire", "0")
+            for key in keys:
+                r.psetex(key, 300, "v")
+            time.sleep(1.5)
+            self.assertEqual(r.dbsize(), base + 3)
+            self.assertEqual(r.mget(keys), [None, None, None])
+            self.assertEqual(r.dbsize(), base)
+            for key in keys:
+                r.psetex(key, 300, "v")
+            r.execute_command("debug", "set-active-expire", "1")
+            deadline = time.monotonic() + 5
+            while r.dbsize() != base and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(r.dbsize(), base)
+        finally:
+            r.execute_command("debug", "set-active-expire", "1")
+            r.close()
+
     def test_hash_tags_put_keys_on_one_owner(self):
         """Keys sharing a Redis Cluster hash tag share an owner: multi-key
         writes over them never answer CROSSSLOT."""
