@@ -993,8 +993,10 @@ RespSession::Step RespSession::cmd_watch(const RespRequest& req, OrderedOutput& 
         if (seen) continue;
         const store::KeyRef k(key);
         store::ItemMeta meta;
+        // Any type: EXEC compares the item's CAS whatever it holds (read()
+        // sees only strings, so a watched collection always looked changed).
         const store::ReadStatus st =
-            views_[static_cast<size_t>(shard)]->read(k, ctx.now(), ctx.scratch, meta);
+            views_[static_cast<size_t>(shard)]->read_typed(k, ctx.now(), ctx.scratch, meta);
         watched_.emplace_back(std::string(key), st == store::ReadStatus::kHit ? meta.cas : 0);
     }
     watch_shard_ = shard;

@@ -42,7 +42,7 @@ std::string value_digest(std::string_view key, const RespReadCtx& ctx) {
         d.mix_ordered(value);
         return d.hex();
     }
-    std::vector<std::string_view> entries;
+    coll::Entries entries;  // an intset's members are text made on decode
     if (!coll::decode(value, entries)) return d.hex();
     if (type == store::ItemType::kList) {
         for (std::string_view e : entries)

@@ -43,5 +43,21 @@ TEST_F(RespDigest, ContentsNotOrderOrEncodingDecide) {
     EXPECT_NE(digest("str"), digest("lst"));
 }
 
+// An intset's members digest as their text: the same set as an intset and
+// as a hashtable (converted, then the text member removed) digests alike,
+// and different integers differently.
+TEST_F(RespDigest, AnIntsetDigestsItsMembers) {
+    run({"sadd", "i1", "3", "1", "2"});
+    run({"sadd", "i2", "1", "2", "3", "x"});
+    run({"srem", "i2", "x"});
+    ASSERT_EQ(run({"object", "encoding", "i1"}), "$6\r\nintset\r\n");
+    ASSERT_EQ(run({"object", "encoding", "i2"}), "$9\r\nhashtable\r\n");
+    EXPECT_EQ(digest("i1"), digest("i2"));
+    run({"sadd", "i3", "1", "2", "4"});
+    EXPECT_NE(digest("i1"), digest("i3"));
+    run({"sadd", "i4", "1"});
+    EXPECT_NE(digest("i4"), digest("i3"));
+}
+
 }  // namespace
 }  // namespace fulmar::engine
