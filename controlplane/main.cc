@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "admin_server.h"
+#include "common/keyspace_events.h"
 #include "common/process.h"
 #include "config/dataplane_config.h"
 #include "event_loop.h"
@@ -123,6 +124,9 @@ class ControlPlane {
             return 1;
         }
         rte_rcu_qsbr_thread_online(dp_.rcu, rcu_id_);
+        // A fresh control plane paces the sweep (a predecessor's DEBUG
+        // SET-ACTIVE-EXPIRE 0 ends with it).
+        dp_.shm->cp.active_expire.store(1, std::memory_order_relaxed);
         EventLoop loop;
         if (!loop.ok()) {
             fmt::print(stderr, "fulmar-controlplane: epoll: {}\n", std::strerror(errno));
@@ -157,6 +161,7 @@ class ControlPlane {
             redis->resp_state().init(cp_, &loop, SystemClock().now(),
                                      uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size() << 20,
                                      &dp_.shm->collections);
+            redis->add_pubsub_config();
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).
@@ -189,7 +194,10 @@ class ControlPlane {
         MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
         if (redis) {
             redis->resp_state().metrics = &metrics_source;  // INFO's figures
-            redis->resp_state().set_active_expire = [&sweep](bool on) { sweep.set_active(on); };
+            redis->resp_state().set_active_expire = [&sweep, this](bool on) {
+                sweep.set_active(on);
+                dp_.shm->cp.active_expire.store(on ? 1 : 0, std::memory_order_relaxed);
+            };
         }
         std::unique_ptr<HttpServer> metrics;
         if (cp_.metrics_port != 0) {
@@ -237,6 +245,8 @@ class ControlPlane {
                     return 3;
                 }
             }
+            // Redis's expired events come with the sweep steps' freed keys.
+            sweep.set_want_keys(redis && redis->wants_events(kNotifyExpired));
             sweep.tick(SweepDriver::clock_now());
             size_t sweep_replies = 0;
             size_t work = channel.value().poll([&](const OwnerReply& r) {
@@ -246,6 +256,7 @@ class ControlPlane {
                     udp->on_reply(r);
                 } else if ((r.ticket & kSweepTicketBit) != 0) {
                     sweep.on_reply(r, SweepDriver::clock_now());
+                    if (redis) redis->publish_expired(r);
                     ++sweep_replies;
                 } else if ((r.ticket & kRespTicketBit) != 0) {
                     if (redis) redis->on_reply(r);

@@ -62,6 +62,8 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
                 .dp = server.deps().dp, .channel = server.deps().channel, .ctx = &server.ctx()},
             exec_, static_cast<ExecutorClient&>(*this), &server.resp_state(), std::move(conn));
         if (server.blocking() != nullptr) resp_->attach_blocking(*server.blocking());
+        if (server.pubsub() != nullptr)
+            resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this));
     }
 }
 
@@ -89,6 +91,8 @@ std::string_view McConnection::state_text() const {
 void McConnection::close_now() {
     if (closed_) return;
     closed_ = true;
+    // A connection that closes leaves every channel.
+    if (server_.pubsub() != nullptr) server_.pubsub()->drop(*this);
     if (resp_) {
         // A blocked client that leaves takes nothing more from its lists.
         resp_->disconnect();
@@ -230,7 +234,14 @@ void McConnection::update_interest() {
 }
 
 void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
+    // A reply nobody reads (the lazy expiry's EXISTS) still carries its
+    // keyspace events.
+    if (resp_ && op == PostOp::kDiscard && r.len != 0) {
+        std::string raw = OwnerExecutor::copy_reply(r);
+        if (raw.starts_with('>')) publish_events(raw);
+    }
     std::string bytes = exec_.reply_bytes(op, r);
+    if (resp_ && bytes.starts_with('>')) publish_events(bytes);
     if (closed_) return;
     if (op == PostOp::kRespGather && resp_)
         resp_->gathered(ticket, bytes, out_);
@@ -240,6 +251,63 @@ void McConnection::on_reply(uint64_t ticket, PostOp op, const OwnerReply& r) {
         out_.fill(ticket, std::move(bytes));
     write_out();
     if (!closed_ && waiting_ && exec_.pending() == 0) process();
+}
+
+// ---- pub/sub ---------------------------------------------------------------
+
+void McConnection::push(std::string_view bytes) {
+    if (closed_ || closing_ || pubsub_doomed_) return;
+    out_.append(bytes);
+    if (over_pubsub_limit(server_.ctx().now())) {
+        // Closed at the flush, not here: the hub is still walking its
+        // subscribers (Redis frees such a client asynchronously too).
+        pubsub_doomed_ = true;
+    }
+    if (!flush_queued_) {
+        flush_queued_ = true;
+        server_.wants_flush(*this);
+    }
+}
+
+void McConnection::publish_events(std::string& reply) {
+    // The owner's keyspace events come before its reply (resp_notify.h);
+    // published even when this client is closing: the write happened.
+    if (!server_.publish_events(reply))
+        reply = "-ERR the owner's keyspace events did not parse\r\n";
+}
+
+proto::RespVersion McConnection::protocol() const {
+    return resp_ ? resp_->protocol() : proto::RespVersion::kResp2;
+}
+
+bool McConnection::over_pubsub_limit(UnixTime now) {
+    const config::ControlplaneConfig& cfg = *server_.deps().cfg;
+    const size_t pending = out_.ready_bytes;
+    const size_t hard = size_t{cfg.pubsub_output_hard_limit_mb} << 20;
+    const size_t soft = size_t{cfg.pubsub_output_soft_limit_mb} << 20;
+    if (hard != 0 && pending >= hard) return true;
+    if (soft == 0 || pending < soft) {
+        soft_since_ = 0;
+        return false;
+    }
+    // checkClientOutputBufferLimits: past the soft limit for more than its
+    // seconds, counted from the first message that found it past.
+    if (soft_since_ == 0) {
+        soft_since_ = now;
+        return false;
+    }
+    return now - soft_since_ > cfg.pubsub_output_soft_seconds;
+}
+
+void McConnection::flush_pushed() {
+    flush_queued_ = false;
+    if (closed_) return;
+    if (pubsub_doomed_) {
+        ++server_.stats().pubsub_limit_closed;
+        close_now();
+        return;
+    }
+    write_out();
 }
 
 // ---- what the executor asks of its client ----------------------------------

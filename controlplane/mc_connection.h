@@ -20,6 +20,8 @@
 // with the bytes it holds when there is room again. A client over the limit
 // that takes nothing for kSlowReaderGraceS is disconnected. A single reply
 // may be larger than the limit (a multi-get of big values): it is sent.
+// A Redis subscriber is also bounded as Redis bounds it (pubsub_output_*:
+// client-output-buffer-limit pubsub); it is closed, publishers never wait.
 #pragma once
 
 #include <netinet/in.h>
@@ -33,11 +35,12 @@
 #include "event_loop.h"
 #include "mc_server.h"
 #include "owner_executor.h"
+#include "pubsub_hub.h"
 #include "resp_session.h"
 
 namespace fulmar::controlplane {
 
-class McConnection final : public EventHandler, private ExecutorClient {
+class McConnection final : public EventHandler, private ExecutorClient, private PubSubClient {
   public:
     McConnection(McServer& server, int fd, uint64_t id, const sockaddr_in& peer, UnixTime now);
     ~McConnection() override;
@@ -52,9 +55,11 @@ class McConnection final : public EventHandler, private ExecutorClient {
     void close_now();
 
     uint64_t id() const { return id_; }
+    // A subscriber or a blocked Redis client is never idle (Redis's
+    // timeout spares both).
     bool idle_since(UnixTime t) const {
-        // A blocked Redis client is never idle (Redis times none out).
-        return last_active_ < t && exec_.pending() == 0 && !(resp_ && resp_->blocked());
+        return last_active_ < t && exec_.pending() == 0 && !PubSubClient::subscribed() &&
+               !(resp_ && resp_->blocked());
     }
     // Replies past output_buffer_limit_mb that the client has not taken a
     // byte of for kSlowReaderGraceS: it is closed (McServer::tick).
@@ -64,8 +69,23 @@ class McConnection final : public EventHandler, private ExecutorClient {
     static std::string addr_text(const sockaddr_in& a);  // "ip:port"
     UnixTime secs_idle(UnixTime now) const { return now > last_active_ ? now - last_active_ : 0; }
     std::string_view state_text() const;
+    // Writes what pub/sub pushed since the last flush, or closes the
+    // connection when a push took it past its pubsub output limit.
+    void flush_pushed();
 
   private:
+    // PubSubClient: a message goes after the replies already ordered; the
+    // socket is written at the loop's next tick (McServer::tick), so a
+    // publisher's pipeline reaches each subscriber in few sends.
+    void push(std::string_view bytes) override;
+    proto::RespVersion protocol() const override;
+    // Redis's client-output-buffer-limit pubsub: past the hard limit, or
+    // past the soft one for longer than its seconds.
+    bool over_pubsub_limit(UnixTime now);
+    // Takes the owner's keyspace events off the front of `reply` and
+    // publishes them.
+    void publish_events(std::string& reply);
+
     // ExecutorClient
     uint64_t new_ticket(PostOp op) override;
     void forget_ticket(uint64_t ticket) override;
@@ -97,6 +117,9 @@ class McConnection final : public EventHandler, private ExecutorClient {
     uint32_t interest_ = 0;  // epoll events registered
     UnixTime last_active_ = 0;
     UnixTime last_progress_ = 0;  // the client last took reply bytes
+    bool flush_queued_ = false;   // in McServer's flush list
+    bool pubsub_doomed_ = false;  // past its pubsub limit: closed at the flush
+    UnixTime soft_since_ = 0;     // output above the pubsub soft limit since (0: not)
 };
 
 }  // namespace fulmar::controlplane

@@ -12,8 +12,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include "common/keyspace_events.h"
 #include "config/address_text.h"
+#include "engine/resp_notify.h"
 #include "inet_socket.h"
 #include "mc_connection.h"
 #include "proto/mc_wire.h"
@@ -32,7 +35,14 @@ McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
     ctx_.own_shard = -1;
     ctx_.stats = &deps.dp->shm->cp.stats.engine;
     ctx_.shared = deps.dp->shm;
-    if (protocol == TcpProtocol::kResp) blocking_ = std::make_unique<RespBlocking>();
+    if (protocol == TcpProtocol::kResp) {
+        blocking_ = std::make_unique<RespBlocking>();
+        pubsub_ = std::make_unique<PubSubHub>();
+        // Checked when the config was read: a bad letter never gets here.
+        uint16_t flags = 0;
+        if (parse_notify_flags(deps.cfg->notify_keyspace_events, flags))
+            pubsub_->set_notify_flags(flags);
+    }
 }
 
 McServer::~McServer() {
@@ -104,12 +114,67 @@ void McServer::on_reply(const OwnerReply& r) {
     const Ticket ticket = t->second;
     tickets_.erase(t);
     const auto c = conns_.find(ticket.conn_id);
-    if (c == conns_.end()) return;  // closed meanwhile: the reply goes
+    if (c == conns_.end()) {
+        // Closed meanwhile: the reply goes, but the write happened and its
+        // keyspace events are published.
+        if (pubsub_ && notify_enabled(pubsub_->notify_flags()) && r.len != 0) {
+            std::string bytes = OwnerExecutor::copy_reply(r);
+            if (bytes.starts_with('>')) publish_events(bytes);
+        }
+        return;
+    }
     c->second->on_reply(r.ticket, ticket.op, r);
+}
+
+bool McServer::publish_events(std::string& reply) {
+    std::vector<engine::KeyEvent> events;
+    if (!engine::take_reply_events(reply, events)) return false;
+    if (pubsub_)
+        for (const engine::KeyEvent& e : events)
+            pubsub_->keyspace_event(e.cls, e.event, e.key);
+    return true;
+}
+
+void McServer::add_pubsub_config() {
+    if (!pubsub_) return;
+    PubSubHub* hub = pubsub_.get();
+    resp_state_.add_config(
+        {"notify-keyspace-events", [hub] { return notify_flags_text(hub->notify_flags()); },
+         [hub](std::string_view v) -> std::optional<std::string> {
+             uint16_t flags = 0;
+             if (!parse_notify_flags(v, flags))
+                 return std::string("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+             // The next write asks its owner for events (RespSession).
+             hub->set_notify_flags(flags);
+             return std::nullopt;
+         }});
+}
+
+bool McServer::wants_events(uint16_t cls) const {
+    return pubsub_ && notify_enabled(pubsub_->notify_flags()) &&
+           (pubsub_->notify_flags() & cls) != 0;
+}
+
+void McServer::publish_expired(const OwnerReply& r) {
+    if (!pubsub_) return;
+    if (r.sweep != nullptr) pubsub_->stats().expired_dropped += r.sweep->keys_dropped;
+    if (r.bytes == nullptr || r.len == 0) return;
+    const std::string keys = OwnerExecutor::copy_reply(r);
+    // Each key: one length byte, then the key (store::SweepKeys).
+    for (size_t p = 0; p < keys.size();) {
+        const size_t n = static_cast<unsigned char>(keys[p]);
+        if (p + 1 + n > keys.size()) break;
+        pubsub_->keyspace_event(kNotifyExpired, "expired", std::string_view(keys).substr(p + 1, n));
+        p += 1 + n;
+    }
 }
 
 void McServer::wants_retry(const McConnection& c) {
     retry_.push_back(c.id());
+}
+
+void McServer::wants_flush(const McConnection& c) {
+    flush_.push_back(c.id());
 }
 
 void McServer::retire(McConnection* c) {
@@ -127,6 +192,14 @@ void McServer::tick(UnixTime now) {
         again.erase(std::unique(again.begin(), again.end()), again.end());
         for (uint64_t id : again)
             if (auto c = conns_.find(id); c != conns_.end()) c->second->retry();
+    }
+    // After the retries: a publisher that waited may just have published.
+    // The loop may sleep in epoll next, and nothing would wake it for these.
+    if (!flush_.empty()) {
+        std::vector<uint64_t> ids;
+        ids.swap(flush_);
+        for (uint64_t id : ids)
+            if (auto c = conns_.find(id); c != conns_.end()) c->second->flush_pushed();
     }
     const uint32_t idle = deps_.cfg->idle_timeout_s;
     if (now != last_idle_scan_) {

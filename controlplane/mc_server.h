@@ -23,6 +23,7 @@
 #include "event_loop.h"
 #include "owner_executor.h"
 #include "proto/reply_sink.h"
+#include "pubsub_hub.h"
 #include "resp_blocking.h"
 #include "resp_server_state.h"
 #include "shard_channel.h"
@@ -54,9 +55,10 @@ struct McServerStats {
     uint64_t curr_connections = 0;
     uint64_t total_connections = 0;
     uint64_t rejected_connections = 0;
-    uint64_t slow_reader_closed = 0;  // past output_buffer_limit_mb
-    uint64_t idle_closed = 0;         // past idle_timeout_s
-    uint64_t waits = 0;               // times a connection stopped reading (backpressure)
+    uint64_t slow_reader_closed = 0;   // past output_buffer_limit_mb
+    uint64_t idle_closed = 0;          // past idle_timeout_s
+    uint64_t waits = 0;                // times a connection stopped reading (backpressure)
+    uint64_t pubsub_limit_closed = 0;  // subscribers past pubsub_output_*_limit_mb
 };
 
 class McServer final : public EventHandler {
@@ -81,6 +83,20 @@ class McServer final : public EventHandler {
     // A connection is done: freed at the next tick.
     void retire(McConnection* c);
     void wants_retry(const McConnection& c);
+    // `c` has pub/sub messages to write (flushed at the next tick).
+    void wants_flush(const McConnection& c);
+    // The Redis listener's channels (nullptr on memcached's).
+    PubSubHub* pubsub() { return pubsub_.get(); }
+    // Takes an owner's keyspace events off the front of `reply`
+    // (engine/resp_notify.h) and publishes them; false when they do not
+    // parse.
+    bool publish_events(std::string& reply);
+    // CONFIG GET/SET notify-keyspace-events (after resp_state().init()).
+    void add_pubsub_config();
+    // Whether keyspace events of class `cls` are published at all.
+    bool wants_events(uint16_t cls) const;
+    // A sweep step's freed keys (SweepStep::keys): "expired" events.
+    void publish_expired(const OwnerReply& r);
     // The Redis listener's blocked clients (BLPOP ...); nullptr on memcached's.
     RespBlocking* blocking() { return blocking_.get(); }
     // Redis INFO's blocked_clients.
@@ -121,6 +137,8 @@ class McServer final : public EventHandler {
     std::unordered_map<uint64_t, std::unique_ptr<McConnection>> conns_;
     std::vector<uint64_t> retry_;  // connection ids (one may close meanwhile)
     std::vector<uint64_t> retired_;
+    std::vector<uint64_t> flush_;  // connections with pushed messages
+    std::unique_ptr<PubSubHub> pubsub_;
     std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;
     RespServerState resp_state_;

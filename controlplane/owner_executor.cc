@@ -68,6 +68,10 @@ size_t OwnerExecutor::shard_of(const store::KeyDigest& d) const {
     return engine::shard_index(d, deps_.dp->shards.size());
 }
 
+std::string OwnerExecutor::copy_reply(const OwnerReply& r) {
+    return copy_chain(r.bytes, r.len);
+}
+
 size_t OwnerExecutor::n_shards() const {
     return deps_.dp->shards.size();
 }

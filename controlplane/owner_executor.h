@@ -120,6 +120,8 @@ class OwnerExecutor final : public engine::McExecutor {
     // The owner answered one of our tickets (sent after `op`): the bytes
     // that take its place in the output.
     std::string reply_bytes(PostOp op, const OwnerReply& r);
+    // The bytes of an owner's reply, as they came.
+    static std::string copy_reply(const OwnerReply& r);
     // Requests of ours still at the owners.
     size_t pending() const { return pending_; }
     size_t shard_of(const store::KeyDigest& d) const;

@@ -66,19 +66,6 @@ std::optional<int64_t> parse_memory(std::string_view v) {
     return n * mul;
 }
 
-// A setting no encoding here obeys yet: the value it has is taken (the
-// suite's overrides set defaults), any other is refused, naming what is
-// missing.
-std::optional<std::string> refuse_change(std::atomic<int64_t>& cell, std::string_view v,
-                                         std::string_view missing) {
-    std::string error;
-    const auto n = parse_config_number(v, 0, LONG_MAX, true, false, error);
-    if (!n) return error;
-    if (*n == cell.load(std::memory_order_relaxed)) return std::nullopt;
-    return fmt::format("not supported yet: {} (the value stays {})", missing,
-                       cell.load(std::memory_order_relaxed));
-}
-
 }  // namespace
 
 std::optional<int64_t> parse_config_number(std::string_view v, int64_t lo, int64_t hi,
@@ -173,40 +160,29 @@ void add_collection_config(RespServerState& state, shm::CollectionSettings& c) {
                               "list-compress-depth stays 0");
                       }});
 
-    // Sets and hashes: the settings reach the owners (EngineCtx::limits())
-    // but no encoding obeys them yet.
-    state.add_config(
-        {"set-max-intset-entries",
-         [&c] {
-             return fmt::format("{}", c.set_max_intset_entries.load(std::memory_order_relaxed));
-         },
-         [&c](std::string_view v) {
-             return refuse_change(c.set_max_intset_entries, v, "sets have no intset encoding here");
-         }});
-    const auto get_entries = [&c] {
-        return fmt::format("{}", c.hash_max_listpack_entries.load(std::memory_order_relaxed));
+    // Sets and hashes: the owners encode each write by these (intset or
+    // hashtable, listpack or hashtable: coll::EncodePolicy). Redis 7.0.15's
+    // size_t configs: 0..LONG_MAX, the value one a memory value.
+    const auto size_config = [&state](std::string_view name, std::string_view alias,
+                                      std::atomic<int64_t>& cell, bool memory) {
+        const auto get = [&cell] {
+            return fmt::format("{}", cell.load(std::memory_order_relaxed));
+        };
+        const auto set = [&cell, memory](std::string_view v) -> std::optional<std::string> {
+            std::string error;
+            const auto n = parse_config_number(v, 0, LONG_MAX, true, memory, error);
+            if (!n) return error;
+            cell.store(*n, std::memory_order_relaxed);
+            return std::nullopt;
+        };
+        state.add_config({std::string(name), get, set});
+        if (!alias.empty()) state.add_config({std::string(alias), get, set});
     };
-    const auto set_entries = [&c](std::string_view v) {
-        return refuse_change(c.hash_max_listpack_entries, v,
-                             "hashes have no listpack-to-hashtable switch here");
-    };
-    state.add_config({"hash-max-listpack-entries", get_entries, set_entries});
-    state.add_config({"hash-max-ziplist-entries", get_entries, set_entries});
-    const auto get_value = [&c] {
-        return fmt::format("{}", c.hash_max_listpack_value.load(std::memory_order_relaxed));
-    };
-    const auto set_value = [&c](std::string_view v) -> std::optional<std::string> {
-        std::string error;
-        const auto n = parse_config_number(v, 0, LONG_MAX, true, true, error);
-        if (!n) return error;
-        if (*n == c.hash_max_listpack_value.load(std::memory_order_relaxed)) return std::nullopt;
-        return std::string(
-                   "not supported yet: hashes have no listpack-to-hashtable switch here (the value "
-                   "stays ") +
-               fmt::format("{})", c.hash_max_listpack_value.load(std::memory_order_relaxed));
-    };
-    state.add_config({"hash-max-listpack-value", get_value, set_value});
-    state.add_config({"hash-max-ziplist-value", get_value, set_value});
+    size_config("set-max-intset-entries", "", c.set_max_intset_entries, false);
+    size_config("hash-max-listpack-entries", "hash-max-ziplist-entries",
+                c.hash_max_listpack_entries, false);
+    size_config("hash-max-listpack-value", "hash-max-ziplist-value", c.hash_max_listpack_value,
+                true);
 }
 
 }  // namespace fulmar::controlplane

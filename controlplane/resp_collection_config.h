@@ -5,8 +5,8 @@
 // the owner workers, which run every write, read them.
 //
 // Control plane loop thread (the CONFIG registry is RespServerState's).
-// A parameter no encoding obeys yet refuses a change with an error naming
-// the encoding it waits for: never a silent no-op.
+// list-compress-depth refuses any depth but 0 (nodes are never compressed):
+// never a silent no-op.
 #pragma once
 
 #include <cstdint>

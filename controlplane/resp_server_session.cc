@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <deque>
 
+#include "engine/resp_digest.h"
 #include "event_loop.h"
 #include "metrics_source.h"
 #include "proto/resp_writer.h"
@@ -324,6 +325,8 @@ RespSession::Step RespSession::cmd_auth(const RespRequest& req, OrderedOutput& o
 std::string RespSession::client_info(UnixTime now) const {
     const RespConnFigures f = conn_.figures ? conn_.figures() : RespConnFigures{};
     std::string flags;
+    const PubSubClient* ps = pubsub_ ? &pubsub_->client() : nullptr;
+    if (ps != nullptr && ps->subscribed()) flags += 'P';
     if (in_multi_) flags += 'x';
     if (no_evict_) flags += 'e';
     if (flags.empty()) flags = "N";
@@ -336,13 +339,14 @@ std::string RespSession::client_info(UnixTime now) const {
     // argv-mem, rbs, rbp) have no counterpart here and read 0.
     const size_t multi_mem = in_multi_ ? queued_.size() : 0;
     return fmt::format(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 "
-        "multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=0 rbp=0 obl={} oll={} omem={} "
-        "tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} "
+        "ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs=0 rbp=0 obl={} oll={} "
+        "omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
         conn_.id, conn_.addr, conn_.laddr, conn_.fd, name_, age(conn_.created),
-        age(last_interaction_), flags, in_multi_ ? static_cast<int64_t>(n_queued_) : -1, f.qbuf,
-        multi_mem, f.obl, f.oll, f.obl, f.qbuf + f.obl + multi_mem, events, last_cmd_,
-        resp3_ ? 3 : 2);
+        age(last_interaction_), flags, ps != nullptr ? ps->channels.size() : 0,
+        ps != nullptr ? ps->patterns.size() : 0, ps != nullptr ? ps->shard_channels.size() : 0,
+        in_multi_ ? static_cast<int64_t>(n_queued_) : -1, f.qbuf, multi_mem, f.obl, f.oll, f.obl,
+        f.qbuf + f.obl + multi_mem, events, last_cmd_, resp3_ ? 3 : 2);
 }
 
 // CLIENT ID | INFO | LIST [TYPE t | ID id...] | SETNAME | GETNAME | KILL ... |
@@ -448,15 +452,16 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         std::string text;
         if (n == 4 && iequals(a[2], "TYPE")) {
             const std::string_view t = a[3];
-            if (iequals(t, "normal")) {
+            // getClientType: a client subscribed to anything is "pubsub".
+            const bool normal = iequals(t, "normal");
+            if (normal || iequals(t, "pubsub")) {
                 for (const auto& [id, sess] : server_->clients())
-                    text += sess->client_info(now) + "\n";
-            } else if (!iequals(t, "master") && !iequals(t, "replica") && !iequals(t, "slave") &&
-                       !iequals(t, "pubsub")) {
+                    if (sess->pubsub_client() != normal) text += sess->client_info(now) + "\n";
+            } else if (!iequals(t, "master") && !iequals(t, "replica") && !iequals(t, "slave")) {
                 w.write_error(fmt::format("Unknown client type '{}'", t));
                 return Step::kNext;
             }
-            // No replica, master or (in this build) pub/sub client here.
+            // No replica or master here.
         } else if (n > 3 && iequals(a[2], "ID")) {
             for (size_t j = 3; j < n; ++j) {
                 int64_t id = 0;
@@ -598,6 +603,8 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
 // RESET: the connection as new (RESP2, no name, no transaction, not
 // authenticated when a password is set); "+RESET".
 RespSession::Step RespSession::cmd_reset(OrderedOutput& out) {
+    // Every channel, pattern and shard channel left, without replies.
+    if (pubsub_) pubsub_->reset();
     discard();
     watched_.clear();
     watch_shard_ = -1;
@@ -692,6 +699,13 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
             server_ != nullptr ? server_->total_connections : 0,
             server_ != nullptr ? server_->total_commands : 0, expired, evictions, e.get_hits,
             e.get_misses);
+        if (pubsub_) {
+            const PubSubHub& hub = pubsub_->hub();
+            t += fmt::format(
+                "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
+                hub.n_channels(ChannelKind::kGlobal), hub.numpat(),
+                hub.n_channels(ChannelKind::kShard));
+        }
     }
     if (wants("replication", true)) {
         section("Replication");
@@ -913,6 +927,20 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
             w.write_simple("OK");
         return Step::kNext;
     }
+    if (iequals(a[1], "digest-value")) {
+        // Read after this client's own writes, as any read.
+        if (exec_.pending() != 0) return Step::kWait;
+        engine::EngineCtx& ctx = *deps_.ctx;
+        const engine::RespReadCtx rc{.views = views_,
+                                     .now = ctx.now(),
+                                     .now_ms = ctx.now_ms(),
+                                     .scratch = ctx.scratch,
+                                     .stats = ctx.stats};
+        w.write_array(a.size() - 2);
+        for (size_t i = 2; i < a.size(); ++i)
+            w.write_simple(engine::value_digest(a[i], rc));
+        return Step::kNext;
+    }
     if (iequals(a[1], "set-active-expire") && a.size() == 3 && server_ != nullptr &&
         server_->set_active_expire) {
         // Redis: any integer, non-zero turns it on. Ours pauses the paced TTL
@@ -1011,8 +1039,10 @@ RespSession::Step RespSession::cmd_watch(const RespRequest& req, OrderedOutput& 
         if (seen) continue;
         const store::KeyRef k(key);
         store::ItemMeta meta;
+        // Any type: EXEC compares the item's CAS whatever it holds (read()
+        // sees only strings, so a watched collection always looked changed).
         const store::ReadStatus st =
-            views_[static_cast<size_t>(shard)]->read(k, ctx.now(), ctx.scratch, meta);
+            views_[static_cast<size_t>(shard)]->read_typed(k, ctx.now(), ctx.scratch, meta);
         watched_.emplace_back(std::string(key), st == store::ReadStatus::kHit ? meta.cas : 0);
     }
     watch_shard_ = shard;

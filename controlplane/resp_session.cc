@@ -1,9 +1,12 @@
 // A Redis client's requests on the control plane; see resp_session.h.
 #include "resp_session.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <charconv>
 
+#include "engine/resp_notify.h"
 #include "proto/resp_writer.h"
 
 namespace fulmar::controlplane {
@@ -74,6 +77,10 @@ engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) 
     return r;
 }
 
+void RespSession::attach_pubsub(PubSubHub& hub, PubSubClient& client) {
+    pubsub_ = std::make_unique<RespPubSub>(hub, client);
+}
+
 RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     // A blocked client runs nothing else until it is answered.
     if (blocked_) return Step::kWait;
@@ -134,19 +141,34 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     if (in_multi_ && name != "exec" && name != "discard" && name != "multi" && name != "watch" &&
         name != "quit" && name != "reset")
         return queue(c, req, out);
+    if (pubsub_) {
+        // Pub/sub's commands, and RESP2's subscribed mode (resp_pubsub.h).
+        OrderedOutput& pushes = output_ != nullptr ? *output_ : out;
+        switch (pubsub_->intercept(c, req, exec_.pending() != 0, out, pushes)) {
+            case RespPubSub::Outcome::kNotMine:
+                break;
+            case RespPubSub::Outcome::kDone:
+                return Step::kNext;
+            case RespPubSub::Outcome::kWaitWrites:
+                return Step::kWait;
+        }
+    }
     if (c.spec.has(engine::kCmdSession)) return run_session(c, req, out);
     if (!engine::resp_check(c, req, out)) return Step::kNext;
     engine::EngineCtx& ctx = *deps_.ctx;
     if (c.spec.has(engine::kCmdRead)) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;
+        expired_.clear();
         c.read(req,
                engine::RespReadCtx{.views = views_,
                                    .now = ctx.now(),
                                    .now_ms = ctx.now_ms(),
                                    .scratch = ctx.scratch,
-                                   .stats = ctx.stats},
+                                   .stats = ctx.stats,
+                                   .expired = &expired_},
                out);
+        if (!expired_.empty()) reclaim(expired_);
         return Step::kNext;
     }
     if (c.spec.has(engine::kCmdNoKey)) {
@@ -154,6 +176,7 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
         return c.spec.has(engine::kCmdCloses) ? Step::kClose : Step::kNext;
     }
     request_.clear();
+    begin_request(request_);
     engine::write_resp_request(req.args, request_);
     if (c.spec.has(engine::kCmdAllShards) && c.gather != RespGather::kNone)
         return every_shard(c, out);
@@ -179,11 +202,38 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     return Step::kNext;
 }
 
+void RespSession::reclaim(const std::vector<std::string>& keys) {
+    // EXISTS on an owner frees its expired keys first (engine::execute_resp);
+    // the answer is dropped. This client's next read waits for it (pending),
+    // so it never sees the key come back; if the channel is full the TTL
+    // sweep frees them later.
+    std::vector<std::vector<std::string_view>> per_shard(exec_.n_shards());
+    for (const std::string& k : keys) {
+        auto& req = per_shard[exec_.shard_of(store::KeyRef(k).digest)];
+        if (req.empty()) req.emplace_back("exists");
+        req.emplace_back(k);
+    }
+    std::string body;
+    for (size_t s = 0; s < per_shard.size(); ++s) {
+        if (per_shard[s].empty()) continue;
+        body.clear();
+        begin_request(body);  // the owner reports "expired" events when asked
+        engine::write_resp_request(per_shard[s], body);
+        (void)exec_.send_resp(s, body, PostOp::kDiscard, nullptr);
+    }
+}
+
 RespSession::Step RespSession::every_shard(const RespCommand& c, OrderedOutput& out) {
     pieces_.clear();
     for (size_t s = 0; s < exec_.n_shards(); ++s)
         pieces_.push_back(OwnerExecutor::RespPiece{s, request_});
     return send_gathered(c, out);
+}
+
+void RespSession::begin_request(std::string& out) const {
+    if (!pubsub_) return;
+    const uint16_t flags = pubsub_->notify_flags();
+    if (notify_enabled(flags)) engine::write_notify_request_prefix(flags, out);
 }
 
 bool RespSession::keys_on_shard(const RespCommand& c, const RespRequest& req, size_t shard) const {
@@ -213,6 +263,7 @@ RespSession::Step RespSession::split(const RespCommand& c, const RespRequest& re
     for (size_t s = 0; s < n; ++s) {
         if (per_shard[s].empty()) continue;
         OwnerExecutor::RespPiece p{s, {}};
+        begin_request(p.request);
         engine::write_resp_request(per_shard[s], p.request);
         pieces_.push_back(std::move(p));
     }

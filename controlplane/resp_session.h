@@ -36,6 +36,9 @@
 //                 answered here with the connection's state
 //                 (resp_server_session.cc); MULTI queues requests here and
 //                 EXEC sends them to their one owner as one message
+//   (P|S)(UN)SUBSCRIBE (S)PUBLISH PUBSUB
+//                 answered here, with the listener's PubSubHub
+//                 (resp_pubsub.h: RESP2's subscribed mode too)
 //
 // Argument errors (arity, syntax, numbers) are answered here, never sent.
 // A protocol error is answered and the connection closes, as in Redis.
@@ -55,7 +58,9 @@
 #include "engine/resp_commands.h"
 #include "owner_executor.h"
 #include "proto/resp_parser.h"
+#include "proto/resp_writer.h"
 #include "resp_blocking.h"
+#include "resp_pubsub.h"
 #include "resp_server_state.h"
 
 namespace fulmar::controlplane {
@@ -111,10 +116,26 @@ class RespSession final : private BlockedClient {
     // A piece of a gathered write came back (PostOp::kRespGather).
     void gathered(uint64_t ticket, std::string_view bytes, OrderedOutput& out);
 
+    // Pub/sub (resp_pubsub.h): the listener's hub, and the connection its
+    // messages are pushed to. Without it the pub/sub commands are refused.
+    void attach_pubsub(PubSubHub& hub, PubSubClient& client);
+    // The protocol the client speaks (HELLO); RESP2 until it says otherwise.
+    // Subscribed to anything: Redis's "pubsub" client type (CLIENT LIST).
+    bool pubsub_client() const { return pubsub_ && pubsub_->client().subscribed(); }
+    proto::RespVersion protocol() const {
+        return resp3_ ? proto::RespVersion::kResp3 : proto::RespVersion::kResp2;
+    }
+
   private:
     enum class Step : uint8_t { kNext, kWait, kClose };
     Step run(const engine::RespRequest& req, OrderedOutput& out);
     Step split(const engine::RespCommand& c, const engine::RespRequest& req, OrderedOutput& out);
+    // Asks the owners to free keys a read found expired (lazy expiry).
+    void reclaim(const std::vector<std::string>& keys);
+    std::vector<std::string> expired_;
+    // Starts a request for an owner in `out`: with keyspace notifications
+    // on, the prefix asking the owner for its events (resp_notify.h).
+    void begin_request(std::string& out) const;
     // KEYS, RANDOMKEY: the same request to every owner, the answers
     // gathered as c.gather says.
     Step every_shard(const engine::RespCommand& c, OrderedOutput& out);
@@ -233,6 +254,8 @@ class RespSession final : private BlockedClient {
         void operator()(SleepTimer* t) const;  // where SleepTimer is complete
     };
     std::unique_ptr<SleepTimer, SleepTimerDelete> sleep_;
+    // Pub/sub (resp_pubsub.h); null outside the Redis listener.
+    std::unique_ptr<RespPubSub> pubsub_;
 };
 
 }  // namespace fulmar::controlplane

@@ -190,7 +190,7 @@ Message* ShardChannel::prepare_mark_fetched(const store::KeyRef& k, uint64_t cas
     return msg;
 }
 
-Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket) {
+Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket, bool want_keys) {
     if (!has_room()) return nullptr;
     void* obj = nullptr;
     if (rte_mempool_generic_get(messages_, &obj, 1, nullptr) != 0) return nullptr;
@@ -202,7 +202,8 @@ Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket) {
     msg->request_id = ticket;
     msg->body = {};
     msg->parsed.valid = false;
-    msg->sweep = dataplane::SweepStep{.replies = replies_, .budget = budget};
+    msg->sweep = dataplane::SweepStep{
+        .replies = replies_, .budget = budget, .want_keys = want_keys ? 1u : 0u};
     ++prepared_;
     return msg;
 }
@@ -279,7 +280,12 @@ size_t ShardChannel::poll(const std::function<void(const OwnerReply&)>& on_reply
             auto* msg = static_cast<Message*>(objs[i]);
             if (inflight_ > 0) --inflight_;
             if (msg->kind == MessageKind::kControlSweepDone) {
-                on_reply(OwnerReply{.ticket = msg->request_id, .sweep = &msg->sweep});
+                // The keys it freed, when asked (Redis's expired events).
+                on_reply(OwnerReply{.ticket = msg->request_id,
+                                    .bytes = msg->sweep.keys,
+                                    .len = msg->sweep.keys_len,
+                                    .sweep = &msg->sweep});
+                rte_pktmbuf_free(msg->sweep.keys);
                 continue;
             }
             const OwnerReply r{.ticket = msg->request_id,

@@ -88,7 +88,8 @@ class ShardChannel {
     // Asks the owner for one TTL sweep step of `budget` chunks (see
     // dataplane::MessageKind::kControlSweep); no bytes, no arena span. Null
     // while no message is free.
-    dataplane::Message* prepare_sweep(uint32_t budget, uint64_t ticket);
+    // want_keys: the step sends back the keys it freed (expired events).
+    dataplane::Message* prepare_sweep(uint32_t budget, uint64_t ticket, bool want_keys = false);
     // Sends a prepared request to `shard`'s owner, or queues it in order
     // behind that shard's backlog. Never fails.
     void send(size_t shard, dataplane::Message* msg);

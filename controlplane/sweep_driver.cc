@@ -28,7 +28,7 @@ size_t SweepDriver::tick(double now) {
         const uint32_t budget = pacer_.next_step(s, now);
         if (budget == 0) continue;
         const uint64_t ticket = kSweepTicketBit | (next_seq_++ << kShardBits) | s;
-        dataplane::Message* msg = channel_.prepare_sweep(budget, ticket);
+        dataplane::Message* msg = channel_.prepare_sweep(budget, ticket, want_keys_);
         if (msg == nullptr) {
             pacer_.on_not_sent(s, budget);
             continue;

@@ -38,6 +38,10 @@ class SweepDriver {
     // (on the loop thread, from on_reply).
     void full_pass(std::function<void()> done);
 
+    // Whether the steps bring back the keys they free (Redis's expired
+    // keyspace events: the loop hands them to the Redis listener).
+    void set_want_keys(bool want) { want_keys_ = want; }
+
     const SweepPacer& pacer() const { return pacer_; }
     // Seconds on the loop's monotonic clock.
     static double clock_now();
@@ -49,6 +53,7 @@ class SweepDriver {
     std::vector<std::function<void()>> pass_waiters_;
     uint64_t next_seq_ = 1;
     bool active_ = true;
+    bool want_keys_ = false;
 };
 
 }  // namespace fulmar::controlplane

@@ -30,7 +30,7 @@
 //   |   kControlResp:     ControlReplyTo (a RESP request in `body`;     |
 //   |                     resp_flags: RESP3, EXEC)                      |
 //   |   kControlSweep:    SweepStep {reply ring, budget}                 |
-//   |   kControlSweepDone: SweepStep: what the step found (no bytes)     |
+//   |   kControlSweepDone: SweepStep: what the step found (freed keys)   |
 //   |   kControlReply:    reply: mbuf chain of reply_len bytes (or null)|
 //   +-------------------------------------------------------------------+
 #pragma once
@@ -60,7 +60,8 @@ enum class MessageKind : uint8_t {
     // The control plane's sweep pacer asks for one bounded TTL sweep step
     // (store::Shard::sweep) of `sweep.budget` chunks. Reply: the message
     // comes back as kControlSweepDone on `sweep.replies`, the step's
-    // figures in `sweep`; no bytes, nothing in the request arena.
+    // figures in `sweep` (and with sweep.want_keys, the keys it freed, for
+    // Redis's expired events); nothing in the request arena.
     kControlSweep,
     kControlSweepDone,
     // One Redis request from the control plane, in `body` as one multibulk
@@ -118,6 +119,14 @@ struct SweepStep {
     uint32_t n_pages;        // reply: the shard's pages
     uint64_t cycles;         // reply: TSC cycles of the step on the owner
     uint64_t ttl_items;      // reply: the shard's items with a TTL after the step
+    // Redis keyspace notifications (expired): asked with want_keys, the keys
+    // the step freed come back in `keys` (a chain from the control plane's
+    // reply pool, each key as a length byte and its bytes; freed by the
+    // control plane), those past the chain's bound counted in keys_dropped.
+    uint32_t want_keys;     // request: nonzero to get the keys
+    uint32_t keys_len;      // reply: bytes in `keys`
+    uint32_t keys_dropped;  // reply: freed keys not in `keys`
+    rte_mbuf* keys;         // reply: null when none
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) Message {

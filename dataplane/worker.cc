@@ -426,9 +426,21 @@ void Worker::run_control(Message* msg) {
     if (p_.shared != nullptr) p_.shared->cp.inflight.fetch_sub(1, std::memory_order_release);
 }
 
+// A paced step's freed keys travel in at most this many bytes (8 reply
+// mbufs); more are counted as dropped: a step's budget is small (hundreds
+// of chunks), so this bounds a burst, not the usual case.
+constexpr size_t kSweepKeysMax = 64 * 1024;
+
 void Worker::run_sweep(Message* msg) {
     store::Shard& shard = *shards_[p_.worker_id];
-    const store::SweepResult r = shard.sweep(msg->sweep.budget, clock_.now());
+    const bool want_keys = msg->sweep.want_keys != 0;
+    if (want_keys) {
+        sweep_keys_.bytes.clear();
+        sweep_keys_.limit = kSweepKeysMax;
+        sweep_keys_.dropped = 0;
+    }
+    const store::SweepResult r =
+        shard.sweep(msg->sweep.budget, clock_.now(), want_keys ? &sweep_keys_ : nullptr);
     stats.sweep_paced_steps++;
     last_paced_sweep_ = rte_rdtsc();
     SweepStep& s = msg->sweep;
@@ -441,12 +453,26 @@ void Worker::run_sweep(Message* msg) {
     s.n_pages = shard.slab().n_pages();
     s.cycles = r.cycles;
     s.ttl_items = shard.n_ttl_items();
+    s.keys = nullptr;
+    s.keys_len = 0;
+    s.keys_dropped = want_keys ? sweep_keys_.dropped : 0;
+    if (want_keys && !sweep_keys_.bytes.empty()) {
+        s.keys =
+            copy_to_chain(cp_reply_pool_ != nullptr ? cp_reply_pool_ : p_.pool, sweep_keys_.bytes);
+        if (s.keys == nullptr) {
+            stats.mbuf_alloc_failed++;
+            s.keys_dropped += r.reclaimed - sweep_keys_.dropped;
+        } else {
+            s.keys_len = static_cast<uint32_t>(sweep_keys_.bytes.size());
+        }
+    }
     msg->kind = MessageKind::kControlSweepDone;
     msg->status = ReplyStatus::kOk;
     msg->from = p_.worker_id;
     msg->reply_len = 0;
     if (rte_ring_enqueue(s.replies, msg) != 0) {
         stats.handoff_reply_dropped++;
+        rte_pktmbuf_free(s.keys);
         rte_mempool_put(messages_, msg);
     }
     if (p_.shared != nullptr) p_.shared->cp.inflight.fetch_sub(1, std::memory_order_release);
@@ -497,6 +523,8 @@ void Worker::housekeep() {
     // owner frees expired items a little at a time itself (bounded), so
     // memory comes back without a full scan and without stalling RX.
     if (last_paced_sweep_ != 0 && rte_rdtsc() - last_paced_sweep_ < sweep_fallback_cycles_) return;
+    if (p_.shared != nullptr && p_.shared->cp.active_expire.load(std::memory_order_relaxed) == 0)
+        return;  // DEBUG SET-ACTIVE-EXPIRE 0
     stats.sweep_fallback_steps++;
     stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now()).reclaimed;
 }

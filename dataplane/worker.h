@@ -195,6 +195,7 @@ class Worker {
     uint64_t kernel_poll_cycles_ = 0;
     uint64_t next_kernel_poll_ = 0;  // TSC
     uint64_t last_paced_sweep_ = 0;  // TSC of the last kControlSweep (0: none yet)
+    store::SweepKeys sweep_keys_;    // a paced step's freed keys (want_keys)
     uint64_t sweep_fallback_cycles_ = 0;
     uint32_t loops_ = 0;
 };

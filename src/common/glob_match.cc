@@ -1,4 +1,6 @@
-// Glob matching; see glob_match.h.
+// Redis's stringmatchlen; see glob_match.h. The walk is Redis's, with every
+// read past the pattern's end (Redis relies on sds's NUL terminator) made
+// an explicit '\0', so results are the same byte for byte.
 #include "common/glob_match.h"
 
 #include <cstddef>
@@ -6,83 +8,128 @@
 namespace fulmar {
 namespace {
 
-unsigned char fold(unsigned char c, bool nocase) {
-    return nocase && c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c - 'A' + 'a') : c;
+constexpr int kMaxNesting = 1000;
+
+// Bytes as Redis's `int c = string[0]` sees them: a signed char, so a
+// range such as [a-\xff] means what it means in Redis (on x86).
+int byte(char c) {
+    return static_cast<signed char>(c);
 }
 
-// Whether byte `c` matches the single-byte token at p[i] (`?`, a class, an
-// escape or a literal); `end` gets the index just past the token.
-bool match_token(std::string_view p, size_t i, unsigned char c, bool nocase, size_t& end) {
-    const auto at = [&](size_t j) { return static_cast<unsigned char>(p[j]); };
-    if (p[i] == '?') {
-        end = i + 1;
-        return true;
-    }
-    if (p[i] == '\\' && i + 1 < p.size()) {
-        end = i + 2;
-        return fold(at(i + 1), nocase) == fold(c, nocase);
-    }
-    if (p[i] != '[') {
-        end = i + 1;
-        return fold(at(i), nocase) == fold(c, nocase);
-    }
-    size_t j = i + 1;
-    const bool negate = j < p.size() && p[j] == '^';
-    if (negate) ++j;
-    bool hit = false;
-    const unsigned char fc = fold(c, nocase);
-    while (j < p.size() && p[j] != ']') {
-        if (p[j] == '\\' && j + 1 < p.size()) {
-            if (fold(at(j + 1), nocase) == fc) hit = true;
-            j += 2;
-        } else if (j + 2 < p.size() && p[j + 1] == '-') {
-            unsigned char lo = fold(at(j), nocase), hi = fold(at(j + 2), nocase);
-            if (lo > hi) {
-                const unsigned char t = lo;
-                lo = hi;
-                hi = t;
-            }
-            if (fc >= lo && fc <= hi) hit = true;
-            j += 3;
-        } else {
-            if (fold(at(j), nocase) == fc) hit = true;
-            ++j;
-        }
-    }
-    // An unterminated class ends with the pattern, as in Redis.
-    end = j < p.size() ? j + 1 : j;
-    return hit != negate;
+int fold(int c, bool nocase) {
+    return nocase && c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
+
+struct Matcher {
+    bool nocase;
+    bool skip_longer = false;
+
+    bool match(const char* p, size_t plen, const char* s, size_t slen, int nesting) {
+        if (nesting > kMaxNesting) return false;
+        // The byte at p[i], or the terminator Redis would read there.
+        const auto at = [&](size_t i) -> int { return i < plen ? byte(p[i]) : 0; };
+        while (plen != 0 && slen != 0) {
+            switch (p[0]) {
+                case '*': {
+                    while (plen != 0 && at(1) == '*') {
+                        ++p;
+                        --plen;
+                    }
+                    if (plen == 1) return true;
+                    while (slen != 0) {
+                        if (match(p + 1, plen - 1, s, slen, nesting + 1)) return true;
+                        if (skip_longer) return false;
+                        ++s;
+                        --slen;
+                    }
+                    // The rest matches nowhere in the rest of the string: an
+                    // earlier star trying a longer run cannot help.
+                    skip_longer = true;
+                    return false;
+                }
+                case '?':
+                    ++s;
+                    --slen;
+                    break;
+                case '[': {
+                    ++p;
+                    --plen;
+                    const bool negate = at(0) == '^';
+                    if (negate) {
+                        ++p;
+                        --plen;
+                    }
+                    bool hit = false;
+                    const int c = byte(s[0]);
+                    for (;;) {
+                        if (at(0) == '\\' && plen >= 2) {
+                            ++p;
+                            --plen;
+                            if (at(0) == c) hit = true;
+                        } else if (at(0) == ']') {
+                            break;
+                        } else if (plen == 0) {
+                            // Unclosed: step back so the common step below
+                            // lands on the end.
+                            --p;
+                            ++plen;
+                            break;
+                        } else if (plen >= 3 && at(1) == '-') {
+                            int lo = at(0), hi = at(2);
+                            if (lo > hi) {
+                                const int t = lo;
+                                lo = hi;
+                                hi = t;
+                            }
+                            lo = fold(lo, nocase);
+                            hi = fold(hi, nocase);
+                            const int x = fold(c, nocase);
+                            p += 2;
+                            plen -= 2;
+                            if (x >= lo && x <= hi) hit = true;
+                        } else if (fold(at(0), nocase) == fold(c, nocase)) {
+                            hit = true;
+                        }
+                        ++p;
+                        --plen;
+                    }
+                    if (negate) hit = !hit;
+                    if (!hit) return false;
+                    ++s;
+                    --slen;
+                    break;
+                }
+                case '\\':
+                    if (plen >= 2) {
+                        ++p;
+                        --plen;
+                    }
+                    [[fallthrough]];
+                default:
+                    if (fold(at(0), nocase) != fold(byte(s[0]), nocase)) return false;
+                    ++s;
+                    --slen;
+                    break;
+            }
+            ++p;
+            --plen;
+            if (slen == 0) {
+                while (at(0) == '*') {
+                    ++p;
+                    --plen;
+                }
+                break;
+            }
+        }
+        return plen == 0 && slen == 0;
+    }
+};
 
 }  // namespace
 
-bool glob_match(std::string_view p, std::string_view s, bool nocase) {
-    size_t pi = 0, si = 0;
-    // The last `*`: where the pattern resumes and how much of the subject
-    // the star has taken so far.
-    size_t star_p = std::string_view::npos, star_s = 0;
-    while (si < s.size()) {
-        if (pi < p.size() && p[pi] == '*') {
-            while (pi < p.size() && p[pi] == '*')
-                ++pi;
-            if (pi == p.size()) return true;
-            star_p = pi;
-            star_s = si;
-            continue;
-        }
-        size_t end = 0;
-        if (pi < p.size() && match_token(p, pi, static_cast<unsigned char>(s[si]), nocase, end)) {
-            pi = end;
-            ++si;
-            continue;
-        }
-        if (star_p == std::string_view::npos) return false;
-        pi = star_p;
-        si = ++star_s;
-    }
-    while (pi < p.size() && p[pi] == '*')
-        ++pi;
-    return pi == p.size();
+bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
+    Matcher m{.nocase = nocase};
+    return m.match(pattern.data(), pattern.size(), text.data(), text.size(), 0);
 }
 
 }  // namespace fulmar

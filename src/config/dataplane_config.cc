@@ -20,6 +20,8 @@
 
 #include "config/dataplane_config.h"
 
+#include "common/keyspace_events.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -405,6 +407,19 @@ class ValueReader {
         out.max_connections = integer_or<uint32_t>(cp, "max_connections", 4096);
         out.idle_timeout_s = integer_or<uint32_t>(cp, "idle_timeout_s", 0);
         out.output_buffer_limit_mb = integer_or<uint32_t>(cp, "output_buffer_limit_mb", 64);
+        out.pubsub_output_hard_limit_mb =
+            integer_or<uint32_t>(cp, "pubsub_output_hard_limit_mb", 32);
+        out.pubsub_output_soft_limit_mb =
+            integer_or<uint32_t>(cp, "pubsub_output_soft_limit_mb", 8);
+        out.pubsub_output_soft_seconds = integer_or<uint32_t>(cp, "pubsub_output_soft_seconds", 60);
+        if (const toml::node* events = cp.get("notify_keyspace_events")) {
+            out.notify_keyspace_events = events->as_string()->get();
+            uint16_t flags = 0;
+            if (!parse_notify_flags(out.notify_keyspace_events, flags))
+                return error("controlplane.notify_keyspace_events", *events,
+                             "a letter notify-keyspace-events does not know (K E g $ l s h z x "
+                             "e t m d n A)");
+        }
         out.request_arena_mb = integer_or<uint32_t>(cp, "request_arena_mb", 64);
         out.max_inflight = integer_or<uint32_t>(cp, "max_inflight", 4096);
         out.metrics_port = integer_or<uint16_t>(cp, "metrics_port", kDefaultMetricsPort);
@@ -737,6 +752,10 @@ std::string format_config(const DataplaneConfig& c) {
     out += fmt::format("max_connections = {}\n", cp.max_connections);
     out += fmt::format("idle_timeout_s = {}\n", cp.idle_timeout_s);
     out += fmt::format("output_buffer_limit_mb = {}\n", cp.output_buffer_limit_mb);
+    out += fmt::format("pubsub_output_hard_limit_mb = {}\n", cp.pubsub_output_hard_limit_mb);
+    out += fmt::format("pubsub_output_soft_limit_mb = {}\n", cp.pubsub_output_soft_limit_mb);
+    out += fmt::format("pubsub_output_soft_seconds = {}\n", cp.pubsub_output_soft_seconds);
+    out += fmt::format("notify_keyspace_events = {}\n", quoted(cp.notify_keyspace_events));
     out += fmt::format("request_arena_mb = {}\n", cp.request_arena_mb);
     out += fmt::format("max_inflight = {}\n", cp.max_inflight);
     out += fmt::format("metrics_port = {}\n", cp.metrics_port);
@@ -796,6 +815,10 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     add("controlplane.max_connections", number(cp.max_connections));
     add("controlplane.idle_timeout_s", number(cp.idle_timeout_s));
     add("controlplane.output_buffer_limit_mb", number(cp.output_buffer_limit_mb));
+    add("controlplane.pubsub_output_hard_limit_mb", number(cp.pubsub_output_hard_limit_mb));
+    add("controlplane.pubsub_output_soft_limit_mb", number(cp.pubsub_output_soft_limit_mb));
+    add("controlplane.pubsub_output_soft_seconds", number(cp.pubsub_output_soft_seconds));
+    add("controlplane.notify_keyspace_events", quoted(cp.notify_keyspace_events));
     add("controlplane.request_arena_mb", number(cp.request_arena_mb));
     add("controlplane.max_inflight", number(cp.max_inflight));
     add("controlplane.metrics_port", number(cp.metrics_port));

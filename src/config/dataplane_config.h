@@ -101,6 +101,15 @@ struct ControlplaneConfig {
     uint32_t max_connections = 4096;
     uint32_t idle_timeout_s = 0;           // 0: never (memcached's default)
     uint32_t output_buffer_limit_mb = 64;  // per connection
+    // Redis's client-output-buffer-limit pubsub 32mb 8mb 60: a subscriber
+    // with this much output it has not taken is disconnected (hard), or
+    // when it stays past the soft limit longer than the soft seconds. 0: none.
+    uint32_t pubsub_output_hard_limit_mb = 32;
+    uint32_t pubsub_output_soft_limit_mb = 8;
+    uint32_t pubsub_output_soft_seconds = 60;
+    // Redis's notify-keyspace-events letters (common/keyspace_events.h);
+    // empty: no keyspace notifications (Redis's default).
+    std::string notify_keyspace_events;
     uint32_t request_arena_mb = 64;
     uint32_t max_inflight = 4096;                 // requests at the owners at once, all connections
     uint16_t metrics_port = kDefaultMetricsPort;  // 0: no /metrics listener
@@ -246,6 +255,19 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"controlplane.output_buffer_limit_mb", ValueType::kInteger, Presence::kOptional, 1, 4096,
      "64", "replies queued for a connection that does not read them; past it, its requests wait,"
      " and after 5 s without progress it is disconnected"},
+    {"controlplane.pubsub_output_hard_limit_mb", ValueType::kInteger, Presence::kOptional, 0,
+     4096, "32",
+     "Redis subscriber output not yet taken, MiB; past it the subscriber is disconnected"
+     " (client-output-buffer-limit pubsub, hard); 0: none"},
+    {"controlplane.pubsub_output_soft_limit_mb", ValueType::kInteger, Presence::kOptional, 0,
+     4096, "8",
+     "Redis subscriber output, MiB, allowed for pubsub_output_soft_seconds only (soft limit);"
+     " 0: none"},
+    {"controlplane.pubsub_output_soft_seconds", ValueType::kInteger, Presence::kOptional, 0,
+     1 << 24, "60", "how long a subscriber may stay past pubsub_output_soft_limit_mb"},
+    {"controlplane.notify_keyspace_events", ValueType::kString, Presence::kOptional, 0, 0, "\"\"",
+     "Redis keyspace notifications, notify-keyspace-events letters (K E g $ x e n A...);"
+     " empty: none"},
     {"controlplane.request_arena_mb", ValueType::kInteger, Presence::kOptional, 2, 4096, "64",
      "hugepage memory for requests on their way to the owners (values to 1 MiB)"},
     {"controlplane.max_inflight", ValueType::kInteger, Presence::kOptional, 16, 65536, "4096",

@@ -104,6 +104,7 @@ bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx
             }
             return false;
         case store::ReadStatus::kMiss:
+        case store::ReadStatus::kExpired:  // read_typed's only; a miss here
             break;
     }
     settle_get_read(ctx, shard, k, false, meta, now);

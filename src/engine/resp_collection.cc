@@ -4,6 +4,8 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "engine/resp_util.h"
@@ -110,12 +112,6 @@ size_t key_step(store::ItemType type) {
     return type == store::ItemType::kHash ? 2 : 1;
 }
 
-bool wants_index(store::ItemType type, std::span<const std::string_view> entries) {
-    if (type == store::ItemType::kSet) return entries.size() >= kHashedFrom;
-    if (type == store::ItemType::kHash) return entries.size() / 2 >= kHashedFrom;
-    return false;
-}
-
 // Slots for `keys` keys at a load of at most 3/4.
 uint32_t slots_for(size_t keys) {
     uint32_t s = 1;
@@ -129,8 +125,44 @@ size_t hashed_size(store::ItemType type, std::span<const std::string_view> entri
     return kHashedHeaderSize + (encoded_size(entries) - kHeaderSize) + size_t{slots_for(keys)} * 4;
 }
 
-bool use_hashed(store::ItemType type, size_t key_len, std::span<const std::string_view> entries) {
-    return wants_index(type, entries) && mc_item_fits(key_len, hashed_size(type, entries));
+bool hashed_fits(store::ItemType type, size_t key_len, std::span<const std::string_view> entries) {
+    return mc_item_fits(key_len, hashed_size(type, entries));
+}
+
+int64_t get_i64(const char* p) {
+    int64_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// An intset's members, checked against its length; nullptr when it is not
+// one (or is corrupt).
+const char* parse_intset(std::string_view value, uint32_t& n) {
+    if (value.size() < kIntsetHeaderSize || static_cast<uint8_t>(value[0]) != kIntset)
+        return nullptr;
+    n = get_u32(value.data() + 1);
+    if (uint64_t{kIntsetHeaderSize} + uint64_t{n} * 8 != value.size()) return nullptr;
+    return value.data() + kIntsetHeaderSize;
+}
+
+size_t intset_size(std::span<const std::string_view> entries) {
+    return kIntsetHeaderSize + entries.size() * 8;
+}
+
+void encode_intset(std::span<const std::string_view> entries, char* dst) {
+    std::vector<int64_t> v(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i)
+        resp_parse_int(entries[i], v[i]);  // choose_encoding checked each
+    std::sort(v.begin(), v.end());
+    dst[0] = static_cast<char>(kIntset);
+    put_u32(dst + 1, static_cast<uint32_t>(v.size()));
+    if (!v.empty()) std::memcpy(dst + kIntsetHeaderSize, v.data(), v.size() * 8);
+}
+
+bool all_integers(std::span<const std::string_view> entries) {
+    int64_t v = 0;
+    return std::all_of(entries.begin(), entries.end(),
+                       [&](std::string_view e) { return resp_parse_int(e, v); });
 }
 
 uint64_t key_hash(std::string_view k) {
@@ -190,6 +222,51 @@ bool decode(std::string_view value, std::vector<std::string_view>& out) {
     return decode_node(value.substr(kHeaderSize), get_u32(value.data() + 1), out);
 }
 
+bool decode(std::string_view value, Entries& out) {
+    uint32_t n = 0;
+    const char* ints = parse_intset(value, n);
+    if (ints == nullptr) {
+        out.text.clear();
+        return decode(value, static_cast<std::vector<std::string_view>&>(out));
+    }
+    out.clear();
+    out.text.clear();
+    // Reserved whole first: the views below point into it.
+    out.text.resize(size_t{n} * 20);
+    out.reserve(n);
+    char* p = out.text.data();
+    for (uint32_t i = 0; i < n; ++i) {
+        const auto r = std::to_chars(p, p + 20, get_i64(ints + size_t{i} * 8));
+        out.emplace_back(p, static_cast<size_t>(r.ptr - p));
+        p = r.ptr;
+    }
+    return true;
+}
+
+uint8_t encoding_tag(std::string_view value) {
+    return value.empty() ? 0 : static_cast<uint8_t>(value[0]);
+}
+
+uint8_t choose_encoding(store::ItemType type, std::span<const std::string_view> entries,
+                        const EncodePolicy& p, uint8_t old) {
+    if (type != store::ItemType::kSet && type != store::ItemType::kHash) return kCompact;
+    const bool fresh = p.change == Change::kFresh || old == 0;
+    // Redis converts one way, and only when something is added.
+    if (!fresh && (old == kHashed || p.change == Change::kShrink)) return old;
+    if (type == store::ItemType::kSet) {
+        const int64_t max = std::min(p.limits.set_max_intset_entries, kMaxIntsetEntries);
+        const bool small = static_cast<int64_t>(entries.size()) <= max;
+        return small && all_integers(entries) ? kIntset : kHashed;
+    }
+    if (static_cast<int64_t>(entries.size() / 2) > p.limits.hash_max_listpack_entries)
+        return kHashed;
+    const auto value_max =
+        static_cast<uint64_t>(std::max<int64_t>(p.limits.hash_max_listpack_value, 0));
+    for (std::string_view e : entries)
+        if (e.size() > value_max) return kHashed;
+    return kCompact;
+}
+
 int64_t size(std::string_view value) {
     if (!value.empty() && static_cast<uint8_t>(value[0]) == kQuicklist) {
         QuicklistView v;
@@ -197,6 +274,8 @@ int64_t size(std::string_view value) {
     }
     if (value.size() >= kHashedHeaderSize && static_cast<uint8_t>(value[0]) == kHashed)
         return get_u32(value.data() + 1);
+    uint32_t n = 0;
+    if (parse_intset(value, n) != nullptr) return n;
     if (value.size() >= kHeaderSize && static_cast<uint8_t>(value[0]) == kCompact)
         return get_u32(value.data() + 1);
     return -1;
@@ -206,6 +285,25 @@ Hit lookup(std::string_view value, std::string_view key, size_t step) {
     Hit hit;
     std::string_view e;
     const unsigned char* after = nullptr;
+    uint32_t n_ints = 0;
+    if (const char* ints = parse_intset(value, n_ints); ints != nullptr) {
+        int64_t want = 0;
+        if (!resp_parse_int(key, want)) return hit;  // Redis: not an integer, not a member
+        size_t lo = 0, hi = n_ints;
+        while (lo < hi) {
+            const size_t mid = lo + (hi - lo) / 2;
+            const int64_t v = get_i64(ints + mid * 8);
+            if (v == want) {
+                hit.found = true;
+                return hit;
+            }
+            if (v < want)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return hit;
+    }
     Hashed h;
     if (parse_hashed(value, h)) {
         const size_t elen = static_cast<size_t>(h.entries_end - h.entries);
@@ -244,14 +342,18 @@ size_t encoded_size(std::span<const std::string_view> entries) {
     return n;
 }
 
-size_t encoded_size(store::ItemType type, size_t key_len,
+size_t encoded_size(uint8_t tag, store::ItemType type, size_t key_len,
                     std::span<const std::string_view> entries) {
-    return use_hashed(type, key_len, entries) ? hashed_size(type, entries) : encoded_size(entries);
+    if (tag == kIntset) return intset_size(entries);
+    if (tag == kHashed && hashed_fits(type, key_len, entries)) return hashed_size(type, entries);
+    return encoded_size(entries);
 }
 
-void encode(store::ItemType type, size_t key_len, std::span<const std::string_view> entries,
-            char* dst) {
-    if (use_hashed(type, key_len, entries))
+void encode(uint8_t tag, store::ItemType type, size_t key_len,
+            std::span<const std::string_view> entries, char* dst) {
+    if (tag == kIntset)
+        encode_intset(entries, dst);
+    else if (tag == kHashed && hashed_fits(type, key_len, entries))
         encode_hashed(type, entries, dst);
     else
         encode(entries, dst);
@@ -267,13 +369,25 @@ void encode(std::span<const std::string_view> entries, char* dst) {
 }
 
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
-           std::vector<std::string_view>& entries) {
+           std::vector<std::string_view>& entries, uint8_t* tag) {
     store::ItemMeta meta;
     entries.clear();
     if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
     if (resp::item_type(meta) != type) return Found::kWrongType;
+    if (tag != nullptr) *tag = encoding_tag({ctx.scratch.data(), meta.value_len});
     // A collection that does not decode was never written by write(): treat
     // it as absent rather than answer garbage.
+    if (!decode({ctx.scratch.data(), meta.value_len}, entries)) return Found::kMissing;
+    return Found::kFound;
+}
+
+Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx, Entries& entries,
+           uint8_t* tag) {
+    store::ItemMeta meta;
+    entries.clear();
+    if (resp::read_key(key, ctx, meta) != store::ReadStatus::kHit) return Found::kMissing;
+    if (resp::item_type(meta) != type) return Found::kWrongType;
+    if (tag != nullptr) *tag = encoding_tag({ctx.scratch.data(), meta.value_len});
     if (!decode({ctx.scratch.data(), meta.value_len}, entries)) return Found::kMissing;
     return Found::kFound;
 }
@@ -291,6 +405,17 @@ Found read_value(std::string_view key, store::ItemType type, const RespReadCtx& 
 
 Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now,
            std::vector<std::string_view>& entries, UnixTime* exptime) {
+    entries.clear();
+    const store::Item* it = s.find(k, now);
+    if (it == nullptr) return Found::kMissing;
+    if (it->type() != type) return Found::kWrongType;
+    if (exptime != nullptr) *exptime = it->exptime;
+    if (!decode(it->value(), entries)) return Found::kMissing;
+    return Found::kFound;
+}
+
+Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now,
+           Entries& entries, UnixTime* exptime) {
     entries.clear();
     const store::Item* it = s.find(k, now);
     if (it == nullptr) return Found::kMissing;
@@ -341,8 +466,35 @@ WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
         b.pack(entries);
         return write_list(s, k, b, exptime, now);
     }
-    return write_value(s, k, type, entries.size(), encoded_size(type, k.key.size(), entries),
-                       exptime, now, [&](char* dst) { encode(type, k.key.size(), entries, dst); });
+    return write(s, k, type, entries, exptime, now, EncodePolicy{});
+}
+
+namespace {
+
+// The key's current encoding when it holds a `type` (0 otherwise: a new
+// collection).
+uint8_t old_tag(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now) {
+    const store::Item* old = s.find(k, now);
+    return old != nullptr && old->type() == type ? encoding_tag(old->value()) : 0;
+}
+
+}  // namespace
+
+WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now,
+                  const EncodePolicy& policy) {
+    if (type == store::ItemType::kList) return write(s, k, type, entries, exptime, now);
+    const uint8_t tag = choose_encoding(type, entries, policy, old_tag(s, k, type, now));
+    const size_t key_len = k.key.size();
+    return write_value(s, k, type, entries.size(), encoded_size(tag, type, key_len, entries),
+                       exptime, now, [&](char* dst) { encode(tag, type, key_len, entries, dst); });
+}
+
+size_t write_size(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime now,
+                  const EncodePolicy& policy) {
+    const uint8_t tag = choose_encoding(type, entries, policy, old_tag(s, k, type, now));
+    return encoded_size(tag, type, k.key.size(), entries);
 }
 
 WriteStatus write_list(store::Shard& s, const store::KeyRef& k, const QuicklistBuilder& b,

@@ -23,9 +23,10 @@
 // (1 MiB) and counts against, and is evicted and expired with, the shard
 // like any item.
 //
-// A large set or hash (kHashedFrom members or fields: where the scan's
-// cost passes the request's, docs/resp-progress.md) gets an index after
-// the same entries, so a look-up of one member or field is a probe:
+// A set or a hash past Redis's small-encoding limits (the CONFIG settings
+// set-max-intset-entries, hash-max-listpack-entries/-value, as 7.0.15's
+// t_set.c and t_hash.c apply them: EncodePolicy) gets an index after the
+// same entries, so a look-up of one member or field is a probe:
 //
 //   +---------+-----+--------------+-------------+---------+-----------+
 //   | kHashed | n   | entries_len  | slots (2^k) | entries | slots x   |
@@ -35,6 +36,19 @@
 //   or the field (a hash); a slot holds the entry's offset in the entries
 //   + 1, 0 when empty; load <= 3/4. Rebuilt with the item on every write.
 //   A collection whose index would not fit the item stays compact.
+//
+// A set whose members are all integers (Redis's string2ll), and few, is an
+// intset as in Redis: the members as int64s, ascending, binary-searched;
+// they read back as their decimal text (Entries keeps that text):
+//
+//   +---------+-----+-----------------------------+
+//   | kIntset | n   | n x int64 LE, ascending      |
+//   | 0xC4    | u32 |                             |
+//   +---------+-----+-----------------------------+
+//
+// OBJECT ENCODING answers from the tag: a hash kCompact "listpack", kHashed
+// "hashtable"; a set kIntset "intset", otherwise "hashtable" (every other
+// set is hashed, small ones too, as Redis's are).
 #pragma once
 
 #include <cstddef>
@@ -55,23 +69,58 @@ inline constexpr uint8_t kCompact = 0xC1;
 inline constexpr size_t kHeaderSize = 5;
 inline constexpr uint8_t kHashed = 0xC2;
 inline constexpr size_t kHashedHeaderSize = 13;
-// Sets of this many members and hashes of this many fields get the index.
-inline constexpr size_t kHashedFrom = 128;
+inline constexpr uint8_t kIntset = 0xC4;  // kQuicklist is 0xC3 (resp_quicklist.h)
+inline constexpr size_t kIntsetHeaderSize = 5;
+// Redis caps an intset at 2^30 entries whatever the setting (t_set.c).
+inline constexpr int64_t kMaxIntsetEntries = int64_t{1} << 30;
 
-// `value` (either encoding) decoded into `out` (views into `value`); false
-// when malformed.
+// A decoded collection: views into the item (or the read buffer), or, for
+// an intset, into `text`, its members' decimal text. Moving keeps the views
+// valid (the text is on the heap); a copy's views point into the original.
+struct Entries : std::vector<std::string_view> {
+    using std::vector<std::string_view>::vector;
+    std::vector<char> text;
+};
+
+// How a write changes the collection, which decides its encoding as
+// Redis's one-way conversions do:
+enum class Change : uint8_t {
+    kFresh,   // a new collection replaces whatever was there (the STORE
+              // forms, SPOP's rebuild, a new key): the rule on the entries
+    kGrow,    // members/fields added or values changed: a hashed one stays
+              // hashed; a small one is checked against the limits
+    kShrink,  // members/fields only removed: the encoding stays
+};
+
+// The encoding rules for sets and hashes, from the live CONFIG settings.
+struct EncodePolicy {
+    CollectionLimits limits;
+    Change change = Change::kGrow;
+};
+
+// The tag a write of `entries` gets (kIntset, kCompact or kHashed, before
+// the item-size fallback), given the key's current encoding tag `old` (0
+// for none).
+uint8_t choose_encoding(store::ItemType type, std::span<const std::string_view> entries,
+                        const EncodePolicy& p, uint8_t old);
+// The encoding tag of an encoded value (0 when empty).
+uint8_t encoding_tag(std::string_view value);
+
+// `value` (any encoding) decoded into `out` (views into `value`); false
+// when malformed. An intset needs Entries (its text is made here).
 bool decode(std::string_view value, std::vector<std::string_view>& out);
+bool decode(std::string_view value, Entries& out);
 // Bytes the compact encoding of `entries` takes.
 size_t encoded_size(std::span<const std::string_view> entries);
 // Writes the compact encoding of `entries` to dst (encoded_size bytes).
 void encode(std::span<const std::string_view> entries, char* dst);
-// The same for a collection of `type`: hashed when it is a set or a hash
-// of kHashedFrom keys or more and the index fits the item (key_len: the
-// item's key, for that check).
-size_t encoded_size(store::ItemType type, size_t key_len,
+// The same in encoding `tag` (from choose_encoding): kHashed falls back to
+// compact when the index would not fit the item (key_len: the item's key,
+// for that check); kIntset needs every entry an integer.
+size_t encoded_size(uint8_t tag, store::ItemType type, size_t key_len,
                     std::span<const std::string_view> entries);
-void encode(store::ItemType type, size_t key_len, std::span<const std::string_view> entries,
-            char* dst);
+void encode(uint8_t tag, store::ItemType type, size_t key_len,
+            std::span<const std::string_view> entries, char* dst);
 
 // The entry count of an encoded value (a hash's counts fields and values),
 // or -1 when it is not one.
@@ -94,10 +143,13 @@ enum class Found : uint8_t {
 };
 
 // A reader's look-up (any thread: the control plane from shared memory, an
-// owner from its own shards): entries point into ctx.scratch, valid until
-// the next read into it.
+// owner from its own shards): entries point into ctx.scratch (an intset's
+// into entries.text), valid until the next read into it; `tag`, when
+// given, gets the encoding's tag.
 Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
-           std::vector<std::string_view>& entries);
+           std::vector<std::string_view>& entries, uint8_t* tag = nullptr);
+Found read(std::string_view key, store::ItemType type, const RespReadCtx& ctx, Entries& entries,
+           uint8_t* tag = nullptr);
 // The same without decoding: `value` is the encoded collection (in
 // ctx.scratch), for size() and lookup().
 Found read_value(std::string_view key, store::ItemType type, const RespReadCtx& ctx,
@@ -108,6 +160,8 @@ Found read_value(std::string_view key, store::ItemType type, const RespReadCtx& 
 // until the new one is published). `exptime` gets the old item's.
 Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now,
            std::vector<std::string_view>& entries, UnixTime* exptime = nullptr);
+Found find(store::Shard& s, const store::KeyRef& k, store::ItemType type, UnixTime now,
+           Entries& entries, UnixTime* exptime = nullptr);
 
 enum class WriteStatus : uint8_t {
     kStored,
@@ -119,10 +173,19 @@ enum class WriteStatus : uint8_t {
 // The owner's write: `entries` become key's collection of `type`, with
 // `exptime` (absolute, 0 never: a collection written over keeps its TTL,
 // so pass the old one). Entries may point into the key's current item. A
-// list is written as a quicklist of nodes bounded by `fill`.
+// list is written as a quicklist of nodes bounded by `fill`; a set or a
+// hash in the encoding `policy` picks (the first form: the defaults, kGrow).
 WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
                   std::span<const std::string_view> entries, UnixTime exptime, UnixTime now,
                   ListFill fill = {});
+WriteStatus write(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime exptime, UnixTime now,
+                  const EncodePolicy& policy);
+// Bytes write() would store for `entries` (the item-limit check before a
+// two-key write).
+size_t write_size(store::Shard& s, const store::KeyRef& k, store::ItemType type,
+                  std::span<const std::string_view> entries, UnixTime now,
+                  const EncodePolicy& policy);
 
 // The owner's write, of the list built in `b`: as write().
 WriteStatus write_list(store::Shard& s, const store::KeyRef& k, const QuicklistBuilder& b,

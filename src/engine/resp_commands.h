@@ -55,6 +55,9 @@ struct RespReadCtx {
     uint64_t now_ms = 0;      // Redis's millisecond expiries (Item::expire_ms); 0: whole seconds
     std::span<char> scratch;  // at least store::kMaxItemSize
     EngineStats* stats = nullptr;
+    // Keys a read found expired but still resident (the control plane asks
+    // their owners to reclaim them: Redis's lazy expiry); null: not noted.
+    std::vector<std::string>* expired = nullptr;
 };
 
 // How the control plane cuts a multi-key write into per-key requests.
@@ -132,7 +135,8 @@ void write_resp_transaction_header(size_t n_requests,
 // The owner's side of EXEC: when a WATCHed key's CAS changed, Redis's
 // null array; else the n requests run back to back (the owner is its
 // shard's one writer: nothing comes between them) and their replies as one
-// array. A body that does not parse: Redis's protocol error.
+// array. A body that does not parse, or holds fewer than n requests or an
+// empty one: Redis's protocol error alone (no array), and nothing runs.
 void run_resp_transaction(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                           proto::ReplySink& out);
 

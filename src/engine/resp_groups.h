@@ -35,4 +35,7 @@ std::span<const RespCommand> resp_object_commands();
 // (resp_server_commands.cc).
 std::span<const RespCommand> resp_server_commands();
 
+// Pub/sub, run by the control plane's session (resp_pubsub_commands.cc).
+std::span<const RespCommand> resp_pubsub_commands();
+
 }  // namespace fulmar::engine

@@ -1,6 +1,7 @@
 // Redis's hash commands on the collection encodings (resp_collection.h: a
-// hash's entries are its fields and values alternating; compact, hashed
-// from coll::kHashedFrom fields): Redis 7.0.15's replies and errors,
+// hash's entries are its fields and values alternating; compact, Redis's
+// listpack, within hash-max-listpack-entries/-value, hashed past them):
+// Redis 7.0.15's replies and errors,
 // argument checks in the order Redis makes them.
 //
 // Writes run on the key's owner worker; reads on any thread from ShardViews
@@ -73,9 +74,14 @@ void write_wrongtype(ReplySink& out) {
     RespWriter(out).write_error(kErrWrongType);
 }
 
+// Stores the owner's result: a listpack while it is within
+// hash-max-listpack-entries/-value, hashed once past them (for good: a
+// removal keeps the encoding, as 7.0.15's t_hash.c).
 bool store_hash(store::Shard& s, const store::KeyRef& k, std::span<const std::string_view> e,
-                UnixTime exptime, UnixTime now, ReplySink& out) {
-    const coll::WriteStatus st = coll::write(s, k, ItemType::kHash, e, exptime, now);
+                UnixTime exptime, UnixTime now, const EngineCtx& ctx, coll::Change change,
+                ReplySink& out) {
+    const coll::WriteStatus st = coll::write(s, k, ItemType::kHash, e, exptime, now,
+                                             coll::EncodePolicy{ctx.limits(), change});
     if (st == coll::WriteStatus::kStored || st == coll::WriteStatus::kDeleted) return true;
     coll::write_error(st, out);
     return false;
@@ -122,7 +128,7 @@ void op_hset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
             ++created;
         }
     }
-    if (!store_hash(o.s, k, o.e, o.exp, now, out)) return;
+    if (!store_hash(o.s, k, o.e, o.exp, now, ctx, coll::Change::kGrow, out)) return;
     RespWriter w(out);
     if (iequals(req.args[0], "hmset"))
         w.write_simple("OK");
@@ -138,7 +144,7 @@ void op_hsetnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
     if (Fields(o.e, 1).find(req.args[2]) != kNone) return RespWriter(out).write_integer(0);
     o.e.push_back(req.args[2]);
     o.e.push_back(req.args[3]);
-    if (!store_hash(o.s, k, o.e, o.exp, now, out)) return;
+    if (!store_hash(o.s, k, o.e, o.exp, now, ctx, coll::Change::kGrow, out)) return;
     RespWriter(out).write_integer(1);
 }
 
@@ -156,7 +162,8 @@ void op_hdel(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     }
     const size_t removed = (o.e.size() - j) / 2;
     o.e.resize(j);
-    if (removed != 0 && !store_hash(o.s, k, o.e, o.exp, now, out)) return;
+    if (removed != 0 && !store_hash(o.s, k, o.e, o.exp, now, ctx, coll::Change::kShrink, out))
+        return;
     RespWriter(out).write_integer(static_cast<int64_t>(removed));
 }
 
@@ -191,7 +198,7 @@ void op_hincrby(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, 
         o.e.push_back(req.args[2]);
         o.e.push_back(text);
     }
-    if (!store_hash(o.s, k, o.e, o.exp, now, out)) return;
+    if (!store_hash(o.s, k, o.e, o.exp, now, ctx, coll::Change::kGrow, out)) return;
     w.write_integer(next);
 }
 
@@ -232,7 +239,7 @@ void op_hincrbyfloat(const RespRequest& req, const store::KeyRef& k, EngineCtx& 
         o.e.push_back(req.args[2]);
         o.e.push_back(text);
     }
-    if (!store_hash(o.s, k, o.e, o.exp, now, out)) return;
+    if (!store_hash(o.s, k, o.e, o.exp, now, ctx, coll::Change::kGrow, out)) return;
     w.write_bulk(text);
 }
 
@@ -422,12 +429,15 @@ void read_hscan(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) 
     uint64_t cursor = 0;
     if (!parse_scan_cursor(req.args[2], cursor, out)) return;
     Views e;
-    const coll::Found f = read_hash(req, ctx, e, out);
-    if (f == coll::Found::kWrongType) return;
+    uint8_t tag = 0;
+    const coll::Found f = coll::read(req.args[1], ItemType::kHash, ctx, e, &tag);
+    if (f == coll::Found::kWrongType) return write_wrongtype(out);
     ScanOptions o;
     // Redis parses the options only once the key is found (and a hash).
     if (f == coll::Found::kFound && !parse_scan_options(req.args, 3, o, out)) return;
-    const ScanSlice sl = scan_slice(e.size() / 2, cursor, o.count);
+    // A listpack is answered whole, at any size, as Redis's.
+    const ScanSlice sl = tag == coll::kCompact ? ScanSlice{0, e.size() / 2, 0}
+                                               : scan_slice(e.size() / 2, cursor, o.count);
     Views hits;
     for (size_t i = sl.lo; i < sl.hi; ++i) {
         if (o.use_pattern && !glob_match(o.pattern, e[2 * i])) continue;

@@ -1,13 +1,16 @@
-// Redis's set commands on the collection encodings (resp_collection.h:
-// compact, hashed from coll::kHashedFrom members): Redis 7.0.15's replies
-// and errors, argument checks in the order Redis makes them.
+// Redis's set commands on the collection encodings (resp_collection.h: an
+// intset while every member is an integer and they are at most
+// set-max-intset-entries, hashed otherwise, one way as 7.0.15's t_set.c):
+// Redis 7.0.15's replies and errors, argument checks in the order Redis
+// makes them.
 //
 // Writes run on the key's owner worker (multi-key writes whole, on the one
 // owner of all their keys: the control plane answers CROSSSLOT otherwise);
 // reads run on any thread from ShardViews (the control plane's, lock-free),
-// so SINTER/SUNION/SDIFF/SINTERCARD read keys of every shard. A set keeps its
-// members in insertion order; Redis's order is its hash table's, so clients
-// must not rely on either.
+// so SINTER/SUNION/SDIFF/SINTERCARD read keys of every shard. An intset reads
+// back ascending, as Redis's; a hashed set keeps its members in insertion
+// order where Redis's order is its hash table's, so clients must not rely
+// on that one.
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -26,7 +29,7 @@ namespace {
 
 using namespace resp;
 using store::ItemType;
-using Views = std::vector<std::string_view>;
+using Views = coll::Entries;  // an intset's members are text made on decode
 
 // Membership tests against a collection's entries: a scan for a few
 // look-ups, a hash set built once when many members are looked up in a big
@@ -61,10 +64,15 @@ void write_wrongtype(ReplySink& out) {
     RespWriter(out).write_error(kErrWrongType);
 }
 
-// Stores the owner's result; false after writing the error.
+coll::EncodePolicy policy(const EngineCtx& ctx, coll::Change change) {
+    return coll::EncodePolicy{ctx.limits(), change};
+}
+
+// Stores the owner's result, encoded as `p` says; false after writing the
+// error.
 bool store_set(store::Shard& s, const store::KeyRef& k, std::span<const std::string_view> e,
-               UnixTime exptime, UnixTime now, ReplySink& out) {
-    const coll::WriteStatus st = coll::write(s, k, ItemType::kSet, e, exptime, now);
+               UnixTime exptime, UnixTime now, const coll::EncodePolicy& p, ReplySink& out) {
+    const coll::WriteStatus st = coll::write(s, k, ItemType::kSet, e, exptime, now, p);
     if (st == coll::WriteStatus::kStored || st == coll::WriteStatus::kDeleted) return true;
     coll::write_error(st, out);
     return false;
@@ -97,7 +105,7 @@ void op_sadd(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
         }
     }
     const size_t added = e.size() - before;
-    if (added != 0 && !store_set(s, k, e, exp, now, out)) return;
+    if (added != 0 && !store_set(s, k, e, exp, now, policy(ctx, coll::Change::kGrow), out)) return;
     RespWriter(out).write_integer(static_cast<int64_t>(added));
 }
 
@@ -113,7 +121,8 @@ void op_srem(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     const size_t before = e.size();
     std::erase_if(e, [&](std::string_view m) { return gone.contains(m); });
     const size_t removed = before - e.size();
-    if (removed != 0 && !store_set(s, k, e, exp, now, out)) return;
+    if (removed != 0 && !store_set(s, k, e, exp, now, policy(ctx, coll::Change::kShrink), out))
+        return;
     RespWriter(out).write_integer(static_cast<int64_t>(removed));
 }
 
@@ -150,6 +159,12 @@ void op_spop(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
             w.write_null();
         return;
     }
+    // Redis pops a few members out of the set (it keeps its encoding), or,
+    // when few remain (SPOP_MOVE_STRATEGY_MUL), builds a new set of them.
+    const uint64_t remaining = static_cast<uint64_t>(count) >= e.size() ? 0 : e.size() - count;
+    const coll::Change change = !with_count || remaining * 5 > static_cast<uint64_t>(count)
+                                    ? coll::Change::kShrink
+                                    : coll::Change::kFresh;
     // The reply is copied out first: the write frees the item e points into.
     std::vector<std::string> popped;
     if (static_cast<uint64_t>(count) >= e.size()) {
@@ -167,7 +182,7 @@ void op_spop(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
             if (!gone[i]) e[j++] = e[i];
         e.resize(j);
     }
-    if (!store_set(s, k, e, exp, now, out)) return;
+    if (!store_set(s, k, e, exp, now, policy(ctx, change), out)) return;
     if (!with_count) {
         w.write_bulk(popped.front());
         return;
@@ -304,12 +319,15 @@ void read_sscan(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) 
     if (!parse_scan_cursor(req.args[2], cursor, out)) return;
     RespWriter w(out);
     Views e;
-    const coll::Found f = coll::read(req.args[1], ItemType::kSet, ctx, e);
+    uint8_t tag = 0;
+    const coll::Found f = coll::read(req.args[1], ItemType::kSet, ctx, e, &tag);
     if (f == coll::Found::kWrongType) return write_wrongtype(out);
     ScanOptions o;
     // Redis parses the options only once the key is found (and a set).
     if (f == coll::Found::kFound && !parse_scan_options(req.args, 3, o, out)) return;
-    const ScanSlice sl = scan_slice(e.size(), cursor, o.count);
+    // An intset is answered whole, at any size, as Redis's.
+    const ScanSlice sl =
+        tag == coll::kIntset ? ScanSlice{0, e.size(), 0} : scan_slice(e.size(), cursor, o.count);
     Views hits;
     for (size_t i = sl.lo; i < sl.hi; ++i)
         if (!o.use_pattern || glob_match(o.pattern, e[i])) hits.push_back(e[i]);
@@ -511,7 +529,10 @@ void op_setop_store(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx
     const std::vector<std::string>& r = a.result();
     const Views e(r.begin(), r.end());
     const store::KeyRef dst(req.args[1]);
-    if (!store_set(ctx.shard_for(dst), dst, e, 0, now, out)) return;
+    // Redis builds the result as a new set (an intset first, converted as
+    // members come).
+    if (!store_set(ctx.shard_for(dst), dst, e, 0, now, policy(ctx, coll::Change::kFresh), out))
+        return;
     RespWriter(out).write_integer(static_cast<int64_t>(e.size()));
 }
 
@@ -535,18 +556,21 @@ void op_smove(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Repl
         return w.write_integer(at == se.end() ? 0 : 1);
     // Both writes checked for size before either is made.
     const bool dst_has = std::find(de.begin(), de.end(), member) != de.end();
+    // A new destination is made for the member (setTypeCreate), an old one
+    // grows.
+    const coll::EncodePolicy grow = policy(ctx, coll::Change::kGrow);
     if (!dst_has) {
         de.push_back(member);
-        if (!mc_item_fits(dst.key.size(), coll::encoded_size(ItemType::kSet, dst.key.size(), de)))
+        if (!mc_item_fits(dst.key.size(), coll::write_size(ds, dst, ItemType::kSet, de, now, grow)))
             return coll::write_error(coll::WriteStatus::kTooLarge, out);
     }
     se.erase(at);
-    if (!store_set(ss, src, se, src_exp, now, out)) return;
+    if (!store_set(ss, src, se, src_exp, now, policy(ctx, coll::Change::kShrink), out)) return;
     if (!dst_has) {
         // The source's write may have moved items: find the destination again.
         coll::find(ds, dst, ItemType::kSet, now, de, &dst_exp);
         de.push_back(member);
-        if (!store_set(ds, dst, de, dst_exp, now, out)) return;
+        if (!store_set(ds, dst, de, dst_exp, now, grow, out)) return;
     }
     w.write_integer(1);
 }

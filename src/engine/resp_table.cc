@@ -10,6 +10,7 @@
 
 #include "engine/resp_commands.h"
 #include "engine/resp_groups.h"
+#include "engine/resp_notify.h"
 #include "engine/resp_util.h"
 
 namespace fulmar::engine {
@@ -20,10 +21,10 @@ namespace {
 
 struct Table {
     Table() {
-        for (const auto group :
-             {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
-              resp_bit_commands(), resp_list_commands(), resp_object_commands(),
-              resp_server_commands(), resp_set_commands(), resp_hash_commands()})
+        for (const auto group : {resp_keyspace_commands(), resp_string_commands(),
+                                 resp_key_commands(), resp_bit_commands(), resp_list_commands(),
+                                 resp_object_commands(), resp_server_commands(),
+                                 resp_set_commands(), resp_hash_commands(), resp_pubsub_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -50,6 +51,22 @@ bool owns_every_key(const RespCommand& c, const RespRequest& req, const EngineCt
          i += static_cast<size_t>(k.step))
         if (!ctx.owns(ctx.shard_for(store::KeyRef(req.args[i])))) return false;
     return true;
+}
+
+// Redis's lazy expiry on an owner: a read's expired keys are freed before
+// it runs (Shard::find reclaims what it finds expired). The control plane
+// sends an owner the keys its own lock-free reads found expired this way.
+void reclaim_expired(const RespCommand& c, const RespRequest& req, EngineCtx& ctx) {
+    const KeySpec k = c.spec.keys;
+    if (k.none()) return;
+    const UnixTime now = ctx.now();
+    const size_t last = k.last_key(req.args);
+    for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
+         i += static_cast<size_t>(k.step)) {
+        const store::KeyRef key(req.args[i]);
+        store::Shard& s = ctx.shard_for(key);
+        if (ctx.owns(s)) (void)s.find(key, now);
+    }
 }
 
 }  // namespace
@@ -123,12 +140,18 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
     const uint64_t now_ms = ctx.now_ms();
     for (store::Shard* s : ctx.shards)
         if (ctx.owns(*s)) s->set_now_ms(now_ms);
+    if (c->spec.has(kCmdRead) && ctx.own_shard >= 0) reclaim_expired(*c, req, ctx);
     const store::KeyRef key = c->spec.keys.single() ? store::KeyRef(req.args[1]) : store::KeyRef{};
     c->spec.execute(req, key, ctx, out);
 }
 
 void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                       ReplySink& out) {
+    // The control plane asks for keyspace events (resp_notify.h).
+    if (body.starts_with('>')) {
+        run_resp_request_notifying(parser, body, ctx, out);
+        return;
+    }
     parser.reset();
     const proto::RespParseResult r = parser.parse(body);
     if (r.status == proto::ParseStatus::kComplete) {

@@ -73,6 +73,21 @@ void run_resp_transaction(proto::RespParser& parser, std::string_view body, Engi
         if ((it == nullptr ? 0 : it->cas) != cas) changed = true;
     }
     body.remove_prefix(r.consumed);
+    // Every one of the n requests must be there, each with a name, before
+    // the array's header goes out: a request missing half way (or an empty
+    // one, which execute_resp answers with nothing) would leave an array
+    // shorter than it says, and the client waiting for the rest forever. The
+    // scan stops at the body's end, however large n claims to be.
+    std::string_view rest = body;
+    for (uint64_t i = 0; i < n; ++i) {
+        parser.reset();
+        r = parser.parse(rest);
+        if (r.status != proto::ParseStatus::kComplete || parser.args().empty()) {
+            protocol_error(out);
+            return;
+        }
+        rest.remove_prefix(r.consumed);
+    }
     if (changed) {
         RespWriter(out).write_null_array();
         return;
@@ -81,10 +96,6 @@ void run_resp_transaction(proto::RespParser& parser, std::string_view body, Engi
     for (uint64_t i = 0; i < n; ++i) {
         parser.reset();
         r = parser.parse(body);
-        if (r.status != proto::ParseStatus::kComplete) {
-            protocol_error(out);
-            return;
-        }
         execute_resp(RespRequest{parser.args()}, ctx, out);
         body.remove_prefix(r.consumed);
     }

@@ -92,10 +92,13 @@ store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::
     const size_t shard = shard_index(k.digest, ctx.views.size());
     const store::ReadStatus st = ctx.views[shard]->read_typed(k, ctx.now, ctx.scratch, meta);
     // The view checks whole seconds; a millisecond expiry may be past.
-    if (st != store::ReadStatus::kMiss && meta.expire_ms != 0 && ctx.now_ms != 0 &&
-        store::expiry_ms(meta.exptime, meta.expire_ms) <= ctx.now_ms)
-        return store::ReadStatus::kMiss;
-    return st;
+    const bool expired =
+        st == store::ReadStatus::kExpired ||
+        (st != store::ReadStatus::kMiss && meta.expire_ms != 0 && ctx.now_ms != 0 &&
+         store::expiry_ms(meta.exptime, meta.expire_ms) <= ctx.now_ms);
+    if (!expired) return st;
+    if (ctx.expired != nullptr) ctx.expired->emplace_back(key);
+    return store::ReadStatus::kMiss;
 }
 
 std::string_view type_name(store::ItemType t) {

@@ -121,8 +121,9 @@ inline std::string inbox_ring_name(size_t worker) {
 inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
-inline constexpr uint32_t kLayoutVersion =
-    7;  // 3: kernel_fragments; 4: sweep counters; 6: collections; 7: list_packed_threshold
+// 3: kernel_fragments; 4: sweep counters; 5: Item::expire_ms; 6: collections;
+// 7: cp.active_expire; 8: collections.list_packed_threshold
+inline constexpr uint32_t kLayoutVersion = 8;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -206,7 +207,11 @@ struct alignas(64) ControlPlaneShm {
     std::atomic<int64_t> inflight{0};  // cp: rw; dp: owner rw
     std::atomic<uint64_t> deaths{0};   // dp: main rw (dead control planes cleaned up); cp: ro
     uint64_t arena_bytes = 0;          // dp: main wo at start; cp: ro
-    alignas(64) LcoreStats stats;      // cp: wo (its gets, connections); dp: any ro
+    // DEBUG SET-ACTIVE-EXPIRE: 0 stops the owners' own fallback sweep too
+    // (the control plane stops pacing); back to 1 when a control plane
+    // attaches or dies, so expired memory always comes back without one.
+    std::atomic<uint8_t> active_expire{1};  // cp: wo; dp: main wo (death), owner ro
+    alignas(64) LcoreStats stats;           // cp: wo (its gets, connections); dp: any ro
 };
 static_assert(std::atomic<int64_t>::is_always_lock_free);
 

@@ -101,6 +101,17 @@ struct SweepResult {
     uint64_t cycles = 0;         // TSC cycles the step took on the owner
 };
 
+// The keys a sweep step freed, for Redis keyspace notifications (expired):
+// each as one length byte (keys are at most 250) and the key, while
+// `bytes` stays within `limit`; past it a key is only counted in `dropped`.
+// Owned by the owner lcore, reused step after step (no allocation once
+// grown).
+struct SweepKeys {
+    std::string bytes;
+    size_t limit = 0;
+    uint32_t dropped = 0;
+};
+
 class Shard {
   public:
     static Result<std::unique_ptr<Shard>, ShardStatus> create(const ShardConfig& cfg);
@@ -140,7 +151,8 @@ class Shard {
     // cursor, looking only at pages whose earliest stored exptime has passed
     // (a page passed over costs one unit of the budget). Counts the step in
     // stats() (sweep_steps, sweep_chunks, sweep_reclaimed, sweep_cycles).
-    SweepResult sweep(size_t budget, UnixTime now);
+    // With `keys`, the freed items' keys are added to it.
+    SweepResult sweep(size_t budget, UnixTime now, SweepKeys* keys = nullptr);
 
     // Building blocks for commands that need more than store() (meta).
     // allocate(): a chunk for `key` + `value_len` bytes, header written

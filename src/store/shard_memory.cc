@@ -177,7 +177,7 @@ void Shard::maybe_rebalance(UnixTime now) {
     if (hot_rate > kRebalanceRatio * (cold_rate + 1.0)) move_page(cold, hot, now);
 }
 
-SweepResult Shard::sweep(size_t budget, UnixTime now) {
+SweepResult Shard::sweep(size_t budget, UnixTime now, SweepKeys* keys) {
     SweepResult r;
     const uint64_t start = rte_rdtsc();
     const uint32_t n_pages = slab_.n_pages();
@@ -204,6 +204,15 @@ SweepResult Shard::sweep(size_t budget, UnixTime now) {
             ++r.ttl_seen;
             if (is_expired(it->exptime, now)) {
                 ++r.reclaimed;
+                if (keys != nullptr) {
+                    const std::string_view k = it->key();
+                    if (keys->bytes.size() + 1 + k.size() <= keys->limit) {
+                        keys->bytes.push_back(static_cast<char>(k.size()));
+                        keys->bytes.append(k);
+                    } else {
+                        ++keys->dropped;
+                    }
+                }
                 release(it);
             } else if (sweep_min_ == 0 || it->exptime < sweep_min_) {
                 sweep_min_ = it->exptime;

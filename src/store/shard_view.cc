@@ -95,7 +95,8 @@ ShardView::TryRead ShardView::try_read(Item* it, const KeyRef& k, UnixTime now,
     if (!key_ok) return TryRead::kRetry;
     if (is_expired(h.exptime, now) || is_flushed(&h, now) ||
         (strings_only && h.type() != ItemType::kString)) {
-        status = ReadStatus::kMiss;
+        status =
+            !strings_only && is_expired(h.exptime, now) ? ReadStatus::kExpired : ReadStatus::kMiss;
         return TryRead::kDone;
     }
     meta = ItemMeta{h.client_flags,

@@ -52,6 +52,8 @@ enum class ReadStatus : uint8_t {
     kHit,
     kMiss,
     kBufferTooSmall,  // meta.value_len says how much is needed
+    kExpired,         // read_typed only: the key is there but expired (a reader
+                      // cannot reclaim it; Redis's lazy expiry asks the owner)
 };
 
 // Why attach() failed.

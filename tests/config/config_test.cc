@@ -639,5 +639,37 @@ TEST(Config, RedisPortDefaultsTo6379AndZeroTurnsItOff) {
     EXPECT_EQ(off.value().controlplane.redis_port, 0);
 }
 
+TEST(Config, PubSubOutputLimitsDefaultToRedisAndAreSettable) {
+    // Redis's client-output-buffer-limit pubsub 32mb 8mb 60.
+    auto d = parse_config(std::string(kMinimal));
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(d.value().controlplane.pubsub_output_hard_limit_mb, 32u);
+    EXPECT_EQ(d.value().controlplane.pubsub_output_soft_limit_mb, 8u);
+    EXPECT_EQ(d.value().controlplane.pubsub_output_soft_seconds, 60u);
+    auto set = parse_config(std::string(kMinimal) +
+                            "\n[controlplane]\npubsub_output_hard_limit_mb = 0\n"
+                            "pubsub_output_soft_limit_mb = 2\npubsub_output_soft_seconds = 5\n");
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set.value().controlplane.pubsub_output_hard_limit_mb, 0u);
+    EXPECT_EQ(set.value().controlplane.pubsub_output_soft_limit_mb, 2u);
+    EXPECT_EQ(set.value().controlplane.pubsub_output_soft_seconds, 5u);
+    ConfigError e =
+        error_of(std::string(kMinimal) + "\n[controlplane]\npubsub_output_hard_limit_mb = -1\n");
+    EXPECT_EQ(e.key, "controlplane.pubsub_output_hard_limit_mb");
+}
+
+TEST(Config, NotifyKeyspaceEventsTakesRedisLettersOnly) {
+    auto d = parse_config(std::string(kMinimal));
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(d.value().controlplane.notify_keyspace_events, "");
+    auto on = parse_config(std::string(kMinimal) +
+                           "\n[controlplane]\nnotify_keyspace_events = \"KEA\"\n");
+    ASSERT_TRUE(on) << on.error().message;
+    EXPECT_EQ(on.value().controlplane.notify_keyspace_events, "KEA");
+    ConfigError e =
+        error_of(std::string(kMinimal) + "\n[controlplane]\nnotify_keyspace_events = \"KEQ\"\n");
+    EXPECT_EQ(e.key, "controlplane.notify_keyspace_events");
+}
+
 }  // namespace
 }  // namespace fulmar::config

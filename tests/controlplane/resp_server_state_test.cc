@@ -129,7 +129,8 @@ namespace fulmar::controlplane {
 namespace {
 
 // The collection parameters write where the owners read (the settings
-// block), take Redis's ranges and errors, and refuse what no encoding obeys.
+// block), take Redis's ranges and errors, and refuse what no encoding obeys
+// (a compressed list).
 TEST(RespCollectionConfig, SettingsReachTheSharedBlock) {
     RespServerState s;
     shm::CollectionSettings c;
@@ -153,23 +154,46 @@ TEST(RespCollectionConfig, SettingsReachTheSharedBlock) {
     EXPECT_NE(depth->set("2").value_or("").find("never compressed"), std::string::npos);
     EXPECT_EQ(depth->get(), "0");
 
-    // Sets and hashes: the value they have is taken, a change refused.
-    for (const char* name :
-         {"set-max-intset-entries", "hash-max-listpack-entries", "hash-max-ziplist-entries",
-          "hash-max-listpack-value", "hash-max-ziplist-value"}) {
-        SCOPED_TRACE(name);
-        const RespConfigParam* p = s.find_config(name);
+    // Sets and hashes: stored where the owners read them (each name and its
+    // alias one cell), Redis 7.0.15's size_t ranges and errors.
+    struct Cell {
+        const char* name;
+        std::atomic<int64_t>* cell;
+        bool memory = false;  // memtoull: no sign, so "-1" is not a number at all
+    };
+    for (const Cell& x : {Cell{"set-max-intset-entries", &c.set_max_intset_entries},
+                          Cell{"hash-max-listpack-entries", &c.hash_max_listpack_entries},
+                          Cell{"hash-max-ziplist-entries", &c.hash_max_listpack_entries},
+                          Cell{"hash-max-listpack-value", &c.hash_max_listpack_value, true},
+                          Cell{"hash-max-ziplist-value", &c.hash_max_listpack_value, true}}) {
+        SCOPED_TRACE(x.name);
+        const RespConfigParam* p = s.find_config(x.name);
         ASSERT_NE(p, nullptr);
-        EXPECT_FALSE(p->set(p->get()).has_value());
-        EXPECT_NE(p->set("7").value_or("").find("not supported yet"), std::string::npos);
+        EXPECT_FALSE(p->set("7").has_value());
+        EXPECT_EQ(x.cell->load(), 7);
+        EXPECT_EQ(p->get(), "7");
+        EXPECT_FALSE(p->set("0").has_value());
+        EXPECT_EQ(x.cell->load(), 0);
+        EXPECT_FALSE(p->set("9223372036854775807").has_value());
+        EXPECT_EQ(p->get(), "9223372036854775807");
+        EXPECT_EQ(p->set("-1").value_or(""),
+                  x.memory ? "argument must be a memory value"
+                           : "argument must be between 0 and 9223372036854775807 inclusive");
+        EXPECT_EQ(p->get(), "9223372036854775807");
     }
-    EXPECT_EQ(s.find_config("set-max-intset-entries")->set("-1").value_or(""),
-              "argument must be between 0 and 9223372036854775807 inclusive");
-    EXPECT_EQ(s.find_config("hash-max-listpack-value")->set("1kb").value_or("").substr(0, 17),
-              "not supported yet");
-    EXPECT_EQ(s.find_config("hash-max-listpack-value")->set("1xb").value_or(""),
-              "argument must be a memory value");
-    EXPECT_EQ(c.set_max_intset_entries.load(), 512);
+    EXPECT_EQ(s.find_config("set-max-intset-entries")->set("1kb").value_or(""),
+              "argument couldn't be parsed into an integer");
+    EXPECT_EQ(s.find_config("hash-max-listpack-entries")->set("x").value_or(""),
+              "argument couldn't be parsed into an integer");
+    // The value one is a memory value: units, and no sign.
+    const RespConfigParam* value = s.find_config("hash-max-listpack-value");
+    EXPECT_FALSE(value->set("1kb").has_value());
+    EXPECT_EQ(c.hash_max_listpack_value.load(), 1024);
+    EXPECT_FALSE(s.find_config("hash-max-ziplist-value")->set("2k").has_value());
+    EXPECT_EQ(value->get(), "2000");
+    EXPECT_EQ(value->set("1xb").value_or(""), "argument must be a memory value");
+    EXPECT_EQ(value->set("-5").value_or(""), "argument must be a memory value");
+    EXPECT_EQ(value->get(), "2000");
 }
 
 }  // namespace

@@ -54,11 +54,22 @@ TEST(CollectionCodec, RefusesCorruptValues) {
     EXPECT_FALSE(coll::decode(endless, out));
 }
 
-// Large sets and hashes: the hashed form (entries, then an index) from
-// coll::kHashedFrom keys on; look-ups probe it, or scan a compact value.
-std::string encode_as(store::ItemType t, const std::vector<std::string_view>& e) {
-    std::string out(coll::encoded_size(t, 1, e), '\0');
-    coll::encode(t, 1, e, out.data());
+// Sets of text and large hashes: the hashed form (entries, then an index);
+// look-ups probe it, or scan a compact value. Hashes here switch past 127
+// fields (hash-max-listpack-entries).
+constexpr size_t kSmallHash = 127;
+
+coll::EncodePolicy small_hashes() {
+    coll::EncodePolicy p;
+    p.limits.hash_max_listpack_entries = kSmallHash;
+    return p;
+}
+
+std::string encode_as(store::ItemType t, const std::vector<std::string_view>& e,
+                      const coll::EncodePolicy& p = small_hashes()) {
+    const uint8_t tag = coll::choose_encoding(t, e, p, 0);
+    std::string out(coll::encoded_size(tag, t, 1, e), '\0');
+    coll::encode(tag, t, 1, e, out.data());
     return out;
 }
 
@@ -68,12 +79,13 @@ TEST(CollectionCodec, LargeSetsAndHashesGetAnIndexAndLookupsFindEveryKey) {
         names.push_back("name" + std::to_string(i));
     for (const store::ItemType t : {store::ItemType::kSet, store::ItemType::kHash}) {
         const size_t step = t == store::ItemType::kHash ? 2 : 1;
-        for (const size_t keys : {coll::kHashedFrom - 1, coll::kHashedFrom, size_t{300}}) {
+        for (const size_t keys : {kSmallHash, kSmallHash + 1, size_t{300}}) {
             std::vector<std::string_view> e;
             for (size_t i = 0; i < keys * step; ++i)
                 e.push_back(names[i / step]);  // a hash: field i, value i
             const std::string bytes = encode_as(t, e);
-            const bool hashed = keys >= coll::kHashedFrom;
+            // A set of text is hashed at any size, as Redis's.
+            const bool hashed = t == store::ItemType::kSet || keys > kSmallHash;
             EXPECT_EQ(static_cast<uint8_t>(bytes[0]), hashed ? coll::kHashed : coll::kCompact);
             EXPECT_EQ(coll::size(bytes), static_cast<int64_t>(e.size()));
             std::vector<std::string_view> out;
@@ -114,6 +126,95 @@ TEST(CollectionCodec, AnIndexThatWouldNotFitTheItemIsLeftOut) {
     EXPECT_EQ(bytes.size(), compact());
     EXPECT_EQ(static_cast<uint8_t>(bytes[0]), coll::kCompact);
     EXPECT_TRUE(coll::lookup(bytes, big[150], 1).found);
+}
+
+// ---- intsets ------------------------------------------------------------------
+
+std::string intset_of(const std::vector<std::string_view>& e) {
+    std::string out(coll::encoded_size(coll::kIntset, store::ItemType::kSet, 1, e), '\0');
+    coll::encode(coll::kIntset, store::ItemType::kSet, 1, e, out.data());
+    return out;
+}
+
+TEST(CollectionCodec, AnIntsetKeepsInt64sAscendingAndReadsBackTheirText) {
+    const std::vector<std::string_view> e = {
+        "5", "-9223372036854775808", "0", "9223372036854775807", "-1", "17"};
+    const std::string bytes = intset_of(e);
+    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), coll::kIntset);
+    EXPECT_EQ(bytes.size(), coll::kIntsetHeaderSize + 8 * e.size());
+    EXPECT_EQ(coll::size(bytes), 6);
+    coll::Entries out;
+    ASSERT_TRUE(coll::decode(bytes, out));
+    const std::vector<std::string_view> sorted = {"-9223372036854775808", "-1", "0", "5", "17",
+                                                  "9223372036854775807"};
+    EXPECT_EQ(static_cast<const std::vector<std::string_view>&>(out), sorted);
+    // Moved, the views stay good (the text is on the heap).
+    coll::Entries moved = std::move(out);
+    EXPECT_EQ(static_cast<const std::vector<std::string_view>&>(moved), sorted);
+    for (std::string_view m : sorted)
+        EXPECT_TRUE(coll::lookup(bytes, m, 1).found) << m;
+    // Only string2ll's form is a member: no '+', no leading zero, no space,
+    // no "-0", nothing past 64 bits.
+    for (std::string_view m :
+         {"+5", "05", " 5", "5 ", "-0", "9223372036854775808", "4", "18", "", "abc", "1.0"})
+        EXPECT_FALSE(coll::lookup(bytes, m, 1).found) << m;
+    // The plain decoder cannot make text: an intset is not a list of views.
+    std::vector<std::string_view> views;
+    EXPECT_FALSE(coll::decode(bytes, views));
+    // Corrupt: a count past the bytes, a length not 8-aligned.
+    std::string bad = bytes;
+    bad[1] = 100;
+    EXPECT_FALSE(coll::decode(bad, out));
+    EXPECT_EQ(coll::size(bad), -1);
+    EXPECT_FALSE(coll::lookup(bad, "5", 1).found);
+    EXPECT_FALSE(coll::decode(bytes.substr(0, bytes.size() - 1), out));
+}
+
+TEST(CollectionCodec, TheEncodingRulesAreRedis7s) {
+    using store::ItemType;
+    coll::EncodePolicy p;  // 512 / 512 / 64: Redis's defaults
+    const std::vector<std::string_view> ints = {"1", "2", "3"};
+    const std::vector<std::string_view> mixed = {"1", "a"};
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, 0), coll::kIntset);
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, mixed, p, 0), coll::kHashed);
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, {{"01"}}, p, 0), coll::kHashed);
+    p.limits.set_max_intset_entries = 3;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, 0), coll::kIntset);
+    p.limits.set_max_intset_entries = 2;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, 0), coll::kHashed);
+    // One way: a hashed set that grows stays hashed, all integers or not;
+    // a fresh one (a STORE) follows the rule.
+    p.limits.set_max_intset_entries = 512;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, coll::kHashed), coll::kHashed);
+    p.change = coll::Change::kShrink;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, coll::kHashed), coll::kHashed);
+    p.change = coll::Change::kFresh;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, coll::kHashed), coll::kIntset);
+    // A removal never converts, even past a lowered limit.
+    p.change = coll::Change::kShrink;
+    p.limits.set_max_intset_entries = 1;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, coll::kIntset), coll::kIntset);
+    p.change = coll::Change::kGrow;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kSet, ints, p, coll::kIntset), coll::kHashed);
+
+    coll::EncodePolicy h;
+    const std::string v64(64, 'v'), v65(65, 'v');
+    const std::vector<std::string_view> fits = {"f", v64};
+    const std::vector<std::string_view> long_value = {"f", v65};
+    const std::vector<std::string_view> long_field = {v65, "v"};
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, fits, h, 0), coll::kCompact);
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, long_value, h, 0), coll::kHashed);
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, long_field, h, 0), coll::kHashed);
+    h.limits.hash_max_listpack_entries = 0;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, fits, h, 0), coll::kHashed);
+    h.limits.hash_max_listpack_entries = 1;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, fits, h, 0), coll::kCompact);
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, fits, h, coll::kHashed), coll::kHashed);
+    h.change = coll::Change::kShrink;
+    h.limits.hash_max_listpack_value = 1;
+    EXPECT_EQ(coll::choose_encoding(ItemType::kHash, fits, h, coll::kCompact), coll::kCompact);
+    // Lists are never set or hash encoded.
+    EXPECT_EQ(coll::choose_encoding(ItemType::kList, ints, h, 0), coll::kCompact);
 }
 
 TEST(CollectionCodec, CorruptHashedValuesFindNothingAndDecodeToNothing) {

@@ -227,7 +227,32 @@ TEST_F(RespServerExec, AMalformedTransactionIsAnError) {
     EXPECT_EQ(out.out, "-ERR Protocol error: malformed transaction\r\n");
     out.out.clear();
     run_resp_transaction(parser_, "*2\r\n$4\r\nexec\r\n$1\r\n1\r\n", ctx_, out);
-    EXPECT_EQ(out.out, "*1\r\n-ERR Protocol error: malformed transaction\r\n");
+    EXPECT_EQ(out.out, "-ERR Protocol error: malformed transaction\r\n");
+}
+
+// Found by the resp_exec fuzzer: a header counting more requests than the
+// body holds (or an empty request among them) used to answer an array
+// shorter than its header ("*3" then two replies), which leaves the client
+// waiting forever; with a huge count, "*9999999999999999999". Now the body
+// is checked whole first: one protocol error, and nothing runs.
+TEST_F(RespServerExec, ATransactionShortOfItsCountRunsNothing) {
+    const std::string ping = "*1\r\n$4\r\nping\r\n";
+    const std::string set = "*3\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n";
+    const std::string error = "-ERR Protocol error: malformed transaction\r\n";
+    for (const std::string& header :
+         {std::string("*2\r\n$4\r\nexec\r\n$1\r\n3\r\n"),
+          std::string("*2\r\n$4\r\nexec\r\n$19\r\n9999999999999999999\r\n")}) {
+        proto::StringSink out;
+        run_resp_transaction(parser_, header + set + ping, ctx_, out);
+        EXPECT_EQ(out.out, error);
+    }
+    proto::StringSink out;
+    run_resp_transaction(parser_, "*2\r\n$4\r\nexec\r\n$1\r\n2\r\n" + set + "*0\r\n", ctx_, out);
+    EXPECT_EQ(out.out, error);
+    EXPECT_EQ(run({"exists", "k"}), ":0\r\n");  // the SET before it did not run
+    out.out.clear();
+    run_resp_transaction(parser_, "*2\r\n$4\r\nexec\r\n$1\r\n2\r\n" + set + ping, ctx_, out);
+    EXPECT_EQ(out.out, "*2\r\n+OK\r\n+PONG\r\n");
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 // than it was given, must give the same requests whether the bytes arrive at
 // once or in pieces, and every request it returns must survive a round trip
 // through the multibulk encoding (RespWriter builds it, the parser reads it).
+// Before AUTH (RespAuth::kUnauthenticated) the same bytes must give a prefix
+// of the same requests, none of more than kRespUnauthMaxArgs arguments, and
+// stop only with one of the errors an authenticated parser gives or an
+// "unauthenticated" one.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -23,11 +27,14 @@ void check(bool ok) {
     if (!ok) std::abort();
 }
 
-// Small limits so that the fuzzer reaches the "too big" paths.
-constexpr RespParserConfig kConfig{.max_bulk_len = 4096, .max_inline_len = 512};
+// Small limits so that the fuzzer reaches the "too big" paths; the bulk limit
+// is above kRespUnauthMaxBulkLen so that both bulk length errors are reachable
+// (a "$<len>" line is checked before its data arrives).
+constexpr RespParserConfig kConfig{.max_bulk_len = 32 * 1024, .max_inline_len = 512};
 
 struct Outcome {
     std::vector<std::vector<std::string>> requests;
+    std::vector<bool> multibulk;  // requests[i] came as a multibulk
     std::string error;
 };
 
@@ -56,8 +63,10 @@ void check_round_trip(const std::vector<std::string>& args) {
 
 // Feeds `data` in chunks of `step` bytes (0 = all at once) into a buffer, as
 // a connection would, parsing after each chunk.
-Outcome run(std::string_view data, size_t step) {
+Outcome run(std::string_view data, size_t step,
+            fulmar::proto::RespAuth auth = fulmar::proto::RespAuth::kAuthenticated) {
     RespParser parser(kConfig);
+    parser.set_auth(auth);
     Outcome out;
     std::string buf;
     size_t fed = 0;
@@ -87,6 +96,7 @@ Outcome run(std::string_view data, size_t step) {
                 args.emplace_back(a);
             }
             out.requests.push_back(std::move(args));
+            out.multibulk.push_back(buf.front() == '*');
             buf.erase(0, r.consumed);
         }
     } while (fed < data.size());
@@ -105,5 +115,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Outcome pieces = run(input, step);
     check(pieces.requests == whole.requests);
     check(pieces.error == whole.error);
+
+    const Outcome unauth = run(input, step, fulmar::proto::RespAuth::kUnauthenticated);
+    check(unauth.requests.size() <= whole.requests.size());
+    for (size_t i = 0; i < unauth.requests.size(); ++i)
+        check(unauth.requests[i] == whole.requests[i]);
+    if (unauth.requests.size() == whole.requests.size()) {
+        check(unauth.error == whole.error ||
+              unauth.error.find("unauthenticated") != std::string::npos);
+    } else {
+        check(unauth.error.find("unauthenticated") != std::string::npos);
+    }
+    // Redis limits only multibulk requests before AUTH, not inline ones.
+    for (size_t i = 0; i < unauth.requests.size(); ++i) {
+        if (!unauth.multibulk[i]) continue;
+        check(unauth.requests[i].size() <= static_cast<size_t>(fulmar::proto::kRespUnauthMaxArgs));
+        for (const std::string& a : unauth.requests[i])
+            check(a.size() <= static_cast<size_t>(fulmar::proto::kRespUnauthMaxBulkLen));
+    }
     return 0;
 }

@@ -641,6 +641,40 @@ print("ok")
             a.close()
             b.close()
 
+    def test_watch_of_a_collection_aborts_only_when_it_changes(self):
+        """A watched set or hash runs untouched (its CAS read like a string's)
+        and aborts once written; an SMOVE whose destination already holds the
+        member leaves the destination untouched (the suite's "SMOVE only
+        notify dstset when the addition is successful")."""
+        a, b = self.fulmar(), self.fulmar()
+        try:
+            src, dst = self.same_shard_keys(a, 2)
+            a.cmd("del", src, dst)
+            a.cmd("sadd", src, "a", "b")
+            a.cmd("sadd", dst, "a")
+            self.assertEqual(a.cmd("watch", dst), b"+OK\r\n")
+            self.assertEqual(b.cmd("smove", src, dst, "a"), b":1\r\n")
+            a.cmd("multi")
+            a.cmd("sadd", dst, "c")
+            self.assertEqual(a.cmd("exec"), b"*1\r\n:1\r\n")
+            self.assertEqual(a.cmd("scard", dst), b":2\r\n")
+            self.assertEqual(a.cmd("watch", dst), b"+OK\r\n")
+            self.assertEqual(b.cmd("sadd", dst, "d"), b":1\r\n")
+            a.cmd("multi")
+            a.cmd("scard", dst)
+            self.assertEqual(a.cmd("exec"), b"*-1\r\n")
+            a.cmd("hset", src, "f", "v")  # WRONGTYPE: src is a set
+            a.cmd("del", src)
+            a.cmd("hset", src, "f", "v")
+            self.assertEqual(a.cmd("watch", src), b"+OK\r\n")
+            a.cmd("multi")
+            a.cmd("hget", src, "f")
+            self.assertEqual(a.cmd("exec"), b"*1\r\n$1\r\nv\r\n")
+            a.cmd("del", src, dst)
+        finally:
+            a.close()
+            b.close()
+
     def test_pipelined_watch_sees_the_clients_own_write_and_big_exec(self):
         """WATCH right behind the client's own SET (still at the owner) reads
         the CAS after it; a thousand queued requests are one EXEC."""

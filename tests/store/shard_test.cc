@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -356,6 +357,42 @@ TEST_F(ShardTest, SweepFreesExpiredItemsInBoundedSteps) {
     EXPECT_GT(shard->stats().sweep_cycles, 0u);
     // Pages whose items never expire are not due again.
     EXPECT_EQ(shard->sweep(1'000'000, now()).reclaimed, 0u);
+}
+
+TEST_F(ShardTest, SweepHandsBackTheKeysItFreesWithinItsBound) {
+    // Redis's expired events come from these keys (handoff.h SweepStep).
+    for (int i = 0; i < 100; ++i) {
+        const std::string k = "e" + std::to_string(i);
+        set(k, "v", 0, i % 2 ? 5 : 0);
+    }
+    clock.advance(5);
+    SweepKeys keys;
+    keys.limit = 1 << 20;
+    const SweepResult r = shard->sweep(1'000'000, now(), &keys);
+    EXPECT_EQ(r.reclaimed, 50u);
+    std::vector<std::string> got;
+    for (size_t p = 0; p < keys.bytes.size();) {
+        const size_t n = static_cast<unsigned char>(keys.bytes[p]);
+        ASSERT_LE(p + 1 + n, keys.bytes.size());
+        got.emplace_back(keys.bytes.substr(p + 1, n));
+        p += 1 + n;
+    }
+    std::sort(got.begin(), got.end());
+    std::vector<std::string> want;
+    for (int i = 1; i < 100; i += 2)
+        want.push_back("e" + std::to_string(i));
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(keys.dropped, 0u);
+    // Past the bound a key is only counted.
+    for (int i = 0; i < 10; ++i)
+        set("f" + std::to_string(i), "v", 0, 1);
+    clock.advance(2);
+    SweepKeys small;
+    small.limit = 9;  // room for three 2-byte keys
+    EXPECT_EQ(shard->sweep(1'000'000, now(), &small).reclaimed, 10u);
+    EXPECT_EQ(small.bytes.size(), 9u);
+    EXPECT_EQ(small.dropped, 7u);
 }
 
 TEST_F(ShardTest, CountsItemsWithATtlThroughEveryChange) {
