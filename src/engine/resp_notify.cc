@@ -202,11 +202,11 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, bool ha
     } else if (name == "linsert") {
         if (reply == ":-1\r\n" || reply == ":0\r\n") return;
         event(kNotifyList, "linsert", a[1]);
-    } else if (name == "lmove" || name == "rpoplpush") {
+    } else if (name == "lmove" || name == "rpoplpush" || name == "blmove" || name == "brpoplpush") {
         // lmoveGenericCommand: the push onto the destination (a new key
         // first), then the pop from the source, then its deletion.
         if (reply == "$-1\r\n") return;
-        const bool rpoplpush = name == "rpoplpush";
+        const bool rpoplpush = name.ends_with("rpoplpush");
         const bool from_left = !rpoplpush && iequals(a[3], "left");
         const bool to_left = rpoplpush || iequals(a[4], "left");
         if (!had[1]) event(kNotifyNew, "new", a[2]);

@@ -237,6 +237,13 @@ TEST_F(RespNotify, MultiKeyAndBlockingPopsReportThePoppedKey) {
     EXPECT_EQ(ev, (V{"rpop:t", "del:t"}));
     EXPECT_EQ(run({"blpop", "t", "0"}, ev), "*-1\r\n");
     EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"rpush", "u", "1", "2"}, ev), ":2\r\n");
+    EXPECT_EQ(run({"blmove", "u", "v", "right", "left", "0"}, ev), "$1\r\n2\r\n");
+    EXPECT_EQ(ev, (V{"new:v", "lpush:v", "rpop:u"}));
+    EXPECT_EQ(run({"brpoplpush", "u", "v", "0"}, ev), "$1\r\n1\r\n");
+    EXPECT_EQ(ev, (V{"lpush:v", "rpop:u", "del:u"}));
+    EXPECT_EQ(run({"brpoplpush", "u", "v", "0"}, ev), "$-1\r\n");
+    EXPECT_EQ(ev, V{});
 }
 
 TEST_F(RespNotify, SetAndHashWritesReportWhatRedisFires) {
