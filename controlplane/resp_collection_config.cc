@@ -35,6 +35,19 @@ bool string2ll(std::string_view v, int64_t& out) {
     return r.ec == std::errc() && r.ptr == v.data() + v.size();
 }
 
+// The multiplier of a memtoull unit (b k kb m mb g gb, any case; none is
+// bytes), 0 for an unknown one.
+uint64_t memory_unit(std::string_view unit) {
+    if (unit.empty() || iequals(unit, "b")) return 1;
+    if (iequals(unit, "k")) return 1000;
+    if (iequals(unit, "kb")) return 1024;
+    if (iequals(unit, "m")) return 1000 * 1000;
+    if (iequals(unit, "mb")) return 1024 * 1024;
+    if (iequals(unit, "g")) return 1000ULL * 1000 * 1000;
+    if (iequals(unit, "gb")) return 1024ULL * 1024 * 1024;
+    return 0;
+}
+
 // memtoull: digits then an optional unit; no sign.
 std::optional<int64_t> parse_memory(std::string_view v) {
     size_t i = 0;
@@ -42,23 +55,8 @@ std::optional<int64_t> parse_memory(std::string_view v) {
         ++i;
     const std::string_view digits = v.substr(0, i);
     const std::string_view unit = v.substr(i);
-    int64_t mul = 0;
-    if (unit.empty() || iequals(unit, "b"))
-        mul = 1;
-    else if (iequals(unit, "k"))
-        mul = 1000;
-    else if (iequals(unit, "kb"))
-        mul = 1024;
-    else if (iequals(unit, "m"))
-        mul = 1000 * 1000;
-    else if (iequals(unit, "mb"))
-        mul = 1024 * 1024;
-    else if (iequals(unit, "g"))
-        mul = 1000LL * 1000 * 1000;
-    else if (iequals(unit, "gb"))
-        mul = 1024LL * 1024 * 1024;
-    else
-        return std::nullopt;
+    const int64_t mul = static_cast<int64_t>(memory_unit(unit));
+    if (mul == 0) return std::nullopt;
     int64_t n = 0;
     // strtoll of an empty digit string is 0 in Redis too ("kb" is 0).
     if (!digits.empty() && !string2ll(digits, n)) return std::nullopt;
@@ -108,23 +106,8 @@ std::optional<std::string> set_list_packed_threshold(shm::CollectionSettings& c,
         if (r.ec != std::errc()) return error;
     }
     const std::string_view unit = size.substr(i);
-    uint64_t mul = 0;
-    if (unit.empty() || iequals(unit, "b"))
-        mul = 1;
-    else if (iequals(unit, "k"))
-        mul = 1000;
-    else if (iequals(unit, "kb"))
-        mul = 1024;
-    else if (iequals(unit, "m"))
-        mul = 1000 * 1000;
-    else if (iequals(unit, "mb"))
-        mul = 1024 * 1024;
-    else if (iequals(unit, "g"))
-        mul = 1000ULL * 1000 * 1000;
-    else if (iequals(unit, "gb"))
-        mul = 1024ULL * 1024 * 1024;
-    else
-        return error;
+    const uint64_t mul = memory_unit(unit);
+    if (mul == 0) return error;
     // quicklistisSetPackedThreshold: not above 4 GiB - 1 MiB; 0 restores.
     if (n > (uint64_t{1} << 32) / mul) return error;
     uint64_t sz = n * mul;
