@@ -415,7 +415,8 @@ void op_append(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
         return;
     }
     const store::StoreStatus st =
-        it != nullptr ? s.store(store::StoreMode::kAppend, k, value, store::StoreArgs{}, now)
+        it != nullptr ? s.store(store::StoreMode::kAppend, k, value,
+                                store::StoreArgs{.raw_string = true}, now)
                       : s.store(store::StoreMode::kSet, k, value, store::StoreArgs{}, now);
     if (st != store::StoreStatus::kStored) {
         write_store_error(st, out);

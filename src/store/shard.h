@@ -84,6 +84,7 @@ struct StoreArgs {
     uint64_t cas_set = 0;               // meta E flag: CAS to give the new item (0: next)
     ItemType type = ItemType::kString;  // Redis's collections store other types
     uint16_t expire_ms = 0;             // Item::expire_ms (Redis's millisecond expiries)
+    bool raw_string = false;            // kItemRawString
 };
 
 // The owner's counters, declared in shm/counters.h.
