@@ -313,6 +313,18 @@ print("ok")
         ["flushall"], ["get", "{k}s"], ["exists", "{k}s", "{k}e"],
     ]
 
+    def assert_same_replies(self, cmds, tag):
+        """`cmds` sent to the appliance and to redis-server: no difference."""
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        try:
+            diffs = self.differences(ours, theirs, cmds, self.key(tag))
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
     @staticmethod
     def differences(ours, theirs, cmds, k):
         """Each command sent to both; the replies that differ."""
@@ -435,26 +447,10 @@ print("ok")
     ]
 
     def test_sort_matches_redis_server(self):
-        self.start_redis()
-        ours = self.fulmar()
-        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
-        try:
-            diffs = self.differences(ours, theirs, self.DIFF_SORT, self.key("so"))
-        finally:
-            ours.close()
-            theirs.close()
-        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assert_same_replies(self.DIFF_SORT, "so")
 
     def test_string_and_key_commands_match_redis_server(self):
-        self.start_redis()
-        ours = self.fulmar()
-        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
-        try:
-            diffs = self.differences(ours, theirs, self.DIFF_STRINGS, self.key("ds"))
-        finally:
-            ours.close()
-            theirs.close()
-        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assert_same_replies(self.DIFF_STRINGS, "ds")
 
     # Sets and hashes: one key per write (the reads of several keys are
     # served from every shard's memory, so SINTER/SUNION/SDIFF/SINTERCARD
@@ -1156,15 +1152,7 @@ print("ok")
     ]
 
     def test_encodings_and_object_match_redis_server(self):
-        self.start_redis()
-        ours = self.fulmar()
-        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
-        try:
-            diffs = self.differences(ours, theirs, self.DIFF_ENCODINGS, self.key("de"))
-        finally:
-            ours.close()
-            theirs.close()
-        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assert_same_replies(self.DIFF_ENCODINGS, "de")
 
     # Sets and hashes: intset/hashtable and listpack/hashtable by the live
     # settings, one way, as redis-server 7.0.15 (an intset's SMEMBERS is
