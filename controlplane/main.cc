@@ -245,8 +245,9 @@ class ControlPlane {
                     return 3;
                 }
             }
-            // Redis's expired events come with the sweep steps' freed keys.
-            sweep.set_want_keys(redis && redis->wants_events(kNotifyExpired));
+            // Redis's expired and evicted events come with the sweep steps.
+            sweep.set_want_keys(redis && redis->wants_events(kNotifyExpired),
+                                redis && redis->wants_events(kNotifyEvicted));
             sweep.tick(SweepDriver::clock_now());
             size_t sweep_replies = 0;
             size_t work = channel.value().poll([&](const OwnerReply& r) {

@@ -156,15 +156,22 @@ bool McServer::wants_events(uint16_t cls) const {
 }
 
 void McServer::publish_expired(const OwnerReply& r) {
-    if (!pubsub_) return;
-    if (r.sweep != nullptr) pubsub_->stats().expired_dropped += r.sweep->keys_dropped;
+    if (!pubsub_ || r.sweep == nullptr) return;
+    pubsub_->stats().expired_dropped += r.sweep->keys_dropped;
+    pubsub_->stats().evicted_dropped += r.sweep->evicted_dropped;
     if (r.bytes == nullptr || r.len == 0) return;
     const std::string keys = OwnerExecutor::copy_reply(r);
-    // Each key: one length byte, then the key (store::SweepKeys).
+    // Each key: one length byte, then the key (store::SweepKeys); the
+    // expired ones, then from evicted_at the evicted ones.
+    const size_t evicted_at = std::min<size_t>(r.sweep->evicted_at, keys.size());
     for (size_t p = 0; p < keys.size();) {
         const size_t n = static_cast<unsigned char>(keys[p]);
         if (p + 1 + n > keys.size()) break;
-        pubsub_->keyspace_event(kNotifyExpired, "expired", std::string_view(keys).substr(p + 1, n));
+        const std::string_view key = std::string_view(keys).substr(p + 1, n);
+        if (p < evicted_at)
+            pubsub_->keyspace_event(kNotifyExpired, "expired", key);
+        else
+            pubsub_->keyspace_event(kNotifyEvicted, "evicted", key);
         p += 1 + n;
     }
 }

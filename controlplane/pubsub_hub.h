@@ -64,8 +64,10 @@ enum class ChannelKind : uint8_t { kGlobal, kShard };
 struct PubSubStats {
     uint64_t published = 0;   // PUBLISH and SPUBLISH run
     uint64_t deliveries = 0;  // messages handed to subscribers
-    // Keys a sweep step freed past its bound: no "expired" event for them.
+    // Keys a sweep step freed, or an owner evicted, past the bound of one
+    // step's keys: no "expired"/"evicted" event for them.
     uint64_t expired_dropped = 0;
+    uint64_t evicted_dropped = 0;
 };
 
 class PubSubHub {

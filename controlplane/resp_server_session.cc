@@ -702,9 +702,11 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
         if (pubsub_) {
             const PubSubHub& hub = pubsub_->hub();
             t += fmt::format(
-                "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n",
+                "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n"
+                "fulmar_notify_expired_dropped:{}\r\nfulmar_notify_evicted_dropped:{}\r\n",
                 hub.n_channels(ChannelKind::kGlobal), hub.numpat(),
-                hub.n_channels(ChannelKind::kShard));
+                hub.n_channels(ChannelKind::kShard), hub.stats().expired_dropped,
+                hub.stats().evicted_dropped);
         }
     }
     if (wants("replication", true)) {

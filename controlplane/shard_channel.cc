@@ -190,7 +190,7 @@ Message* ShardChannel::prepare_mark_fetched(const store::KeyRef& k, uint64_t cas
     return msg;
 }
 
-Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket, bool want_keys) {
+Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket, uint32_t want_keys) {
     if (!has_room()) return nullptr;
     void* obj = nullptr;
     if (rte_mempool_generic_get(messages_, &obj, 1, nullptr) != 0) return nullptr;
@@ -202,8 +202,8 @@ Message* ShardChannel::prepare_sweep(uint32_t budget, uint64_t ticket, bool want
     msg->request_id = ticket;
     msg->body = {};
     msg->parsed.valid = false;
-    msg->sweep = dataplane::SweepStep{
-        .replies = replies_, .budget = budget, .want_keys = want_keys ? 1u : 0u};
+    msg->sweep =
+        dataplane::SweepStep{.replies = replies_, .budget = budget, .want_keys = want_keys};
     ++prepared_;
     return msg;
 }

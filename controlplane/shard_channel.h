@@ -89,7 +89,8 @@ class ShardChannel {
     // dataplane::MessageKind::kControlSweep); no bytes, no arena span. Null
     // while no message is free.
     // want_keys: the step sends back the keys it freed (expired events).
-    dataplane::Message* prepare_sweep(uint32_t budget, uint64_t ticket, bool want_keys = false);
+    // want_keys: dataplane::kSweepWantExpired | kSweepWantEvicted.
+    dataplane::Message* prepare_sweep(uint32_t budget, uint64_t ticket, uint32_t want_keys = 0);
     // Sends a prepared request to `shard`'s owner, or queues it in order
     // behind that shard's backlog. Never fails.
     void send(size_t shard, dataplane::Message* msg);

@@ -39,8 +39,16 @@ class SweepDriver {
     void full_pass(std::function<void()> done);
 
     // Whether the steps bring back the keys they free (Redis's expired
-    // keyspace events: the loop hands them to the Redis listener).
-    void set_want_keys(bool want) { want_keys_ = want; }
+    // keyspace events) and the keys the owners evicted (evicted events): the
+    // loop hands them to the Redis listener. While evicted keys are wanted,
+    // a shard that got no step for kEventsInterval gets one of budget 0
+    // (the keys only, no sweep): they never wait for the sweep's pace, nor
+    // for DEBUG SET-ACTIVE-EXPIRE 1.
+    void set_want_keys(bool expired, bool evicted) {
+        want_expired_ = expired;
+        want_evicted_ = evicted;
+    }
+    static constexpr double kEventsInterval = 0.05;
 
     const SweepPacer& pacer() const { return pacer_; }
     // Seconds on the loop's monotonic clock.
@@ -50,10 +58,15 @@ class SweepDriver {
     ShardChannel& channel_;
     SweepPacer pacer_;
     std::vector<uint32_t> budgets_;  // of the step in flight, per shard
+    std::vector<double> last_sent_;  // when each shard last got a step (any)
+    std::vector<bool> events_only_;  // a budget-0 step is in flight
     std::vector<std::function<void()>> pass_waiters_;
     uint64_t next_seq_ = 1;
     bool active_ = true;
-    bool want_keys_ = false;
+    bool want_expired_ = false;
+    bool want_evicted_ = false;
+
+    uint32_t want_flags() const;
 };
 
 }  // namespace fulmar::controlplane

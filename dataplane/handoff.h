@@ -107,6 +107,9 @@ inline constexpr uint8_t kRespFlagExec = 2;
 // owner's step stays a plain bounded loop (no clock read per chunk) and is
 // deterministic in tests; the pacer turns its CPU goal into chunks with the
 // cycles each step reports (cycles / chunk measured on the owner).
+inline constexpr uint32_t kSweepWantExpired = 1;
+inline constexpr uint32_t kSweepWantEvicted = 2;
+
 struct SweepStep {
     rte_ring* replies;       // request: the control plane's reply ring
     uint32_t budget;         // request: chunks (and skipped pages) to visit
@@ -119,15 +122,20 @@ struct SweepStep {
     uint32_t n_pages;        // reply: the shard's pages
     uint64_t cycles;         // reply: TSC cycles of the step on the owner
     uint64_t ttl_items;      // reply: the shard's items with a TTL after the step
-    // Redis keyspace notifications (expired): asked with want_keys, the keys
-    // the step freed come back in `keys` (a chain from the control plane's
-    // reply pool, each key as a length byte and its bytes; freed by the
-    // control plane), those past the chain's bound counted in keys_dropped.
-    uint32_t want_keys;     // request: nonzero to get the keys
-    uint32_t keys_len;      // reply: bytes in `keys`
-    uint32_t keys_dropped;  // reply: freed keys not in `keys`
-    uint32_t mid_page;      // reply: nonzero when the step ended partway through a due page
-    rte_mbuf* keys;         // reply: null when none
+    // Redis keyspace notifications: asked with want_keys, the keys the step
+    // freed (expired) and those the owner evicted since its last step come
+    // back in `keys` (a chain from the control plane's reply pool, each key
+    // as a length byte and its bytes, expired ones first, evicted ones from
+    // evicted_at; freed by the control plane), those past a bound counted in
+    // the *_dropped fields. A step with budget 0 only brings the evicted
+    // keys (the owner's log must not wait for the sweep's pace).
+    uint32_t want_keys;        // request: kSweepWantExpired | kSweepWantEvicted
+    uint32_t keys_len;         // reply: bytes in `keys`
+    uint32_t keys_dropped;     // reply: freed keys not in `keys`
+    uint32_t mid_page;         // reply: nonzero when the step ended partway through a due page
+    uint32_t evicted_at;       // reply: where the evicted keys start in `keys`
+    uint32_t evicted_dropped;  // reply: evicted keys not in `keys`
+    rte_mbuf* keys;            // reply: null when none
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) Message {

@@ -433,16 +433,26 @@ constexpr size_t kSweepKeysMax = 64 * 1024;
 
 void Worker::run_sweep(Message* msg) {
     store::Shard& shard = *shards_[p_.worker_id];
-    const bool want_keys = msg->sweep.want_keys != 0;
-    if (want_keys) {
-        sweep_keys_.bytes.clear();
-        sweep_keys_.limit = kSweepKeysMax;
-        sweep_keys_.dropped = 0;
+    const bool want_keys = (msg->sweep.want_keys & kSweepWantExpired) != 0;
+    const bool want_evicted = (msg->sweep.want_keys & kSweepWantEvicted) != 0;
+    sweep_keys_.clear();
+    sweep_keys_.limit = kSweepKeysMax;
+    // The eviction log runs between steps while the control plane asks for
+    // it; it starts empty and stops (dropping what it holds) when not.
+    if (want_evicted != eviction_log_on_) {
+        evicted_keys_.clear();
+        evicted_keys_.limit = kSweepKeysMax;
+        shard.set_eviction_log(want_evicted ? &evicted_keys_ : nullptr);
+        eviction_log_on_ = want_evicted;
     }
-    const store::SweepResult r =
-        shard.sweep(msg->sweep.budget, clock_.now(), want_keys ? &sweep_keys_ : nullptr);
-    stats.sweep_paced_steps++;
-    last_paced_sweep_ = rte_rdtsc();
+    // A budget of 0 only collects the evicted keys: no sweep, and it does
+    // not count as a paced step (the fallback sweep's clock keeps running).
+    store::SweepResult r;
+    if (msg->sweep.budget != 0) {
+        r = shard.sweep(msg->sweep.budget, clock_.now(), want_keys ? &sweep_keys_ : nullptr);
+        stats.sweep_paced_steps++;
+        last_paced_sweep_ = rte_rdtsc();
+    }
     SweepStep& s = msg->sweep;
     s.chunks = r.chunks;
     s.pages_skipped = r.pages_skipped;
@@ -457,16 +467,22 @@ void Worker::run_sweep(Message* msg) {
     s.keys = nullptr;
     s.keys_len = 0;
     s.keys_dropped = want_keys ? sweep_keys_.dropped : 0;
-    if (want_keys && !sweep_keys_.bytes.empty()) {
+    s.evicted_dropped = eviction_log_on_ ? evicted_keys_.dropped : 0;
+    s.evicted_at = static_cast<uint32_t>(sweep_keys_.bytes.size());
+    if (eviction_log_on_) sweep_keys_.bytes.append(evicted_keys_.bytes);
+    if (!sweep_keys_.bytes.empty()) {
         s.keys =
             copy_to_chain(cp_reply_pool_ != nullptr ? cp_reply_pool_ : p_.pool, sweep_keys_.bytes);
         if (s.keys == nullptr) {
             stats.mbuf_alloc_failed++;
-            s.keys_dropped += r.reclaimed - sweep_keys_.dropped;
+            if (want_keys) s.keys_dropped += r.reclaimed - sweep_keys_.dropped;
+            if (eviction_log_on_) s.evicted_dropped += evicted_keys_.count;
+            s.evicted_at = 0;
         } else {
             s.keys_len = static_cast<uint32_t>(sweep_keys_.bytes.size());
         }
     }
+    if (eviction_log_on_) evicted_keys_.clear();
     msg->kind = MessageKind::kControlSweepDone;
     msg->status = ReplyStatus::kOk;
     msg->from = p_.worker_id;

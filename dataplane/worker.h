@@ -196,6 +196,8 @@ class Worker {
     uint64_t next_kernel_poll_ = 0;  // TSC
     uint64_t last_paced_sweep_ = 0;  // TSC of the last kControlSweep (0: none yet)
     store::SweepKeys sweep_keys_;    // a paced step's freed keys (want_keys)
+    store::SweepKeys evicted_keys_;  // keys evicted since the last step (when wanted)
+    bool eviction_log_on_ = false;
     uint64_t sweep_fallback_cycles_ = 0;
     uint32_t loops_ = 0;
 };

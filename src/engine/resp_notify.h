@@ -23,10 +23,11 @@
 // list writes (lpush rpush lpop rpop lset lrem ltrim linsert, del when a
 // list is left empty; LMOVE and RPOPLPUSH as a push and a pop), SADD SREM
 // SPOP, HSET HMSET HSETNX HDEL HINCRBY HINCRBYFLOAT.
-// Expired events of the paced sweep travel with the sweep's reply instead
-// (dataplane/handoff.h SweepStep::keys). Not yet: evicted events
-// (controlplane/README.md), keymiss from the control plane's reads, SMOVE
-// and the set STORE commands, the blocking pops.
+// Expired events of the paced sweep, and evicted events (the owner's
+// eviction log, store::Shard::set_eviction_log), travel with the sweep's
+// replies instead (dataplane/handoff.h SweepStep::keys). SORT ... STORE:
+// sortstore. Not yet: keymiss from the control plane's reads, SMOVE and the
+// set STORE commands, the blocking pops.
 #pragma once
 
 #include <cstdint>

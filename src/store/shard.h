@@ -103,15 +103,32 @@ struct SweepResult {
     uint64_t cycles = 0;         // TSC cycles the step took on the owner
 };
 
-// The keys a sweep step freed, for Redis keyspace notifications (expired):
-// each as one length byte (keys are at most 250) and the key, while
-// `bytes` stays within `limit`; past it a key is only counted in `dropped`.
-// Owned by the owner lcore, reused step after step (no allocation once
-// grown).
+// Keys for Redis keyspace notifications: those a sweep step freed
+// (expired), or those the CLOCK hand and page moves evicted (evicted; see
+// Shard::set_eviction_log): each as one length byte (keys are at most 250)
+// and the key, while `bytes` stays within `limit`; past it a key is only
+// counted in `dropped`. Owned by the owner lcore, reused step after step
+// (no allocation once grown).
 struct SweepKeys {
     std::string bytes;
     size_t limit = 0;
     uint32_t dropped = 0;
+    uint32_t count = 0;  // keys in `bytes`
+
+    void add(std::string_view key) {
+        if (bytes.size() + 1 + key.size() <= limit) {
+            bytes.push_back(static_cast<char>(key.size()));
+            bytes.append(key);
+            ++count;
+        } else {
+            ++dropped;
+        }
+    }
+    void clear() {
+        bytes.clear();
+        dropped = 0;
+        count = 0;
+    }
 };
 
 class Shard {
@@ -155,6 +172,9 @@ class Shard {
     // stats() (sweep_steps, sweep_chunks, sweep_reclaimed, sweep_cycles).
     // With `keys`, the freed items' keys are added to it.
     SweepResult sweep(size_t budget, UnixTime now, SweepKeys* keys = nullptr);
+    // Owner only: where evicted keys are noted from now on (Redis's evicted
+    // events), or nullptr for nowhere. The owner drains it.
+    void set_eviction_log(SweepKeys* log) { eviction_log_ = log; }
 
     // Building blocks for commands that need more than store() (meta).
     // allocate(): a chunk for `key` + `value_len` bytes, header written
@@ -239,6 +259,7 @@ class Shard {
     uint64_t cas_counter_ = 0;
     uint64_t now_ms_ = 0;
     const Item* pinned_ = nullptr;
+    SweepKeys* eviction_log_ = nullptr;
     uint64_t evictions_since_rebalance_ = 0;
     uint64_t n_ttl_items_ = 0;
     // sweep() cursor

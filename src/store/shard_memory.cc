@@ -107,6 +107,7 @@ bool Shard::evict_one(uint8_t class_id, UnixTime now) {
         ++c.evictions;
         ++c.window_evictions;
         ++evictions_since_rebalance_;
+        if (eviction_log_ != nullptr) eviction_log_->add(it->key());
         release(it);
         return true;
     }
@@ -133,10 +134,12 @@ bool Shard::move_page(uint8_t from, uint8_t to, UnixTime now) {
     for (uint32_t i = 0; i < src.chunks_per_page; ++i) {
         Item* it = slab_.chunk(page, i);
         if (it->type() == ItemType::kFree) continue;
-        if (now != 0 && is_expired(it->exptime, now))
+        if (now != 0 && is_expired(it->exptime, now)) {
             ++stats_.expired_reclaimed;
-        else
+        } else {
             ++stats_.evictions;
+            if (eviction_log_ != nullptr) eviction_log_->add(it->key());
+        }
         release(it);
     }
     slab_.detach_page(page);
@@ -204,15 +207,7 @@ SweepResult Shard::sweep(size_t budget, UnixTime now, SweepKeys* keys) {
             ++r.ttl_seen;
             if (is_expired(it->exptime, now)) {
                 ++r.reclaimed;
-                if (keys != nullptr) {
-                    const std::string_view k = it->key();
-                    if (keys->bytes.size() + 1 + k.size() <= keys->limit) {
-                        keys->bytes.push_back(static_cast<char>(k.size()));
-                        keys->bytes.append(k);
-                    } else {
-                        ++keys->dropped;
-                    }
-                }
+                if (keys != nullptr) keys->add(it->key());
                 release(it);
             } else if (sweep_min_ == 0 || it->exptime < sweep_min_) {
                 sweep_min_ = it->exptime;

@@ -22,6 +22,7 @@ Names: tag "pbs", subnet 198.18.122.0/24, sockets in a temporary directory.
 """
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -534,6 +535,58 @@ class PubSubTest(unittest.TestCase):
             finally:
                 listener.close()
                 writer.close()
+
+    def test_evicted_events_name_every_key_the_owners_evicted(self):
+        # Keys pushed out by memory pressure (32 MiB a shard; no
+        # maxmemory here: the store always evicts when full): each eviction
+        # is an "evicted" event, as many as INFO's evicted_keys, and every
+        # key named is gone. The owners hand the keys back with the sweep's
+        # steps, or a step of their own every 50 ms: here the only ones, as
+        # the sweep is off (DEBUG SET-ACTIVE-EXPIRE 0).
+        c, listener = self.fulmar(), self.fulmar()
+        tag = f"ev{os.getpid()}.{random.randrange(1 << 30)}."
+        value = b"x" * 16000
+        try:
+            self.assertEqual(c.cmd("config", "set", "notify-keyspace-events", "Ee"), b"+OK\r\n")
+            self.assertEqual(c.cmd("flushall"), b"+OK\r\n")
+            self.assertEqual(c.cmd("debug", "set-active-expire", "0"), b"+OK\r\n")
+            before = int(re.search(rb"evicted_keys:(\d+)", c.cmd("info", "stats")).group(1))
+            listener.cmd("subscribe", "__keyevent@0__:evicted")
+            n = 8000  # 128 MB of values: twice what two shards hold
+            for start in range(0, n, 500):
+                batch = b"".join(enc(b"set", f"{tag}{i}".encode(), value)
+                                 for i in range(start, min(n, start + 500)))
+                c.s.sendall(batch)
+                for _ in range(start, min(n, start + 500)):
+                    reply, c.buf = read_reply(c.s, c.buf)
+                    self.assertEqual(reply, b"+OK\r\n")
+            after = int(re.search(rb"evicted_keys:(\d+)", c.cmd("info", "stats")).group(1))
+            evicted = after - before
+            self.assertGreater(evicted, n // 3)
+            keys = []
+            listener.s.settimeout(2)
+            while len(keys) < evicted:
+                try:
+                    reply, listener.buf = read_reply(listener.s, listener.buf)
+                except socket.timeout:
+                    break
+                parts = reply.split(b"\r\n")
+                self.assertEqual(parts[2:5:2], [b"message", b"__keyevent@0__:evicted"])
+                keys.append(parts[6].decode())
+            info = c.cmd("info", "stats")
+            dropped = int(re.search(rb"fulmar_notify_evicted_dropped:(\d+)", info).group(1))
+            self.assertEqual(dropped, 0)
+            self.assertEqual(len(keys), evicted)
+            self.assertEqual(len(set(keys)), len(keys))
+            self.assertTrue(all(k.startswith(tag) for k in keys))
+            for k in random.sample(keys, min(200, len(keys))):
+                self.assertEqual(c.cmd("exists", k), b":0\r\n", k)
+        finally:
+            c.cmd("config", "set", "notify-keyspace-events", NOTIFY)
+            c.cmd("debug", "set-active-expire", "1")
+            c.cmd("flushall")
+            listener.close()
+            c.close()
 
     def test_an_idle_subscriber_is_not_closed_for_idleness(self):
         sub, idle = self.fulmar(), self.fulmar()

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <algorithm>
 #include <array>
 #include <string>
@@ -393,6 +395,54 @@ TEST_F(ShardTest, SweepHandsBackTheKeysItFreesWithinItsBound) {
     EXPECT_EQ(shard->sweep(1'000'000, now(), &small).reclaimed, 10u);
     EXPECT_EQ(small.bytes.size(), 9u);
     EXPECT_EQ(small.dropped, 7u);
+}
+
+// Redis's evicted events come from this log: every key the CLOCK hand or a
+// page move evicted, none of those still present, none that was not.
+TEST_F(ShardTest, TheEvictionLogNamesEveryEvictedKey) {
+    auto s = make_shard(4 << 20);
+    SweepKeys log;
+    log.limit = 8 << 20;
+    s->set_eviction_log(&log);
+    char key[32];
+    for (int i = 0; i < 60000; ++i) {
+        const int n = snprintf(key, sizeof key, "s%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
+                  StoreStatus::kStored);
+    }
+    const std::string big(300000, 'B');  // a page move: its page's items go
+    ASSERT_EQ(s->store(StoreMode::kSet, KeyRef("big"), big, {}, now()), StoreStatus::kStored);
+    const uint64_t evictions = s->stats().evictions;
+    ASSERT_GT(evictions, 0u);
+    EXPECT_GT(s->stats().page_moves, 0u);
+    EXPECT_EQ(log.count, evictions);
+    EXPECT_EQ(log.dropped, 0u);
+    std::set<std::string> named;
+    for (size_t p = 0; p < log.bytes.size();) {
+        const size_t n = static_cast<unsigned char>(log.bytes[p]);
+        ASSERT_LE(p + 1 + n, log.bytes.size());
+        named.emplace(log.bytes.substr(p + 1, n));
+        p += 1 + n;
+    }
+    EXPECT_EQ(named.size(), evictions);
+    char buf[8];
+    ItemMeta m;
+    for (int i = 0; i < 60000; ++i) {
+        const int n = snprintf(key, sizeof key, "s%07d", i);
+        const bool present =
+            s->read(KeyRef(std::string_view(key, n)), now(), buf, m) == ReadStatus::kHit;
+        ASSERT_NE(present, named.count(std::string(key, n)) == 1) << key;
+    }
+    // Off: nothing more is noted.
+    s->set_eviction_log(nullptr);
+    log.clear();
+    for (int i = 0; i < 60000; ++i) {
+        const int n = snprintf(key, sizeof key, "t%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
+                  StoreStatus::kStored);
+    }
+    EXPECT_GT(s->stats().evictions, evictions);
+    EXPECT_EQ(log.count, 0u);
 }
 
 TEST_F(ShardTest, CountsItemsWithATtlThroughEveryChange) {
