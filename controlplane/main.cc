@@ -160,8 +160,9 @@ class ControlPlane {
             redis = std::move(s.value());
             redis->resp_state().init(cp_, &loop, SystemClock().now(),
                                      uint64_t{cfg_.memory_per_shard_mb} * cfg_.workers.size() << 20,
-                                     &dp_.shm->collections);
+                                     &dp_.shm->collections, &dp_.shm->memory, cfg_.workers.size());
             redis->add_pubsub_config();
+            redis->set_eviction_flag(&dp_.shm->memory.log_evicted);
         }
         // memcached UDP requests that came as IP fragments: the kernel side
         // reassembles them on the port's address (mc_udp_server.h).

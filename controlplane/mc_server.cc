@@ -140,14 +140,26 @@ void McServer::add_pubsub_config() {
     PubSubHub* hub = pubsub_.get();
     resp_state_.add_config(
         {"notify-keyspace-events", [hub] { return notify_flags_text(hub->notify_flags()); },
-         [hub](std::string_view v) -> std::optional<std::string> {
+         [this, hub](std::string_view v) -> std::optional<std::string> {
              uint16_t flags = 0;
              if (!parse_notify_flags(v, flags))
                  return std::string("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
              // The next write asks its owner for events (RespSession).
              hub->set_notify_flags(flags);
+             sync_eviction_flag();
              return std::nullopt;
          }});
+}
+
+void McServer::set_eviction_flag(std::atomic<uint8_t>* flag) {
+    eviction_flag_ = flag;
+    sync_eviction_flag();
+}
+
+void McServer::sync_eviction_flag() {
+    // Release: stored before any request this client sends next.
+    if (eviction_flag_ != nullptr)
+        eviction_flag_->store(wants_events(kNotifyEvicted) ? 1 : 0, std::memory_order_release);
 }
 
 bool McServer::wants_events(uint16_t cls) const {

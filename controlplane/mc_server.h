@@ -93,8 +93,13 @@ class McServer final : public EventHandler {
     bool publish_events(std::string& reply);
     // CONFIG GET/SET notify-keyspace-events (after resp_state().init()).
     void add_pubsub_config();
+    // Where the owners read whether to note evicted keys (Redis's evicted
+    // events): kept equal to the notify flags from now on, so an eviction
+    // right after CONFIG SET notify-keyspace-events is already noted.
+    void set_eviction_flag(std::atomic<uint8_t>* flag);
     // Whether keyspace events of class `cls` are published at all.
     bool wants_events(uint16_t cls) const;
+    void sync_eviction_flag();
     // A sweep step's freed keys (SweepStep::keys): "expired" events.
     void publish_expired(const OwnerReply& r);
     // The Redis listener's blocked clients (BLPOP ...); nullptr on memcached's.
@@ -139,6 +144,7 @@ class McServer final : public EventHandler {
     std::vector<uint64_t> retired_;
     std::vector<uint64_t> flush_;  // connections with pushed messages
     std::unique_ptr<PubSubHub> pubsub_;
+    std::atomic<uint8_t>* eviction_flag_ = nullptr;
     std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;
     RespServerState resp_state_;

@@ -675,12 +675,22 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
         // (maxmemory); eviction is memcached's (least recently used
         // items of a size class make room).
         const uint64_t used = (pages - free_pages) * store::kPageSize;
-        const uint64_t max = pages * store::kPageSize;
+        uint64_t max = pages * store::kPageSize;
+        std::string policy = "allkeys-lru";
+        if (server_ != nullptr) {
+            // CONFIG SET maxmemory / maxmemory-policy (resp_memory_config.h).
+            const auto get = [this](std::string_view name) {
+                const RespConfigParam* p = server_->find_config(name);
+                return p != nullptr ? p->get() : std::string();
+            };
+            max = std::strtoull(get("maxmemory").c_str(), nullptr, 10);
+            policy = get("maxmemory-policy");
+        }
         t += fmt::format(
             "used_memory:{}\r\nused_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\n"
-            "maxmemory_policy:allkeys-lru\r\n",
+            "maxmemory_policy:{}\r\n",
             used, bytes_to_human(static_cast<double>(used)), max,
-            bytes_to_human(static_cast<double>(max)));
+            bytes_to_human(static_cast<double>(max)), policy);
     }
     if (wants("persistence", true)) {
         section("Persistence");

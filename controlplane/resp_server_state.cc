@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "resp_collection_config.h"
+#include "resp_memory_config.h"
 
 namespace fulmar::controlplane {
 namespace {
@@ -24,8 +25,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }  // namespace
 
 void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* event_loop,
-                           UnixTime start, uint64_t maxmemory,
-                           shm::CollectionSettings* collections) {
+                           UnixTime start, uint64_t maxmemory, shm::CollectionSettings* collections,
+                           shm::MemoryPolicy* memory_policy, size_t n_shards) {
     loop = event_loop;
     started = start;
     port = cfg.redis_port;
@@ -46,8 +47,6 @@ void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* eve
     add_config({"maxclients", [this] { return fmt::format("{}", max_clients); }, nullptr});
     add_config({"timeout", [t = cfg.idle_timeout_s] { return fmt::format("{}", t); }, nullptr});
     add_config({"databases", [] { return std::string("1"); }, nullptr});
-    // The shards' memory is hugepages sized at the dataplane's start.
-    add_config({"maxmemory", [maxmemory] { return fmt::format("{}", maxmemory); }, nullptr});
     // No persistence: nothing is saved, and that cannot change. Setting the
     // value it has is taken (the Redis suite's `overrides {save ""}`).
     add_config({"save", [] { return std::string(); },
@@ -65,6 +64,8 @@ void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* eve
                 }});
     this->collections = collections != nullptr ? collections : &own_collections_;
     add_collection_config(*this, *this->collections);
+    memory = memory_policy != nullptr ? memory_policy : &own_memory_;
+    add_memory_config(*this, *memory, maxmemory, n_shards);
 }
 
 void RespServerState::add(RespSession* s, uint64_t id) {

@@ -45,11 +45,13 @@ class RespServerState {
   public:
     // The parameters the control plane has (port, requirepass, maxclients,
     // timeout...), from the control plane's configuration.
-    // `maxmemory`: the shards' item memory in all (bytes), fixed at start.
-    // `collections`: where the owners read the collection settings (the
-    // dataplane's shared zone); null: a block of this object's own (tests).
+    // `maxmemory`: the shards' item memory in all (bytes), fixed at start,
+    // over `n_shards`. `collections` and `memory_policy`: where the owners
+    // read the collection settings and maxmemory (the dataplane's shared
+    // zone); null: blocks of this object's own (tests).
     void init(const config::ControlplaneConfig& cfg, EventLoop* loop, UnixTime started,
-              uint64_t maxmemory = 0, shm::CollectionSettings* collections = nullptr);
+              uint64_t maxmemory = 0, shm::CollectionSettings* collections = nullptr,
+              shm::MemoryPolicy* memory_policy = nullptr, size_t n_shards = 1);
 
     // ---- clients ----
     void add(RespSession* s, uint64_t id);
@@ -84,6 +86,7 @@ class RespServerState {
     // The collection settings the owners read (DEBUG
     // QUICKLIST-PACKED-THRESHOLD writes there); set by init().
     shm::CollectionSettings* collections = nullptr;
+    shm::MemoryPolicy* memory = nullptr;
     void reset_stats();
 
   private:
@@ -91,6 +94,7 @@ class RespServerState {
     std::string requirepass_;
     std::vector<RespConfigParam> config_;
     shm::CollectionSettings own_collections_;
+    shm::MemoryPolicy own_memory_;
 };
 
 }  // namespace fulmar::controlplane

@@ -129,6 +129,8 @@ struct SweepStep {
     // evicted_at; freed by the control plane), those past a bound counted in
     // the *_dropped fields. A step with budget 0 only brings the evicted
     // keys (the owner's log must not wait for the sweep's pace).
+    // (The owner notes evicted keys while shm::MemoryPolicy::log_evicted
+    // says so; kSweepWantEvicted marks the steps sent for them.)
     uint32_t want_keys;        // request: kSweepWantExpired | kSweepWantEvicted
     uint32_t keys_len;         // reply: bytes in `keys`
     uint32_t keys_dropped;     // reply: freed keys not in `keys`

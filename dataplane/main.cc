@@ -226,6 +226,9 @@ void watch_controlplane(shm::DataplaneShm& shm, rte_rcu_qsbr* rcu) {
     // Last: a new control plane takes the slot (CAS 0 -> its pid) only now,
     // so its reader ids are never released by this watch.
     shm.cp.active_expire.store(1, std::memory_order_relaxed);
+    shm.memory.max_pages.store(shm::kAllPages, std::memory_order_relaxed);
+    shm.memory.evict.store(1, std::memory_order_relaxed);
+    shm.memory.log_evicted.store(0, std::memory_order_relaxed);
     shm.cp.pid.store(0, std::memory_order_release);
     shm.cp.deaths.fetch_add(1, std::memory_order_relaxed);
     fmt::print(

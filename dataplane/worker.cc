@@ -372,6 +372,9 @@ void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_
 }
 
 void Worker::run_control(Message* msg) {
+    // A client's CONFIG SET (notify-keyspace-events, maxmemory...) came
+    // before its next write: the write runs under it.
+    if (p_.shared != nullptr) apply_memory_policy();
     if (msg->kind == MessageKind::kControlMarkFetched) {
         reply_.clear();
         store::Shard& shard = *shards_[p_.worker_id];
@@ -434,17 +437,9 @@ constexpr size_t kSweepKeysMax = 64 * 1024;
 void Worker::run_sweep(Message* msg) {
     store::Shard& shard = *shards_[p_.worker_id];
     const bool want_keys = (msg->sweep.want_keys & kSweepWantExpired) != 0;
-    const bool want_evicted = (msg->sweep.want_keys & kSweepWantEvicted) != 0;
     sweep_keys_.clear();
     sweep_keys_.limit = kSweepKeysMax;
-    // The eviction log runs between steps while the control plane asks for
-    // it; it starts empty and stops (dropping what it holds) when not.
-    if (want_evicted != eviction_log_on_) {
-        evicted_keys_.clear();
-        evicted_keys_.limit = kSweepKeysMax;
-        shard.set_eviction_log(want_evicted ? &evicted_keys_ : nullptr);
-        eviction_log_on_ = want_evicted;
-    }
+    sync_eviction_log();
     // A budget of 0 only collects the evicted keys: no sweep, and it does
     // not count as a paced step (the fallback sweep's clock keeps running).
     store::SweepResult r;
@@ -534,8 +529,36 @@ unsigned Worker::drain_inbox() {
     return n;
 }
 
+void Worker::sync_eviction_log() {
+    // The log runs while the control plane asks for evicted events (the
+    // keys go back with the sweep steps); it starts empty and stops,
+    // dropping what it holds, when not.
+    const bool on =
+        p_.shared != nullptr && p_.shared->memory.log_evicted.load(std::memory_order_acquire) != 0;
+    if (on == eviction_log_on_) return;
+    evicted_keys_.clear();
+    evicted_keys_.limit = kSweepKeysMax;
+    shards_[p_.worker_id]->set_eviction_log(on ? &evicted_keys_ : nullptr);
+    eviction_log_on_ = on;
+}
+
+void Worker::apply_memory_policy() {
+    sync_eviction_log();  // first: a budget lowered after it was asked for is noted
+    const shm::MemoryPolicy& m = p_.shared->memory;
+    const uint32_t pages = m.max_pages.load(std::memory_order_relaxed);
+    const bool evict = m.evict.load(std::memory_order_relaxed) != 0;
+    if (pages == applied_max_pages_ && evict == applied_evict_) return;
+    applied_max_pages_ = pages;
+    applied_evict_ = evict;
+    // Past the new budget, pages are emptied now: their keys are evicted
+    // (and noted for Redis's evicted events) before the next request runs.
+    // (Each emptied page's items count in the shard's evictions.)
+    (void)shards_[p_.worker_id]->set_memory_policy(pages, evict, clock_.now());
+}
+
 void Worker::housekeep() {
     if (rcu_ != nullptr) rte_rcu_qsbr_quiescent(rcu_, p_.worker_id);
+    if (p_.shared != nullptr) apply_memory_policy();
     // The control plane paces the TTL sweep (run_sweep). Without it, the
     // owner frees expired items a little at a time itself (bounded), so
     // memory comes back without a full scan and without stalling RX.

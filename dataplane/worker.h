@@ -195,6 +195,11 @@ class Worker {
     uint64_t kernel_poll_cycles_ = 0;
     uint64_t next_kernel_poll_ = 0;  // TSC
     uint64_t last_paced_sweep_ = 0;  // TSC of the last kControlSweep (0: none yet)
+    // The shm::MemoryPolicy last applied to the shard (its defaults at start).
+    uint32_t applied_max_pages_ = shm::kAllPages;
+    bool applied_evict_ = true;
+    void apply_memory_policy();
+    void sync_eviction_log();
     store::SweepKeys sweep_keys_;    // a paced step's freed keys (want_keys)
     store::SweepKeys evicted_keys_;  // keys evicted since the last step (when wanted)
     bool eviction_log_on_ = false;

@@ -122,8 +122,8 @@ inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
 // 3: kernel_fragments; 4: sweep counters; 5: Item::expire_ms; 6: collections;
-// 7: cp.active_expire; 8: collections.list_packed_threshold
-inline constexpr uint32_t kLayoutVersion = 8;
+// 7: cp.active_expire; 8: collections.list_packed_threshold; 9: memory
+inline constexpr uint32_t kLayoutVersion = 9;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -234,6 +234,21 @@ struct alignas(64) CollectionSettings {
 };
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 
+// Redis's CONFIG SET maxmemory / maxmemory-policy: each owner's page budget
+// and whether its writes may evict. The control plane writes them (and
+// their defaults when it attaches); each owner applies a change at its next
+// housekeeping (store::Shard::set_memory_policy); the main lcore puts the
+// defaults back when a control plane dies, so no budget outlives it.
+inline constexpr uint32_t kAllPages = UINT32_MAX;
+struct alignas(64) MemoryPolicy {
+    std::atomic<uint32_t> max_pages{kAllPages};  // per shard; cp: wo; dp: owner ro, main wo (death)
+    std::atomic<uint8_t> evict{1};  // 0: noeviction; cp: wo; dp: owner ro, main wo (death)
+    // Whether owners note the keys they evict (Redis's evicted events, which
+    // travel with the sweep steps): cp: wo (notify flags); dp: owner ro,
+    // main wo (death).
+    std::atomic<uint8_t> log_evicted{0};
+};
+
 struct alignas(64) DataplaneShm {
     uint64_t magic = kDataplaneMagic;          // dp: main wo at start; cp: ro (attach check)
     uint32_t layout_version = kLayoutVersion;  // dp: main wo at start; cp: ro
@@ -251,6 +266,7 @@ struct alignas(64) DataplaneShm {
     LcoreStats lcores[kMaxWorkers];          // see LcoreStats
     ControlPlaneShm cp;                      // see ControlPlaneShm
     CollectionSettings collections;          // see CollectionSettings
+    MemoryPolicy memory;                     // see MemoryPolicy
 };
 static_assert(sizeof(DataplaneShm) % 64 == 0);
 static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);

@@ -175,6 +175,14 @@ class Shard {
     // Owner only: where evicted keys are noted from now on (Redis's evicted
     // events), or nullptr for nowhere. The owner drains it.
     void set_eviction_log(SweepKeys* log) { eviction_log_ = log; }
+    // Owner only: Redis's maxmemory and maxmemory-policy. At most
+    // `max_pages` pages hold items (shm::kAllPages: all); pages past it are
+    // emptied now, whole, from the classes holding the most (their keys
+    // evicted: noted in the eviction log). `evict` false (noeviction): a
+    // store that needs memory fails with kNoMemory instead of evicting.
+    // Returns the pages given back.
+    uint32_t set_memory_policy(uint32_t max_pages, bool evict, UnixTime now);
+    bool evicts() const { return evict_; }
 
     // Building blocks for commands that need more than store() (meta).
     // allocate(): a chunk for `key` + `value_len` bytes, header written
@@ -241,6 +249,11 @@ class Shard {
     Item* alloc_chunk(uint8_t class_id, UnixTime now);
     bool evict_one(uint8_t class_id, UnixTime now);
     bool move_page(uint8_t from, uint8_t to, UnixTime now);
+    // Empties one page of class `from` (its items evicted, or counted
+    // expired) and detaches it, after a grace period; kNoPage if none can go.
+    uint32_t empty_page(uint8_t from, UnixTime now);
+    // The class holding the most pages other than `except`, or kNoClass.
+    uint8_t fullest_class(uint8_t except) const;
     void maybe_rebalance(UnixTime now);
     void wait_grace_period();
     void release(Item* it);  // index erase + slab free
@@ -260,6 +273,7 @@ class Shard {
     uint64_t now_ms_ = 0;
     const Item* pinned_ = nullptr;
     SweepKeys* eviction_log_ = nullptr;
+    bool evict_ = true;
     uint64_t evictions_since_rebalance_ = 0;
     uint64_t n_ttl_items_ = 0;
     // sweep() cursor

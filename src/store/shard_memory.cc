@@ -3,6 +3,8 @@
 #include <rte_cycles.h>
 #include <rte_pause.h>
 
+#include <algorithm>
+
 #include "common/assert.h"
 #include "store/exptime.h"
 #include "store/shard.h"
@@ -45,13 +47,14 @@ StoreStatus Shard::link(const KeyRef& k, Item* fresh) {
         // No key slot: free one by evicting from the same class (an
         // undersized index trades hit ratio, never correctness).
         ++stats_.index_full;
-        if (!evict_one(fresh->class_id, 0)) break;
+        if (!evict_ || !evict_one(fresh->class_id, 0)) break;
     }
     return StoreStatus::kNoMemory;
 }
 
 Item* Shard::alloc_chunk(uint8_t class_id, UnixTime now) {
     if (Item* it = slab_.alloc(class_id)) return it;
+    if (!evict_) return nullptr;  // noeviction: the store fails instead
     const SlabClass& c = slab_.cls(class_id);
     if (c.n_pages > 0 && evict_one(class_id, now)) {
         maybe_rebalance(now);
@@ -59,17 +62,38 @@ Item* Shard::alloc_chunk(uint8_t class_id, UnixTime now) {
     }
     // The class owns no page (or everything in it is pinned): take a page
     // from the class that holds the most.
+    const uint8_t victim = fullest_class(class_id);
+    if (victim != kNoClass && move_page(victim, class_id, now)) return slab_.alloc(class_id);
+    return nullptr;
+}
+
+uint8_t Shard::fullest_class(uint8_t except) const {
     uint8_t victim = kNoClass;
     uint32_t most = 0;
     for (size_t i = 0; i < slab_.n_classes(); ++i) {
         const auto id = static_cast<uint8_t>(i);
-        if (id != class_id && slab_.cls(id).n_pages > most) {
+        if (id != except && slab_.cls(id).n_pages > most) {
             most = slab_.cls(id).n_pages;
             victim = id;
         }
     }
-    if (victim != kNoClass && move_page(victim, class_id, now)) return slab_.alloc(class_id);
-    return nullptr;
+    return victim;
+}
+
+uint32_t Shard::set_memory_policy(uint32_t max_pages, bool evict, UnixTime now) {
+    evict_ = evict;
+    const uint32_t limit = std::min(max_pages, slab_.n_pages());
+    slab_.set_page_limit(limit);
+    uint32_t given = 0;
+    while (slab_.n_used_pages() > limit) {
+        const uint8_t victim = fullest_class(kNoClass);
+        if (victim == kNoClass) break;
+        const uint32_t page = empty_page(victim, now);
+        if (page == kNoPage) break;
+        slab_.release_page(page);
+        ++given;
+    }
+    return given;
 }
 
 bool Shard::evict_one(uint8_t class_id, UnixTime now) {
@@ -122,14 +146,22 @@ void Shard::wait_grace_period() {
 }
 
 bool Shard::move_page(uint8_t from, uint8_t to, UnixTime now) {
+    const uint32_t page = empty_page(from, now);
+    if (page == kNoPage) return false;
+    slab_.attach_page(page, to);
+    ++stats_.page_moves;
+    return true;
+}
+
+uint32_t Shard::empty_page(uint8_t from, UnixTime now) {
     SlabClass& src = slab_.cls(from);
-    if (src.n_pages == 0) return false;
+    if (src.n_pages == 0) return kNoPage;
     // Prefer the page under the victim's hand: its items were looked at
     // longest ago. Skip a page holding the pinned item.
     uint32_t page = src.hand_page != kNoPage ? src.hand_page : src.first_page;
     if (pinned_ != nullptr && slab_.page_of(pinned_) == page && slab_.contains(pinned_)) {
         page = slab_.page(page).next != kNoPage ? slab_.page(page).next : src.first_page;
-        if (slab_.page_of(pinned_) == page) return false;
+        if (slab_.page_of(pinned_) == page) return kNoPage;
     }
     for (uint32_t i = 0; i < src.chunks_per_page; ++i) {
         Item* it = slab_.chunk(page, i);
@@ -144,13 +176,11 @@ bool Shard::move_page(uint8_t from, uint8_t to, UnixTime now) {
     }
     slab_.detach_page(page);
     wait_grace_period();
-    slab_.attach_page(page, to);
-    ++stats_.page_moves;
     if (sweep_page_ == page) {
         sweep_chunk_ = 0;
         sweep_min_ = 0;
     }
-    return true;
+    return page;
 }
 
 void Shard::maybe_rebalance(UnixTime now) {

@@ -76,6 +76,14 @@ uint8_t Slab::search_class(size_t total) const {
     return static_cast<uint8_t>(lo);
 }
 
+void Slab::release_page(uint32_t page_id) {
+    PageDesc& pd = pages_[page_id];
+    pd.min_expiry = 0;
+    pd.next = free_pages_head_;
+    free_pages_head_ = page_id;
+    ++n_free_pages_;
+}
+
 uint32_t Slab::take_free_page() {
     const uint32_t p = free_pages_head_;
     if (p == kNoPage) return kNoPage;
@@ -127,6 +135,7 @@ void Slab::attach_page(uint32_t page_id, uint8_t class_id) {
 Item* Slab::alloc(uint8_t class_id) {
     SlabClass& c = classes_[class_id];
     if (c.free_head == nullptr) {
+        if (n_used_pages() >= page_limit_) return nullptr;
         const uint32_t p = take_free_page();
         if (p == kNoPage) return nullptr;
         attach_page(p, class_id);

@@ -77,6 +77,13 @@ class Slab {
 
     uint32_t n_pages() const { return meta_.n_pages; }
     uint32_t n_free_pages() const { return n_free_pages_; }
+    uint32_t n_used_pages() const { return meta_.n_pages - n_free_pages_; }
+    // At most `n` pages in classes (Redis's maxmemory): alloc() takes no free
+    // page past it (the caller evicts, or fails). Default: every page.
+    void set_page_limit(uint32_t n) { page_limit_ = n; }
+    uint32_t page_limit() const { return page_limit_; }
+    // A detached page back to the free pool (a maxmemory that shrank).
+    void release_page(uint32_t page_id);
     PageDesc& page(uint32_t id) { return pages_[id]; }
     Item* chunk(uint32_t page_id, uint32_t index) {
         return reinterpret_cast<Item*>(base_ + size_t{page_id} * kPageSize +
@@ -111,6 +118,7 @@ class Slab {
     SlabClass* classes_;  // meta_.classes
     PageDesc* pages_;     // meta_.pages()
     uint32_t n_free_pages_ = 0;
+    uint32_t page_limit_ = UINT32_MAX;
     uint32_t free_pages_head_ = kNoPage;
     // class_for() of small items in one load: entry i is the class of an
     // item of 8*i bytes (most items are small; larger ones binary-search).

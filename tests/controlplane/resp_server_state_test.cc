@@ -59,7 +59,6 @@ TEST(RespServerState, ConfigFromTheControlPlaneConfig) {
     EXPECT_EQ(s.find_config("maxclients")->get(), "77");
     EXPECT_EQ(s.find_config("port")->set, nullptr);  // immutable
     EXPECT_EQ(s.find_config("maxmemory")->get(), "67108864");
-    EXPECT_EQ(s.find_config("maxmemory")->set, nullptr);
     EXPECT_EQ(s.find_config("nosuch"), nullptr);
     // No persistence: the value it has is taken, any other refused.
     EXPECT_FALSE(s.find_config("save")->set("").has_value());
@@ -83,7 +82,36 @@ TEST(RespServerState, PatternsMatchEachParameterOnce) {
     std::vector<std::string> names;
     for (const RespConfigParam* p : s.match_config(pats))
         names.push_back(p->name);
-    EXPECT_EQ(names, (std::vector<std::string>{"port", "maxclients", "maxmemory"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"port", "maxclients", "maxmemory", "maxmemory-policy"}));
+}
+
+// maxmemory lowers the owners' page budget (whole 1 MiB pages per shard);
+// the policy is allkeys-lru or noeviction, nothing else.
+TEST(RespServerState, MaxmemoryAndItsPolicyReachTheOwners) {
+    RespServerState s;
+    s.init(config::ControlplaneConfig{}, nullptr, 0, 64u << 20, nullptr, nullptr, 2);
+    const shm::MemoryPolicy& m = *s.memory;
+    EXPECT_EQ(m.max_pages.load(), shm::kAllPages);
+    EXPECT_EQ(s.find_config("maxmemory-policy")->get(), "allkeys-lru");
+    EXPECT_FALSE(s.find_config("maxmemory")->set("10mb").has_value());
+    EXPECT_EQ(m.max_pages.load(), 5u);  // 10 MiB over two shards
+    EXPECT_EQ(s.find_config("maxmemory")->get(), "10485760");
+    EXPECT_FALSE(s.find_config("maxmemory")->set("1").has_value());
+    EXPECT_EQ(m.max_pages.load(), 0u);  // none: everything goes
+    EXPECT_FALSE(s.find_config("maxmemory")->set("0").has_value());
+    EXPECT_EQ(m.max_pages.load(), shm::kAllPages);
+    EXPECT_EQ(s.find_config("maxmemory")->get(), "67108864");
+    EXPECT_TRUE(s.find_config("maxmemory")->set("1gb").has_value());  // above the memory
+    EXPECT_TRUE(s.find_config("maxmemory")->set("x").has_value());
+    EXPECT_EQ(m.max_pages.load(), shm::kAllPages);
+    EXPECT_FALSE(s.find_config("maxmemory-policy")->set("NOEVICTION").has_value());
+    EXPECT_EQ(m.evict.load(), 0);
+    EXPECT_EQ(s.find_config("maxmemory-policy")->get(), "noeviction");
+    EXPECT_TRUE(s.find_config("maxmemory-policy")->set("volatile-lru").has_value());
+    EXPECT_EQ(m.evict.load(), 0);
+    EXPECT_FALSE(s.find_config("maxmemory-policy")->set("allkeys-lru").has_value());
+    EXPECT_EQ(m.evict.load(), 1);
 }
 
 TEST(RespServerState, OtherGroupsAddTheirParameters) {

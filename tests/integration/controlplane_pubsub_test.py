@@ -588,6 +588,49 @@ class PubSubTest(unittest.TestCase):
             listener.close()
             c.close()
 
+    def test_maxmemory_empties_pages_and_noeviction_refuses_writes(self):
+        c = self.fulmar()
+        oom = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+
+        def evicted():
+            return int(re.search(rb"evicted_keys:(\d+)", c.cmd("info", "stats")).group(1))
+
+        try:
+            self.assertEqual(c.cmd("flushall"), b"+OK\r\n")
+            self.assertEqual(c.cmd("set", "mm.a", "v"), b"+OK\r\n")
+            # One byte: no page for anything; the owners empty theirs at once.
+            self.assertEqual(c.cmd("config", "set", "maxmemory", "1"), b"+OK\r\n")
+            deadline = time.monotonic() + 5
+            while c.cmd("dbsize") != b":0\r\n" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(c.cmd("dbsize"), b":0\r\n")
+            self.assertEqual(c.cmd("set", "mm.b", "v"), oom)
+            self.assertIn(b"maxmemory:1\r\n", c.cmd("info", "memory"))
+            self.assertEqual(c.cmd("config", "set", "maxmemory", "0"), b"+OK\r\n")
+            self.assertEqual(c.cmd("set", "mm.b", "v"), b"+OK\r\n")
+            # noeviction: once full, a write fails and nothing is evicted.
+            self.assertEqual(c.cmd("config", "set", "maxmemory-policy", "noeviction"),
+                             b"+OK\r\n")
+            before = evicted()
+            value = b"x" * 16000
+            replies = set()
+            for start in range(0, 8000, 500):
+                c.s.sendall(b"".join(enc(b"set", f"mm.{i}".encode(), value)
+                                     for i in range(start, start + 500)))
+                for _ in range(500):
+                    reply, c.buf = read_reply(c.s, c.buf)
+                    replies.add(reply)
+            self.assertEqual(replies, {b"+OK\r\n", oom})
+            self.assertEqual(evicted(), before)
+            self.assertEqual(c.cmd("get", "mm.b"), b"$1\r\nv\r\n")
+            self.assertEqual(c.cmd("config", "set", "maxmemory-policy", "volatile-lru")[:4],
+                             b"-ERR")
+        finally:
+            c.cmd("config", "set", "maxmemory", "0")
+            c.cmd("config", "set", "maxmemory-policy", "allkeys-lru")
+            c.cmd("flushall")
+            c.close()
+
     def test_an_idle_subscriber_is_not_closed_for_idleness(self):
         sub, idle = self.fulmar(), self.fulmar()
         try:

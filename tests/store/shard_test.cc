@@ -445,6 +445,49 @@ TEST_F(ShardTest, TheEvictionLogNamesEveryEvictedKey) {
     EXPECT_EQ(log.count, 0u);
 }
 
+// Redis's maxmemory and maxmemory-policy (store::Shard::set_memory_policy).
+TEST_F(ShardTest, AMemoryBudgetEmptiesPagesAndNoevictionFailsInsteadOfEvicting) {
+    auto s = make_shard(8 << 20);
+    SweepKeys log;
+    log.limit = 8 << 20;
+    s->set_eviction_log(&log);
+    char key[32];
+    const std::string v(1000, 'v');
+    auto put = [&](int i) {
+        const int n = snprintf(key, sizeof key, "m%07d", i);
+        return s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), v, {}, now());
+    };
+    for (int i = 0; i < 8000; ++i)  // more than 8 pages hold: all in use
+        ASSERT_EQ(put(i), StoreStatus::kStored);
+    ASSERT_EQ(s->slab().n_free_pages(), 0u);
+    const uint64_t items = s->n_items();
+    log.clear();
+    // Down to 2 pages: the rest emptied at once, their keys noted.
+    EXPECT_EQ(s->set_memory_policy(2, true, now()), s->slab().n_pages() - 2);
+    EXPECT_EQ(s->slab().n_used_pages(), 2u);
+    EXPECT_EQ(log.count, items - s->n_items());
+    // Writes still succeed by evicting within the budget.
+    for (int i = 8000; i < 9000; ++i)
+        ASSERT_EQ(put(i), StoreStatus::kStored);
+    EXPECT_LE(s->slab().n_used_pages(), 2u);
+    // noeviction: a write that needs memory fails, nothing is evicted.
+    const uint64_t evictions = s->stats().evictions;
+    s->set_memory_policy(2, false, now());
+    StoreStatus st = StoreStatus::kStored;
+    for (int i = 9000; i < 11000 && st == StoreStatus::kStored; ++i)
+        st = put(i);
+    EXPECT_EQ(st, StoreStatus::kNoMemory);
+    EXPECT_EQ(s->stats().evictions, evictions);
+    // None: every page emptied, no write fits. Back to every page: they do.
+    s->set_memory_policy(0, true, now());
+    EXPECT_EQ(s->n_items(), 0u);
+    EXPECT_EQ(put(1), StoreStatus::kNoMemory);
+    s->set_memory_policy(shm::kAllPages, true, now());
+    for (int i = 0; i < 8000; ++i)
+        ASSERT_EQ(put(i), StoreStatus::kStored);
+    EXPECT_EQ(s->slab().n_free_pages(), 0u);
+}
+
 TEST_F(ShardTest, CountsItemsWithATtlThroughEveryChange) {
     set("a", "v", 0, 100);
     set("b", "v", 0, 0);
