@@ -152,9 +152,9 @@ std::string_view QuicklistView::node_bytes(uint32_t i) const {
     if (!node_compressed(i)) return stored;
     const uint32_t raw = lzf_raw_size(stored);  // checked by parse: not 0
     if (inflated_.empty()) inflated_.resize(nodes_);
-    std::unique_ptr<char[]>& buf = inflated_[i];
+    std::shared_ptr<char[]>& buf = inflated_[i];
     if (buf == nullptr) {
-        auto fresh = std::make_unique_for_overwrite<char[]>(raw);
+        auto fresh = std::make_shared_for_overwrite<char[]>(raw);
         if (!inflate_into(stored, raw, fresh.get())) return {};
         buf = std::move(fresh);
     }

@@ -126,7 +126,9 @@ class QuicklistView {
     std::vector<uint32_t> offsets_;
     // Inflated compressed nodes, by node (empty until one is read): a
     // reader's views point here, so each node inflates once per view.
-    mutable std::vector<std::unique_ptr<char[]>> inflated_;
+    // Shared, so that a copy of the view keeps the views it was handed
+    // valid (QuicklistView stays copyable).
+    mutable std::vector<std::shared_ptr<char[]>> inflated_;
 };
 
 // LZF-inflates one compressed node's stored bytes ({raw size u32, LZF
