@@ -131,17 +131,18 @@ void add_collection_config(RespServerState& state, shm::CollectionSettings& c) {
     };
     state.add_config({"list-max-listpack-size", get_fill, set_fill});
     state.add_config({"list-max-ziplist-size", get_fill, set_fill});
-    // Nodes are never compressed: 0 is the only depth there is.
-    state.add_config({"list-compress-depth", [] { return std::string("0"); },
-                      [](std::string_view v) -> std::optional<std::string> {
-                          std::string error;
-                          const auto n = parse_config_number(v, 0, INT_MAX, false, false, error);
-                          if (!n) return error;
-                          if (*n == 0) return std::nullopt;
-                          return std::string(
-                              "not supported: list nodes are never compressed (LZF), so "
-                              "list-compress-depth stays 0");
-                      }});
+    // Lists: nodes this far from both ends are LZF-compressed from each
+    // list's next write on (resp_quicklist.h); Redis 7.0.15's 0..INT_MAX.
+    state.add_config(
+        {"list-compress-depth",
+         [&c] { return fmt::format("{}", c.list_compress_depth.load(std::memory_order_relaxed)); },
+         [&c](std::string_view v) -> std::optional<std::string> {
+             std::string error;
+             const auto n = parse_config_number(v, 0, INT_MAX, false, false, error);
+             if (!n) return error;
+             c.list_compress_depth.store(static_cast<int32_t>(*n), std::memory_order_relaxed);
+             return std::nullopt;
+         }});
 
     // Sets and hashes: the owners encode each write by these (intset or
     // hashtable, listpack or hashtable: coll::EncodePolicy). Redis 7.0.15's

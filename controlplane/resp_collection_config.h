@@ -5,8 +5,9 @@
 // the owner workers, which run every write, read them.
 //
 // Control plane loop thread (the CONFIG registry is RespServerState's).
-// list-compress-depth refuses any depth but 0 (nodes are never compressed):
-// never a silent no-op.
+// list-compress-depth is real: the owners keep list nodes farther than that
+// from both ends LZF-compressed (engine/resp_quicklist.h), each list from
+// its next write on.
 #pragma once
 
 #include <cstdint>

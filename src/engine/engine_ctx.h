@@ -42,21 +42,23 @@ inline bool mc_item_fits(size_t key_len, size_t value_len) {
 using EngineStats = shm::EngineStats;
 
 // The collection encoding limits a write obeys, as CONFIG last set them
-// (shm::CollectionSettings): lists' node bound now; sets' and hashes'
-// bounds for their encodings to come.
+// (shm::CollectionSettings): lists' node bound and compression depth, sets'
+// and hashes' encoding bounds.
 struct CollectionLimits {
     int32_t list_max_listpack_size = -2;
     int64_t set_max_intset_entries = 512;
     int64_t hash_max_listpack_entries = 512;
     int64_t hash_max_listpack_value = 64;
     int64_t list_packed_threshold = int64_t{1} << 30;
+    int32_t list_compress_depth = 0;
 
     static CollectionLimits load(const shm::CollectionSettings& c) {
         return {c.list_max_listpack_size.load(std::memory_order_relaxed),
                 c.set_max_intset_entries.load(std::memory_order_relaxed),
                 c.hash_max_listpack_entries.load(std::memory_order_relaxed),
                 c.hash_max_listpack_value.load(std::memory_order_relaxed),
-                c.list_packed_threshold.load(std::memory_order_relaxed)};
+                c.list_packed_threshold.load(std::memory_order_relaxed),
+                c.list_compress_depth.load(std::memory_order_relaxed)};
     }
 };
 

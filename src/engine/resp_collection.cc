@@ -210,8 +210,10 @@ bool entry_at(const unsigned char* p, const unsigned char* end, std::string_view
 bool decode(std::string_view value, std::vector<std::string_view>& out) {
     out.clear();
     if (!value.empty() && static_cast<uint8_t>(value[0]) == kQuicklist) {
+        // Views into a compressed node would outlive the buffer it inflates
+        // into: such a list decodes through the Entries form only.
         QuicklistView v;
-        return v.parse(value) && v.decode_all(out);
+        return v.parse(value) && v.compressed_nodes() == 0 && v.decode_all(out);
     }
     Hashed h;
     if (parse_hashed(value, h))
@@ -225,6 +227,26 @@ bool decode(std::string_view value, std::vector<std::string_view>& out) {
 bool decode(std::string_view value, Entries& out) {
     uint32_t n = 0;
     const char* ints = parse_intset(value, n);
+    if (ints == nullptr && !value.empty() && static_cast<uint8_t>(value[0]) == kQuicklist) {
+        out.clear();
+        out.text.clear();
+        QuicklistView v;
+        if (!v.parse(value) || !v.decode_all(out)) return false;
+        if (v.compressed_nodes() == 0) return true;
+        // Inflated entries live in the view: copied into out.text (sized
+        // whole first, so the views below never move).
+        size_t total = 0;
+        for (std::string_view e : out)
+            total += e.size();
+        out.text.resize(total);
+        char* p = out.text.data();
+        for (std::string_view& e : out) {
+            if (!e.empty()) std::memcpy(p, e.data(), e.size());
+            e = std::string_view(p, e.size());
+            p += e.size();
+        }
+        return true;
+    }
     if (ints == nullptr) {
         out.text.clear();
         return decode(value, static_cast<std::vector<std::string_view>&>(out));

@@ -77,7 +77,8 @@ bool resp_block_timeout_ms(std::string_view arg, int64_t& ms, std::string_view& 
 namespace {
 
 using namespace resp;
-using Entries = std::vector<std::string_view>;
+// coll::Entries: a list with compressed nodes decodes into its text.
+using Entries = coll::Entries;
 constexpr store::ItemType kList = store::ItemType::kList;
 
 // ---- shared pieces ---------------------------------------------------------
@@ -124,12 +125,14 @@ bool resolve_range(int64_t start, int64_t stop, size_t len, size_t& from, size_t
     return true;
 }
 
-// list-max-listpack-size as CONFIG last set it, and the size from which an
-// element gets a node of its own (DEBUG QUICKLIST-PACKED-THRESHOLD).
+// list-max-listpack-size as CONFIG last set it, the size from which an
+// element gets a node of its own (DEBUG QUICKLIST-PACKED-THRESHOLD), and
+// list-compress-depth.
 coll::ListFill fill_of(const EngineCtx& ctx) {
     const CollectionLimits l = ctx.limits();
     return coll::ListFill{l.list_max_listpack_size,
-                          static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1))};
+                          static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),
+                          l.list_compress_depth};
 }
 
 bool write_ok(coll::WriteStatus st, ReplySink& out) {

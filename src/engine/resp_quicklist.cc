@@ -1,6 +1,8 @@
 // The quicklist encoding of lists; see resp_quicklist.h.
 #include "engine/resp_quicklist.h"
 
+#include <lzf.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -24,7 +26,57 @@ void store_u32(char* p, uint32_t v) {
     std::memcpy(p, &v, sizeof v);
 }
 
+// A compressed node's raw size from its header, 0 when the header cannot
+// be one (too short, a size no node has, or no smaller than the LZF form:
+// a node is stored compressed only when that saves bytes).
+uint32_t lzf_raw_size(std::string_view stored) {
+    if (stored.size() <= kQlLzfHeaderSize) return 0;
+    const uint32_t raw = load_u32(stored.data());
+    if (raw > kQlMaxNodeRaw || raw <= stored.size() - kQlLzfHeaderSize) return 0;
+    return raw;
+}
+
+// Inflates `stored` (checked by lzf_raw_size: `raw` bytes) into dst; liblzf
+// bounds both its input and its output, so corrupt bytes fail here.
+bool inflate_into(std::string_view stored, uint32_t raw, char* dst) {
+    const auto in_len = static_cast<unsigned int>(stored.size() - kQlLzfHeaderSize);
+    const unsigned int got = lzf_decompress(stored.data() + kQlLzfHeaderSize, in_len, dst, raw);
+    return got == raw;
+}
+
+// Redis's __quicklistCompressNode: the LZF form of a node's `raw` bytes
+// into out, or false when the node is too small or does not shrink by
+// MIN_COMPRESS_IMPROVE (it stays raw).
+bool deflate_node(std::string_view raw, std::string& out) {
+    if (raw.size() < kQlMinCompressBytes || raw.size() > kQlMaxNodeRaw) return false;
+    out.resize(kQlLzfHeaderSize + raw.size());
+    const auto len = static_cast<unsigned int>(raw.size());
+    const unsigned int got = lzf_compress(raw.data(), len, out.data() + kQlLzfHeaderSize, len);
+    if (got == 0 || got + kQlMinCompressImprove >= raw.size()) return false;
+    store_u32(out.data(), len);
+    out.resize(kQlLzfHeaderSize + got);
+    return true;
+}
+
 }  // namespace
+
+bool inflate_node(std::string_view stored, std::string& out) {
+    const uint32_t raw = lzf_raw_size(stored);
+    if (raw == 0) return false;
+    out.resize(raw);
+    return inflate_into(stored, raw, out.data());
+}
+
+bool quicklist_stats(std::string_view value, QuicklistStats& out) {
+    QuicklistView v;
+    if (!v.parse(value)) return false;
+    out.entries = v.size();
+    out.nodes = v.nodes();
+    out.compressed_nodes = v.compressed_nodes();
+    out.uncompressed_size = v.uncompressed_size();
+    out.stored_size = value.size();
+    return true;
+}
 
 bool ListFill::allows(uint32_t count, size_t bytes_after) const {
     if (count == 0) return true;
@@ -41,6 +93,9 @@ bool ListFill::allows(uint32_t count, size_t bytes_after) const {
 bool QuicklistView::parse(std::string_view value) {
     value_ = value;
     offsets_.clear();
+    inflated_.clear();
+    compressed_ = 0;
+    raw_total_ = 0;
     if (value.size() < kQlHeaderSize || static_cast<uint8_t>(value[0]) != kQuicklist) return false;
     n_ = load_u32(value.data() + 1);
     nodes_ = load_u32(value.data() + 5);
@@ -52,11 +107,21 @@ bool QuicklistView::parse(std::string_view value) {
     for (uint32_t i = 0; i < nodes_; ++i) {
         const char* d = value.data() + kQlHeaderSize + size_t{i} * kQlDirEntrySize;
         const uint32_t count = load_u32(d);
-        const uint32_t bytes = load_u32(d + 4);
-        if (count == 0 || bytes < count || bytes > value.size() - off) return false;
+        const uint32_t word = load_u32(d + 4);
+        const uint32_t bytes = word & ~kQlNodeCompressed;
+        if (count == 0 || bytes > value.size() - off) return false;
+        // Each entry takes at least a byte of the node's raw bytes.
+        uint32_t raw = bytes;
+        if ((word & kQlNodeCompressed) != 0) {
+            raw = lzf_raw_size(value.substr(off, bytes));
+            if (raw == 0) return false;
+            ++compressed_;
+        }
+        if (raw < count) return false;
         offsets_.push_back(static_cast<uint32_t>(off));
         off += bytes;
         total += count;
+        raw_total_ += raw;
     }
     return off == value.size() && total == n_ && (n_ == 0) == (nodes_ == 0);
 }
@@ -65,10 +130,35 @@ uint32_t QuicklistView::node_entries(uint32_t i) const {
     return load_u32(value_.data() + kQlHeaderSize + size_t{i} * kQlDirEntrySize);
 }
 
-std::string_view QuicklistView::node_bytes(uint32_t i) const {
+bool QuicklistView::node_compressed(uint32_t i) const {
+    return (load_u32(value_.data() + kQlHeaderSize + size_t{i} * kQlDirEntrySize + 4) &
+            kQlNodeCompressed) != 0;
+}
+
+std::string_view QuicklistView::stored_bytes(uint32_t i) const {
     const uint32_t bytes =
-        load_u32(value_.data() + kQlHeaderSize + size_t{i} * kQlDirEntrySize + 4);
+        load_u32(value_.data() + kQlHeaderSize + size_t{i} * kQlDirEntrySize + 4) &
+        ~kQlNodeCompressed;
     return value_.substr(offsets_[i], bytes);
+}
+
+uint32_t QuicklistView::node_raw_size(uint32_t i) const {
+    const std::string_view stored = stored_bytes(i);
+    return node_compressed(i) ? lzf_raw_size(stored) : static_cast<uint32_t>(stored.size());
+}
+
+std::string_view QuicklistView::node_bytes(uint32_t i) const {
+    const std::string_view stored = stored_bytes(i);
+    if (!node_compressed(i)) return stored;
+    const uint32_t raw = lzf_raw_size(stored);  // checked by parse: not 0
+    if (inflated_.empty()) inflated_.resize(nodes_);
+    std::shared_ptr<char[]>& buf = inflated_[i];
+    if (buf == nullptr) {
+        auto fresh = std::make_shared_for_overwrite<char[]>(raw);
+        if (!inflate_into(stored, raw, fresh.get())) return {};
+        buf = std::move(fresh);
+    }
+    return {buf.get(), raw};
 }
 
 uint32_t QuicklistView::locate(size_t index, size_t& first) const {
@@ -129,6 +219,7 @@ bool QuicklistView::decode_all(std::vector<std::string_view>& out) const {
 // ---- QuicklistBuilder ------------------------------------------------------
 
 void QuicklistBuilder::copy_node(std::string_view bytes, uint32_t count) {
+    planned_ = false;
     nodes_.push_back(Node{.count = count,
                           .bytes = static_cast<uint32_t>(bytes.size()),
                           .verbatim = bytes,
@@ -136,8 +227,23 @@ void QuicklistBuilder::copy_node(std::string_view bytes, uint32_t count) {
     n_ += count;
 }
 
+void QuicklistBuilder::copy_node(const QuicklistView& v, uint32_t i) {
+    if (!v.node_compressed(i)) {
+        copy_node(v.stored_bytes(i), v.node_entries(i));
+        return;
+    }
+    planned_ = false;
+    nodes_.push_back(Node{.count = v.node_entries(i),
+                          .bytes = v.node_raw_size(i),
+                          .packed = v.stored_bytes(i),
+                          .src = &v,
+                          .src_index = i});
+    n_ += v.node_entries(i);
+}
+
 void QuicklistBuilder::pack(std::span<const std::string_view> entries, bool from_right) {
     if (entries.empty()) return;
+    planned_ = false;
     const size_t base = entries_.size();
     entries_.insert(entries_.end(), entries.begin(), entries.end());
     n_ += static_cast<uint32_t>(entries.size());
@@ -181,28 +287,83 @@ void QuicklistBuilder::pack(std::span<const std::string_view> entries, bool from
     nodes_.insert(nodes_.end(), rev.rbegin(), rev.rend());
 }
 
+void QuicklistBuilder::plan() const {
+    if (planned_) return;
+    planned_ = true;
+    out_.clear();
+    out_.resize(nodes_.size());  // never resized below: views into buf stay put
+    const size_t n = nodes_.size();
+    const auto depth = static_cast<size_t>(std::max(fill_.compress_depth, 0));
+    for (size_t i = 0; i < n; ++i) {
+        const Node& node = nodes_[i];
+        Out& o = out_[i];
+        // Redis's __quicklistCompress: the `depth` nodes at each end stay
+        // raw, every other one is compressed when it pays.
+        const bool interior = depth > 0 && i >= depth && i + depth < n;
+        if (!node.packed.empty()) {
+            // Copied compressed: kept so unless the depth now says raw. A
+            // node that no longer inflates stays as it was stored.
+            const std::string_view raw =
+                interior ? std::string_view{} : node.src->node_bytes(node.src_index);
+            o.compressed = raw.empty();
+            o.bytes = o.compressed ? node.packed : raw;
+            continue;
+        }
+        std::string_view raw = node.verbatim;
+        if (raw.empty() && interior) {
+            o.buf.resize(node.bytes);
+            char* p = o.buf.data();
+            for (size_t j = node.first; j < node.first + node.count; ++j)
+                p = put_entry(p, entries_[j]);
+        }
+        if (interior) {
+            std::string lzf;
+            if (deflate_node(raw.empty() ? std::string_view(o.buf) : raw, lzf)) {
+                o.buf = std::move(lzf);
+                o.compressed = true;
+                o.bytes = o.buf;
+                continue;
+            }
+            if (raw.empty()) raw = o.buf;
+        }
+        o.bytes = raw;  // empty: write() packs the entries in place
+    }
+}
+
+uint32_t QuicklistBuilder::compressed_nodes() const {
+    plan();
+    return static_cast<uint32_t>(
+        std::count_if(out_.begin(), out_.end(), [](const Out& o) { return o.compressed; }));
+}
+
 size_t QuicklistBuilder::encoded_size() const {
+    plan();
     size_t n = kQlHeaderSize + nodes_.size() * kQlDirEntrySize;
-    for (const Node& node : nodes_)
-        n += node.bytes;
+    for (size_t i = 0; i < nodes_.size(); ++i)
+        n += out_[i].bytes.empty() ? nodes_[i].bytes : out_[i].bytes.size();
     return n;
 }
 
 void QuicklistBuilder::write(char* dst) const {
+    plan();
     dst[0] = static_cast<char>(kQuicklist);
     store_u32(dst + 1, n_);
     store_u32(dst + 5, static_cast<uint32_t>(nodes_.size()));
     char* dir = dst + kQlHeaderSize;
     char* p = dir + nodes_.size() * kQlDirEntrySize;
-    for (const Node& node : nodes_) {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+        const Node& node = nodes_[i];
+        const Out& o = out_[i];
         store_u32(dir, node.count);
-        store_u32(dir + 4, node.bytes);
         dir += kQlDirEntrySize;
-        if (!node.verbatim.empty()) {
-            std::memmove(p, node.verbatim.data(), node.verbatim.size());
-            p += node.verbatim.size();
+        if (!o.bytes.empty()) {
+            const auto len = static_cast<uint32_t>(o.bytes.size());
+            store_u32(dir - 4, o.compressed ? len | kQlNodeCompressed : len);
+            std::memmove(p, o.bytes.data(), o.bytes.size());
+            p += o.bytes.size();
             continue;
         }
+        store_u32(dir - 4, node.bytes);
         for (size_t j = node.first; j < node.first + node.count; ++j)
             p = put_entry(p, entries_[j]);
     }
@@ -230,7 +391,7 @@ bool splice(const QuicklistView* old, size_t from, size_t erase,
         lo_first = n - old->node_entries(lo);
     }
     for (uint32_t i = 0; i < lo; ++i)
-        b.copy_node(old->node_bytes(i), old->node_entries(i));
+        b.copy_node(*old, i);
     std::vector<std::string_view> touched;
     for (uint32_t i = lo; i <= hi; ++i)
         if (!decode_node(old->node_bytes(i), old->node_entries(i), touched)) return false;
@@ -244,7 +405,7 @@ bool splice(const QuicklistView* old, size_t from, size_t erase,
     // A push to the head fills the head node before making new ones.
     b.pack(merged, from == 0 && erase == 0);
     for (uint32_t i = hi + 1; i < old->nodes(); ++i)
-        b.copy_node(old->node_bytes(i), old->node_entries(i));
+        b.copy_node(*old, i);
     return true;
 }
 

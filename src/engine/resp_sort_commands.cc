@@ -339,7 +339,8 @@ void op_sort(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Reply
         entries.push_back(row ? std::string_view(*row) : std::string_view());
     const CollectionLimits l = ctx.limits();
     const coll::ListFill fill{l.list_max_listpack_size,
-                              static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1))};
+                              static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),
+                              l.list_compress_depth};
     const coll::WriteStatus ws =
         coll::write(s, dest, store::ItemType::kList, entries, 0, now, fill);
     if (ws != coll::WriteStatus::kStored && ws != coll::WriteStatus::kDeleted) {

@@ -122,7 +122,8 @@ inline constexpr uint32_t kMaxWorkers = 128;
 // RCU reader thread ids the control plane may register, after the workers'.
 inline constexpr uint32_t kMaxCpReaders = 8;
 // 3: kernel_fragments; 4: sweep counters; 5: Item::expire_ms; 6: collections;
-// 7: cp.active_expire; 8: collections.list_packed_threshold; 9: memory
+// 7: cp.active_expire; 8: collections.list_packed_threshold; 9: memory,
+// collections.list_compress_depth
 inline constexpr uint32_t kLayoutVersion = 9;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
@@ -231,6 +232,9 @@ struct alignas(64) CollectionSettings {
     // DEBUG QUICKLIST-PACKED-THRESHOLD: a list element of at least this
     // many bytes gets a node of its own (Redis's plain node); 1 GiB.
     std::atomic<int64_t> list_packed_threshold{int64_t{1} << 30};  // cp: wo; dp: owner ro
+    // list-compress-depth: list nodes this far from both ends are kept
+    // LZF-compressed (engine/resp_quicklist.h); 0: none.
+    std::atomic<int32_t> list_compress_depth{0};  // cp: wo (CONFIG SET); dp: owner ro
 };
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 
