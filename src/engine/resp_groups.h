@@ -29,6 +29,8 @@ std::span<const RespCommand> resp_set_commands();
 std::span<const RespCommand> resp_hash_commands();
 // OBJECT: what a key's value is encoded as (resp_object_commands.cc).
 std::span<const RespCommand> resp_object_commands();
+// DUMP and RESTORE: Redis's RDB payloads (resp_dump_commands.cc).
+std::span<const RespCommand> resp_dump_commands();
 
 // The server's and the connection's commands (HELLO, CLIENT, INFO, CONFIG,
 // MULTI...; most answered by the control plane's session) and COMMAND
