@@ -6,7 +6,8 @@
 //
 // Control plane loop thread (the CONFIG registry is RespServerState's).
 // list-compress-depth refuses any depth but 0 (nodes are never compressed):
-// never a silent no-op.
+// never a silent no-op. sanitize-dump-payload is "yes" and stays so
+// (RESTORE always validates payloads whole).
 #pragma once
 
 #include <cstdint>
