@@ -8,6 +8,7 @@
 #include <lzf.h>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <cstring>
 #include <unordered_set>
@@ -384,8 +385,8 @@ bool add(Loaded& out, std::string_view e, Reader& r) {
 }
 bool add_int(Loaded& out, int64_t v, Reader& r) {
     char buf[24];
-    const auto end = fmt::format_to(buf, "{}", v);
-    return add(out, std::string_view(buf, static_cast<size_t>(end - buf)), r);
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);
+    return add(out, std::string_view(buf, static_cast<size_t>(res.ptr - buf)), r);
 }
 
 // A listpack's entries appended to out; the number added in `n`. Every

@@ -22,7 +22,8 @@
 // past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to), the
 // list writes (lpush rpush lpop rpop lset lrem ltrim linsert, del when a
 // list is left empty; LMOVE and RPOPLPUSH as a push and a pop), SADD SREM
-// SPOP, HSET HMSET HSETNX HDEL HINCRBY HINCRBYFLOAT.
+// SPOP, HSET HMSET HSETNX HDEL HINCRBY HINCRBYFLOAT, RESTORE (new, restore;
+// del for a past TTL over a key REPLACE named).
 // Expired events of the paced sweep travel with the sweep's reply instead
 // (dataplane/handoff.h SweepStep::keys). Not yet: evicted events
 // (controlplane/README.md), keymiss from the control plane's reads, SMOVE
