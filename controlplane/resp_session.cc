@@ -156,7 +156,7 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     if (c.spec.has(engine::kCmdSession)) return run_session(c, req, out);
     if (!engine::resp_check(c, req, out)) return Step::kNext;
     engine::EngineCtx& ctx = *deps_.ctx;
-    if (c.spec.has(engine::kCmdRead)) {
+    if (c.reads(req)) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;
         expired_.clear();

@@ -142,10 +142,8 @@ void RespSession::signal_keys(const RespCommand& c, const RespRequest& req) {
     if (blocking_ == nullptr || !blocking_->any() || !c.spec.has(engine::kCmdWrite) ||
         c.spec.keys.none())
         return;
-    const engine::KeySpec k = c.spec.keys;
-    const size_t last = k.last_key(req.args);
-    for (size_t i = static_cast<size_t>(k.first); i <= last && i < req.args.size();
-         i += static_cast<size_t>(k.step))
+    // Every key it may write, SORT's STORE destination included.
+    for (size_t i : engine::resp_key_positions(c, req.args))
         blocking_->signal(req.args[i]);
 }
 

@@ -55,7 +55,8 @@ void SweepDriver::on_reply(const OwnerReply& r, double now) {
                                 .pages_used = st.pages_used,
                                 .n_pages = st.n_pages,
                                 .cycles = st.cycles,
-                                .ttl_items = st.ttl_items},
+                                .ttl_items = st.ttl_items,
+                                .mid_page = st.mid_page != 0},
                     now);
     if (was_running && !pacer_.full_pass_running()) {
         auto waiters = std::move(pass_waiters_);

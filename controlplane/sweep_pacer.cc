@@ -39,13 +39,14 @@ void SweepPacer::advance(ShardPace& s, double now) {
     }
     if (now - s.last_control >= kControlPeriod) {
         s.last_control = now;
-        control(s);
+        control(s, now);
     }
 }
 
-void SweepPacer::control(ShardPace& s) {
+void SweepPacer::control(ShardPace& s, double now) {
     const double share = s.expired_share;
-    if (share > cfg_.goal)
+    const bool stuck = s.stuck_since >= 0 && now - s.stuck_since >= kStuckPage;
+    if (share > cfg_.goal || stuck)
         s.rate *= 2.0;
     else if (share > cfg_.goal / 2)
         s.rate *= 1.25;
@@ -92,6 +93,13 @@ void SweepPacer::on_reply(size_t shard, const SweepReport& r, double now) {
     s.cycles += r.cycles;
     s.window_cycles += r.cycles;
     s.ttl_items = r.ttl_items;
+    // A step that finished no page and stopped inside one: it spent its
+    // whole budget on that due page (it may have started partway).
+    if (r.mid_page && r.pages_done == 0) {
+        if (s.stuck_since < 0) s.stuck_since = now;
+    } else {
+        s.stuck_since = -1;
+    }
     if (!s.in_pass) s.tokens -= static_cast<double>(r.cycles);
     // Cost per unit of budget (a skipped page's descriptor is one).
     const uint32_t work = r.chunks + r.pages_skipped;

@@ -21,7 +21,13 @@
 //   rate        chunks per second to visit; every kControlPeriod: x2 while
 //               the share is above the goal, x1.25 above goal/2, x0.85 under
 //               goal/8, held between (a dead band, so it settles instead of
-//               oscillating around the goal); within [kMinRate, the CPU cap].
+//               oscillating around the goal); x2 too while the steps have
+//               stayed on one due page for kStuckPage (a due page holds an
+//               expired item; a large page of small chunks with a few TTL'd
+//               items among live ones shows no expired share until the sweep
+//               reaches them, and would take seconds at kMinRate: Redis
+//               frees such keys within about a second); within [kMinRate,
+//               the CPU cap].
 //   CPU cap     a bucket of cycles filled at max_cpu x tsc_hz per second
 //               (holding at most kBucketSeconds of it): a step is sent only
 //               while the bucket is positive, its budget fits what is left
@@ -59,6 +65,7 @@ struct SweepReport {
     uint32_t n_pages = 0;
     uint64_t cycles = 0;
     uint64_t ttl_items = 0;
+    bool mid_page = false;  // the step ended partway through a due page
 };
 
 // One shard's pacing state: what SWEEP, STATS and /metrics show.
@@ -91,6 +98,7 @@ struct ShardPace {
     double window_start = 0;
     uint64_t window_cycles = 0;
     int64_t pass_pages_left = 0;  // -1: a pass started, n_pages not known yet
+    double stuck_since = -1;      // steps have ended on the same due page since then
 };
 
 class SweepPacer {
@@ -103,6 +111,7 @@ class SweepPacer {
     static constexpr uint32_t kMaxStepChunks = 16384;  // ~10-80 us on the owner
     static constexpr double kMinRate = kMinStepChunks / kMaxStepInterval;
     static constexpr double kInitialCyclesPerChunk = 50;
+    static constexpr double kStuckPage = 0.25;  // s on one due page before the rate doubles
 
     SweepPacer(const SweepPacerConfig& cfg, size_t n_shards);
 
@@ -129,7 +138,7 @@ class SweepPacer {
 
   private:
     void advance(ShardPace& s, double now);
-    void control(ShardPace& s);
+    void control(ShardPace& s, double now);
 
     SweepPacerConfig cfg_;
     std::vector<ShardPace> shards_;

@@ -126,6 +126,7 @@ struct SweepStep {
     uint32_t want_keys;     // request: nonzero to get the keys
     uint32_t keys_len;      // reply: bytes in `keys`
     uint32_t keys_dropped;  // reply: freed keys not in `keys`
+    uint32_t mid_page;      // reply: nonzero when the step ended partway through a due page
     rte_mbuf* keys;         // reply: null when none
 };
 

@@ -446,6 +446,7 @@ void Worker::run_sweep(Message* msg) {
     SweepStep& s = msg->sweep;
     s.chunks = r.chunks;
     s.pages_skipped = r.pages_skipped;
+    s.mid_page = r.mid_page ? 1 : 0;
     s.pages_done = r.pages_done;
     s.ttl_seen = r.ttl_seen;
     s.reclaimed = r.reclaimed;

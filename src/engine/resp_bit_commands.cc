@@ -68,7 +68,8 @@ void op_setbit(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
     auto& b = reinterpret_cast<unsigned char&>(buf[byte]);
     const int old_bit = (b & mask) != 0 ? 1 : 0;
     b = static_cast<unsigned char>(on ? (b | mask) : (b & ~mask));
-    const store::StoreArgs args = it != nullptr ? keep_args(*it) : store::StoreArgs{};
+    store::StoreArgs args = it != nullptr ? keep_args(*it) : store::StoreArgs{};
+    args.raw_string = true;
     const store::StoreStatus st =
         s.store(store::StoreMode::kSet, k, std::string_view(buf, new_len), args, now);
     if (st != store::StoreStatus::kStored) {

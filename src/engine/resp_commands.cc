@@ -404,6 +404,9 @@ void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
             i.value_len = static_cast<uint32_t>(text.size());
             i.cas = cas;
             i.time = now;
+            // The result is a number Redis keeps int-encoded, whatever the
+            // value was (an APPENDed "5" is raw until INCR replaces it).
+            i.type_bits = static_cast<uint8_t>(i.type_bits & ~store::kItemRawString);
         });
         w.write_integer(next);
         return;
@@ -432,7 +435,8 @@ void op_append(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
         return;
     }
     const store::StoreStatus st =
-        it != nullptr ? s.store(store::StoreMode::kAppend, k, value, store::StoreArgs{}, now)
+        it != nullptr ? s.store(store::StoreMode::kAppend, k, value,
+                                store::StoreArgs{.raw_string = true}, now)
                       : s.store(store::StoreMode::kSet, k, value, store::StoreArgs{}, now);
     if (st != store::StoreStatus::kStored) {
         write_store_error(st, out);

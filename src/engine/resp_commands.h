@@ -81,12 +81,26 @@ using RespRouteFn = size_t (*)(const RespRequest& req, size_t n_shards);
 using RespParseFn = bool (*)(const RespRequest& req, proto::ReplySink& out);
 using RespReadFn = void (*)(const RespRequest& req, const RespReadCtx& ctx, proto::ReplySink& out);
 
+// Keys a KeySpec cannot place (SORT's STORE destination, after an option):
+// their positions in `args` appended to `out`.
+using RespExtraKeysFn = void (*)(std::span<const std::string_view> args, std::vector<size_t>& out);
+// Whether a kCmdWrite command only reads for this request (SORT without
+// STORE): the control plane then serves it with `read`.
+using RespReadsOnlyFn = bool (*)(const RespRequest& req);
+
 struct RespCommand {
     CommandSpec<RespRequest, RespParseFn> spec;
-    RespReadFn read = nullptr;  // kCmdRead: served from ShardViews
+    RespReadFn read = nullptr;  // kCmdRead (or reads_only): served from ShardViews
     RespGather gather = RespGather::kNone;
     std::string_view split_as;    // the command each shard's piece runs
     RespRouteFn route = nullptr;  // keyless, one shard: which (SCAN)
+    RespExtraKeysFn extra_keys = nullptr;
+    RespReadsOnlyFn reads_only = nullptr;
+
+    // Served from the views: a read, or a write that only reads this time.
+    bool reads(const RespRequest& req) const {
+        return spec.has(kCmdRead) || (reads_only != nullptr && read != nullptr && reads_only(req));
+    }
 };
 
 // Every command, in the order COMMAND lists them.
@@ -124,7 +138,8 @@ void run_resp_request(proto::RespParser& parser, std::string_view body, EngineCt
                       proto::ReplySink& out);
 
 // The positions of a request's keys (`args`, with its name) by the
-// command's KeySpec: COMMAND GETKEYS, and the shard a transaction runs on.
+// command's KeySpec, then its extra_keys: COMMAND GETKEYS, the shard a
+// transaction runs on, the keys a write wakes blocked clients on.
 std::vector<size_t> resp_key_positions(const RespCommand& c,
                                        std::span<const std::string_view> args);
 

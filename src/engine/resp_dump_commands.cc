@@ -163,9 +163,9 @@ void debug_object(std::string_view key, const RespReadCtx& ctx, ReplySink& out) 
     constexpr uint32_t kLruClockMax = (1u << 24) - 1;
     w.write_simple(fmt::format(
         "Value at:{} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
-        fmt::ptr(meta.item), object_refcount(t, value), object_encoding(t, value),
-        std::max<int64_t>(serialized, 0), meta.time & kLruClockMax,
-        ctx.now > meta.time ? ctx.now - meta.time : 0, extra));
+        fmt::ptr(meta.item), object_refcount(meta.type_bits, value),
+        object_encoding(meta.type_bits, value), std::max<int64_t>(serialized, 0),
+        meta.time & kLruClockMax, ctx.now > meta.time ? ctx.now - meta.time : 0, extra));
 }
 
 void op_debug(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {

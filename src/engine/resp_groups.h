@@ -7,6 +7,8 @@
 #pragma once
 
 #include <span>
+#include <string_view>
+#include <vector>
 
 #include "engine/resp_commands.h"
 
@@ -31,6 +33,11 @@ std::span<const RespCommand> resp_hash_commands();
 std::span<const RespCommand> resp_object_commands();
 // DUMP and RESTORE: Redis's RDB payloads (resp_dump_commands.cc).
 std::span<const RespCommand> resp_dump_commands();
+// SORT, SORT_RO (resp_sort_commands.cc).
+std::span<const RespCommand> resp_sort_commands();
+// SORT's STORE destination: its position appended to `out` (none without
+// STORE, or when the options do not parse). Keyspace events use it too.
+void sort_store_key(std::span<const std::string_view> args, std::vector<size_t>& out);
 
 // The server's and the connection's commands (HELLO, CLIENT, INFO, CONFIG,
 // MULTI...; most answered by the control plane's session) and COMMAND

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "engine/resp_groups.h"
 #include "engine/resp_util.h"
 
 namespace fulmar::engine {
@@ -76,7 +77,10 @@ void expire_due_keys(const RespCommand& c, const RespRequest& req, uint16_t flag
 
 bool key_exists(EngineCtx& ctx, std::string_view key) {
     const store::KeyRef k(key);
-    return ctx.shard_for(k).find(k, ctx.now()) != nullptr;
+    // A key of another shard (SORT's STORE destination, which the owner
+    // then refuses) is never looked at: find() may free what it meets.
+    store::Shard& s = ctx.shard_for(k);
+    return ctx.owns(s) && s.find(k, ctx.now()) != nullptr;
 }
 
 // What the write did, as Redis's notifyKeyspaceEvent calls in its commands
@@ -246,6 +250,19 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, bool ha
     } else if (name == "hincrby" || name == "hincrbyfloat") {
         if (!had[0]) event(kNotifyNew, "new", a[1]);
         event(kNotifyHash, name, a[1]);
+    } else if (name == "sort") {
+        // sortCommandGeneric's STORE: the destination set (a new key
+        // first) or, with nothing to store, deleted.
+        std::vector<size_t> dest;
+        sort_store_key(a, dest);
+        if (dest.empty() || had.size() < 2) return;
+        const std::string_view key = a[dest.front()];
+        if (reply == ":0\r\n") {
+            if (had.back()) event(kNotifyGeneric, "del", key);
+            return;
+        }
+        if (!had.back()) event(kNotifyNew, "new", key);
+        event(kNotifyList, "sortstore", key);
     } else if (name == "persist") {
         if (reply == ":1\r\n") event(kNotifyGeneric, "persist", a[1]);
     }
@@ -322,13 +339,9 @@ void run_resp_request_notifying(proto::RespParser& parser, std::string_view body
         return;
     }
     // Which keys existed before (events "new" and "del" depend on it).
+    // In key order, extra keys (SORT's STORE) last.
     std::vector<bool> had;
-    const size_t step = static_cast<size_t>(c->spec.keys.step);
-    const size_t last = c->spec.keys.numkeys != 0 ? c->spec.keys.last_key(req.args)
-                        : c->spec.keys.last < 0   ? req.args.size() - 1
-                                                  : static_cast<size_t>(c->spec.keys.last);
-    for (size_t i = static_cast<size_t>(c->spec.keys.first); i <= last && i < req.args.size();
-         i += step)
+    for (size_t i : resp_key_positions(*c, req.args))
         had.push_back(req.args[i].size() <= store::kMaxKeyLen && key_exists(ctx, req.args[i]));
     // GETEX PERSIST announces only a TTL it removed.
     bool had_ttl = false;

@@ -11,9 +11,10 @@
 
 namespace fulmar::engine {
 
-// Redis's encoding name for the value an item of type `t` holds.
-std::string_view object_encoding(store::ItemType t, std::string_view value);
+// Redis's encoding name for the value an item holds, from its type bits
+// (Item::type_bits: the type and kItemRawString).
+std::string_view object_encoding(uint8_t type_bits, std::string_view value);
 // Redis's refcount: OBJ_SHARED_REFCOUNT for a shared integer, else 1.
-int64_t object_refcount(store::ItemType t, std::string_view value);
+int64_t object_refcount(uint8_t type_bits, std::string_view value);
 
 }  // namespace fulmar::engine

@@ -6,14 +6,12 @@
 //
 // ENCODING: strings by Redis's rule for a value it stores (tryObjectEncoding:
 // "int" for a string2l integer of at most 20 bytes, "embstr" up to 44 bytes,
-// "raw" above; Redis's APPEND/SETRANGE leave a short value "raw", which an
-// item that keeps only bytes cannot tell: such a value answers by its
-// bytes). Lists "quicklist", the encoding every list has here as in Redis
-// 7.0 (resp_quicklist.h). Sets and hashes "listpack": the compact encoding
-// they are kept in (resp_collection.h) is a listpack-like run of entries,
-// and is all they have; Redis 7.0 calls a small hash's "listpack" and has
-// no such set encoding (its small sets are "intset" or "hashtable").
-// REFCOUNT: 2147483647 (OBJ_SHARED_REFCOUNT) for an int-encoded 0..9999,
+// "raw" above; a value APPEND, SETRANGE or SETBIT wrote is "raw" whatever
+// its bytes, as in Redis: the item keeps that bit, kItemRawString). Lists "quicklist", the encoding
+// every list has here as in Redis 7.0 (resp_quicklist.h). Sets and hashes "listpack": the compact
+// encoding they are kept in (resp_collection.h) is a listpack-like run of entries, and is all they
+// have; Redis 7.0 calls a small hash's "listpack" and has no such set encoding (its small sets are
+// "intset" or "hashtable"). REFCOUNT: 2147483647 (OBJ_SHARED_REFCOUNT) for an int-encoded 0..9999,
 // Redis's shared integers under its default maxmemory-policy; 1 otherwise.
 // IDLETIME: seconds since the item's last store or touch (its `time`).
 // FREQ: Redis's error, as without an LFU maxmemory-policy (there is none).
@@ -47,12 +45,14 @@ constexpr size_t kEmbstrMax = 44;             // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 constexpr int64_t kSharedIntegers = 10000;    // OBJ_SHARED_INTEGERS
 constexpr int64_t kSharedRefcount = INT_MAX;  // OBJ_SHARED_REFCOUNT
 
-std::string_view string_encoding(std::string_view v) {
+std::string_view string_encoding(std::string_view v, bool raw) {
+    if (raw) return "raw";
     if (redis_string2l(v)) return "int";
     return v.size() <= kEmbstrMax ? "embstr" : "raw";
 }
 
-std::string_view encoding_of(store::ItemType t, std::string_view value) {
+std::string_view encoding_of(uint8_t type_bits, std::string_view value) {
+    const auto t = static_cast<store::ItemType>(type_bits & store::kItemTypeMask);
     switch (t) {
         case store::ItemType::kList:
             return "quicklist";
@@ -63,7 +63,7 @@ std::string_view encoding_of(store::ItemType t, std::string_view value) {
         case store::ItemType::kHash:
             return coll::encoding_tag(value) == coll::kHashed ? "hashtable" : "listpack";
         default:
-            return string_encoding(value);
+            return string_encoding(value, (type_bits & store::kItemRawString) != 0);
     }
 }
 
@@ -116,12 +116,11 @@ void read_object(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out)
         w.write_null();
         return;
     }
-    const store::ItemType t = item_type(meta);
     const std::string_view value(ctx.scratch.data(), meta.value_len);
     if (iequals(sub, "encoding")) {
-        w.write_bulk(encoding_of(t, value));
+        w.write_bulk(encoding_of(meta.type_bits, value));
     } else if (iequals(sub, "refcount")) {
-        w.write_integer(object_refcount(t, value));
+        w.write_integer(object_refcount(meta.type_bits, value));
     } else if (iequals(sub, "idletime")) {
         w.write_integer(ctx.now > meta.time ? static_cast<int64_t>(ctx.now - meta.time) : 0);
     } else {
@@ -194,14 +193,14 @@ const RespCommand kObjectCommands[] = {
 
 }  // namespace
 
-std::string_view object_encoding(store::ItemType t, std::string_view value) {
-    return encoding_of(t, value);
+std::string_view object_encoding(uint8_t type_bits, std::string_view value) {
+    return encoding_of(type_bits, value);
 }
 
-int64_t object_refcount(store::ItemType t, std::string_view value) {
+int64_t object_refcount(uint8_t type_bits, std::string_view value) {
     int64_t n = 0;
-    const bool shared = t == store::ItemType::kString && redis_string2l(value) &&
-                        resp_parse_int(value, n) && n >= 0 && n < kSharedIntegers;
+    const bool shared = encoding_of(type_bits, value) == "int" && resp_parse_int(value, n) &&
+                        n >= 0 && n < kSharedIntegers;
     return shared ? kSharedRefcount : 1;
 }
 

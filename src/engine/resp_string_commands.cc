@@ -214,6 +214,7 @@ void op_setrange(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
     if (it != nullptr) {
         args = keep_args(*it);
     }
+    args.raw_string = true;
     const store::StoreStatus st =
         s.store(store::StoreMode::kSet, k, std::string_view(buf, new_len), args, now);
     if (st != store::StoreStatus::kStored) {

@@ -24,8 +24,8 @@ struct Table {
         for (const auto group :
              {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
               resp_bit_commands(), resp_list_commands(), resp_object_commands(),
-              resp_server_commands(), resp_set_commands(), resp_hash_commands(),
-              resp_pubsub_commands(), resp_dump_commands()})
+              resp_sort_commands(), resp_server_commands(), resp_set_commands(),
+              resp_hash_commands(), resp_pubsub_commands(), resp_dump_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);
@@ -175,6 +175,7 @@ std::vector<size_t> resp_key_positions(const RespCommand& c,
     for (size_t i = static_cast<size_t>(k.first); i <= last && i < args.size();
          i += static_cast<size_t>(k.step))
         keys.push_back(i);
+    if (c.extra_keys != nullptr) c.extra_keys(args, keys);
     return keys;
 }
 

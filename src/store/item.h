@@ -54,6 +54,9 @@ enum class ItemType : uint8_t {
 
 // Bits above the type in Item::type_bits (owner-written, seqlocked).
 inline constexpr uint8_t kItemTypeMask = 0x07;
+// Redis: APPEND, SETRANGE and SETBIT leave a string "raw" whatever its bytes
+// (OBJECT ENCODING); any other store of the key forgets it.
+inline constexpr uint8_t kItemRawString = 0x08;
 inline constexpr uint8_t kItemStale = 0x10;    // meta: invalidated, serve as stale
 inline constexpr uint8_t kItemWinSent = 0x20;  // meta: a W token was handed out
 inline constexpr uint8_t kItemFetched = 0x40;  // meta: fetched since stored (owner reads)

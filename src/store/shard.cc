@@ -125,7 +125,8 @@ Item* Shard::allocate(const KeyRef& k, uint32_t value_len, const StoreArgs& a, U
         return nullptr;
     }
     it->begin_write();
-    it->type_bits = static_cast<uint8_t>(a.type);
+    it->type_bits =
+        static_cast<uint8_t>(static_cast<uint8_t>(a.type) | (a.raw_string ? kItemRawString : 0));
     it->ref.store(0, std::memory_order_relaxed);
     it->key_len = static_cast<uint8_t>(k.key.size());
     it->class_id = cls;

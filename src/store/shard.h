@@ -84,6 +84,7 @@ struct StoreArgs {
     uint64_t cas_set = 0;               // meta E flag: CAS to give the new item (0: next)
     ItemType type = ItemType::kString;  // Redis's collections store other types
     uint16_t expire_ms = 0;             // Item::expire_ms (Redis's millisecond expiries)
+    bool raw_string = false;            // kItemRawString
 };
 
 // The owner's counters, declared in shm/counters.h.
@@ -94,6 +95,7 @@ using ShardStats = shm::ShardStats;
 struct SweepResult {
     uint32_t chunks = 0;         // chunks visited on due pages
     uint32_t pages_skipped = 0;  // pages holding items passed over: none of those expired
+    bool mid_page = false;       // the step ended partway through a due page
     uint32_t pages_used = 0;     // pages the slab classes hold (the rest hold no item)
     uint32_t pages_done = 0;     // pages finished, skipped ones included (a pass: n_pages)
     uint32_t ttl_seen = 0;       // items with a TTL among the chunks visited, expired or not

@@ -228,6 +228,7 @@ SweepResult Shard::sweep(size_t budget, UnixTime now, SweepKeys* keys) {
     }
     for (size_t c = 0; c < slab_.n_classes(); ++c)
         r.pages_used += slab_.cls(static_cast<uint8_t>(c)).n_pages;
+    r.mid_page = sweep_chunk_ != 0;
     r.cycles = rte_rdtsc() - start;
     ++stats_.sweep_steps;
     stats_.sweep_chunks += r.chunks;

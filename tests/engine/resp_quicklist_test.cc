@@ -375,6 +375,29 @@ TEST_F(RespObject, EncodingRefcountIdletimeFreq) {
               "-ERR An LFU maxmemory policy is not sele");
 }
 
+// Redis keeps what APPEND, SETRANGE and SETBIT wrote "raw" whatever its
+// bytes (not shared: refcount 1); SET or INCR of the key forgets it.
+TEST_F(RespObject, AppendSetrangeSetbitLeaveRaw) {
+    run({"set", "a", "12"});
+    run({"append", "a", "34"});
+    EXPECT_EQ(run({"object", "encoding", "a"}), "$3\r\nraw\r\n");
+    EXPECT_EQ(run({"object", "refcount", "a"}), ":1\r\n");
+    run({"append", "fresh", "56"});  // APPEND of a new key stores it as SET would
+    EXPECT_EQ(run({"object", "encoding", "fresh"}), "$3\r\nint\r\n");
+    run({"set", "r", "1234"});
+    run({"setrange", "r", "0", ""});  // nothing written: unchanged
+    EXPECT_EQ(run({"object", "encoding", "r"}), "$3\r\nint\r\n");
+    run({"setrange", "r", "0", "2"});
+    EXPECT_EQ(run({"object", "encoding", "r"}), "$3\r\nraw\r\n");
+    EXPECT_EQ(run({"get", "r"}), "$4\r\n2234\r\n");
+    run({"incr", "r"});
+    EXPECT_EQ(run({"object", "encoding", "r"}), "$3\r\nint\r\n");
+    run({"setbit", "b", "1", "1"});
+    EXPECT_EQ(run({"object", "encoding", "b"}), "$3\r\nraw\r\n");
+    run({"set", "b", "x"});
+    EXPECT_EQ(run({"object", "encoding", "b"}), "$6\r\nembstr\r\n");
+}
+
 TEST_F(RespObject, HelpAndErrors) {
     const std::string help = run({"object", "help"});
     EXPECT_EQ(help.substr(0, 71),

@@ -313,6 +313,18 @@ print("ok")
         ["flushall"], ["get", "{k}s"], ["exists", "{k}s", "{k}e"],
     ]
 
+    def assert_same_replies(self, cmds, tag):
+        """`cmds` sent to the appliance and to redis-server: no difference."""
+        self.start_redis()
+        ours = self.fulmar()
+        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
+        try:
+            diffs = self.differences(ours, theirs, cmds, self.key(tag))
+        finally:
+            ours.close()
+            theirs.close()
+        self.assertEqual(diffs, [], "\n".join(diffs))
+
     @staticmethod
     def differences(ours, theirs, cmds, k):
         """Each command sent to both; the replies that differ."""
@@ -384,16 +396,61 @@ print("ok")
         ["ttl", "{k}:{t}e2"], ["time", "x"],
     ]
 
+    # SORT and SORT_RO. Without STORE a read (any shard: the BY and GET keys
+    # here spread over both owners); with STORE on the key's owner, every
+    # key on its shard ({t}).
+    DIFF_SORT = [
+        ["rpush", "{k}:{t}l", "3", "1", "2", "10", "-4.5"], ["sort", "{k}:{t}l"],
+        ["sort", "{k}:{t}l", "desc"], ["sort", "{k}:{t}l", "alpha"],
+        ["sort", "{k}:{t}l", "alpha", "desc"], ["sort", "{k}:{t}l", "limit", "1", "2"],
+        ["sort", "{k}:{t}l", "limit", "0", "0"], ["sort", "{k}:{t}l", "limit", "-1", "2"],
+        ["sort", "{k}:{t}l", "limit", "10", "2"], ["sort", "{k}:{t}l", "limit", "1", "-1"],
+        ["sort", "{k}:{t}l", "limit", "4", "9"], ["sort", "{k}:{t}l", "limit", "x", "1"],
+        ["sort", "{k}:{t}l", "limit", "1"], ["sort", "{k}:{t}l", "foo"],
+        ["sort", "{k}:{t}l", "by", "nosort"], ["sort", "{k}:{t}l", "by", "nosort", "desc"],
+        ["sort", "{k}:{t}l", "by", "nosort", "desc", "limit", "1", "2"],
+        ["sort", "{k}:{t}l", "by", "nosort", "limit", "1", "2"],
+        ["set", "{k}w_3", "30"], ["set", "{k}w_1", "100"], ["set", "{k}w_2", "-1"],
+        ["set", "{k}w_10", "0.5"], ["set", "{k}n_3", "three"], ["set", "{k}n_1", "one"],
+        ["hset", "{k}h_1", "f", "uno"], ["hset", "{k}h_2", "f", "dos"], ["sadd", "{k}h_3", "f"],
+        ["sort", "{k}:{t}l", "by", "{k}w_*"], ["sort", "{k}:{t}l", "by", "{k}w_*", "desc"],
+        ["sort", "{k}:{t}l", "by", "{k}n_*", "alpha"],
+        ["sort", "{k}:{t}l", "by", "{k}n_*", "alpha", "desc"],
+        ["sort", "{k}:{t}l", "by", "{k}n_*"],
+        ["sort", "{k}:{t}l", "get", "{k}n_*", "get", "#", "get", "{k}h_*->f"],
+        ["sort", "{k}:{t}l", "by", "{k}w_*", "get", "{k}h_*->f", "limit", "0", "3"],
+        ["sort", "{k}:{t}l", "get", "{k}n_"], ["sort", "{k}:{t}l", "by", "{k}h_*->f", "alpha"],
+        ["sort", "{k}:{t}l", "get", "{k}h_*->"],
+        ["sort_ro", "{k}:{t}l", "by", "{k}w_*", "get", "#"],
+        ["sort_ro", "{k}:{t}l", "store", "{k}:{t}d"], ["sort_ro", "{k}:{t}l", "alpha"],
+        ["sort", "{k}:{t}l", "store", "{k}:{t}d"], ["lrange", "{k}:{t}d", "0", "-1"],
+        ["set", "{k}:{t}x", "v"], ["expire", "{k}:{t}x", "100"],
+        ["sort", "{k}:{t}l", "desc", "limit", "0", "2", "store", "{k}:{t}x"],
+        ["type", "{k}:{t}x"], ["ttl", "{k}:{t}x"], ["lrange", "{k}:{t}x", "0", "-1"],
+        ["set", "{k}:{t}w_3", "3"], ["hset", "{k}:{t}hh_1", "f", "a"],
+        ["sort", "{k}:{t}l", "by", "{k}:{t}w_*", "get", "#", "get", "{k}:{t}hh_*->f", "store",
+         "{k}:{t}d"], ["lrange", "{k}:{t}d", "0", "-1"],
+        ["sort", "{k}:{t}none", "store", "{k}:{t}d"], ["exists", "{k}:{t}d"],
+        ["sadd", "{k}:{t}s", "5", "3", "9", "a"], ["sort", "{k}:{t}s", "alpha"],
+        ["sort", "{k}:{t}s"], ["sort", "{k}:{t}s", "by", "nosort", "store", "{k}:{t}d"],
+        ["lrange", "{k}:{t}d", "0", "-1"], ["sadd", "{k}:{t}i", "7", "-2", "11"],
+        ["sort", "{k}:{t}i"], ["sort", "{k}:{t}i", "desc", "limit", "1", "5"],
+        ["rpush", "{k}:{t}f", "1.5", "1.50", "01.5", "", " 2", "0x10", "inf", "-inf"],
+        ["sort", "{k}:{t}f"], ["sort", "{k}:{t}f", "desc"],
+        ["rpush", "{k}:{t}nan", "nan"], ["sort", "{k}:{t}nan"],
+        ["rpush", "{k}:{t}bad", "1", "2x"], ["sort", "{k}:{t}bad"],
+        ["sort", "{k}:{t}bad", "alpha"], ["sort", "{k}:{t}x", "alpha"],
+        ["sort", "{k}:{t}none"], ["set", "{k}:{t}str", "v"], ["sort", "{k}:{t}str"],
+        ["hset", "{k}:{t}hash", "a", "1"], ["sort", "{k}:{t}hash"], ["sort"],
+        ["sort_ro"], ["command", "getkeys", "sort", "{k}:{t}l", "store", "{k}:{t}d"],
+        ["command", "getkeys", "sort", "{k}:{t}l", "by", "store"],
+    ]
+
+    def test_sort_matches_redis_server(self):
+        self.assert_same_replies(self.DIFF_SORT, "so")
+
     def test_string_and_key_commands_match_redis_server(self):
-        self.start_redis()
-        ours = self.fulmar()
-        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
-        try:
-            diffs = self.differences(ours, theirs, self.DIFF_STRINGS, self.key("ds"))
-        finally:
-            ours.close()
-            theirs.close()
-        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assert_same_replies(self.DIFF_STRINGS, "ds")
 
     # Sets and hashes: one key per write (the reads of several keys are
     # served from every shard's memory, so SINTER/SUNION/SDIFF/SINTERCARD
@@ -1095,15 +1152,7 @@ print("ok")
     ]
 
     def test_encodings_and_object_match_redis_server(self):
-        self.start_redis()
-        ours = self.fulmar()
-        theirs = Raw(socket.create_connection(("127.0.0.1", self.redis_port), timeout=10))
-        try:
-            diffs = self.differences(ours, theirs, self.DIFF_ENCODINGS, self.key("de"))
-        finally:
-            ours.close()
-            theirs.close()
-        self.assertEqual(diffs, [], "\n".join(diffs))
+        self.assert_same_replies(self.DIFF_ENCODINGS, "de")
 
     # Sets and hashes: intset/hashtable and listpack/hashtable by the live
     # settings, one way, as redis-server 7.0.15 (an intset's SMEMBERS is
