@@ -87,6 +87,7 @@ coll::WriteStatus store_loaded(store::Shard& s, const store::KeyRef& k, const Lo
             i.set_expiry(attrs.exptime, attrs.expire_ms);
             i.client_flags = attrs.flags;
             i.time = attrs.time != 0 ? attrs.time : now;
+            i.type_bits = static_cast<uint8_t>(i.type_bits | attrs.meta_bits);
         });
     }
     return st;
@@ -111,10 +112,13 @@ ReloadResult reload_shard(store::Shard& s, UnixTime now, const CollectionLimits&
         if (t != store::ItemType::kString && t != store::ItemType::kList &&
             t != store::ItemType::kSet && t != store::ItemType::kHash)
             continue;
-        const ItemAttrs attrs{.exptime = it->exptime,
-                              .expire_ms = static_cast<uint16_t>(it->expire_ms),
-                              .flags = it->client_flags,
-                              .time = it->time};
+        const ItemAttrs attrs{
+            .exptime = it->exptime,
+            .expire_ms = static_cast<uint16_t>(it->expire_ms),
+            .flags = it->client_flags,
+            .time = it->time,
+            .meta_bits = static_cast<uint8_t>(
+                it->type_bits & (store::kItemStale | store::kItemWinSent | store::kItemFetched))};
         payload.clear();
         if (!dump(t, it->value(), fill, payload) || load(payload, obj) != LoadStatus::kOk) {
             ++r.failed;

@@ -26,6 +26,9 @@ struct ItemAttrs {
     uint16_t expire_ms = 0;
     uint32_t flags = 0;
     UnixTime time = 0;  // last access (IDLETIME); 0: now
+    // memcached's meta bits (kItemStale, kItemWinSent, kItemFetched) a
+    // reload carries over; RESTORE makes a fresh item (none).
+    uint8_t meta_bits = 0;
 };
 
 // Stores `obj` as key `k` (any item there is replaced). Lists keep the

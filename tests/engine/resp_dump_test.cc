@@ -338,6 +338,18 @@ TEST_F(RespDump, ReloadReencodesByTheFreshRule) {
     EXPECT_EQ(run({"debug", "sleep", "0"}).substr(0, 5), "-ERR ");
 }
 
+TEST_F(RespDump, ReloadKeepsMemcachedsMetaState) {
+    // An invalidated (stale) item stays stale, with its flags, through a
+    // reload.
+    EXPECT_EQ(mc("set k 42 0 1\r\nv\r\n"), "STORED\r\n");
+    EXPECT_EQ(mc("md k I\r\n"), "HD\r\n");
+    // The first read of a stale item wins the recache token (W)...
+    EXPECT_EQ(mc("mg k v f\r\n"), "VA 1 f42 X W\r\nv\r\n");
+    EXPECT_EQ(run({"debug", "reload"}), "+OK\r\n");
+    // ...and after the reload it is still stale with the token handed out.
+    EXPECT_EQ(mc("mg k v f\r\n"), "VA 1 f42 Z X\r\nv\r\n");
+}
+
 TEST_F(RespDump, DebugObjectDescribesTheItem) {
     run({"set", "n", "20000"});
     run({"rpush", "l", "a", "b", "c"});
