@@ -343,6 +343,9 @@ class Reader {
         const uint64_t n = len(&encoded);
         if (!ok()) return;
         if (!encoded) {
+            // A length past the bytes present is malformed; one present but
+            // past what an item could hold is too large.
+            if (n > b_.size() - pos_) return fail();
             if (n > kMaxDecoded) return fail(LoadStatus::kTooLarge);
             const char* p = take(n);
             if (p != nullptr) out.assign(p, n);

@@ -2,6 +2,7 @@
 // encoding round-trips, payloads redis-server 7.0.15 wrote load with the
 // content and the encoding Redis gives them, and malformed payloads get
 // Redis's errors without storing anything.
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -293,9 +294,26 @@ TEST_F(RespDump, HugeDeclaredLengthsAllocateNothing) {
     };
     for (const std::string& b : bodies) {
         const std::string r = run({"restore", "x", "0", with_trailer(b)});
-        EXPECT_EQ(r.substr(0, 5), "-ERR ");
+        EXPECT_EQ(r, b == bodies[1] ? "-ERR DUMP payload's value exceeds the 1 MiB an item holds "
+                                      "(memcached's item limit)\r\n"
+                                    : "-ERR Bad data format\r\n");
         EXPECT_EQ(run({"exists", "x"}), ":0\r\n");
     }
+}
+
+TEST_F(RespDump, AValuePastTheItemLimitIsRefusedWhole) {
+    // A well-formed set of 2,000 members of 600 bytes (1.2 MB): it loads,
+    // and cannot be one item; the key is left as it was.
+    std::string body("\x02\x47\xd0", 3);  // SET, 2000 (14-bit length)
+    for (int i = 0; i < 2000; ++i) {
+        std::string m(600, 'm');
+        m.replace(0, 4, fmt::format("{:04}", i));
+        body += std::string("\x42\x58", 2) + m;  // 600 as a 14-bit length
+    }
+    run({"set", "x", "old"});
+    EXPECT_EQ(run({"restore", "x", "0", with_trailer(body), "replace"}),
+              "-ERR collection exceeds the 1 MiB an item holds (memcached's item limit)\r\n");
+    EXPECT_EQ(run({"get", "x"}), "$3\r\nold\r\n");
 }
 
 TEST_F(RespDump, FlippedBytesNeverCrash) {
