@@ -167,6 +167,24 @@ void add_collection_config(RespServerState& state, shm::CollectionSettings& c) {
                 c.hash_max_listpack_entries, false);
     size_config("hash-max-listpack-value", "hash-max-ziplist-value", c.hash_max_listpack_value,
                 true);
+
+    // RESTORE validates every payload whole before it stores anything
+    // (engine/rdb_payload.h): Redis's "yes", always ("clients" holds too: a
+    // client's payload is sanitized). "no" cannot be had.
+    state.add_config({"sanitize-dump-payload", [] { return std::string("yes"); },
+                      [](std::string_view v) -> std::optional<std::string> {
+                          std::string low(v);
+                          for (char& ch : low)
+                              ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                          if (low == "yes" || low == "clients") return std::nullopt;
+                          if (low == "no")
+                              return std::string(
+                                  "not supported: DUMP payloads are always sanitized (RESTORE "
+                                  "validates each whole before storing it), so "
+                                  "sanitize-dump-payload stays yes");
+                          return std::string(
+                              "argument(s) must be one of the following: no, yes, clients");
+                      }});
 }
 
 }  // namespace fulmar::controlplane

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <deque>
 
+#include "engine/resp_debug.h"
 #include "engine/resp_digest.h"
 #include "event_loop.h"
 #include "metrics_source.h"
@@ -33,6 +34,7 @@
 
 namespace fulmar::controlplane {
 
+using engine::ExecStatus;
 using engine::RespCommand;
 using engine::RespRequest;
 using proto::RespWriter;
@@ -845,7 +847,7 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
     return Step::kNext;
 }
 
-// DEBUG SLEEP seconds | PROTOCOL type
+// DEBUG SLEEP seconds | PROTOCOL type | OBJECT key | RELOAD | ...
 RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& out) {
     RespWriter w(out);
     const auto& a = req.args;
@@ -938,6 +940,28 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
         else
             w.write_simple("OK");
         return Step::kNext;
+    }
+    if (iequals(a[1], "object") && a.size() == 3) {
+        // Read after this client's own writes, as any read.
+        if (exec_.pending() != 0) return Step::kWait;
+        engine::EngineCtx& ctx = *deps_.ctx;
+        engine::debug_object(a[2],
+                             engine::RespReadCtx{.views = views_,
+                                                 .now = ctx.now(),
+                                                 .now_ms = ctx.now_ms(),
+                                                 .scratch = ctx.scratch,
+                                                 .stats = ctx.stats,
+                                                 .limits = ctx.limits()},
+                             out);
+        return Step::kNext;
+    }
+    if (iequals(a[1], "reload") && a.size() == 2) {
+        // No disk here: every owner serializes each of its items in the DUMP
+        // format and loads it back (engine::op_debug), so encodings become
+        // what Redis's save and load give; +OK once every shard has.
+        request_.clear();
+        engine::write_resp_request(a, request_);
+        return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
     }
     if (iequals(a[1], "digest-value")) {
         // Read after this client's own writes, as any read.

@@ -166,7 +166,8 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
                                    .now_ms = ctx.now_ms(),
                                    .scratch = ctx.scratch,
                                    .stats = ctx.stats,
-                                   .expired = &expired_},
+                                   .expired = &expired_,
+                                   .limits = ctx.limits()},
                out);
         if (!expired_.empty()) reclaim(expired_);
         return Step::kNext;

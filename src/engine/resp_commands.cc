@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "store/exptime.h"
 #include "store/item.h"
 #include "store/shard.h"
+#include "store/slab.h"
 
 namespace fulmar::engine {
 namespace {
@@ -370,7 +372,7 @@ void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     if (!incr_delta(req, delta, out)) return;
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
-    const store::Item* it = s.find(k, now);
+    store::Item* it = s.find(k, now);
     int64_t cur = 0;
     store::StoreArgs args;
     if (it != nullptr) {
@@ -391,6 +393,24 @@ void op_incr(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
     }
     const int64_t next = cur + delta;
     const std::string text = fmt::format("{}", next);
+    // Redis changes an int-encoded value in place; so do we when the new
+    // number fits the item's chunk: same item, same address (DEBUG
+    // OBJECT), no allocation; a new CAS and store time, as a store gives.
+    if (it != nullptr &&
+        s.slab().chunk_size_of(it) >= store::item_total_size(it->key_len, text.size())) {
+        const uint64_t cas = s.next_cas();
+        s.modify(it, [&](store::Item& i) {
+            std::memcpy(i.value_ptr(), text.data(), text.size());
+            i.value_len = static_cast<uint32_t>(text.size());
+            i.cas = cas;
+            i.time = now;
+            // The result is a number Redis keeps int-encoded, whatever the
+            // value was (an APPENDed "5" is raw until INCR replaces it).
+            i.type_bits = static_cast<uint8_t>(i.type_bits & ~store::kItemRawString);
+        });
+        w.write_integer(next);
+        return;
+    }
     const store::StoreStatus st = s.store(store::StoreMode::kSet, k, text, args, now);
     if (st != store::StoreStatus::kStored) {
         write_store_error(st, out);

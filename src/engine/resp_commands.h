@@ -58,6 +58,9 @@ struct RespReadCtx {
     // Keys a read found expired but still resident (the control plane asks
     // their owners to reclaim them: Redis's lazy expiry); null: not noted.
     std::vector<std::string>* expired = nullptr;
+    // The collection settings as CONFIG last set them (DUMP writes an
+    // entry past the packed threshold as a PLAIN list node).
+    CollectionLimits limits;
 };
 
 // How the control plane cuts a multi-key write into per-key requests.

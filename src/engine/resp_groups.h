@@ -31,6 +31,8 @@ std::span<const RespCommand> resp_set_commands();
 std::span<const RespCommand> resp_hash_commands();
 // OBJECT: what a key's value is encoded as (resp_object_commands.cc).
 std::span<const RespCommand> resp_object_commands();
+// DUMP and RESTORE: Redis's RDB payloads (resp_dump_commands.cc).
+std::span<const RespCommand> resp_dump_commands();
 // SORT, SORT_RO (resp_sort_commands.cc).
 std::span<const RespCommand> resp_sort_commands();
 // SORT's STORE destination: its position appended to `out` (none without

@@ -140,6 +140,16 @@ void derive_events(const RespRequest& req, const std::vector<bool>& had, bool ha
         if (!had[0]) event(kNotifyNew, "new", a[1]);
         const bool by = name != "incrbyfloat" && name != "append";
         event(kNotifyString, by ? std::string_view("incrby") : std::string_view(name), a[1]);
+    } else if (name == "restore") {
+        // restoreCommand: dbAdd's "new" (REPLACE deleted the old key
+        // first), then "restore"; a TTL already past stores nothing, and
+        // deletes a key REPLACE named ("del").
+        if (key_exists(ctx, a[1])) {
+            event(kNotifyNew, "new", a[1]);
+            event(kNotifyGeneric, "restore", a[1]);
+        } else if (had[0]) {
+            event(kNotifyGeneric, "del", a[1]);
+        }
     } else if (name == "setrange") {
         // An empty value changes nothing (and creates nothing).
         if (a[3].empty()) return;

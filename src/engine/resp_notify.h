@@ -22,7 +22,8 @@
 // past), PERSIST (persist), RENAME(NX) (new, rename_from, rename_to), the
 // list writes (lpush rpush lpop rpop lset lrem ltrim linsert, del when a
 // list is left empty; LMOVE and RPOPLPUSH as a push and a pop), SADD SREM
-// SPOP, HSET HMSET HSETNX HDEL HINCRBY HINCRBYFLOAT.
+// SPOP, HSET HMSET HSETNX HDEL HINCRBY HINCRBYFLOAT, RESTORE (new, restore;
+// del for a past TTL over a key REPLACE named).
 // Expired events of the paced sweep, and evicted events (the owner's
 // eviction log, store::Shard::set_eviction_log), travel with the sweep's
 // replies instead (dataplane/handoff.h SweepStep::keys). SORT ... STORE:

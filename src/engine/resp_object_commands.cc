@@ -21,6 +21,7 @@
 
 #include "engine/resp_collection.h"
 #include "engine/resp_groups.h"
+#include "engine/resp_object.h"
 #include "engine/resp_util.h"
 #include "proto/resp_writer.h"
 
@@ -119,10 +120,7 @@ void read_object(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out)
     if (iequals(sub, "encoding")) {
         w.write_bulk(encoding_of(meta.type_bits, value));
     } else if (iequals(sub, "refcount")) {
-        int64_t n = 0;
-        const bool shared = encoding_of(meta.type_bits, value) == "int" &&
-                            resp_parse_int(value, n) && n >= 0 && n < kSharedIntegers;
-        w.write_integer(shared ? kSharedRefcount : 1);
+        w.write_integer(object_refcount(meta.type_bits, value));
     } else if (iequals(sub, "idletime")) {
         w.write_integer(ctx.now > meta.time ? static_cast<int64_t>(ctx.now - meta.time) : 0);
     } else {
@@ -194,6 +192,17 @@ const RespCommand kObjectCommands[] = {
 };
 
 }  // namespace
+
+std::string_view object_encoding(uint8_t type_bits, std::string_view value) {
+    return encoding_of(type_bits, value);
+}
+
+int64_t object_refcount(uint8_t type_bits, std::string_view value) {
+    int64_t n = 0;
+    const bool shared = encoding_of(type_bits, value) == "int" && resp_parse_int(value, n) &&
+                        n >= 0 && n < kSharedIntegers;
+    return shared ? kSharedRefcount : 1;
+}
 
 std::span<const RespCommand> resp_object_commands() {
     return kObjectCommands;

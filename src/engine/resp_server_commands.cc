@@ -11,6 +11,7 @@
 #include <array>
 #include <vector>
 
+#include "engine/resp_debug.h"
 #include "engine/resp_groups.h"
 #include "engine/resp_util.h"
 
@@ -268,7 +269,8 @@ const std::array kTable = {
     RespCommand{Spec{"reset", exactly(1), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"info", at_least(1), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"config", at_least(2), kSession, {}, nullptr, nullptr}},
-    RespCommand{Spec{"debug", at_least(2), kSession, {}, nullptr, nullptr}},
+    // The session answers DEBUG; only RELOAD reaches the owners (op_debug).
+    RespCommand{Spec{"debug", at_least(2), kSession, {}, nullptr, op_debug}},
     RespCommand{Spec{"multi", exactly(1), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"exec", exactly(1), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"discard", exactly(1), kSession, {}, nullptr, nullptr}},

@@ -25,7 +25,7 @@ struct Table {
              {resp_keyspace_commands(), resp_string_commands(), resp_key_commands(),
               resp_bit_commands(), resp_list_commands(), resp_object_commands(),
               resp_sort_commands(), resp_server_commands(), resp_set_commands(),
-              resp_hash_commands(), resp_pubsub_commands()})
+              resp_hash_commands(), resp_pubsub_commands(), resp_dump_commands()})
             all.insert(all.end(), group.begin(), group.end());
         for (const RespCommand& c : all)
             by_name.emplace(c.spec.name, &c);

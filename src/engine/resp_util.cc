@@ -84,7 +84,8 @@ RespReadCtx read_ctx(const EngineCtx& ctx, const LocalViews& v) {
                        .now = ctx.now(),
                        .now_ms = ctx.now_ms(),
                        .scratch = ctx.scratch,
-                       .stats = ctx.stats};
+                       .stats = ctx.stats,
+                       .limits = ctx.limits()};
 }
 
 store::ReadStatus read_key(std::string_view key, const RespReadCtx& ctx, store::ItemMeta& meta) {

@@ -101,6 +101,22 @@ TEST_F(RespNotify, StringWritesReportWhatRedisFires) {
     EXPECT_EQ(ev, V{});
 }
 
+TEST_F(RespNotify, RestoreReportsWhatRedisFires) {
+    V ev;
+    run({"set", "src", "v"}, ev);
+    std::string dump = run({"dump", "src"}, ev);
+    dump = dump.substr(dump.find("\r\n") + 2);
+    dump.resize(dump.size() - 2);
+    EXPECT_EQ(run({"restore", "k", "0", dump}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"new:k", "restore:k"}));
+    EXPECT_EQ(run({"restore", "k", "0", dump}, ev), "-BUSYKEY Target key name already exists.\r\n");
+    EXPECT_EQ(ev, V{});
+    EXPECT_EQ(run({"restore", "k", "0", dump, "replace"}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"new:k", "restore:k"}));
+    EXPECT_EQ(run({"restore", "k", "1", dump, "replace", "absttl"}, ev), "+OK\r\n");
+    EXPECT_EQ(ev, (V{"del:k"}));
+}
+
 TEST_F(RespNotify, KeysAndExpiryReportWhatRedisFires) {
     V ev;
     run({"set", "k", "v"}, ev);
