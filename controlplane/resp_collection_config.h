@@ -5,15 +5,10 @@
 // the owner workers, which run every write, read them.
 //
 // Control plane loop thread (the CONFIG registry is RespServerState's).
-<<<<<<< HEAD
 // list-compress-depth is real: the owners keep list nodes farther than that
 // from both ends LZF-compressed (engine/resp_quicklist.h), each list from
-// its next write on.
-=======
-// list-compress-depth refuses any depth but 0 (nodes are never compressed):
-// never a silent no-op. sanitize-dump-payload is "yes" and stays so
-// (RESTORE always validates payloads whole).
->>>>>>> dump
+// its next write on. sanitize-dump-payload is "yes" and stays so (RESTORE
+// always validates payloads whole).
 #pragma once
 
 #include <cstdint>
