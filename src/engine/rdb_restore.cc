@@ -8,16 +8,11 @@
 
 namespace fulmar::engine::rdb {
 
-coll::ListFill fill_of(const CollectionLimits& l) {
-    return coll::ListFill{l.list_max_listpack_size,
-                          static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1))};
-}
-
 namespace {
 
 coll::WriteStatus store_list(store::Shard& s, const store::KeyRef& k, const Loaded& obj,
                              UnixTime exptime, UnixTime now, const CollectionLimits& limits) {
-    coll::QuicklistBuilder b(fill_of(limits));
+    coll::QuicklistBuilder b(coll::list_fill(limits));
     if (obj.list_nodes.empty()) {
         b.pack(obj.entries);
         return coll::write_list(s, k, b, exptime, now);
@@ -101,7 +96,7 @@ ReloadResult reload_shard(store::Shard& s, UnixTime now, const CollectionLimits&
     uint32_t pos = 0;
     while (const store::Item* it = s.index().next(pos))
         keys.emplace_back(it->key());
-    const coll::ListFill fill = fill_of(limits);
+    const coll::ListFill fill = coll::list_fill(limits);
     std::string payload;
     Loaded obj;
     for (const std::string& key : keys) {

@@ -48,7 +48,4 @@ struct ReloadResult {
 // DEBUG RELOAD on one shard.
 ReloadResult reload_shard(store::Shard& s, UnixTime now, const CollectionLimits& limits);
 
-// list-max-listpack-size and the packed threshold as ListFill.
-coll::ListFill fill_of(const CollectionLimits& l);
-
 }  // namespace fulmar::engine::rdb

@@ -30,7 +30,7 @@ void read_dump(const RespRequest& req, const RespReadCtx& ctx, ReplySink& out) {
     if (read_key(req.args[1], ctx, meta) != store::ReadStatus::kHit) return w.write_null();
     std::string payload;
     if (!rdb::dump(item_type(meta), std::string_view(ctx.scratch.data(), meta.value_len),
-                   rdb::fill_of(ctx.limits), payload))
+                   coll::list_fill(ctx.limits), payload))
         return w.write_error("DUMP: the key's value is malformed");
     w.write_bulk(payload);
 }
@@ -141,22 +141,22 @@ void debug_object(std::string_view key, const RespReadCtx& ctx, ReplySink& out) 
     if (read_key(key, ctx, meta) != store::ReadStatus::kHit) return w.write_error(kErrNoSuchKey);
     const store::ItemType t = item_type(meta);
     const std::string_view value(ctx.scratch.data(), meta.value_len);
-    const coll::ListFill fill = rdb::fill_of(ctx.limits);
+    const coll::ListFill fill = coll::list_fill(ctx.limits);
     std::string extra;
     if (t == store::ItemType::kList) {
         // Redis's quicklist fields: nodes, entries a node, the fill the list
-        // packs by, whether nodes are compressed (no node is: Fulmar keeps
-        // them plain), and the nodes' bytes.
+        // packs by, whether the list compresses nodes (Redis prints whether
+        // its compress depth is not 0), and the nodes' bytes inflated.
         coll::QuicklistView v;
         if (!v.parse(value)) return w.write_error("DEBUG OBJECT: the key's value is malformed");
         size_t bytes = 0;
         for (uint32_t i = 0; i < v.nodes(); ++i)
             bytes += v.node_bytes(i).size();
         extra = fmt::format(
-            " ql_nodes:{} ql_avg_node:{:.2f} ql_listpack_max:{} ql_compressed:0 "
+            " ql_nodes:{} ql_avg_node:{:.2f} ql_listpack_max:{} ql_compressed:{} "
             "ql_uncompressed_size:{}",
             v.nodes(), v.nodes() != 0 ? static_cast<double>(v.size()) / v.nodes() : 0.0, fill.fill,
-            bytes);
+            ctx.limits.list_compress_depth != 0 ? 1 : 0, bytes);
     }
     const int64_t serialized = rdb::serialized_length(t, value, fill);
     // Redis's LRU clock: Unix seconds modulo 2^24.

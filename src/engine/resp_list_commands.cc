@@ -129,10 +129,7 @@ bool resolve_range(int64_t start, int64_t stop, size_t len, size_t& from, size_t
 // element gets a node of its own (DEBUG QUICKLIST-PACKED-THRESHOLD), and
 // list-compress-depth.
 coll::ListFill fill_of(const EngineCtx& ctx) {
-    const CollectionLimits l = ctx.limits();
-    return coll::ListFill{l.list_max_listpack_size,
-                          static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),
-                          l.list_compress_depth};
+    return coll::list_fill(ctx.limits());
 }
 
 bool write_ok(coll::WriteStatus st, ReplySink& out) {

@@ -409,4 +409,10 @@ bool splice(const QuicklistView* old, size_t from, size_t erase,
     return true;
 }
 
+ListFill list_fill(const CollectionLimits& l) {
+    return ListFill{l.list_max_listpack_size,
+                    static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),
+                    l.list_compress_depth};
+}
+
 }  // namespace fulmar::engine::coll

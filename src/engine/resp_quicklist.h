@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/engine_ctx.h"
+
 namespace fulmar::engine::coll {
 
 inline constexpr uint8_t kQuicklist = 0xC3;  // kCompact 0xC1, kHashed 0xC2 (resp_collection.h)
@@ -82,6 +84,10 @@ struct ListFill {
 
 // Bytes one entry takes in a node (or in the flat compact encoding), and
 // its writing there: returns the byte after it.
+// The fill the live CONFIG settings give every list write (list-max-
+// listpack-size, DEBUG QUICKLIST-PACKED-THRESHOLD, list-compress-depth).
+ListFill list_fill(const CollectionLimits& l);
+
 size_t entry_size(std::string_view e);
 char* put_entry(char* p, std::string_view e);
 

@@ -337,12 +337,8 @@ void op_sort(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Reply
     entries.reserve(rows.size());
     for (const auto& row : rows)
         entries.push_back(row ? std::string_view(*row) : std::string_view());
-    const CollectionLimits l = ctx.limits();
-    const coll::ListFill fill{l.list_max_listpack_size,
-                              static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),
-                              l.list_compress_depth};
-    const coll::WriteStatus ws =
-        coll::write(s, dest, store::ItemType::kList, entries, 0, now, fill);
+    const coll::WriteStatus ws = coll::write(s, dest, store::ItemType::kList, entries, 0, now,
+                                             coll::list_fill(ctx.limits()));
     if (ws != coll::WriteStatus::kStored && ws != coll::WriteStatus::kDeleted) {
         coll::write_error(ws, out);
         return;
