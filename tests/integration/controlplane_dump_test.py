@@ -17,17 +17,13 @@ $FULMAR_IT_SUBNET).
 """
 import os
 import random
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import time
 import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fulmar_it as F  # noqa: E402
+import resp_it as R  # noqa: E402
 from controlplane_resp_test import Raw  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = None
@@ -91,58 +87,23 @@ def cases():
 class DumpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.fx = F.TapFixture(DATAPLANE, workers=(1, 2), tag=TAG, kernel=True, ip=DP_IP,
-                              client_ip=CLIENT_IP, memory_mb=32)
-        if not cls.fx.wait_serving():
-            log = cls.fx.dp.text()
-            cls.fx.teardown()
-            raise AssertionError(f"the dataplane does not answer over UDP; log:\n{log}")
-        section = "\n".join([
-            f'admin_socket = "{os.path.join(cls.fx.workdir, "admin.sock")}"',
-            "metrics_port = 0",
-            "request_arena_mb = 8",
-            f"redis_port = {REDIS_PORT}",
-        ])
-        cls.cp = F.ControlPlane(CONTROLPLANE, cls.fx.dp, cls.fx.workdir, section)
-        if not cls.cp.wait_ready():
-            text = cls.cp.text()
-            cls.cp.stop()
-            cls.fx.teardown()
-            raise AssertionError(f"the control plane did not get ready; log:\n{text}")
+        cls.fx, cls.cp = R.start_appliance(DATAPLANE, CONTROLPLANE, TAG, DP_IP, CLIENT_IP)
         cls.redis = None
+        cls.redis_port = None
         cls.start_redis()
 
     @classmethod
     def tearDownClass(cls):
-        if cls.redis is not None and cls.redis.poll() is None:
-            os.kill(cls.redis.pid, signal.SIGTERM)
-            cls.redis.wait(10)
+        R.stop_process(cls.redis)
         cls.cp.stop()
         cls.fx.teardown()
 
     @classmethod
     def start_redis(cls):
-        for _ in range(20):
-            port = random.randrange(20000, 60000)
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    continue
-            proc = subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--databases", "1", "--dir", cls.fx.workdir,
-                 "--enable-debug-command", "yes"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and proc.poll() is None:
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        cls.redis, cls.redis_port = proc, port
-                        return
-                time.sleep(0.05)
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                proc.wait(5)
-        raise AssertionError("redis-server did not start")
+        if cls.redis is not None:
+            return
+        cls.redis, cls.redis_port = R.start_redis_server(cls.fx.workdir,
+                                                         ["--enable-debug-command", "yes"])
 
     def fulmar(self):
         s = self.fx.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -355,20 +316,7 @@ def crc_of(data):
 
 
 def main():
-    global DATAPLANE, CONTROLPLANE
-    if len(sys.argv) < 3:
-        print(__doc__)
-        return 2
-    DATAPLANE, CONTROLPLANE = sys.argv[1], sys.argv[2]
-    why = F.preconditions()
-    if shutil.which("redis-server") is None:
-        why = why or "needs redis-server"
-    if why:
-        print(f"SKIP: {why}")
-        return 77
-    argv = [sys.argv[0]] + sys.argv[3:]
-    prog = unittest.main(argv=argv, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return R.main(__doc__, globals())
 
 
 if __name__ == "__main__":
