@@ -434,6 +434,82 @@ class ListEncoding : public RespExec {
             s += "$" + std::to_string(x.size()) + "\r\n" + x + "\r\n";
         return s;
     }
+    // One step of a list command on "l" and on the model `m`, checked
+    // against it: 0-1 RPUSH, 2 LPUSH, 3 LPOP, 4 RPOP 2, 5 LSET, 6 LINSERT
+    // AFTER, 7 LTRIM, 8 LINDEX, 9 LREM, 10 LINSERT BEFORE; `v` the value.
+    void model_step(uint32_t op, const std::string& v, std::deque<std::string>& m,
+                    std::mt19937& rng) {
+        const auto n = static_cast<int64_t>(m.size());
+        SCOPED_TRACE(::testing::Message() << "op " << op);
+        switch (op) {
+            case 0:
+            case 1:
+                ASSERT_EQ(run({"rpush", "l", v, v + "1"}), ":" + std::to_string(n + 2) + "\r\n");
+                m.push_back(v);
+                m.push_back(v + "1");
+                break;
+            case 2:
+                ASSERT_EQ(run({"lpush", "l", v, v + "2"}), ":" + std::to_string(n + 2) + "\r\n");
+                m.push_front(v);
+                m.push_front(v + "2");
+                break;
+            case 3:
+                if (n > 0) {
+                    EXPECT_EQ(run({"lpop", "l"}),
+                              "$" + std::to_string(m.front().size()) + "\r\n" + m.front() + "\r\n");
+                    m.pop_front();
+                }
+                break;
+            case 4:
+                if (n > 0) {
+                    run({"rpop", "l", "2"});
+                    m.pop_back();
+                    if (!m.empty()) m.pop_back();
+                }
+                break;
+            case 5:
+                if (n > 0) {
+                    const size_t i = rng() % m.size();
+                    EXPECT_EQ(run({"lset", "l", std::to_string(i), v}), "+OK\r\n");
+                    m[i] = v;
+                }
+                break;
+            case 6:
+            case 10:
+                if (n > 0) {
+                    const std::string pivot = m[rng() % m.size()];
+                    const bool after = op == 6;
+                    run({"linsert", "l", after ? "after" : "before", pivot, v});
+                    const auto it = std::find(m.begin(), m.end(), pivot);
+                    m.insert(after ? it + 1 : it, v);
+                }
+                break;
+            case 7:
+                if (n > 4) {
+                    run({"ltrim", "l", "1", "-2"});
+                    m.pop_front();
+                    m.pop_back();
+                }
+                break;
+            case 8:
+                if (n > 0) {
+                    const size_t i = rng() % m.size();
+                    EXPECT_EQ(run({"lindex", "l", std::to_string(i)}),
+                              "$" + std::to_string(m[i].size()) + "\r\n" + m[i] + "\r\n");
+                }
+                break;
+            case 9:
+                if (n > 0) {
+                    const std::string gone = m[rng() % m.size()];
+                    const auto removed = std::count(m.begin(), m.end(), gone);
+                    EXPECT_EQ(run({"lrem", "l", "0", gone}),
+                              ":" + std::to_string(removed) + "\r\n");
+                    m.erase(std::remove(m.begin(), m.end(), gone), m.end());
+                }
+                break;
+        }
+        ASSERT_EQ(run({"llen", "l"}), ":" + std::to_string(m.size()) + "\r\n");
+    }
     shm::CollectionSettings settings_;
 };
 
@@ -450,69 +526,9 @@ TEST_F(ListEncoding, EveryCommandMatchesAModelOnEveryNodeLimit) {
         std::mt19937 rng(static_cast<uint32_t>(f + 100));
         for (int step = 0; step < 400; ++step) {
             const std::string v(rng() % 40, static_cast<char>('a' + rng() % 26));
-            const auto n = static_cast<int64_t>(m.size());
-            const uint32_t op = rng() % 9;
-            SCOPED_TRACE(::testing::Message() << "step " << step << " op " << op);
-            switch (op) {
-                case 0:
-                case 1:
-                    ASSERT_EQ(run({"rpush", "l", v, v + "1"}),
-                              ":" + std::to_string(n + 2) + "\r\n");
-                    m.push_back(v);
-                    m.push_back(v + "1");
-                    break;
-                case 2:
-                    ASSERT_EQ(run({"lpush", "l", v, v + "2"}),
-                              ":" + std::to_string(n + 2) + "\r\n");
-                    m.push_front(v);
-                    m.push_front(v + "2");
-                    break;
-                case 3:
-                    if (n > 0) {
-                        EXPECT_EQ(run({"lpop", "l"}), "$" + std::to_string(m.front().size()) +
-                                                          "\r\n" + m.front() + "\r\n");
-                        m.pop_front();
-                    }
-                    break;
-                case 4:
-                    if (n > 0) {
-                        run({"rpop", "l", "2"});
-                        m.pop_back();
-                        if (!m.empty()) m.pop_back();
-                    }
-                    break;
-                case 5:
-                    if (n > 0) {
-                        const int64_t i = static_cast<int64_t>(rng() % m.size());
-                        EXPECT_EQ(run({"lset", "l", std::to_string(i), v}), "+OK\r\n");
-                        m[static_cast<size_t>(i)] = v;
-                    }
-                    break;
-                case 6:
-                    if (n > 0) {
-                        const size_t i = rng() % m.size();
-                        const std::string pivot = m[i];
-                        run({"linsert", "l", "after", pivot, v});
-                        const auto it = std::find(m.begin(), m.end(), pivot);
-                        m.insert(it + 1, v);
-                    }
-                    break;
-                case 7:
-                    if (n > 4) {
-                        run({"ltrim", "l", "1", "-2"});
-                        m.pop_front();
-                        m.pop_back();
-                    }
-                    break;
-                case 8:
-                    if (n > 0) {
-                        const size_t i = rng() % m.size();
-                        EXPECT_EQ(run({"lindex", "l", std::to_string(i)}),
-                                  "$" + std::to_string(m[i].size()) + "\r\n" + m[i] + "\r\n");
-                    }
-                    break;
-            }
-            ASSERT_EQ(run({"llen", "l"}), ":" + std::to_string(m.size()) + "\r\n");
+            SCOPED_TRACE(::testing::Message() << "step " << step);
+            model_step(rng() % 9, v, m, rng);
+            if (HasFatalFailure()) return;
             if (step % 25 == 0) {
                 ASSERT_EQ(run({"lrange", "l", "0", "-1"}), expected(m));
             }
@@ -625,81 +641,13 @@ TEST_F(ListEncoding, CompressedListsMatchAModelAtEveryDepth) {
                 // 60..260 bytes of one letter: every node compresses.
                 std::string v(60 + rng() % 200, static_cast<char>('a' + rng() % 26));
                 v += std::to_string(step);
-                const auto n = static_cast<int64_t>(m.size());
                 // Bounded (a test shard has 8 slab pages): LREM instead of
                 // pushes past 120 entries.
-                uint32_t op = rng() % 10;
-                if (n > 120 && op < 3) op = 8;
-                SCOPED_TRACE(::testing::Message() << "step " << step << " op " << op);
-                switch (op) {
-                    case 0:
-                    case 1:
-                        ASSERT_EQ(run({"rpush", "l", v, v + "1"}),
-                                  ":" + std::to_string(n + 2) + "\r\n");
-                        m.push_back(v);
-                        m.push_back(v + "1");
-                        break;
-                    case 2:
-                        ASSERT_EQ(run({"lpush", "l", v, v + "2"}),
-                                  ":" + std::to_string(n + 2) + "\r\n");
-                        m.push_front(v);
-                        m.push_front(v + "2");
-                        break;
-                    case 3:
-                        if (n > 0) {
-                            EXPECT_EQ(run({"lpop", "l"}), "$" + std::to_string(m.front().size()) +
-                                                              "\r\n" + m.front() + "\r\n");
-                            m.pop_front();
-                        }
-                        break;
-                    case 4:
-                        if (n > 0) {
-                            run({"rpop", "l", "2"});
-                            m.pop_back();
-                            if (!m.empty()) m.pop_back();
-                        }
-                        break;
-                    case 5:
-                        if (n > 0) {
-                            const size_t i = rng() % m.size();
-                            EXPECT_EQ(run({"lset", "l", std::to_string(i), v}), "+OK\r\n");
-                            m[i] = v;
-                        }
-                        break;
-                    case 6:
-                        if (n > 0) {
-                            const size_t i = rng() % m.size();
-                            const std::string pivot = m[i];
-                            run({"linsert", "l", "before", pivot, v});
-                            m.insert(std::find(m.begin(), m.end(), pivot), v);
-                        }
-                        break;
-                    case 7:
-                        if (n > 6) {
-                            run({"ltrim", "l", "1", "-2"});
-                            m.pop_front();
-                            m.pop_back();
-                        }
-                        break;
-                    case 8:
-                        if (n > 0) {
-                            const size_t i = rng() % m.size();
-                            const std::string gone = m[i];
-                            const auto removed = std::count(m.begin(), m.end(), gone);
-                            EXPECT_EQ(run({"lrem", "l", "0", gone}),
-                                      ":" + std::to_string(removed) + "\r\n");
-                            m.erase(std::remove(m.begin(), m.end(), gone), m.end());
-                        }
-                        break;
-                    case 9:
-                        if (n > 0) {
-                            const size_t i = rng() % m.size();
-                            EXPECT_EQ(run({"lindex", "l", std::to_string(i)}),
-                                      "$" + std::to_string(m[i].size()) + "\r\n" + m[i] + "\r\n");
-                        }
-                        break;
-                }
-                ASSERT_EQ(run({"llen", "l"}), ":" + std::to_string(m.size()) + "\r\n");
+                uint32_t op = rng() % 11;
+                if (m.size() > 120 && op < 3) op = 9;
+                SCOPED_TRACE(::testing::Message() << "step " << step);
+                model_step(op, v, m, rng);
+                if (HasFatalFailure()) return;
                 // Redis's set: exactly the interior beyond the depth.
                 const store::KeyRef k("l");
                 QuicklistView v2;
