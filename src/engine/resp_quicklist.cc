@@ -409,6 +409,123 @@ bool splice(const QuicklistView* old, size_t from, size_t erase,
     return true;
 }
 
+// ---- edits in place at the ends -------------------------------------------
+
+namespace {
+
+// Every node within the depth of either end is raw (depth 0: every node),
+// so the depth rule holds without a rebuild: splice() would inflate a
+// compressed node there.
+bool ends_raw(const QuicklistView& v, const ListFill& fill) {
+    if (v.compressed_nodes() == 0) return true;
+    if (fill.compress_depth <= 0) return false;
+    const uint32_t n = v.nodes();
+    const uint32_t d = std::min(static_cast<uint32_t>(fill.compress_depth), n);
+    for (uint32_t i = 0; i < d; ++i)
+        if (v.node_compressed(i) || v.node_compressed(n - 1 - i)) return false;
+    return true;
+}
+
+// Can an entry be a plain one under this fill? Never while the threshold
+// is past what one item holds (the default 1 GiB): no walk of the node.
+bool may_be_plain(const ListFill& fill) {
+    return fill.packed_threshold <= kQlMaxNodeRaw;
+}
+
+// Where entry e (a view decode_node made) starts: its length header.
+const char* entry_start(std::string_view e) {
+    return e.data() - (entry_size(e) - e.size());
+}
+
+}  // namespace
+
+bool plan_end_push(const QuicklistView& v, std::span<const std::string_view> entries, bool head,
+                   const ListFill& fill, EndEdit& edit) {
+    if (v.size() == 0 || entries.empty()) return false;
+    const uint32_t node = head ? 0 : v.nodes() - 1;
+    if (v.node_compressed(node) || !ends_raw(v, fill)) return false;
+    const uint32_t count = v.node_entries(node);
+    const std::string_view bytes = v.stored_bytes(node);
+    size_t added = 0;
+    for (std::string_view e : entries) {
+        if (fill.plain(e)) return false;
+        added += entry_size(e);
+    }
+    const size_t total = size_t{count} + entries.size();
+    if (added > kQlMaxNodeRaw || total > UINT32_MAX - v.size()) return false;
+    // ListFill::allows is monotonic: the whole node passing means every
+    // entry on the way did, as pack() checks them one by one.
+    if (!fill.allows(static_cast<uint32_t>(total - 1), bytes.size() + added)) return false;
+    if (may_be_plain(fill)) {
+        std::vector<std::string_view> old;
+        if (!decode_node(bytes, count, old)) return false;
+        for (std::string_view e : old)
+            if (fill.plain(e)) return false;
+    }
+    edit = EndEdit{.head = head,
+                   .node = node,
+                   .entries = static_cast<uint32_t>(entries.size()),
+                   .bytes = static_cast<uint32_t>(added),
+                   .at = head ? v.node_offset(0) : v.value_size(),
+                   .old_size = v.value_size(),
+                   .new_size = v.value_size() + added,
+                   .push = true};
+    return true;
+}
+
+bool plan_end_pop(const QuicklistView& v, size_t n, bool head, const ListFill& fill, EndEdit& edit,
+                  std::vector<std::string_view>& popped) {
+    if (v.size() == 0 || n == 0) return false;
+    const uint32_t node = head ? 0 : v.nodes() - 1;
+    const uint32_t count = v.node_entries(node);
+    if (n >= count || v.node_compressed(node) || !ends_raw(v, fill)) return false;
+    const std::string_view bytes = v.stored_bytes(node);
+    std::vector<std::string_view> all;
+    if (!decode_node(bytes, count, all)) return false;
+    const size_t keep = count - n;
+    // The entries that stay, and where the popped ones' bytes begin and end.
+    const size_t first_kept = head ? n : 0;
+    const size_t cut = head ? static_cast<size_t>(entry_start(all[n]) - bytes.data())
+                            : static_cast<size_t>(entry_start(all[keep]) - bytes.data());
+    const size_t removed = head ? cut : bytes.size() - cut;
+    if (!fill.allows(static_cast<uint32_t>(keep - 1), bytes.size() - removed)) return false;
+    if (may_be_plain(fill) && keep > 1)
+        for (size_t j = first_kept; j < first_kept + keep; ++j)
+            if (fill.plain(all[j])) return false;
+    popped.assign(all.begin() + static_cast<ptrdiff_t>(head ? 0 : keep),
+                  all.begin() + static_cast<ptrdiff_t>(head ? n : count));
+    edit = EndEdit{.head = head,
+                   .node = node,
+                   .entries = static_cast<uint32_t>(n),
+                   .bytes = static_cast<uint32_t>(removed),
+                   .at = head ? v.node_offset(0) : v.node_offset(node) + cut,
+                   .old_size = v.value_size(),
+                   .new_size = v.value_size() - removed,
+                   .push = false};
+    return true;
+}
+
+void apply_end_edit(char* value, const EndEdit& edit, std::span<const std::string_view> entries) {
+    char* at = value + edit.at;
+    char* dir = value + kQlHeaderSize + size_t{edit.node} * kQlDirEntrySize;
+    const uint32_t n = load_u32(value + 1);
+    const uint32_t count = load_u32(dir);
+    const uint32_t bytes = load_u32(dir + 4);  // raw: no kQlNodeCompressed bit
+    if (edit.push) {
+        if (edit.head) std::memmove(at + edit.bytes, at, edit.old_size - edit.at);
+        for (std::string_view e : entries)
+            at = put_entry(at, e);
+        store_u32(value + 1, n + edit.entries);
+        store_u32(dir, count + edit.entries);
+        store_u32(dir + 4, bytes + edit.bytes);
+        return;
+    }
+    std::memmove(at, at + edit.bytes, edit.old_size - edit.at - edit.bytes);
+    store_u32(value + 1, n - edit.entries);
+    store_u32(dir, count - edit.entries);
+    store_u32(dir + 4, bytes - edit.bytes);
+}
+
 ListFill list_fill(const CollectionLimits& l) {
     return ListFill{l.list_max_listpack_size,
                     static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),
