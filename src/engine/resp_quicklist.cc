@@ -432,9 +432,20 @@ bool may_be_plain(const ListFill& fill) {
     return fill.packed_threshold <= kQlMaxNodeRaw;
 }
 
-// Where entry e (a view decode_node made) starts: its length header.
-const char* entry_start(std::string_view e) {
-    return e.data() - (entry_size(e) - e.size());
+// The next entry of a node (LEB128 length, bytes) at p, before end; false
+// when it is malformed. Walks a node without decoding it into views.
+bool next_entry(const char*& p, const char* end, std::string_view& e) {
+    size_t len = 0;
+    for (int shift = 0;; shift += 7) {
+        if (p == end || shift > 28) return false;
+        const auto b = static_cast<unsigned char>(*p++);
+        len |= size_t{b & 0x7Fu} << shift;
+        if ((b & 0x80) == 0) break;
+    }
+    if (len > static_cast<size_t>(end - p)) return false;
+    e = {p, len};
+    p += len;
+    return true;
 }
 
 }  // namespace
@@ -480,25 +491,37 @@ bool plan_end_pop(const QuicklistView& v, size_t n, bool head, const ListFill& f
     const uint32_t count = v.node_entries(node);
     if (n >= count || v.node_compressed(node) || !ends_raw(v, fill)) return false;
     const std::string_view bytes = v.stored_bytes(node);
-    std::vector<std::string_view> all;
-    if (!decode_node(bytes, count, all)) return false;
     const size_t keep = count - n;
-    // The entries that stay, and where the popped ones' bytes begin and end.
-    const size_t first_kept = head ? n : 0;
-    const size_t cut = head ? static_cast<size_t>(entry_start(all[n]) - bytes.data())
-                            : static_cast<size_t>(entry_start(all[keep]) - bytes.data());
-    const size_t removed = head ? cut : bytes.size() - cut;
+    const size_t before = head ? n : keep;  // entries before the cut
+    // A head pop walks only the popped entries, unless the kept ones must
+    // be checked for plain ones; a tail pop walks the node (the encoding
+    // reads forward only). No views of the kept entries are made.
+    const bool check_plain = may_be_plain(fill) && keep > 1;
+    const size_t walk = head && !check_plain ? n : count;
+    const char* p = bytes.data();
+    const char* const end = p + bytes.size();
+    const char* cut = nullptr;
+    popped.clear();
+    popped.reserve(n);
+    for (size_t j = 0; j < walk; ++j) {
+        if (j == before) cut = p;
+        std::string_view e;
+        if (!next_entry(p, end, e)) return false;
+        if (head ? j < n : j >= keep)
+            popped.push_back(e);
+        else if (check_plain && fill.plain(e))
+            return false;
+    }
+    if (walk == count && p != end) return false;
+    if (cut == nullptr) cut = p;  // a head pop's walk ended at the cut
+    const auto at_cut = static_cast<size_t>(cut - bytes.data());
+    const size_t removed = head ? at_cut : bytes.size() - at_cut;
     if (!fill.allows(static_cast<uint32_t>(keep - 1), bytes.size() - removed)) return false;
-    if (may_be_plain(fill) && keep > 1)
-        for (size_t j = first_kept; j < first_kept + keep; ++j)
-            if (fill.plain(all[j])) return false;
-    popped.assign(all.begin() + static_cast<ptrdiff_t>(head ? 0 : keep),
-                  all.begin() + static_cast<ptrdiff_t>(head ? n : count));
     edit = EndEdit{.head = head,
                    .node = node,
                    .entries = static_cast<uint32_t>(n),
                    .bytes = static_cast<uint32_t>(removed),
-                   .at = head ? v.node_offset(0) : v.node_offset(node) + cut,
+                   .at = head ? v.node_offset(0) : v.node_offset(node) + at_cut,
                    .old_size = v.value_size(),
                    .new_size = v.value_size() - removed,
                    .push = false};
