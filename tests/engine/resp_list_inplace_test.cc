@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <random>
 #include <string>
@@ -365,9 +366,13 @@ TEST_F(ListInPlace, AConcurrentReaderSeesOnlyWholeLists) {
     });
     std::mt19937 rng(3);
     uint64_t same = 0, moved = 0;
-    for (int step = 0; step < 20000; ++step) {
+    // Two seconds of writes (at least 20,000) over a list of a few thousand
+    // entries: a head edit moves tens of KiB under the seqlock, long
+    // enough for the reader to land inside one.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (int step = 0; step < 20000 || std::chrono::steady_clock::now() < deadline; ++step) {
         const store::Item* before = item("l");
-        const uint32_t op = hi - lo > 3000 ? 2 + rng() % 2 : hi - lo < 4 ? rng() % 2 : rng() % 4;
+        const uint32_t op = hi - lo > 6000 ? 2 + rng() % 2 : hi - lo < 2000 ? rng() % 2 : rng() % 4;
         if (op == 0) {
             run({"rpush", "l", num(hi), num(hi + 1)});
             hi += 2;
