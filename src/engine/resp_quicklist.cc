@@ -413,16 +413,25 @@ bool splice(const QuicklistView* old, size_t from, size_t erase,
 
 namespace {
 
-// Every node within the depth of either end is raw (depth 0: every node),
-// so the depth rule holds without a rebuild: splice() would inflate a
-// compressed node there.
-bool ends_raw(const QuicklistView& v, const ListFill& fill) {
-    if (v.compressed_nodes() == 0) return true;
-    if (fill.compress_depth <= 0) return false;
+// The list's compressed nodes are exactly the ones the depth rule names:
+// every node within `depth` of either end raw, every interior one
+// compressed (depth 0: none). Only then is an edit of an end node what the
+// rebuild writes: splice() inflates a compressed end node, and re-tries
+// LZF on a raw interior one (a raw interior node is there when its bytes
+// do not compress, or when CONFIG lowered the depth since the last
+// rebuild; this check cannot tell which, so both rebuild).
+bool compression_settled(const QuicklistView& v, const ListFill& fill) {
+    if (fill.compress_depth <= 0) return v.compressed_nodes() == 0;
+    const uint64_t depth = static_cast<uint64_t>(fill.compress_depth);
     const uint32_t n = v.nodes();
-    const uint32_t d = std::min(static_cast<uint32_t>(fill.compress_depth), n);
-    for (uint32_t i = 0; i < d; ++i)
-        if (v.node_compressed(i) || v.node_compressed(n - 1 - i)) return false;
+    const uint64_t interior = n > 2 * depth ? n - 2 * depth : 0;
+    if (v.compressed_nodes() != interior) return false;
+    // As many compressed as interior nodes, and none at the ends: they
+    // are the interior ones.
+    for (uint64_t i = 0; interior > 0 && i < depth; ++i)
+        if (v.node_compressed(static_cast<uint32_t>(i)) ||
+            v.node_compressed(static_cast<uint32_t>(n - 1 - i)))
+            return false;
     return true;
 }
 
@@ -454,7 +463,7 @@ bool plan_end_push(const QuicklistView& v, std::span<const std::string_view> ent
                    const ListFill& fill, EndEdit& edit) {
     if (v.size() == 0 || entries.empty()) return false;
     const uint32_t node = head ? 0 : v.nodes() - 1;
-    if (v.node_compressed(node) || !ends_raw(v, fill)) return false;
+    if (v.node_compressed(node) || !compression_settled(v, fill)) return false;
     const uint32_t count = v.node_entries(node);
     const std::string_view bytes = v.stored_bytes(node);
     size_t added = 0;
@@ -489,7 +498,7 @@ bool plan_end_pop(const QuicklistView& v, size_t n, bool head, const ListFill& f
     if (v.size() == 0 || n == 0) return false;
     const uint32_t node = head ? 0 : v.nodes() - 1;
     const uint32_t count = v.node_entries(node);
-    if (n >= count || v.node_compressed(node) || !ends_raw(v, fill)) return false;
+    if (n >= count || v.node_compressed(node) || !compression_settled(v, fill)) return false;
     const std::string_view bytes = v.stored_bytes(node);
     const size_t keep = count - n;
     const size_t before = head ? n : keep;  // entries before the cut

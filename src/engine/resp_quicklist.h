@@ -218,14 +218,13 @@ class QuicklistBuilder {
 // (under its seqlock, when its slab chunk has room: resp_list_commands.cc)
 // instead of rebuilding the list. plan_end_*() says whether the edit is
 // one of these; the result is then byte for byte what splice() would
-// write for the same content, with one exception: splice() re-tries LZF on
-// every raw interior node, an in-place edit leaves interior nodes alone.
-// The two differ only after CONFIG SET list-compress-depth raised the
-// depth, until the next rebuild (Redis too compresses only nodes a write
-// touches). Planned only when the end node is raw and not plain, every
-// node within `depth` of either end is raw (depth 0: no node compressed),
-// no entry of the node would now be a plain one, and the whole node passes
-// `fill` (CONFIG may have shrunk it since the node was packed).
+// write for the same content. Planned only when the end node is raw and
+// not plain, the compressed nodes are exactly those the depth names (all
+// the interior ones, none within `depth` of an end; depth 0: none), no
+// entry of the node would now be a plain one, and the whole node passes
+// `fill` (CONFIG may have shrunk it since the node was packed). So a list
+// whose interior does not compress, or written before CONFIG changed the
+// depth, takes the rebuild.
 struct EndEdit {
     bool head = false;
     uint32_t node = 0;     // 0 or nodes() - 1
