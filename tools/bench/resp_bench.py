@@ -374,6 +374,15 @@ class Bench:
         return "\n".join(lines)
 
 
+def set_names(tag, net):
+    """The run's tag and /24 (--tag, --net): the addresses keep their last
+    octets."""
+    global TAG, DP_IP, CLIENT_IP, REDIS_IP, VETH_CLIENT_IP
+    TAG = tag
+    DP_IP, CLIENT_IP = f"{net}.1", f"{net}.2"
+    REDIS_IP, VETH_CLIENT_IP = f"{net}.129", f"{net}.130"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -396,7 +405,14 @@ def main():
     ap.add_argument("--tests", default=",".join(TESTS),
                     help="comma-separated subset of the rows, in this order: " + ",".join(TESTS)
                     + " (LPOP pops the list LPUSH filled: keep both)")
+    ap.add_argument("--tag", default=TAG,
+                    help="names of the run (namespace, interfaces); a second run at the same "
+                         "time needs its own, with --net")
+    ap.add_argument("--net", default=DP_IP.rsplit(".", 1)[0], metavar="A.B.C",
+                    help="the /24 of the run (inside 198.18.0.0/15); a second run at the same "
+                         "time needs its own")
     a = ap.parse_args()
+    set_names(a.tag, a.net)
     a.tests = tuple(t.strip().lower() for t in a.tests.split(",") if t.strip())
     bad = [t for t in a.tests if t not in TESTS]
     if bad or not a.tests:
