@@ -425,5 +425,36 @@ TEST_F(ListInPlace, AConcurrentReaderSeesOnlyWholeLists) {
     EXPECT_GT(moved, 10u);
 }
 
+// redis-benchmark's LPUSH/LPOP rows on the owner alone: -n pushes of its
+// 3-byte value to one list, then as many pops (RPUSH/RPOP the same), the
+// mean cost of one command printed (docs/resp-bench.md has the figures
+// before and after the in-place edits). The replies are checked.
+TEST_F(ListInPlace, BenchmarkShapedPushesAndPopsPrinted) {
+    using Clock = std::chrono::steady_clock;
+    fresh_shards();
+    const auto per_op = [](Clock::time_point t0, size_t n) {
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() /
+               static_cast<double>(n);
+    };
+    for (const size_t n : {10000u, 100000u}) {
+        for (const bool left : {true, false}) {
+            run({"del", "mylist"});
+            const std::string push = left ? "lpush" : "rpush";
+            const std::string pop = left ? "lpop" : "rpop";
+            auto t0 = Clock::now();
+            for (size_t i = 0; i < n; ++i)
+                ASSERT_EQ(run({push, "mylist", "xxx"}), ":" + std::to_string(i + 1) + "\r\n");
+            const double push_us = per_op(t0, n);
+            t0 = Clock::now();
+            for (size_t i = 0; i < n; ++i)
+                ASSERT_EQ(run({pop, "mylist"}), "$3\r\nxxx\r\n");
+            const double pop_us = per_op(t0, n);
+            EXPECT_EQ(run({"llen", "mylist"}), ":0\r\n");
+            std::printf("list-bench n=%zu %s_us=%.2f %s_us=%.2f\n", n, push.c_str(), push_us,
+                        pop.c_str(), pop_us);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace fulmar::engine
