@@ -14,9 +14,12 @@
 // plane's session keeps the client blocked and tries again when a write
 // could feed it (controlplane/resp_blocking.h).
 //
-// Cost: every write copies the item's bytes (up to the 1 MiB item limit:
-// the seqlock publishes a new item), but parses only the nodes it touches;
-// LREM LPOS LINSERT LMOVE decode the whole list. docs/resp-progress.md
+// Cost: a push that joins the end node, or a pop that leaves it non-empty,
+// edits the item where it is when its slab chunk has room (coll::EndEdit:
+// no decode of the list, no new item; a head edit still moves the bytes
+// after the head node). Every other write copies the item's bytes (up to
+// the 1 MiB item limit: the seqlock publishes a new item), but parses only
+// the nodes it touches; LREM LPOS LINSERT LMOVE decode the whole list. docs/resp-progress.md
 // ("List encoding") has the measured figures.
 #include <fmt/core.h>
 
@@ -156,6 +159,31 @@ coll::Found find_view(EngineCtx& ctx, const store::KeyRef& k, coll::QuicklistVie
     return f;
 }
 
+// The owner's edit of a list's end where its item is (coll::EndEdit):
+// when the item's slab chunk holds the new value, under the item's
+// seqlock, so a reader copies the old list or the new one or retries.
+// The item gets a new CAS and store time, as a rebuild's fresh item does
+// (WATCH sees the change); its expiry, type and key stay. False: the
+// caller rebuilds. `entries` (a push's) must not point into the item.
+bool edit_in_place(EngineCtx& ctx, const store::KeyRef& k, const coll::EndEdit& e,
+                   std::span<const std::string_view> entries) {
+    store::Shard& s = ctx.shard_for(k);
+    const UnixTime now = ctx.now();
+    store::Item* it = s.find(k, now);  // the item find_view parsed: live, a list
+    if (it == nullptr || it->value_len != e.old_size) return false;
+    if (!mc_item_fits(k.key.size(), e.new_size) ||
+        s.slab().chunk_size_of(it) < store::item_total_size(it->key_len, e.new_size))
+        return false;
+    const uint64_t cas = s.next_cas();
+    s.modify(it, [&](store::Item& i) {
+        coll::apply_end_edit(i.value_ptr(), e, entries);
+        i.value_len = static_cast<uint32_t>(e.new_size);
+        i.cas = cas;
+        i.time = now;
+    });
+    return true;
+}
+
 // The list `v` with [from, from + erase) replaced by `insert`, written:
 // only the nodes holding the range are re-packed.
 bool store_splice(EngineCtx& ctx, const store::KeyRef& k, const coll::QuicklistView* v, size_t from,
@@ -195,6 +223,12 @@ void push_generic(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx
     Entries added(values.begin(), values.end());
     // Each element goes to the head in turn: the last ends up first.
     if (end == End::kLeft) std::reverse(added.begin(), added.end());
+    coll::EndEdit edit;
+    if (found && coll::plan_end_push(v, added, end == End::kLeft, fill_of(ctx), edit) &&
+        edit_in_place(ctx, k, edit, added)) {
+        RespWriter(out).write_integer(static_cast<int64_t>(len + added.size()));
+        return;
+    }
     if (store_splice(ctx, k, found ? &v : nullptr, end == End::kLeft ? 0 : len, 0, added, exptime,
                      out))
         RespWriter(out).write_integer(static_cast<int64_t>(len + added.size()));
@@ -251,15 +285,19 @@ void pop_generic(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx,
     const size_t n = std::min(static_cast<uint64_t>(count), static_cast<uint64_t>(v.size()));
     const size_t from = end == End::kLeft ? 0 : v.size() - n;
     Entries e;
-    v.range(from, from + n - 1, e);  // only the nodes at that end
+    coll::EndEdit edit;
+    const bool in_place = coll::plan_end_pop(v, n, end == End::kLeft, fill_of(ctx), edit, e);
+    if (!in_place) v.range(from, from + n - 1, e);  // only the nodes at that end
     // The reply is written before the write: its views point into the old
-    // item, which the write may recycle.
+    // item, which the write may recycle or overwrite.
     std::string reply;
     RespWriter rw(reply);
     if (has_count) rw.write_array(n);
     for (size_t i = 0; i < n; ++i)
         rw.write_bulk(end == End::kLeft ? e[i] : e[n - 1 - i]);
-    if (store_splice(ctx, k, &v, from, n, {}, exptime, out)) out.append(reply);
+    if ((in_place && edit_in_place(ctx, k, edit, {})) ||
+        store_splice(ctx, k, &v, from, n, {}, exptime, out))
+        out.append(reply);
 }
 
 void op_lpop(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {

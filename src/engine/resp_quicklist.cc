@@ -409,6 +409,155 @@ bool splice(const QuicklistView* old, size_t from, size_t erase,
     return true;
 }
 
+// ---- edits in place at the ends -------------------------------------------
+
+namespace {
+
+// The list's compressed nodes are exactly the ones the depth rule names:
+// every node within `depth` of either end raw, every interior one
+// compressed (depth 0: none). Only then is an edit of an end node what the
+// rebuild writes: splice() inflates a compressed end node, and re-tries
+// LZF on a raw interior one (a raw interior node is there when its bytes
+// do not compress, or when CONFIG lowered the depth since the last
+// rebuild; this check cannot tell which, so both rebuild).
+bool compression_settled(const QuicklistView& v, const ListFill& fill) {
+    if (fill.compress_depth <= 0) return v.compressed_nodes() == 0;
+    const uint64_t depth = static_cast<uint64_t>(fill.compress_depth);
+    const uint32_t n = v.nodes();
+    const uint64_t interior = n > 2 * depth ? n - 2 * depth : 0;
+    if (v.compressed_nodes() != interior) return false;
+    // As many compressed as interior nodes, and none at the ends: they
+    // are the interior ones.
+    for (uint64_t i = 0; interior > 0 && i < depth; ++i)
+        if (v.node_compressed(static_cast<uint32_t>(i)) ||
+            v.node_compressed(static_cast<uint32_t>(n - 1 - i)))
+            return false;
+    return true;
+}
+
+// Can an entry be a plain one under this fill? Never while the threshold
+// is past what one item holds (the default 1 GiB): no walk of the node.
+bool may_be_plain(const ListFill& fill) {
+    return fill.packed_threshold <= kQlMaxNodeRaw;
+}
+
+// The next entry of a node (LEB128 length, bytes) at p, before end; false
+// when it is malformed. Walks a node without decoding it into views.
+bool next_entry(const char*& p, const char* end, std::string_view& e) {
+    size_t len = 0;
+    for (int shift = 0;; shift += 7) {
+        if (p == end || shift > 28) return false;
+        const auto b = static_cast<unsigned char>(*p++);
+        len |= size_t{b & 0x7Fu} << shift;
+        if ((b & 0x80) == 0) break;
+    }
+    if (len > static_cast<size_t>(end - p)) return false;
+    e = {p, len};
+    p += len;
+    return true;
+}
+
+}  // namespace
+
+bool plan_end_push(const QuicklistView& v, std::span<const std::string_view> entries, bool head,
+                   const ListFill& fill, EndEdit& edit) {
+    if (v.size() == 0 || entries.empty()) return false;
+    const uint32_t node = head ? 0 : v.nodes() - 1;
+    if (v.node_compressed(node) || !compression_settled(v, fill)) return false;
+    const uint32_t count = v.node_entries(node);
+    const std::string_view bytes = v.stored_bytes(node);
+    size_t added = 0;
+    for (std::string_view e : entries) {
+        if (fill.plain(e)) return false;
+        added += entry_size(e);
+    }
+    const size_t total = size_t{count} + entries.size();
+    if (added > kQlMaxNodeRaw || total > UINT32_MAX - v.size()) return false;
+    // ListFill::allows is monotonic: the whole node passing means every
+    // entry on the way did, as pack() checks them one by one.
+    if (!fill.allows(static_cast<uint32_t>(total - 1), bytes.size() + added)) return false;
+    if (may_be_plain(fill)) {
+        std::vector<std::string_view> old;
+        if (!decode_node(bytes, count, old)) return false;
+        for (std::string_view e : old)
+            if (fill.plain(e)) return false;
+    }
+    edit = EndEdit{.head = head,
+                   .node = node,
+                   .entries = static_cast<uint32_t>(entries.size()),
+                   .bytes = static_cast<uint32_t>(added),
+                   .at = head ? v.node_offset(0) : v.value_size(),
+                   .old_size = v.value_size(),
+                   .new_size = v.value_size() + added,
+                   .push = true};
+    return true;
+}
+
+bool plan_end_pop(const QuicklistView& v, size_t n, bool head, const ListFill& fill, EndEdit& edit,
+                  std::vector<std::string_view>& popped) {
+    if (v.size() == 0 || n == 0) return false;
+    const uint32_t node = head ? 0 : v.nodes() - 1;
+    const uint32_t count = v.node_entries(node);
+    if (n >= count || v.node_compressed(node) || !compression_settled(v, fill)) return false;
+    const std::string_view bytes = v.stored_bytes(node);
+    const size_t keep = count - n;
+    const size_t before = head ? n : keep;  // entries before the cut
+    // A head pop walks only the popped entries, unless the kept ones must
+    // be checked for plain ones; a tail pop walks the node (the encoding
+    // reads forward only). No views of the kept entries are made.
+    const bool check_plain = may_be_plain(fill) && keep > 1;
+    const size_t walk = head && !check_plain ? n : count;
+    const char* p = bytes.data();
+    const char* const end = p + bytes.size();
+    const char* cut = nullptr;
+    popped.clear();
+    popped.reserve(n);
+    for (size_t j = 0; j < walk; ++j) {
+        if (j == before) cut = p;
+        std::string_view e;
+        if (!next_entry(p, end, e)) return false;
+        if (head ? j < n : j >= keep)
+            popped.push_back(e);
+        else if (check_plain && fill.plain(e))
+            return false;
+    }
+    if (walk == count && p != end) return false;
+    if (cut == nullptr) cut = p;  // a head pop's walk ended at the cut
+    const auto at_cut = static_cast<size_t>(cut - bytes.data());
+    const size_t removed = head ? at_cut : bytes.size() - at_cut;
+    if (!fill.allows(static_cast<uint32_t>(keep - 1), bytes.size() - removed)) return false;
+    edit = EndEdit{.head = head,
+                   .node = node,
+                   .entries = static_cast<uint32_t>(n),
+                   .bytes = static_cast<uint32_t>(removed),
+                   .at = head ? v.node_offset(0) : v.node_offset(node) + at_cut,
+                   .old_size = v.value_size(),
+                   .new_size = v.value_size() - removed,
+                   .push = false};
+    return true;
+}
+
+void apply_end_edit(char* value, const EndEdit& edit, std::span<const std::string_view> entries) {
+    char* at = value + edit.at;
+    char* dir = value + kQlHeaderSize + size_t{edit.node} * kQlDirEntrySize;
+    const uint32_t n = load_u32(value + 1);
+    const uint32_t count = load_u32(dir);
+    const uint32_t bytes = load_u32(dir + 4);  // raw: no kQlNodeCompressed bit
+    if (edit.push) {
+        if (edit.head) std::memmove(at + edit.bytes, at, edit.old_size - edit.at);
+        for (std::string_view e : entries)
+            at = put_entry(at, e);
+        store_u32(value + 1, n + edit.entries);
+        store_u32(dir, count + edit.entries);
+        store_u32(dir + 4, bytes + edit.bytes);
+        return;
+    }
+    std::memmove(at, at + edit.bytes, edit.old_size - edit.at - edit.bytes);
+    store_u32(value + 1, n - edit.entries);
+    store_u32(dir, count - edit.entries);
+    store_u32(dir + 4, bytes - edit.bytes);
+}
+
 ListFill list_fill(const CollectionLimits& l) {
     return ListFill{l.list_max_listpack_size,
                     static_cast<uint64_t>(std::max<int64_t>(l.list_packed_threshold, 1)),

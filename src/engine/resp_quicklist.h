@@ -98,6 +98,7 @@ class QuicklistView {
     bool parse(std::string_view value);
     uint32_t size() const { return n_; }
     uint32_t nodes() const { return nodes_; }
+    size_t value_size() const { return value_.size(); }
     uint32_t node_entries(uint32_t i) const;
     // Node i's entry bytes, inflated (into a buffer this view owns) when the
     // node is compressed; empty when they do not inflate (corrupt).
@@ -115,6 +116,8 @@ class QuicklistView {
     // The node holding entry `index` (< size()), and the index of its first
     // entry: a walk of the directory, never of the entries.
     uint32_t locate(size_t index, size_t& first) const;
+    // Where node i's stored bytes start in the value.
+    uint32_t node_offset(uint32_t i) const { return offsets_[i]; }
     // Entry `index` (< size()); decodes one node. False when malformed.
     bool at(size_t index, std::string_view& out) const;
     // Entries [from, to] appended to out; decodes only their nodes.
@@ -207,6 +210,44 @@ class QuicklistBuilder {
     mutable std::vector<Out> out_;
     mutable bool planned_ = false;
 };
+
+// ---- edits in place at the ends ---------------------------------------------
+//
+// A push that joins the end node, or a pop that leaves it non-empty, moves
+// no node boundary: the owner can change the item's bytes where they are
+// (under its seqlock, when its slab chunk has room: resp_list_commands.cc)
+// instead of rebuilding the list. plan_end_*() says whether the edit is
+// one of these; the result is then byte for byte what splice() would
+// write for the same content. Planned only when the end node is raw and
+// not plain, the compressed nodes are exactly those the depth names (all
+// the interior ones, none within `depth` of an end; depth 0: none), no
+// entry of the node would now be a plain one, and the whole node passes
+// `fill` (CONFIG may have shrunk it since the node was packed). So a list
+// whose interior does not compress, or written before CONFIG changed the
+// depth, takes the rebuild.
+struct EndEdit {
+    bool head = false;
+    uint32_t node = 0;     // 0 or nodes() - 1
+    uint32_t entries = 0;  // pushed or popped
+    uint32_t bytes = 0;    // entry bytes added or removed
+    size_t at = 0;         // value offset where they go or leave
+    size_t old_size = 0;   // the value's size before
+    size_t new_size = 0;   // and after
+    bool push = false;
+};
+
+// A push of `entries` at one end; `entries` in the order they will stand
+// in the list (an LPUSH's arguments reversed). False: splice() instead.
+bool plan_end_push(const QuicklistView& v, std::span<const std::string_view> entries, bool head,
+                   const ListFill& fill, EndEdit& edit);
+// A pop of `n` entries from one end; on true, `popped` holds them in list
+// order (views into the value v parsed: read them before apply_end_edit).
+bool plan_end_pop(const QuicklistView& v, size_t n, bool head, const ListFill& fill, EndEdit& edit,
+                  std::vector<std::string_view>& popped);
+// Applies a planned edit to the value's bytes (`value` holds at least
+// edit.new_size bytes); `entries` are the pushed ones (none for a pop) and
+// must not point into `value`.
+void apply_end_edit(char* value, const EndEdit& edit, std::span<const std::string_view> entries);
 
 // The list `old` (null: an empty list) with entries [from, from + erase)
 // replaced by `insert`, into b: the nodes that hold the range (or, for a

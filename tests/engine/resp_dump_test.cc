@@ -398,7 +398,7 @@ TEST_F(RespDump, IncrRewritesInPlaceWhenTheNumberFits) {
     const auto address = [&] {
         proto::StringSink out;
         debug_object("n", rc, out);
-        return out.out.substr(0, out.out.find(' ', 6));
+        return out.out.substr(0, out.out.find(' ', 7));
     };
     const std::string before = address();
     run({"incr", "n"});

@@ -270,7 +270,7 @@ class Bench:
 
     def run(self):
         for pipeline in PIPELINES:
-            for test in TESTS:
+            for test in self.a.tests:
                 pair = {}
                 for side in ("fulmar", "redis"):
                     pair[side] = self.run_one(side, test, pipeline)
@@ -374,6 +374,15 @@ class Bench:
         return "\n".join(lines)
 
 
+def set_names(tag, net):
+    """The run's tag and /24 (--tag, --net): the addresses keep their last
+    octets."""
+    global TAG, DP_IP, CLIENT_IP, REDIS_IP, VETH_CLIENT_IP
+    TAG = tag
+    DP_IP, CLIENT_IP = f"{net}.1", f"{net}.2"
+    REDIS_IP, VETH_CLIENT_IP = f"{net}.129", f"{net}.130"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -393,7 +402,21 @@ def main():
     ap.add_argument("--perf", metavar="TEST:P", action="append", default=[],
                     help="profile one more Fulmar run of this case (repeatable), e.g. hset:16")
     ap.add_argument("--quick", action="store_true", help="a few seconds: -n 2,000 / 10,000")
+    ap.add_argument("--tests", default=",".join(TESTS),
+                    help="comma-separated subset of the rows, in this order: " + ",".join(TESTS)
+                    + " (LPOP pops the list LPUSH filled: keep both)")
+    ap.add_argument("--tag", default=TAG,
+                    help="names of the run (namespace, interfaces); a second run at the same "
+                         "time needs its own, with --net")
+    ap.add_argument("--net", default=DP_IP.rsplit(".", 1)[0], metavar="A.B.C",
+                    help="the /24 of the run (inside 198.18.0.0/15); a second run at the same "
+                         "time needs its own")
     a = ap.parse_args()
+    set_names(a.tag, a.net)
+    a.tests = tuple(t.strip().lower() for t in a.tests.split(",") if t.strip())
+    bad = [t for t in a.tests if t not in TESTS]
+    if bad or not a.tests:
+        ap.error(f"--tests: unknown {','.join(bad) or '(none)'}; choose from {','.join(TESTS)}")
     if a.quick:
         a.requests, a.requests_pipelined, a.keys, a.run_timeout = 2_000, 10_000, 1_000, 20
     a.out = a.out or os.path.join(ROOT, "results",
@@ -412,13 +435,13 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     # Every process started here outlives the whole run by a margin, never
     # more: 28 runs of at most run_timeout, the profiles, set-up.
-    runs = 2 * len(TESTS) * len(PIPELINES) + len(a.perf)
+    runs = 2 * len(a.tests) * len(PIPELINES) + len(a.perf)
     F.PROCESS_TIMEOUT_S = runs * (a.run_timeout + 5) + 120
     b = Bench(a)
     atexit.register(b.stop)  # before fulmar_it's: runs first
     results = {"machine": {"cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()},
                "argv": sys.argv, "workload": {
-                   "tests": [t.upper() for t in TESTS], "pipelines": PIPELINES,
+                   "tests": [t.upper() for t in a.tests], "pipelines": PIPELINES,
                    "requests": a.requests, "requests_pipelined": a.requests_pipelined,
                    "clients": a.clients, "keyspace": a.keys, "data_size": a.data_size},
                "layout": f"redis-benchmark on CPU 0 in namespace {TAG}-*; fulmar-controlplane "
