@@ -102,9 +102,9 @@ bool parse_hashed(std::string_view value, Hashed& h) {
     h.slots = get_u32(value.data() + 9);
     if (h.slots == 0 || (h.slots & (h.slots - 1)) != 0) return false;
     if (uint64_t{kHashedHeaderSize} + elen + uint64_t{h.slots} * 4 != value.size()) return false;
-    h.entries = reinterpret_cast<const unsigned char*>(value.data()) + kHashedHeaderSize;
+    h.index = value.data() + kHashedHeaderSize;
+    h.entries = reinterpret_cast<const unsigned char*>(h.index) + size_t{h.slots} * 4;
     h.entries_end = h.entries + elen;
-    h.index = reinterpret_cast<const char*>(h.entries_end);
     return true;
 }
 
@@ -112,12 +112,19 @@ size_t key_step(store::ItemType type) {
     return type == store::ItemType::kHash ? 2 : 1;
 }
 
-// Slots for `keys` keys at a load of at most 3/4.
-uint32_t slots_for(size_t keys) {
+}  // namespace
+
+uint32_t hashed_slots_for(size_t keys) {
     uint32_t s = 1;
     while (uint64_t{s} * 3 < uint64_t{keys} * 4)
         s <<= 1;
     return s;
+}
+
+namespace {
+
+uint32_t slots_for(size_t keys) {
+    return hashed_slots_for(keys);
 }
 
 size_t hashed_size(store::ItemType type, std::span<const std::string_view> entries) {
@@ -165,8 +172,16 @@ bool all_integers(std::span<const std::string_view> entries) {
                        [&](std::string_view e) { return resp_parse_int(e, v); });
 }
 
-uint64_t key_hash(std::string_view k) {
+}  // namespace
+
+uint64_t member_hash(std::string_view k) {
     return XXH3_64bits(k.data(), k.size());
+}
+
+namespace {
+
+uint64_t key_hash(std::string_view k) {
+    return member_hash(k);
 }
 
 void encode_hashed(store::ItemType type, std::span<const std::string_view> entries, char* dst) {
@@ -177,8 +192,8 @@ void encode_hashed(store::ItemType type, std::span<const std::string_view> entri
     put_u32(dst + 1, static_cast<uint32_t>(entries.size()));
     put_u32(dst + 5, static_cast<uint32_t>(elen));
     put_u32(dst + 9, slots);
-    char* const base = dst + kHashedHeaderSize;
-    char* const index = base + elen;
+    char* const index = dst + kHashedHeaderSize;
+    char* const base = index + size_t{slots} * 4;
     std::memset(index, 0, size_t{slots} * 4);
     char* p = base;
     for (size_t i = 0; i < entries.size(); ++i) {

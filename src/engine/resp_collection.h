@@ -28,13 +28,15 @@
 // t_set.c and t_hash.c apply them: EncodePolicy) gets an index after the
 // same entries, so a look-up of one member or field is a probe:
 //
-//   +---------+-----+--------------+-------------+---------+-----------+
-//   | kHashed | n   | entries_len  | slots (2^k) | entries | slots x   |
-//   | 0xC2    | u32 | u32          | u32         | (above) | u32 index |
-//   +---------+-----+--------------+-------------+---------+-----------+
+//   +---------+-----+--------------+-------------+-----------+---------+
+//   | kHashed | n   | entries_len  | slots (2^k) | slots x   | entries |
+//   | 0xC2    | u32 | u32          | u32         | u32 index | (above) |
+//   +---------+-----+--------------+-------------+-----------+---------+
 //   index: open addressing, linear probing on xxh3 of the member (a set)
 //   or the field (a hash); a slot holds the entry's offset in the entries
-//   + 1, 0 when empty; load <= 3/4. Rebuilt with the item on every write.
+//   + 1, 0 when empty; load <= 3/4. The index comes first so that an
+//   entry appended in place (resp_coll_inplace.h) moves nothing; a write
+//   that needs more slots rebuilds the item.
 //   A collection whose index would not fit the item stays compact.
 //
 // A set whose members are all integers (Redis's string2ll), and few, is an
@@ -103,6 +105,10 @@ struct EncodePolicy {
 // for none).
 uint8_t choose_encoding(store::ItemType type, std::span<const std::string_view> entries,
                         const EncodePolicy& p, uint8_t old);
+// A hashed collection's index: slots for `keys` members or fields (load <=
+// 3/4), and the hash a member or field is probed by.
+uint32_t hashed_slots_for(size_t keys);
+uint64_t member_hash(std::string_view member);
 // The encoding tag of an encoded value (0 when empty).
 uint8_t encoding_tag(std::string_view value);
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/glob_match.h"
+#include "engine/resp_coll_inplace.h"
 #include "engine/resp_coll_util.h"
 #include "engine/resp_collection.h"
 #include "engine/resp_groups.h"
@@ -100,6 +101,13 @@ Owned find_owned(const store::KeyRef& k, EngineCtx& ctx, UnixTime now) {
     return o;
 }
 
+// The hash `k` holds, for an in-place write (resp_coll_inplace.h), or
+// nullptr (no key, or another type: the rebuild path answers those).
+store::Item* owned_hash(const store::KeyRef& k, EngineCtx& ctx, UnixTime now) {
+    store::Item* it = ctx.shard_for(k).find(k, now);
+    return it != nullptr && it->type() == ItemType::kHash ? it : nullptr;
+}
+
 // ---- writes ------------------------------------------------------------------
 
 // HSET key field value [field value ...] / HMSET (the same, +OK)
@@ -111,9 +119,21 @@ bool parse_hset(const RespRequest& req, ReplySink& out) {
 
 void op_hset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     const UnixTime now = ctx.now();
+    int64_t created = 0;
+    const auto reply = [&] {
+        RespWriter w(out);
+        if (iequals(req.args[0], "hmset"))
+            w.write_simple("OK");
+        else
+            w.write_integer(created);
+    };
+    if (store::Item* it = owned_hash(k, ctx, now);
+        it != nullptr && coll::hash_set_in_place(ctx.shard_for(k), *it, req.args.subspan(2),
+                                                 ctx.limits(), now, created))
+        return reply();
+    created = 0;
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
-    int64_t created = 0;
     {
         Fields fields(o.e, (req.args.size() - 2) / 2);
         for (size_t i = 2; i + 1 < req.args.size(); i += 2) {
@@ -129,16 +149,20 @@ void op_hset(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
         }
     }
     if (!store_hash(o.s, k, o.e, o.exp, now, ctx, coll::Change::kGrow, out)) return;
-    RespWriter w(out);
-    if (iequals(req.args[0], "hmset"))
-        w.write_simple("OK");
-    else
-        w.write_integer(created);
+    reply();
 }
 
 // HSETNX key field value
 void op_hsetnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     const UnixTime now = ctx.now();
+    if (store::Item* it = owned_hash(k, ctx, now); it != nullptr) {
+        if (coll::lookup(it->value(), req.args[2], 2).found)
+            return RespWriter(out).write_integer(0);
+        int64_t created = 0;
+        if (coll::hash_set_in_place(ctx.shard_for(k), *it, req.args.subspan(2, 2), ctx.limits(),
+                                    now, created))
+            return RespWriter(out).write_integer(1);
+    }
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
     if (Fields(o.e, 1).find(req.args[2]) != kNone) return RespWriter(out).write_integer(0);
@@ -151,6 +175,11 @@ void op_hsetnx(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, R
 // HDEL key field [field ...]
 void op_hdel(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     const UnixTime now = ctx.now();
+    if (store::Item* it = owned_hash(k, ctx, now); it != nullptr) {
+        int64_t removed = 0;
+        if (coll::hash_del_in_place(ctx.shard_for(k), *it, req.args.subspan(2), now, removed))
+            return RespWriter(out).write_integer(removed);
+    }
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
     const std::unordered_set<std::string_view> gone(req.args.begin() + 2, req.args.end());
@@ -181,6 +210,22 @@ void op_hincrby(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, 
     if (!parse_hincrby(req, out)) return;
     resp_parse_int(req.args[3], incr);
     const UnixTime now = ctx.now();
+    // In place when the field's value (or its absence) gives a number and
+    // the item has room: every error and the rest take the path below.
+    if (store::Item* it = owned_hash(k, ctx, now); it != nullptr) {
+        const coll::Hit hit = coll::lookup(it->value(), req.args[2], 2);
+        int64_t cur = 0;
+        if ((!hit.found || resp_parse_int(hit.next, cur)) &&
+            !((incr < 0 && cur < 0 && incr < LLONG_MIN - cur) ||
+              (incr > 0 && cur > 0 && incr > LLONG_MAX - cur))) {
+            const int64_t next = cur + incr;
+            const std::string text = std::to_string(next);
+            const std::array<std::string_view, 2> pair = {req.args[2], text};
+            int64_t created = 0;
+            if (coll::hash_set_in_place(ctx.shard_for(k), *it, pair, ctx.limits(), now, created))
+                return w.write_integer(next);
+        }
+    }
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
     const size_t at = Fields(o.e, 1).find(req.args[2]);
@@ -223,6 +268,21 @@ void op_hincrbyfloat(const RespRequest& req, const store::KeyRef& k, EngineCtx& 
     long double incr = 0;
     parse_long_double(req.args[3], incr);
     const UnixTime now = ctx.now();
+    if (store::Item* it = owned_hash(k, ctx, now); it != nullptr) {
+        const coll::Hit hit = coll::lookup(it->value(), req.args[2], 2);
+        long double cur = 0;
+        if (!hit.found || parse_long_double(hit.next, cur)) {
+            const long double next = cur + incr;
+            if (!std::isnan(next) && !std::isinf(next)) {
+                const std::string text = format_long_double(next);
+                const std::array<std::string_view, 2> pair = {req.args[2], text};
+                int64_t created = 0;
+                if (coll::hash_set_in_place(ctx.shard_for(k), *it, pair, ctx.limits(), now,
+                                            created))
+                    return w.write_bulk(text);
+            }
+        }
+    }
     Owned o = find_owned(k, ctx, now);
     if (o.found == coll::Found::kWrongType) return write_wrongtype(out);
     const size_t at = Fields(o.e, 1).find(req.args[2]);

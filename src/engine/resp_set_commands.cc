@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/glob_match.h"
+#include "engine/resp_coll_inplace.h"
 #include "engine/resp_coll_util.h"
 #include "engine/resp_collection.h"
 #include "engine/resp_groups.h"
@@ -90,6 +91,13 @@ void write_members(RespWriter& w, std::span<const std::string_view> e) {
 void op_sadd(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
+    // Inside the item's chunk when it has room and the encoding stays
+    // (resp_coll_inplace.h); a rebuild otherwise.
+    if (store::Item* it = s.find(k, now); it != nullptr && it->type() == ItemType::kSet) {
+        size_t added = 0;
+        if (coll::set_add_in_place(s, *it, req.args.subspan(2), ctx.limits(), now, added))
+            return RespWriter(out).write_integer(static_cast<int64_t>(added));
+    }
     Views e;
     UnixTime exp = 0;
     if (coll::find(s, k, ItemType::kSet, now, e, &exp) == coll::Found::kWrongType)
@@ -113,6 +121,11 @@ void op_sadd(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, Rep
 void op_srem(const RespRequest& req, const store::KeyRef& k, EngineCtx& ctx, ReplySink& out) {
     store::Shard& s = ctx.shard_for(k);
     const UnixTime now = ctx.now();
+    if (store::Item* it = s.find(k, now); it != nullptr && it->type() == ItemType::kSet) {
+        size_t removed = 0;
+        if (coll::set_remove_in_place(s, *it, req.args.subspan(2), now, removed))
+            return RespWriter(out).write_integer(static_cast<int64_t>(removed));
+    }
     Views e;
     UnixTime exp = 0;
     const coll::Found f = coll::find(s, k, ItemType::kSet, now, e, &exp);

@@ -227,18 +227,21 @@ TEST(CollectionCodec, CorruptHashedValuesFindNothingAndDecodeToNothing) {
     std::vector<std::string_view> out;
     // Every index slot pointing past the entries, or into the middle of one.
     std::string bad = good;
-    const uint32_t elen = [&] {
+    const auto u32_at = [&](size_t at) {
         uint32_t v = 0;
-        std::memcpy(&v, good.data() + 5, 4);
+        std::memcpy(&v, good.data() + at, 4);
         return v;
-    }();
-    for (size_t at = coll::kHashedHeaderSize + elen; at + 4 <= bad.size(); at += 4) {
+    };
+    const uint32_t elen = u32_at(5);
+    // The index sits between the header and the entries.
+    const size_t index_end = coll::kHashedHeaderSize + size_t{u32_at(9)} * 4;
+    for (size_t at = coll::kHashedHeaderSize; at + 4 <= index_end; at += 4) {
         const uint32_t past = elen + 7;
         std::memcpy(bad.data() + at, &past, 4);
     }
     EXPECT_FALSE(coll::lookup(bad, "m5", 1).found);
     EXPECT_TRUE(coll::decode(bad, out));  // the entries are intact
-    for (size_t at = coll::kHashedHeaderSize + elen; at + 4 <= bad.size(); at += 4) {
+    for (size_t at = coll::kHashedHeaderSize; at + 4 <= index_end; at += 4) {
         const uint32_t self_loop = 1;  // every slot names the first entry
         std::memcpy(bad.data() + at, &self_loop, 4);
     }
