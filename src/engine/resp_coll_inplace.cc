@@ -188,12 +188,21 @@ void erase_slot(Buf& b, const HashedRef& h, uint32_t hole) {
     }
 }
 
-// Offsets past `after` (an offset in the entries) move by `delta`.
+// Offsets past `after` (an offset in the entries) move by `delta`: every
+// slot is visited, so the loop is kept branch-free (the compiler
+// vectorises it). A slot holds offset + 1, so "past" is v > after + 1, and
+// an empty slot (0) never is; a negative delta wraps, as u32 arithmetic
+// does.
 void shift_offsets(Buf& b, const HashedRef& h, size_t after, int64_t delta) {
     if (delta == 0) return;
+    char* const index = b.p + kHashedHeaderSize;
+    const auto bound = static_cast<uint32_t>(after + 1);
+    const auto d = static_cast<uint32_t>(delta);
     for (uint32_t i = 0; i < h.slots; ++i) {
-        const uint32_t v = slot_value(b, i);
-        if (v != 0 && v - 1 > after) set_slot(b, i, static_cast<uint32_t>(int64_t{v} + delta));
+        uint32_t v = 0;
+        std::memcpy(&v, index + size_t{i} * 4, 4);
+        v += v > bound ? d : 0;
+        std::memcpy(index + size_t{i} * 4, &v, 4);
     }
 }
 
@@ -347,7 +356,8 @@ bool remove_in_place(store::Shard& s, store::Item& it, std::span<const std::stri
                 const Pos p = find_hashed(w, wh, m, step);
                 if (!p.found) continue;
                 erase_slot(w, wh, p.slot);
-                shift_offsets(w, wh, p.at - wh.entries, -static_cast<int64_t>(p.end - p.at));
+                if (p.end != wh.entries + wh.elen)  // else no entry follows
+                    shift_offsets(w, wh, p.at - wh.entries, -static_cast<int64_t>(p.end - p.at));
                 w.splice(p.at, p.end, 0);
                 wh.elen -= static_cast<uint32_t>(p.end - p.at);
                 wh.n -= static_cast<uint32_t>(step);
@@ -478,7 +488,7 @@ bool hash_set_in_place(store::Shard& s, store::Item& it, std::span<const std::st
             if (p.found) {
                 const size_t old = p.end - p.key_end;
                 const size_t now_size = entry_bytes(v);
-                if (hashed)
+                if (hashed && p.end != wh.entries + wh.elen)
                     shift_offsets(w, wh, p.key_end - wh.entries,
                                   static_cast<int64_t>(now_size) - static_cast<int64_t>(old));
                 put_entry_at(w.splice(p.key_end, p.end, now_size), v);
