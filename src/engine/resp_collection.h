@@ -14,9 +14,11 @@
 //
 // A list keeps its elements in order; a set its members (unordered); a
 // hash its fields and values alternating (n counts both). Like Redis's
-// listpack: one allocation, no pointers, a sequential scan; every write
-// builds the new value once into a fresh chunk and publishes it (readers
-// see the old or the new collection, never a mix: the item's seqlock).
+// listpack: one allocation, no pointers, a sequential scan; a write builds
+// the new value once into a fresh chunk and publishes it (readers see the
+// old or the new collection, never a mix: the item's seqlock), except the
+// common set and hash writes, made inside the item's own chunk under the
+// same seqlock when it has room (resp_coll_inplace.h).
 // Lists use the quicklist encoding instead (resp_quicklist.h: these nodes
 // behind a directory); decode() reads both.
 // The whole collection is one item, so it is bounded by the item limit

@@ -637,6 +637,52 @@ print("ok")
             a.close()
             b.close()
 
+    def test_watch_sees_in_place_set_and_hash_writes(self):
+        """A set or hash written inside its own chunk (resp_coll_inplace.h:
+        the item keeps its address, DEBUG OBJECT's `Value at:`) gets a new
+        CAS as a rebuild does: a watched key aborts after SADD, SREM, HSET of
+        a same-length value, HINCRBY, HDEL; a write that changes nothing
+        (SADD of a member, SREM or HDEL of none) leaves it."""
+        a, b = self.fulmar(), self.fulmar()
+        try:
+            s, h = self.key("ips"), self.key("iph")
+            # Grown and shrunk (in place): the chunk keeps room for the
+            # writes below.
+            pads = [f"pad{i}" for i in range(40)]
+            a.cmd("sadd", s, "a", *pads)
+            a.cmd("srem", s, *pads)
+            a.cmd("hset", h, "f", "1", *[x for p in pads for x in (p, "0")])
+            a.cmd("hdel", h, *pads)
+
+            def addr(k):
+                return a.cmd("debug", "object", k).split(b" refcount:")[0]
+
+            at_s, at_h = addr(s), addr(h)
+            self.assertTrue(at_s.startswith(b"+Value at:"), at_s)
+            for write, key, changes in (
+                    (("sadd", s, "a"), s, False),
+                    (("srem", s, "zz"), s, False),
+                    (("sadd", s, "b"), s, True),
+                    (("srem", s, "b"), s, True),
+                    (("hdel", h, "zz"), h, False),
+                    (("hset", h, "f", "2"), h, True),
+                    (("hincrby", h, "f", "1"), h, True),
+                    (("hset", h, "g", "x"), h, True),
+                    (("hdel", h, "g"), h, True)):
+                self.assertEqual(a.cmd("watch", key), b"+OK\r\n")
+                b.cmd(*write)
+                self.assertEqual(a.cmd("multi"), b"+OK\r\n")
+                a.cmd("exists", key)
+                self.assertEqual(a.cmd("exec"), b"*-1\r\n" if changes else b"*1\r\n:1\r\n",
+                                 write)
+            self.assertEqual(addr(s), at_s)
+            self.assertEqual(addr(h), at_h)
+            self.assertEqual(a.cmd("hget", h, "f"), b"$1\r\n3\r\n")
+            a.cmd("del", s, h)
+        finally:
+            a.close()
+            b.close()
+
     def test_pipelined_watch_sees_the_clients_own_write_and_big_exec(self):
         """WATCH right behind the client's own SET (still at the owner) reads
         the CAS after it; a thousand queued requests are one EXEC."""
