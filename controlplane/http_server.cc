@@ -1,6 +1,8 @@
 // The control plane's small HTTP server; see http_server.h.
 #include "http_server.h"
 
+#include "common/ascii.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -22,15 +24,6 @@ namespace fulmar::controlplane {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
         s.remove_prefix(1);
@@ -43,7 +36,7 @@ std::string_view trim(std::string_view s) {
 bool lists(std::string_view value, std::string_view token) {
     while (!value.empty()) {
         const size_t comma = value.find(',');
-        if (iequals(trim(value.substr(0, comma)), token)) return true;
+        if (ascii_iequals(trim(value.substr(0, comma)), token)) return true;
         if (comma == std::string_view::npos) break;
         value.remove_prefix(comma + 1);
     }
@@ -88,12 +81,12 @@ HttpParseStatus parse_http_request(std::string_view in, HttpRequest& out) {
         if (colon == std::string_view::npos || colon == 0) return HttpParseStatus::kBad;
         const std::string_view name = h.substr(0, colon);
         const std::string_view value = trim(h.substr(colon + 1));
-        if (iequals(name, "connection")) {
+        if (ascii_iequals(name, "connection")) {
             if (lists(value, "close")) r.keep_alive = false;
             if (lists(value, "keep-alive")) r.keep_alive = true;
-        } else if (iequals(name, "content-length")) {
+        } else if (ascii_iequals(name, "content-length")) {
             if (value != "0") r.has_body = true;
-        } else if (iequals(name, "transfer-encoding")) {
+        } else if (ascii_iequals(name, "transfer-encoding")) {
             r.has_body = true;
         }
     }

@@ -1,6 +1,8 @@
 // Redis's collection encoding parameters; see resp_collection_config.h.
 #include "resp_collection_config.h"
 
+#include "common/ascii.h"
+
 #include <fmt/core.h>
 
 #include <cctype>
@@ -11,15 +13,6 @@
 
 namespace fulmar::controlplane {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 // Redis's string2ll: an optional '-', digits without a leading zero (but
 // "0"), within 64 bits.
@@ -38,13 +31,13 @@ bool string2ll(std::string_view v, int64_t& out) {
 // The multiplier of a memtoull unit (b k kb m mb g gb, any case; none is
 // bytes), 0 for an unknown one.
 uint64_t memory_unit(std::string_view unit) {
-    if (unit.empty() || iequals(unit, "b")) return 1;
-    if (iequals(unit, "k")) return 1000;
-    if (iequals(unit, "kb")) return 1024;
-    if (iequals(unit, "m")) return 1000 * 1000;
-    if (iequals(unit, "mb")) return 1024 * 1024;
-    if (iequals(unit, "g")) return 1000ULL * 1000 * 1000;
-    if (iequals(unit, "gb")) return 1024ULL * 1024 * 1024;
+    if (unit.empty() || ascii_iequals(unit, "b")) return 1;
+    if (ascii_iequals(unit, "k")) return 1000;
+    if (ascii_iequals(unit, "kb")) return 1024;
+    if (ascii_iequals(unit, "m")) return 1000 * 1000;
+    if (ascii_iequals(unit, "mb")) return 1024 * 1024;
+    if (ascii_iequals(unit, "g")) return 1000ULL * 1000 * 1000;
+    if (ascii_iequals(unit, "gb")) return 1024ULL * 1024 * 1024;
     return 0;
 }
 

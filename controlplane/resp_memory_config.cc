@@ -1,6 +1,8 @@
 // maxmemory and maxmemory-policy; see resp_memory_config.h.
 #include "resp_memory_config.h"
 
+#include "common/ascii.h"
+
 #include <fmt/core.h>
 
 #include <memory>
@@ -10,17 +12,6 @@
 #include "store/slab.h"
 
 namespace fulmar::controlplane {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-    return true;
-}
-
-}  // namespace
-
 void add_memory_config(RespServerState& state, shm::MemoryPolicy& policy, uint64_t total,
                        size_t n_shards) {
     policy.max_pages.store(shm::kAllPages, std::memory_order_relaxed);
@@ -54,9 +45,9 @@ void add_memory_config(RespServerState& state, shm::MemoryPolicy& policy, uint64
                                                                              : "noeviction");
          },
          [&policy](std::string_view v) -> std::optional<std::string> {
-             if (iequals(v, "allkeys-lru")) {
+             if (ascii_iequals(v, "allkeys-lru")) {
                  policy.evict.store(1, std::memory_order_relaxed);
-             } else if (iequals(v, "noeviction")) {
+             } else if (ascii_iequals(v, "noeviction")) {
                  policy.evict.store(0, std::memory_order_relaxed);
              } else {
                  return std::string(

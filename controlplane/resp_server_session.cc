@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <deque>
 
+#include "common/ascii.h"
 #include "engine/resp_debug.h"
 #include "engine/resp_digest.h"
 #include "event_loop.h"
@@ -47,17 +48,6 @@ constexpr std::string_view kErrCrossShard =
     "one shard)";
 // A transaction's queue is held here and sent in one message: bounded.
 constexpr size_t kMaxQueuedBytes = 4u << 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -230,7 +220,7 @@ bool RespSession::check_password(std::string_view user, std::string_view pass) {
     // One user, "default", as Redis without ACLs: no password configured
     // means it takes any password (nopass).
     const std::string& want = server_ != nullptr ? server_->requirepass() : std::string();
-    const bool ok = iequals(user, "default") && (want.empty() || pass == want);
+    const bool ok = ascii_iequals(user, "default") && (want.empty() || pass == want);
     if (!ok && server_ != nullptr) ++server_->rejected_auth;
     return ok;
 }
@@ -253,14 +243,14 @@ RespSession::Step RespSession::cmd_hello(const RespRequest& req, OrderedOutput& 
     }
     for (size_t j = next; j < a.size(); ++j) {
         const size_t more = a.size() - 1 - j;
-        if (iequals(a[j], "AUTH") && more >= 2) {
+        if (ascii_iequals(a[j], "AUTH") && more >= 2) {
             if (!check_password(a[j + 1], a[j + 2])) {
                 w.write_error("-WRONGPASS invalid username-password pair or user is disabled.");
                 return Step::kNext;
             }
             authenticated_ = true;
             j += 2;
-        } else if (iequals(a[j], "SETNAME") && more >= 1) {
+        } else if (ascii_iequals(a[j], "SETNAME") && more >= 1) {
             if (!valid_client_name(a[j + 1])) {
                 w.write_error(
                     "Client names cannot contain spaces, newlines or special characters.");
@@ -368,7 +358,7 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
                                     {"help", 2},    {"unblock", -3}};
     const Sub* s = nullptr;
     for (const Sub& x : kSubs)
-        if (iequals(sub, x.name)) s = &x;
+        if (ascii_iequals(sub, x.name)) s = &x;
     if (s == nullptr) {
         write_unknown_sub("client", sub, out);
         return Step::kNext;
@@ -433,9 +423,9 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
             return Step::kNext;
         }
         if (n == 4) {
-            if (iequals(a[3], "error")) {
+            if (ascii_iequals(a[3], "error")) {
                 error = true;
-            } else if (!iequals(a[3], "timeout")) {
+            } else if (!ascii_iequals(a[3], "timeout")) {
                 w.write_error("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
                 return Step::kNext;
             }
@@ -452,19 +442,20 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         w.write_verbatim("txt", client_info(now) + "\n");
     } else if (what == "list") {
         std::string text;
-        if (n == 4 && iequals(a[2], "TYPE")) {
+        if (n == 4 && ascii_iequals(a[2], "TYPE")) {
             const std::string_view t = a[3];
             // getClientType: a client subscribed to anything is "pubsub".
-            const bool normal = iequals(t, "normal");
-            if (normal || iequals(t, "pubsub")) {
+            const bool normal = ascii_iequals(t, "normal");
+            if (normal || ascii_iequals(t, "pubsub")) {
                 for (const auto& [id, sess] : server_->clients())
                     if (sess->pubsub_client() != normal) text += sess->client_info(now) + "\n";
-            } else if (!iequals(t, "master") && !iequals(t, "replica") && !iequals(t, "slave")) {
+            } else if (!ascii_iequals(t, "master") && !ascii_iequals(t, "replica") &&
+                       !ascii_iequals(t, "slave")) {
                 w.write_error(fmt::format("Unknown client type '{}'", t));
                 return Step::kNext;
             }
             // No replica or master here.
-        } else if (n > 3 && iequals(a[2], "ID")) {
+        } else if (n > 3 && ascii_iequals(a[2], "ID")) {
             for (size_t j = 3; j < n; ++j) {
                 int64_t id = 0;
                 if (!engine::resp_parse_int(a[j], id)) {
@@ -495,12 +486,12 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         else
             w.write_bulk(name_);
     } else if (what == "reply") {
-        if (iequals(a[2], "ON")) {
+        if (ascii_iequals(a[2], "ON")) {
             reply_mode_ = ReplyMode::kOn;
             w.write_simple("OK");  // run() sends it to the client even after OFF
-        } else if (iequals(a[2], "OFF")) {
+        } else if (ascii_iequals(a[2], "OFF")) {
             reply_mode_ = ReplyMode::kOff;
-        } else if (iequals(a[2], "SKIP")) {
+        } else if (ascii_iequals(a[2], "SKIP")) {
             if (reply_mode_ != ReplyMode::kOff) reply_mode_ = ReplyMode::kSkipNext;
         } else {
             w.write_error(kErrSyntax);
@@ -508,9 +499,9 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
     } else if (what == "no-evict") {
         // Eviction of clients (maxmemory-clients) does not exist here; the
         // flag is the client's own and CLIENT LIST shows it.
-        if (iequals(a[2], "ON")) {
+        if (ascii_iequals(a[2], "ON")) {
             no_evict_ = true;
-        } else if (iequals(a[2], "OFF")) {
+        } else if (ascii_iequals(a[2], "OFF")) {
             no_evict_ = false;
         } else {
             w.write_error(kErrSyntax);
@@ -529,35 +520,35 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
             for (size_t i = 2; i < n; i += 2) {
                 const bool more = i + 1 < n;
                 const std::string_view opt = a[i];
-                if (iequals(opt, "id") && more) {
+                if (ascii_iequals(opt, "id") && more) {
                     int64_t v = 0;
                     if (!engine::resp_parse_int(a[i + 1], v) || v < 1) {
                         w.write_error("client-id should be greater than 0");
                         return Step::kNext;
                     }
                     id = static_cast<uint64_t>(v);
-                } else if (iequals(opt, "type") && more) {
+                } else if (ascii_iequals(opt, "type") && more) {
                     const std::string_view t = a[i + 1];
-                    if (iequals(t, "normal")) continue;
-                    if (!iequals(t, "master") && !iequals(t, "replica") && !iequals(t, "slave") &&
-                        !iequals(t, "pubsub")) {
+                    if (ascii_iequals(t, "normal")) continue;
+                    if (!ascii_iequals(t, "master") && !ascii_iequals(t, "replica") &&
+                        !ascii_iequals(t, "slave") && !ascii_iequals(t, "pubsub")) {
                         w.write_error(fmt::format("Unknown client type '{}'", t));
                         return Step::kNext;
                     }
                     none_of_type = true;
-                } else if (iequals(opt, "addr") && more) {
+                } else if (ascii_iequals(opt, "addr") && more) {
                     addr = a[i + 1];
-                } else if (iequals(opt, "laddr") && more) {
+                } else if (ascii_iequals(opt, "laddr") && more) {
                     laddr = a[i + 1];
-                } else if (iequals(opt, "user") && more) {
+                } else if (ascii_iequals(opt, "user") && more) {
                     if (a[i + 1] != "default") {
                         w.write_error(fmt::format("No such user '{}'", a[i + 1]));
                         return Step::kNext;
                     }
-                } else if (iequals(opt, "skipme") && more) {
-                    if (iequals(a[i + 1], "yes")) {
+                } else if (ascii_iequals(opt, "skipme") && more) {
+                    if (ascii_iequals(a[i + 1], "yes")) {
                         skipme = true;
-                    } else if (iequals(a[i + 1], "no")) {
+                    } else if (ascii_iequals(a[i + 1], "no")) {
                         skipme = false;
                     } else {
                         w.write_error(kErrSyntax);
@@ -750,11 +741,12 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
     const auto& a = req.args;
     const std::string_view sub = a[1];
     int arity = 0;
-    if (iequals(sub, "get"))
+    if (ascii_iequals(sub, "get"))
         arity = -3;
-    else if (iequals(sub, "set"))
+    else if (ascii_iequals(sub, "set"))
         arity = -4;
-    else if (iequals(sub, "resetstat") || iequals(sub, "help") || iequals(sub, "rewrite"))
+    else if (ascii_iequals(sub, "resetstat") || ascii_iequals(sub, "help") ||
+             ascii_iequals(sub, "rewrite"))
         arity = 2;
     if (arity == 0) {
         write_unknown_sub("config", sub, out);
@@ -764,7 +756,7 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
         write_sub_arity("config", sub, out);
         return Step::kNext;
     }
-    if (iequals(sub, "get")) {
+    if (ascii_iequals(sub, "get")) {
         // As Redis: a name without a pattern is answered under the name as
         // asked ("DATABASES"), a pattern's matches under their own; each
         // parameter once.
@@ -788,7 +780,7 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
             w.write_bulk(name);
             w.write_bulk(p->get());
         }
-    } else if (iequals(sub, "set")) {
+    } else if (ascii_iequals(sub, "set")) {
         if (a.size() % 2 == 1) {
             w.write_error(kErrSyntax);
             return Step::kNext;
@@ -822,10 +814,10 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
             }
         }
         w.write_simple("OK");
-    } else if (iequals(sub, "resetstat")) {
+    } else if (ascii_iequals(sub, "resetstat")) {
         server_->reset_stats();
         w.write_simple("OK");
-    } else if (iequals(sub, "rewrite")) {
+    } else if (ascii_iequals(sub, "rewrite")) {
         w.write_error("The server is running without a config file");
     } else {
         static constexpr std::string_view kHelp[] = {
@@ -851,7 +843,7 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
 RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& out) {
     RespWriter w(out);
     const auto& a = req.args;
-    if (iequals(a[1], "sleep") && a.size() == 3) {
+    if (ascii_iequals(a[1], "sleep") && a.size() == 3) {
         // strtod, as Redis: what does not parse sleeps 0.
         const std::string text(a[2]);
         // At most a year: the microseconds stay far from overflowing.
@@ -875,33 +867,33 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
         sleep_->add(ticket, &out, std::max<int64_t>(us, 0));
         return Step::kNext;
     }
-    if (iequals(a[1], "protocol") && a.size() == 3) {
+    if (ascii_iequals(a[1], "protocol") && a.size() == 3) {
         const std::string_view t = a[2];
         const bool v3 = resp3_;
-        if (iequals(t, "string")) {
+        if (ascii_iequals(t, "string")) {
             w.write_bulk("Hello World");
-        } else if (iequals(t, "integer")) {
+        } else if (ascii_iequals(t, "integer")) {
             w.write_integer(12345);
-        } else if (iequals(t, "double")) {
+        } else if (ascii_iequals(t, "double")) {
             w.write_double(3.141);
-        } else if (iequals(t, "bignum")) {
+        } else if (ascii_iequals(t, "bignum")) {
             w.write_big_number("1234567999999999999999999999999999999");
-        } else if (iequals(t, "null")) {
+        } else if (ascii_iequals(t, "null")) {
             w.write_null();
-        } else if (iequals(t, "array") || iequals(t, "set")) {
-            if (iequals(t, "array"))
+        } else if (ascii_iequals(t, "array") || ascii_iequals(t, "set")) {
+            if (ascii_iequals(t, "array"))
                 w.write_array(3);
             else
                 w.write_set(3);
             for (int j = 0; j < 3; ++j)
                 w.write_integer(j);
-        } else if (iequals(t, "map")) {
+        } else if (ascii_iequals(t, "map")) {
             w.write_map(3);
             for (int j = 0; j < 3; ++j) {
                 w.write_integer(j);
                 w.write_bool(j == 1);
             }
-        } else if (iequals(t, "attrib")) {
+        } else if (ascii_iequals(t, "attrib")) {
             if (v3) {
                 out.append("|1\r\n");
                 w.write_bulk("key-popularity");
@@ -910,7 +902,7 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
                 w.write_integer(90);
             }
             w.write_bulk("Some real reply following the attribute");
-        } else if (iequals(t, "push")) {
+        } else if (ascii_iequals(t, "push")) {
             if (!v3) {
                 w.write_error("RESP2 is not supported by this command");
                 return Step::kNext;
@@ -919,11 +911,11 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
             w.write_bulk("server-cpu-usage");
             w.write_integer(42);
             w.write_bulk("Some real reply following the push reply");
-        } else if (iequals(t, "true")) {
+        } else if (ascii_iequals(t, "true")) {
             w.write_bool(true);
-        } else if (iequals(t, "false")) {
+        } else if (ascii_iequals(t, "false")) {
             w.write_bool(false);
-        } else if (iequals(t, "verbatim")) {
+        } else if (ascii_iequals(t, "verbatim")) {
             w.write_verbatim("txt", "This is a verbatim\nstring");
         } else {
             w.write_error(
@@ -932,7 +924,7 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
         }
         return Step::kNext;
     }
-    if (iequals(a[1], "quicklist-packed-threshold") && a.size() == 3 && server_ != nullptr &&
+    if (ascii_iequals(a[1], "quicklist-packed-threshold") && a.size() == 3 && server_ != nullptr &&
         server_->collections != nullptr) {
         // Lists' plain nodes: real here (resp_quicklist.h, ListFill::plain).
         if (const auto error = set_list_packed_threshold(*server_->collections, a[2]))
@@ -941,7 +933,7 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
             w.write_simple("OK");
         return Step::kNext;
     }
-    if (iequals(a[1], "object") && a.size() == 3) {
+    if (ascii_iequals(a[1], "object") && a.size() == 3) {
         // Read after this client's own writes, as any read.
         if (exec_.pending() != 0) return Step::kWait;
         engine::EngineCtx& ctx = *deps_.ctx;
@@ -955,7 +947,7 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
                              out);
         return Step::kNext;
     }
-    if (iequals(a[1], "reload") && a.size() == 2) {
+    if (ascii_iequals(a[1], "reload") && a.size() == 2) {
         // No disk here: every owner serializes each of its items in the DUMP
         // format and loads it back (engine::op_debug), so encodings become
         // what Redis's save and load give; +OK once every shard has.
@@ -963,7 +955,7 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
         engine::write_resp_request(a, request_);
         return exec_.fan_out_resp(request_, out) == ExecStatus::kDone ? Step::kNext : Step::kWait;
     }
-    if (iequals(a[1], "digest-value")) {
+    if (ascii_iequals(a[1], "digest-value")) {
         // Read after this client's own writes, as any read.
         if (exec_.pending() != 0) return Step::kWait;
         engine::EngineCtx& ctx = *deps_.ctx;
@@ -977,7 +969,7 @@ RespSession::Step RespSession::cmd_debug(const RespRequest& req, OrderedOutput& 
             w.write_simple(engine::value_digest(a[i], rc));
         return Step::kNext;
     }
-    if (iequals(a[1], "set-active-expire") && a.size() == 3 && server_ != nullptr &&
+    if (ascii_iequals(a[1], "set-active-expire") && a.size() == 3 && server_ != nullptr &&
         server_->set_active_expire) {
         // Redis: any integer, non-zero turns it on. Ours pauses the paced TTL
         // sweep of every shard (lazy expiry on access goes on).

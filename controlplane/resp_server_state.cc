@@ -1,6 +1,8 @@
 // What the Redis listener's clients share; see resp_server_state.h.
 #include "resp_server_state.h"
 
+#include "common/ascii.h"
+
 #include "common/glob_match.h"
 
 #include <fmt/core.h>
@@ -11,19 +13,6 @@
 #include "resp_memory_config.h"
 
 namespace fulmar::controlplane {
-namespace {
-
-char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return lower(x) == lower(y); });
-}
-
-}  // namespace
-
 void RespServerState::init(const config::ControlplaneConfig& cfg, EventLoop* event_loop,
                            UnixTime start, uint64_t maxmemory, shm::CollectionSettings* collections,
                            shm::MemoryPolicy* memory_policy, size_t n_shards) {
@@ -92,7 +81,7 @@ std::vector<const RespConfigParam*> RespServerState::match_config(
     for (const RespConfigParam& p : config_) {
         for (std::string_view pat : patterns) {
             const bool glob = pat.find_first_of("[*?") != std::string_view::npos;
-            const bool hit = glob ? glob_match(pat, p.name, true) : iequals(pat, p.name);
+            const bool hit = glob ? glob_match(pat, p.name, true) : ascii_iequals(pat, p.name);
             if (hit) {
                 out.push_back(&p);
                 break;
@@ -104,7 +93,7 @@ std::vector<const RespConfigParam*> RespServerState::match_config(
 
 const RespConfigParam* RespServerState::find_config(std::string_view name) const {
     for (const RespConfigParam& p : config_)
-        if (iequals(name, p.name)) return &p;
+        if (ascii_iequals(name, p.name)) return &p;
     return nullptr;
 }
 

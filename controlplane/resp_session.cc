@@ -1,6 +1,8 @@
 // A Redis client's requests on the control plane; see resp_session.h.
 #include "resp_session.h"
 
+#include "common/ascii.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -15,17 +17,6 @@ using engine::ExecStatus;
 using engine::RespCommand;
 using engine::RespGather;
 using engine::RespRequest;
-
-namespace {
-
-bool ieq(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-    return true;
-}
-
-}  // namespace
 
 RespSession::RespSession(const OwnerExecutorDeps& deps, OwnerExecutor& exec, ExecutorClient& client,
                          RespServerState* server, RespConn conn)
@@ -93,7 +84,7 @@ RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {
     const RespCommand* c = engine::find_resp_command(req.args[0]);
     // CLIENT REPLY ON answers +OK whatever the mode was.
     const bool reply_on = c != nullptr && c->spec.name == "client" && req.args.size() == 3 &&
-                          ieq(req.args[1], "reply") && ieq(req.args[2], "on");
+                          ascii_iequals(req.args[1], "reply") && ascii_iequals(req.args[2], "on");
     OrderedOutput& dst = reply_mode_ == ReplyMode::kOn || reply_on ? out : discarded_;
     Step step = Step::kNext;
     if (c == nullptr) {

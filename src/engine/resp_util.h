@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"
 #include "engine/resp_commands.h"
 #include "proto/resp_writer.h"
 #include "store/shard.h"
@@ -37,8 +38,10 @@ inline constexpr std::string_view kErrTooLarge =
 inline constexpr std::string_view kErrKeyTooLong =
     "key is longer than 250 bytes (memcached's limit)";
 
-char ascii_lower(char c);
-bool iequals(std::string_view a, std::string_view b);
+using fulmar::ascii_lower;
+inline bool iequals(std::string_view a, std::string_view b) {
+    return ascii_iequals(a, b);
+}
 std::string lower(std::string_view s);
 
 // An absolute time in whole seconds from a signed one: <= 0 is "already
