@@ -301,6 +301,22 @@ bool take_reply_events(std::string& reply, std::vector<KeyEvent>& events) {
     return true;
 }
 
+namespace {
+
+// The reply with its events (if any) in front, as the prefix says.
+void write_with_events(const std::vector<KeyEvent>& events, std::string_view reply,
+                       proto::ReplySink& out) {
+    if (!events.empty()) {
+        std::string prefix = fmt::format(">{}\r\n", events.size());
+        for (const KeyEvent& e : events)
+            write_event(e, prefix);
+        out.append(prefix);
+    }
+    out.append(reply);
+}
+
+}  // namespace
+
 void run_resp_request_notifying(proto::RespParser& parser, std::string_view body, EngineCtx& ctx,
                                 proto::ReplySink& out) {
     uint64_t flags = 0;
@@ -329,13 +345,7 @@ void run_resp_request_notifying(proto::RespParser& parser, std::string_view body
         // A read only expires what it names (lazy expiry), then runs.
         proto::StringSink reply;
         execute_resp(req, ctx, reply);
-        if (!events.empty()) {
-            std::string prefix = fmt::format(">{}\r\n", events.size());
-            for (const KeyEvent& e : events)
-                write_event(e, prefix);
-            out.append(prefix);
-        }
-        out.append(reply.out);
+        write_with_events(events, reply.out, out);
         return;
     }
     // Which keys existed before (events "new" and "del" depend on it).
@@ -354,13 +364,7 @@ void run_resp_request_notifying(proto::RespParser& parser, std::string_view body
     execute_resp(req, ctx, reply);
     if (!had.empty())
         derive_events(req, had, had_ttl, reply.out, static_cast<uint16_t>(flags), ctx, events);
-    if (!events.empty()) {
-        std::string prefix = fmt::format(">{}\r\n", events.size());
-        for (const KeyEvent& e : events)
-            write_event(e, prefix);
-        out.append(prefix);
-    }
-    out.append(reply.out);
+    write_with_events(events, reply.out, out);
 }
 
 }  // namespace fulmar::engine

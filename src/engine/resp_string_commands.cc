@@ -303,6 +303,22 @@ void op_msetnx(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Rep
     RespWriter(out).write_integer(1);
 }
 
+// RENAME's and COPY's store: `it`'s value, type, flags and TTL under `to`;
+// false after writing the error. The value goes through the scratch:
+// storing may evict, and `it` must not be read after that.
+bool store_copy(store::Shard& s, const store::Item& it, const store::KeyRef& to, UnixTime now,
+                EngineCtx& ctx, ReplySink& out) {
+    const size_t len = it.value_len;
+    std::memcpy(ctx.scratch.data(), it.value_ptr(), len);
+    store::StoreArgs args = keep_args(it);
+    args.type = it.type();
+    const store::StoreStatus st =
+        s.store(store::StoreMode::kSet, to, std::string_view(ctx.scratch.data(), len), args, now);
+    if (st == store::StoreStatus::kStored) return true;
+    write_store_error(st, out);
+    return false;
+}
+
 // RENAME key newkey / RENAMENX key newkey: the item (any type, its TTL and
 // flags) under the new name; both keys share an owner (CROSSSLOT otherwise).
 void op_rename(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
@@ -328,18 +344,7 @@ void op_rename(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Rep
         w.write_integer(0);
         return;
     }
-    // The value goes through the scratch: storing may evict, and the source
-    // must not be read after that.
-    const size_t len = it->value_len;
-    std::memcpy(ctx.scratch.data(), it->value_ptr(), len);
-    store::StoreArgs args = keep_args(*it);
-    args.type = it->type();
-    const store::StoreStatus st =
-        s.store(store::StoreMode::kSet, to, std::string_view(ctx.scratch.data(), len), args, now);
-    if (st != store::StoreStatus::kStored) {
-        write_store_error(st, out);
-        return;
-    }
+    if (!store_copy(s, *it, to, now, ctx, out)) return;
     if (store::Item* old = s.find(from, now)) s.unlink(old);
     if (nx)
         w.write_integer(1);
@@ -398,16 +403,7 @@ void op_copy(const RespRequest& req, const store::KeyRef&, EngineCtx& ctx, Reply
         w.write_integer(0);
         return;
     }
-    const size_t len = it->value_len;
-    std::memcpy(ctx.scratch.data(), it->value_ptr(), len);
-    store::StoreArgs args = keep_args(*it);
-    args.type = it->type();
-    const store::StoreStatus st =
-        s.store(store::StoreMode::kSet, to, std::string_view(ctx.scratch.data(), len), args, now);
-    if (st != store::StoreStatus::kStored) {
-        write_store_error(st, out);
-        return;
-    }
+    if (!store_copy(s, *it, to, now, ctx, out)) return;
     w.write_integer(1);
 }
 
