@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const store::Item* it = s.find(k, now);
     check(it != nullptr && it->type() == obj.type);
     std::string again;
-    check(engine::rdb::dump(it->type(), it->value(), engine::rdb::fill_of(limits), again));
+    check(engine::rdb::dump(it->type(), it->value(), engine::coll::list_fill(limits), again));
     engine::rdb::Loaded back;
     check(engine::rdb::load(again, back) == engine::rdb::LoadStatus::kOk);
     check(back.type == obj.type);
