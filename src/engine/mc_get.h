@@ -50,7 +50,7 @@ auto counting_expired(EngineCtx& ctx, store::Shard& shard, Op&& op) {
 // Only the owner may write it, and only the first hit after a store has to.
 inline void mark_fetched(store::Shard& shard, store::Item* it) {
     if ((it->type_bits & store::kItemFetched) == 0)
-        shard.modify(it, [](store::Item& i) { i.type_bits |= store::kItemFetched; });
+        shard.modify_unlogged(it, [](store::Item& i) { i.type_bits |= store::kItemFetched; });
 }
 
 }  // namespace fulmar::engine

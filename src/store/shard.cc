@@ -165,6 +165,7 @@ StoreStatus Shard::publish(const KeyRef& k, Item* fresh, Item* old) {
     }
     note_expiry(fresh);
     ++stats_.sets;
+    if (logging()) log_store(*fresh);
     return StoreStatus::kStored;
 }
 
@@ -301,6 +302,9 @@ void Shard::flush_all(int64_t delay_exptime, UnixTime now) {
     const UnixTime oldest_live = new_oldest - 1;
     meta_->oldest_live.store(oldest_live, std::memory_order_relaxed);
     if (oldest_live <= now) meta_->oldest_cas.store(next_cas(), std::memory_order_relaxed);
+    if (logging())
+        log_simple(repl::RecordKind::kFlush, oldest_live,
+                   meta_->oldest_cas.load(std::memory_order_relaxed));
 }
 
 void Shard::clear_all() {
@@ -310,8 +314,11 @@ void Shard::clear_all() {
     uint32_t pos = 0;
     while (Item* it = index_.next(pos))
         items.push_back(it);
+    clearing_ = true;
     for (Item* it : items)
         release(it);
+    clearing_ = false;
+    if (logging()) log_simple(repl::RecordKind::kClear, 0, 0);
 }
 
 }  // namespace fulmar::store

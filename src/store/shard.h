@@ -38,6 +38,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "repl/mutation_log.h"
 #include "shm/counters.h"
 #include "store/digest.h"
 #include "store/exptime.h"
@@ -184,6 +185,36 @@ class Shard {
     uint32_t set_memory_policy(uint32_t max_pages, bool evict, UnixTime now);
     bool evicts() const { return evict_; }
 
+    // ---- replication (owner only; shard_log.cc) ------------------------
+    // Where every change is logged from now on (while the log is enabled
+    // by its consumer): stores and header changes as the resulting item,
+    // deletions of any cause (del, expiry, eviction, collision) as the key,
+    // flush_all's horizons, clear_all. nullptr: nowhere.
+    void set_mutation_log(repl::LogWriter* log) { log_ = log; }
+    repl::LogWriter* mutation_log() const { return log_; }
+    bool logging() const { return log_ != nullptr && log_->enabled(); }
+    // A replica's owner: makes the shard hold what a primary's record says
+    // (kStore/kSnapItem: that item, same CAS and times; kDelete; kFlush;
+    // kClear/kSnapBegin: nothing left). Changes made here are logged too.
+    // kNoMemory/kTooLarge when the item cannot be held (the replica is
+    // smaller than its primary).
+    StoreStatus apply(const repl::RecordView& r, UnixTime now);
+    // Full sync: one step of the walk over every live item, written into
+    // the log as kSnapItem records between a kSnapBegin (at cursor 0) and a
+    // kSnapEnd (when the walk is done, returns true). At most `budget`
+    // chunks are looked at; the step stops early, leaving `keep_free` bytes
+    // for mutations, when the log is short of room. The walk is over the
+    // slab, not the index: chunks stay where they are, so every item alive
+    // for the whole walk is met exactly once, and every other change is a
+    // mutation in the same log, in the owner's order.
+    struct SnapshotCursor {
+        uint32_t page = 0;
+        uint32_t chunk = 0;
+        bool started = false;
+    };
+    bool snapshot_step(uint32_t snapshot_id, SnapshotCursor& c, size_t budget, size_t keep_free,
+                       UnixTime now);
+
     // Building blocks for commands that need more than store() (meta).
     // allocate(): a chunk for `key` + `value_len` bytes, header written
     // (flags/exptime/time from args; fresh CAS unless cas_set), key copied,
@@ -198,8 +229,17 @@ class Shard {
     // Removes a live item found with find().
     void unlink(Item* it);
     // In-place header change under the seqlock (meta flags, TTL).
+    // The change is logged (the item as it is after it) when a mutation
+    // log is on.
     template <typename F>
     void modify(Item* it, F&& f) {
+        modify_unlogged(it, static_cast<F&&>(f));
+        if (logging()) log_store(*it);
+    }
+    // For what only this node's owner cares about (memcached's fetched
+    // bit): a replica has its own readers.
+    template <typename F>
+    void modify_unlogged(Item* it, F&& f) {
         const bool had_ttl = it->exptime != 0;
         it->begin_write();
         f(*it);
@@ -259,6 +299,9 @@ class Shard {
     void release(Item* it);  // index erase + slab free
     void note_expiry(const Item* it);
     StoreStatus link(const KeyRef& k, Item* fresh);
+    void log_store(const Item& it);
+    void log_delete(const Item& it);
+    void log_simple(repl::RecordKind kind, uint32_t item_time, uint64_t cas);
 
     Region region_;
     Region meta_region_;
@@ -273,6 +316,8 @@ class Shard {
     uint64_t now_ms_ = 0;
     const Item* pinned_ = nullptr;
     SweepKeys* eviction_log_ = nullptr;
+    repl::LogWriter* log_ = nullptr;
+    bool clearing_ = false;  // clear_all logs one kClear, not a delete per item
     bool evict_ = true;
     uint64_t evictions_since_rebalance_ = 0;
     uint64_t n_ttl_items_ = 0;

@@ -24,6 +24,7 @@ constexpr int kIndexFullRetries = 16;
 }  // namespace
 
 void Shard::release(Item* it) {
+    if (!clearing_ && logging()) log_delete(*it);
     const KeyDigest d = digest_key(it->key());
     // The index may point at another item under this digest (a collision
     // replaced it): erase only our own entry.
