@@ -19,11 +19,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <deque>
 
 #include "common/ascii.h"
+#include "common/numbers.h"
 #include "engine/resp_debug.h"
 #include "engine/resp_digest.h"
 #include "event_loop.h"
@@ -181,6 +183,7 @@ RespSession::Step RespSession::run_session(const RespCommand& c, const RespReque
     if (name == "info") return cmd_info(req, out);
     if (name == "config") return cmd_config(req, out);
     if (name == "debug") return cmd_debug(req, out);
+    if (name == "wait") return cmd_wait(req, out);
     if (name == "watch") return cmd_watch(req, out);
     if (name == "exec") return cmd_exec(out);
     if (name == "multi") {
@@ -714,7 +717,9 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
     }
     if (wants("replication", true)) {
         section("Replication");
-        t += "role:master\r\nconnected_slaves:0\r\n";
+        t += server_ != nullptr && server_->replication_info
+                 ? server_->replication_info()
+                 : std::string("role:master\r\nconnected_slaves:0\r\n");
     }
     if (wants("shards", false)) {
         section("Shards");
@@ -837,6 +842,90 @@ RespSession::Step RespSession::cmd_config(const RespRequest& req, OrderedOutput&
             w.write_simple(l);
     }
     return Step::kNext;
+}
+
+// WAIT's registry (RespServerState): here, where RespSession is known.
+std::vector<uint64_t> RespServerState::drop_waits(const RespSession* s) {
+    std::vector<uint64_t> tickets;
+    std::erase_if(waits_, [&](const ReplWait& w) {
+        if (w.session != s) return false;
+        tickets.push_back(w.ticket);
+        return true;
+    });
+    return tickets;
+}
+
+void RespServerState::check_waits() {
+    if (waits_.empty()) return;
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    // finish_wait may run code that adds or drops waits: work on a copy.
+    std::vector<ReplWait> due;
+    std::erase_if(waits_, [&](const ReplWait& w) {
+        const size_t acked = repl_acked ? repl_acked(w.target) : 0;
+        if (acked < w.n && (w.deadline_us == 0 || now < w.deadline_us)) return false;
+        due.push_back(w);
+        due.back().n = acked;
+        return true;
+    });
+    for (const ReplWait& w : due)
+        w.session->finish_wait(w.ticket, *w.out, w.n);
+}
+
+// WAIT numreplicas timeout: how many replicas acknowledged every write this
+// client made before it, once that is at least numreplicas or the timeout
+// (milliseconds, 0: none) passed. Its writes still at the owners come
+// first: the target is the owners' positions after them.
+RespSession::Step RespSession::cmd_wait(const RespRequest& req, OrderedOutput& out) {
+    RespWriter w(out);
+    int64_t n = 0, timeout = 0;
+    if (!parse_i64(req.args[1], n)) {
+        w.write_error("value is not an integer or out of range");
+        return Step::kNext;
+    }
+    if (!parse_i64(req.args[2], timeout)) {
+        w.write_error("timeout is not an integer or out of range");
+        return Step::kNext;
+    }
+    if (timeout < 0) {
+        w.write_error("timeout is negative");
+        return Step::kNext;
+    }
+    if (deps_.ctx->shared != nullptr &&
+        deps_.ctx->shared->replica.read_only.load(std::memory_order_relaxed) != 0) {
+        w.write_error("WAIT cannot be used with replica instances.");
+        return Step::kNext;
+    }
+    if (exec_.pending() != 0) return Step::kWait;
+    std::vector<uint64_t> target;
+    if (server_->repl_last_seqs) target = server_->repl_last_seqs();
+    const size_t acked = server_->repl_acked ? server_->repl_acked(target) : 0;
+    if (n <= 0 || acked >= static_cast<uint64_t>(n)) {
+        w.write_integer(static_cast<int64_t>(acked));
+        return Step::kNext;
+    }
+    const uint64_t ticket = client_.new_ticket(PostOp::kResp);
+    out.append_deferred(ticket);
+    int64_t deadline = 0;
+    if (timeout > 0)
+        deadline = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count() +
+                   std::min<int64_t>(timeout, int64_t{365} * 86400 * 1000) * 1000;
+    server_->add_wait({.session = this,
+                       .ticket = ticket,
+                       .out = &out,
+                       .target = std::move(target),
+                       .n = static_cast<size_t>(n),
+                       .deadline_us = deadline});
+    return Step::kNext;
+}
+
+void RespSession::finish_wait(uint64_t ticket, OrderedOutput& out, size_t replicas) {
+    client_.forget_ticket(ticket);
+    out.fill(ticket, fmt::format(":{}\r\n", replicas));
+    if (conn_.flush) conn_.flush();
 }
 
 // DEBUG SLEEP seconds | PROTOCOL type | OBJECT key | RELOAD | ...

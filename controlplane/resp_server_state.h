@@ -31,6 +31,7 @@ namespace fulmar::controlplane {
 class EventLoop;
 class MetricsSource;
 class RespSession;
+class OrderedOutput;
 
 struct RespConfigParam {
     std::string name;
@@ -89,7 +90,30 @@ class RespServerState {
     shm::MemoryPolicy* memory = nullptr;
     void reset_stats();
 
+    // ---- replication (main wires these; unset: no replication role) ----
+    // INFO replication's lines (role:... and what follows).
+    std::function<std::string()> replication_info;
+    // WAIT: the owners' last change per shard, and how many replicas
+    // acknowledged at least those.
+    std::function<std::vector<uint64_t>()> repl_last_seqs;
+    std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
+    // WAIT's blocked clients: each answered (RespSession::finish_wait) once
+    // enough replicas acknowledged its target or its deadline passed.
+    struct ReplWait {
+        RespSession* session;
+        uint64_t ticket;
+        OrderedOutput* out;
+        std::vector<uint64_t> target;
+        size_t n;
+        int64_t deadline_us;  // steady clock; 0: no deadline
+    };
+    void add_wait(ReplWait w) { waits_.push_back(std::move(w)); }
+    // The session's waits, removed (it closes): their tickets.
+    std::vector<uint64_t> drop_waits(const RespSession* s);
+    void check_waits();
+
   private:
+    std::vector<ReplWait> waits_;
     std::map<uint64_t, RespSession*> clients_;
     std::string requirepass_;
     std::vector<RespConfigParam> config_;

@@ -37,7 +37,11 @@ RespSession::~RespSession() {
 }
 
 void RespSession::closed() {
-    if (registered_) server_->remove(conn_.id);
+    if (registered_) {
+        for (const uint64_t t : server_->drop_waits(this))
+            client_.forget_ticket(t);
+        server_->remove(conn_.id);
+    }
     registered_ = false;
 }
 

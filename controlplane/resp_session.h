@@ -126,6 +126,9 @@ class RespSession final : private BlockedClient {
         return resp3_ ? proto::RespVersion::kResp3 : proto::RespVersion::kResp2;
     }
 
+    // WAIT's answer, when RespServerState::check_waits says it is due.
+    void finish_wait(uint64_t ticket, OrderedOutput& out, size_t replicas);
+
   private:
     enum class Step : uint8_t { kNext, kWait, kClose };
     Step run(const engine::RespRequest& req, OrderedOutput& out);
@@ -194,6 +197,7 @@ class RespSession final : private BlockedClient {
     Step cmd_info(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_config(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_debug(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_wait(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_watch(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_exec(OrderedOutput& out);
     // A request inside MULTI: QUEUED, or an error that dooms the EXEC.

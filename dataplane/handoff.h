@@ -71,6 +71,34 @@ enum class MessageKind : uint8_t {
     // kRespFlagResp3 is set. Nothing in `parsed`. Reply: kControlReply with
     // the RESP reply bytes.
     kControlResp,
+    // Replication (controlplane/repl_*). kControlReplSnapshot: one step of a
+    // full-sync walk (store::Shard::snapshot_step) whose records go into the
+    // shard's mutation log; `body` is a ReplSnapshotStep, and the reply's
+    // bytes are that struct with the cursor moved on. kControlReplApply: a
+    // replica's owner applies a primary's records (repl/log_record.h, back
+    // to back in `body`) in order; reply bytes: a ReplApplyResult.
+    kControlReplSnapshot,
+    kControlReplApply,
+};
+
+// kControlReplSnapshot's request and reply bytes.
+struct ReplSnapshotStep {
+    uint32_t snapshot_id;   // request
+    uint32_t budget;        // request: chunks to look at
+    uint32_t keep_free_kb;  // request: room the walk leaves in the log for mutations
+    uint32_t page;          // cursor, in and out
+    uint32_t chunk;         // cursor, in and out
+    uint32_t started;       // cursor: the kSnapBegin record is in the log
+    uint32_t done;          // reply: the kSnapEnd record is in the log
+    uint32_t logged;        // reply: the owner logs its changes (the log is enabled)
+};
+
+// kControlReplApply's reply bytes.
+struct ReplApplyResult {
+    uint32_t applied;  // records applied
+    uint32_t failed;   // of those, items this replica could not hold (memory)
+    uint32_t bad;      // a record that did not parse ended the batch
+    uint32_t reserved;
 };
 
 enum class ReplyStatus : uint8_t {
@@ -149,10 +177,11 @@ struct alignas(RTE_CACHE_LINE_SIZE) Message {
     std::string_view body;                  // the request's memcached text (frame header off)
     engine::ParsedRequest parsed;
     union {
-        UdpReplyTo udp{};        // kUdpDatagram
-        ControlReplyTo control;  // kControlRequest, kControlMarkFetched, kControlResp
-        SweepStep sweep;         // kControlSweep, kControlSweepDone
-        rte_mbuf* reply;         // kControlReply: the reply bytes, chained mbufs
+        UdpReplyTo udp{};  // kUdpDatagram
+        ControlReplyTo
+            control;      // kControlRequest, kControlMarkFetched, kControlResp, kControlRepl*
+        SweepStep sweep;  // kControlSweep, kControlSweepDone
+        rte_mbuf* reply;  // kControlReply: the reply bytes, chained mbufs
     };
 };
 

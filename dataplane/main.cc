@@ -41,6 +41,7 @@
 #include "config/dataplane_config.h"
 #include "lcore_table.h"
 #include "port.h"
+#include "repl/mutation_log.h"
 #include "store/dataplane_zone.h"
 #include "store/digest.h"
 #include "telemetry.h"
@@ -90,6 +91,8 @@ struct Dataplane {
     std::vector<std::unique_ptr<store::Shard>> shard_owners;
     std::vector<store::Shard*> shards;
     std::vector<store::ShardView> views;
+    std::vector<store::Region> log_zones;  // the shards' mutation logs
+    std::vector<repl::LogShared*> logs;
     Channels channels;
     std::vector<std::unique_ptr<Worker>> workers;
 
@@ -143,6 +146,7 @@ WorkerParams worker_params(const config::DataplaneConfig& cfg, const Dataplane& 
     wp.gratuitous_arp = lc.worker_id == 0;
     wp.shared = &dp.zones.shm();
     if (dp.port.kernel) wp.kernel_port_id = dp.port.kernel->port_id;
+    if (lc.worker_id < dp.logs.size()) wp.mutation_log = dp.logs[lc.worker_id];
     return wp;
 }
 
@@ -189,6 +193,20 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
         dp->shards.push_back(s.value().get());
         dp->views.push_back(s.value()->view());
         dp->shard_owners.push_back(std::move(s.value()));
+        if (cfg.replication.log_mb != 0) {
+            const size_t cap = repl::log_capacity_for(size_t{cfg.replication.log_mb} << 20);
+            store::Region zone = store::Region::create(store::MemoryKind::kMemzone,
+                                                       shm::mutation_log_name(lc.worker_id),
+                                                       repl::log_bytes(cap), 64, lc.socket_id);
+            repl::LogShared* log = zone.ok() ? repl::init_log(zone.bytes(), cap) : nullptr;
+            if (log == nullptr)
+                return Err(fmt::format(
+                    "shard {}: cannot get {} MiB of hugepage memory for its mutation log "
+                    "(reserve more hugepages or lower replication.log_mb)",
+                    lc.worker_id, cfg.replication.log_mb));
+            dp->logs.push_back(log);
+            dp->log_zones.push_back(std::move(zone));
+        }
     }
     auto channels =
         create_channels({.n_workers = n_workers,

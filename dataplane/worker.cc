@@ -94,7 +94,12 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
       session_(ctx_),
       reply_(kReplyCapacity),
       kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000),
-      sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000) {}
+      sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000) {
+    if (p.mutation_log != nullptr) {
+        log_writer_ = repl::LogWriter(p.mutation_log);
+        shards[p.worker_id]->set_mutation_log(&log_writer_);
+    }
+}
 
 void Worker::send(rte_mbuf* m) {
     stats.tx_packets++;
@@ -381,6 +386,12 @@ void Worker::run_control(Message* msg) {
         const store::KeyRef k = msg->parsed.key();
         store::Item* it = shard.find(k, clock_.now());
         if (it != nullptr && it->cas == msg->parsed.request.cas) engine::mark_fetched(shard, it);
+    } else if (msg->kind == MessageKind::kControlReplSnapshot) {
+        reply_.clear();
+        run_snapshot_step(msg->body);
+    } else if (msg->kind == MessageKind::kControlReplApply) {
+        reply_.clear();
+        run_repl_apply(msg->body);
     } else if (msg->kind == MessageKind::kControlResp) {
         reply_.clear();
         const uint8_t flags = msg->control.resp_flags;
@@ -427,6 +438,42 @@ void Worker::run_control(Message* msg) {
     }
     // Answered (or dropped): the control plane may reuse the request's bytes.
     if (p_.shared != nullptr) p_.shared->cp.inflight.fetch_sub(1, std::memory_order_release);
+}
+
+void Worker::run_snapshot_step(std::string_view body) {
+    ReplSnapshotStep step{};
+    if (body.size() != sizeof(step)) return;  // no reply bytes: the sender's bug
+    std::memcpy(&step, body.data(), sizeof(step));
+    store::Shard::SnapshotCursor c{
+        .page = step.page, .chunk = step.chunk, .started = step.started != 0};
+    store::Shard& shard = *shards_[p_.worker_id];
+    step.done = shard.snapshot_step(step.snapshot_id, c, step.budget,
+                                    size_t{step.keep_free_kb} << 10, clock_.now())
+                    ? 1
+                    : 0;
+    step.page = c.page;
+    step.chunk = c.chunk;
+    step.started = c.started ? 1 : 0;
+    step.logged = shard.logging() ? 1 : 0;
+    reply_.append({reinterpret_cast<const char*>(&step), sizeof(step)});
+}
+
+void Worker::run_repl_apply(std::string_view body) {
+    ReplApplyResult r{};
+    store::Shard& shard = *shards_[p_.worker_id];
+    const UnixTime now = clock_.now();
+    while (!body.empty()) {
+        repl::RecordView v;
+        if (repl::parse_record(body, v) != repl::ParseStatus::kOk) {
+            ++r.bad;  // the control plane checked every record: not reached
+            break;
+        }
+        const store::StoreStatus st = shard.apply(v, now);
+        if (st == store::StoreStatus::kNoMemory || st == store::StoreStatus::kTooLarge) ++r.failed;
+        ++r.applied;
+        body.remove_prefix(v.h.size);
+    }
+    reply_.append({reinterpret_cast<const char*>(&r), sizeof(r)});
 }
 
 // A paced step's freed keys travel in at most this many bytes (8 reply
@@ -510,6 +557,8 @@ unsigned Worker::drain_inbox() {
             case MessageKind::kControlRequest:
             case MessageKind::kControlMarkFetched:
             case MessageKind::kControlResp:
+            case MessageKind::kControlReplSnapshot:
+            case MessageKind::kControlReplApply:
                 run_control(msg);  // the message goes back as the reply
                 break;
             case MessageKind::kControlSweep:

@@ -48,6 +48,7 @@
 #include "net/addr.h"
 #include "net/classify.h"
 #include "proto/mc_frame.h"
+#include "repl/mutation_log.h"
 #include "reply_buffer.h"
 #include "shm/layout.h"
 #include "store/shard.h"
@@ -97,6 +98,9 @@ struct WorkerParams {
     // lcore's. Null: the worker keeps its own counters (packet tests,
     // benchmarks).
     shm::DataplaneShm* shared = nullptr;
+    // The shard's mutation log (repl/mutation_log.h), in shared memory;
+    // null: none (the shard's changes are not replicated).
+    repl::LogShared* mutation_log = nullptr;
 };
 
 class Worker {
@@ -149,6 +153,8 @@ class Worker {
     unsigned drain_inbox();
     // Runs a control-plane request and sends the message back as its reply.
     void run_control(Message* msg);
+    void run_snapshot_step(std::string_view body);
+    void run_repl_apply(std::string_view body);
     // Runs one paced sweep step and sends the message back with its figures.
     void run_sweep(Message* msg);
     // Answers the batched gets (in arrival order, before anything later
@@ -200,8 +206,10 @@ class Worker {
     bool applied_evict_ = true;
     void apply_memory_policy();
     void sync_eviction_log();
-    store::SweepKeys sweep_keys_;    // a paced step's freed keys (want_keys)
-    store::SweepKeys evicted_keys_;  // keys evicted since the last step (when wanted)
+    store::SweepKeys sweep_keys_;  // a paced step's freed keys (want_keys)
+    store::SweepKeys evicted_keys_;
+    repl::LogWriter log_writer_;  // the shard's mutation log (owner side)  // keys evicted since
+                                  // the last step (when wanted)
     bool eviction_log_on_ = false;
     uint64_t sweep_fallback_cycles_ = 0;
     uint32_t loops_ = 0;

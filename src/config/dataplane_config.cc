@@ -21,6 +21,7 @@
 #include "config/dataplane_config.h"
 
 #include "common/keyspace_events.h"
+#include "common/numbers.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -286,6 +287,30 @@ class ValueReader {
         c.telemetry_enabled = boolean_or(root.get_as<toml::table>("telemetry"), "enabled", true);
         if (const toml::table* cp = root.get_as<toml::table>("controlplane")) {
             if (auto e = read_controlplane(*cp, c.controlplane)) return e;
+        }
+        if (const toml::table* r = root.get_as<toml::table>("replication")) {
+            if (auto e = read_replication(*r, c.replication)) return e;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<ConfigError> read_replication(const toml::table& r, ReplicationConfig& out) {
+        out.log_mb = integer_or<uint32_t>(r, "log_mb", 16);
+        out.port = integer_or<uint16_t>(r, "port", 16379);
+        out.backlog_seconds = integer_or<uint32_t>(r, "backlog_seconds", 60);
+        out.backlog_max_mb = integer_or<uint32_t>(r, "backlog_max_mb", 256);
+        out.replica_output_limit_mb = integer_or<uint32_t>(r, "replica_output_limit_mb", 256);
+        if (const toml::node* of = r.get("replica_of")) {
+            const std::string_view text = of->as_string()->get();
+            const size_t colon = text.rfind(':');
+            std::optional<uint32_t> addr;
+            uint64_t port = 0;
+            if (colon != std::string_view::npos) addr = parse_ipv4(text.substr(0, colon));
+            if (!addr || !parse_u64(text.substr(colon + 1), port) || port == 0 || port > 65535)
+                return error("replication.replica_of", *of,
+                             fmt::format("'{}' is not \"A.B.C.D:port\"", text));
+            out.replica_of_addr = *addr;
+            out.replica_of_port = static_cast<uint16_t>(port);
         }
         return std::nullopt;
     }
@@ -761,6 +786,17 @@ std::string format_config(const DataplaneConfig& c) {
     out += fmt::format("metrics_port = {}\n", cp.metrics_port);
     out += fmt::format("sweep_goal_percent = {}\n", cp.sweep_goal_percent);
     out += fmt::format("sweep_max_cpu_percent = {}\n", cp.sweep_max_cpu_percent);
+    const ReplicationConfig& r = c.replication;
+    out += "\n[replication]\n";
+    out += fmt::format("log_mb = {}\n", r.log_mb);
+    out += fmt::format("port = {}\n", r.port);
+    out += fmt::format("backlog_seconds = {}\n", r.backlog_seconds);
+    out += fmt::format("backlog_max_mb = {}\n", r.backlog_max_mb);
+    out += fmt::format("replica_output_limit_mb = {}\n", r.replica_output_limit_mb);
+    if (r.replica_of_addr)
+        out += fmt::format(
+            "replica_of = {}\n",
+            quoted(fmt::format("{}:{}", format_ipv4(*r.replica_of_addr), r.replica_of_port)));
     return out;
 }
 
@@ -824,6 +860,16 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     add("controlplane.metrics_port", number(cp.metrics_port));
     add("controlplane.sweep_goal_percent", number(cp.sweep_goal_percent));
     add("controlplane.sweep_max_cpu_percent", number(cp.sweep_max_cpu_percent));
+    const ReplicationConfig& r = c.replication;
+    add("replication.log_mb", number(r.log_mb));
+    add("replication.port", number(r.port));
+    add("replication.backlog_seconds", number(r.backlog_seconds));
+    add("replication.backlog_max_mb", number(r.backlog_max_mb));
+    add("replication.replica_output_limit_mb", number(r.replica_output_limit_mb));
+    add("replication.replica_of",
+        r.replica_of_addr
+            ? quoted(fmt::format("{}:{}", format_ipv4(*r.replica_of_addr), r.replica_of_port))
+            : std::string(kUnset));
     add("telemetry.enabled", number(c.telemetry_enabled));
     return out;
 }

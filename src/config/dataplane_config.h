@@ -123,6 +123,21 @@ struct ControlplaneConfig {
     bool operator==(const ControlplaneConfig&) const = default;
 };
 
+// [replication]: the mutation logs (dataplane), the primary's backlog and
+// replica streams, and whom this node replicates (control plane).
+struct ReplicationConfig {
+    uint32_t log_mb = 16;   // per shard: the owner's ring (repl/mutation_log.h); 0: none
+    uint16_t port = 16379;  // replicas connect here; 0: no replication listener
+    uint32_t backlog_seconds = 60;
+    uint32_t backlog_max_mb = 256;
+    uint32_t replica_output_limit_mb = 256;
+    // "A.B.C.D:port" of the primary's replication listener; unset: primary.
+    std::optional<uint32_t> replica_of_addr;  // host order
+    uint16_t replica_of_port = 0;
+
+    bool operator==(const ReplicationConfig&) const = default;
+};
+
 struct DataplaneConfig {
     // [dataplane]
     std::vector<uint16_t> workers;  // one shard and one RX/TX queue pair per port each
@@ -143,6 +158,7 @@ struct DataplaneConfig {
     bool telemetry_enabled = true;
 
     ControlplaneConfig controlplane;
+    ReplicationConfig replication;
 
     bool operator==(const DataplaneConfig&) const = default;
 };
@@ -279,6 +295,25 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"controlplane.sweep_max_cpu_percent", ValueType::kInteger, Presence::kOptional, 0, 100, "5",
      "TTL sweep pacing: the most of each owner worker's core the sweep steps may take;"
      " 0: no pacing (the owners sweep a fixed budget themselves)"},
+    {"replication", ValueType::kTable, Presence::kOptional, 0, 0, "",
+     "replicas of this node's items, or whose replica this node is"},
+    {"replication.log_mb", ValueType::kInteger, Presence::kOptional, 0, 4096, "16",
+     "per shard, MiB of hugepages: the owner's mutation log, drained by the control plane"
+     " every turn; a log that fills breaks the replicas' streams (they resync); 0: no log,"
+     " no replicas"},
+    {"replication.port", ValueType::kInteger, Presence::kOptional, 0, 65535, "16379",
+     "TCP port replicas connect to (on controlplane.listen); 0: none"},
+    {"replication.backlog_seconds", ValueType::kInteger, Presence::kOptional, 1, 86400, "60",
+     "the primary keeps this many seconds of changes for replicas that reconnect (partial"
+     " resync); older ones, or more than backlog_max_mb, mean a full sync"},
+    {"replication.backlog_max_mb", ValueType::kInteger, Presence::kOptional, 1, 65536, "256",
+     "the most memory the backlog takes, whatever backlog_seconds says"},
+    {"replication.replica_output_limit_mb", ValueType::kInteger, Presence::kOptional, 1, 65536,
+     "256", "stream bytes a replica has not taken yet past which its stream is broken (it"
+     " resyncs), as Redis's client-output-buffer-limit replica"},
+    {"replication.replica_of", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "\"A.B.C.D:port\": the primary's replication listener; this node is its read-only"
+     " replica; unset: a primary"},
     {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
     {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},

@@ -14,6 +14,7 @@
 #include "engine/engine_stats.h"
 #include "engine/mc_commands.h"
 #include "engine/mc_get.h"
+#include "engine/replica_guard.h"
 #include "proto/mc_wire.h"
 #include "store/exptime.h"
 #include "store/slab.h"
@@ -611,7 +612,9 @@ store::KeyRef mc_text_key(const McTextRequest& req) {
 void execute_classic(const McTextRequest& req, const store::KeyRef& key, EngineCtx& ctx,
                      ReplySink& out) {
     if (req.command == McTextCommand::kNone) return;
-    mc_text_command(req.command).execute(req, key, ctx, out);
+    const McTextSpec& cmd = mc_text_command(req.command);
+    if (refused_on_replica(cmd, ctx, out)) return;
+    cmd.execute(req, key, ctx, out);
 }
 
 void execute_classic(const McTextRequest& req, EngineCtx& ctx, ReplySink& out) {

@@ -8,6 +8,7 @@
 // the new one. Header changes (TTL, win/stale/fetched bits, CAS) are made on
 // local copies during the walk and written once, under the item's seqlock.
 #include "engine/mc_meta_exec.h"
+#include "engine/replica_guard.h"
 
 #include <array>
 #include <cstring>
@@ -699,6 +700,16 @@ void write_meta_get_miss(const McMetaRequest& req, ReplySink& out) {
 }
 
 void execute_meta(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
+    // mg changes an item only with T (touch) or N (vivify); the rest of a
+    // get is a read a replica serves.
+    const bool writes =
+        req.command == proto::McMetaCommand::kSet || req.command == proto::McMetaCommand::kDelete ||
+        req.command == proto::McMetaCommand::kArithmetic ||
+        (req.command == proto::McMetaCommand::kGet && (req.has('T') || req.has('N')));
+    if (writes && is_read_only_replica(ctx)) {
+        refuse_mc_write(ctx, out);
+        return;
+    }
     switch (req.command) {
         case proto::McMetaCommand::kGet:
             meta_get(req, ctx, out);

@@ -9,6 +9,7 @@
 #include "engine/mc_classic.h"
 #include "engine/mc_commands.h"
 #include "engine/mc_meta_exec.h"
+#include "engine/replica_guard.h"
 #include "proto/mc_meta.h"
 #include "store/digest.h"
 
@@ -214,6 +215,10 @@ McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFe
             return Step::kNext;
         }
         r.consumed += res.consumed;
+        if (refused_on_replica(cmd, ctx_, queue_)) {
+            count_request(out);
+            return Step::kNext;
+        }
         if (cmd.has(kCmdFlushQueue)) {
             // memcached writes the queue once a get has answered; the get's
             // own reply can go straight out behind it.

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/replica_guard.h"
 #include "engine/resp_commands.h"
 #include "engine/resp_groups.h"
 #include "engine/resp_notify.h"
@@ -132,6 +133,10 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
         // plane's session runs those.
         RespWriter(out).write_error(
             fmt::format("'{}' is answered by the connection, not by a shard", c->spec.name));
+        return;
+    }
+    if (c->spec.has(kCmdWrite) && is_read_only_replica(ctx)) {
+        refuse_resp_write(ctx, out);
         return;
     }
     if (c->spec.has(kCmdWrite) && !owns_every_key(*c, req, ctx)) {

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "repl/log_record.h"
 
@@ -127,7 +128,8 @@ class LogReader {
     }
 
     // Hands each published record (up to about `max_bytes` of them) to
-    // f(const RecordView&), in order, then gives their space back. A record
+    // f(const RecordView&) or f(const RecordView&, std::string_view bytes)
+    // (the whole record as written), in order, then gives their space back. A record
     // the owner could not have written (a corrupt ring) stops the drain and
     // returns false.
     template <typename F>
@@ -152,7 +154,10 @@ class LogReader {
                 ok = false;
                 break;
             }
-            f(v);
+            if constexpr (std::is_invocable_v<F, const RecordView&, std::string_view>)
+                f(v, std::string_view(p, v.h.size));
+            else
+                f(v);
             tail += v.h.size;
         }
         s_->tail.store(tail, std::memory_order_release);

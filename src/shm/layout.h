@@ -112,6 +112,11 @@ inline std::string index_name(std::string_view shard) {
 inline std::string mbuf_pool_name(size_t port) {
     return std::string(kMbufPoolPrefix) + std::to_string(port);
 }
+// Shard i's mutation log (repl/mutation_log.h), when replication.log_mb > 0.
+inline constexpr std::string_view kMutationLogPrefix = "fm_mlog";
+inline std::string mutation_log_name(size_t shard) {
+    return std::string(kMutationLogPrefix) + std::to_string(shard);
+}
 inline std::string inbox_ring_name(size_t worker) {
     return std::string(kInboxRingPrefix) + std::to_string(worker);
 }
@@ -123,8 +128,8 @@ inline constexpr uint32_t kMaxWorkers = 128;
 inline constexpr uint32_t kMaxCpReaders = 8;
 // 3: kernel_fragments; 4: sweep counters; 5: Item::expire_ms; 6: collections;
 // 7: cp.active_expire; 8: collections.list_packed_threshold; 9: memory,
-// collections.list_compress_depth
-inline constexpr uint32_t kLayoutVersion = 9;
+// collections.list_compress_depth; 10: replica (read-only replicas)
+inline constexpr uint32_t kLayoutVersion = 10;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -253,6 +258,20 @@ struct alignas(64) MemoryPolicy {
     std::atomic<uint8_t> log_evicted{0};
 };
 
+// Whether this node is a read-only replica, and of whom (for the error a
+// refused write gets). The control plane writes it (a replica_of config,
+// REPLICAOF, a failover); every owner reads `read_only` at each client
+// write it runs (relaxed: one load per write; a write racing the switch
+// runs before or after it), and the text only when it refuses one. It
+// outlives a control plane that dies: a replica's UDP writes stay refused
+// until a control plane says otherwise (a write there would be lost at the
+// next sync).
+inline constexpr size_t kPrimaryTextMax = 48;
+struct alignas(64) ReplicaState {
+    std::atomic<uint32_t> read_only{0};  // cp: wo; dp: owner ro
+    char primary[kPrimaryTextMax]{};     // "198.18.0.1": cp wo before read_only; dp ro
+};
+
 struct alignas(64) DataplaneShm {
     uint64_t magic = kDataplaneMagic;          // dp: main wo at start; cp: ro (attach check)
     uint32_t layout_version = kLayoutVersion;  // dp: main wo at start; cp: ro
@@ -271,6 +290,7 @@ struct alignas(64) DataplaneShm {
     ControlPlaneShm cp;                      // see ControlPlaneShm
     CollectionSettings collections;          // see CollectionSettings
     MemoryPolicy memory;                     // see MemoryPolicy
+    ReplicaState replica;                    // see ReplicaState
 };
 static_assert(sizeof(DataplaneShm) % 64 == 0);
 static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);

@@ -1,0 +1,112 @@
+// The primary's side of replication: drains every shard's mutation log,
+// keeps the backlog, and streams records to the replicas connected to the
+// replication port (repl_wire.h), full syncs included.
+//
+// Owned by the control plane's loop thread. The owners only ever write
+// their logs; this class is their single consumer. Per replica and shard:
+//
+//   handshake: position covered by the backlog and same replid?
+//     yes -> kStreaming from the backlog (partial resync)
+//     no  -> kSnapshotPending: its mutations are not sent; snapshot steps
+//            go to the owner (kControlReplSnapshot), which writes kSnapBegin
+//            and the items into its log between its own mutations
+//   kSnapBegin of this replica's snapshot drained -> kStreaming: from here
+//   every mutation and this snapshot's items go to it, in the log's order,
+//   so it ends holding exactly the primary's shard; kSnapEnd ends the walk.
+//
+// A snapshot step is asked for only while the replica's unsent stream is
+// short: the walk goes at the replica's pace and never floods the log or
+// this process. A gap in a log (the owner dropped records while this loop
+// was late) puts the replicas of that shard back to kSnapshotPending, and
+// a replica whose unsent stream passes replica_output_limit_mb is cut (it
+// reconnects and resumes, or resyncs).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "config/dataplane_config.h"
+#include "event_loop.h"
+#include "repl/mutation_log.h"
+#include "repl_backlog.h"
+#include "shard_channel.h"
+
+namespace fulmar::controlplane {
+
+// Tickets of replication requests at the owners carry this bit.
+inline constexpr uint64_t kReplTicketBit = uint64_t{1} << 59;
+// ... and those of a replica's batches this one too (ReplReplica).
+inline constexpr uint64_t kReplReplicaTicketBit = uint64_t{1} << 58;
+
+struct ReplPrimaryStats {
+    uint64_t connected = 0;         // replicas that completed a handshake
+    uint64_t full_syncs = 0;        // shards sent whole
+    uint64_t partial_syncs = 0;     // shards resumed from the backlog
+    uint64_t output_limit_cut = 0;  // replicas cut past replica_output_limit_mb
+    uint64_t log_gaps = 0;          // records the owners dropped (their logs were full)
+    uint64_t snapshot_records = 0;  // items sent by full syncs
+    uint64_t snapshot_bytes = 0;
+};
+
+class ReplPrimary final : public EventHandler {
+  public:
+    // Finds the shards' mutation logs and listens on addr:cfg.port. Each
+    // log is enabled when the first replica connects.
+    static Result<std::unique_ptr<ReplPrimary>, std::string> create(
+        ShardChannel& channel, EventLoop& loop, const config::ReplicationConfig& cfg, uint32_t addr,
+        size_t n_shards);
+    ~ReplPrimary() override;
+
+    void on_event(uint32_t events) override;  // accept
+    // Drains the logs, sends what the replicas can take, asks for snapshot
+    // steps, trims the backlogs. Returns the records moved (0: idle).
+    size_t tick();
+    void on_reply(const OwnerReply& r);
+
+    uint16_t port() const { return port_; }
+    uint64_t replid() const { return replid_; }
+    size_t n_replicas() const;
+    // The owners' last seq per shard (what a WAIT must see acknowledged).
+    std::vector<uint64_t> last_seqs() const;
+    // Replicas that acknowledged at least `seqs` on every shard.
+    size_t acked_at_least(const std::vector<uint64_t>& seqs) const;
+    // INFO replication's lines for the primary role (slaveN: ...).
+    std::string info_lines() const;
+    const ReplPrimaryStats& stats() const { return stats_; }
+
+    class Link;
+
+  private:
+    ReplPrimary(ShardChannel& channel, EventLoop& loop, const config::ReplicationConfig& cfg);
+    void enable_logs();
+    void drain_shard(size_t s);
+    void handshake(Link& l, std::string_view line);
+    void request_steps();
+    void close_link(Link& l);
+
+    ShardChannel& channel_;
+    EventLoop& loop_;
+    const config::ReplicationConfig& cfg_;
+    int fd_ = -1;
+    uint16_t port_ = 0;
+    uint64_t replid_ = 0;
+    bool enabled_ = false;
+    std::vector<repl::LogReader> logs_;
+    std::vector<ReplBacklog> backlogs_;
+    std::vector<uint64_t> drained_seq_;  // the last mutation seq drained, per shard
+    std::vector<std::unique_ptr<Link>> links_;
+    std::unordered_map<uint64_t, std::pair<Link*, size_t>> steps_;  // ticket -> link, shard
+    uint64_t next_ticket_ = kReplTicketBit | 1;
+    uint32_t next_snapshot_id_ = 1;
+    uint64_t last_heartbeat_us_ = 0;
+    ReplPrimaryStats stats_;
+};
+
+// The wall clock in microseconds (records' and heartbeats' time).
+uint64_t repl_wall_us();
+
+}  // namespace fulmar::controlplane

@@ -1,0 +1,91 @@
+// The replication stream between two control planes, over TCP: what a
+// replica and its primary say to each other.
+//
+// Pure functions (no sockets) so the parsers are unit tested and fuzzed.
+// Both ends run on their control plane's loop thread.
+//
+//   replica -> primary   FSYNC <replid|?> <n_shards> <seq>,<seq>,...\r\n
+//   primary -> replica   +FSYNC <replid> <n_shards> <mode per shard: p|f>\r\n
+//                        or -ERR <why>\r\n, then close
+//   primary -> replica   frames, forever:
+//                        +----------+--------+--------+------------------+
+//                        | len (32) | shard  | type   | payload (len)    |
+//                        +----------+--------+--------+------------------+
+//                        type 1: records of that shard (repl/log_record.h),
+//                                back to back, in the owner's order
+//                        type 2: heartbeat: the primary's wall clock (u64 µs)
+//   replica -> primary   ACK <seq>,<seq>,... <time_us>\r\n   (applied so far;
+//                        time_us: the newest applied record's, primary clock)
+//
+// A seq is a mutation's number in its shard (the primary's owner gives them
+// out); a replica's position in a shard is the last one it applied. `p`:
+// the stream resumes after the replica's position from the backlog; `f`:
+// the shard comes whole (kSnapBegin ... kSnapEnd, mutations interleaved).
+// Numbers are little-endian (both ends are x86 or ARM appliances).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fulmar::controlplane::repl_wire {
+
+inline constexpr size_t kFrameHeader = 8;
+inline constexpr uint16_t kFrameRecords = 1;
+inline constexpr uint16_t kFrameHeartbeat = 2;
+// A frame larger than this is a broken stream (records are at most ~1 MiB
+// each; the primary closes frames at 1 MiB).
+inline constexpr uint32_t kMaxFrame = 4u << 20;
+inline constexpr size_t kMaxLine = 64 * 1024;
+inline constexpr size_t kMaxShards = 128;
+
+struct FrameHeader {
+    uint32_t len = 0;
+    uint16_t shard = 0;
+    uint16_t type = 0;
+};
+
+inline void put_frame_header(std::string& out, const FrameHeader& h) {
+    char b[kFrameHeader];
+    std::memcpy(b, &h.len, 4);
+    std::memcpy(b + 4, &h.shard, 2);
+    std::memcpy(b + 6, &h.type, 2);
+    out.append(b, sizeof(b));
+}
+inline FrameHeader get_frame_header(const char* p) {
+    FrameHeader h;
+    std::memcpy(&h.len, p, 4);
+    std::memcpy(&h.shard, p + 4, 2);
+    std::memcpy(&h.type, p + 6, 2);
+    return h;
+}
+
+struct SyncRequest {
+    std::optional<uint64_t> replid;  // none: "?" (a replica that holds nothing it can resume)
+    std::vector<uint64_t> seqs;      // per shard
+};
+struct SyncReply {
+    uint64_t replid = 0;
+    std::string modes;  // 'p' or 'f' per shard
+};
+struct Ack {
+    std::vector<uint64_t> seqs;
+    uint64_t time_us = 0;
+};
+
+std::string format_sync_request(const SyncRequest& r);
+// `line` without its CRLF. nullopt: not a valid request (the error says why).
+std::optional<SyncRequest> parse_sync_request(std::string_view line, std::string& error);
+std::string format_sync_reply(const SyncReply& r);
+std::optional<SyncReply> parse_sync_reply(std::string_view line, size_t n_shards,
+                                          std::string& error);
+std::string format_ack(const Ack& a);
+std::optional<Ack> parse_ack(std::string_view line, size_t n_shards);
+
+// A replication id as 16 hex digits.
+std::string format_replid(uint64_t id);
+
+}  // namespace fulmar::controlplane::repl_wire

@@ -1,0 +1,62 @@
+// Writes on a read-only replica: refused where the owner runs them, with an
+// error that names the primary.
+//
+// Runs on the owner lcore of the write (every protocol's writes end there:
+// RESP and memcached TCP through the control plane's channel, memcached
+// UDP straight from the NIC), so one check covers all of them. The flag is
+// shm::ReplicaState, written by the control plane.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <string>
+#include <string_view>
+
+#include "engine/command.h"
+#include "engine/engine_ctx.h"
+#include "proto/reply_sink.h"
+#include "shm/layout.h"
+
+namespace fulmar::engine {
+
+inline bool is_read_only_replica(const EngineCtx& ctx) {
+    return ctx.shared != nullptr &&
+           ctx.shared->replica.read_only.load(std::memory_order_relaxed) != 0;
+}
+
+inline std::string_view replica_primary(const EngineCtx& ctx) {
+    const char* p = ctx.shared->replica.primary;
+    size_t n = 0;
+    while (n < shm::kPrimaryTextMax && p[n] != '\0')
+        ++n;
+    return {p, n};
+}
+
+// Redis's error (clients such as redis-py map the READONLY prefix to their
+// read-only error), with the primary named.
+inline void refuse_resp_write(const EngineCtx& ctx, proto::ReplySink& out) {
+    out.append(
+        fmt::format("-READONLY You can't write against a read only replica (primary {}).\r\n",
+                    replica_primary(ctx)));
+}
+
+// memcached has no replicas; SERVER_ERROR is what its clients treat as "this
+// server could not do it" (not a client error: the same write succeeds on
+// the primary).
+inline void refuse_mc_write(const EngineCtx& ctx, proto::ReplySink& out) {
+    out.append(fmt::format("SERVER_ERROR read only replica; write to the primary {}\r\n",
+                           replica_primary(ctx)));
+}
+
+// A classic memcached command (its CommandSpec flags) that changes items,
+// refused here: true when `out` holds the error.
+template <typename Spec>
+bool refused_on_replica(const Spec& cmd, const EngineCtx& ctx, proto::ReplySink& out) {
+    if (!cmd.has(kCmdWrite) && !cmd.has(kCmdAllShards)) return false;
+    if (!is_read_only_replica(ctx)) return false;
+    refuse_mc_write(ctx, out);
+    return true;
+}
+
+}  // namespace fulmar::engine
