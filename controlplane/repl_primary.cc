@@ -251,6 +251,10 @@ void ReplPrimary::handshake(Link& l, std::string_view line) {
             "this primary has {} shards, the replica {}: configure the same "
             "number of workers on both",
             logs_.size(), req->seqs.size());
+    if (req && error.empty() && req->seed_check != repl_wire::seed_check())
+        error =
+            "this replica hashes keys with another seed than its primary: give both the same "
+            "dataplane.digest_seed";
     if (!req || !error.empty()) {
         l.out += fmt::format("-ERR {}\r\n", error);
         l.flush();

@@ -93,7 +93,8 @@ void ReplReplica::disconnect(std::string why) {
 
 void ReplReplica::want_events() {
     if (fd_ < 0) return;
-    loop_.modify(fd_, (reading_ ? uint32_t{EPOLLIN} : 0u) | (want_out_ ? uint32_t{EPOLLOUT} : 0u), this);
+    loop_.modify(fd_, (reading_ ? uint32_t{EPOLLIN} : 0u) | (want_out_ ? uint32_t{EPOLLOUT} : 0u),
+                 this);
 }
 
 void ReplReplica::on_event(uint32_t events) {
@@ -106,7 +107,7 @@ void ReplReplica::on_event(uint32_t events) {
             disconnect(fmt::format("connect to {}: {}", primary_text_, std::strerror(err)));
             return;
         }
-        repl_wire::SyncRequest req{.replid = replid_};
+        repl_wire::SyncRequest req{.replid = replid_, .seed_check = repl_wire::seed_check()};
         for (const Shard& s : shards_)
             req.seqs.push_back(s.valid ? s.applied : UINT64_MAX);
         out_ = repl_wire::format_sync_request(req);

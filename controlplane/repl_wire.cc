@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "common/numbers.h"
+#include "store/digest.h"
 
 namespace fulmar::controlplane::repl_wire {
 namespace {
@@ -54,20 +55,24 @@ bool parse_hex64(std::string_view s, uint64_t& out) {
 
 }  // namespace
 
+uint64_t seed_check() {
+    return store::digest_key("fulmar replication seed check").lo;
+}
+
 std::string format_replid(uint64_t id) {
     return fmt::format("{:016x}", id);
 }
 
 std::string format_sync_request(const SyncRequest& r) {
-    return fmt::format("FSYNC {} {} {}\r\n", r.replid ? format_replid(*r.replid) : "?",
-                       r.seqs.size(), fmt::join(r.seqs, ","));
+    return fmt::format("FSYNC {} {} {} {}\r\n", r.replid ? format_replid(*r.replid) : "?",
+                       r.seqs.size(), fmt::join(r.seqs, ","), format_replid(r.seed_check));
 }
 
 std::optional<SyncRequest> parse_sync_request(std::string_view line, std::string& error) {
     const auto f = fields(line);
     uint64_t n = 0;
-    if (f.size() != 4 || f[0] != "FSYNC" || !parse_u64(f[2], n) || n == 0 || n > kMaxShards) {
-        error = "expected FSYNC <replid|?> <n_shards> <seq>,...";
+    if (f.size() != 5 || f[0] != "FSYNC" || !parse_u64(f[2], n) || n == 0 || n > kMaxShards) {
+        error = "expected FSYNC <replid|?> <n_shards> <seq>,... <seed>";
         return std::nullopt;
     }
     SyncRequest r;
@@ -81,6 +86,10 @@ std::optional<SyncRequest> parse_sync_request(std::string_view line, std::string
     }
     if (!parse_seqs(f[3], r.seqs, n)) {
         error = fmt::format("expected {} positions", n);
+        return std::nullopt;
+    }
+    if (!parse_hex64(f[4], r.seed_check)) {
+        error = "a seed check is 16 hex digits";
         return std::nullopt;
     }
     return r;

@@ -4,7 +4,7 @@
 // Pure functions (no sockets) so the parsers are unit tested and fuzzed.
 // Both ends run on their control plane's loop thread.
 //
-//   replica -> primary   FSYNC <replid|?> <n_shards> <seq>,<seq>,...\r\n
+//   replica -> primary   FSYNC <replid|?> <n_shards> <seq>,<seq>,... <seed>\r\n
 //   primary -> replica   +FSYNC <replid> <n_shards> <mode per shard: p|f>\r\n
 //                        or -ERR <why>\r\n, then close
 //   primary -> replica   frames, forever:
@@ -21,6 +21,8 @@
 // out); a replica's position in a shard is the last one it applied. `p`:
 // the stream resumes after the replica's position from the backlog; `f`:
 // the shard comes whole (kSnapBegin ... kSnapEnd, mutations interleaved).
+// <seed>: 16 hex digits that tell whether both hash keys with the same
+// seed (store/digest.h: the shard of a key depends on it), not the seed.
 // Numbers are little-endian (both ends are x86 or ARM appliances).
 #pragma once
 
@@ -66,6 +68,7 @@ inline FrameHeader get_frame_header(const char* p) {
 struct SyncRequest {
     std::optional<uint64_t> replid;  // none: "?" (a replica that holds nothing it can resume)
     std::vector<uint64_t> seqs;      // per shard
+    uint64_t seed_check = 0;         // seed_check() of the replica
 };
 struct SyncReply {
     uint64_t replid = 0;
@@ -84,6 +87,10 @@ std::optional<SyncReply> parse_sync_reply(std::string_view line, size_t n_shards
                                           std::string& error);
 std::string format_ack(const Ack& a);
 std::optional<Ack> parse_ack(std::string_view line, size_t n_shards);
+
+// What this process's key hash makes of a fixed key: equal on two nodes
+// exactly when they hash with the same seed.
+uint64_t seed_check();
 
 // A replication id as 16 hex digits.
 std::string format_replid(uint64_t id);

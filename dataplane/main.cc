@@ -169,7 +169,10 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
 
     // The seed goes into shared memory with the zones: a secondary digests
     // keys exactly as the workers do.
-    store::randomize_digest_seed();
+    if (cfg.digest_seed)
+        store::set_digest_seed(*cfg.digest_seed);
+    else
+        store::randomize_digest_seed();
     SystemClock clock;
     auto zones = store::DataplaneZones::create(n_workers, dp->lcores[0].socket_id, clock.now());
     if (!zones) return Err(zones.error());

@@ -351,6 +351,23 @@ class ValueReader {
         c.rx_desc = integer_or<uint16_t>(dp, "rx_desc", kDefaultRxDesc);
         c.tx_desc = integer_or<uint16_t>(dp, "tx_desc", kDefaultTxDesc);
         c.burst_size = integer_or<uint16_t>(dp, "burst_size", kDefaultBurstSize);
+        if (const toml::node* seed = dp.get("digest_seed")) {
+            const std::string_view text = seed->as_string()->get();
+            uint64_t v = 0;
+            bool ok = text.size() == 16;
+            for (const char ch : text) {
+                const int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                              : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                                       : -1;
+                ok = ok && d >= 0;
+                v = v << 4 | static_cast<uint64_t>(d < 0 ? 0 : d);
+            }
+            if (!ok)
+                return error("dataplane.digest_seed", *seed,
+                             fmt::format("'{}' is not 16 hex digits", text));
+            c.digest_seed = v;
+        }
         for (auto [key, v] : {std::pair{"rx_desc", c.rx_desc}, std::pair{"tx_desc", c.tx_desc}}) {
             if (!is_power_of_two(v)) {
                 return error(fmt::format("dataplane.{}", key), *dp.get(key),
@@ -828,6 +845,8 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     add("dataplane.rx_desc", number(c.rx_desc));
     add("dataplane.tx_desc", number(c.tx_desc));
     add("dataplane.burst_size", number(c.burst_size));
+    // Never shown: a listing only tells whether one is set.
+    add("dataplane.digest_seed", c.digest_seed ? quoted("(set)") : std::string(kUnset));
     for (size_t i = 0; i < c.ports.size(); ++i) {
         const PortConfig& p = c.ports[i];
         const std::string k = fmt::format("ports[{}].", i);

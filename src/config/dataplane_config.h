@@ -152,6 +152,11 @@ struct DataplaneConfig {
     uint16_t rx_desc = kDefaultRxDesc;
     uint16_t tx_desc = kDefaultTxDesc;
     uint16_t burst_size = kDefaultBurstSize;
+    // The key hash's seed (store/digest.h); unset: a random one per start.
+    // A primary and its replicas must share one: the shard of a key
+    // depends on it, and a replica applies each shard's changes on its
+    // shard of the same number.
+    std::optional<uint64_t> digest_seed;
     // [[ports]]
     std::vector<PortConfig> ports;
     // [telemetry]
@@ -226,6 +231,9 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "TX descriptors per queue, a power of 2"},
     {"dataplane.burst_size", ValueType::kInteger, Presence::kOptional, 1, kMaxBurstSize, "32",
      "packets per RX burst (and look-up batch)"},
+    {"dataplane.digest_seed", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "the key hash's secret seed, 16 hex digits; a primary and its replicas need the same one"
+     " (which shard holds a key depends on it); unset: a random one at each start"},
     {"ports", ValueType::kArrayOfTables, Presence::kRequired, 0, 0, "",
      "one [[ports]] table per port; at least one"},
     {"ports[].device", ValueType::kString, Presence::kRequired, 0, 0, "",
