@@ -231,10 +231,19 @@ class ControlPlane {
                     for (const uint64_t q : primary->last_seqs())
                         offset += q;
                     t += primary->info_lines();
-                    t += fmt::format("master_replid:{}\r\nmaster_repl_offset:{}\r\n",
-                                     repl_wire::format_replid(primary->replid()), offset);
+                    const ReplPrimaryStats& st = primary->stats();
+                    t += fmt::format(
+                        "master_replid:{}\r\nmaster_repl_offset:{}\r\nfulmar_full_syncs:{}\r\n"
+                        "fulmar_partial_syncs:{}\r\nfulmar_log_gaps:{}\r\n"
+                        "fulmar_output_limit_cut:{}\r\nfulmar_snapshot_bytes:{}\r\n",
+                        repl_wire::format_replid(primary->replid()), offset, st.full_syncs,
+                        st.partial_syncs, st.log_gaps, st.output_limit_cut, st.snapshot_bytes);
                 }
                 return t;
+            };
+            rs.kill_replication_links = [&](bool master) -> size_t {
+                if (master) return replica ? replica->kill_link() : 0;
+                return primary ? primary->kill_links() : 0;
             };
             if (primary) {
                 rs.repl_last_seqs = [&] { return primary->last_seqs(); };

@@ -410,6 +410,16 @@ void ReplPrimary::close_link(Link& l) {
     }
 }
 
+size_t ReplPrimary::kill_links() {
+    size_t n = 0;
+    for (auto& l : links_)
+        if (!l->dead) {
+            l->dead = true;
+            ++n;
+        }
+    return n;
+}
+
 size_t ReplPrimary::n_replicas() const {
     size_t n = 0;
     for (const auto& l : links_)

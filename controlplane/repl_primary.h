@@ -70,6 +70,8 @@ class ReplPrimary final : public EventHandler {
     uint16_t port() const { return port_; }
     uint64_t replid() const { return replid_; }
     size_t n_replicas() const;
+    // Cuts every replica's link (CLIENT KILL TYPE replica); how many.
+    size_t kill_links();
     // The owners' last seq per shard (what a WAIT must see acknowledged).
     std::vector<uint64_t> last_seqs() const;
     // Replicas that acknowledged at least `seqs` on every shard.

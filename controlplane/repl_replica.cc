@@ -349,6 +349,12 @@ size_t ReplReplica::tick() {
     return work;
 }
 
+size_t ReplReplica::kill_link() {
+    if (fd_ < 0) return 0;
+    disconnect("killed by CLIENT KILL");
+    return 1;
+}
+
 bool ReplReplica::syncing() const {
     for (const Shard& s : shards_)
         if (s.syncing || s.awaiting_begin) return true;
@@ -372,11 +378,13 @@ std::string ReplReplica::info_lines() const {
         "master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n"
         "master_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\n"
         "slave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\nslave_read_only:1\r\n"
-        "replica_lag_us:{}\r\nmaster_link_error:{}\r\n",
+        "replica_lag_us:{}\r\nmaster_link_error:{}\r\nfulmar_full_syncs:{}\r\n"
+        "fulmar_partial_syncs:{}\r\nfulmar_stream_errors:{}\r\nfulmar_apply_failed:{}\r\n",
         primary_text_.substr(0, colon), primary_text_.substr(colon + 1), link_up() ? "up" : "down",
         last_io_us_ == 0 ? -1 : static_cast<int64_t>((now - last_io_us_) / 1'000'000),
         syncing() ? 1 : 0, applied_offset(), applied_offset(), lag_us,
-        last_error_.empty() ? "none" : last_error_);
+        last_error_.empty() ? "none" : last_error_, stats_.full_syncs, stats_.partial_syncs,
+        stats_.stream_errors, stats_.apply_failed);
 }
 
 }  // namespace fulmar::controlplane

@@ -53,6 +53,9 @@ class ReplReplica final : public EventHandler {
     void on_reply(const OwnerReply& r);
 
     bool link_up() const { return state_ == State::kStreaming; }
+    // Cuts the link now (CLIENT KILL TYPE master); it reconnects and
+    // resumes. 1 when there was one.
+    size_t kill_link();
     bool syncing() const;
     // INFO replication's lines for the replica role.
     std::string info_lines() const;

@@ -515,7 +515,8 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
         std::string_view addr, laddr;
         uint64_t id = 0;
         bool skipme = true;
-        bool none_of_type = false;  // TYPE master|replica|pubsub: none here
+        bool none_of_type = false;  // TYPE master|replica|pubsub: no client of ours
+        int repl_type = 0;          // 1: TYPE master (our primary link), 2: replica links
         if (n == 3) {
             addr = a[2];
             skipme = false;
@@ -539,6 +540,8 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
                         return Step::kNext;
                     }
                     none_of_type = true;
+                    if (ascii_iequals(t, "master")) repl_type = 1;
+                    if (ascii_iequals(t, "replica") || ascii_iequals(t, "slave")) repl_type = 2;
                 } else if (ascii_iequals(opt, "addr") && more) {
                     addr = a[i + 1];
                 } else if (ascii_iequals(opt, "laddr") && more) {
@@ -578,7 +581,13 @@ RespSession::Step RespSession::cmd_client(const RespRequest& req, OrderedOutput&
                     victims.push_back(sess);
             }
         }
-        const size_t killed = victims.size() + (close_self ? 1 : 0);
+        size_t killed = victims.size() + (close_self ? 1 : 0);
+        // Replication links are no clients of this listener, but Redis
+        // counts them under their TYPE: a replica's link to its primary
+        // (it reconnects and resumes), a primary's links to its replicas.
+        if (repl_type != 0 && addr.empty() && laddr.empty() && id == 0 &&
+            server_->kill_replication_links)
+            killed += server_->kill_replication_links(repl_type == 1);
         // Closing another connection takes it out of clients(): not while
         // iterating it.
         for (RespSession* v : victims)

@@ -97,6 +97,8 @@ class RespServerState {
     // acknowledged at least those.
     std::function<std::vector<uint64_t>()> repl_last_seqs;
     std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
+    // CLIENT KILL TYPE master (true) | replica: cuts those links; how many.
+    std::function<size_t(bool master)> kill_replication_links;
     // WAIT's blocked clients: each answered (RespSession::finish_wait) once
     // enough replicas acknowledged its target or its deadline passed.
     struct ReplWait {

@@ -246,6 +246,28 @@ class ReplicationTest(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - t0, 0.25)
         self.assertEqual(self.primary.wait(0, 0), 1)
 
+    def resume_after(self, cut):
+        before = info(self.replica)
+        rng = random.Random(4)
+        mc = McClient((PRIMARY_IP, MC_PORT))
+        self.assertEqual(cut(), 1)
+        p = self.primary.pipeline(transaction=False)
+        for _ in range(3000):
+            one_write(rng, p, mc)
+        p.execute(raise_on_error=False)
+        mc.close()
+        _, after = self.wait_caught_up()
+        # Both shards resumed from the backlog; nothing was sent whole.
+        self.assertEqual(after["fulmar_partial_syncs"], before["fulmar_partial_syncs"] + 2)
+        self.assertEqual(after["fulmar_full_syncs"], before["fulmar_full_syncs"])
+        self.assert_same_items()
+
+    def test_4_a_cut_link_resumes_from_the_backlog(self):
+        self.resume_after(lambda: self.replica.execute_command("CLIENT", "KILL", "TYPE", "master"))
+
+    def test_5_a_primary_cutting_its_replica_resumes_too(self):
+        self.resume_after(lambda: self.primary.execute_command("CLIENT", "KILL", "TYPE", "replica"))
+
 
 if __name__ == "__main__":
     sys.exit(R.main(__doc__, globals(), tools=()))
