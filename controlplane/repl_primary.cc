@@ -18,6 +18,7 @@
 #include "inet_socket.h"
 #include "repl_wire.h"
 #include "shm/layout.h"
+#include "store/digest.h"
 
 namespace fulmar::controlplane {
 namespace {
@@ -39,6 +40,10 @@ uint64_t repl_wall_us() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+uint64_t repl_seed_check() {
+    return store::digest_key("fulmar replication seed check").lo;
 }
 
 class ReplPrimary::Link final : public EventHandler {
@@ -251,7 +256,7 @@ void ReplPrimary::handshake(Link& l, std::string_view line) {
             "this primary has {} shards, the replica {}: configure the same "
             "number of workers on both",
             logs_.size(), req->seqs.size());
-    if (req && error.empty() && req->seed_check != repl_wire::seed_check())
+    if (req && error.empty() && req->seed_check != repl_seed_check())
         error =
             "this replica hashes keys with another seed than its primary: give both the same "
             "dataplane.digest_seed";

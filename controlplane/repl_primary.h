@@ -110,5 +110,8 @@ class ReplPrimary final : public EventHandler {
 
 // The wall clock in microseconds (records' and heartbeats' time).
 uint64_t repl_wall_us();
+// What this process's key hash makes of a fixed key: equal on two nodes
+// exactly when they hash with the same seed (the handshake's <seed>).
+uint64_t repl_seed_check();
 
 }  // namespace fulmar::controlplane

@@ -107,7 +107,7 @@ void ReplReplica::on_event(uint32_t events) {
             disconnect(fmt::format("connect to {}: {}", primary_text_, std::strerror(err)));
             return;
         }
-        repl_wire::SyncRequest req{.replid = replid_, .seed_check = repl_wire::seed_check()};
+        repl_wire::SyncRequest req{.replid = replid_, .seed_check = repl_seed_check()};
         for (const Shard& s : shards_)
             req.seqs.push_back(s.valid ? s.applied : UINT64_MAX);
         out_ = repl_wire::format_sync_request(req);
@@ -162,18 +162,18 @@ void ReplReplica::read() {
                 ok = handle_line(line);
                 continue;
             }
-            if (in_.size() - off < repl_wire::kFrameHeader) break;
-            const repl_wire::FrameHeader h = repl_wire::get_frame_header(in_.data() + off);
-            if (h.len > repl_wire::kMaxFrame || h.shard >= shards_.size()) {
-                last_error_ =
-                    fmt::format("a frame no primary sends (shard {}, {} bytes)", h.shard, h.len);
+            const auto used = repl_wire::for_each_frame(
+                std::string_view(in_).substr(off), shards_.size(),
+                [&](const repl_wire::FrameHeader& h, std::string_view payload) {
+                    return handle_frame(h.shard, h.type, payload);
+                });
+            if (!used) {
+                if (last_error_.empty()) last_error_ = "a frame no primary sends";
                 ok = false;
                 break;
             }
-            if (in_.size() - off - repl_wire::kFrameHeader < h.len) break;
-            ok = handle_frame(h.shard, h.type,
-                              std::string_view(in_.data() + off + repl_wire::kFrameHeader, h.len));
-            off += repl_wire::kFrameHeader + h.len;
+            off += *used;
+            break;
         }
         in_.erase(0, off);
         if (!ok) {

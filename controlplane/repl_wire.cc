@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 
 #include "common/numbers.h"
-#include "store/digest.h"
 
 namespace fulmar::controlplane::repl_wire {
 namespace {
@@ -54,10 +53,6 @@ bool parse_hex64(std::string_view s, uint64_t& out) {
 }
 
 }  // namespace
-
-uint64_t seed_check() {
-    return store::digest_key("fulmar replication seed check").lo;
-}
 
 std::string format_replid(uint64_t id) {
     return fmt::format("{:016x}", id);

@@ -65,6 +65,23 @@ inline FrameHeader get_frame_header(const char* p) {
     return h;
 }
 
+// Frames at the start of `in` (the replica's receive buffer): f(header,
+// payload) for each whole one, in order, while it returns true. Returns the
+// bytes consumed, or nullopt when a frame no primary sends (larger than
+// kMaxFrame, a shard >= n_shards) or f returned false: the stream is broken.
+template <typename F>
+std::optional<size_t> for_each_frame(std::string_view in, size_t n_shards, F&& f) {
+    size_t off = 0;
+    while (in.size() - off >= kFrameHeader) {
+        const FrameHeader h = get_frame_header(in.data() + off);
+        if (h.len > kMaxFrame || h.shard >= n_shards) return std::nullopt;
+        if (in.size() - off - kFrameHeader < h.len) break;
+        if (!f(h, in.substr(off + kFrameHeader, h.len))) return std::nullopt;
+        off += kFrameHeader + h.len;
+    }
+    return off;
+}
+
 struct SyncRequest {
     std::optional<uint64_t> replid;  // none: "?" (a replica that holds nothing it can resume)
     std::vector<uint64_t> seqs;      // per shard
@@ -87,10 +104,6 @@ std::optional<SyncReply> parse_sync_reply(std::string_view line, size_t n_shards
                                           std::string& error);
 std::string format_ack(const Ack& a);
 std::optional<Ack> parse_ack(std::string_view line, size_t n_shards);
-
-// What this process's key hash makes of a fixed key: equal on two nodes
-// exactly when they hash with the same seed.
-uint64_t seed_check();
 
 // A replication id as 16 hex digits.
 std::string format_replid(uint64_t id);
