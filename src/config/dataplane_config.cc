@@ -296,7 +296,7 @@ class ValueReader {
 
     std::optional<ConfigError> read_replication(const toml::table& r, ReplicationConfig& out) {
         out.log_mb = integer_or<uint32_t>(r, "log_mb", 16);
-        out.port = integer_or<uint16_t>(r, "port", 16379);
+        out.port = integer_or<uint16_t>(r, "port", 0);
         out.backlog_seconds = integer_or<uint32_t>(r, "backlog_seconds", 60);
         out.backlog_max_mb = integer_or<uint32_t>(r, "backlog_max_mb", 256);
         out.replica_output_limit_mb = integer_or<uint32_t>(r, "replica_output_limit_mb", 256);

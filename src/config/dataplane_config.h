@@ -126,8 +126,8 @@ struct ControlplaneConfig {
 // [replication]: the mutation logs (dataplane), the primary's backlog and
 // replica streams, and whom this node replicates (control plane).
 struct ReplicationConfig {
-    uint32_t log_mb = 16;   // per shard: the owner's ring (repl/mutation_log.h); 0: none
-    uint16_t port = 16379;  // replicas connect here; 0: no replication listener
+    uint32_t log_mb = 16;  // per shard: the owner's ring (repl/mutation_log.h); 0: none
+    uint16_t port = 0;     // replicas connect here; 0: no replication listener
     uint32_t backlog_seconds = 60;
     uint32_t backlog_max_mb = 256;
     uint32_t replica_output_limit_mb = 256;
@@ -309,8 +309,9 @@ inline constexpr KeyInfo kConfigKeys[] = {
      "per shard, MiB of hugepages: the owner's mutation log, drained by the control plane"
      " every turn; a log that fills breaks the replicas' streams (they resync); 0: no log,"
      " no replicas"},
-    {"replication.port", ValueType::kInteger, Presence::kOptional, 0, 65535, "16379",
-     "TCP port replicas connect to (on controlplane.listen); 0: none"},
+    {"replication.port", ValueType::kInteger, Presence::kOptional, 0, 65535, "0",
+     "TCP port replicas connect to (on controlplane.listen), e.g. 16379; 0: this node serves"
+     " no replicas"},
     {"replication.backlog_seconds", ValueType::kInteger, Presence::kOptional, 1, 86400, "60",
      "the primary keeps this many seconds of changes for replicas that reconnect (partial"
      " resync); older ones, or more than backlog_max_mb, mean a full sync"},
