@@ -287,6 +287,12 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         }
         if (args.size() == 3 && (is(args[1], "add") || is(args[1], "remove"))) {
             shm::ServiceAddrs& t = view.dp.shm->services;
+            if (is(args[1], "add")) {
+                if (const std::string why = tcp_follow_problem(view.cfg); !why.empty()) {
+                    out.write_error("ERR " + why);
+                    return AdminAction::kDone;
+                }
+            }
             const ServiceAddrResult r = is(args[1], "add") ? add_service_address(t, args[2])
                                                            : remove_service_address(t, args[2]);
             if (r.ok())

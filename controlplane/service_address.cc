@@ -118,6 +118,17 @@ ServiceAddrResult remove_service_address(shm::ServiceAddrs& t, std::string_view 
     return a ? remove_service_address(t, *a) : error;
 }
 
+std::string tcp_follow_problem(const config::DataplaneConfig& cfg) {
+    const config::ControlplaneConfig& cp = cfg.controlplane;
+    if (cp.memcached_port == 0 && cp.redis_port == 0) return "";
+    if (cp.listen && *cp.listen == 0) return "";
+    const uint32_t bound = cp.listen.value_or(cfg.ports.empty() ? 0 : cfg.ports[0].ipv4.addr);
+    return fmt::format(
+        "the TCP listeners are bound to {} (controlplane.listen): TCP would not follow a "
+        "service address; set controlplane.listen = \"0.0.0.0\"",
+        config::format_ipv4(bound));
+}
+
 std::vector<std::string> list_service_addresses(const shm::ServiceAddrs& t) {
     const shm::ServiceAddrSnapshot s = current(t);
     std::vector<std::string> out;

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/dataplane_config.h"
 #include "shm/layout.h"
 
 namespace fulmar::controlplane {
@@ -48,6 +49,14 @@ ServiceAddrResult add_service_address(shm::ServiceAddrs& t, uint32_t addr);
 ServiceAddrResult remove_service_address(shm::ServiceAddrs& t, uint32_t addr);
 ServiceAddrResult add_service_address(shm::ServiceAddrs& t, std::string_view text);
 ServiceAddrResult remove_service_address(shm::ServiceAddrs& t, std::string_view text);
+
+// Why TCP would not follow a service address with this configuration, or
+// "" when it would: the TCP listeners must be bound to INADDR_ANY
+// (controlplane.listen = "0.0.0.0"), as a socket bound to the port's address
+// does not take connections to another one. The ADDRESS command refuses an
+// add while this is not "" (and the failover logic should too): a partition
+// address that moves for UDP but not for TCP is a half failover.
+std::string tcp_follow_problem(const config::DataplaneConfig& cfg);
 
 // The addresses served, dotted quads, in the order they were added.
 std::vector<std::string> list_service_addresses(const shm::ServiceAddrs& t);

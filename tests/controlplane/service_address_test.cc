@@ -114,5 +114,22 @@ TEST_F(ServiceAddress, ATableLeftMidChangeByADeadWriterIsReadAndRewrittenEven) {
     EXPECT_EQ(s.n, 2u);
 }
 
+TEST(ServiceAddressTcp, FollowsOnlyWithListenersOnTheWildcardAddress) {
+    config::DataplaneConfig cfg;
+    cfg.ports.resize(1);
+    cfg.ports[0].ipv4.addr = 0xc6128c01;  // 198.18.140.1
+    EXPECT_EQ(tcp_follow_problem(cfg),
+              "the TCP listeners are bound to 198.18.140.1 (controlplane.listen): TCP would not "
+              "follow a service address; set controlplane.listen = \"0.0.0.0\"");
+    cfg.controlplane.listen = 0xc6128c05;
+    EXPECT_NE(tcp_follow_problem(cfg).find("bound to 198.18.140.5"), std::string::npos);
+    cfg.controlplane.listen = 0;
+    EXPECT_EQ(tcp_follow_problem(cfg), "");
+    cfg.controlplane.listen = 0xc6128c05;
+    cfg.controlplane.memcached_port = 0;
+    cfg.controlplane.redis_port = 0;
+    EXPECT_EQ(tcp_follow_problem(cfg), "") << "no TCP listener at all";
+}
+
 }  // namespace
 }  // namespace fulmar::controlplane
