@@ -289,7 +289,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
             shm::ServiceAddrs& t = view.dp.shm->services;
             if (is(args[1], "add")) {
                 if (const std::string why = tcp_follow_problem(view.cfg); !why.empty()) {
-                    out.write_error("ERR " + why);
+                    out.write_error(why);
                     return AdminAction::kDone;
                 }
             }
@@ -298,10 +298,10 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
             if (r.ok())
                 out.write_simple("OK");
             else
-                out.write_error("ERR " + r.error);
+                out.write_error(r.error);
             return AdminAction::kDone;
         }
-        out.write_error("ERR usage: ADDRESS [LIST] | ADDRESS ADD|REMOVE a.b.c.d");
+        out.write_error("usage: ADDRESS [LIST] | ADDRESS ADD|REMOVE a.b.c.d");
         return AdminAction::kDone;
     }
     if (is(cmd, "quit")) {

@@ -39,7 +39,7 @@ enum class ServiceAddrStatus : uint8_t {
 
 struct ServiceAddrResult {
     ServiceAddrStatus status = ServiceAddrStatus::kOk;
-    std::string error;  // for an admin reply, without "ERR "; "" when kOk
+    std::string error;  // the admin reply's error text (RespWriter adds "ERR "); "" when kOk
 
     bool ok() const { return status == ServiceAddrStatus::kOk; }
 };
