@@ -48,11 +48,12 @@ struct PortAddr {
     uint16_t vlan_id = 0;
 
     // Whether `addr` is one of ours. The port's own address is the first
-    // compare; the service addresses cost a loop only for a frame to
-    // another address (and none while there are none).
-    bool owns(rte_be32_t addr) const { return addr == ip || is_service(addr); }
-    bool is_service(rte_be32_t addr) const {
-        for (uint32_t i = 0; i < n_service; i++) {
+    // compare; the service addresses cost one more (n_service != 0) only
+    // for a frame to another address, and the scan is out of line so that
+    // the classifier's fast path keeps its registers.
+    bool owns(rte_be32_t addr) const { return addr == ip || (n_service != 0 && is_service(addr)); }
+    [[gnu::noinline, gnu::cold]] bool is_service(rte_be32_t addr) const {
+        for (uint32_t i = 0; i < n_service && i < kMaxServiceAddrs; i++) {
             if (service[i] == addr) return true;
         }
         return false;
