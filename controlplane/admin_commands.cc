@@ -15,6 +15,7 @@
 #include "mc_server.h"
 #include "mc_udp_server.h"
 #include "net/classify.h"
+#include "service_address.h"
 #include "shm/totals.h"
 #include "sweep_driver.h"
 
@@ -276,6 +277,33 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         out.write_error("ERR usage: SWEEP [NOW]");
         return AdminAction::kDone;
     }
+    if (is(cmd, "address")) {
+        if (args.size() == 1 || (args.size() == 2 && is(args[1], "list"))) {
+            const std::vector<std::string> addrs = list_service_addresses(view.dp.shm->services);
+            out.write_array(addrs.size());
+            for (const std::string& a : addrs)
+                out.write_bulk(a);
+            return AdminAction::kDone;
+        }
+        if (args.size() == 3 && (is(args[1], "add") || is(args[1], "remove"))) {
+            shm::ServiceAddrs& t = view.dp.shm->services;
+            if (is(args[1], "add")) {
+                if (const std::string why = tcp_follow_problem(view.cfg); !why.empty()) {
+                    out.write_error(why);
+                    return AdminAction::kDone;
+                }
+            }
+            const ServiceAddrResult r = is(args[1], "add") ? add_service_address(t, args[2])
+                                                           : remove_service_address(t, args[2]);
+            if (r.ok())
+                out.write_simple("OK");
+            else
+                out.write_error(r.error);
+            return AdminAction::kDone;
+        }
+        out.write_error("usage: ADDRESS [LIST] | ADDRESS ADD|REMOVE a.b.c.d");
+        return AdminAction::kDone;
+    }
     if (is(cmd, "quit")) {
         out.write_simple("OK");
         return AdminAction::kQuit;
@@ -287,7 +315,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
     }
     out.write_error(
         fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
-                    "QUIT)",
+                    "ADDRESS, QUIT)",
                     std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
 }

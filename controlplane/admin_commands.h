@@ -14,10 +14,16 @@
 //                          (sweep_pacer.h: estimate, rate, CPU share, totals);
 //                          NOW first runs a full pass over every shard through
 //                          the owners and answers when it is over
+//   ADDRESS [LIST]         the port's service addresses, dotted quads
+//   ADDRESS ADD a.b.c.d    serve a service address (the kernel side, then
+//                          the dataplane, which announces it by gratuitous
+//                          ARP); ADDRESS REMOVE a.b.c.d the reverse
+//                          (service_address.h)
 //   QUIT                   +OK, then the connection closes
 //
 // Runs on the control plane's loop thread; reads shared memory only (FLUSH
-// is carried out by the admin server, through the owners).
+// is carried out by the admin server, through the owners; ADDRESS writes
+// the service address table, whose only writer this thread is).
 #pragma once
 
 #include <span>

@@ -145,6 +145,7 @@ WorkerParams worker_params(const config::DataplaneConfig& cfg, const Dataplane& 
     wp.max_sleep_us = cfg.idle.max_sleep_us;
     wp.gratuitous_arp = lc.worker_id == 0;
     wp.shared = &dp.zones.shm();
+    wp.services = &dp.zones.shm().services;
     if (dp.port.kernel) wp.kernel_port_id = dp.port.kernel->port_id;
     if (lc.worker_id < dp.logs.size()) wp.mutation_log = dp.logs[lc.worker_id];
     return wp;
@@ -177,6 +178,13 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
     auto zones = store::DataplaneZones::create(n_workers, dp->lcores[0].socket_id, clock.now());
     if (!zones) return Err(zones.error());
     dp->zones = std::move(zones.value());
+    // What the control plane needs to add service addresses to the kernel
+    // side too (controlplane/service_address.h).
+    shm::ServiceAddrs& services = dp->zones.shm().services;
+    services.port_ip = dp->port.addr.ip;
+    if (dp->port.kernel)
+        std::snprintf(services.kernel_ifname, sizeof services.kernel_ifname, "%s",
+                      dp->port.kernel->ifname.c_str());
 
     for (const LcoreConf& lc : dp->lcores) {
         store::ShardConfig sc;

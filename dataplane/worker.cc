@@ -16,6 +16,7 @@
 #include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_wire.h"
+#include "shm/service_addrs.h"
 
 namespace fulmar::dataplane {
 namespace {
@@ -94,7 +95,8 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
       session_(ctx_),
       reply_(kReplyCapacity),
       kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000),
-      sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000) {
+      sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000),
+      garp_interval_cycles_(uint64_t{p.garp_interval_ms} * rte_get_tsc_hz() / 1000) {
     if (p.mutation_log != nullptr) {
         log_writer_ = repl::LogWriter(p.mutation_log);
         shards[p.worker_id]->set_mutation_log(&log_writer_);
@@ -605,8 +607,63 @@ void Worker::apply_memory_policy() {
     (void)shards_[p_.worker_id]->set_memory_policy(pages, evict, clock_.now());
 }
 
+void Worker::sync_service_addrs() {
+    if (p_.services != nullptr && shm::service_addrs_seq(*p_.services) != services_seq_) {
+        shm::ServiceAddrSnapshot t;
+        // Mid-change: the copy we have serves until the next round.
+        if (shm::read_service_addrs(*p_.services, t)) {
+            services_seq_ = t.seq;
+            stats.service_addr_updates++;
+            net::PortAddr& a = p_.addr;
+            if (p_.gratuitous_arp) {
+                // Announcements of addresses gone are dropped; new ones
+                // (not ours before) are announced from now.
+                uint32_t kept = 0;
+                for (uint32_t i = 0; i < n_announcements_; ++i) {
+                    const Announcement& an = announcements_[i];
+                    if (std::find(t.addrs.begin(), t.addrs.begin() + t.n, an.ip) !=
+                        t.addrs.begin() + t.n)
+                        announcements_[kept++] = an;
+                }
+                n_announcements_ = kept;
+                const uint64_t now = rte_rdtsc();
+                for (uint32_t i = 0; i < t.n; ++i) {
+                    if (a.is_service(t.addrs[i]) || p_.garp_count == 0) continue;
+                    announcements_[n_announcements_++] = {t.addrs[i], p_.garp_count, now};
+                }
+            }
+            std::copy(t.addrs.begin(), t.addrs.begin() + t.n, a.service.begin());
+            a.n_service = t.n;
+        }
+    }
+    send_announcements();
+}
+
+void Worker::send_announcements() {
+    if (n_announcements_ == 0) return;
+    const uint64_t now = rte_rdtsc();
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n_announcements_; ++i) {
+        Announcement an = announcements_[i];
+        if (now >= an.next) {
+            if (rte_mbuf* g = net::build_gratuitous_arp(p_.pool, p_.addr, an.ip)) {
+                stats.gratuitous_arps++;
+                send(g);
+            } else {
+                stats.mbuf_alloc_failed++;
+            }
+            an.left--;
+            an.next = now + garp_interval_cycles_;
+        }
+        if (an.left != 0) announcements_[kept++] = an;
+    }
+    n_announcements_ = kept;
+    if (n_tx_ > 0) flush_tx();
+}
+
 void Worker::housekeep() {
     if (rcu_ != nullptr) rte_rcu_qsbr_quiescent(rcu_, p_.worker_id);
+    sync_service_addrs();
     if (p_.shared != nullptr) apply_memory_policy();
     // The control plane paces the TTL sweep (run_sweep). Without it, the
     // owner frees expired items a little at a time itself (bounded), so
@@ -637,6 +694,7 @@ unsigned Worker::poll_once() {
 
 void Worker::announce() {
     if (rte_mbuf* g = net::build_gratuitous_arp(p_.pool, p_.addr)) {
+        stats.gratuitous_arps++;
         send(g);
         flush_tx();
     }

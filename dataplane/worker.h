@@ -22,7 +22,8 @@
 //          taken from the message -> UDP reply frame | control-plane reply ring
 //   kernel port, every kernel_poll_us: at most `burst` frames from our RX
 //          queue there -> our TX queue on the data port
-//   every kHousekeepEvery loops: RCU quiescent state; a fixed TTL sweep step
+//   every kHousekeepEvery loops: RCU quiescent state; the service address
+//          table when it changed, gratuitous ARPs due; a fixed TTL sweep step
 //          only while no control plane paced one (kControlSweep) for 1 s
 #pragma once
 
@@ -60,6 +61,7 @@ using config::IdleMode;
 using engine::RoutePolicy;
 
 static_assert(net::kDropReasonCount <= shm::kMaxDropReasons);
+static_assert(net::kMaxServiceAddrs == shm::kMaxServiceAddrs);
 
 // WorkerParams::kernel_port_id when the port has no kernel side.
 inline constexpr uint16_t kNoKernelPort = UINT16_MAX;
@@ -83,7 +85,18 @@ struct WorkerParams {
     IdleMode idle = IdleMode::kAdaptive;
     uint32_t pause_iterations = 1024;
     uint32_t max_sleep_us = 100;
-    bool gratuitous_arp = false;  // announce the port's address at start
+    // Announce the port's address at start, and each service address as it
+    // comes (one worker of the port does: the frames are broadcast).
+    bool gratuitous_arp = false;
+    // Service addresses (dataplane/README.md): the table the control plane
+    // writes (DataplaneShm::services, or a test's). Each worker copies it
+    // into its PortAddr at housekeeping when its sequence moves. Null: none.
+    const shm::ServiceAddrs* services = nullptr;
+    // Gratuitous ARPs per new service address, this far apart (Linux's
+    // arp_notify and keepalived send a few: one may be lost, and a
+    // neighbour that ignored the first may be back).
+    uint32_t garp_count = 3;
+    uint32_t garp_interval_ms = 500;
     // The exception path: the port's kernel side (port.h). Frames that are
     // the host's (classify: kToKernel) leave on TX queue `queue_id` there;
     // what the kernel sends arrives on RX queue `queue_id` there and leaves
@@ -119,6 +132,10 @@ class Worker {
     unsigned poll_once();
     // Sends a gratuitous ARP for the port's address.
     void announce();
+    // Takes the service address table when it changed (housekeeping does
+    // this; tests call it to skip the 64-loop wait), scheduling the
+    // announcements of new addresses, and sends the announcements due.
+    void sync_service_addrs();
 
     std::atomic<bool> stop{false};
 
@@ -170,6 +187,7 @@ class Worker {
     void flush_to_kernel();
     unsigned poll_kernel();
     void housekeep();
+    void send_announcements();
 
     WorkerParams p_;
     std::span<store::Shard* const> shards_;
@@ -213,6 +231,17 @@ class Worker {
     bool eviction_log_on_ = false;
     uint64_t sweep_fallback_cycles_ = 0;
     uint32_t loops_ = 0;
+    // The service address table's sequence our copy (p_.addr.service) is at,
+    // and the gratuitous ARPs still to send for new addresses.
+    uint32_t services_seq_ = 0;
+    struct Announcement {
+        rte_be32_t ip;
+        uint32_t left;
+        uint64_t next;  // TSC
+    };
+    std::array<Announcement, net::kMaxServiceAddrs> announcements_{};
+    uint32_t n_announcements_ = 0;
+    uint64_t garp_interval_cycles_ = 0;
 };
 
 }  // namespace fulmar::dataplane

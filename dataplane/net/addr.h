@@ -19,10 +19,19 @@
 
 namespace fulmar::net {
 
+// Service addresses a port may answer for besides `ip` (shm::ServiceAddrs
+// holds the same number).
+inline constexpr size_t kMaxServiceAddrs = 8;
+
 struct PortAddr {
     rte_ether_addr mac{};
     rte_be32_t ip = 0;
     rte_be32_t netmask = 0;
+    // Service addresses (dataplane/README.md, "Service addresses"): ARP,
+    // ICMP echo and the cache's UDP are answered for them as for `ip`, from
+    // the address asked. The worker's own copy of the control plane's table.
+    std::array<rte_be32_t, kMaxServiceAddrs> service{};
+    uint32_t n_service = 0;
     // Cache UDP port, host order. Requests to [udp_port, udp_port +
     // n_udp_ports) are ours: with rte_flow steering each worker listens on its
     // own port of that range (design.md section 3); replies leave from the port
@@ -37,6 +46,18 @@ struct PortAddr {
     // replies carry the request's tag). Else only frames tagged with this
     // id are ours; the rest are dropped as wrong_vlan.
     uint16_t vlan_id = 0;
+
+    // Whether `addr` is one of ours. The port's own address is the first
+    // compare; the service addresses cost one more (n_service != 0) only
+    // for a frame to another address, and the scan is out of line so that
+    // the classifier's fast path keeps its registers.
+    bool owns(rte_be32_t addr) const { return addr == ip || (n_service != 0 && is_service(addr)); }
+    [[gnu::noinline, gnu::cold]] bool is_service(rte_be32_t addr) const {
+        for (uint32_t i = 0; i < n_service && i < kMaxServiceAddrs; i++) {
+            if (service[i] == addr) return true;
+        }
+        return false;
+    }
 };
 
 struct ClientPrefix {

@@ -68,7 +68,7 @@ enum class DropReason : uint8_t {
     kBadIpChecksum,
     kBadTotalLength,      // total length < header, or > frame
     kFragment,            // (k) MF set or offset != 0: the kernel reassembles
-    kNotOurIp,            // destination is not the port's address
+    kNotOurIp,            // destination is neither the port's address nor a service address
     kBadSourceIp,         // source 0, broadcast, multicast, loopback or ours
     kIcmpNotEchoRequest,  // (k) any other ICMP type or code
     kBadIcmpChecksum,
@@ -102,6 +102,10 @@ struct UdpRequest {
     bool has_vlan = false;
 };
 
+// "Ours" below (port.ip) means port.owns(): the port's address or one of
+// its service addresses; replies (ARP, ICMP echo, UDP) leave from the
+// address the request was for.
+//
 // Classifies one received frame for `port`. On kUdpRequest fills `out`; on
 // kDrop sets `why`; on kTransmit the mbuf was rewritten in place (and may have
 // grown by a VLAN tag). Never frees the mbuf.

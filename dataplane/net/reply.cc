@@ -204,9 +204,13 @@ rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rt
 }
 
 rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port) {
+    return build_gratuitous_arp(pool, port, port.ip);
+}
+
+rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port, rte_be32_t ip) {
     // A request rather than a reply: RFC 5227 section 3 explains that some
     // stacks only update their caches from requests.
-    rte_mbuf* m = build_arp_request(pool, port.mac, port.ip, port.ip);
+    rte_mbuf* m = build_arp_request(pool, port.mac, ip, ip);
     if (m == nullptr || port.vlan_id == 0) return m;
     // On a VLAN port the announcement goes out on that VLAN.
     m->ol_flags |= RTE_MBUF_F_TX_VLAN;

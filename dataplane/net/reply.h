@@ -95,5 +95,9 @@ rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rt
 // protocol address both port.ip) so switches and peers learn the port's MAC
 // at start-up. nullptr when the pool is empty.
 rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port);
+// The same for `ip`, one of the port's service addresses: sent when the
+// address comes to this port, so neighbours' caches (which may still hold
+// the previous holder's MAC) point here at once.
+rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port, rte_be32_t ip);
 
 }  // namespace fulmar::net

@@ -86,7 +86,9 @@ namespace fulmar::shm {
     X(kernel_dropped, "exception-path frames dropped: kernel TX queue full, no tag room")  \
     X(sweep_reclaimed, "expired items freed by the housekeeping (fallback) sweep")         \
     X(sweep_fallback_steps, "fallback sweep steps: no control plane paced one for 1 s")    \
-    X(sweep_paced_steps, "sweep steps the control plane's pacer asked for (SWEEP, pacer)")
+    X(sweep_paced_steps, "sweep steps the control plane's pacer asked for (SWEEP, pacer)") \
+    X(service_addr_updates, "service address tables taken from shared memory")             \
+    X(gratuitous_arps, "gratuitous ARPs sent (the port's address, service addresses)")
 
 #define FULMAR_COUNTER_FIELD(name, desc) uint64_t name = 0;
 

@@ -128,8 +128,8 @@ inline constexpr uint32_t kMaxWorkers = 128;
 inline constexpr uint32_t kMaxCpReaders = 8;
 // 3: kernel_fragments; 4: sweep counters; 5: Item::expire_ms; 6: collections;
 // 7: cp.active_expire; 8: collections.list_packed_threshold; 9: memory,
-// collections.list_compress_depth; 10: replica (read-only replicas)
-inline constexpr uint32_t kLayoutVersion = 10;
+// collections.list_compress_depth; 10: replica (read-only replicas); 11: services
+inline constexpr uint32_t kLayoutVersion = 11;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -272,6 +272,30 @@ struct alignas(64) ReplicaState {
     char primary[kPrimaryTextMax]{};     // "198.18.0.1": cp wo before read_only; dp ro
 };
 
+// Service addresses: IPv4 addresses a port answers for besides its own
+// (the partition's address, which moves to whichever appliance is primary;
+// dataplane/README.md, "Service addresses"). The control plane's loop
+// thread is the only writer (controlplane/service_address.h); each worker
+// copies the table into its own PortAddr when `seq` moves (it looks once
+// per housekeeping round, never per packet), so classification reads
+// private memory and takes no lock. A seqlock rather than a message to each
+// worker: one store reaches every worker, a worker that was busy still ends
+// up with the last table, and a restarted control plane reads back what is
+// served. Addresses survive a control plane's death on purpose: the
+// failover logic decides when an address goes (see the README).
+inline constexpr uint32_t kMaxServiceAddrs = 8;
+struct alignas(64) ServiceAddrs {
+    // Odd while the writer changes the table; bumped by 2 per change.
+    std::atomic<uint32_t> seq{0};                        // cp: rw; dp: lcore ro
+    std::atomic<uint32_t> n{0};                          // cp: rw; dp: lcore ro
+    std::atomic<uint32_t> addrs[kMaxServiceAddrs] = {};  // network order; cp: rw; dp: lcore ro
+    // The port's kernel side (exception path), where the control plane
+    // adds the addresses too so TCP follows them; "" without one.
+    char kernel_ifname[16] = {};  // dp: main wo at start; cp: ro
+    uint32_t port_ip = 0;         // the port's own address, network order; dp: main wo; cp: ro
+};
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
 struct alignas(64) DataplaneShm {
     uint64_t magic = kDataplaneMagic;          // dp: main wo at start; cp: ro (attach check)
     uint32_t layout_version = kLayoutVersion;  // dp: main wo at start; cp: ro
@@ -291,6 +315,7 @@ struct alignas(64) DataplaneShm {
     CollectionSettings collections;          // see CollectionSettings
     MemoryPolicy memory;                     // see MemoryPolicy
     ReplicaState replica;                    // see ReplicaState
+    ServiceAddrs services;                   // see ServiceAddrs
 };
 static_assert(sizeof(DataplaneShm) % 64 == 0);
 static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);

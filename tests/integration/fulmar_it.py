@@ -181,8 +181,12 @@ class Dataplane:
     """fulmar-dataplane on a net_tap port, under `timeout`."""
 
     def __init__(self, exe, workdir, workers=(1,), extra_dataplane="", ip=DP_IP, mac=DP_MAC,
-                 memory_mb=64, tag=None, kernel=False):
+                 memory_mb=64, tag=None, kernel=False, netns=None):
+        """netns: a Netns to run in (`ip netns exec`): both TAP interfaces
+        are created there, and its kernel side stays there with its address,
+        as on an appliance host of its own."""
         tag = tag or TAG
+        self.netns = netns
         n = _next_n()
         self.exe = exe
         self.iface = f"{tag}{os.getpid() % 100000}n{n}"
@@ -200,6 +204,9 @@ class Dataplane:
         self.cmd = ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", lcores,
                     "--no-pci", "--file-prefix", self.prefix, "--log-level=pmd.net.tap:warning",
                     "--", "--config", self.config, "--ready-file", self.ready_path]
+        if netns is not None:
+            # `ip netns exec` execs `timeout`: the process tree is the same.
+            self.cmd = ["ip", "netns", "exec", netns.name] + self.cmd
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
@@ -233,12 +240,17 @@ class Dataplane:
         running: its --ready-file exists); False if it exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if os.path.exists(self.ready_path) and os.path.exists(f"/sys/class/net/{self.iface}"):
+            if os.path.exists(self.ready_path) and self._iface_exists():
                 return True
             if self.proc.poll() is not None:
                 return False
             time.sleep(0.05)
         return False
+
+    def _iface_exists(self):
+        if self.netns is None:
+            return os.path.exists(f"/sys/class/net/{self.iface}")
+        return self.netns.ip("ip", "link", "show", self.iface, check=False).returncode == 0
 
     # The TAP interface is safe to move once the dataplane is ready.
     wait_iface = wait_ready
@@ -541,7 +553,9 @@ class ControlPlane:
     --file-prefix), under `timeout`. Its config is the dataplane's file plus
     a [controlplane] section made of `section` (TOML lines)."""
 
-    def __init__(self, exe, dp, workdir, section):
+    def __init__(self, exe, dp, workdir, section, netns=None):
+        """netns: a Netns to run in, where the dataplane's kernel side is
+        (its TCP listeners and service addresses are there)."""
         n = _next_n()
         self.config = os.path.join(workdir, f"cp{n}.toml")
         self.log_path = os.path.join(workdir, f"cp{n}.log")
@@ -550,11 +564,13 @@ class ControlPlane:
         with open(self.config, "w") as f:
             f.write(text + "\n[controlplane]\n" + section + "\n")
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", "0@0",
-             "--proc-type=secondary", "--no-pci", "--file-prefix", dp.prefix,
-             "--log-level=lib.eal:error", "--", "--config", self.config],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        cmd = ["timeout", "-k", "5", str(PROCESS_TIMEOUT_S), exe, "--lcores", "0@0",
+               "--proc-type=secondary", "--no-pci", "--file-prefix", dp.prefix,
+               "--log-level=lib.eal:error", "--", "--config", self.config]
+        if netns is not None:
+            cmd = ["ip", "netns", "exec", netns.name] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
         _live.add(self)
 
     def text(self):

@@ -26,6 +26,7 @@
 
 #include "channels.h"
 #include "frames.h"
+#include "shm/service_addrs.h"
 #include "store/shard.h"
 #include "worker.h"
 
@@ -37,7 +38,7 @@ using dataplane::WorkerParams;
 
 // A TCP SYN from the peer to `dport` of ours (20-byte header, checksum left
 // 0: the worker never reads past the IP header of what is not its own).
-Bytes tcp_syn(uint16_t dport, EthSpec e = {}) {
+Bytes tcp_syn(uint16_t dport, EthSpec e = {}, rte_be32_t dst = kOurIp) {
     Bytes tcp(20, 0);
     put16(tcp, 0, 45000);
     put16(tcp, 2, dport);
@@ -46,6 +47,7 @@ Bytes tcp_syn(uint16_t dport, EthSpec e = {}) {
     put16(tcp, 14, 64240);
     Ipv4Spec ip;
     ip.proto = IPPROTO_TCP;
+    ip.dst = dst;
     return eth(e, RTE_ETHER_TYPE_IPV4, ipv4(ip, tcp));
 }
 
@@ -160,6 +162,7 @@ class KernelPath : public PacketTest {
         wp.clients.add(RTE_BE32(RTE_IPV4(198, 18, 0, 0)), 15);
         wp.route = dataplane::RoutePolicy{.n_shards = 1};
         wp.idle = dataplane::IdleMode::kPoll;
+        wp.services = &services_;
         if (s.kernel_port) {
             wp.kernel_port_id = static_cast<uint16_t>(kernel_port_);
             wp.kernel_poll_us = 0;  // every loop: the test drives the loop
@@ -223,6 +226,7 @@ class KernelPath : public PacketTest {
     std::unique_ptr<store::Shard> shard_;
     std::vector<store::Shard*> shard_ptrs_;
     dataplane::Channels channels_;
+    shm::ServiceAddrs services_{};
     std::unique_ptr<Worker> worker_;
 };
 
@@ -237,6 +241,34 @@ TEST_F(KernelPath, ATcpSynToOurAddressGoesToTheKernelUnchanged) {
     EXPECT_EQ(stats().kernel_punted, 1u);
     EXPECT_EQ(stats().rx_packets, 1u);
     EXPECT_EQ(drops(DropReason::kNotUdp), 0u);
+}
+
+// TCP to a service address is the kernel side's (the control plane adds the
+// address there); once removed, it is nobody's.
+TEST_F(KernelPath, ATcpSynToAServiceAddressGoesToTheKernelWhileItIsOne) {
+    constexpr rte_be32_t kServiceIp = RTE_BE32(RTE_IPV4(198, 18, 0, 100));
+    const Bytes syn = tcp_syn(6379, {}, kServiceIp);
+    put(data_rx_, mbuf(syn));
+    poll();
+    EXPECT_TRUE(take(kernel_tx_).empty());
+    EXPECT_EQ(drops(DropReason::kNotOurIp), 1u);
+
+    shm::write_service_addrs(services_, std::vector<rte_be32_t>{kServiceIp});
+    worker_->sync_service_addrs();
+    put(data_rx_, mbuf(syn));
+    poll();
+    const std::vector<Bytes> to_kernel = take(kernel_tx_);
+    ASSERT_EQ(to_kernel.size(), 1u);
+    EXPECT_EQ(to_kernel[0], syn);
+    EXPECT_TRUE(take(data_tx_).empty());
+
+    shm::write_service_addrs(services_, std::vector<rte_be32_t>{});
+    worker_->sync_service_addrs();
+    put(data_rx_, mbuf(syn));
+    poll();
+    EXPECT_TRUE(take(kernel_tx_).empty());
+    EXPECT_EQ(drops(DropReason::kNotOurIp), 2u);
+    EXPECT_EQ(stats().kernel_punted, 1u);
 }
 
 TEST_F(KernelPath, AFrameFromTheKernelLeavesThroughTheDataPort) {

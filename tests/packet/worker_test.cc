@@ -20,12 +20,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine_ctx.h"
@@ -33,6 +35,7 @@
 #include "handoff.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_wire.h"
+#include "shm/service_addrs.h"
 #include "store/digest.h"
 #include "store/shard.h"
 #include "worker.h"
@@ -61,6 +64,7 @@ struct WorkerSetup {
     bool admin_over_udp = false;
     unsigned inbox_size = 4096;
     unsigned n_messages = 0;  // 0: channels.h's default
+    uint32_t garp_interval_ms = 500;
 };
 
 Bytes request_frame(std::string_view text, uint16_t request_id) {
@@ -233,6 +237,9 @@ class WorkerPackets : public PacketTest {
             wp.clients.add(RTE_BE32(RTE_IPV4(198, 18, 0, 0)), 15);
             wp.route = dataplane::RoutePolicy{.n_shards = n, .admin_over_udp = s.admin_over_udp};
             wp.idle = dataplane::IdleMode::kPoll;
+            wp.gratuitous_arp = q == 0;
+            wp.services = &services_;
+            wp.garp_interval_ms = s.garp_interval_ms;
             workers_.push_back(std::make_unique<Worker>(wp, shard_ptrs_, channels_, nullptr));
         }
     }
@@ -349,6 +356,8 @@ class WorkerPackets : public PacketTest {
         return workers_[w]->drops[static_cast<size_t>(r)];
     }
 
+    // The service address table, as the control plane would write it.
+    shm::ServiceAddrs services_{};
     int port_id_ = -1;
     std::vector<rte_ring*> rx_;
     std::vector<rte_ring*> tx_;
@@ -1244,3 +1253,255 @@ TEST_F(WorkerPackets, GetsTooLargeForTheBatchTakeTheFullPath) {
 
 }  // namespace
 }  // namespace fulmar::dataplane
+
+namespace fulmar::net::test {
+namespace {
+
+// ---- service addresses (dataplane/README.md, "Service addresses") ----------
+
+constexpr rte_be32_t kServiceIp = RTE_BE32(RTE_IPV4(198, 18, 0, 100));
+constexpr rte_be32_t kServiceIp2 = RTE_BE32(RTE_IPV4(198, 18, 0, 101));
+
+class ServiceAddrPackets : public WorkerPackets {
+  protected:
+    void SetUp() override {
+        PacketTest::SetUp();
+        start({.n_workers = 2, .garp_interval_ms = 50});
+    }
+
+    // Publishes `addrs` as the control plane does and lets every worker
+    // take it (housekeeping does that every 64 loops; the tests do not wait).
+    void publish(std::vector<rte_be32_t> addrs) {
+        shm::write_service_addrs(services_, addrs);
+        for (auto& w : workers_)
+            w->sync_service_addrs();
+    }
+
+    // An ARP request from the client for `target`.
+    static Bytes who_has(rte_be32_t target) {
+        return eth({.dst = kBroadcastMac}, RTE_ETHER_TYPE_ARP,
+                   arp(RTE_ARP_OP_REQUEST, kPeerMac, kPeerIp, rte_ether_addr{}, target));
+    }
+
+    // A memcached request datagram to `dst`.
+    Bytes request_to(rte_be32_t dst, std::string_view text, uint16_t id) {
+        return udp_request_frame({.ip = {.dst = dst}, .request_id = id, .text = text});
+    }
+
+    // The one datagram sent back for request `id` to `dst` on queue `q`
+    // (checked from the address asked), its text; nullopt when none came.
+    std::optional<std::string> ask_at(rte_be32_t dst, std::string_view text, uint16_t q = 0) {
+        const uint16_t id = next_request_id_++;
+        inject(request_to(dst, text, id), q);
+        poll_until_quiet();
+        std::optional<std::string> out;
+        for (uint16_t t = 0; t < tx_.size(); ++t) {
+            for (const Bytes& f : drain(t)) {
+                EXPECT_FALSE(out.has_value()) << "one datagram";
+                if (f.size() < kEthIpUdp + 8) {
+                    ADD_FAILURE() << "short reply";
+                    continue;
+                }
+                const uint8_t* ip = &f[14];
+                EXPECT_TRUE(same_ip(ip + 12, dst)) << "from the address the request was for";
+                EXPECT_TRUE(same_ip(ip + 16, kPeerIp));
+                EXPECT_EQ(inet_checksum(ip, 20), 0);
+                const uint8_t* udp = ip + 20;
+                const uint16_t udp_len = get16(udp + 4);
+                const uint32_t s = rte_be_to_cpu_32(dst);
+                const uint32_t c = rte_be_to_cpu_32(kPeerIp);
+                const uint32_t pseudo =
+                    (s >> 16) + (s & 0xffff) + (c >> 16) + (c & 0xffff) + IPPROTO_UDP + udp_len;
+                EXPECT_EQ(inet_checksum(udp, udp_len, pseudo), 0) << "UDP checksum over dst";
+                EXPECT_EQ(get16(udp + 8), id);
+                out = std::string(reinterpret_cast<const char*>(udp + 16), udp_len - 16);
+            }
+        }
+        return out;
+    }
+
+    // Checks a frame is an RFC 5227 announcement of `ip` from our MAC.
+    static void expect_garp(const Bytes& f, rte_be32_t ip) {
+        ASSERT_EQ(f.size(), 14u + 28u);
+        EXPECT_TRUE(same_mac(&f[0], kBroadcastMac)) << "broadcast";
+        EXPECT_TRUE(same_mac(&f[6], kOurMac)) << "from the port's MAC";
+        EXPECT_EQ(get16(&f[12]), RTE_ETHER_TYPE_ARP);
+        const uint8_t* a = &f[14];
+        EXPECT_EQ(get16(a), RTE_ARP_HRD_ETHER);
+        EXPECT_EQ(get16(a + 2), RTE_ETHER_TYPE_IPV4);
+        EXPECT_EQ(a[4], 6);
+        EXPECT_EQ(a[5], 4);
+        EXPECT_EQ(get16(a + 6), RTE_ARP_OP_REQUEST) << "a request: every stack takes those";
+        EXPECT_TRUE(same_mac(a + 8, kOurMac)) << "sender hardware address";
+        EXPECT_TRUE(same_ip(a + 14, ip)) << "sender protocol address";
+        EXPECT_TRUE(same_mac(a + 18, rte_ether_addr{})) << "target hardware address zero";
+        EXPECT_TRUE(same_ip(a + 24, ip)) << "target protocol address = sender's";
+    }
+};
+
+TEST_F(ServiceAddrPackets, AnArpRequestForAServiceAddressIsAnsweredWithThePortsMac) {
+    inject(who_has(kServiceIp));
+    poll_until_quiet();
+    EXPECT_TRUE(drain(0).empty()) << "not ours yet";
+    EXPECT_EQ(drops(DropReason::kArpNotForUs), 1u);
+
+    publish({kServiceIp});
+    ASSERT_EQ(drain(0).size(), 1u) << "the first announcement";
+    inject(who_has(kServiceIp));
+    inject(who_has(kOurIp), 1);  // the port's own address still answers, on any worker
+    poll_until_quiet();
+    for (uint16_t q = 0; q < 2; ++q) {
+        const std::vector<Bytes> frames = drain(q);
+        ASSERT_EQ(frames.size(), 1u) << "queue " << q;
+        const Bytes& f = frames[0];
+        EXPECT_TRUE(same_mac(&f[0], kPeerMac));
+        EXPECT_TRUE(same_mac(&f[6], kOurMac));
+        const uint8_t* a = &f[14];
+        EXPECT_EQ(get16(a + 6), RTE_ARP_OP_REPLY);
+        EXPECT_TRUE(same_mac(a + 8, kOurMac)) << "the port's MAC for the address";
+        EXPECT_TRUE(same_ip(a + 14, q == 0 ? kServiceIp : kOurIp)) << "the address asked";
+        EXPECT_TRUE(same_mac(a + 18, kPeerMac));
+        EXPECT_TRUE(same_ip(a + 24, kPeerIp));
+    }
+    EXPECT_EQ(drops(DropReason::kArpNotForUs), 1u);
+}
+
+TEST_F(ServiceAddrPackets, MemcachedUdpToAServiceAddressIsAnsweredFromThatAddress) {
+    EXPECT_EQ(ask_at(kServiceIp, "set k 0 0 1\r\nv\r\n"), std::nullopt);
+    EXPECT_EQ(drops(DropReason::kNotOurIp), 1u);
+
+    publish({kServiceIp2, kServiceIp});
+    drain(0);
+    EXPECT_EQ(ask_at(kServiceIp, "set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+    // The batched get path, the engine path and a hand-off to the other
+    // worker (the key's owner) all reply from the service address.
+    EXPECT_EQ(ask_at(kServiceIp, "get k\r\n"), value_line("k", "v") + "END\r\n");
+    EXPECT_EQ(ask_at(kServiceIp2, "gets k k\r\n", 1),
+              "VALUE k 0 1 1\r\nv\r\nVALUE k 0 1 1\r\nv\r\nEND\r\n");
+    const std::string k1 = key_on_shard(1, 2);
+    const uint64_t handoffs = stats(0).handoff_out;
+    EXPECT_EQ(ask_at(kServiceIp, "set " + k1 + " 0 0 1\r\nw\r\n", 0), "STORED\r\n");
+    EXPECT_EQ(stats(0).handoff_out, handoffs + 1);
+    EXPECT_EQ(ask_at(kOurIp, "get " + k1 + "\r\n"), value_line(k1, "w") + "END\r\n");
+    EXPECT_EQ(drops(DropReason::kNotOurIp), 1u);
+}
+
+TEST_F(ServiceAddrPackets, AnIcmpEchoToAServiceAddressIsAnsweredFromIt) {
+    publish({kServiceIp});
+    drain(0);
+    inject(eth({}, RTE_ETHER_TYPE_IPV4,
+               ipv4({.proto = IPPROTO_ICMP, .dst = kServiceIp},
+                    icmp(RTE_IP_ICMP_ECHO_REQUEST, 0, 77, 1, Bytes(16, 0xab)))));
+    poll_until_quiet();
+    const std::vector<Bytes> frames = drain(0);
+    ASSERT_EQ(frames.size(), 1u);
+    const uint8_t* ip = &frames[0][14];
+    EXPECT_EQ(ip[20], RTE_IP_ICMP_ECHO_REPLY);
+    EXPECT_TRUE(same_ip(ip + 12, kServiceIp)) << "from the address pinged";
+    EXPECT_TRUE(same_ip(ip + 16, kPeerIp));
+    EXPECT_EQ(inet_checksum(ip, 20), 0);
+}
+
+TEST_F(ServiceAddrPackets, AfterRemovalItsFramesAreDroppedAndCounted) {
+    publish({kServiceIp});
+    drain(0);
+    EXPECT_EQ(ask_at(kServiceIp, "set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+    publish({});
+    EXPECT_EQ(ask_at(kServiceIp, "get k\r\n", 0), std::nullopt);
+    EXPECT_EQ(ask_at(kServiceIp, "get k\r\n", 1), std::nullopt);
+    EXPECT_EQ(drops(DropReason::kNotOurIp, 0), 1u);
+    EXPECT_EQ(drops(DropReason::kNotOurIp, 1), 1u);
+    inject(who_has(kServiceIp));
+    inject(eth({}, RTE_ETHER_TYPE_IPV4,
+               ipv4({.proto = IPPROTO_ICMP, .dst = kServiceIp},
+                    icmp(RTE_IP_ICMP_ECHO_REQUEST, 0, 77, 1, Bytes(16, 0xab)))));
+    poll_until_quiet();
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(drops(DropReason::kArpNotForUs), 1u);
+    EXPECT_EQ(drops(DropReason::kNotOurIp), 2u);
+    // The port's own address is untouched.
+    EXPECT_EQ(ask_at(kOurIp, "get k\r\n"), value_line("k", "v") + "END\r\n");
+}
+
+TEST_F(ServiceAddrPackets, ANewAddressIsAnnouncedThreeTimesApartByOneWorker) {
+    publish({kServiceIp});
+    std::vector<Bytes> frames = drain(0);
+    ASSERT_EQ(frames.size(), 1u) << "the first at once";
+    expect_garp(frames[0], kServiceIp);
+    EXPECT_TRUE(drain(1).empty()) << "one worker announces (the frames are broadcast)";
+    // Before the interval (50 ms here) nothing more.
+    workers_[0]->sync_service_addrs();
+    EXPECT_TRUE(drain(0).empty());
+    // A second address: announced on its own schedule; the first is not
+    // announced again for it.
+    publish({kServiceIp, kServiceIp2});
+    frames = drain(0);
+    ASSERT_EQ(frames.size(), 1u);
+    expect_garp(frames[0], kServiceIp2);
+    std::map<rte_be32_t, int> seen{{kServiceIp, 1}, {kServiceIp2, 1}};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+        workers_[0]->sync_service_addrs();
+        for (const Bytes& f : drain(0)) {
+            ASSERT_EQ(f.size(), 42u);
+            rte_be32_t ip;
+            std::memcpy(&ip, &f[14 + 14], 4);
+            ASSERT_TRUE(seen.contains(ip));
+            expect_garp(f, ip);
+            seen[ip]++;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(seen[kServiceIp], 3);
+    EXPECT_EQ(seen[kServiceIp2], 3);
+    EXPECT_EQ(stats(0).gratuitous_arps, 6u);
+    EXPECT_EQ(stats(1).gratuitous_arps, 0u);
+    EXPECT_TRUE(drain(1).empty());
+}
+
+TEST_F(ServiceAddrPackets, AnAddressRemovedBeforeItsLastAnnouncementIsNotAnnouncedAgain) {
+    publish({kServiceIp});
+    ASSERT_EQ(drain(0).size(), 1u);
+    publish({});
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    workers_[0]->sync_service_addrs();
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(stats(0).gratuitous_arps, 1u);
+}
+
+TEST_F(ServiceAddrPackets, HousekeepingTakesATableWrittenWhileTheWorkersRun) {
+    shm::write_service_addrs(services_, std::vector<rte_be32_t>{kServiceIp});
+    for (int i = 0; i < 64; ++i)
+        for (auto& w : workers_)
+            w->poll_once();
+    EXPECT_EQ(stats(0).service_addr_updates, 1u);
+    EXPECT_EQ(stats(1).service_addr_updates, 1u);
+    ASSERT_EQ(drain(0).size(), 1u) << "announced";
+    EXPECT_EQ(ask_at(kServiceIp, "set k 0 0 1\r\nv\r\n", 1), "STORED\r\n");
+    // A table the writer is changing (odd sequence) is not taken: the
+    // workers keep the last one.
+    services_.seq.fetch_add(1);
+    for (int i = 0; i < 64; ++i)
+        for (auto& w : workers_)
+            w->poll_once();
+    EXPECT_EQ(stats(0).service_addr_updates, 1u);
+    EXPECT_EQ(ask_at(kServiceIp, "get k\r\n"), value_line("k", "v") + "END\r\n");
+}
+
+TEST_F(ServiceAddrPackets, OurOwnAnnouncementLoopedBackIsNeitherAnsweredNorKept) {
+    publish({kServiceIp});
+    const std::vector<Bytes> frames = drain(0);
+    ASSERT_EQ(frames.size(), 1u);
+    inject(frames[0]);
+    poll_until_quiet();
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(drops(DropReason::kArpNotForUs), 1u);
+    // A datagram "from" a service address is a loop or a spoof.
+    inject(udp_request_frame({.ip = {.src = kServiceIp}}));
+    poll_until_quiet();
+    EXPECT_TRUE(drain(0).empty());
+    EXPECT_EQ(drops(DropReason::kBadSourceIp), 1u);
+}
+
+}  // namespace
+}  // namespace fulmar::net::test

@@ -3,7 +3,8 @@
 // is also `redis-cli -s SOCKET <command>`.
 //
 //   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
-//             slabs | config show | flush | sweep [--now] | ping
+//             slabs | config show | flush | sweep [--now] | ping |
+//             address list | address add ADDR | address remove ADDR
 //
 // Exit status: 0 done; 1 the control plane answered with an error, or the
 // connection broke; 2 usage; 3 nothing listens at the socket (not running).
@@ -61,7 +62,8 @@ void out(const std::string& s) {
 }
 
 // One command, its reply shown as a table, rows, config or a status line.
-enum class Shape : uint8_t { kTable, kLineRows, kColumnRows, kConfig, kStatus };
+// kList: an array of strings, one a line (JSON: {"list": [...]}).
+enum class Shape : uint8_t { kTable, kLineRows, kColumnRows, kConfig, kStatus, kList };
 
 int run_one(const Options& o, const std::vector<std::string_view>& args, Shape shape) {
     auto client = AdminClient::connect(o.socket);
@@ -75,6 +77,19 @@ int run_one(const Options& o, const std::vector<std::string_view>& args, Shape s
             const std::string text =
                 v.type == proto::RespValue::Type::kInteger ? std::to_string(v.integer) : v.text;
             out(o.json ? fmt::format("{{\"reply\": {}}}", json_string(text)) : text);
+            return 0;
+        }
+        case Shape::kList: {
+            if (v.type != proto::RespValue::Type::kArray) return fail("expected an array reply");
+            std::string text = o.json ? "{\"list\": [" : "";
+            for (size_t i = 0; i < v.elements.size(); ++i) {
+                if (o.json)
+                    text += (i == 0 ? "" : ", ") + json_string(v.elements[i].text);
+                else
+                    text += v.elements[i].text + "\n";
+            }
+            if (o.json) text += "]}";
+            if (!text.empty()) out(text);
             return 0;
         }
         case Shape::kTable:
@@ -260,6 +275,30 @@ int main(int argc, char** argv) {
     sweep->add_flag("--now", o.sweep_now,
                     "first run a full pass over every shard (answers when it is over)");
     cmd("ping", "is the control plane there", {"PING"}, Shape::kStatus);
+    // Service addresses (dataplane/README.md): the address arguments live in
+    // `addr`, which outlives the parse, so `args` may view it.
+    std::string addr;
+    CLI::App* address = app.add_subcommand(
+        "address", "the port's service addresses (the partition's address, moved on failover)");
+    address->require_subcommand(1);
+    address->fallthrough();
+    address->add_subcommand("list", "the service addresses served")->fallthrough()->callback([&] {
+        args = {"ADDRESS", "LIST"};
+        shape = Shape::kList;
+    });
+    for (const char* verb : {"add", "remove"}) {
+        CLI::App* sub = address->add_subcommand(
+            verb, std::string(verb) == "add"
+                      ? "serve ADDR too: the kernel side takes it, the dataplane answers for it "
+                        "and announces it by gratuitous ARP"
+                      : "stop serving ADDR (dataplane first, then the kernel side)");
+        sub->fallthrough();
+        sub->add_option("ADDR", addr, "an IPv4 address, a.b.c.d")->required();
+        sub->callback([&, verb] {
+            args = {"ADDRESS", std::string(verb) == "add" ? "ADD" : "REMOVE", addr};
+            shape = Shape::kStatus;
+        });
+    }
     CLI::App* top = app.add_subcommand("top", "a live view of per-worker rates (q quits)");
     top->fallthrough();
     top->add_option("-i,--interval", o.interval_s, "seconds between refreshes")
