@@ -35,9 +35,7 @@
 #include "mc_server.h"
 #include "mc_udp_server.h"
 #include "metrics_source.h"
-#include "repl_primary.h"
-#include "repl_replica.h"
-#include "repl_wire.h"
+#include "repl_role.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 #include "sweep_driver.h"
@@ -197,60 +195,21 @@ class ControlPlane {
         // Replication: this node's replicas connect to its replication
         // port; or it is a replica itself (read-only: the owners refuse
         // client writes, naming the primary).
-        const config::ReplicationConfig& rc = cfg_.replication;
-        std::unique_ptr<ReplReplica> replica;
-        std::unique_ptr<ReplPrimary> primary;
-        shm::ReplicaState& ro = dp_.shm->replica;
-        if (rc.replica_of_addr) {
-            replica = std::make_unique<ReplReplica>(channel.value(), loop, *rc.replica_of_addr,
-                                                    rc.replica_of_port, dp_.shards.size());
-            const std::string host = config::format_ipv4(*rc.replica_of_addr);
-            std::memset(ro.primary, 0, sizeof(ro.primary));
-            std::memcpy(ro.primary, host.data(), std::min(host.size(), sizeof(ro.primary) - 1));
-            ro.read_only.store(1, std::memory_order_release);
-        } else {
-            ro.read_only.store(0, std::memory_order_release);
-            if (rc.port != 0 && rc.log_mb != 0) {
-                auto p = ReplPrimary::create(channel.value(), loop, rc, addr, dp_.shards.size());
-                if (!p) {
-                    fmt::print(stderr, "fulmar-controlplane: {}\n", p.error());
-                    return 1;
-                }
-                primary = std::move(p.value());
-            }
+        ReplRole role(channel.value(), loop, cfg_.replication, addr, dp_.shards.size(),
+                      dp_.shm->replica);
+        if (auto e = role.start()) {
+            fmt::print(stderr, "fulmar-controlplane: {}\n", *e);
+            return 1;
         }
         if (redis) {
             RespServerState& rs = redis->resp_state();
-            rs.replication_info = [&]() -> std::string {
-                if (replica)
-                    return "role:slave\r\n" + replica->info_lines() + "connected_slaves:0\r\n";
-                std::string t = fmt::format("role:master\r\nconnected_slaves:{}\r\n",
-                                            primary ? primary->n_replicas() : 0);
-                if (primary) {
-                    uint64_t offset = 0;
-                    for (const uint64_t q : primary->last_seqs())
-                        offset += q;
-                    t += primary->info_lines();
-                    const ReplPrimaryStats& st = primary->stats();
-                    t += fmt::format(
-                        "master_replid:{}\r\nmaster_repl_offset:{}\r\nfulmar_full_syncs:{}\r\n"
-                        "fulmar_partial_syncs:{}\r\nfulmar_log_gaps:{}\r\n"
-                        "fulmar_output_limit_cut:{}\r\nfulmar_snapshot_bytes:{}\r\n",
-                        repl_wire::format_replid(primary->replid()), offset, st.full_syncs,
-                        st.partial_syncs, st.log_gaps, st.output_limit_cut, st.snapshot_bytes);
-                }
-                return t;
+            rs.replication_info = [&] { return role.info(); };
+            rs.kill_replication_links = [&](bool master) { return role.kill_links(master); };
+            rs.replicaof = [&](std::optional<std::pair<uint32_t, uint16_t>> to) {
+                return to ? role.become_replica(to->first, to->second) : role.become_primary();
             };
-            rs.kill_replication_links = [&](bool master) -> size_t {
-                if (master) return replica ? replica->kill_link() : 0;
-                return primary ? primary->kill_links() : 0;
-            };
-            if (primary) {
-                rs.repl_last_seqs = [&] { return primary->last_seqs(); };
-                rs.repl_acked = [&](const std::vector<uint64_t>& q) {
-                    return primary->acked_at_least(q);
-                };
-            }
+            rs.repl_last_seqs = [&] { return role.last_seqs(); };
+            rs.repl_acked = [&](const std::vector<uint64_t>& q) { return role.acked_at_least(q); };
         }
         // Prometheus: GET /metrics on the listen address.
         MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
@@ -322,11 +281,7 @@ class ControlPlane {
                     if (redis) redis->publish_expired(r);
                     ++sweep_replies;
                 } else if ((r.ticket & kReplTicketBit) != 0) {
-                    if ((r.ticket & kReplReplicaTicketBit) != 0) {
-                        if (replica) replica->on_reply(r);
-                    } else if (primary) {
-                        primary->on_reply(r);
-                    }
+                    role.on_reply(r);
                 } else if ((r.ticket & kRespTicketBit) != 0) {
                     if (redis) redis->on_reply(r);
                 } else if (mc) {
@@ -363,8 +318,7 @@ class ControlPlane {
                 loop.wait(0);
                 work += static_cast<size_t>(loop.dispatch(&ControlPlane::quiescent, this));
             }
-            if (primary) work += primary->tick();
-            if (replica) work += replica->tick();
+            work += role.tick();
             if (redis) redis->resp_state().check_waits();
             if (mc) mc->tick(clock.now());
             if (redis) redis->tick(clock.now());

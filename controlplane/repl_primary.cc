@@ -178,6 +178,11 @@ ReplPrimary::ReplPrimary(ShardChannel& channel, EventLoop& loop,
 
 ReplPrimary::~ReplPrimary() {
     links_.clear();
+    // No consumer any more: the owners stop paying for records nobody
+    // reads (a log enabled later starts a new backlog).
+    if (enabled_)
+        for (repl::LogReader& r : logs_)
+            r.disable();
     if (fd_ >= 0) {
         loop_.remove(fd_);
         ::close(fd_);

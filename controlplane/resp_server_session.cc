@@ -26,6 +26,7 @@
 
 #include "common/ascii.h"
 #include "common/numbers.h"
+#include "config/address_text.h"
 #include "engine/resp_debug.h"
 #include "engine/resp_digest.h"
 #include "event_loop.h"
@@ -184,6 +185,7 @@ RespSession::Step RespSession::run_session(const RespCommand& c, const RespReque
     if (name == "config") return cmd_config(req, out);
     if (name == "debug") return cmd_debug(req, out);
     if (name == "wait") return cmd_wait(req, out);
+    if (name == "replicaof" || name == "slaveof") return cmd_replicaof(req, out);
     if (name == "watch") return cmd_watch(req, out);
     if (name == "exec") return cmd_exec(out);
     if (name == "multi") {
@@ -928,6 +930,36 @@ RespSession::Step RespSession::cmd_wait(const RespRequest& req, OrderedOutput& o
                        .target = std::move(target),
                        .n = static_cast<size_t>(n),
                        .deadline_us = deadline});
+    return Step::kNext;
+}
+
+// REPLICAOF host port | NO ONE. The port is the primary's replication
+// listener (replication.port), not its Redis port: the stream has a port
+// of its own (docs/replication.md).
+RespSession::Step RespSession::cmd_replicaof(const RespRequest& req, OrderedOutput& out) {
+    RespWriter w(out);
+    if (!server_->replicaof) {
+        w.write_error("REPLICAOF is not available on this listener");
+        return Step::kNext;
+    }
+    std::optional<std::pair<uint32_t, uint16_t>> to;
+    if (!(ascii_iequals(req.args[1], "no") && ascii_iequals(req.args[2], "one"))) {
+        int64_t port = 0;
+        const auto addr = config::parse_ipv4(req.args[1]);
+        if (!parse_i64(req.args[2], port) || port < 1 || port > 65535) {
+            w.write_error("Invalid master port");
+            return Step::kNext;
+        }
+        if (!addr) {
+            w.write_error("the primary must be given as an IPv4 address (A.B.C.D)");
+            return Step::kNext;
+        }
+        to = std::make_pair(*addr, static_cast<uint16_t>(port));
+    }
+    if (auto e = server_->replicaof(to))
+        w.write_error(*e);
+    else
+        w.write_simple("OK");
     return Step::kNext;
 }
 

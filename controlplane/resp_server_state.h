@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -97,6 +98,10 @@ class RespServerState {
     // acknowledged at least those.
     std::function<std::vector<uint64_t>()> repl_last_seqs;
     std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
+    // REPLICAOF host port (host order) | NO ONE (nullopt): an error text, or
+    // nullopt when done.
+    std::function<std::optional<std::string>(std::optional<std::pair<uint32_t, uint16_t>>)>
+        replicaof;
     // CLIENT KILL TYPE master (true) | replica: cuts those links; how many.
     std::function<size_t(bool master)> kill_replication_links;
     // WAIT's blocked clients: each answered (RespSession::finish_wait) once

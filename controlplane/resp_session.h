@@ -198,6 +198,7 @@ class RespSession final : private BlockedClient {
     Step cmd_config(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_debug(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_wait(const engine::RespRequest& req, OrderedOutput& out);
+    Step cmd_replicaof(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_watch(const engine::RespRequest& req, OrderedOutput& out);
     Step cmd_exec(OrderedOutput& out);
     // A request inside MULTI: QUEUED, or an error that dooms the EXEC.

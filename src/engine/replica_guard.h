@@ -33,9 +33,21 @@ inline std::string_view replica_primary(const EngineCtx& ctx) {
     return {p, n};
 }
 
+// shm::ReplicaState::read_only: 1 a replica, 2 a primary fenced (its lease
+// in etcd could not be renewed: another node may be taking writes).
+inline bool is_fenced(const EngineCtx& ctx) {
+    return ctx.shared->replica.read_only.load(std::memory_order_relaxed) == 2;
+}
+
 // Redis's error (clients such as redis-py map the READONLY prefix to their
 // read-only error), with the primary named.
 inline void refuse_resp_write(const EngineCtx& ctx, proto::ReplySink& out) {
+    if (is_fenced(ctx)) {
+        out.append(
+            "-READONLY You can't write against a read only replica (this primary is fenced: its "
+            "lease lapsed; writes resume when it is renewed or another primary is elected).\r\n");
+        return;
+    }
     out.append(
         fmt::format("-READONLY You can't write against a read only replica (primary {}).\r\n",
                     replica_primary(ctx)));
@@ -45,6 +57,10 @@ inline void refuse_resp_write(const EngineCtx& ctx, proto::ReplySink& out) {
 // server could not do it" (not a client error: the same write succeeds on
 // the primary).
 inline void refuse_mc_write(const EngineCtx& ctx, proto::ReplySink& out) {
+    if (is_fenced(ctx)) {
+        out.append("SERVER_ERROR fenced primary: its lease lapsed; retry\r\n");
+        return;
+    }
     out.append(fmt::format("SERVER_ERROR read only replica; write to the primary {}\r\n",
                            replica_primary(ctx)));
 }

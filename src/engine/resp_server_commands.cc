@@ -269,6 +269,8 @@ const std::array kTable = {
     RespCommand{Spec{"reset", exactly(1), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"info", at_least(1), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"wait", exactly(3), kSession, {}, nullptr, nullptr}},
+    RespCommand{Spec{"replicaof", exactly(3), kSession, {}, nullptr, nullptr}},
+    RespCommand{Spec{"slaveof", exactly(3), kSession, {}, nullptr, nullptr}},
     RespCommand{Spec{"config", at_least(2), kSession, {}, nullptr, nullptr}},
     // The session answers DEBUG; only RELOAD reaches the owners (op_debug).
     RespCommand{Spec{"debug", at_least(2), kSession, {}, nullptr, op_debug}},

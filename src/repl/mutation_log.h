@@ -119,6 +119,8 @@ class LogReader {
 
     bool attached() const { return s_ != nullptr; }
     void enable() { s_->enabled.store(1, std::memory_order_release); }
+    // The owner stops logging (nobody will drain the log any more).
+    void disable() { s_->enabled.store(0, std::memory_order_release); }
     bool enabled() const { return s_->enabled.load(std::memory_order_relaxed) != 0; }
     uint64_t dropped() const { return s_->dropped.load(std::memory_order_relaxed); }
     uint64_t last_seq() const { return s_->last_seq.load(std::memory_order_acquire); }

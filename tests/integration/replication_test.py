@@ -268,6 +268,22 @@ class ReplicationTest(unittest.TestCase):
     def test_5_a_primary_cutting_its_replica_resumes_too(self):
         self.resume_after(lambda: self.primary.execute_command("CLIENT", "KILL", "TYPE", "replica"))
 
+    def test_6_replicaof_no_one_then_back(self):
+        self.assertTrue(self.replica.execute_command("REPLICAOF", "NO", "ONE"))
+        self.assertEqual(info(self.replica)["role"], "master")
+        self.replica.set("own-write", "mine")  # a primary now: it takes writes
+        self.assertEqual(self.replica.get("own-write"), b"mine")
+        with self.assertRaises(redis.exceptions.ResponseError) as e:
+            self.replica.execute_command("REPLICAOF", PRIMARY_IP, "0")
+        self.assertIn("Invalid master port", str(e.exception))
+        before = info(self.replica).get("fulmar_full_syncs", 0)
+        self.assertTrue(self.replica.execute_command("REPLICAOF", PRIMARY_IP, str(REPL_PORT)))
+        _, after = self.wait_caught_up()
+        self.assertEqual(after["role"], "slave")
+        # Its own write is gone: a new primary's items replace a node's own.
+        self.assertIsNone(self.replica.get("own-write"))
+        self.assert_same_items()
+
 
 if __name__ == "__main__":
     sys.exit(R.main(__doc__, globals(), tools=()))
