@@ -308,6 +308,7 @@ void PartitionAgent::campaign(int64_t now_ms) {
 
 void PartitionAgent::become_primary(uint64_t epoch, int64_t now_ms) {
     role_ = Role::kPrimary;
+    my_epoch_ = epoch;
     replica_of_.clear();
     replica_epoch_ = 0;
     note(fmt::format("primary at epoch {}", epoch));
@@ -316,7 +317,7 @@ void PartitionAgent::become_primary(uint64_t epoch, int64_t now_ms) {
 }
 
 void PartitionAgent::step_down(std::string_view why, int64_t now_ms) {
-    uint64_t old_epoch = primary_ && primary_->node == config_.node_id ? primary_->epoch : 0;
+    uint64_t old_epoch = my_epoch_;
     role_ = Role::kCandidate;
     published_ = false;
     note(fmt::format("stepping down: {}", why));

@@ -178,6 +178,7 @@ class PartitionAgent {
     bool published_ = false;  // our candidate key is in etcd
     uint64_t my_offset_ = 0;
     int64_t published_ms_ = 0;
+    uint64_t my_epoch_ = 0;   // the epoch we were last primary of
     bool writable_ = false;   // may_write() as last reported through fenced/unfenced
     std::string replica_of_;  // address last reported through became_replica
     uint64_t replica_epoch_ = 0;
