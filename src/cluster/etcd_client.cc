@@ -193,9 +193,11 @@ Result<std::unique_ptr<EtcdClient>, EtcdStatus> EtcdClient::create(const EtcdOpt
     grpc::ChannelArguments args;
     args.SetLoadBalancingPolicyName("round_robin");
     // A restarted etcd must be found again within a fraction of a lease TTL,
-    // not after gRPC's default backoff (1 s growing to 120 s).
+    // not after gRPC's default backoff (1 s growing to 120 s). MIN_RECONNECT
+    // is really the connect timeout (default 20 s): a connect that hangs
+    // (a blackholed member) must give way to the next try within a second.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     // Detects a member that vanished without closing the connection (a cut
     // link) on idle watch streams. etcd rejects pings more often than every
@@ -325,6 +327,12 @@ namespace {
 Result<int64_t, EtcdStatus> keepalive_round(EtcdChannel& ch, int64_t lease, std::string* why) {
     grpc::ClientContext ctx;
     set_deadline(ctx, ch.call_timeout);
+    // Wait (until the deadline) for a connection rather than fail at once.
+    // With the synchronous API, gRPC makes connection progress only while
+    // some thread waits in a call (else every 5 s, its backup poller): the
+    // keeper's rounds are what reconnects the channel after an etcd restart
+    // quickly, so that the primary renews and unfences in about a second.
+    ctx.set_wait_for_ready(true);
     auto stream = ch.lease->LeaseKeepAlive(&ctx);
     etcdserverpb::LeaseKeepAliveRequest req;
     req.set_id(lease);
@@ -455,6 +463,9 @@ bool EtcdWatch::follow(int64_t& next_revision, bool& reported_broken) {
         if (stop_) return false;
         stream_ = &stream;
     }
+    // Wait for a connection instead of failing at once (and, waiting,
+    // drive the reconnect: see keepalive_round); ~EtcdWatch cancels.
+    stream.ctx.set_wait_for_ready(true);
     auto rw = channel_->watch->Watch(&stream.ctx);
     etcdserverpb::WatchRequest req;
     auto* create = req.mutable_create_request();

@@ -79,9 +79,10 @@ class LeaseKeeper {
     std::thread thread_;
 };
 
-// Watches every key under a prefix from a revision on, on its own thread,
-// re-creating the stream after a failure (backoff 100 ms to 1 s) from the
-// revision after the last event seen. Owner thread: construct, drain
+// Watches every key under a prefix from a revision on, on its own thread.
+// The stream waits for a connection (no report until there is one); after
+// an established stream fails it reports kBroken and is re-created (after
+// 100 ms to 1 s) from the revision after the last event seen. Owner thread: construct, drain
 // reports(), destroy (cancels the stream and joins). Reports go to `out` when
 // given, else to a queue of its own; each carries `tag`.
 class EtcdWatch {

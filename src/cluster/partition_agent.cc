@@ -341,9 +341,14 @@ void PartitionAgent::lease_lost(int64_t now_ms) {
 void PartitionAgent::on_keepalive(const KeepAliveReport& report, int64_t now_ms) {
     if (lease_ == 0 || report.lease != lease_) return;  // a replaced lease's renewal
     if (report.ok) {
+        if (renewals_failing_) note("lease renewed again");
+        renewals_failing_ = false;
         renewed_until_ms_ = std::max(renewed_until_ms_, report.sent_ms + report.ttl_s * 1000);
     } else if (report.error == EtcdStatus::kLeaseNotFound) {
         lease_lost(now_ms);
+    } else if (!renewals_failing_) {
+        renewals_failing_ = true;
+        note(fmt::format("lease renewal failed ({})", etcd_status_name(report.error)));
     }
     update_fence(now_ms);
 }

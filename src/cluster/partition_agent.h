@@ -164,8 +164,9 @@ class PartitionAgent {
 
     Role role_ = Role::kStarting;
     int64_t lease_ = 0;
-    int64_t renewed_until_ms_ = 0;  // the lease cannot expire before this
-    int64_t next_try_ms_ = 0;       // no etcd call (but renewals) before this
+    int64_t renewed_until_ms_ = 0;   // the lease cannot expire before this
+    bool renewals_failing_ = false;  // for the log: one line per outage
+    int64_t next_try_ms_ = 0;        // no etcd call (but renewals) before this
     bool need_snapshot_ = true;
 
     std::optional<Primary> primary_;

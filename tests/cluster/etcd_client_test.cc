@@ -292,14 +292,24 @@ TEST(EtcdClientDown, CallsFailWithinTheirDeadlineWhenNoEtcdAnswers) {
     auto spent = std::chrono::steady_clock::now() - t0;
     EXPECT_LT(spent, std::chrono::milliseconds(5 * 300 + 500));
 
-    // A watch on a dead endpoint reports a broken stream, once, and retries.
+    // A watch waits for a connection (it never had a stream to break):
+    // no report, and destroying it cancels the wait at once.
     auto watch = client.watch_prefix("/", 0);
-    ASSERT_TRUE(readable(watch->reports().fd(), 3000));
-    auto reports = watch->reports().drain();
-    ASSERT_FALSE(reports.empty());
-    EXPECT_EQ(reports[0].kind, WatchReport::Kind::kBroken);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    EXPECT_TRUE(watch->reports().drain().empty());
+    EXPECT_FALSE(readable(watch->reports().fd(), 1500));
+    auto t1 = std::chrono::steady_clock::now();
+    watch.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - t1, std::chrono::milliseconds(500));
+
+    // So does a keeper, each round bounded by the call timeout.
+    auto keeper = client.keep_alive(1, std::chrono::milliseconds(200));
+    ASSERT_TRUE(readable(keeper->reports().fd(), 2000));
+    auto rounds = keeper->reports().drain();
+    ASSERT_FALSE(rounds.empty());
+    EXPECT_FALSE(rounds[0].ok);
+    EXPECT_EQ(rounds[0].error, EtcdStatus::kDeadline) << etcd_status_name(rounds[0].error);
+    auto t2 = std::chrono::steady_clock::now();
+    keeper.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - t2, std::chrono::milliseconds(500));
 }
 
 TEST(EtcdClientEndpoints, ADeadMemberInTheListIsSkipped) {

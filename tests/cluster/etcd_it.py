@@ -142,6 +142,248 @@ def run_client(test_binary):
             etcd.stop()
 
 
+TTL_MS = 3000
+MARGIN_MS = 500
+PARTITION = "p0"
+
+
+def mono_ms():
+    return int(time.monotonic() * 1000)  # CLOCK_MONOTONIC, as the driver prints
+
+
+class Agent:
+    """One agent_driver process; its stdout lines are collected by a thread."""
+
+    def __init__(self, driver, workdir, endpoints, node, offset):
+        self.node = node
+        self.err_path = os.path.join(workdir, f"agent-{node}.err")
+        err = open(self.err_path, "ab")
+        self.proc = subprocess.Popen(
+            ["timeout", "300", driver, "--endpoints", endpoints, "--partition", PARTITION,
+             "--node", node, "--address", f"addr-{node}", "--offset", str(offset),
+             "--ttl-ms", str(TTL_MS), "--margin-ms", str(MARGIN_MS), "--seconds", "240"],
+            stdout=subprocess.PIPE, stderr=err, text=True)
+        err.close()
+        self.lines = []  # (mono ms, [words])
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            words = line.split()
+            if len(words) < 2:
+                continue
+            with self.cond:
+                self.lines.append((int(words[0]), words[1:]))
+                self.cond.notify_all()
+
+    def wait_for(self, what, timeout_s, after_ms=0):
+        """The first line whose words start with `what`, printed at or after
+        `after_ms`; None when none came within timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        with self.cond:
+            while True:
+                for t, words in self.lines:
+                    if t >= after_ms and words[:len(what)] == what:
+                        return t, words
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def events(self, after_ms=0):
+        with self.cond:
+            return [(t, w) for t, w in self.lines if t >= after_ms]
+
+    def kill(self):
+        child = etcd_child(self.proc.pid)
+        if child:
+            os.kill(child, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self):
+        with open(self.err_path, "rb") as f:
+            return f.read()[-4000:].decode(errors="replace")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what, agents=()):
+    if not cond:
+        detail = "".join(f"\n--- {a.node} events: {a.events()}\n{a.log()}" for a in agents)
+        raise Failure(what + detail)
+
+
+def etcdctl(etcd, *args):
+    r = subprocess.run(["etcdctl", "--endpoints", etcd.endpoint, "--command-timeout=2s", *args],
+                       capture_output=True, text=True, env=dict(os.environ, ETCDCTL_API="3"),
+                       timeout=10)
+    if r.returncode != 0:
+        raise Failure(f"etcdctl {args}: {r.stderr}")
+    return r.stdout
+
+
+def etcd_value(etcd, key):
+    out = etcdctl(etcd, "get", "--print-value-only", key).strip()
+    return out
+
+
+def primary_lease(etcd):
+    for line in etcdctl(etcd, "get", "/fulmar/partitions/p0/primary", "-w",
+                        "fields").splitlines():
+        if line.startswith('"Lease"'):
+            return int(line.split(":")[1].strip())
+    raise Failure("no lease on the primary key")
+
+
+def primaries(agents, after_ms=0):
+    """(agent, epoch) for every 'primary' line after after_ms."""
+    return [(a, int(w[1])) for a in agents for t, w in a.events(after_ms) if w[0] == "primary"]
+
+
+def scenario_election(driver, etcd, work):
+    """Exactly one primary among three; kill it: the most caught-up of the
+    others wins within TTL + ~1 s with the epoch bumped; revoke the new
+    primary's lease: it steps down and one node wins epoch 3."""
+    a = Agent(driver, work, etcd.endpoint, "a", 0)
+    agents = [a]
+    try:
+        check(a.wait_for(["primary", "1"], 10), "a did not become primary at epoch 1", agents)
+        b = Agent(driver, work, etcd.endpoint, "b", 10)
+        c = Agent(driver, work, etcd.endpoint, "c", 20)
+        agents += [b, c]
+        for n in (b, c):
+            check(n.wait_for(["replica", "addr-a", "1"], 10), f"{n.node} did not follow a", agents)
+        time.sleep(2)
+        check(primaries(agents) == [(a, 1)], f"more than one primary: {primaries(agents)}",
+              agents)
+        check(etcd_value(etcd, "/fulmar/partitions/p0/epoch") == "1", "epoch key is not 1")
+
+        killed = mono_ms()
+        a.kill()
+        won = c.wait_for(["primary", "2"], 10, killed)
+        check(won is not None, "c (offset 20, the most caught up) did not win epoch 2", agents)
+        took = won[0] - killed
+        print(f"failover after SIGKILL of the primary: {took} ms (TTL {TTL_MS} ms)")
+        check(took <= TTL_MS + 1500, f"failover took {took} ms", agents)
+        check(b.wait_for(["replica", "addr-c", "2"], 5, killed), "b did not follow c", agents)
+        check(primaries([b], killed) == [], "b also became primary", agents)
+        check(etcd_value(etcd, "/fulmar/partitions/p0/epoch") == "2", "epoch key is not 2")
+        check(etcd_value(etcd, "/fulmar/partitions/p0/primary") == "2 c addr-c",
+              "primary key is not c's")
+
+        # Revoke c's lease, as etcd does when it lapses: c learns at its next
+        # renewal, steps down, and the partition elects again (epoch 3).
+        lease = primary_lease(etcd)
+        revoked = mono_ms()
+        etcdctl(etcd, "lease", "revoke", format(lease, "x"))
+        check(c.wait_for(["down", "2"], 5, revoked), "c did not step down", agents)
+        deadline = time.monotonic() + TTL_MS / 1000 + 3
+        while time.monotonic() < deadline and not primaries([b, c], revoked):
+            time.sleep(0.05)
+        time.sleep(1)
+        p = primaries([b, c], revoked)
+        check(len(p) == 1 and p[0][1] == 3, f"not exactly one primary at epoch 3: {p}", agents)
+        winner = p[0][0]
+        loser = c if winner is b else b
+        check(loser.wait_for(["replica", f"addr-{winner.node}", "3"], 5, revoked),
+              f"{loser.node} did not follow {winner.node} at epoch 3", agents)
+        print(f"after revoking c's lease: {winner.node} primary at epoch 3")
+    finally:
+        for n in agents:
+            n.stop()
+
+
+def scenario_etcd_down(driver, etcd, work):
+    """SIGKILL etcd: the primary fences itself before its lease could lapse
+    and nobody else becomes primary; etcd back on the same data: the primary
+    renews and unfences (or a clean election happens)."""
+    a = Agent(driver, work, etcd.endpoint, "a", 0)
+    agents = [a]
+    try:
+        check(a.wait_for(["primary", "1"], 10), "a did not become primary", agents)
+        b = Agent(driver, work, etcd.endpoint, "b", 5)  # ahead of a (0) when a loses
+        agents.append(b)
+        check(b.wait_for(["replica", "addr-a", "1"], 10), "b did not follow a", agents)
+        time.sleep(1.5)
+
+        killed = mono_ms()
+        etcd.kill()
+        fenced = a.wait_for(["fenced"], TTL_MS / 1000 + 1, killed)
+        check(fenced is not None, "a did not fence itself with etcd dead", agents)
+        fenced_at, words = fenced
+        deadline = int(words[1])
+        print(f"etcd killed; a fenced after {fenced_at - killed} ms, deadline "
+              f"{deadline - killed} ms after the kill")
+        # The last renewal etcd answered was sent before the kill, so the
+        # lease lives until at least that send + TTL: the fence must come
+        # margin before that bound (plus the 50 ms tick).
+        check(deadline - killed <= TTL_MS - MARGIN_MS, "fence deadline past TTL - margin", agents)
+        check(fenced_at - killed <= TTL_MS - MARGIN_MS + 200, "fenced late", agents)
+        time.sleep(2 * TTL_MS / 1000)
+        check(primaries(agents, killed) == [], "a primary was elected without etcd", agents)
+        check(a.wait_for(["unfenced"], 0, killed) is None, "a unfenced without etcd", agents)
+
+        restarted = mono_ms()
+        etcd.start()
+        back = a.wait_for(["unfenced"], 10, restarted)
+        if back is not None:
+            print(f"etcd restarted; a renewed its lease and unfenced after "
+                  f"{back[0] - restarted} ms")
+            time.sleep(2)
+            check(primaries(agents, killed) == [], "a second primary after the restart", agents)
+            check(etcd_value(etcd, "/fulmar/partitions/p0/epoch") == "1",
+                  "epoch moved with the primary still in place")
+            # b's watch resumed across the restart: revoking a's lease (its
+            # primary key goes with it) must make b primary at epoch 2, and a
+            # come back as b's replica.
+            lease = primary_lease(etcd)
+            revoked = mono_ms()
+            etcdctl(etcd, "lease", "revoke", format(lease, "x"))
+            won = b.wait_for(["primary", "2"], 5, revoked)
+            check(won is not None, "b did not see a's key go after the restart", agents)
+            check(a.wait_for(["replica", "addr-b", "2"], 5, revoked), "a did not follow b",
+                  agents)
+            print(f"after the restart, a's lease revoked: b primary at epoch 2 after "
+                  f"{won[0] - revoked} ms, a its replica")
+        else:
+            # Its lease was lost: then a clean election, exactly one winner.
+            time.sleep(TTL_MS / 1000 + 2)
+            p = primaries(agents, restarted)
+            check(len(p) == 1 and p[0][1] == 2, f"no clean election after restart: {p}", agents)
+            print(f"etcd restarted; clean election: {p[0][0].node} at epoch 2")
+    finally:
+        for n in agents:
+            n.stop()
+
+
+def run_agents(mode, driver):
+    client_port, peer_port, _ = ports()
+    with tempfile.TemporaryDirectory(prefix="fulmar-etcd-") as work:
+        etcd = Etcd(work, client_port, peer_port)
+        etcd.start()
+        try:
+            {"election": scenario_election, "etcd-down": scenario_etcd_down}[mode](
+                driver, etcd, work)
+        except Failure as e:
+            print(f"FAIL: {e}", file=sys.stderr)
+            return 1
+        finally:
+            etcd.stop()
+    print(f"{mode}: ok")
+    return 0
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -152,6 +394,8 @@ def main():
         return 1
     if mode == "client":
         return run_client(binary)
+    if mode in ("election", "etcd-down"):
+        return run_agents(mode, binary)
     print(f"unknown mode {mode}", file=sys.stderr)
     return 2
 
