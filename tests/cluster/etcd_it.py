@@ -7,6 +7,8 @@
     etcd_it.py etcd-down AGENT_DRIVER         etcd killed: the primary fences
                                               before its lease could lapse, no
                                               failover; etcd back: unfenced
+    etcd_it.py cluster3 AGENT_DRIVER          a 3-member etcd: its leader killed,
+                                              the primary stays; failover on two
 
 Each run starts its own etcd (under `timeout`, data directory in a temporary
 directory, loopback ports) and stops it and every agent it started by PID.
@@ -16,6 +18,7 @@ is needed; without it the test fails (CI installs it: tools/fulmar setup).
 Debian's interpreter, standard library only.
 """
 
+import json
 import os
 import queue
 import shutil
@@ -49,11 +52,13 @@ def ports():
 class Etcd:
     """One etcd member on loopback; stop() and kill() act on its PID only."""
 
-    def __init__(self, workdir, client_port, peer_port):
-        self.data = os.path.join(workdir, "etcd-data")
-        self.log_path = os.path.join(workdir, "etcd.log")
+    def __init__(self, workdir, client_port, peer_port, name="n1", initial_cluster=None):
+        self.name = name
+        self.data = os.path.join(workdir, f"etcd-data-{name}")
+        self.log_path = os.path.join(workdir, f"etcd-{name}.log")
         self.client_port = client_port
         self.peer_port = peer_port
+        self.initial_cluster = initial_cluster or f"{name}=http://127.0.0.1:{peer_port}"
         self.proc = None
 
     @property
@@ -61,16 +66,22 @@ class Etcd:
         return f"127.0.0.1:{self.client_port}"
 
     def start(self):
+        self.spawn()
+        self.wait_serving()
+
+    def spawn(self):
         c = f"http://127.0.0.1:{self.client_port}"
         p = f"http://127.0.0.1:{self.peer_port}"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            ["timeout", "600", ETCD, "--name", "n1", "--data-dir", self.data,
+            ["timeout", "600", ETCD, "--name", self.name, "--data-dir", self.data,
              "--listen-client-urls", c, "--advertise-client-urls", c,
              "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
-             "--initial-cluster", f"n1={p}"],
+             "--initial-cluster", self.initial_cluster],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
+
+    def wait_serving(self):
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -367,7 +378,87 @@ def scenario_etcd_down(driver, etcd, work):
             n.stop()
 
 
+def leader_member(members):
+    """The member that is etcd's raft leader now."""
+    live = [m for m in members if m.proc is not None]
+    r = subprocess.run(["etcdctl", "--endpoints", ",".join(m.endpoint for m in live),
+                        "--command-timeout=2s", "endpoint", "status", "-w", "json"],
+                       capture_output=True, text=True, env=dict(os.environ, ETCDCTL_API="3"),
+                       timeout=10)
+    if r.returncode != 0:
+        raise Failure(f"etcdctl endpoint status: {r.stderr}")
+    out = r.stdout
+    for st in json.loads(out):
+        status = st["Status"]
+        if status["header"]["member_id"] == status["leader"]:
+            return next(m for m in members if m.endpoint == st["Endpoint"])
+    raise Failure(f"no leader in {out}")
+
+
+def scenario_cluster3(driver, work):
+    """A 3-member etcd, agents given all three endpoints: SIGKILL the raft
+    leader: the primary stays primary (unfenced again if the new leader took
+    long), nobody else is elected; then failover still works on two members."""
+    env = os.environ.get("FULMAR_ETCD_PORTS")
+    if env:
+        base_c, base_p = (int(x) for x in env.split(",")[:2])
+        cports, pports = [base_c + i for i in range(3)], [base_p + i for i in range(3)]
+    else:
+        cports, pports = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+    initial = ",".join(f"m{i}=http://127.0.0.1:{pports[i]}" for i in range(3))
+    members = [Etcd(work, cports[i], pports[i], f"m{i}", initial) for i in range(3)]
+    agents = []
+    try:
+        for m in members:
+            m.spawn()
+        for m in members:
+            m.wait_serving()
+        endpoints = ",".join(m.endpoint for m in members)
+        a = Agent(driver, work, endpoints, "a", 0)
+        agents.append(a)
+        check(a.wait_for(["primary", "1"], 10), "a did not become primary", agents)
+        b = Agent(driver, work, endpoints, "b", 5)
+        agents.append(b)
+        check(b.wait_for(["replica", "addr-a", "1"], 10), "b did not follow a", agents)
+        time.sleep(1.5)
+
+        leader = leader_member(members)
+        killed = mono_ms()
+        leader.kill()
+        time.sleep(2 * TTL_MS / 1000)
+        check(primaries(agents, killed) == [], "a primary elected after a member died", agents)
+        fenced = a.wait_for(["fenced"], 0, killed)
+        if fenced is not None:
+            back = a.wait_for(["unfenced"], 5, fenced[0])
+            check(back is not None, "a fenced and never unfenced with 2 of 3 members", agents)
+            print(f"leader {leader.name} killed: a fenced for {back[0] - fenced[0]} ms")
+        else:
+            print(f"leader {leader.name} killed: a stayed unfenced")
+        check(b.wait_for(["replica", "addr-a", "2"], 0, killed) is None, "b moved", agents)
+
+        killed = mono_ms()
+        a.kill()
+        won = b.wait_for(["primary", "2"], 10, killed)
+        check(won is not None, "b did not take over on two members", agents)
+        print(f"a killed: b primary at epoch 2 after {won[0] - killed} ms on two members")
+        check(won[0] - killed <= TTL_MS + 1500, "failover too slow", agents)
+    finally:
+        for n in agents:
+            n.stop()
+        for m in members:
+            m.stop()
+
+
 def run_agents(mode, driver):
+    if mode == "cluster3":
+        with tempfile.TemporaryDirectory(prefix="fulmar-etcd-") as work:
+            try:
+                scenario_cluster3(driver, work)
+            except Failure as e:
+                print(f"FAIL: {e}", file=sys.stderr)
+                return 1
+        print(f"{mode}: ok")
+        return 0
     client_port, peer_port, _ = ports()
     with tempfile.TemporaryDirectory(prefix="fulmar-etcd-") as work:
         etcd = Etcd(work, client_port, peer_port)
@@ -394,7 +485,7 @@ def main():
         return 1
     if mode == "client":
         return run_client(binary)
-    if mode in ("election", "etcd-down"):
+    if mode in ("election", "etcd-down", "cluster3"):
         return run_agents(mode, binary)
     print(f"unknown mode {mode}", file=sys.stderr)
     return 2
