@@ -33,20 +33,27 @@ import time
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct loopback ports the kernel picks (all bound at once, so no
+    two are the same)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def ports():
     env = os.environ.get("FULMAR_ETCD_PORTS")
     if env:
         p = [int(x) for x in env.split(",")]
-        while len(p) < 3:
-            p.append(free_port())
+        p += free_ports(3 - len(p)) if len(p) < 3 else []
         return p[0], p[1], p[2]
-    return free_port(), free_port(), free_port()
+    p = free_ports(3)
+    return p[0], p[1], p[2]
 
 
 class Etcd:
@@ -130,13 +137,18 @@ class Etcd:
 
 
 def etcd_child(timeout_pid):
-    """The PID of the process `timeout` runs (its only child)."""
-    try:
-        with open(f"/proc/{timeout_pid}/task/{timeout_pid}/children") as f:
-            kids = f.read().split()
-        return int(kids[0]) if kids else None
-    except OSError:
-        return None
+    """The PID of the process `timeout` runs (its only child; a just-started
+    `timeout` may not have forked it yet)."""
+    for _ in range(50):
+        try:
+            with open(f"/proc/{timeout_pid}/task/{timeout_pid}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            return None  # timeout itself is gone
+        if kids:
+            return int(kids[0])
+        time.sleep(0.02)
+    return None
 
 
 def run_client(test_binary):
@@ -404,7 +416,8 @@ def scenario_cluster3(driver, work):
         base_c, base_p = (int(x) for x in env.split(",")[:2])
         cports, pports = [base_c + i for i in range(3)], [base_p + i for i in range(3)]
     else:
-        cports, pports = [free_port() for _ in range(3)], [free_port() for _ in range(3)]
+        p = free_ports(6)
+        cports, pports = p[:3], p[3:]
     initial = ",".join(f"m{i}=http://127.0.0.1:{pports[i]}" for i in range(3))
     members = [Etcd(work, cports[i], pports[i], f"m{i}", initial) for i in range(3)]
     agents = []
