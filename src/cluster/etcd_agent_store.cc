@@ -45,7 +45,9 @@ Result<TxnResult, EtcdStatus> EtcdAgentStore::txn(const TxnRequest& request) {
 }
 
 void EtcdAgentStore::keep_alive(int64_t lease, std::chrono::milliseconds period) {
-    keeper_.reset();  // the old lease's renewals stop first
+    // The old lease's renewals stop first: a join that waits at most for the
+    // round in flight (one call timeout), the bound on any etcd call here.
+    keeper_.reset();
     keeper_ = client_.keep_alive(lease, period, keepalives_);
 }
 

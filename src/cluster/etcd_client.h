@@ -8,7 +8,9 @@
 // the client. The long-lived work, renewing a lease every few seconds and
 // following a watch stream, runs on a thread per LeaseKeeper / EtcdWatch,
 // which hands results back through an EventQueue: the owner polls its
-// eventfd in epoll and drains it.
+// eventfd in epoll and drains it. Unary calls fail at once while the channel
+// has no connection (etcd down); keepalive rounds and watches wait for one,
+// which is also what drives gRPC to reconnect (etcd_client.cc).
 //
 // Why gRPC: Debian packages no C++ etcd client, and the HTTP/JSON gateway
 // (base64 keys, defaults omitted, a connection per watch, a POST per
