@@ -136,6 +136,7 @@ class FakeStore final : public ClusterStore {
     bool reachable = true;  // false: this node is cut off from etcd
     int64_t kept_lease = 0;
     bool watching = false;
+    int watches = 0;  // watch() calls: the first, and one per re-read
 
     bool ok() const { return e_.up && reachable; }
 
@@ -210,6 +211,7 @@ class FakeStore final : public ClusterStore {
     }
     void watch(std::string_view prefix, int64_t start_revision) override {
         watching = true;
+        ++watches;
         watch_prefix_ = std::string(prefix);
         cursor_ = start_revision;
         broken_ = false;

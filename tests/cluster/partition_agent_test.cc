@@ -310,6 +310,24 @@ TEST_F(AgentSim, APrimarySeeingAHigherEpochStepsDownAndAFreshElectionFollows) {
                                                   "primary 8", "unfenced"}));
 }
 
+TEST_F(AgentSim, ACompactedWatchMakesTheAgentReadAndWatchAgain) {
+    Node& a = add("a");
+    Node& b = add("b");
+    run(2000);
+    ASSERT_EQ(b.agent->role(), Role::kReplica);
+    ASSERT_EQ(b.store->watches, 1);
+    WatchReport compacted;
+    compacted.kind = WatchReport::Kind::kCompacted;
+    compacted.error = EtcdStatus::kCompacted;
+    b.agent->on_watch(compacted, etcd_.now_ms);
+    run(100);
+    EXPECT_EQ(b.store->watches, 2);
+    EXPECT_EQ(b.agent->role(), Role::kReplica);
+    kill(a);  // the new watch must carry the primary key's deletion
+    int64_t took = run_until([&] { return b.agent->role() == Role::kPrimary; }, 10'000);
+    EXPECT_LE(took, 3000 + 1000);
+}
+
 TEST_F(AgentSim, AMalformedEpochStopsElections) {
     ++etcd_.revision;
     etcd_.write("/fulmar/partitions/p0/epoch", "seven", 0);
