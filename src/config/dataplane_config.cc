@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 namespace fulmar::config {
 
@@ -291,6 +292,62 @@ class ValueReader {
         if (const toml::table* r = root.get_as<toml::table>("replication")) {
             if (auto e = read_replication(*r, c.replication)) return e;
         }
+        if (const toml::table* cl = root.get_as<toml::table>("cluster")) {
+            if (auto e = read_cluster(*cl, c)) return e;
+        }
+        return std::nullopt;
+    }
+
+    static std::optional<std::pair<uint32_t, uint16_t>> parse_host_port(std::string_view text) {
+        const size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        const auto addr = parse_ipv4(text.substr(0, colon));
+        uint64_t port = 0;
+        if (!addr || !parse_u64(text.substr(colon + 1), port) || port == 0 || port > 65535)
+            return std::nullopt;
+        return std::make_pair(*addr, static_cast<uint16_t>(port));
+    }
+
+    std::optional<ConfigError> read_cluster(const toml::table& t, DataplaneConfig& c) {
+        ClusterConfig& out = c.cluster;
+        const toml::array& etcd = *t.get_as<toml::array>("etcd");
+        if (etcd.empty()) return error("cluster.etcd", etcd, "at least one etcd endpoint");
+        for (size_t i = 0; i < etcd.size(); ++i)
+            out.etcd.push_back(std::string(etcd[i].as_string()->get()));
+        const toml::node& part = *t.get("partition");
+        out.partition = part.as_string()->get();
+        const toml::node& node = *t.get("node_id");
+        out.node_id = node.as_string()->get();
+        for (const auto& [key, value, n] :
+             {std::tuple{"cluster.partition", std::string_view(out.partition), &part},
+              std::tuple{"cluster.node_id", std::string_view(out.node_id), &node}}) {
+            if (value.empty() || value.find_first_of("/ \t\r\n") != std::string_view::npos)
+                return error(key, *n, "a non-empty name without '/' or white space");
+        }
+        out.lease_ms = integer_or<uint32_t>(t, "lease_ms", 3000);
+        if (const toml::node* a = t.get("service_address")) {
+            const std::string_view text = a->as_string()->get();
+            out.service_address = parse_ipv4(text);
+            if (!out.service_address)
+                return error("cluster.service_address", *a,
+                             fmt::format("'{}' is not an IPv4 address \"A.B.C.D\"", text));
+        }
+        if (const toml::node* a = t.get("advertise")) {
+            const auto hp = parse_host_port(a->as_string()->get());
+            if (!hp)
+                return error("cluster.advertise", *a,
+                             fmt::format("'{}' is not \"A.B.C.D:port\"", a->as_string()->get()));
+            out.advertise_addr = hp->first;
+            out.advertise_port = hp->second;
+        }
+        if (c.replication.port == 0)
+            return error("cluster", t,
+                         "a node of a partition serves replicas when it is primary: set "
+                         "replication.port");
+        if (c.replication.replica_of_addr)
+            return error("cluster", t,
+                         "replication.replica_of and [cluster] both pick the primary: etcd's "
+                         "election does it here, remove replica_of");
         return std::nullopt;
     }
 
@@ -301,16 +358,12 @@ class ValueReader {
         out.backlog_max_mb = integer_or<uint32_t>(r, "backlog_max_mb", 256);
         out.replica_output_limit_mb = integer_or<uint32_t>(r, "replica_output_limit_mb", 256);
         if (const toml::node* of = r.get("replica_of")) {
-            const std::string_view text = of->as_string()->get();
-            const size_t colon = text.rfind(':');
-            std::optional<uint32_t> addr;
-            uint64_t port = 0;
-            if (colon != std::string_view::npos) addr = parse_ipv4(text.substr(0, colon));
-            if (!addr || !parse_u64(text.substr(colon + 1), port) || port == 0 || port > 65535)
+            const auto hp = parse_host_port(of->as_string()->get());
+            if (!hp)
                 return error("replication.replica_of", *of,
-                             fmt::format("'{}' is not \"A.B.C.D:port\"", text));
-            out.replica_of_addr = *addr;
-            out.replica_of_port = static_cast<uint16_t>(port);
+                             fmt::format("'{}' is not \"A.B.C.D:port\"", of->as_string()->get()));
+            out.replica_of_addr = hp->first;
+            out.replica_of_port = hp->second;
         }
         return std::nullopt;
     }
@@ -888,6 +941,23 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     add("replication.replica_of",
         r.replica_of_addr
             ? quoted(fmt::format("{}:{}", format_ipv4(*r.replica_of_addr), r.replica_of_port))
+            : std::string(kUnset));
+    const ClusterConfig& cl = c.cluster;
+    {
+        std::vector<std::string> eps;
+        for (const std::string& e : cl.etcd)
+            eps.push_back(quoted(e));
+        add("cluster.etcd",
+            cl.enabled() ? fmt::format("[{}]", fmt::join(eps, ", ")) : std::string(kUnset));
+    }
+    add("cluster.partition", cl.enabled() ? quoted(cl.partition) : std::string(kUnset));
+    add("cluster.node_id", cl.enabled() ? quoted(cl.node_id) : std::string(kUnset));
+    add("cluster.lease_ms", number(cl.lease_ms));
+    add("cluster.service_address",
+        opt(cl.service_address, [](uint32_t a) { return quoted(format_ipv4(a)); }));
+    add("cluster.advertise",
+        cl.advertise_addr
+            ? quoted(fmt::format("{}:{}", format_ipv4(*cl.advertise_addr), cl.advertise_port))
             : std::string(kUnset));
     add("telemetry.enabled", number(c.telemetry_enabled));
     return out;

@@ -138,6 +138,25 @@ struct ReplicationConfig {
     bool operator==(const ReplicationConfig&) const = default;
 };
 
+// [cluster]: this node's partition in etcd (failover: leases, epochs,
+// elections; cluster/partition_agent.h). Unset: a node of its own.
+struct ClusterConfig {
+    std::vector<std::string> etcd;  // "host:port" endpoints; empty: no [cluster]
+    std::string partition;
+    std::string node_id;
+    uint32_t lease_ms = 3000;
+    // The partition's address: served (and announced) by whichever node is
+    // its primary; host order; unset: none moves.
+    std::optional<uint32_t> service_address;
+    // "A.B.C.D:port" replicas use to reach this node's replication.port;
+    // unset: the first port's address and replication.port.
+    std::optional<uint32_t> advertise_addr;
+    uint16_t advertise_port = 0;
+
+    bool enabled() const { return !etcd.empty(); }
+    bool operator==(const ClusterConfig&) const = default;
+};
+
 struct DataplaneConfig {
     // [dataplane]
     std::vector<uint16_t> workers;  // one shard and one RX/TX queue pair per port each
@@ -164,6 +183,7 @@ struct DataplaneConfig {
 
     ControlplaneConfig controlplane;
     ReplicationConfig replication;
+    ClusterConfig cluster;
 
     bool operator==(const DataplaneConfig&) const = default;
 };
@@ -323,6 +343,23 @@ inline constexpr KeyInfo kConfigKeys[] = {
     {"replication.replica_of", ValueType::kString, Presence::kOptional, 0, 0, "",
      "\"A.B.C.D:port\": the primary's replication listener; this node is its read-only"
      " replica; unset: a primary"},
+    {"cluster", ValueType::kTable, Presence::kOptional, 0, 0, "",
+     "this node's partition in etcd: leases, epochs, failover; unset: a node of its own"},
+    {"cluster.etcd", ValueType::kStringArray, Presence::kRequired, 0, 0, "",
+     "etcd endpoints, \"host:port\" (numeric addresses when several)"},
+    {"cluster.partition", ValueType::kString, Presence::kRequired, 0, 0, "",
+     "the partition's name (its keys live under /fulmar/partitions/<name>/)"},
+    {"cluster.node_id", ValueType::kString, Presence::kRequired, 0, 0, "",
+     "this node's id, unique in the cluster; no '/' or spaces"},
+    {"cluster.lease_ms", ValueType::kInteger, Presence::kOptional, 2000, 60000, "",
+     "the primary's lease in etcd, 3000 unless set: failover takes about this long; a primary that cannot renew"
+     " refuses writes before it lapses (fencing)"},
+    {"cluster.service_address", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "the partition's IPv4 address, served and announced (gratuitous ARP) by its primary"
+     " only; needs controlplane.listen = \"0.0.0.0\" so TCP follows it"},
+    {"cluster.advertise", ValueType::kString, Presence::kOptional, 0, 0, "",
+     "\"A.B.C.D:port\" replicas reach this node's replication listener at; unset: the"
+     " first port's address and replication.port"},
     {"telemetry", ValueType::kTable, Presence::kOptional, 0, 0, "", "DPDK telemetry"},
     {"telemetry.enabled", ValueType::kBoolean, Presence::kOptional, 0, 0, "true",
      "register the dataplane's counters with DPDK telemetry (dpdk-telemetry.py)"},
