@@ -952,7 +952,7 @@ std::vector<std::pair<std::string, std::string>> config_entries(const DataplaneC
     }
     add("cluster.partition", cl.enabled() ? quoted(cl.partition) : std::string(kUnset));
     add("cluster.node_id", cl.enabled() ? quoted(cl.node_id) : std::string(kUnset));
-    add("cluster.lease_ms", number(cl.lease_ms));
+    add("cluster.lease_ms", cl.enabled() ? number(cl.lease_ms) : std::string(kUnset));
     add("cluster.service_address",
         opt(cl.service_address, [](uint32_t a) { return quoted(format_ipv4(a)); }));
     add("cluster.advertise",
