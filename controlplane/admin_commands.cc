@@ -304,6 +304,26 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         out.write_error("usage: ADDRESS [LIST] | ADDRESS ADD|REMOVE a.b.c.d");
         return AdminAction::kDone;
     }
+    if (is(cmd, "cluster")) {
+        if (args.size() != 2 || !is(args[1], "status")) {
+            out.write_error("usage: CLUSTER STATUS");
+            return AdminAction::kDone;
+        }
+        if (!view.cluster_status) {
+            out.write_error("this node is in no cluster (no [cluster] in its config)");
+            return AdminAction::kDone;
+        }
+        write_table(view.cluster_status(), out);
+        return AdminAction::kDone;
+    }
+    if (is(cmd, "replication")) {
+        if (args.size() != 1 || !view.replication_status) {
+            out.write_error("usage: REPLICATION");
+            return AdminAction::kDone;
+        }
+        write_table(view.replication_status(), out);
+        return AdminAction::kDone;
+    }
     if (is(cmd, "quit")) {
         out.write_simple("OK");
         return AdminAction::kQuit;
@@ -315,7 +335,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
     }
     out.write_error(
         fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
-                    "ADDRESS, QUIT)",
+                    "ADDRESS, CLUSTER, REPLICATION, QUIT)",
                     std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
 }

@@ -26,6 +26,7 @@
 // the service address table, whose only writer this thread is).
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -47,6 +48,8 @@ struct AdminView {
     const McUdpServer* udp;  // memcached UDP that came as fragments; may be null
     const ShardChannel& channel;
     const SweepDriver* sweep = nullptr;  // null: no pacer (tests)
+    std::function<std::vector<std::pair<std::string, std::string>>()> cluster_status;
+    std::function<std::vector<std::pair<std::string, std::string>>()> replication_status;
 };
 
 enum class AdminAction : uint8_t {

@@ -85,7 +85,9 @@ class AdminServer::Conn final : public EventHandler {
                          .mc = server_.deps_.mc,
                          .udp = server_.deps_.udp,
                          .channel = *server_.deps_.channel,
-                         .sweep = server_.deps_.sweep};
+                         .sweep = server_.deps_.sweep,
+                         .cluster_status = server_.deps_.cluster_status,
+                         .replication_status = server_.deps_.replication_status};
     }
 
     // SWEEP NOW: the pacer runs a full pass; the answer is SWEEP's table

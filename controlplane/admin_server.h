@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -32,6 +33,10 @@ struct AdminDeps {
     McUdpServer* udp = nullptr;  // null when the port has no kernel side
     ShardChannel* channel = nullptr;
     SweepDriver* sweep = nullptr;  // null: no pacer; SWEEP shows nothing
+    // CLUSTER STATUS and REPLICATION's tables (main wires them; unset: this
+    // node is in no cluster / CLUSTER says so).
+    std::function<std::vector<std::pair<std::string, std::string>>()> cluster_status;
+    std::function<std::vector<std::pair<std::string, std::string>>()> replication_status;
 };
 
 // Tickets of the admin's requests at the owners carry this bit, so the

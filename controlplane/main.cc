@@ -36,6 +36,9 @@
 #include "mc_udp_server.h"
 #include "metrics_source.h"
 #include "repl_role.h"
+#ifdef FULMAR_HAVE_ETCD
+#include "cluster_member.h"
+#endif
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 #include "sweep_driver.h"
@@ -181,17 +184,6 @@ class ControlPlane {
             }
             udp = std::move(s.value());
         }
-        auto admin = AdminServer::listen(AdminDeps{.dp = &dp_,
-                                                   .loop = &loop,
-                                                   .cfg = &cfg_,
-                                                   .mc = mc.get(),
-                                                   .udp = udp.get(),
-                                                   .channel = &channel.value(),
-                                                   .sweep = &sweep});
-        if (!admin) {
-            fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
-            return 1;
-        }
         // Replication: this node's replicas connect to its replication
         // port; or it is a replica itself (read-only: the owners refuse
         // client writes, naming the primary).
@@ -210,6 +202,48 @@ class ControlPlane {
             };
             rs.repl_last_seqs = [&] { return role.last_seqs(); };
             rs.repl_acked = [&](const std::vector<uint64_t>& q) { return role.acked_at_least(q); };
+        }
+        // [cluster]: etcd elects the partition's primary; this node follows.
+        std::function<std::vector<std::pair<std::string, std::string>>()> admin_cluster;
+#ifdef FULMAR_HAVE_ETCD
+        std::unique_ptr<ClusterMember> member;
+        if (cfg_.cluster.enabled()) {
+            const config::ClusterConfig& cl = cfg_.cluster;
+            const std::string advertise =
+                cl.advertise_addr
+                    ? fmt::format("{}:{}", config::format_ipv4(*cl.advertise_addr),
+                                  cl.advertise_port)
+                    : fmt::format("{}:{}", config::format_ipv4(cfg_.ports.at(0).ipv4.addr),
+                                  cfg_.replication.port);
+            auto m = ClusterMember::create(cfg_, role, loop, dp_.shm->services, advertise);
+            if (!m) {
+                fmt::print(stderr, "fulmar-controlplane: {}\n", m.error());
+                return 1;
+            }
+            member = std::move(m.value());
+            admin_cluster = [&] { return member->status(); };
+        }
+#else
+        if (cfg_.cluster.enabled()) {
+            fmt::print(stderr,
+                       "fulmar-controlplane: [cluster] needs the etcd client, and this build has "
+                       "none (meson -Detcd=enabled; tools/fulmar setup installs gRPC)\n");
+            return 1;
+        }
+#endif
+        const auto admin_replication = [&] { return role.status(); };
+        auto admin = AdminServer::listen(AdminDeps{.dp = &dp_,
+                                                   .loop = &loop,
+                                                   .cfg = &cfg_,
+                                                   .mc = mc.get(),
+                                                   .udp = udp.get(),
+                                                   .channel = &channel.value(),
+                                                   .sweep = &sweep,
+                                                   .cluster_status = admin_cluster,
+                                                   .replication_status = admin_replication});
+        if (!admin) {
+            fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
+            return 1;
         }
         // Prometheus: GET /metrics on the listen address.
         MetricsSource metrics_source(dp_, channel.value(), mc.get(), udp.get(), &sweep.pacer());
@@ -319,6 +353,9 @@ class ControlPlane {
                 work += static_cast<size_t>(loop.dispatch(&ControlPlane::quiescent, this));
             }
             work += role.tick();
+#ifdef FULMAR_HAVE_ETCD
+            if (member) member->tick();
+#endif
             if (redis) redis->resp_state().check_waits();
             if (mc) mc->tick(clock.now());
             if (redis) redis->tick(clock.now());

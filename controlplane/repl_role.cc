@@ -97,6 +97,23 @@ std::string ReplRole::info() const {
     return t;
 }
 
+std::vector<std::pair<std::string, std::string>> ReplRole::status() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string text = info();
+    size_t at = 0;
+    while (at < text.size()) {
+        size_t end = text.find("\r\n", at);
+        if (end == std::string::npos) end = text.size();
+        const std::string_view line(text.data() + at, end - at);
+        const size_t colon = line.find(':');
+        if (colon != std::string_view::npos)
+            out.emplace_back(std::string(line.substr(0, colon)),
+                             std::string(line.substr(colon + 1)));
+        at = end + 2;
+    }
+    return out;
+}
+
 std::vector<uint64_t> ReplRole::last_seqs() const {
     return primary_ ? primary_->last_seqs() : std::vector<uint64_t>{};
 }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/dataplane_config.h"
@@ -55,6 +56,8 @@ class ReplRole {
 
     // INFO replication's lines after "# Replication".
     std::string info() const;
+    // The same as fields and values (fulmarctl replication).
+    std::vector<std::pair<std::string, std::string>> status() const;
     // WAIT's figures (primaries only: empty / 0 otherwise).
     std::vector<uint64_t> last_seqs() const;
     size_t acked_at_least(const std::vector<uint64_t>& seqs) const;
