@@ -4,7 +4,8 @@
 //
 //   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
 //             slabs | config show | flush | sweep [--now] | ping |
-//             address list | address add ADDR | address remove ADDR
+//             address list | address add ADDR | address remove ADDR |
+//             replication | cluster status
 //
 // Exit status: 0 done; 1 the control plane answered with an error, or the
 // connection broke; 2 usage; 3 nothing listens at the socket (not running).
@@ -275,6 +276,17 @@ int main(int argc, char** argv) {
     sweep->add_flag("--now", o.sweep_now,
                     "first run a full pass over every shard (answers when it is over)");
     cmd("ping", "is the control plane there", {"PING"}, Shape::kStatus);
+    cmd("replication", "this node's replication: role, primary or replicas (offsets, lag), syncs",
+        {"REPLICATION"}, Shape::kTable);
+    CLI::App* cluster = app.add_subcommand("cluster", "this node's partition in etcd ([cluster])");
+    cluster->require_subcommand(1);
+    cluster->fallthrough();
+    cluster->add_subcommand("status", "partition, role, epoch, primary, lease left, offset")
+        ->fallthrough()
+        ->callback([&] {
+            args = {"CLUSTER", "STATUS"};
+            shape = Shape::kTable;
+        });
     // Service addresses (dataplane/README.md): the address arguments live in
     // `addr`, which outlives the parse, so `args` may view it.
     std::string addr;
