@@ -316,6 +316,21 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         write_table(view.cluster_status(), out);
         return AdminAction::kDone;
     }
+    if (is(cmd, "failover")) {
+        if (args.size() != 1) {
+            out.write_error("usage: FAILOVER");
+            return AdminAction::kDone;
+        }
+        if (!view.failover) {
+            out.write_error("this node is in no cluster (no [cluster] in its config)");
+            return AdminAction::kDone;
+        }
+        if (const std::string why = view.failover(); !why.empty())
+            out.write_error(why);
+        else
+            out.write_simple("OK");
+        return AdminAction::kDone;
+    }
     if (is(cmd, "replication")) {
         if (args.size() != 1 || !view.replication_status) {
             out.write_error("usage: REPLICATION");
@@ -335,7 +350,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
     }
     out.write_error(
         fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
-                    "ADDRESS, CLUSTER, REPLICATION, QUIT)",
+                    "ADDRESS, CLUSTER, FAILOVER, REPLICATION, QUIT)",
                     std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
 }

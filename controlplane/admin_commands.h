@@ -50,6 +50,7 @@ struct AdminView {
     const SweepDriver* sweep = nullptr;  // null: no pacer (tests)
     std::function<std::vector<std::pair<std::string, std::string>>()> cluster_status;
     std::function<std::vector<std::pair<std::string, std::string>>()> replication_status;
+    std::function<std::string()> failover;
 };
 
 enum class AdminAction : uint8_t {

@@ -87,7 +87,8 @@ class AdminServer::Conn final : public EventHandler {
                          .channel = *server_.deps_.channel,
                          .sweep = server_.deps_.sweep,
                          .cluster_status = server_.deps_.cluster_status,
-                         .replication_status = server_.deps_.replication_status};
+                         .replication_status = server_.deps_.replication_status,
+                         .failover = server_.deps_.failover};
     }
 
     // SWEEP NOW: the pacer runs a full pass; the answer is SWEEP's table

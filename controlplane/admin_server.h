@@ -37,6 +37,8 @@ struct AdminDeps {
     // node is in no cluster / CLUSTER says so).
     std::function<std::vector<std::pair<std::string, std::string>>()> cluster_status;
     std::function<std::vector<std::pair<std::string, std::string>>()> replication_status;
+    // FAILOVER: starts a planned switchover; "" or why not.
+    std::function<std::string()> failover;
 };
 
 // Tickets of the admin's requests at the owners carry this bit, so the

@@ -13,6 +13,10 @@ namespace fulmar::controlplane {
 namespace {
 
 constexpr int64_t kTickMs = 50;
+constexpr int64_t kSwitchoverWaitMs = 5000;
+// Writes refused this long before the replicas' acknowledgements count:
+// a write an owner was running when the fence went up is logged by then.
+constexpr int64_t kSwitchoverSettleMs = 50;
 
 int64_t mono_ms() {
     timespec ts{};
@@ -91,7 +95,9 @@ Result<std::unique_ptr<ClusterMember>, std::string> ClusterMember::create(
         self->log("fenced: the lease may lapse before it is renewed; writes refused");
         self->role_.set_fenced(true);
     };
-    cb.unfenced = [self] { self->role_.set_fenced(false); };
+    cb.unfenced = [self] {
+        if (self->switchover_since_ms_ < 0) self->role_.set_fenced(false);
+    };
     cb.replication_offset = [self] { return self->role_.offset(); };
     cb.log = [self](std::string_view text) { self->log(text); };
     // Until the agent says this node is primary, it takes no write.
@@ -114,11 +120,46 @@ void ClusterMember::tick() {
     next_tick_ms_ = now + kTickMs;
     store_->pump(*agent_, now);
     agent_->tick(now);
+    if (switchover_since_ms_ >= 0) {
+        const ReplPrimary* p = role_.primary();
+        const bool caught_up = p != nullptr && now >= switchover_since_ms_ + kSwitchoverSettleMs &&
+                               p->acked_at_least(p->last_seqs()) >= 1;
+        if (caught_up) {
+            switchover_since_ms_ = -1;
+            if (agent_->resign(now, 3 * int64_t{cfg_.cluster.lease_ms})) {
+                switchover_note_ = "handed over: a replica had every write";
+                log(switchover_note_);
+            } else {
+                switchover_note_ = "etcd refused the resignation; writes resume";
+                role_.set_fenced(!agent_->may_write(now));
+            }
+        } else if (now >= switchover_since_ms_ + kSwitchoverWaitMs ||
+                   agent_->role() != cluster::PartitionAgent::Role::kPrimary) {
+            switchover_since_ms_ = -1;
+            switchover_note_ = "called off: no replica caught up in time; writes resume";
+            log(switchover_note_);
+            role_.set_fenced(!agent_->may_write(now));
+        }
+        return;
+    }
     // The agent reports fencing at its ticks; the owners check what the
     // role published, so keep it in step at ours too.
     const bool may = agent_->may_write(now);
     if (agent_->role() == cluster::PartitionAgent::Role::kPrimary && may == role_.fenced())
         role_.set_fenced(!may);
+}
+
+std::string ClusterMember::start_switchover() {
+    if (agent_->role() != cluster::PartitionAgent::Role::kPrimary)
+        return "this node is not the partition's primary: run it there";
+    if (switchover_since_ms_ >= 0) return "a switchover is under way";
+    const ReplPrimary* p = role_.primary();
+    if (p == nullptr || p->n_replicas() == 0) return "no replica is connected to take over";
+    role_.set_fenced(true);
+    switchover_since_ms_ = mono_ms();
+    switchover_note_ = "under way: writes refused until a replica has them all";
+    log(switchover_note_);
+    return "";
 }
 
 void ClusterMember::take_address() {
@@ -171,6 +212,7 @@ std::vector<std::pair<std::string, std::string>> ClusterMember::status() const {
                                        have_address_ ? " (served here)" : "")
                          : std::string("-"));
     out.emplace_back("became_primary", std::to_string(failovers_));
+    out.emplace_back("switchover", switchover_note_.empty() ? std::string("-") : switchover_note_);
     if (const ReplReplica* r = role_.replica()) {
         out.emplace_back("link", r->link_up() ? "up" : "down");
         out.emplace_back("syncing", r->syncing() ? "yes" : "no");

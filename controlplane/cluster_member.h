@@ -46,6 +46,13 @@ class ClusterMember final : public EventHandler {
     // Every loop turn (it ticks the agent every kTickMs).
     void tick();
 
+    // A planned switchover (fulmarctl failover): writes are refused from
+    // now on; once a replica acknowledged every write, this primary gives up
+    // its key and the most caught-up replica is elected (nothing is lost);
+    // after kSwitchoverWaitMs without such a replica it is called off and
+    // writes resume. "" when started, else why not.
+    std::string start_switchover();
+
     // fulmarctl cluster status: field, value.
     std::vector<std::pair<std::string, std::string>> status() const;
 
@@ -65,8 +72,10 @@ class ClusterMember final : public EventHandler {
     std::unique_ptr<cluster::PartitionAgent> agent_;
     int64_t next_tick_ms_ = 0;
     bool have_address_ = false;
-    std::string primary_address_;  // the elected primary's advertised address
-    uint64_t failovers_ = 0;       // times this node became primary
+    std::string primary_address_;       // the elected primary's advertised address
+    uint64_t failovers_ = 0;            // times this node became primary
+    int64_t switchover_since_ms_ = -1;  // >= 0: a switchover waits for a replica
+    std::string switchover_note_;       // how the last one went
 };
 
 }  // namespace fulmar::controlplane

@@ -205,6 +205,7 @@ class ControlPlane {
         }
         // [cluster]: etcd elects the partition's primary; this node follows.
         std::function<std::vector<std::pair<std::string, std::string>>()> admin_cluster;
+        std::function<std::string()> admin_failover;
 #ifdef FULMAR_HAVE_ETCD
         std::unique_ptr<ClusterMember> member;
         if (cfg_.cluster.enabled()) {
@@ -222,6 +223,7 @@ class ControlPlane {
             }
             member = std::move(m.value());
             admin_cluster = [&] { return member->status(); };
+            admin_failover = [&] { return member->start_switchover(); };
         }
 #else
         if (cfg_.cluster.enabled()) {
@@ -240,7 +242,8 @@ class ControlPlane {
                                                    .channel = &channel.value(),
                                                    .sweep = &sweep,
                                                    .cluster_status = admin_cluster,
-                                                   .replication_status = admin_replication});
+                                                   .replication_status = admin_replication,
+                                                   .failover = admin_failover});
         if (!admin) {
             fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
             return 1;

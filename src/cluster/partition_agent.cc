@@ -249,7 +249,7 @@ bool PartitionAgent::most_caught_up() const {
 }
 
 void PartitionAgent::campaign(int64_t now_ms) {
-    if (primary_ || !epoch_valid_ || now_ms < next_try_ms_) return;
+    if (primary_ || !epoch_valid_ || now_ms < next_try_ms_ || now_ms < hold_until_ms_) return;
     if (!published_) {
         my_offset_ = cb_.replication_offset ? cb_.replication_offset() : 0;
         std::string key = candidate_key(config_.node_id);
@@ -314,6 +314,21 @@ void PartitionAgent::become_primary(uint64_t epoch, int64_t now_ms) {
     note(fmt::format("primary at epoch {}", epoch));
     if (cb_.became_primary) cb_.became_primary(epoch);
     update_fence(now_ms);
+}
+
+bool PartitionAgent::resign(int64_t now_ms, int64_t hold_ms) {
+    if (role_ != Role::kPrimary) return false;
+    // Only the primary writes its key: deleting it is giving up ours. The
+    // watch then tells everyone (us included) that there is no primary.
+    auto del = store_.del(primary_key());
+    if (!del) {
+        failed(del.error(), "deleting the primary key (resign)", now_ms);
+        return false;
+    }
+    hold_until_ms_ = now_ms + hold_ms;
+    primary_.reset();  // the watch will say so too; until then it is not ours to take back
+    step_down("resigned (planned switchover)", now_ms);
+    return true;
 }
 
 void PartitionAgent::step_down(std::string_view why, int64_t now_ms) {

@@ -109,6 +109,11 @@ class PartitionAgent {
     // reports: acquires a lease, reads the partition's keys, runs elections,
     // and fires fenced() when the fence deadline passes.
     void tick(int64_t now_ms);
+    // A planned switchover: the primary gives up its key (the others elect
+    // the most caught-up among them) and does not stand as a candidate for
+    // `hold_ms`. The caller has made sure a replica has every write first.
+    // False when this node is not primary or etcd refused.
+    bool resign(int64_t now_ms, int64_t hold_ms);
     void on_keepalive(const KeepAliveReport& report, int64_t now_ms);
     // Reports of the watch last asked for (the owner drops a replaced
     // watch's reports by their tag).
@@ -167,6 +172,7 @@ class PartitionAgent {
     int64_t renewed_until_ms_ = 0;   // the lease cannot expire before this
     bool renewals_failing_ = false;  // for the log: one line per outage
     int64_t next_try_ms_ = 0;        // no etcd call (but renewals) before this
+    int64_t hold_until_ms_ = 0;      // resigned: no candidacy before this
     bool need_snapshot_ = true;
 
     std::optional<Primary> primary_;

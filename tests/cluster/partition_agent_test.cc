@@ -365,3 +365,30 @@ TEST_F(AgentSim, EtcdDownAtStartDelaysButDoesNotBreakTheFirstElection) {
 
 }  // namespace
 }  // namespace fulmar::cluster
+
+namespace fulmar::cluster {
+namespace {
+
+TEST_F(AgentSim, AResigningPrimaryHandsOverAndStaysOutForItsHold) {
+    Node& a = add("a", 50);
+    Node& b = add("b", 50);
+    Node& c = add("c", 50);
+    run(2000);
+    ASSERT_EQ(a.agent->role(), Role::kPrimary);
+    EXPECT_FALSE(b.agent->resign(etcd_.now_ms, 5000));  // only a primary resigns
+    ASSERT_TRUE(a.agent->resign(etcd_.now_ms, 5000));
+    EXPECT_FALSE(a.agent->may_write(etcd_.now_ms));
+    int64_t took = run_until([&] { return !primaries().empty() && primaries()[0] != &a; }, 5000);
+    EXPECT_LE(took, 1500) << "a handover needs no lease to lapse";
+    auto p = primaries();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0], &b);  // equal offsets: the smallest id among the others
+    EXPECT_EQ(b.agent->epoch(), 2u);
+    run(1000);
+    EXPECT_EQ(a.agent->role(), Role::kReplica);
+    EXPECT_EQ(a.events.back(), "replica addr-b 2");
+    EXPECT_EQ(c.agent->role(), Role::kReplica);
+}
+
+}  // namespace
+}  // namespace fulmar::cluster

@@ -176,8 +176,14 @@ class Node:
         for pid in (cp, self.dp.pid):
             if pid:
                 os.kill(pid, signal.SIGKILL)
+        # `timeout` exits with its child: then nothing is left to stop.
+        self.cp.proc.wait(10)
+        self.dp.proc.wait(10)
         self.cp.stop()
-        self.dp.stop()
+        try:
+            self.dp.stop()
+        except ProcessLookupError:
+            pass
         self.dp.cleanup_files()
         self.ns.delete()
         self.cp = None
@@ -262,7 +268,16 @@ class FailoverTest(unittest.TestCase):
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
     def roles(self):
-        return {n.name: n.status().get("role") for n in self.nodes.values() if n.cp is not None}
+        """Each live node's role; a primary that may not write (fenced: cut
+        off from etcd, it cannot know it was replaced) shows as "fenced"."""
+        out = {}
+        for n in self.nodes.values():
+            if n.cp is None:
+                continue
+            st = n.status()
+            role = st.get("role")
+            out[n.name] = "fenced" if role == "primary" and st.get("may_write") != "yes" else role
+        return out
 
     def wait_one_primary(self, timeout=15):
         deadline = time.monotonic() + timeout
@@ -270,7 +285,8 @@ class FailoverTest(unittest.TestCase):
         while time.monotonic() < deadline:
             roles = self.roles()
             primaries = [k for k, v in roles.items() if v == "primary"]
-            if len(primaries) == 1 and all(v in ("primary", "replica") for v in roles.values()):
+            if len(primaries) == 1 and all(v in ("primary", "replica", "fenced")
+                                           for v in roles.values()):
                 return primaries[0]
             time.sleep(0.2)
         self.fail(f"no single primary: {roles}")
@@ -365,11 +381,69 @@ class FailoverTest(unittest.TestCase):
         self.assertLess(refused, LEASE_MS / 1000)
         time.sleep(LEASE_MS / 1000 + 1)
         roles = self.roles()
-        self.assertEqual([k for k, v in roles.items() if v == "primary"], [primary])
+        # Still the primary, fenced; nobody else elected.
+        self.assertEqual(roles[primary], "fenced")
+        self.assertEqual([k for k, v in roles.items() if v == "primary"], [])
         self.start_etcd()
         took = self.first_write_after(time.monotonic(), timeout=30)
         print(f"\netcd back: writes resumed after {took:.2f} s", file=sys.stderr)
         self.wait_one_primary()
+
+    def ctl(self, node, *args):
+        r = subprocess.run(["timeout", "30", FULMARCTL, "--socket", node.sock, *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+    def test_4_a_planned_switchover_loses_nothing(self):
+        old = self.wait_one_primary()
+        c = Resp(self.client_ns, SERVICE_IP)
+        try:
+            # Acknowledged by the primary only (no WAIT): the switchover must
+            # still carry every one of them over.
+            self.assertEqual(set(c.pipeline([("SET", f"p{i}", f"v{i}") for i in range(2000)])),
+                             {b"+OK"})
+        finally:
+            c.close()
+        rc, out, err = self.ctl(self.nodes[old], "failover")
+        self.assertEqual(rc, 0, err)
+        print(f"\nplanned switchover: {out}", file=sys.stderr)
+        new = self.wait_one_primary()
+        self.assertNotEqual(new, old)
+        self.first_write_after(time.monotonic())
+        c = Resp(self.client_ns, SERVICE_IP)
+        try:
+            got = c.pipeline([("GET", f"p{i}") for i in range(2000)])
+        finally:
+            c.close()
+        self.assertEqual([i for i, v in enumerate(got) if v != f"v{i}".encode()], [])
+        rc, _, err = self.ctl(self.nodes[old], "failover")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not the partition's primary", err)
+
+    def test_5_a_primary_cut_off_fences_and_rejoins_as_replica(self):
+        old = self.wait_one_primary()
+        iface = self.nodes[old].dp.iface
+        self.bridge.ip("ip", "link", "set", iface, "down")
+        try:
+            t0 = time.monotonic()
+            took = self.first_write_after(t0)
+            print(f"\npartitioned primary: writes on the new one {took:.2f} s after the cut",
+                  file=sys.stderr)
+            new = self.wait_one_primary()
+        finally:
+            self.bridge.ip("ip", "link", "set", iface, "up")
+        self.assertNotEqual(new, old)
+        deadline = time.monotonic() + 20
+        st = {}
+        while time.monotonic() < deadline:
+            st = self.nodes[old].status()
+            if st.get("role") == "replica" and st.get("link") == "up" and \
+                    st.get("syncing") == "no":
+                break
+            time.sleep(0.2)
+        self.assertEqual(st.get("role"), "replica", st)
+        self.assertNotIn("served here", st.get("service_address", ""))
+        self.assertEqual(self.write_through_service("y", 10), b":2")
 
 
 def main():

@@ -5,13 +5,16 @@
 //   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
 //             slabs | config show | flush | sweep [--now] | ping |
 //             address list | address add ADDR | address remove ADDR |
-//             replication | cluster status
+//             replication | cluster status | failover
 //
 // Exit status: 0 done; 1 the control plane answered with an error, or the
 // connection broke; 2 usage; 3 nothing listens at the socket (not running).
 #include <poll.h>
 #include <termios.h>
+
 #include <unistd.h>
+#include <chrono>
+#include <thread>
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -65,6 +68,40 @@ void out(const std::string& s) {
 // One command, its reply shown as a table, rows, config or a status line.
 // kList: an array of strings, one a line (JSON: {"list": [...]}).
 enum class Shape : uint8_t { kTable, kLineRows, kColumnRows, kConfig, kStatus, kList };
+
+// FAILOVER, then CLUSTER STATUS until this node follows another primary:
+// the switchover is done when the command returns (or it says why not).
+int run_failover(const Options& o) {
+    auto client = AdminClient::connect(o.socket);
+    if (!client) return fail(client.error());
+    const auto started = std::chrono::steady_clock::now();
+    auto reply = client.value().call({"FAILOVER"});
+    if (!reply) return fail(reply.error());
+    if (reply.value().is_error()) return fail(reply.value().text);
+    while (std::chrono::steady_clock::now() - started < std::chrono::seconds(15)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto st = client.value().call({"CLUSTER", "STATUS"});
+        if (!st) return fail(st.error());
+        auto t = as_table(st.value());
+        if (!t) return fail(t.error());
+        std::string role, primary, note;
+        for (const auto& [k, v] : t.value()) {
+            if (k == "role") role = v;
+            if (k == "primary") primary = v;
+            if (k == "switchover") note = v;
+        }
+        if (note.starts_with("called off") || note.starts_with("etcd refused")) return fail(note);
+        if (role == "replica" && !primary.empty() && primary[0] != '(') {
+            const double s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            out(o.json ? fmt::format("{{\"primary\": {}, \"seconds\": {:.3f}}}",
+                                     json_string(primary), s)
+                       : fmt::format("switched over: {} is primary ({:.2f} s)", primary, s));
+            return 0;
+        }
+    }
+    return fail("the switchover did not finish in 15 s (fulmarctl cluster status)");
+}
 
 int run_one(const Options& o, const std::vector<std::string_view>& args, Shape shape) {
     auto client = AdminClient::connect(o.socket);
@@ -278,6 +315,11 @@ int main(int argc, char** argv) {
     cmd("ping", "is the control plane there", {"PING"}, Shape::kStatus);
     cmd("replication", "this node's replication: role, primary or replicas (offsets, lag), syncs",
         {"REPLICATION"}, Shape::kTable);
+    CLI::App* failover = app.add_subcommand(
+        "failover",
+        "planned switchover, run on the primary: writes pause until a replica has them all, then "
+        "it takes over (nothing is lost); returns when it has");
+    failover->fallthrough();
     CLI::App* cluster = app.add_subcommand("cluster", "this node's partition in etcd ([cluster])");
     cluster->require_subcommand(1);
     cluster->fallthrough();
@@ -326,6 +368,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? 0 : 2;
     }
     if (top->parsed()) return run_top(o);
+    if (failover->parsed()) return run_failover(o);
     if (stats->parsed() && o.per_worker) {
         args = {"STATS", "PER-WORKER"};
         shape = Shape::kColumnRows;
