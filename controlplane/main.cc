@@ -189,6 +189,8 @@ class ControlPlane {
         // client writes, naming the primary).
         ReplRole role(channel.value(), loop, cfg_.replication, addr, dp_.shards.size(),
                       dp_.shm->replica);
+        // A partition member takes no write before etcd says it is primary.
+        if (cfg_.cluster.enabled()) role.set_fenced(true);
         if (auto e = role.start()) {
             fmt::print(stderr, "fulmar-controlplane: {}\n", *e);
             return 1;

@@ -38,6 +38,7 @@
 
 #include "channels.h"
 #include "common/process.h"
+#include "config/address_text.h"
 #include "config/dataplane_config.h"
 #include "lcore_table.h"
 #include "port.h"
@@ -185,6 +186,18 @@ Result<std::unique_ptr<Dataplane>, std::string> build(const config::DataplaneCon
     if (dp->port.kernel)
         std::snprintf(services.kernel_ifname, sizeof services.kernel_ifname, "%s",
                       dp->port.kernel->ifname.c_str());
+    // A replica, or a member of a partition whose primary etcd has not
+    // elected yet, takes no client write (UDP included) before its control
+    // plane says otherwise (controlplane/repl_role.h: 1 replica, 2 fenced).
+    shm::ReplicaState& ro = dp->zones.shm().replica;
+    if (cfg.replication.replica_of_addr) {
+        const std::string host = config::format_ipv4(*cfg.replication.replica_of_addr);
+        std::snprintf(ro.primary, sizeof ro.primary, "%s", host.c_str());
+        ro.read_only.store(1, std::memory_order_release);
+    } else if (cfg.cluster.enabled()) {
+        std::snprintf(ro.primary, sizeof ro.primary, "%s", "(fenced)");
+        ro.read_only.store(2, std::memory_order_release);
+    }
 
     for (const LcoreConf& lc : dp->lcores) {
         store::ShardConfig sc;
