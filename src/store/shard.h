@@ -302,6 +302,8 @@ class Shard {
     void log_store(const Item& it);
     void log_delete(const Item& it);
     void log_simple(repl::RecordKind kind, uint32_t item_time, uint64_t cas);
+    // A primary's flush_all horizons, as memcached keeps them.
+    void apply_flush(UnixTime oldest_live, uint64_t oldest_cas);
 
     Region region_;
     Region meta_region_;

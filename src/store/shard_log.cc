@@ -56,6 +56,13 @@ void Shard::log_simple(repl::RecordKind kind, uint32_t item_time, uint64_t cas) 
     (void)log_->append_mutation(h, {}, {});
 }
 
+void Shard::apply_flush(UnixTime oldest_live, uint64_t oldest_cas) {
+    meta_->oldest_live.store(oldest_live, std::memory_order_relaxed);
+    meta_->oldest_cas.store(oldest_cas, std::memory_order_relaxed);
+    cas_counter_ = std::max(cas_counter_, oldest_cas);
+    if (logging()) log_simple(repl::RecordKind::kFlush, oldest_live, oldest_cas);
+}
+
 StoreStatus Shard::apply(const repl::RecordView& r, UnixTime now) {
     const repl::RecordHeader& h = r.h;
     switch (h.kind) {
@@ -85,10 +92,7 @@ StoreStatus Shard::apply(const repl::RecordView& r, UnixTime now) {
             if (r.key.empty()) return StoreStatus::kNotFound;
             return remove(KeyRef(r.key), now);
         case repl::RecordKind::kFlush:
-            meta_->oldest_live.store(h.item_time, std::memory_order_relaxed);
-            meta_->oldest_cas.store(h.cas, std::memory_order_relaxed);
-            cas_counter_ = std::max(cas_counter_, h.cas);
-            if (logging()) log_simple(repl::RecordKind::kFlush, h.item_time, h.cas);
+            apply_flush(h.item_time, h.cas);
             return StoreStatus::kOk;
         case repl::RecordKind::kClear:
             clear_all();
@@ -97,10 +101,7 @@ StoreStatus Shard::apply(const repl::RecordView& r, UnixTime now) {
             // The primary's flush horizons come with the walk: a delayed
             // flush_all still pending there is pending here too.
             clear_all();
-            meta_->oldest_live.store(h.item_time, std::memory_order_relaxed);
-            meta_->oldest_cas.store(h.cas, std::memory_order_relaxed);
-            cas_counter_ = std::max(cas_counter_, h.cas);
-            if (logging()) log_simple(repl::RecordKind::kFlush, h.item_time, h.cas);
+            apply_flush(h.item_time, h.cas);
             return StoreStatus::kOk;
         case repl::RecordKind::kSnapEnd:
         case repl::RecordKind::kPad:

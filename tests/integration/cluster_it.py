@@ -188,18 +188,7 @@ class Cluster:
         self.nodes = {}
         self.bridge = self.client_ns = self.etcd = None
         try:
-            self.bridge = F.Netns()
-            self.bridge.ip("ip", "link", "add", "br0", "type", "bridge")
-            self.bridge.ip("ip", "link", "set", "br0", "up")
-            self.client_ns = F.Netns()
-            self.client_ns.ip("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-            self.client_ns.ip("ip", "link", "set", "lo", "up")
-            self.client_ns.ip("ip", "link", "add", "vc", "address", "02:00:00:8d:00:02", "type",
-                              "veth", "peer", "name", "vb", "netns", self.bridge.name)
-            self.client_ns.ip("ip", "addr", "add", f"{self.client_ip}/24", "dev", "vc")
-            self.client_ns.ip("ip", "link", "set", "vc", "up")
-            self.bridge.ip("ip", "link", "set", "vb", "master", "br0")
-            self.bridge.ip("ip", "link", "set", "vb", "up")
+            self.bridge, self.client_ns = F.make_segment(self.client_ip, "02:00:00:8d:00:02")
             self.etcd_dir = os.path.join(workdir, "etcd")
             self.start_etcd()
             for i, name in enumerate(names):

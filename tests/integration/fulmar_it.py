@@ -146,6 +146,33 @@ class Netns:
         _live.discard(self)
 
 
+def make_segment(client_ip, client_mac):
+    """One L2 segment of namespaces made here: a bridge (br0) in a namespace
+    of its own and a client namespace on it (veth vc, `client_ip`/24).
+    Appliances join by moving their TAP's kernel end onto br0. Returns
+    (bridge, client); the caller deletes both (Netns.delete)."""
+    bridge = Netns()
+    client = None
+    try:
+        bridge.ip("ip", "link", "add", "br0", "type", "bridge")
+        bridge.ip("ip", "link", "set", "br0", "up")
+        client = Netns()
+        client.ip("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+        client.ip("ip", "link", "set", "lo", "up")
+        client.ip("ip", "link", "add", "vc", "address", client_mac, "type", "veth", "peer",
+                  "name", "vb", "netns", bridge.name)
+        client.ip("ip", "addr", "add", f"{client_ip}/24", "dev", "vc")
+        client.ip("ip", "link", "set", "vc", "up")
+        bridge.ip("ip", "link", "set", "vb", "master", "br0")
+        bridge.ip("ip", "link", "set", "vb", "up")
+    except BaseException:
+        for ns in (client, bridge):
+            if ns is not None:
+                ns.delete()
+        raise
+    return bridge, client
+
+
 def hugepage_files(prefix):
     return sorted(glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + "map_*")))
 

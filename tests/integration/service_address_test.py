@@ -201,18 +201,7 @@ class ServiceAddressTest(unittest.TestCase):
         cls.appliances = {}
         cls.bridge = cls.client_ns = cls.udp = None
         try:
-            cls.bridge = F.Netns()
-            cls.bridge.ip("ip", "link", "add", "br0", "type", "bridge")
-            cls.bridge.ip("ip", "link", "set", "br0", "up")
-            cls.client_ns = F.Netns()
-            cls.client_ns.ip("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-            cls.client_ns.ip("ip", "link", "set", "lo", "up")
-            cls.client_ns.ip("ip", "link", "add", "vc", "address", "02:00:00:8c:00:02", "type",
-                             "veth", "peer", "name", "vb", "netns", cls.bridge.name)
-            cls.client_ns.ip("ip", "addr", "add", f"{CLIENT_IP}/24", "dev", "vc")
-            cls.client_ns.ip("ip", "link", "set", "vc", "up")
-            cls.bridge.ip("ip", "link", "set", "vb", "master", "br0")
-            cls.bridge.ip("ip", "link", "set", "vb", "up")
+            cls.bridge, cls.client_ns = F.make_segment(CLIENT_IP, "02:00:00:8c:00:02")
             for name in APPLIANCES:
                 cls.appliances[name] = Appliance(name, cls.workdir, cls.bridge)
             cls.a, cls.b = cls.appliances["A"], cls.appliances["B"]
