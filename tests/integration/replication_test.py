@@ -276,10 +276,10 @@ class ReplicationTest(unittest.TestCase):
         with self.assertRaises(redis.exceptions.ResponseError) as e:
             self.replica.execute_command("REPLICAOF", PRIMARY_IP, "0")
         self.assertIn("Invalid master port", str(e.exception))
-        before = info(self.replica).get("fulmar_full_syncs", 0)
         self.assertTrue(self.replica.execute_command("REPLICAOF", PRIMARY_IP, str(REPL_PORT)))
         _, after = self.wait_caught_up()
         self.assertEqual(after["role"], "slave")
+        self.assertEqual(after["fulmar_full_syncs"], 2)  # another history: both shards whole
         # Its own write is gone: a new primary's items replace a node's own.
         self.assertIsNone(self.replica.get("own-write"))
         self.assert_same_items()
