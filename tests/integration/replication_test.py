@@ -24,6 +24,7 @@ subnets 198.18.114.0/24 (primary) and 198.18.115.0/24 (replica)
 """
 import os
 import random
+import signal
 import socket
 import sys
 import threading
@@ -32,7 +33,9 @@ import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fulmar_it as F  # noqa: E402
 import resp_it as R  # noqa: E402
+from cluster_it import child_pid  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = None
 TAG = os.environ.get("FULMAR_IT_TAG", "rp")
@@ -146,7 +149,11 @@ class ReplicationTest(unittest.TestCase):
         cls.rfx, cls.rcp = R.start_appliance(
             DATAPLANE, CONTROLPLANE, TAG, REPLICA_IP, f"{SUBNETS[1]}.2",
             lines=[f"memcached_port = {MC_PORT}", "", "[replication]",
-                   f'replica_of = "{PRIMARY_IP}:{REPL_PORT}"'], dataplane_lines=SEED)
+                   f'replica_of = "{PRIMARY_IP}:{REPL_PORT}"'], dataplane_lines=SEED,
+            # Slab pages spread over size classes by each node's own
+            # history: a full primary's items need some slack on a replica
+            # (docs/replication.md).
+            memory_mb=48)
         cls.replica = redis.Redis(host=REPLICA_IP, port=R.REDIS_PORT, decode_responses=False)
 
     def wait_caught_up(self, timeout=30):
@@ -282,6 +289,97 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(after["fulmar_full_syncs"], 2)  # another history: both shards whole
         # Its own write is gone: a new primary's items replace a node's own.
         self.assertIsNone(self.replica.get("own-write"))
+        self.assert_same_items()
+
+    def test_7_every_write_command_and_evictions_converge(self):
+        """Memory pressure (twice the shards' memory written) and the write
+        commands of both protocols, then every item compared."""
+        r = self.primary
+        rng = random.Random(7)
+        r.flushall()
+        mc = socket.create_connection((PRIMARY_IP, MC_PORT))
+
+        def mcall(line, data=None):
+            mc.sendall(line + b"\r\n" + (data + b"\r\n" if data is not None else b""))
+            buf = b""
+            while not buf.endswith(b"\r\n"):
+                buf += mc.recv(4096)
+            return buf
+
+        big = "z" * 2000
+        p = r.pipeline(transaction=False)
+        for i in range(40000):  # ~80 MB into 2 x 32 MiB: the CLOCK hand evicts
+            p.set(f"big{i}", big)
+            if i % 1000 == 999:
+                p.execute()
+        p.execute()
+        for i in range(300):
+            k = f"mc{i}".encode()
+            mcall(b"set " + k + b" 5 0 3", b"abc")
+            mcall(b"append " + k + b" 0 0 2", b"de")
+            mcall(b"prepend " + k + b" 0 0 2", b"xy")
+            mcall(b"touch " + k + b" " + str(rng.choice([0, 100, 1])).encode())
+            mcall(b"ms " + k + b"m 4 T50 F9", b"meta")
+            mcall(b"set " + k + b"n 0 0 2", b"10")
+            mcall(b"incr " + k + b"n 7")
+            mcall(b"ma " + k + b"n D3 MD")
+            if i % 3 == 0:
+                mcall(b"md " + k + b"m")
+            if i % 5 == 0:
+                gets = mcall(b"gets " + k)
+                cas = gets.split(b"\r\n")[0].split()[-1] if gets.startswith(b"VALUE") else b"1"
+                mcall(b"cas " + k + b" 1 0 3 " + cas, b"new")
+                mcall(b"gat 200 " + k)
+        for i in range(200):
+            # Keys of one command share a hash tag: they are on one shard.
+            r.rpush(f"{{l}}{i}", *[f"e{j}" for j in range(20)])
+            r.lmove(f"{{l}}{i}", f"{{l}}{(i + 1) % 200}", "LEFT", "RIGHT")
+            r.ltrim(f"{{l}}{i}", 0, 10)
+            r.sadd(f"S{i}", *range(30))
+            r.spop(f"S{i}", 3)
+            r.srem(f"S{i}", 5)
+            r.hset(f"H{i}", mapping={f"f{j}": j for j in range(10)})
+            r.hdel(f"H{i}", "f1")
+            r.hincrby(f"H{i}", "f2", 5)
+            r.set(f"{{r{i}}}a", "rename-me")
+            r.rename(f"{{r{i}}}a", f"{{r{i}}}b")
+            r.setrange(f"{{r{i}}}b", 3, "XX")
+            r.getdel(f"big{i}")
+            r.expire(f"S{i}", 500)
+            r.pexpire(f"H{i}", 400000)
+            r.persist(f"S{i}")
+            r.mset({f"{{t{i}}}a": "1", f"{{t{i}}}b": "2"})
+            r.incrbyfloat(f"F{i}", 1.5)
+        dumped = r.dump("{l}0")
+        r.restore("restored", 0, dumped)
+        mcall(b"flush_all 3600")  # a delayed flush: horizons travel too
+        mc.close()
+        self.assertGreater(int(r.info("stats")["evicted_keys"]), 0)
+        self.wait_caught_up(60)
+        self.assert_same_items()
+
+    def test_8_a_replica_killed_mid_full_sync_syncs_again(self):
+        cls = type(self)
+        self.replica.execute_command("REPLICAOF", "NO", "ONE")
+        self.replica.flushall()
+        with open(self.rcp.config) as f:
+            section = f.read().split("\n[controlplane]\n", 1)[1]
+        # kill -9 its control plane while it receives the primary's items
+        self.assertTrue(self.replica.execute_command("REPLICAOF", PRIMARY_IP, str(REPL_PORT)))
+        deadline = time.monotonic() + 10
+        syncing = False
+        while time.monotonic() < deadline and not syncing:
+            syncing = info(self.replica)["master_sync_in_progress"] == 1
+        self.assertTrue(syncing, "the full sync was not seen under way")
+        pid = child_pid(self.rcp.proc, CONTROLPLANE)
+        self.assertIsNotNone(pid)
+        os.kill(pid, signal.SIGKILL)
+        self.rcp.proc.wait(10)
+        self.rcp.stop()
+        # A new control plane (its config says replica_of): it starts over.
+        cls.rcp = F.ControlPlane(CONTROLPLANE, self.rfx.dp, self.rfx.workdir, section)
+        self.assertTrue(cls.rcp.wait_ready(), cls.rcp.text())
+        self.wait_caught_up(60)
         self.assert_same_items()
 
 

@@ -20,13 +20,14 @@ import fulmar_it as F  # noqa: E402
 REDIS_PORT = 6379
 
 
-def start_appliance(dataplane, controlplane, tag, dp_ip, client_ip, lines=(), dataplane_lines=()):
-    """Two workers, 32 MiB a shard, Redis on REDIS_PORT; `lines` go into the
+def start_appliance(dataplane, controlplane, tag, dp_ip, client_ip, lines=(), dataplane_lines=(),
+                    memory_mb=32):
+    """Two workers, `memory_mb` a shard, Redis on REDIS_PORT; `lines` go into the
     control plane's section (and may open sections after it),
     `dataplane_lines` into [dataplane]. (fixture, control plane); raises
     with the logs when either does not come up."""
     fx = F.TapFixture(dataplane, workers=(1, 2), tag=tag, kernel=True, ip=dp_ip,
-                      client_ip=client_ip, memory_mb=32,
+                      client_ip=client_ip, memory_mb=memory_mb,
                       extra_dataplane="\n".join(dataplane_lines))
     if not fx.wait_serving():
         log = fx.dp.text()
