@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/numbers.h"
 #include "mc_server.h"
 #include "mc_udp_server.h"
 #include "net/classify.h"
@@ -332,8 +333,28 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         return AdminAction::kDone;
     }
     if (is(cmd, "replication")) {
+        if (args.size() == 2 && is(args[1], "offsets") && view.repl_offsets) {
+            const std::vector<uint64_t> seqs = view.repl_offsets();
+            out.write_array(seqs.size());
+            for (const uint64_t q : seqs)
+                out.write_integer(static_cast<int64_t>(q));
+            return AdminAction::kDone;
+        }
+        if (args.size() >= 3 && is(args[1], "acked") && view.repl_acked) {
+            std::vector<uint64_t> seqs;
+            for (size_t i = 2; i < args.size(); ++i) {
+                uint64_t q = 0;
+                if (!parse_u64(args[i], q)) {
+                    out.write_error("REPLICATION ACKED takes the offsets REPLICATION OFFSETS gave");
+                    return AdminAction::kDone;
+                }
+                seqs.push_back(q);
+            }
+            out.write_integer(static_cast<int64_t>(view.repl_acked(seqs)));
+            return AdminAction::kDone;
+        }
         if (args.size() != 1 || !view.replication_status) {
-            out.write_error("usage: REPLICATION");
+            out.write_error("usage: REPLICATION [OFFSETS | ACKED offset...]");
             return AdminAction::kDone;
         }
         write_table(view.replication_status(), out);

@@ -51,6 +51,10 @@ struct AdminView {
     std::function<std::vector<std::pair<std::string, std::string>>()> cluster_status;
     std::function<std::vector<std::pair<std::string, std::string>>()> replication_status;
     std::function<std::string()> failover;
+    // REPLICATION OFFSETS / ACKED: the owners' positions per shard, and how
+    // many replicas acknowledged at least the given ones (fulmarctl wait).
+    std::function<std::vector<uint64_t>()> repl_offsets;
+    std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
 };
 
 enum class AdminAction : uint8_t {

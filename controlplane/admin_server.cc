@@ -88,7 +88,9 @@ class AdminServer::Conn final : public EventHandler {
                          .sweep = server_.deps_.sweep,
                          .cluster_status = server_.deps_.cluster_status,
                          .replication_status = server_.deps_.replication_status,
-                         .failover = server_.deps_.failover};
+                         .failover = server_.deps_.failover,
+                         .repl_offsets = server_.deps_.repl_offsets,
+                         .repl_acked = server_.deps_.repl_acked};
     }
 
     // SWEEP NOW: the pacer runs a full pass; the answer is SWEEP's table

@@ -39,6 +39,8 @@ struct AdminDeps {
     std::function<std::vector<std::pair<std::string, std::string>>()> replication_status;
     // FAILOVER: starts a planned switchover; "" or why not.
     std::function<std::string()> failover;
+    std::function<std::vector<uint64_t>()> repl_offsets;
+    std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
 };
 
 // Tickets of the admin's requests at the owners carry this bit, so the

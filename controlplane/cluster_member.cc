@@ -4,7 +4,9 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "config/address_text.h"
 #include "service_address.h"
@@ -206,6 +208,17 @@ std::vector<std::pair<std::string, std::string>> ClusterMember::status() const {
                                           ? std::to_string(left > 0 ? left : 0)
                                           : std::string("-"));
     out.emplace_back("offset", std::to_string(role_.offset()));
+    // Replication lag: a replica's own, or the largest of a primary's
+    // replicas' (their lines in INFO replication).
+    uint64_t lag_us = 0;
+    for (const auto& [k, v] : role_.status()) {
+        if (k == "replica_lag_us")
+            lag_us = std::max<uint64_t>(lag_us, std::strtoull(v.c_str(), nullptr, 10));
+        const size_t at = v.find("lag_us=");
+        if (k.starts_with("slave") && at != std::string::npos)
+            lag_us = std::max<uint64_t>(lag_us, std::strtoull(v.c_str() + at + 7, nullptr, 10));
+    }
+    out.emplace_back("lag_us", std::to_string(lag_us));
     out.emplace_back("service_address",
                      cfg_.cluster.service_address
                          ? fmt::format("{}{}", config::format_ipv4(*cfg_.cluster.service_address),

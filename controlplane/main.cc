@@ -236,16 +236,19 @@ class ControlPlane {
         }
 #endif
         const auto admin_replication = [&] { return role.status(); };
-        auto admin = AdminServer::listen(AdminDeps{.dp = &dp_,
-                                                   .loop = &loop,
-                                                   .cfg = &cfg_,
-                                                   .mc = mc.get(),
-                                                   .udp = udp.get(),
-                                                   .channel = &channel.value(),
-                                                   .sweep = &sweep,
-                                                   .cluster_status = admin_cluster,
-                                                   .replication_status = admin_replication,
-                                                   .failover = admin_failover});
+        auto admin = AdminServer::listen(AdminDeps{
+            .dp = &dp_,
+            .loop = &loop,
+            .cfg = &cfg_,
+            .mc = mc.get(),
+            .udp = udp.get(),
+            .channel = &channel.value(),
+            .sweep = &sweep,
+            .cluster_status = admin_cluster,
+            .replication_status = admin_replication,
+            .failover = admin_failover,
+            .repl_offsets = [&] { return role.last_seqs(); },
+            .repl_acked = [&](const std::vector<uint64_t>& q) { return role.acked_at_least(q); }});
         if (!admin) {
             fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
             return 1;

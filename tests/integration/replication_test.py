@@ -26,6 +26,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -252,6 +253,23 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(self.primary.wait(2, 300), 1)
         self.assertGreaterEqual(time.monotonic() - t0, 0.25)
         self.assertEqual(self.primary.wait(0, 0), 1)
+        # The operator's equivalent: fulmarctl wait N --timeout MS.
+        ctl = os.path.join(os.path.dirname(os.path.dirname(CONTROLPLANE)), "tools", "fulmarctl",
+                           "fulmarctl")
+
+        def wait(fx, *args):
+            r = subprocess.run([ctl, "--socket", os.path.join(fx.workdir, "admin.sock"), "wait",
+                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=20)
+            return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+        self.primary.set("w", "2")
+        self.assertEqual(wait(self.pfx, "1", "--timeout", "5000"), (0, "1", ""))
+        rc, out, _ = wait(self.pfx, "2", "--timeout", "300")
+        self.assertEqual((rc, out), (1, "1"))
+        rc, _, err = wait(self.rfx, "1")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not a primary", err)
 
     def resume_after(self, cut):
         before = info(self.replica)

@@ -5,7 +5,7 @@
 //   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
 //             slabs | config show | flush | sweep [--now] | ping |
 //             address list | address add ADDR | address remove ADDR |
-//             replication | cluster status | failover
+//             replication | cluster status | failover | wait N [--timeout MS]
 //
 // Exit status: 0 done; 1 the control plane answered with an error, or the
 // connection broke; 2 usage; 3 nothing listens at the socket (not running).
@@ -101,6 +101,36 @@ int run_failover(const Options& o) {
         }
     }
     return fail("the switchover did not finish in 15 s (fulmarctl cluster status)");
+}
+
+// WAIT's equivalent for an operator: how many replicas acknowledged every
+// write made before this command (on any connection), once that is at
+// least `n` or `timeout_ms` passed (0: none). Exit 0 when enough did.
+int run_wait(const Options& o, int64_t n, int64_t timeout_ms) {
+    auto client = AdminClient::connect(o.socket);
+    if (!client) return fail(client.error());
+    auto offsets = client.value().call({"REPLICATION", "OFFSETS"});
+    if (!offsets) return fail(offsets.error());
+    if (offsets.value().is_error()) return fail(offsets.value().text);
+    if (offsets.value().elements.empty())
+        return fail("this node is not a primary: nothing to wait for");
+    std::vector<std::string> text{"REPLICATION", "ACKED"};
+    for (const auto& e : offsets.value().elements)
+        text.push_back(std::to_string(e.integer));
+    const std::vector<std::string_view> ask(text.begin(), text.end());
+    const auto started = std::chrono::steady_clock::now();
+    int64_t acked = 0;
+    while (true) {
+        auto r = client.value().call(ask);
+        if (!r) return fail(r.error());
+        if (r.value().is_error()) return fail(r.value().text);
+        acked = r.value().integer;
+        const auto spent = std::chrono::steady_clock::now() - started;
+        if (acked >= n || (timeout_ms > 0 && spent >= std::chrono::milliseconds(timeout_ms))) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    out(o.json ? fmt::format("{{\"replicas\": {}}}", acked) : std::to_string(acked));
+    return acked >= n ? 0 : 1;
 }
 
 int run_one(const Options& o, const std::vector<std::string_view>& args, Shape shape) {
@@ -315,6 +345,14 @@ int main(int argc, char** argv) {
     cmd("ping", "is the control plane there", {"PING"}, Shape::kStatus);
     cmd("replication", "this node's replication: role, primary or replicas (offsets, lag), syncs",
         {"REPLICATION"}, Shape::kTable);
+    int64_t wait_n = 1, wait_ms = 0;
+    CLI::App* wait = app.add_subcommand(
+        "wait", "WAIT for an operator: until N replicas acknowledged every write made so far");
+    wait->fallthrough();
+    wait->add_option("N", wait_n, "replicas")->required()->check(CLI::Range(0, 1 << 20));
+    wait->add_option("--timeout", wait_ms, "milliseconds (0: none)")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
     CLI::App* failover = app.add_subcommand(
         "failover",
         "planned switchover, run on the primary: writes pause until a replica has them all, then "
@@ -369,6 +407,7 @@ int main(int argc, char** argv) {
     }
     if (top->parsed()) return run_top(o);
     if (failover->parsed()) return run_failover(o);
+    if (wait->parsed()) return run_wait(o, wait_n, wait_ms);
     if (stats->parsed() && o.per_worker) {
         args = {"STATS", "PER-WORKER"};
         shape = Shape::kColumnRows;
