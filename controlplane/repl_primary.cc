@@ -124,10 +124,13 @@ class ReplPrimary::Link final : public EventHandler {
         std::memcpy(out.data() + open_frame, &len, sizeof(len));
     }
 
-    void heartbeat(uint64_t now_us) {
+    // The primary's clock, and how far its logs have been drained (the sum
+    // of the shards' seqs): a replica that applied that much is caught up.
+    void heartbeat(uint64_t now_us, uint64_t drained) {
         repl_wire::put_frame_header(out,
-                                    {.len = 8, .shard = 0, .type = repl_wire::kFrameHeartbeat});
+                                    {.len = 16, .shard = 0, .type = repl_wire::kFrameHeartbeat});
         out.append(reinterpret_cast<const char*>(&now_us), sizeof(now_us));
+        out.append(reinterpret_cast<const char*>(&drained), sizeof(drained));
         open_frame = std::string::npos;
     }
 
@@ -401,9 +404,12 @@ size_t ReplPrimary::tick() {
             b.trim(now > keep_us ? now - keep_us : 0, size_t{cfg_.backlog_max_mb} << 20);
         const bool beat = now - last_heartbeat_us_ >= kHeartbeatUs;
         if (beat) last_heartbeat_us_ = now;
+        uint64_t drained = 0;
+        for (const uint64_t q : drained_seq_)
+            drained += q == kUnknownSeq ? 0 : q;
         for (auto& l : links_) {
             if (!l->handshaken) continue;
-            if (beat) l->heartbeat(now);
+            if (beat) l->heartbeat(now, drained);
             if (!l->out.empty() && !l->waiting_out) l->flush();
         }
         request_steps();

@@ -220,8 +220,10 @@ bool ReplReplica::handle_line(std::string_view line) {
 
 bool ReplReplica::handle_frame(uint16_t shard, uint16_t type, std::string_view payload) {
     if (type == repl_wire::kFrameHeartbeat) {
-        if (payload.size() == sizeof(uint64_t))
+        if (payload.size() >= sizeof(uint64_t))
             std::memcpy(&primary_time_us_, payload.data(), sizeof(uint64_t));
+        if (payload.size() >= 2 * sizeof(uint64_t))
+            std::memcpy(&primary_offset_, payload.data() + 8, sizeof(uint64_t));
         return true;
     }
     if (type != repl_wire::kFrameRecords) return true;  // a newer primary's: skipped
@@ -371,9 +373,13 @@ uint64_t ReplReplica::applied_offset() const {
 std::string ReplReplica::info_lines() const {
     const uint64_t now = repl_wall_us();
     const size_t colon = primary_text_.rfind(':');
-    const uint64_t lag_us = primary_time_us_ > applied_time_us_ && applied_time_us_ != 0
-                                ? primary_time_us_ - applied_time_us_
-                                : 0;
+    // Caught up with what the primary had drained at its last heartbeat:
+    // no lag, however old the newest change is.
+    const bool caught_up = applied_offset() >= primary_offset_;
+    const uint64_t lag_us =
+        !caught_up && primary_time_us_ > applied_time_us_ && applied_time_us_ != 0
+            ? primary_time_us_ - applied_time_us_
+            : 0;
     return fmt::format(
         "master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n"
         "master_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\n"

@@ -111,6 +111,7 @@ class ReplReplica final : public EventHandler {
     uint64_t last_ack_us_ = 0;
     uint64_t last_io_us_ = 0;
     uint64_t primary_time_us_ = 0;  // the last heartbeat
+    uint64_t primary_offset_ = 0;   // what the primary had drained then (sum over shards)
     uint64_t applied_time_us_ = 0;  // the newest applied record's time (primary clock)
     bool acked_dirty_ = false;
     bool reading_ = true;

@@ -14,6 +14,7 @@
 //                        type 1: records of that shard (repl/log_record.h),
 //                                back to back, in the owner's order
 //                        type 2: heartbeat: the primary's wall clock (u64 µs)
+//                                and its drained offset (u64, sum over shards)
 //   replica -> primary   ACK <seq>,<seq>,... <time_us>\r\n   (applied so far;
 //                        time_us: the newest applied record's, primary clock)
 //

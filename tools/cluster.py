@@ -49,7 +49,7 @@ def up(build, run_dir):
     if why:
         print(f"cluster up: {why}")
         return 1
-    workdir = os.path.join(run_dir, "cluster")
+    workdir = os.path.join(os.path.abspath(run_dir), "cluster")
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     dp, cp, ctl = exes(build)
