@@ -59,6 +59,10 @@ Result<std::unique_ptr<ClusterMember>, std::string> ClusterMember::create(
     ac.node_id = cl.node_id;
     ac.address = std::move(advertise);
     ac.ttl = std::chrono::milliseconds(cl.lease_ms);
+    // Candidates learn of a lapsed primary from one watch event, within
+    // milliseconds of each other on a LAN: 150 ms is room enough for their
+    // offsets to be in, and half the agent's default off a failover.
+    ac.settle = std::chrono::milliseconds(150);
     if (std::string why = cluster::agent_config_error(ac); !why.empty())
         return Err(fmt::format("cluster: {}", why));
     ClusterMember* self = m.get();

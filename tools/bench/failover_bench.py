@@ -61,7 +61,9 @@ class Writer(threading.Thread):
         while not self.stop_flag.is_set():
             try:
                 if conn is None:
-                    conn = self.c.resp(timeout=0.5)
+                    # Short: a connect sent to the old primary's MAC before
+                    # the gratuitous ARP is lost; the next one is not.
+                    conn = self.c.resp(timeout=0.2)
                 key = f"{self.tag}{i}"
                 r = conn.call("SET", key, f"v{i}")
                 if r == b"+OK":
@@ -135,7 +137,7 @@ def main():
     ap.add_argument("fulmarctl")
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--lease-ms", type=int, default=2000)
-    ap.add_argument("--keys", type=int, default=20000)
+    ap.add_argument("--keys", type=int, default=200000)
     a = ap.parse_args()
     why = F.preconditions() or (None if shutil.which("etcd") else "needs etcd")
     if why:
