@@ -71,6 +71,15 @@ bool LogWriter::append_mutation(RecordHeader h, std::string_view key, std::strin
     return false;
 }
 
+bool LogWriter::append_mirrored(const RecordView& r) {
+    seq_ = r.h.seq;
+    s_->last_seq.store(seq_, std::memory_order_release);
+    RecordHeader h = r.h;
+    if (write(h, r.key, r.value, 0)) return true;
+    s_->dropped.fetch_add(1, std::memory_order_relaxed);
+    return false;
+}
+
 bool LogWriter::append_snapshot(RecordHeader h, std::string_view key, std::string_view value,
                                 size_t keep_free) {
     h.seq = seq_;

@@ -40,12 +40,17 @@ namespace fulmar::repl {
 
 inline constexpr uint64_t kLogMagic = 0x464d4c4f47763031ull;  // "FMLOGv01"
 
+// LogShared::enabled.
+inline constexpr uint32_t kLogOff = 0;
+inline constexpr uint32_t kLogOwn = 1;
+inline constexpr uint32_t kLogMirror = 2;
+
 struct LogShared {
     alignas(64) std::atomic<uint64_t> head{0};  // producer writes
     std::atomic<uint64_t> last_seq{0};          // producer: last mutation seq given out
     std::atomic<uint64_t> dropped{0};           // producer: mutations that did not fit
     alignas(64) std::atomic<uint64_t> tail{0};  // consumer writes
-    std::atomic<uint32_t> enabled{0};           // consumer: log from now on
+    std::atomic<uint32_t> enabled{0};           // consumer: kLogOff | kLogOwn | kLogMirror
     alignas(64) uint64_t capacity = 0;          // fixed at creation
     uint64_t magic = 0;
 };
@@ -81,9 +86,28 @@ class LogWriter {
     bool attached() const { return s_ != nullptr; }
     // One relaxed load of a line the consumer rarely writes.
     bool enabled() const {
-        return s_ != nullptr && s_->enabled.load(std::memory_order_relaxed) != 0;
+        return s_ != nullptr && s_->enabled.load(std::memory_order_relaxed) != kLogOff;
+    }
+    // A primary's owner logs what it does.
+    bool owns() const {
+        return s_ != nullptr && s_->enabled.load(std::memory_order_relaxed) == kLogOwn;
+    }
+    // A replica's owner logs the records it applies.
+    bool mirrors() const {
+        return s_ != nullptr && s_->enabled.load(std::memory_order_relaxed) == kLogMirror;
     }
     uint64_t last_seq() const { return seq_; }
+
+    // kLogMirror: a primary's mutation record, logged as it came, under its
+    // own seq (which becomes this log's position).
+    bool append_mirrored(const RecordView& r);
+    // kLogMirror: a full sync starts at the primary's position `seq` (its
+    // items are not logged: a replica resuming from this log held the state
+    // at its own position already).
+    void restart_at(uint64_t seq) {
+        seq_ = seq;
+        s_->last_seq.store(seq_, std::memory_order_release);
+    }
 
     // A mutation: takes the next seq. False when it did not fit (counted in
     // `dropped`: the consumer sees the gap).
@@ -118,10 +142,11 @@ class LogReader {
     explicit LogReader(LogShared* s) : s_(s), data_(log_data(s)), cap_(s->capacity) {}
 
     bool attached() const { return s_ != nullptr; }
-    void enable() { s_->enabled.store(1, std::memory_order_release); }
+    void enable(uint32_t mode = kLogOwn) { s_->enabled.store(mode, std::memory_order_release); }
+    uint32_t mode() const { return s_->enabled.load(std::memory_order_relaxed); }
     // The owner stops logging (nobody will drain the log any more).
-    void disable() { s_->enabled.store(0, std::memory_order_release); }
-    bool enabled() const { return s_->enabled.load(std::memory_order_relaxed) != 0; }
+    void disable() { s_->enabled.store(kLogOff, std::memory_order_release); }
+    bool enabled() const { return s_->enabled.load(std::memory_order_relaxed) != kLogOff; }
     uint64_t dropped() const { return s_->dropped.load(std::memory_order_relaxed); }
     uint64_t last_seq() const { return s_->last_seq.load(std::memory_order_acquire); }
     size_t pending_bytes() const {

@@ -192,7 +192,9 @@ class Shard {
     // flush_all's horizons, clear_all. nullptr: nowhere.
     void set_mutation_log(repl::LogWriter* log) { log_ = log; }
     repl::LogWriter* mutation_log() const { return log_; }
-    bool logging() const { return log_ != nullptr && log_->enabled(); }
+    // This owner logs its own changes (a primary's; a replica's log mirrors
+    // what it applies: apply()).
+    bool logging() const { return log_ != nullptr && log_->owns(); }
     // A replica's owner: makes the shard hold what a primary's record says
     // (kStore/kSnapItem: that item, same CAS and times; kDelete; kFlush;
     // kClear/kSnapBegin: nothing left). Changes made here are logged too.
@@ -302,6 +304,7 @@ class Shard {
     void log_store(const Item& it);
     void log_delete(const Item& it);
     void log_simple(repl::RecordKind kind, uint32_t item_time, uint64_t cas);
+    StoreStatus apply_record(const repl::RecordView& r, UnixTime now);
     // A primary's flush_all horizons, as memcached keeps them.
     void apply_flush(UnixTime oldest_live, uint64_t oldest_cas);
 

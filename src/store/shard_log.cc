@@ -64,6 +64,18 @@ void Shard::apply_flush(UnixTime oldest_live, uint64_t oldest_cas) {
 }
 
 StoreStatus Shard::apply(const repl::RecordView& r, UnixTime now) {
+    const StoreStatus st = apply_record(r, now);
+    // A replica's log continues its primary's history: the record as it
+    // came (whatever applying it took here: an eviction, a reclaim), a full
+    // sync's start as the primary's position.
+    if (log_ != nullptr && log_->mirrors()) {
+        if (repl::is_mutation(r.h.kind)) (void)log_->append_mirrored(r);
+        if (r.h.kind == repl::RecordKind::kSnapBegin) log_->restart_at(r.h.seq);
+    }
+    return st;
+}
+
+StoreStatus Shard::apply_record(const repl::RecordView& r, UnixTime now) {
     const repl::RecordHeader& h = r.h;
     switch (h.kind) {
         case repl::RecordKind::kStore:

@@ -175,6 +175,31 @@ TEST_F(ShardLogTest, FullSyncInterleavedWithWritesEndsIdentical) {
     EXPECT_EQ(items_of(*replica, now()), items_of(*primary, now()));
 }
 
+TEST_F(ShardLogTest, AReplicasLogMirrorsItsPrimarysHistory) {
+    // The replica logs what it applies, under the primary's seqs; a second
+    // replica fed from the first one's log ends with the primary's items.
+    LogMemory rlog(1 << 20);
+    repl::LogWriter rwriter(rlog.shared);
+    repl::LogReader rreader(rlog.shared);
+    rreader.enable(repl::kLogMirror);
+    replica->set_mutation_log(&rwriter);
+    std::unique_ptr<Shard> second = make_shard(8 << 20);
+    std::mt19937 rng(5);
+    uint64_t checked = 0;
+    for (int round = 0; round < 10; ++round) {
+        random_writes(rng, 1000);
+        pump();
+        (void)replica->sweep(1 << 20, now());  // the replica's own expiry: not logged
+        ASSERT_TRUE(rreader.drain(SIZE_MAX, [&](const repl::RecordView& r) {
+            EXPECT_TRUE(repl::is_mutation(r.h.kind));
+            EXPECT_EQ(r.h.seq, ++checked) << "the primary's seqs, none of the replica's own";
+            (void)second->apply(r, now());
+        }));
+    }
+    EXPECT_EQ(checked, writer.last_seq());
+    EXPECT_EQ(items_of(*second, now()), items_of(*primary, now()));
+}
+
 TEST(MutationLog, AFullLogDropsWithAGapAndNeverWaits) {
     LogMemory log(4096);
     repl::LogWriter w(log.shared);
