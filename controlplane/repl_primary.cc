@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 #include <random>
@@ -256,9 +257,51 @@ void ReplPrimary::enable_logs() {
     }
 }
 
+void ReplPrimary::mirror() {
+    for (auto& l : links_)
+        l->dead = true;  // a replica's replicas would need a chain: not served
+    for (size_t s = 0; s < logs_.size(); ++s) {
+        backlogs_[s] = ReplBacklog();
+        drained_seq_[s] = kUnknownSeq;  // the first mirrored record starts it
+        logs_[s].enable(repl::kLogMirror);
+    }
+    enabled_ = true;
+    mirroring_ = true;
+    replid2_.reset();
+    replid2_until_.clear();
+}
+
+std::vector<uint64_t> ReplPrimary::drain_all() {
+    for (size_t s = 0; s < logs_.size(); ++s)
+        while (logs_[s].pending_bytes() != 0)
+            drain_shard(s);
+    std::vector<uint64_t> out;
+    for (const uint64_t q : drained_seq_)
+        out.push_back(q == kUnknownSeq ? 0 : q);
+    return out;
+}
+
+void ReplPrimary::promote(std::optional<uint64_t> old_replid) {
+    const std::vector<uint64_t> until = drain_all();
+    replid2_ = old_replid;
+    replid2_until_ = until;
+    std::random_device rd;
+    replid_ = (uint64_t{rd()} << 32) | rd();
+    for (size_t s = 0; s < logs_.size(); ++s) {
+        // The owner's next own change follows the last record it mirrored.
+        if (drained_seq_[s] == kUnknownSeq) {
+            drained_seq_[s] = logs_[s].last_seq();
+            backlogs_[s].start_at(drained_seq_[s]);
+        }
+        logs_[s].enable(repl::kLogOwn);
+    }
+    mirroring_ = false;
+}
+
 void ReplPrimary::handshake(Link& l, std::string_view line) {
     std::string error;
     auto req = repl_wire::parse_sync_request(line, error);
+    if (req && mirroring_) error = "this node is a replica: connect to its primary";
     if (req && req->seqs.size() != logs_.size())
         error = fmt::format(
             "this primary has {} shards, the replica {}: configure the same "
@@ -280,11 +323,26 @@ void ReplPrimary::handshake(Link& l, std::string_view line) {
         drain_shard(s);
     repl_wire::SyncReply reply{.replid = replid_};
     for (size_t s = 0; s < logs_.size(); ++s) {
-        const bool resume =
-            req->replid && *req->replid == replid_ && backlogs_[s].covers(req->seqs[s]);
+        // Our own history, or our old primary's up to where we had it.
+        const bool ours = req->replid && *req->replid == replid_;
+        const bool inherited = req->replid && replid2_ && *req->replid == *replid2_ &&
+                               s < replid2_until_.size() && req->seqs[s] <= replid2_until_[s];
+        const bool resume = (ours || inherited) && backlogs_[s].covers(req->seqs[s]);
         reply.modes.push_back(resume ? 'p' : 'f');
     }
     l.out += repl_wire::format_sync_reply(reply);
+    // Operators see why a replica got everything again.
+    std::string held;
+    for (const ReplBacklog& b : backlogs_)
+        held += fmt::format(" {}..{}", b.first_seq(), b.last_seq());
+    fmt::print("fulmar-controlplane: replica {} asked {} from {}: {} (backlog{}; ours {}{})\n",
+               l.peer, req->replid ? repl_wire::format_replid(*req->replid) : std::string("?"),
+               fmt::join(req->seqs, ","), reply.modes, held, repl_wire::format_replid(replid_),
+               replid2_
+                   ? fmt::format(", inherited {} up to {}", repl_wire::format_replid(*replid2_),
+                                 fmt::join(replid2_until_, ","))
+                   : std::string());
+    std::fflush(stdout);
     for (size_t s = 0; s < logs_.size(); ++s) {
         if (reply.modes[s] == 'p') {
             Link::Shard& sh = l.shards[s];
@@ -308,7 +366,9 @@ void ReplPrimary::drain_shard(size_t s) {
     logs_[s].drain(kDrainBytes, [&](const repl::RecordView& v, std::string_view bytes) {
         if (repl::is_mutation(v.h.kind)) {
             const uint64_t prev = drained_seq_[s];
-            if (prev != kUnknownSeq && v.h.seq != prev + 1) {
+            // (A replica's mirrored log jumps where a full sync restarts it:
+            // the backlog starts again there, nobody to resync.)
+            if (prev != kUnknownSeq && v.h.seq != prev + 1 && !mirroring_) {
                 // The owner dropped records: whoever streams this shard
                 // missed them and gets it whole again.
                 stats_.log_gaps += v.h.seq - prev - 1;
@@ -392,6 +452,16 @@ size_t ReplPrimary::tick() {
         ++i;
     }
     if (enabled_) {
+        if (mirroring_) {
+            // A replica's logs: only the backlog is kept (no links).
+            for (size_t s = 0; s < logs_.size(); ++s)
+                if (logs_[s].pending_bytes() != 0) drain_shard(s);
+            const uint64_t now = repl_wall_us();
+            const uint64_t keep_us = uint64_t{cfg_.backlog_seconds} * 1'000'000;
+            for (ReplBacklog& b : backlogs_)
+                b.trim(now > keep_us ? now - keep_us : 0, size_t{cfg_.backlog_max_mb} << 20);
+            return work;
+        }
         for (size_t s = 0; s < logs_.size(); ++s) {
             const size_t before = logs_[s].pending_bytes();
             if (before == 0) continue;

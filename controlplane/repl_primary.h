@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +70,20 @@ class ReplPrimary final : public EventHandler {
 
     uint16_t port() const { return port_; }
     uint64_t replid() const { return replid_; }
+
+    // This node became a replica: its logs mirror the records its owners
+    // apply (repl/mutation_log.h, kLogMirror) and are drained into a new
+    // backlog, so that once promoted it resumes the other replicas of its
+    // old primary; meanwhile it takes no replica of its own.
+    void mirror();
+    bool mirroring() const { return mirroring_; }
+    // This replica became the primary: its own changes are logged from
+    // now on, under a new replication id; replicas of `old_replid` (its
+    // primary's) resume from the backlog up to where it had applied.
+    void promote(std::optional<uint64_t> old_replid);
+    // Every log drained now; the last seq drained per shard (what this
+    // node holds of its history).
+    std::vector<uint64_t> drain_all();
     size_t n_replicas() const;
     // Cuts every replica's link (CLIENT KILL TYPE replica); how many.
     size_t kill_links();
@@ -97,6 +112,11 @@ class ReplPrimary final : public EventHandler {
     uint16_t port_ = 0;
     uint64_t replid_ = 0;
     bool enabled_ = false;
+    bool mirroring_ = false;
+    // PSYNC2-style: the history this node continues (its old primary's id)
+    // and, per shard, how far that history is ours.
+    std::optional<uint64_t> replid2_;
+    std::vector<uint64_t> replid2_until_;
     std::vector<repl::LogReader> logs_;
     std::vector<ReplBacklog> backlogs_;
     std::vector<uint64_t> drained_seq_;  // the last mutation seq drained, per shard

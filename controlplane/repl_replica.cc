@@ -31,13 +31,32 @@ constexpr size_t kMaxPendingBytes = 64 << 20;  // all shards: past it, stop read
 }  // namespace
 
 ReplReplica::ReplReplica(ShardChannel& channel, EventLoop& loop, uint32_t primary_addr,
-                         uint16_t primary_port, size_t n_shards)
+                         uint16_t primary_port, size_t n_shards, std::optional<ReplResume> resume)
     : channel_(channel),
       loop_(loop),
       addr_(primary_addr),
       port_(primary_port),
       primary_text_(fmt::format("{}:{}", config::format_ipv4(primary_addr), primary_port)),
-      shards_(n_shards) {}
+      shards_(n_shards) {
+    if (resume && resume->seqs.size() == n_shards) {
+        replid_ = resume->replid;
+        for (size_t i = 0; i < n_shards; ++i) {
+            if (resume->seqs[i] == UINT64_MAX) continue;  // that shard comes whole
+            shards_[i].applied = shards_[i].queued = shards_[i].sent = resume->seqs[i];
+            shards_[i].valid = shards_[i].sent_valid = true;
+        }
+    }
+}
+
+std::optional<ReplResume> ReplReplica::resume_point() const {
+    if (!replid_) return std::nullopt;
+    ReplResume r{.replid = *replid_};
+    for (const Shard& s : shards_) {
+        // A shard without a position to resume from: one no primary has.
+        r.seqs.push_back(s.sent_valid ? s.sent : UINT64_MAX);
+    }
+    return r;
+}
 
 ReplReplica::~ReplReplica() {
     if (fd_ >= 0) {
@@ -196,9 +215,8 @@ bool ReplReplica::handle_line(std::string_view line) {
         last_error_ = fmt::format("{} refused: {}", primary_text_, error);
         return false;
     }
-    if (replid_ && *replid_ != reply->replid)
-        for (Shard& s : shards_)
-            s.valid = false;  // another primary's positions mean nothing here
+    // A shard the primary resumes ('p') continues under its id, whichever
+    // history we asked with (its own, or the one it inherited).
     replid_ = reply->replid;
     for (size_t i = 0; i < shards_.size(); ++i) {
         Shard& s = shards_[i];
@@ -274,10 +292,13 @@ bool ReplReplica::send_batches() {
         }
         msg->kind = dataplane::MessageKind::kControlReplApply;
         channel_.send(i, msg);
+        const bool valid_after = !s.syncing && !s.awaiting_begin;
         inflight_[ticket] = Batch{.shard = i,
                                   .seq_after = s.pending_seq,
                                   .time_us = s.pending_time_us,
-                                  .valid_after = !s.syncing && !s.awaiting_begin};
+                                  .valid_after = valid_after};
+        s.sent = s.pending_seq;
+        s.sent_valid = valid_after;
         s.pending.clear();
     }
     return pending_total < kBatchBytes && pending_total < kMaxPendingBytes;

@@ -40,10 +40,24 @@ struct ReplReplicaStats {
     uint64_t stream_errors = 0;  // broken streams (bad frames, refused handshakes)
 };
 
+// Where a replica resumes from: a history (replication id) and how far it
+// holds it, per shard (the node's own, when a primary becomes a replica;
+// the previous link's, when a replica follows a new primary).
+struct ReplResume {
+    uint64_t replid = 0;
+    std::vector<uint64_t> seqs;
+};
+
 class ReplReplica final : public EventHandler {
   public:
     ReplReplica(ShardChannel& channel, EventLoop& loop, uint32_t primary_addr,
-                uint16_t primary_port, size_t n_shards);
+                uint16_t primary_port, size_t n_shards,
+                std::optional<ReplResume> resume = std::nullopt);
+    // Where the next primary may resume this node from (nullopt: nowhere):
+    // everything handed to the owners counts (they apply it, in order,
+    // before anything a later link sends).
+    std::optional<ReplResume> resume_point() const;
+    std::optional<uint64_t> replid() const { return replid_; }
     ~ReplReplica() override;
 
     void on_event(uint32_t events) override;
@@ -74,6 +88,8 @@ class ReplReplica final : public EventHandler {
         bool valid = false;           // applied is a position the primary can resume from
         bool syncing = false;         // between kSnapBegin and kSnapEnd
         bool awaiting_begin = false;  // full sync asked, kSnapBegin not received yet
+        uint64_t sent = 0;            // the last seq handed to the owner (applied or in flight)
+        bool sent_valid = false;      // `sent` is a position a primary can resume from
         std::string pending;          // records not yet sent to the owner
         uint64_t pending_seq = 0;
         uint64_t pending_time_us = 0;

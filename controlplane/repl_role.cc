@@ -25,7 +25,16 @@ std::optional<std::string> ReplRole::start() {
 }
 
 std::optional<std::string> ReplRole::become_primary() {
+    std::optional<uint64_t> old_replid;
+    if (replica_) old_replid = replica_->replid();
     replica_.reset();
+    if (primary_ && primary_->mirroring()) {
+        // Promoted: its log continued the old primary's history, so that
+        // primary's other replicas resume from here.
+        primary_->promote(old_replid);
+        publish();
+        return std::nullopt;
+    }
     if (!primary_ && cfg_.port != 0 && cfg_.log_mb != 0) {
         auto p = ReplPrimary::create(channel_, loop_, cfg_, listen_addr_, n_shards_);
         if (!p) {
@@ -40,8 +49,23 @@ std::optional<std::string> ReplRole::become_primary() {
 
 std::optional<std::string> ReplRole::become_replica(uint32_t addr, uint16_t port) {
     if (addr == 0 || port == 0) return "a primary is an IPv4 address and a port";
-    primary_.reset();
-    replica_ = std::make_unique<ReplReplica>(channel_, loop_, addr, port, n_shards_);
+    // Where the new primary may resume us from: the link we had (a replica
+    // following a new primary), or our own history (a primary stepping
+    // down: the new one inherited it, up to where it had it).
+    std::optional<ReplResume> resume;
+    if (replica_) {
+        resume = replica_->resume_point();
+    } else if (primary_ && !primary_->mirroring()) {
+        resume = ReplResume{.replid = primary_->replid(), .seqs = primary_->drain_all()};
+    }
+    replica_.reset();
+    if (!primary_ && cfg_.port != 0 && cfg_.log_mb != 0) {
+        auto p = ReplPrimary::create(channel_, loop_, cfg_, listen_addr_, n_shards_);
+        if (p) primary_ = std::move(p.value());  // no listener: resumes need no backlog here
+    }
+    if (primary_) primary_->mirror();
+    replica_ =
+        std::make_unique<ReplReplica>(channel_, loop_, addr, port, n_shards_, std::move(resume));
     fenced_ = false;
     publish();
     return std::nullopt;
@@ -81,6 +105,7 @@ void ReplRole::on_reply(const OwnerReply& r) {
 
 std::string ReplRole::info() const {
     if (replica_) return "role:slave\r\n" + replica_->info_lines() + "connected_slaves:0\r\n";
+    // (A promoted replica's inherited history: Redis's master_replid2.)
     std::string t = fmt::format("role:master\r\nconnected_slaves:{}\r\n",
                                 primary_ ? primary_->n_replicas() : 0);
     t += fmt::format("fulmar_fenced:{}\r\n", fenced_ ? 1 : 0);

@@ -80,6 +80,29 @@ class Resp:
                 raise ConnectionError("closed")
             self.buf += chunk
 
+    def reply_array(self):
+        """A two-level array reply (SCAN's): nested lists of bulk strings."""
+        while True:
+            end = self.buf.find(b"\r\n")
+            if end >= 0:
+                break
+            self.buf += self.s.recv(65536)
+        head = self.buf[:end]
+        assert head[:1] == b"*", head
+        self.buf = self.buf[end + 2:]
+        out = []
+        for _ in range(int(head[1:])):
+            end = -1
+            while end < 0:
+                end = self.buf.find(b"\r\n")
+                if end < 0:
+                    self.buf += self.s.recv(65536)
+            if self.buf[:1] == b"*":
+                out.append(self.reply_array())
+            else:
+                out.append(self.reply())
+        return out
+
     def call(self, *args):
         self.s.sendall(resp(*args))
         return self.reply()

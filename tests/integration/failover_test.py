@@ -114,6 +114,10 @@ class FailoverTest(unittest.TestCase):
         self.assertLess(took, LEASE_MS / 1000 + 4)
         new = self.wait_one_primary()
         self.assertNotEqual(new, old)
+        # The third node resumes from the new primary, which continued the
+        # old one's history (PSYNC2-style): no full sync.
+        third = next(n for n in self.nodes.values() if n.name not in (old, new))
+        self.assert_resumed(third)
         c = self.c.resp()
         try:
             got = c.pipeline([("GET", f"w{i}") for i in range(1000)])
@@ -164,6 +168,53 @@ class FailoverTest(unittest.TestCase):
     def ctl(self, node, *args):
         return node.ctl(*args)
 
+    def assert_resumed(self, node, timeout=15):
+        """The node follows its new primary without a full sync."""
+        deadline = time.monotonic() + timeout
+        info = {}
+        while time.monotonic() < deadline:
+            info = node.info()
+            if info.get("master_link_status") == "up" and \
+                    str(info.get("master_sync_in_progress")) == "0":
+                break
+            time.sleep(0.1)
+        # One shard per node here (one worker).
+        self.assertEqual((str(info.get("fulmar_full_syncs")), str(info.get("fulmar_partial_syncs"))),
+                         ("0", "1"), info)
+
+    def assert_converged(self, timeout=20):
+        """Every replica holds the primary's items (DUMP of every key)."""
+        primary = self.nodes[self.wait_one_primary()]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            want = str(primary.info().get("master_repl_offset"))
+            offsets = [str(n.info().get("slave_repl_offset")) for n in self.nodes.values()
+                       if n is not primary and n.cp is not None]
+            if all(o == want for o in offsets):
+                break
+            time.sleep(0.1)
+        conns = {n.name: C.Resp(self.client_ns, n.ip) for n in self.nodes.values()
+                 if n.cp is not None}
+        try:
+            keys, cursor = [], b"0"
+            while True:
+                conns[primary.name].s.sendall(C.resp("SCAN", cursor.decode(), "COUNT", "1000"))
+                # *2 $cursor *N $key...: read by hand (Resp reads flat replies)
+                head = conns[primary.name].reply_array()
+                cursor, batch = head[0], head[1]
+                keys += batch
+                if cursor == b"0":
+                    break
+            self.assertGreater(len(keys), 100)
+            want = conns[primary.name].pipeline([("DUMP", k.decode()) for k in keys])
+            for name, c in conns.items():
+                got = c.pipeline([("DUMP", k.decode()) for k in keys])
+                differ = [k for k, a, b in zip(keys, want, got) if a != b]
+                self.assertEqual(differ[:5], [], f"{name}: {len(differ)} of {len(keys)} differ")
+        finally:
+            for c in conns.values():
+                c.close()
+
     def test_4_a_planned_switchover_loses_nothing(self):
         old = self.wait_one_primary()
         c = self.c.resp()
@@ -186,6 +237,12 @@ class FailoverTest(unittest.TestCase):
         finally:
             c.close()
         self.assertEqual([i for i, v in enumerate(got) if v != f"v{i}".encode()], [])
+        # Both the old primary and the other replica resume: nothing whole,
+        # and they end with the new primary's items.
+        for n in self.nodes.values():
+            if n.name != new:
+                self.assert_resumed(n)
+        self.assert_converged()
         rc, _, err = self.ctl(self.nodes[old], "failover")
         self.assertNotEqual(rc, 0)
         self.assertIn("not the partition's primary", err)
@@ -213,6 +270,10 @@ class FailoverTest(unittest.TestCase):
             time.sleep(0.2)
         self.assertEqual(st.get("role"), "replica", st)
         self.assertNotIn("served here", st.get("service_address", ""))
+        # It had nothing the new primary lacks (fenced before the election):
+        # it resumes where it stopped.
+        self.assert_resumed(self.nodes[old])
+        self.assert_converged()
         self.assertEqual(self.write_through_service("y", 10), b":2")
 
 
