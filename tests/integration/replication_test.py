@@ -244,6 +244,12 @@ class ReplicationTest(unittest.TestCase):
         self.assertIn("read only replica", str(e.exception))
         self.assertEqual(mc.get("ro-key"), b"primary's")
         mc.close()
+        # memcached UDP, straight from the replica's own dataplane: reads
+        # served, writes refused there too.
+        self.assertEqual(self.rfx.client.request(b"get ro-key\r\n"),
+                         b"VALUE ro-key 0 9\r\nprimary's\r\nEND\r\n")
+        self.assertTrue(self.rfx.client.request(b"set ro-udp 0 0 1\r\nx\r\n")
+                        .startswith(b"SERVER_ERROR read only replica"))
         with self.assertRaises(redis.exceptions.ResponseError):
             self.replica.wait(1, 10)
 
