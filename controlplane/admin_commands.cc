@@ -205,7 +205,7 @@ void write_sweep(const AdminView& view, proto::RespWriter& out) {
 AdminAction run_admin_command(std::span<const std::string_view> args, const AdminView& view,
                               proto::RespWriter& out) {
     if (args.empty()) {
-        out.write_error("ERR empty command");
+        out.write_error("empty command");
         return AdminAction::kDone;
     }
     const std::string_view cmd = args[0];
@@ -242,12 +242,12 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
             }
             return AdminAction::kDone;
         }
-        out.write_error("ERR usage: STATS [PER-WORKER]");
+        out.write_error("usage: STATS [PER-WORKER]");
         return AdminAction::kDone;
     }
     if (is(cmd, "slabs")) {
         if (args.size() != 1) {
-            out.write_error("ERR usage: SLABS");
+            out.write_error("usage: SLABS");
             return AdminAction::kDone;
         }
         write_slabs(view, out);
@@ -255,7 +255,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
     }
     if (is(cmd, "config")) {
         if (args.size() != 2 || !is(args[1], "show")) {
-            out.write_error("ERR usage: CONFIG SHOW");
+            out.write_error("usage: CONFIG SHOW");
             return AdminAction::kDone;
         }
         write_table(config::config_entries(view.cfg), out);
@@ -263,7 +263,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
     }
     if (is(cmd, "flush")) {
         if (args.size() != 1) {
-            out.write_error("ERR usage: FLUSH");
+            out.write_error("usage: FLUSH");
             return AdminAction::kDone;
         }
         return AdminAction::kFlush;
@@ -275,7 +275,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         }
         if (args.size() == 2 && is(args[1], "now") && view.sweep != nullptr)
             return AdminAction::kSweepNow;
-        out.write_error("ERR usage: SWEEP [NOW]");
+        out.write_error("usage: SWEEP [NOW]");
         return AdminAction::kDone;
     }
     if (is(cmd, "address")) {
@@ -370,7 +370,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         return AdminAction::kDone;
     }
     out.write_error(
-        fmt::format("ERR unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
+        fmt::format("unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
                     "ADDRESS, CLUSTER, FAILOVER, REPLICATION, QUIT)",
                     std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
