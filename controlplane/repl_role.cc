@@ -105,7 +105,6 @@ void ReplRole::on_reply(const OwnerReply& r) {
 
 std::string ReplRole::info() const {
     if (replica_) return "role:slave\r\n" + replica_->info_lines() + "connected_slaves:0\r\n";
-    // (A promoted replica's inherited history: Redis's master_replid2.)
     std::string t = fmt::format("role:master\r\nconnected_slaves:{}\r\n",
                                 primary_ ? primary_->n_replicas() : 0);
     t += fmt::format("fulmar_fenced:{}\r\n", fenced_ ? 1 : 0);
