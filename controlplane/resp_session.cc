@@ -151,6 +151,9 @@ RespSession::Step RespSession::dispatch(const RespCommand& c, const RespRequest&
     if (c.spec.has(engine::kCmdSession)) return run_session(c, req, out);
     if (!engine::resp_check(c, req, out)) return Step::kNext;
     engine::EngineCtx& ctx = *deps_.ctx;
+    // Cluster mode: keys of other partitions get MOVED here, before any
+    // read or hand-off (the owner checks writes again: the flip's freeze).
+    if (!engine::ring_serves(c, req, ctx, out)) return Step::kNext;
     if (c.reads(req)) {
         // A read after this client's own writes must see them.
         if (exec_.pending() != 0) return Step::kWait;

@@ -13,6 +13,7 @@
 
 #include "engine/mc_classic.h"
 #include "engine/mc_get.h"
+#include "engine/ring_guard.h"
 #include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "proto/mc_wire.h"
@@ -311,7 +312,11 @@ void Worker::on_rx(rte_mbuf* m) {
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
     if (!accept_frame(m, req, frame)) return;
-    switch (gets_.add_datagram(body_of(req))) {
+    // Cluster mode: each key is checked against the ring on the engine's
+    // path (engine/ring_guard.h); the batch serves single-partition nodes.
+    const auto added = engine::ring_active(ctx_) ? engine::McGetBatch::AddResult::kNotPlainGet
+                                                 : gets_.add_datagram(body_of(req));
+    switch (added) {
         case engine::McGetBatch::AddResult::kFull:
             run_gets();
             gets_.add_pending();

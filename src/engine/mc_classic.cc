@@ -14,6 +14,7 @@
 #include "engine/engine_stats.h"
 #include "engine/mc_commands.h"
 #include "engine/mc_get.h"
+#include "engine/ring_guard.h"
 #include "engine/replica_guard.h"
 #include "proto/mc_wire.h"
 #include "store/exptime.h"
@@ -84,6 +85,8 @@ void touch_item(store::Shard& shard, store::Item* it, UnixTime exptime) {
 }
 
 bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx, ReplySink& out) {
+    // Another partition's key is a miss, as memcached answers a key it never had.
+    if (ring_check(ctx, k.key, false).verdict == RingVerdict::kMoved) return false;
     store::Shard& shard = ctx.shard_for(k);
     store::ItemMeta meta;
     switch (shard.read(k, now, ctx.scratch, meta)) {
@@ -114,6 +117,7 @@ bool get_one(const store::KeyRef& k, bool with_cas, UnixTime now, EngineCtx& ctx
 
 bool get_and_touch(const store::KeyRef& k, bool with_cas, UnixTime exptime, UnixTime now,
                    EngineCtx& ctx, ReplySink& out) {
+    if (ring_check(ctx, k.key, true).verdict != RingVerdict::kServe) return false;
     store::Shard& shard = ctx.shard_for(k);
     store::Item* it = counting_expired(ctx, shard, [&] { return shard.find(k, now); });
     if (it == nullptr || !it->is_string()) return false;
@@ -613,7 +617,7 @@ void execute_classic(const McTextRequest& req, const store::KeyRef& key, EngineC
                      ReplySink& out) {
     if (req.command == McTextCommand::kNone) return;
     const McTextSpec& cmd = mc_text_command(req.command);
-    if (refused_on_replica(cmd, ctx, out)) return;
+    if (refused_on_replica(cmd, key.key, ctx, out)) return;
     cmd.execute(req, key, ctx, out);
 }
 

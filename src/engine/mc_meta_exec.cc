@@ -9,6 +9,7 @@
 // local copies during the walk and written once, under the item's seqlock.
 #include "engine/mc_meta_exec.h"
 #include "engine/replica_guard.h"
+#include "engine/ring_guard.h"
 
 #include <array>
 #include <cstring>
@@ -708,6 +709,19 @@ void execute_meta(const McMetaRequest& req, EngineCtx& ctx, ReplySink& out) {
         (req.command == proto::McMetaCommand::kGet && (req.has('T') || req.has('N')));
     if (writes && is_read_only_replica(ctx)) {
         refuse_mc_write(ctx, out);
+        return;
+    }
+    if (const RingAnswer a = req.command == proto::McMetaCommand::kNoop
+                                 ? RingAnswer{}
+                                 : ring_check(ctx, req.key(), writes);
+        a.verdict != RingVerdict::kServe) {
+        // Another partition's key: a miss for a read, an error for a write.
+        if (writes)
+            write_mc_ring_error(a, out);
+        else if (req.command == proto::McMetaCommand::kGet)
+            write_meta_get_miss(req, out);
+        else
+            reply_status(req, proto::kMcMetaEn, out);
         return;
     }
     switch (req.command) {

@@ -215,7 +215,7 @@ McSession::Step McSession::step(std::string_view in, proto::ReplySink& out, McFe
             return Step::kNext;
         }
         r.consumed += res.consumed;
-        if (refused_on_replica(cmd, ctx_, queue_)) {
+        if (refused_on_replica(cmd, key.key, ctx_, queue_)) {
             count_request(out);
             return Step::kNext;
         }

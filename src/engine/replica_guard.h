@@ -15,6 +15,7 @@
 
 #include "engine/command.h"
 #include "engine/engine_ctx.h"
+#include "engine/ring_guard.h"
 #include "proto/reply_sink.h"
 #include "shm/layout.h"
 
@@ -67,11 +68,21 @@ inline void refuse_mc_write(const EngineCtx& ctx, proto::ReplySink& out) {
 
 // A classic memcached command (its CommandSpec flags) that changes items,
 // refused here: true when `out` holds the error.
+// In cluster mode also a write to a key of another partition, or to one
+// moving at a flip (ring_guard.h); `key` is the command's single key, empty
+// for the others.
 template <typename Spec>
-bool refused_on_replica(const Spec& cmd, const EngineCtx& ctx, proto::ReplySink& out) {
+bool refused_on_replica(const Spec& cmd, std::string_view key, const EngineCtx& ctx,
+                        proto::ReplySink& out) {
     if (!cmd.has(kCmdWrite) && !cmd.has(kCmdAllShards)) return false;
-    if (!is_read_only_replica(ctx)) return false;
-    refuse_mc_write(ctx, out);
+    if (is_read_only_replica(ctx)) {
+        refuse_mc_write(ctx, out);
+        return true;
+    }
+    if (!cmd.has(kCmdWrite) || key.empty()) return false;
+    const RingAnswer a = ring_check(ctx, key, true);
+    if (a.verdict == RingVerdict::kServe) return false;
+    write_mc_ring_error(a, out);
     return true;
 }
 

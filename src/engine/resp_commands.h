@@ -123,6 +123,12 @@ std::string resp_arity_error(std::string_view name);
 // arguments (spec.parse). False after writing Redis's error to `out`.
 bool resp_check(const RespCommand& c, const RespRequest& req, proto::ReplySink& out);
 
+// Cluster mode: false after writing MOVED (a key another partition owns)
+// or TRYAGAIN (a write to a key moving at a flip) to `out`; true when this
+// node serves every key of the request (always, without a ring).
+bool ring_serves(const RespCommand& c, const RespRequest& req, const EngineCtx& ctx,
+                 proto::ReplySink& out);
+
 // Looks the command up, checks its arity and arguments, and runs it on
 // ctx's shards (writes need ctx to own their keys' shards). The reply or
 // error goes to `out`. Used by the owner worker for the requests the control

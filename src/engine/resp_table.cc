@@ -12,6 +12,7 @@
 #include "engine/resp_commands.h"
 #include "engine/resp_groups.h"
 #include "engine/resp_notify.h"
+#include "engine/ring_guard.h"
 #include "engine/resp_util.h"
 
 namespace fulmar::engine {
@@ -120,6 +121,19 @@ bool resp_check(const RespCommand& c, const RespRequest& req, ReplySink& out) {
     return c.spec.parse == nullptr || c.spec.parse(req, out);
 }
 
+bool ring_serves(const RespCommand& c, const RespRequest& req, const EngineCtx& ctx,
+                 ReplySink& out) {
+    if (!ring_active(ctx) || (c.spec.keys.none() && c.extra_keys == nullptr)) return true;
+    const bool write = c.spec.has(kCmdWrite);
+    for (const size_t i : resp_key_positions(c, req.args)) {
+        const RingAnswer a = ring_check(ctx, req.args[i], write);
+        if (a.verdict == RingVerdict::kServe) continue;
+        write_resp_ring_error(a, out);
+        return false;
+    }
+    return true;
+}
+
 void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
     if (req.args.empty()) return;
     const RespCommand* c = find_resp_command(req.args[0]);
@@ -139,6 +153,7 @@ void execute_resp(const RespRequest& req, EngineCtx& ctx, ReplySink& out) {
         refuse_resp_write(ctx, out);
         return;
     }
+    if (!ring_serves(*c, req, ctx, out)) return;
     if (c->spec.has(kCmdWrite) && !owns_every_key(*c, req, ctx)) {
         RespWriter(out).write_error(kRespCrossShardError);
         return;

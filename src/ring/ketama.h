@@ -68,6 +68,10 @@ class Ketama {
     uint32_t node_for_hash(uint32_t hash) const;
 
     size_t n_points() const { return values_.size(); }
+    // The points in ascending order and the node index of each (for tables
+    // copied into shared memory: shm/ring_table.h).
+    std::span<const uint32_t> point_values() const { return values_; }
+    std::span<const uint32_t> point_owners() const { return owners_; }
     size_t n_nodes() const { return points_per_node_.size(); }
     // Points that node `node` holds; 0 when its weight share is below 1/(40 n).
     uint32_t points_of(uint32_t node) const { return points_per_node_[node]; }

@@ -32,6 +32,8 @@ struct Node {
     std::string host;  // hostname or address as written; IPv6 without its brackets
     uint16_t port = 0;
     uint32_t weight = 1;  // share of the ring relative to the other nodes' weights; >= 1
+
+    bool operator==(const Node&) const = default;
 };
 
 inline constexpr uint16_t kDefaultPort = 11211;

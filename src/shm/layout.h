@@ -60,6 +60,7 @@
 
 #include "common/clock.h"
 #include "shm/counters.h"
+#include "shm/ring_table.h"
 
 namespace fulmar::store {
 struct Item;
@@ -128,8 +129,9 @@ inline constexpr uint32_t kMaxWorkers = 128;
 inline constexpr uint32_t kMaxCpReaders = 8;
 // 3: kernel_fragments; 4: sweep counters; 5: Item::expire_ms; 6: collections;
 // 7: cp.active_expire; 8: collections.list_packed_threshold; 9: memory,
-// collections.list_compress_depth; 10: replica (read-only replicas); 11: services
-inline constexpr uint32_t kLayoutVersion = 11;
+// collections.list_compress_depth; 10: replica (read-only replicas); 11: services;
+// 12: ring (cluster ring, shm/ring_table.h)
+inline constexpr uint32_t kLayoutVersion = 12;
 inline constexpr uint64_t kDataplaneMagic = 0x46554c4d41524450ull;  // "FULMARDP"
 inline constexpr uint64_t kShardMagic = 0x46554c4d41525348ull;      // "FULMARSH"
 
@@ -316,6 +318,7 @@ struct alignas(64) DataplaneShm {
     MemoryPolicy memory;                     // see MemoryPolicy
     ReplicaState replica;                    // see ReplicaState
     ServiceAddrs services;                   // see ServiceAddrs
+    RingShm ring;                            // see shm/ring_table.h
 };
 static_assert(sizeof(DataplaneShm) % 64 == 0);
 static_assert(offsetof(DataplaneShm, lcores) % 64 == 0);
