@@ -79,6 +79,7 @@ std::string fill_ring_slot(const ring::RingDoc& doc, const ring::Ketama& ketama,
                                      : fmt::format("{}:{}", n.host, n.port);
         std::memcpy(m.name, n.name.data(), std::min(n.name.size(), shm::kRingNameMax - 1));
         std::memcpy(m.address, addr.data(), std::min(addr.size(), shm::kRingAddressMax - 1));
+        m.weight = n.weight;
     }
     const auto values = ketama.point_values();
     const auto owners = ketama.point_owners();

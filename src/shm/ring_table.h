@@ -47,6 +47,8 @@ inline constexpr size_t kRingAddressMax = 64;
 struct RingMember {
     char name[kRingNameMax];        // NUL-terminated partition name
     char address[kRingAddressMax];  // NUL-terminated "host:port" (memcached)
+    uint32_t weight;
+    uint32_t reserved;
 };
 
 struct alignas(64) RingSlot {
