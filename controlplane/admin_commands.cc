@@ -317,6 +317,14 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
         write_table(view.cluster_status(), out);
         return AdminAction::kDone;
     }
+    if (is(cmd, "ring")) {
+        if (!view.ring) {
+            out.write_error("this node is in no cluster (no [cluster] in its config)");
+            return AdminAction::kDone;
+        }
+        view.ring(args, out);
+        return AdminAction::kDone;
+    }
     if (is(cmd, "failover")) {
         if (args.size() != 1) {
             out.write_error("usage: FAILOVER");
@@ -371,7 +379,7 @@ AdminAction run_admin_command(std::span<const std::string_view> args, const Admi
     }
     out.write_error(
         fmt::format("unknown command '{}' (PING, STATUS, STATS, SLABS, CONFIG, FLUSH, SWEEP, "
-                    "ADDRESS, CLUSTER, FAILOVER, REPLICATION, QUIT)",
+                    "ADDRESS, CLUSTER, FAILOVER, REPLICATION, RING, QUIT)",
                     std::string(cmd.substr(0, 64))));
     return AdminAction::kDone;
 }

@@ -19,6 +19,10 @@
 //                          the dataplane, which announces it by gratuitous
 //                          ARP); ADDRESS REMOVE a.b.c.d the reverse
 //                          (service_address.h)
+//   RING [STATUS]          the cluster ring and the move under way (a table)
+//   RING ADD name host:port [weight] | RING REMOVE name | RING CANCEL
+//                          start a move to a ring with / without a partition,
+//                          or call the one under way off (ring_member.h)
 //   QUIT                   +OK, then the connection closes
 //
 // Runs on the control plane's loop thread; reads shared memory only (FLUSH
@@ -55,6 +59,8 @@ struct AdminView {
     // many replicas acknowledged at least the given ones (fulmarctl wait).
     std::function<std::vector<uint64_t>()> repl_offsets;
     std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
+    // RING ...: the cluster ring (ring_member.h); null without [cluster].
+    std::function<void(std::span<const std::string_view>, proto::RespWriter&)> ring;
 };
 
 enum class AdminAction : uint8_t {

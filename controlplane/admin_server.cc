@@ -90,7 +90,8 @@ class AdminServer::Conn final : public EventHandler {
                          .replication_status = server_.deps_.replication_status,
                          .failover = server_.deps_.failover,
                          .repl_offsets = server_.deps_.repl_offsets,
-                         .repl_acked = server_.deps_.repl_acked};
+                         .repl_acked = server_.deps_.repl_acked,
+                         .ring = server_.deps_.ring};
     }
 
     // SWEEP NOW: the pacer runs a full pass; the answer is SWEEP's table

@@ -16,6 +16,7 @@
 #include "config/dataplane_config.h"
 #include "event_loop.h"
 #include "proto/resp_parser.h"
+#include "proto/resp_writer.h"
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
 
@@ -41,6 +42,7 @@ struct AdminDeps {
     std::function<std::string()> failover;
     std::function<std::vector<uint64_t>()> repl_offsets;
     std::function<size_t(const std::vector<uint64_t>&)> repl_acked;
+    std::function<void(std::span<const std::string_view>, proto::RespWriter&)> ring;
 };
 
 // Tickets of the admin's requests at the owners carry this bit, so the

@@ -155,6 +155,10 @@ void ClusterMember::tick() {
         role_.set_fenced(!may);
 }
 
+bool ClusterMember::may_write() const {
+    return switchover_since_ms_ < 0 && agent_->may_write(mono_ms()) && !role_.fenced();
+}
+
 std::string ClusterMember::start_switchover() {
     if (agent_->role() != cluster::PartitionAgent::Role::kPrimary)
         return "this node is not the partition's primary: run it there";

@@ -53,6 +53,11 @@ class ClusterMember final : public EventHandler {
     // writes resume. "" when started, else why not.
     std::string start_switchover();
 
+    // This node is its partition's primary and may take writes now (no
+    // switchover under way): what the ring's moves need.
+    bool may_write() const;
+    cluster::EtcdClient& etcd() { return *client_; }
+
     // fulmarctl cluster status: field, value.
     std::vector<std::pair<std::string, std::string>> status() const;
 

@@ -38,6 +38,7 @@
 #include "repl_role.h"
 #ifdef FULMAR_HAVE_ETCD
 #include "cluster_member.h"
+#include "ring_member.h"
 #endif
 #include "shard_channel.h"
 #include "store/dataplane_zone.h"
@@ -208,8 +209,10 @@ class ControlPlane {
         // [cluster]: etcd elects the partition's primary; this node follows.
         std::function<std::vector<std::pair<std::string, std::string>>()> admin_cluster;
         std::function<std::string()> admin_failover;
+        std::function<void(std::span<const std::string_view>, proto::RespWriter&)> admin_ring;
 #ifdef FULMAR_HAVE_ETCD
         std::unique_ptr<ClusterMember> member;
+        std::unique_ptr<RingMember> ring;
         if (cfg_.cluster.enabled()) {
             const config::ClusterConfig& cl = cfg_.cluster;
             const std::string advertise =
@@ -226,6 +229,23 @@ class ControlPlane {
             member = std::move(m.value());
             admin_cluster = [&] { return member->status(); };
             admin_failover = [&] { return member->start_switchover(); };
+            auto r = RingMember::create(
+                RingMember::Deps{.cfg = cfg_,
+                                 .etcd = member->etcd(),
+                                 .channel = channel.value(),
+                                 .loop = loop,
+                                 .role = role,
+                                 .ring = dp_.shm->ring,
+                                 .n_shards = dp_.shards.size(),
+                                 .may_write = [&] { return member->may_write(); }});
+            if (!r) {
+                fmt::print(stderr, "fulmar-controlplane: {}\n", r.error());
+                return 1;
+            }
+            ring = std::move(r.value());
+            admin_ring = [&](std::span<const std::string_view> a, proto::RespWriter& w) {
+                ring->admin(a, w);
+            };
         }
 #else
         if (cfg_.cluster.enabled()) {
@@ -248,7 +268,8 @@ class ControlPlane {
             .replication_status = admin_replication,
             .failover = admin_failover,
             .repl_offsets = [&] { return role.last_seqs(); },
-            .repl_acked = [&](const std::vector<uint64_t>& q) { return role.acked_at_least(q); }});
+            .repl_acked = [&](const std::vector<uint64_t>& q) { return role.acked_at_least(q); },
+            .ring = admin_ring});
         if (!admin) {
             fmt::print(stderr, "fulmar-controlplane: {}\n", admin.error());
             return 1;
@@ -324,6 +345,10 @@ class ControlPlane {
                     ++sweep_replies;
                 } else if ((r.ticket & kReplTicketBit) != 0) {
                     role.on_reply(r);
+                } else if ((r.ticket & kRingTicketBit) != 0) {
+#ifdef FULMAR_HAVE_ETCD
+                    if (ring) ring->on_reply(r);
+#endif
                 } else if ((r.ticket & kRespTicketBit) != 0) {
                     if (redis) redis->on_reply(r);
                 } else if (mc) {
@@ -363,6 +388,7 @@ class ControlPlane {
             work += role.tick();
 #ifdef FULMAR_HAVE_ETCD
             if (member) member->tick();
+            if (ring) ring->tick();
 #endif
             if (redis) redis->resp_state().check_waits();
             if (mc) mc->tick(clock.now());

@@ -174,6 +174,21 @@ class ReplPrimary::Link final : public EventHandler {
     bool waiting_out = false;
     uint64_t ack_time_us = 0;
     uint64_t last_ack_us = 0;
+    // A ring move's link: which keys it gets, and per shard the records
+    // sent (its ACKs count records applied).
+    std::optional<MoveFilter> wants;
+    std::string move_partition;
+    uint64_t move_epoch = 0;
+    std::vector<uint64_t> sent_records;
+    uint64_t moved_records = 0;
+    uint64_t moved_bytes = 0;
+
+    void add_moved(size_t s, std::string_view bytes) {
+        add_record(s, bytes);
+        ++sent_records[s];
+        ++moved_records;
+        moved_bytes += bytes.size();
+    }
 };
 
 ReplPrimary::ReplPrimary(ShardChannel& channel, EventLoop& loop,
@@ -298,7 +313,53 @@ void ReplPrimary::promote(std::optional<uint64_t> old_replid) {
     mirroring_ = false;
 }
 
+void ReplPrimary::move_handshake(Link& l, std::string_view line) {
+    std::string error;
+    auto req = repl_wire::parse_move_request(line, error);
+    std::optional<MoveFilter> filter;
+    if (req && mirroring_) error = "this node is a replica: connect to its partition's primary";
+    if (req && error.empty() && req->n_shards != logs_.size())
+        error =
+            fmt::format("this node has {} shards, the receiver {}", logs_.size(), req->n_shards);
+    if (req && error.empty() && req->seed_check != repl_seed_check())
+        error =
+            "the receiver hashes keys with another seed: give every node the same "
+            "dataplane.digest_seed";
+    if (req && error.empty()) {
+        if (!move_resolver_)
+            error = "this node is not a ring member";
+        else
+            filter = move_resolver_(*req, error);
+    }
+    if (!req || !filter) {
+        l.out += fmt::format("-ERR {}\r\n", error.empty() ? "no such move" : error);
+        l.flush();
+        l.dead = true;
+        return;
+    }
+    enable_logs();
+    for (size_t s = 0; s < logs_.size(); ++s)
+        drain_shard(s);
+    l.wants = std::move(*filter);
+    l.move_partition = req->partition;
+    l.move_epoch = req->epoch;
+    l.sent_records.assign(logs_.size(), 0);
+    l.out += repl_wire::format_sync_reply(
+        repl_wire::SyncReply{.replid = replid_, .modes = std::string(logs_.size(), 'f')});
+    for (size_t s = 0; s < logs_.size(); ++s)
+        l.start_snapshot(s);
+    fmt::print("fulmar-controlplane: ring move to {} (epoch {}) from {}: sending its keys\n",
+               req->partition, req->epoch, l.peer);
+    std::fflush(stdout);
+    l.handshaken = true;
+    l.flush();
+}
+
 void ReplPrimary::handshake(Link& l, std::string_view line) {
+    if (line.starts_with("MOVE ")) {
+        move_handshake(l, line);
+        return;
+    }
     std::string error;
     auto req = repl_wire::parse_sync_request(line, error);
     if (req && mirroring_) error = "this node is a replica: connect to its primary";
@@ -372,14 +433,30 @@ void ReplPrimary::drain_shard(size_t s) {
                 // The owner dropped records: whoever streams this shard
                 // missed them and gets it whole again.
                 stats_.log_gaps += v.h.seq - prev - 1;
-                for (auto& l : links_)
-                    if (l->handshaken && l->shards[s].mode != Link::Mode::kNone)
+                for (auto& l : links_) {
+                    if (!l->handshaken || l->shards[s].mode == Link::Mode::kNone) continue;
+                    // A move's receiver would keep keys deleted in the gap.
+                    if (l->wants)
+                        l->dead = true;
+                    else
                         l->start_snapshot(s);
+                }
             }
             drained_seq_[s] = v.h.seq;
             backlog.append(v, bytes);
-            for (auto& l : links_)
-                if (l->shards[s].mode == Link::Mode::kStreaming) l->add_record(s, bytes);
+            for (auto& l : links_) {
+                if (l->shards[s].mode != Link::Mode::kStreaming) continue;
+                if (!l->wants) {
+                    l->add_record(s, bytes);
+                } else if (v.h.kind == repl::RecordKind::kStore ||
+                           v.h.kind == repl::RecordKind::kDelete) {
+                    if ((*l->wants)(v.key)) l->add_moved(s, bytes);
+                } else {
+                    // A flush cannot be told to a receiver that has keys of
+                    // its own: it starts the move over (the walk respects it).
+                    l->dead = true;
+                }
+            }
             return;
         }
         for (auto& l : links_) {
@@ -387,7 +464,12 @@ void ReplPrimary::drain_shard(size_t s) {
             if (sh.mode == Link::Mode::kNone || sh.snapshot_id != v.h.snapshot_id) continue;
             if (v.h.kind == repl::RecordKind::kSnapBegin) sh.mode = Link::Mode::kStreaming;
             if (sh.mode != Link::Mode::kStreaming) continue;
-            l->add_record(s, bytes);
+            if (l->wants) {
+                if (v.h.kind != repl::RecordKind::kSnapItem || (*l->wants)(v.key))
+                    l->add_moved(s, bytes);
+            } else {
+                l->add_record(s, bytes);
+            }
             if (v.h.kind == repl::RecordKind::kSnapItem) {
                 ++stats_.snapshot_records;
                 stats_.snapshot_bytes += bytes.size();
@@ -496,6 +578,39 @@ void ReplPrimary::close_link(Link& l) {
     }
 }
 
+std::vector<ReplPrimary::MoveLinkStatus> ReplPrimary::move_links() const {
+    std::vector<MoveLinkStatus> out;
+    for (const auto& l : links_) {
+        if (!l->handshaken || l->dead || !l->wants) continue;
+        MoveLinkStatus m{.partition = l->move_partition,
+                         .epoch = l->move_epoch,
+                         .snapshot_done = true,
+                         .caught_up = l->out.empty(),
+                         .keys = l->moved_records,
+                         .bytes = l->moved_bytes,
+                         .unsent_bytes = l->out.size()};
+        for (size_t s = 0; s < l->shards.size(); ++s) {
+            const Link::Shard& sh = l->shards[s];
+            m.snapshot_done = m.snapshot_done && !sh.walking;
+            m.caught_up = m.caught_up && sh.acked >= l->sent_records[s];
+            m.pages_walked += sh.walking ? sh.cursor.page : 0;
+        }
+        m.caught_up = m.caught_up && m.snapshot_done;
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+size_t ReplPrimary::close_move_links() {
+    size_t n = 0;
+    for (auto& l : links_)
+        if (l->wants && !l->dead) {
+            l->dead = true;
+            ++n;
+        }
+    return n;
+}
+
 size_t ReplPrimary::kill_links() {
     size_t n = 0;
     for (auto& l : links_)
@@ -509,7 +624,7 @@ size_t ReplPrimary::kill_links() {
 size_t ReplPrimary::n_replicas() const {
     size_t n = 0;
     for (const auto& l : links_)
-        n += l->handshaken && !l->dead ? 1 : 0;
+        n += l->handshaken && !l->dead && !l->wants ? 1 : 0;
     return n;
 }
 
@@ -523,7 +638,7 @@ std::vector<uint64_t> ReplPrimary::last_seqs() const {
 size_t ReplPrimary::acked_at_least(const std::vector<uint64_t>& seqs) const {
     size_t n = 0;
     for (const auto& l : links_) {
-        if (!l->handshaken || l->dead) continue;
+        if (!l->handshaken || l->dead || l->wants) continue;
         bool all = true;
         for (size_t s = 0; s < seqs.size() && s < l->shards.size(); ++s)
             all = all && l->shards[s].acked >= seqs[s];
@@ -538,7 +653,7 @@ std::string ReplPrimary::info_lines() const {
     const uint64_t now = repl_wall_us();
     const std::vector<uint64_t> last = last_seqs();
     for (const auto& l : links_) {
-        if (!l->handshaken || l->dead) continue;
+        if (!l->handshaken || l->dead || l->wants) continue;
         uint64_t offset = 0;
         bool syncing = false, caught_up = true;
         for (size_t s = 0; s < l->shards.size(); ++s) {

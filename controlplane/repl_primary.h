@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@
 #include "event_loop.h"
 #include "repl/mutation_log.h"
 #include "repl_backlog.h"
+#include "repl_wire.h"
 #include "shard_channel.h"
 
 namespace fulmar::controlplane {
@@ -91,6 +93,28 @@ class ReplPrimary final : public EventHandler {
     std::vector<uint64_t> last_seqs() const;
     // Replicas that acknowledged at least `seqs` on every shard.
     size_t acked_at_least(const std::vector<uint64_t>& seqs) const;
+    // Ring moves (ring_member.h): a MOVE handshake asks for the keys that
+    // the pending ring gives another partition; the resolver says which
+    // (a filter over keys) or why not. Such a link gets a snapshot and the
+    // mutations of those keys only, and is cut by a flush, a log gap or
+    // close_move_links(): its receiver starts over.
+    using MoveFilter = std::function<bool(std::string_view key)>;
+    using MoveResolver =
+        std::function<std::optional<MoveFilter>(const repl_wire::MoveRequest&, std::string&)>;
+    void set_move_resolver(MoveResolver r) { move_resolver_ = std::move(r); }
+    struct MoveLinkStatus {
+        std::string partition;  // the receiver
+        uint64_t epoch = 0;
+        bool snapshot_done = false;  // every shard's walk is sent
+        bool caught_up = false;      // ... and the receiver applied every record sent
+        uint64_t keys = 0;           // records sent (items and changes)
+        uint64_t bytes = 0;
+        uint64_t pages_walked = 0;  // the walks' progress, summed over shards
+        uint64_t unsent_bytes = 0;
+    };
+    std::vector<MoveLinkStatus> move_links() const;
+    size_t close_move_links();
+
     // INFO replication's lines for the primary role (slaveN: ...).
     std::string info_lines() const;
     const ReplPrimaryStats& stats() const { return stats_; }
@@ -102,6 +126,7 @@ class ReplPrimary final : public EventHandler {
     void enable_logs();
     void drain_shard(size_t s);
     void handshake(Link& l, std::string_view line);
+    void move_handshake(Link& l, std::string_view line);
     void request_steps();
     void close_link(Link& l);
 
@@ -126,6 +151,7 @@ class ReplPrimary final : public EventHandler {
     uint32_t next_snapshot_id_ = 1;
     uint64_t last_heartbeat_us_ = 0;
     ReplPrimaryStats stats_;
+    MoveResolver move_resolver_;
 };
 
 // The wall clock in microseconds (records' and heartbeats' time).

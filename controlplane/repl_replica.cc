@@ -98,6 +98,7 @@ void ReplReplica::disconnect(std::string why) {
     }
     if (!why.empty()) last_error_ = std::move(why);
     state_ = State::kIdle;
+    if (move_) move_failed_ = true;
     retry_at_us_ = repl_wall_us() + kRetryUs;
     // Records received but not sent to the owners are dropped: the next
     // handshake resumes from what the owners applied.
@@ -126,10 +127,14 @@ void ReplReplica::on_event(uint32_t events) {
             disconnect(fmt::format("connect to {}: {}", primary_text_, std::strerror(err)));
             return;
         }
-        repl_wire::SyncRequest req{.replid = replid_, .seed_check = repl_seed_check()};
-        for (const Shard& s : shards_)
-            req.seqs.push_back(s.valid ? s.applied : UINT64_MAX);
-        out_ = repl_wire::format_sync_request(req);
+        if (move_) {
+            out_ = repl_wire::format_move_request(*move_);
+        } else {
+            repl_wire::SyncRequest req{.replid = replid_, .seed_check = repl_seed_check()};
+            for (const Shard& s : shards_)
+                req.seqs.push_back(s.valid ? s.applied : UINT64_MAX);
+            out_ = repl_wire::format_sync_request(req);
+        }
         state_ = State::kHandshake;
     }
     if ((events & (EPOLLERR | EPOLLHUP)) != 0 && (events & EPOLLIN) == 0) {
@@ -253,6 +258,27 @@ bool ReplReplica::handle_frame(uint16_t shard, uint16_t type, std::string_view p
             return false;
         }
         const repl::RecordKind k = v.h.kind;
+        if (move_) {
+            // A move: positions count records; kSnapBegin would clear the
+            // shard, and this node keeps its own keys.
+            ++s.queued;
+            ++stats_.records;
+            if (k == repl::RecordKind::kSnapBegin) {
+                s.awaiting_begin = false;
+                s.syncing = true;
+                payload.remove_prefix(v.h.size);
+                continue;
+            }
+            if (k == repl::RecordKind::kSnapEnd) s.syncing = false;
+            if (!repl::is_snapshot(k) && s.awaiting_begin) {
+                last_error_ = fmt::format("shard {}: a change before its snapshot began", shard);
+                return false;
+            }
+            s.pending.append(payload.substr(0, v.h.size));
+            s.pending_seq = s.queued;
+            payload.remove_prefix(v.h.size);
+            continue;
+        }
         if (k == repl::RecordKind::kSnapBegin) {
             s.awaiting_begin = false;
             s.syncing = true;
@@ -343,6 +369,7 @@ size_t ReplReplica::tick() {
     const uint64_t now = repl_wall_us();
     size_t work = 0;
     if (state_ == State::kIdle) {
+        if (move_failed_) return 0;  // the receiver starts the move over
         // Resume only from positions the owners confirmed.
         if (inflight_.empty() && now >= retry_at_us_) connect();
         return 0;
@@ -370,6 +397,21 @@ size_t ReplReplica::tick() {
         disconnect(fmt::format("no heartbeat from {} for {} s", primary_text_,
                                kPrimaryTimeoutUs / 1'000'000));
     return work;
+}
+
+bool ReplReplica::move_synced() const {
+    if (state_ != State::kStreaming || !inflight_.empty()) return false;
+    for (const Shard& s : shards_)
+        if (s.syncing || s.awaiting_begin || !s.pending.empty() || s.applied != s.queued)
+            return false;
+    return true;
+}
+
+uint64_t ReplReplica::records_applied() const {
+    uint64_t n = 0;
+    for (const Shard& s : shards_)
+        n += s.applied;
+    return n;
 }
 
 size_t ReplReplica::kill_link() {

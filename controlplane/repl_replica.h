@@ -27,6 +27,7 @@
 
 #include "event_loop.h"
 #include "repl_primary.h"
+#include "repl_wire.h"
 #include "shard_channel.h"
 
 namespace fulmar::controlplane {
@@ -57,6 +58,22 @@ class ReplReplica final : public EventHandler {
     // everything handed to the owners counts (they apply it, in order,
     // before anything a later link sends).
     std::optional<ReplResume> resume_point() const;
+    // Makes this link a ring move's receiving end (call before the first
+    // tick): it asks with `m` (repl_wire.h) for the keys the pending ring
+    // gives this partition, applies them without clearing anything, counts
+    // records in its ACKs, and does not reconnect: a broken move link is
+    // failed() and the receiver starts the move over (ring_member.h).
+    // Its batches' tickets start at `ticket_base` (the ring routes their
+    // replies, kRingTicketBit).
+    void set_move(repl_wire::MoveRequest m, uint64_t ticket_base) {
+        move_ = std::move(m);
+        next_ticket_ = ticket_base | 1;
+    }
+    bool failed() const { return move_failed_; }
+    // A move link: every shard's snapshot arrived and nothing waits to be
+    // applied.
+    bool move_synced() const;
+    uint64_t records_applied() const;
     std::optional<uint64_t> replid() const { return replid_; }
     ~ReplReplica() override;
 
@@ -134,6 +151,8 @@ class ReplReplica final : public EventHandler {
     bool want_out_ = false;
     std::string last_error_;
     ReplReplicaStats stats_;
+    std::optional<repl_wire::MoveRequest> move_;
+    bool move_failed_ = false;
 };
 
 }  // namespace fulmar::controlplane

@@ -68,6 +68,7 @@ class ReplRole {
     // shards.
     uint64_t offset() const;
     const ReplPrimary* primary() const { return primary_.get(); }
+    ReplPrimary* primary() { return primary_.get(); }
     const ReplReplica* replica() const { return replica_.get(); }
 
   private:

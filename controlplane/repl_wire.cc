@@ -90,6 +90,24 @@ std::optional<SyncRequest> parse_sync_request(std::string_view line, std::string
     return r;
 }
 
+std::string format_move_request(const MoveRequest& r) {
+    return fmt::format("MOVE {} {} {} {}\r\n", r.partition, r.epoch, r.n_shards,
+                       format_replid(r.seed_check));
+}
+
+std::optional<MoveRequest> parse_move_request(std::string_view line, std::string& error) {
+    const auto f = fields(line);
+    MoveRequest r;
+    if (f.size() != 5 || f[0] != "MOVE" || f[1].empty() || f[1].size() > 47 ||
+        !parse_u64(f[2], r.epoch) || !parse_u64(f[3], r.n_shards) || r.n_shards == 0 ||
+        r.n_shards > kMaxShards || !parse_hex64(f[4], r.seed_check)) {
+        error = "expected MOVE <partition> <epoch> <n_shards> <seed>";
+        return std::nullopt;
+    }
+    r.partition = std::string(f[1]);
+    return r;
+}
+
 std::string format_sync_reply(const SyncReply& r) {
     return fmt::format("+FSYNC {} {} {}\r\n", format_replid(r.replid), r.modes.size(), r.modes);
 }

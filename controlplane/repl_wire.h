@@ -18,6 +18,14 @@
 //   replica -> primary   ACK <seq>,<seq>,... <time_us>\r\n   (applied so far;
 //                        time_us: the newest applied record's, primary clock)
 //
+// A ring move (controlplane/ring_member.h) uses the same stream: the new
+// owner asks an old one for the keys the pending ring gives it,
+//   new owner -> old     MOVE <partition> <ring epoch> <n_shards> <seed>\r\n
+// and gets +FSYNC with every shard 'f': a snapshot and the mutations of
+// those keys only (kSnapBegin does not clear: the receiver keeps its own
+// keys). Its ACKs then count records applied per shard, not seqs (the
+// filtered stream has holes in its seqs).
+//
 // A seq is a mutation's number in its shard (the primary's owner gives them
 // out); a replica's position in a shard is the last one it applied. `p`:
 // the stream resumes after the replica's position from the backlog; `f`:
@@ -88,6 +96,12 @@ struct SyncRequest {
     std::vector<uint64_t> seqs;      // per shard
     uint64_t seed_check = 0;         // seed_check() of the replica
 };
+struct MoveRequest {
+    std::string partition;  // the receiving partition (ring member name)
+    uint64_t epoch = 0;     // the pending ring's epoch
+    uint64_t n_shards = 0;
+    uint64_t seed_check = 0;
+};
 struct SyncReply {
     uint64_t replid = 0;
     std::string modes;  // 'p' or 'f' per shard
@@ -100,6 +114,8 @@ struct Ack {
 std::string format_sync_request(const SyncRequest& r);
 // `line` without its CRLF. nullopt: not a valid request (the error says why).
 std::optional<SyncRequest> parse_sync_request(std::string_view line, std::string& error);
+std::string format_move_request(const MoveRequest& r);
+std::optional<MoveRequest> parse_move_request(std::string_view line, std::string& error);
 std::string format_sync_reply(const SyncReply& r);
 std::optional<SyncReply> parse_sync_reply(std::string_view line, size_t n_shards,
                                           std::string& error);

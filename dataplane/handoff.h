@@ -79,6 +79,20 @@ enum class MessageKind : uint8_t {
     // to back in `body`) in order; reply bytes: a ReplApplyResult.
     kControlReplSnapshot,
     kControlReplApply,
+    // Cluster rebalancing (controlplane/ring_member.h): one step of the walk
+    // that deletes the keys the published ring gives to other partitions
+    // (store::Shard::drop_step); `body` is a RingDropStep, and so are the
+    // reply's bytes, with the cursor moved on.
+    kControlRingDrop,
+};
+
+// kControlRingDrop's request and reply bytes.
+struct RingDropStep {
+    uint32_t budget;   // request: chunks to look at
+    uint32_t page;     // cursor, in and out
+    uint32_t chunk;    // cursor, in and out
+    uint32_t done;     // reply: the walk reached the end
+    uint64_t dropped;  // reply: keys deleted by this step
 };
 
 // kControlReplSnapshot's request and reply bytes.

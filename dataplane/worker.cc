@@ -399,6 +399,9 @@ void Worker::run_control(Message* msg) {
     } else if (msg->kind == MessageKind::kControlReplApply) {
         reply_.clear();
         run_repl_apply(msg->body);
+    } else if (msg->kind == MessageKind::kControlRingDrop) {
+        reply_.clear();
+        run_ring_drop(msg->body);
     } else if (msg->kind == MessageKind::kControlResp) {
         reply_.clear();
         const uint8_t flags = msg->control.resp_flags;
@@ -462,6 +465,24 @@ void Worker::run_snapshot_step(std::string_view body) {
     step.chunk = c.chunk;
     step.started = c.started ? 1 : 0;
     step.logged = shard.logging() ? 1 : 0;
+    reply_.append({reinterpret_cast<const char*>(&step), sizeof(step)});
+}
+
+void Worker::run_ring_drop(std::string_view body) {
+    RingDropStep step{};
+    if (body.size() != sizeof(step)) return;  // no reply bytes: the sender's bug
+    std::memcpy(&step, body.data(), sizeof(step));
+    store::Shard::SnapshotCursor c{.page = step.page, .chunk = step.chunk, .started = true};
+    const auto not_ours = [](const void* arg, std::string_view key) {
+        return !engine::ring_serves_key(*static_cast<const engine::EngineCtx*>(arg), key);
+    };
+    step.dropped = 0;
+    step.done = shards_[p_.worker_id]->drop_step(c, step.budget, clock_.now(),
+                                                 {.fn = not_ours, .arg = &ctx_}, step.dropped)
+                    ? 1
+                    : 0;
+    step.page = c.page;
+    step.chunk = c.chunk;
     reply_.append({reinterpret_cast<const char*>(&step), sizeof(step)});
 }
 
@@ -566,6 +587,7 @@ unsigned Worker::drain_inbox() {
             case MessageKind::kControlResp:
             case MessageKind::kControlReplSnapshot:
             case MessageKind::kControlReplApply:
+            case MessageKind::kControlRingDrop:
                 run_control(msg);  // the message goes back as the reply
                 break;
             case MessageKind::kControlSweep:

@@ -171,6 +171,7 @@ class Worker {
     // Runs a control-plane request and sends the message back as its reply.
     void run_control(Message* msg);
     void run_snapshot_step(std::string_view body);
+    void run_ring_drop(std::string_view body);
     void run_repl_apply(std::string_view body);
     // Runs one paced sweep step and sends the message back with its figures.
     void run_sweep(Message* msg);

@@ -91,6 +91,15 @@ std::string fill_ring_slot(const ring::RingDoc& doc, const ring::Ketama& ketama,
     return {};
 }
 
+bool ring_serves_key(const EngineCtx& ctx, std::string_view key) {
+    if (ctx.shared == nullptr) return true;
+    const uint32_t cur = ctx.shared->ring.current.load(std::memory_order_acquire);
+    if (cur == 0) return true;
+    const shm::RingSlot& s = ctx.shared->ring.slots[(cur - 1) % shm::kRingSlots];
+    if (s.n_points == 0) return true;
+    return s.me >= 0 && ring_slot_owner(s, ring::ketama_hash(key)) == static_cast<uint32_t>(s.me);
+}
+
 void write_resp_ring_error(const RingAnswer& a, proto::ReplySink& out) {
     const shm::RingMember& m = a.slot->members[a.owner];
     const std::string_view name = text_of(m.name, shm::kRingNameMax);

@@ -46,6 +46,10 @@ inline RingAnswer ring_check(const EngineCtx& ctx, std::string_view key, bool wr
     return ring_check_slow(ctx.shared->ring, cur, key, write);
 }
 
+// Whether the published ring gives `key` to this node (true without a
+// ring); counts nothing (for walks, not client requests).
+bool ring_serves_key(const EngineCtx& ctx, std::string_view key);
+
 inline bool ring_active(const EngineCtx& ctx) {
     return ctx.shared != nullptr && ctx.shared->ring.current.load(std::memory_order_relaxed) != 0;
 }

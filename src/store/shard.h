@@ -217,6 +217,18 @@ class Shard {
     bool snapshot_step(uint32_t snapshot_id, SnapshotCursor& c, size_t budget, size_t keep_free,
                        UnixTime now);
 
+    // Cluster rebalancing (controlplane/ring_member.h): one step of a walk
+    // over the slab that deletes every live item `drop` says this node no
+    // longer serves (another partition owns its key), each a logged delete
+    // so replicas follow. Same cursor rules as snapshot_step. True once the
+    // walk reached the end; `dropped` counts the deletions.
+    struct KeyPredicate {
+        bool (*fn)(const void* arg, std::string_view key) = nullptr;
+        const void* arg = nullptr;
+    };
+    bool drop_step(SnapshotCursor& c, size_t budget, UnixTime now, KeyPredicate drop,
+                   uint64_t& dropped);
+
     // Building blocks for commands that need more than store() (meta).
     // allocate(): a chunk for `key` + `value_len` bytes, header written
     // (flags/exptime/time from args; fresh CAS unless cas_set), key copied,
