@@ -224,8 +224,9 @@ FULMAR_API int fulmar_client_new(const char* servers, const fulmar_client_option
  *    the last fetch;
  *  - after a write answered "SERVER_ERROR moved: ..." (the key's partition
  *    changed) or "SERVER_ERROR moving: ..." (a move is flipping it).
- * A fetch asks the current ring's members in order, then the seeds, until
- * one answers with a ring, each within options.timeout_ms; a higher epoch
+ * A fetch asks the current ring's members (each fetch starting at the next
+ * one, the first chosen at random, so clients spread their fetches), then the
+ * seeds, until one answers with a ring, each within options.timeout_ms; a higher epoch
  * replaces the ring (its servers are connected as for fulmar_client_new();
  * connections to the old ones close). A write refused as moved is sent once
  * more to the key's server in the newer ring, whatever the command: the node
@@ -236,7 +237,10 @@ FULMAR_API int fulmar_client_new(const char* servers, const fulmar_client_option
  * so ring_refresh_ms bounds how long a client reads from a stale ring.
  *
  * @param seeds "host:port" entries separated by commas, the nodes' memcached
- *        TCP port (the same port the ring lists); no weights or names.
+ *        TCP port (the same port the ring lists); no weights or names. The
+ *        ring's addresses carry every transport: with UDP (the default) the
+ *        nodes must serve memcached UDP on the same port as TCP (Fulmar's
+ *        defaults: 11211 for both).
  * @param options NULL for the defaults, else see fulmar_client_options;
  *        distribution must be FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY.
  * @param out receives the client on success; untouched on failure.

@@ -55,6 +55,7 @@ struct fulmar_client {
     uint64_t epoch = 0;
     uint64_t last_fetch_us = 0;  // last fetch attempt (CLOCK_MONOTONIC)
     uint32_t write_hash = 0;     // the ketama hash of the key of the write under way
+    uint32_t next_fetch = 0;     // the member a fetch asks first (mod their number)
 
     // The last call's requests. Their reply buffers hold the bytes that
     // fulmar_item.value points into, so they live until the next call.
@@ -240,33 +241,37 @@ uint64_t monotonic_us() {
 
 // Asks the ring's members, then the seeds, for the ring, one at a time until
 // one answers with a ring (a member outside the cluster answers epoch 0: the
-// next is asked). 0 with `doc` set, or the last failure: -ENODATA when every
-// node that answered serves no ring, else fetch_ring()'s errors.
-int fetch_cluster_ring(const fulmar_client& c, fr::RingDoc& doc) {
+// next is asked). Each fetch starts at the next member, from a random first
+// one, so clients spread their fetches over the cluster. 0 with `doc` set, or
+// the last failure: -ENODATA when every node that answered serves no ring,
+// else fetch_ring()'s errors.
+int fetch_cluster_ring(fulmar_client& c, fr::RingDoc& doc) {
     const uint64_t timeout_us = uint64_t{c.options.timeout_ms} * 1000;
     int last = -ETIMEDOUT;
     bool empty = false;
-    for (const auto* list : {&c.endpoints, &c.seeds}) {
-        for (const fc::Endpoint& e : *list) {
-            if (list == &c.seeds && c.epoch != 0) {
-                // A seed that is also a member was just asked.
-                bool asked = false;
-                for (const fc::Endpoint& m : c.endpoints)
-                    asked = asked || (m.host == e.host && m.port == e.port);
-                if (asked) continue;
-            }
-            fr::RingDoc d;
-            const int rc = fc::fetch_ring(e, timeout_us, d);
-            if (rc == 0 && d.epoch != 0 && !d.members.empty()) {
-                doc = std::move(d);
-                return 0;
-            }
-            if (rc == 0) {
-                empty = true;
-            } else {
-                last = rc;
-            }
+    const auto ask = [&](const fc::Endpoint& e) {
+        fr::RingDoc d;
+        const int rc = fc::fetch_ring(e, timeout_us, d);
+        if (rc == 0 && d.epoch != 0 && !d.members.empty()) {
+            doc = std::move(d);
+            return true;
         }
+        if (rc == 0) {
+            empty = true;
+        } else {
+            last = rc;
+        }
+        return false;
+    };
+    const size_t n = c.endpoints.size();
+    const size_t first = n > 0 ? c.next_fetch++ % n : 0;
+    for (size_t i = 0; i < n; ++i)
+        if (ask(c.endpoints[(first + i) % n])) return 0;
+    for (const fc::Endpoint& e : c.seeds) {
+        bool member = false;  // asked just now
+        for (const fc::Endpoint& m : c.endpoints)
+            member = member || (m.host == e.host && m.port == e.port);
+        if (!member && ask(e)) return 0;
     }
     return empty ? -ENODATA : last;
 }
@@ -331,6 +336,9 @@ int create_seeded(const char* seeds, const fulmar_client_options* options, fulma
         c->seeds.push_back(fc::Endpoint{n.host, n.port});
     }
     c->last_fetch_us = monotonic_us();
+    if (::getrandom(&c->next_fetch, sizeof c->next_fetch, GRND_NONBLOCK) != sizeof c->next_fetch) {
+        c->next_fetch = static_cast<uint32_t>(c->last_fetch_us);
+    }
     fr::RingDoc doc;
     if (const int rc = fetch_cluster_ring(*c, doc); rc != 0) return rc;
     if (const int rc = adopt_ring(*c, doc); rc < 0) return rc;
