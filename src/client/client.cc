@@ -2,7 +2,9 @@
 // request building per command, and the mapping of each reply to its
 // documented return code. Traffic is the Exchange's (exchange.h, UDP) or the
 // TcpExchange's (tcp_exchange.h), chosen per kind of operation by the
-// client's transport option; both fill the same Request.
+// client's transport option; both fill the same Request. A seeded client's
+// ring is the cluster's, fetched with ring_fetch.h and replaced between
+// requests when a fetch finds a higher epoch.
 //
 // Threading: a fulmar_client is used by one thread at a time; nothing here is
 // shared between clients.
