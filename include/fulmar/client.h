@@ -245,7 +245,8 @@ FULMAR_API int fulmar_client_new(const char* servers, const fulmar_client_option
  *        distribution must be FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY.
  * @param out receives the client on success; untouched on failure.
  * @return 0, or
- *  - -EINVAL: seeds or out is NULL, a seed is malformed or has a name, an
+ *  - -EINVAL: seeds or out is NULL, a seed is malformed or has a name or a
+ *    weight other than 1, an
  *    option is out of range, or the distribution is not twemproxy's;
  *  - -ENODATA: the seeds that answered serve no ring (not cluster members);
  *  - -ETIMEDOUT: no seed answered in time (refused, closed, silent);

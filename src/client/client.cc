@@ -334,7 +334,8 @@ int create_seeded(const char* seeds, const fulmar_client_options* options, fulma
     if (!placeholder) return -EINVAL;
     auto c = std::make_unique<fulmar_client>(o, std::move(placeholder.value()));
     for (const fr::Node& n : nodes.value()) {
-        if (!n.name.empty()) return -EINVAL;  // a seed is an address, not a partition
+        // A seed is an address, not a partition: no name, no weight.
+        if (!n.name.empty() || n.weight != 1) return -EINVAL;
         c->seeds.push_back(fc::Endpoint{n.host, n.port});
     }
     c->last_fetch_us = monotonic_us();

@@ -542,6 +542,8 @@ static void seeds_that_cannot_give_a_ring_are_errors(void** state) {
     char named[64];
     snprintf(named, sizeof named, "%s:1 alpha", g_nodes[1].addr);
     assert_int_equal(fulmar_client_new_seeded(named, &o, &c), -EINVAL);
+    snprintf(named, sizeof named, "%s:2", g_nodes[1].addr);
+    assert_int_equal(fulmar_client_new_seeded(named, &o, &c), -EINVAL);
     fulmar_client_options lm = o;
     lm.distribution = FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED;
     assert_int_equal(fulmar_client_new_seeded(g_nodes[1].addr, &lm, &c), -EINVAL);

@@ -160,7 +160,8 @@ static int cmd_whereis(fulmar_client* c, char** keys, int n) {
     return kExitOk;
 }
 
-/* The ring in the `ring` command's own form: epoch 0 for a server list. */
+/* The servers the client routes by, shaped like the node's `ring` reply
+ * (without weights, which the API does not expose): epoch 0 for a list. */
 static int cmd_ring(fulmar_client* c) {
     uint64_t epoch = 0;
     (void)fulmar_client_ring_epoch(c, &epoch);
