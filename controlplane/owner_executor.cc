@@ -353,6 +353,7 @@ ExecStatus OwnerExecutor::classic(const proto::McTextRequest& req, const store::
             return gat(req, raw, out);
         case McTextCommand::kVersion:
         case McTextCommand::kVerbosity:
+        case McTextCommand::kRing:  // the ring in shared memory: no owner needed
             engine::execute_classic(req, key, *deps_.ctx, out);
             return ExecStatus::kDone;
         case McTextCommand::kStats: {

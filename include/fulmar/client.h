@@ -19,8 +19,15 @@
  *
  * Memory: values returned by the get functions point into buffers owned by the
  * client; they stay valid until the next call on that client (any call other
- * than fulmar_client_server_for / _server_name / _server_count) or
- * fulmar_client_free(). Copy what must live longer.
+ * than fulmar_client_server_for / _server_name / _server_partition /
+ * _server_count / _ring_epoch) or fulmar_client_free(). Copy what must live
+ * longer.
+ *
+ * Clusters: a client made with fulmar_client_new_seeded() learns the ring of
+ * a Fulmar cluster (its partitions, each a named ketama node) from any node
+ * and follows it as partitions are added and removed: inside its calls, never
+ * in the background (see fulmar_client_new_seeded). A client made from a
+ * server list keeps that list for its whole life.
  */
 #ifndef FULMAR_CLIENT_H
 #define FULMAR_CLIENT_H
@@ -132,6 +139,13 @@ typedef struct fulmar_client_options {
     uint32_t reconnect_min_ms;
     /** TCP: the longest such wait, in ms (default 1000; reconnect_min_ms..600000). */
     uint32_t reconnect_max_ms;
+    /**
+     * Seeded clients (fulmar_client_new_seeded): the ring is fetched again at
+     * the start of a call when the last fetch is this old, in ms (default
+     * 1000; 0..3600000; 0: only after a "moved" or "moving" reply). Ignored
+     * by clients made from a server list.
+     */
+    uint32_t ring_refresh_ms;
 } fulmar_client_options;
 
 /**
@@ -200,6 +214,72 @@ FULMAR_API int fulmar_client_new(const char* servers, const fulmar_client_option
                                  fulmar_client** out) FULMAR_NOEXCEPT;
 
 /**
+ * Creates a client for a Fulmar cluster from one or more of its nodes: asks
+ * the seeds in turn, with memcached's text protocol over TCP, for the ring
+ * ("ring\r\n", answered "RING <epoch>", one "NODE <host:port>:<weight> <name>"
+ * line per partition in ring order, "END") and places keys by ketama over the
+ * partition names, as nutcracker does given the same entries. The client then
+ * follows the cluster's ring without a restart, inside its own calls:
+ *  - at the start of a call, when options.ring_refresh_ms have passed since
+ *    the last fetch;
+ *  - after a write answered "SERVER_ERROR moved: ..." (the key's partition
+ *    changed) or "SERVER_ERROR moving: ..." (a move is flipping it).
+ * A fetch asks the current ring's members (each fetch starting at the next
+ * one, the first chosen at random, so clients spread their fetches), then the
+ * seeds, until one answers with a ring, each within options.timeout_ms; a higher epoch
+ * replaces the ring (its servers are connected as for fulmar_client_new();
+ * connections to the old ones close). A write refused as moved is sent once
+ * more to the key's server in the newer ring, whatever the command: the node
+ * that refused it did not run it. A failed fetch keeps the ring.
+ *
+ * Reads of keys whose partition changed are misses until the ring is
+ * fetched (a node answers a get for another partition's key with a miss),
+ * so ring_refresh_ms bounds how long a client reads from a stale ring.
+ *
+ * @param seeds "host:port" entries separated by commas, the nodes' memcached
+ *        TCP port (the same port the ring lists); no weights or names. The
+ *        ring's addresses carry every transport: with UDP (the default) the
+ *        nodes must serve memcached UDP on the same port as TCP (Fulmar's
+ *        defaults: 11211 for both).
+ * @param options NULL for the defaults, else see fulmar_client_options;
+ *        distribution must be FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY.
+ * @param out receives the client on success; untouched on failure.
+ * @return 0, or
+ *  - -EINVAL: seeds or out is NULL, a seed is malformed or has a name or a
+ *    weight other than 1, an
+ *    option is out of range, or the distribution is not twemproxy's;
+ *  - -ENODATA: the seeds that answered serve no ring (not cluster members);
+ *  - -ETIMEDOUT: no seed answered in time (refused, closed, silent);
+ *  - -EHOSTUNREACH: a seed's host name (or a member's) did not resolve;
+ *  - -EPROTO: a reply was not a ring; -EIO: the server does not know the
+ *    command (a memcached, or a Fulmar without cluster support);
+ *  - another negative errno from socket(2) (e.g. -EMFILE).
+ *  When several seeds fail, the last one's error is returned.
+ */
+FULMAR_API int fulmar_client_new_seeded(const char* seeds, const fulmar_client_options* options,
+                                        fulmar_client** out) FULMAR_NOEXCEPT;
+
+/**
+ * The epoch of the ring a seeded client routes by (0 for a client made from a
+ * server list).
+ *
+ * @return 0 with *epoch set, or -EINVAL when client or epoch is NULL.
+ */
+FULMAR_API int fulmar_client_ring_epoch(const fulmar_client* client,
+                                        uint64_t* epoch) FULMAR_NOEXCEPT;
+
+/**
+ * Fetches a seeded client's ring now (as fulmar_client_new_seeded describes)
+ * and switches to it when its epoch is higher.
+ *
+ * @return 1 when the client switched to a newer ring, 0 when its ring is
+ *         current, -EINVAL for NULL or a client made from a server list, or
+ *         the error of the last node asked (-ETIMEDOUT, -ENODATA, -EPROTO,
+ *         -EIO, -EHOSTUNREACH); the client then keeps its ring.
+ */
+FULMAR_API int fulmar_client_refresh_ring(fulmar_client* client) FULMAR_NOEXCEPT;
+
+/**
  * Checks a server list as fulmar_client_new() would parse it, without resolving
  * or opening anything, and explains the first mistake.
  *
@@ -220,18 +300,31 @@ FULMAR_API int fulmar_client_server_count(const fulmar_client* client) FULMAR_NO
 /**
  * The server a key lives on (what `fulmar-cli whereis` prints).
  *
- * @return the server's index (0-based, in the order given to fulmar_client_new),
- *         or -EINVAL for a NULL client or an invalid key (see fulmar_client_mget).
+ * @return the server's index (0-based, in the order given to fulmar_client_new,
+ *         or the ring's order for a seeded client), or -EINVAL for a NULL client or an invalid key
+ * (see fulmar_client_mget).
  */
 FULMAR_API int fulmar_client_server_for(const fulmar_client* client, const char* key,
                                         size_t key_len) FULMAR_NOEXCEPT;
 
 /**
- * The "host:port" of server `index` as given to fulmar_client_new, or NULL when
- * client is NULL or index is out of range. Valid until fulmar_client_free().
+ * The "host:port" of server `index` as given to fulmar_client_new (for a
+ * seeded client: of the ring's member `index`), or NULL when client is NULL
+ * or index is out of range. Valid until fulmar_client_free(); for a seeded
+ * client, until its next call that may fetch the ring (every call but the
+ * server and epoch accessors).
  */
 FULMAR_API const char* fulmar_client_server_name(const fulmar_client* client,
                                                  int index) FULMAR_NOEXCEPT;
+
+/**
+ * The name of server `index`: twemproxy's optional name of a list entry, a
+ * cluster partition's name for a seeded client. NULL when the entry has no
+ * name, client is NULL or index is out of range. Valid as
+ * fulmar_client_server_name().
+ */
+FULMAR_API const char* fulmar_client_server_partition(const fulmar_client* client,
+                                                      int index) FULMAR_NOEXCEPT;
 
 /**
  * Gets many keys at once: keys are grouped by server, each group is sent as
@@ -291,7 +384,12 @@ FULMAR_API int fulmar_client_get(fulmar_client* client, fulmar_item* item) FULMA
  *    one datagram (options.max_request_payload; writes over UDP only), or the
  *    server answered "SERVER_ERROR object too large for cache";
  *  - -ENOMEM: the server answered "SERVER_ERROR out of memory ...";
- *  - -EIO: another SERVER_ERROR, or ERROR (command unknown to the server);
+ *  - -EAGAIN: a Fulmar cluster node answered "SERVER_ERROR moving": the key
+ *    is moving between partitions at this instant; nothing was stored, retry
+ *    shortly (the same for every write below);
+ *  - -EIO: another SERVER_ERROR (including "moved" when the ring, fetched
+ *    again by a seeded client, still names that node), or ERROR (command
+ *    unknown to the server);
  *  - -EPROTO: a reply that is not one of the above (including NOT_STORED to a
  *    set or cas, which memcached never sends);
  *  - -ETIMEDOUT: no reply in time (after the retries for set), or over TCP the

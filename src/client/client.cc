@@ -2,13 +2,16 @@
 // request building per command, and the mapping of each reply to its
 // documented return code. Traffic is the Exchange's (exchange.h, UDP) or the
 // TcpExchange's (tcp_exchange.h), chosen per kind of operation by the
-// client's transport option; both fill the same Request.
+// client's transport option; both fill the same Request. A seeded client's
+// ring is the cluster's, fetched with ring_fetch.h and replaced between
+// requests when a fetch finds a higher epoch.
 //
 // Threading: a fulmar_client is used by one thread at a time; nothing here is
 // shared between clients.
 #include "fulmar/client.h"
 
 #include <sys/random.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -19,6 +22,7 @@
 
 #include "client/callback_transport.h"
 #include "client/exchange.h"
+#include "client/ring_fetch.h"
 #include "client/tcp_exchange.h"
 #include "client/test_transport.h"
 #include "client/text_reply.h"
@@ -26,22 +30,34 @@
 #include "client/transport.h"
 #include "ring/ketama.h"
 #include "ring/node.h"
+#include "ring/ring_doc.h"
 
 namespace fc = fulmar::client;
 namespace fr = fulmar::ring;
 
 struct fulmar_client {
-    fulmar_client(const fulmar_client_options& o, fr::Ketama&& r, std::vector<std::string>&& n)
-        : options(o), ring(std::move(r)), names(std::move(n)) {}
+    fulmar_client(const fulmar_client_options& o, fr::Ketama&& r)
+        : options(o), ring(std::move(r)) {}
 
     fulmar_client_options options;
     fr::Ketama ring;
-    std::vector<std::string> names;  // "host:port" per server, in the user's order
+    std::vector<std::string> names;       // "host:port" per server, in the user's (ring's) order
+    std::vector<std::string> partitions;  // the entries' names ("" when none)
+    std::vector<fc::Endpoint> endpoints;  // where each server is
     // UDP: the datagram transport and its exchange; null when nothing goes by UDP.
     std::unique_ptr<fc::Transport> transport;
     std::unique_ptr<fc::Exchange> exchange;
     // TCP: null when nothing goes by TCP.
     std::unique_ptr<fc::TcpExchange> tcp;
+
+    // Seeded clients (fulmar_client_new_seeded): the ring is the cluster's,
+    // fetched from its members (or the seeds) and replaced when a fetch
+    // finds a higher epoch. Empty seeds: a static server list.
+    std::vector<fc::Endpoint> seeds;
+    uint64_t epoch = 0;
+    uint64_t last_fetch_us = 0;  // last fetch attempt (CLOCK_MONOTONIC)
+    uint32_t write_hash = 0;     // the ketama hash of the key of the write under way
+    uint32_t next_fetch = 0;     // the member a fetch asks first (mod their number)
 
     // The last call's requests. Their reply buffers hold the bytes that
     // fulmar_item.value points into, so they live until the next call.
@@ -67,6 +83,7 @@ constexpr uint32_t kMaxRequestPayload = 65'507 - FULMAR_MC_UDP_HEADER_SIZE;
 constexpr uint32_t kMaxTcpConnections = 64;
 constexpr uint32_t kMaxReconnectMinMs = 60'000;
 constexpr uint32_t kMaxReconnectMaxMs = 600'000;
+constexpr uint32_t kMaxRingRefreshMs = 3'600'000;
 
 // What carries an operation.
 enum class Op : uint8_t { kGet, kWrite };
@@ -109,6 +126,7 @@ int check_options(const fulmar_client_options& o) {
         o.reconnect_max_ms < o.reconnect_min_ms || o.reconnect_max_ms > kMaxReconnectMaxMs) {
         return -EINVAL;
     }
+    if (o.ring_refresh_ms > kMaxRingRefreshMs) return -EINVAL;
     const int distribution = enum_int(&o.distribution);
     if (distribution != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY &&
         distribution != FULMAR_DISTRIBUTION_KETAMA_LIBMEMCACHED) {
@@ -141,24 +159,18 @@ uint16_t random_request_id(uint64_t now_us) {
     return id;
 }
 
-// Both constructors: parse, build the ring, then open the transport.
-int create(const char* servers, const fulmar_client_options* options,
-           const fulmar_test_transport* callbacks, const uint16_t* first_id, fulmar_client** out) {
-    if (servers == nullptr || out == nullptr) return -EINVAL;
-    fulmar_client_options o;
-    fulmar_client_options_init(&o);
-    if (options != nullptr) o = *options;
-    if (const int rc = check_options(o); rc != 0) return rc;
-
-    auto nodes = fr::parse_node_list(servers);
-    if (!nodes) return -EINVAL;
-    auto ring = fr::Ketama::build(nodes.value(), mode_of(o.distribution));
-    if (!ring) return -EINVAL;
-
+// Opens what carries requests to `nodes` (the client's ring order) and
+// makes them the client's, replacing any it had (connections to the old
+// servers close). Callers: creation, and a seeded client's ring change.
+int open_servers(fulmar_client& c, std::span<const fr::Node> nodes,
+                 const fulmar_test_transport* callbacks, const uint16_t* first_id) {
+    const fulmar_client_options& o = c.options;
     std::vector<std::string> names;
+    std::vector<std::string> partitions;
     std::vector<fc::Endpoint> endpoints;
-    for (const fr::Node& n : nodes.value()) {
+    for (const fr::Node& n : nodes) {
         names.push_back(display_name(n));
+        partitions.push_back(n.name);
         endpoints.push_back(fc::Endpoint{n.host, n.port});
     }
     const bool udp = !over_tcp(o, Op::kGet) || !over_tcp(o, Op::kWrite);
@@ -179,22 +191,161 @@ int create(const char* servers, const fulmar_client_options* options,
         if (const int rc = fc::resolve_tcp(endpoints, addresses); rc != 0) return rc;
     }
 
-    auto* c = new fulmar_client(o, std::move(ring.value()), std::move(names));
-    if (transport != nullptr) {
+    c.exchange.reset();  // it refers to the transport
+    c.transport = std::move(transport);
+    if (c.transport != nullptr) {
         const uint16_t id =
-            first_id != nullptr ? *first_id : random_request_id(transport->now_us());
-        c->transport = std::move(transport);
-        c->exchange = std::make_unique<fc::Exchange>(
-            *c->transport, static_cast<uint32_t>(c->names.size()),
+            first_id != nullptr ? *first_id : random_request_id(c.transport->now_us());
+        c.exchange = std::make_unique<fc::Exchange>(
+            *c.transport, static_cast<uint32_t>(names.size()),
             fc::ExchangeConf{uint64_t{o.timeout_ms} * 1000, o.window}, id);
     }
+    c.tcp.reset();
     if (tcp) {
-        c->tcp = std::make_unique<fc::TcpExchange>(
+        c.tcp = std::make_unique<fc::TcpExchange>(
             std::move(addresses),
             fc::TcpConf{uint64_t{o.timeout_ms} * 1000, o.window, o.tcp_connections,
                         uint64_t{o.reconnect_min_ms} * 1000, uint64_t{o.reconnect_max_ms} * 1000});
     }
-    *out = c;
+    c.names = std::move(names);
+    c.partitions = std::move(partitions);
+    c.endpoints = std::move(endpoints);
+    return 0;
+}
+
+// Both constructors: parse, build the ring, then open the transport.
+int create(const char* servers, const fulmar_client_options* options,
+           const fulmar_test_transport* callbacks, const uint16_t* first_id, fulmar_client** out) {
+    if (servers == nullptr || out == nullptr) return -EINVAL;
+    fulmar_client_options o;
+    fulmar_client_options_init(&o);
+    if (options != nullptr) o = *options;
+    if (const int rc = check_options(o); rc != 0) return rc;
+
+    auto nodes = fr::parse_node_list(servers);
+    if (!nodes) return -EINVAL;
+    auto ring = fr::Ketama::build(nodes.value(), mode_of(o.distribution));
+    if (!ring) return -EINVAL;
+
+    auto c = std::make_unique<fulmar_client>(o, std::move(ring.value()));
+    if (const int rc = open_servers(*c, nodes.value(), callbacks, first_id); rc != 0) return rc;
+    *out = c.release();
+    return 0;
+}
+
+// ---------------------------------------------------------------- seeded rings
+
+uint64_t monotonic_us() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
+// Asks the ring's members, then the seeds, for the ring, one at a time until
+// one answers with a ring (a member outside the cluster answers epoch 0: the
+// next is asked). Each fetch starts at the next member, from a random first
+// one, so clients spread their fetches over the cluster. 0 with `doc` set, or
+// the last failure: -ENODATA when every node that answered serves no ring,
+// else fetch_ring()'s errors.
+int fetch_cluster_ring(fulmar_client& c, fr::RingDoc& doc) {
+    const uint64_t timeout_us = uint64_t{c.options.timeout_ms} * 1000;
+    int last = -ETIMEDOUT;
+    bool empty = false;
+    const auto ask = [&](const fc::Endpoint& e) {
+        fr::RingDoc d;
+        const int rc = fc::fetch_ring(e, timeout_us, d);
+        if (rc == 0 && d.epoch != 0 && !d.members.empty()) {
+            doc = std::move(d);
+            return true;
+        }
+        if (rc == 0) {
+            empty = true;
+        } else {
+            last = rc;
+        }
+        return false;
+    };
+    const size_t n = c.endpoints.size();
+    const size_t first = n > 0 ? c.next_fetch++ % n : 0;
+    for (size_t i = 0; i < n; ++i)
+        if (ask(c.endpoints[(first + i) % n])) return 0;
+    for (const fc::Endpoint& e : c.seeds) {
+        bool member = false;  // asked just now
+        for (const fc::Endpoint& m : c.endpoints)
+            member = member || (m.host == e.host && m.port == e.port);
+        if (!member && ask(e)) return 0;
+    }
+    return empty ? -ENODATA : last;
+}
+
+// Makes `doc` the client's ring when its epoch is higher. 1 when it did, 0
+// when the client's ring is as new, or an error of open_servers() (the old
+// ring stays).
+int adopt_ring(fulmar_client& c, const fr::RingDoc& doc) {
+    if (doc.epoch <= c.epoch) return 0;
+    auto ring = fr::build_ring(doc);
+    if (!ring) return -EPROTO;
+    // Open the new servers first: on failure the client keeps working on the old ring.
+    fulmar_client next(c.options, std::move(ring.value()));
+    if (const int rc = open_servers(next, doc.members, nullptr, nullptr); rc != 0) return rc;
+    c.ring = std::move(next.ring);
+    c.names = std::move(next.names);
+    c.partitions = std::move(next.partitions);
+    c.endpoints = std::move(next.endpoints);
+    c.exchange.reset();
+    c.transport = std::move(next.transport);
+    c.exchange = std::move(next.exchange);
+    c.tcp = std::move(next.tcp);
+    c.epoch = doc.epoch;
+    return 1;
+}
+
+// Fetches the cluster's ring and adopts it when newer: 1 switched, 0 same
+// epoch, or why no ring could be had.
+int refresh_ring(fulmar_client& c) {
+    c.last_fetch_us = monotonic_us();
+    fr::RingDoc doc;
+    if (const int rc = fetch_cluster_ring(c, doc); rc != 0) return rc;
+    return adopt_ring(c, doc);
+}
+
+// At the start of each call of a seeded client: refresh when the last fetch
+// is ring_refresh_ms old. A failed fetch keeps the ring (the nodes may be
+// busy, not gone) and is tried again an interval later.
+void refresh_if_due(fulmar_client& c) {
+    if (c.seeds.empty() || c.options.ring_refresh_ms == 0) return;
+    if (monotonic_us() - c.last_fetch_us < uint64_t{c.options.ring_refresh_ms} * 1000) return;
+    (void)refresh_ring(c);
+}
+
+int create_seeded(const char* seeds, const fulmar_client_options* options, fulmar_client** out) {
+    if (seeds == nullptr || out == nullptr) return -EINVAL;
+    fulmar_client_options o;
+    fulmar_client_options_init(&o);
+    if (options != nullptr) o = *options;
+    if (const int rc = check_options(o); rc != 0) return rc;
+    // The cluster's ring is ketama over partition names: twemproxy's labels.
+    if (enum_int(&o.distribution) != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY) return -EINVAL;
+    auto nodes = fr::parse_node_list(seeds);
+    if (!nodes) return -EINVAL;
+
+    // An empty ring until the first fetch; the seeds are asked first.
+    auto placeholder = fr::Ketama::build(nodes.value(), fr::KetamaMode::kTwemproxy);
+    if (!placeholder) return -EINVAL;
+    auto c = std::make_unique<fulmar_client>(o, std::move(placeholder.value()));
+    for (const fr::Node& n : nodes.value()) {
+        // A seed is an address, not a partition: no name, no weight.
+        if (!n.name.empty() || n.weight != 1) return -EINVAL;
+        c->seeds.push_back(fc::Endpoint{n.host, n.port});
+    }
+    c->last_fetch_us = monotonic_us();
+    if (::getrandom(&c->next_fetch, sizeof c->next_fetch, GRND_NONBLOCK) != sizeof c->next_fetch) {
+        c->next_fetch = static_cast<uint32_t>(c->last_fetch_us);
+    }
+    fr::RingDoc doc;
+    if (const int rc = fetch_cluster_ring(*c, doc); rc != 0) return rc;
+    if (const int rc = adopt_ring(*c, doc); rc < 0) return rc;
+    *out = c.release();
     return 0;
 }
 
@@ -329,6 +480,7 @@ void apply_get_reply(fulmar_client& c, uint32_t r, fulmar_item* items) {
 int mget(fulmar_client* c, std::string_view cmd, fulmar_item* items, size_t n) {
     if (c == nullptr || (items == nullptr && n > 0)) return -EINVAL;
     c->n_requests = 0;
+    refresh_if_due(*c);
     bool bad = false;
     for (size_t i = 0; i < n; ++i) {
         fulmar_item& it = items[i];
@@ -385,14 +537,28 @@ enum class Resend : uint8_t { kNever, kAllowed };
 
 // Sends the request built in c.requests[0] to the key's server and reads its
 // one-line reply. 0 with `reply` set, or -ETIMEDOUT / the transport's errno.
+//
+// A seeded client told "moved" fetches the ring; when a newer one names
+// another server for the key, the request goes there once more (the node
+// that refused it did not run it, so this is safe for every command). Told
+// "moving", it fetches the ring for the calls to come; the caller gets
+// -EAGAIN.
 int exchange_one(fulmar_client& c, Resend resend, fc::SimpleReply& reply) {
     fc::Request& r = c.requests[0];
     r.max_attempts = resend == Resend::kAllowed ? c.options.retries + 1 : 1;
     c.n_requests = 1;
-    (void)run_requests(c, Op::kWrite, std::span(c.requests.data(), 1));
-    if (r.status != 0) return r.status;
-    reply = fc::parse_simple_reply(std::string_view(r.reply.data(), r.reply.size()));
-    return 0;
+    for (bool redirected = false;; redirected = true) {
+        (void)run_requests(c, Op::kWrite, std::span(c.requests.data(), 1));
+        if (r.status != 0) return r.status;
+        reply = fc::parse_simple_reply(std::string_view(r.reply.data(), r.reply.size()));
+        const bool stale =
+            reply.kind == fc::ReplyKind::kServerMoved || reply.kind == fc::ReplyKind::kServerMoving;
+        if (c.seeds.empty() || !stale || redirected) return 0;
+        const std::string old_name = c.names[r.node];
+        if (refresh_ring(c) != 1 || reply.kind != fc::ReplyKind::kServerMoved) return 0;
+        r.node = c.ring.node_for_hash(c.write_hash);
+        if (c.names[r.node] == old_name) return 0;  // the newer ring agrees: nothing to redo
+    }
 }
 
 // The replies every command maps the same way.
@@ -404,6 +570,9 @@ int common_reply_code(fc::ReplyKind k) {
             return -E2BIG;
         case fc::ReplyKind::kServerOutOfMemory:
             return -ENOMEM;
+        case fc::ReplyKind::kServerMoving:
+            return -EAGAIN;
+        case fc::ReplyKind::kServerMoved:
         case fc::ReplyKind::kError:
         case fc::ReplyKind::kServerError:
             return -EIO;
@@ -417,9 +586,11 @@ int begin_write(fulmar_client* c, const char* key, size_t key_len, fc::Request*&
     if (c == nullptr || key == nullptr || !fc::valid_key(std::string_view(key, key_len)))
         return -EINVAL;
     c->n_requests = 0;
+    refresh_if_due(*c);
     if (c->requests.empty()) c->requests.emplace_back();
     r = &c->requests[0];
-    r->node = c->ring.node_for(std::string_view(key, key_len));
+    c->write_hash = fr::ketama_hash(std::string_view(key, key_len));
+    r->node = c->ring.node_for_hash(c->write_hash);
     r->framing = fc::ReplyFraming::kOneMessage;
     return 0;
 }
@@ -478,6 +649,7 @@ void fulmar_client_options_init(fulmar_client_options* options) noexcept {
     options->tcp_connections = 2;
     options->reconnect_min_ms = 10;
     options->reconnect_max_ms = 1000;
+    options->ring_refresh_ms = 1000;
 }
 
 int fulmar_client_new(const char* servers, const fulmar_client_options* options,
@@ -490,6 +662,22 @@ int fulmar_client_new_with_transport(const char* servers, const fulmar_client_op
                                      uint16_t first_request_id, fulmar_client** out) {
     if (transport == nullptr) return -EINVAL;
     return create(servers, options, transport, &first_request_id, out);
+}
+
+int fulmar_client_new_seeded(const char* seeds, const fulmar_client_options* options,
+                             fulmar_client** out) noexcept {
+    return create_seeded(seeds, options, out);
+}
+
+int fulmar_client_ring_epoch(const fulmar_client* client, uint64_t* epoch) noexcept {
+    if (client == nullptr || epoch == nullptr) return -EINVAL;
+    *epoch = client->epoch;
+    return 0;
+}
+
+int fulmar_client_refresh_ring(fulmar_client* client) noexcept {
+    if (client == nullptr || client->seeds.empty()) return -EINVAL;
+    return refresh_ring(*client);
 }
 
 int fulmar_servers_validate(const char* servers, fulmar_distribution distribution, char* message,
@@ -538,6 +726,13 @@ const char* fulmar_client_server_name(const fulmar_client* client, int index) no
     if (client == nullptr || index < 0 || static_cast<size_t>(index) >= client->names.size())
         return nullptr;
     return client->names[static_cast<size_t>(index)].c_str();
+}
+
+const char* fulmar_client_server_partition(const fulmar_client* client, int index) noexcept {
+    if (client == nullptr || index < 0 || static_cast<size_t>(index) >= client->partitions.size())
+        return nullptr;
+    const std::string& p = client->partitions[static_cast<size_t>(index)];
+    return p.empty() ? nullptr : p.c_str();
 }
 
 int fulmar_client_mget(fulmar_client* client, fulmar_item* items, size_t n_items) noexcept {
@@ -694,6 +889,10 @@ const char* fulmar_strerror(int err) noexcept {
             return "transport not supported here";
         case EHOSTUNREACH:
             return "server host name did not resolve";
+        case EAGAIN:
+            return "the key is moving between cluster partitions; retry shortly";
+        case ENODATA:
+            return "the node serves no cluster ring (not a cluster member)";
         case ECANCELED:
             return "not sent: another key of the same call was invalid";
         default: {

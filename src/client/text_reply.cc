@@ -45,6 +45,8 @@ SimpleReply parse_simple_reply(std::string_view text) {
     if (line.starts_with(kReplyClientError)) return {ReplyKind::kClientError};
     if (line.starts_with(kReplyTooLarge)) return {ReplyKind::kServerTooLarge};
     if (line.starts_with(kReplyOutOfMemory)) return {ReplyKind::kServerOutOfMemory};
+    if (line.starts_with(kReplyMoved)) return {ReplyKind::kServerMoved};
+    if (line.starts_with(kReplyMoving)) return {ReplyKind::kServerMoving};
     if (line.starts_with(kReplyServerError)) return {ReplyKind::kServerError};
     SimpleReply r;
     // incr/decr: the new value in plain decimal (parse_u64 also takes a '+',

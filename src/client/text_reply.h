@@ -29,6 +29,11 @@ inline constexpr std::string_view kReplyServerError = "SERVER_ERROR";
 // memcached's wording of the two server errors callers can act on.
 inline constexpr std::string_view kReplyTooLarge = "SERVER_ERROR object too large";
 inline constexpr std::string_view kReplyOutOfMemory = "SERVER_ERROR out of memory";
+// A Fulmar cluster node's refusal of a write to another partition's key
+// (engine/ring_guard.h): the client's ring is stale. "moving": the key is
+// in a move's flip; the write may be retried in a moment.
+inline constexpr std::string_view kReplyMoved = "SERVER_ERROR moved:";
+inline constexpr std::string_view kReplyMoving = "SERVER_ERROR moving:";
 
 enum class ReplyKind : uint8_t {
     kStored,
@@ -43,6 +48,8 @@ enum class ReplyKind : uint8_t {
     kServerError,
     kServerTooLarge,
     kServerOutOfMemory,
+    kServerMoved,
+    kServerMoving,
     kMalformed,  // anything else, or bytes after the line
 };
 

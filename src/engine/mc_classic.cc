@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <span>
@@ -14,9 +15,10 @@
 #include "engine/engine_stats.h"
 #include "engine/mc_commands.h"
 #include "engine/mc_get.h"
-#include "engine/ring_guard.h"
 #include "engine/replica_guard.h"
+#include "engine/ring_guard.h"
 #include "proto/mc_wire.h"
+#include "shm/layout.h"
 #include "store/exptime.h"
 #include "store/slab.h"
 
@@ -349,6 +351,51 @@ void cmd_version(const McTextRequest&, const store::KeyRef&, EngineCtx&, ReplySi
     out.append(proto::kMcCrlf);
 }
 
+// ---- ring ----------------------------------------------------------------------
+//
+//   ring
+// Fulmar's own: the cluster ring this node serves, so a client given any
+// one node learns every partition (libfulmar's seeded mode):
+//   RING <epoch>\r\n
+//   NODE <host:port>:<weight> <name>\r\n     one per member, in ring order
+//   END\r\n
+// The NODE lines are nutcracker's server entries: ketama over them places
+// keys where this node's ring guard does. No ring: "RING 0" and no member.
+
+// "NODE " + address + ":" + a 32-bit weight + " " + name + "\r\n".
+constexpr size_t kRingLineMax = 5 + shm::kRingAddressMax + 1 + 10 + 1 + shm::kRingNameMax + 2;
+
+std::string_view fixed_text(const char* p, size_t max) {
+    return {p, ::strnlen(p, max)};
+}
+
+void cmd_ring(const McTextRequest&, const store::KeyRef&, EngineCtx& ctx, ReplySink& out) {
+    std::array<char, kRingLineMax> buf;
+    const uint32_t cur =
+        ctx.shared != nullptr ? ctx.shared->ring.current.load(std::memory_order_acquire) : 0;
+    if (cur == 0 || cur > shm::kRingSlots) {
+        out.append(LineBuf(buf).put("RING 0").put(proto::kMcCrlf).view());
+        out.append(proto::kMcEnd);
+        return;
+    }
+    const shm::RingSlot& slot = ctx.shared->ring.slots[cur - 1];
+    out.append(LineBuf(buf).put("RING ").put_u64(slot.epoch).put(proto::kMcCrlf).view());
+    const uint32_t n = std::min(slot.n_members, shm::kMaxRingMembers);
+    for (uint32_t i = 0; i < n; ++i) {
+        const shm::RingMember& m = slot.members[i];
+        LineBuf line(buf);
+        line.put("NODE ")
+            .put(fixed_text(m.address, shm::kRingAddressMax))
+            .put(":")
+            .put_u64(m.weight)
+            .put(" ")
+            .put(fixed_text(m.name, shm::kRingNameMax))
+            .put(proto::kMcCrlf);
+        out.append(line.view());
+    }
+    out.append(proto::kMcEnd);
+}
+
 // ---- stats ---------------------------------------------------------------------
 //
 //   stats [reset | detail on|off|dump | settings | items | slabs | sizes | conns
@@ -594,6 +641,7 @@ constexpr std::array<McTextSpec, proto::kMcTextGrammar.size()> kMcTextCommands =
     spec(McTextCommand::kVersion, kCmdRead | kCmdNoKey, kNoKeys, cmd_version),
     spec(McTextCommand::kQuit, kCmdNoKey | kCmdCloses, kNoKeys, cmd_quit),
     spec(McTextCommand::kStats, kCmdAdmin | kCmdNoKey, kNoKeys, cmd_stats),
+    spec(McTextCommand::kRing, kCmdRead | kCmdNoKey, kNoKeys, cmd_ring),
 }};
 
 }  // namespace

@@ -17,6 +17,7 @@
 //   delete <key> [0] [noreply]               touch <key> <exptime> [noreply]
 //   incr|decr <key> <delta> [noreply]        flush_all [delay] [noreply]
 //   verbosity <level> [noreply]              version | quit | stats [args]
+//   ring                                     (Fulmar's, not memcached's: the cluster ring)
 //
 // Behaviour reproduced from memcached 1.6.18 rather than its documentation
 // (each checked against the real server; see mc_text_test.cc):
@@ -84,6 +85,7 @@ enum class McTextCommand : uint8_t {
     kVersion,
     kQuit,
     kStats,
+    kRing,  // Fulmar's: the cluster ring this node serves (clients learn it from any node)
 };
 
 // Every way a request can fail; mc_text_error_reply() gives the wire string.

@@ -81,7 +81,7 @@ struct McTextGrammar {
 inline constexpr uint8_t kMcAnyTokens = 0;
 
 // In McTextCommand order, from kGet.
-inline constexpr std::array<McTextGrammar, 19> kMcTextGrammar = {{
+inline constexpr std::array<McTextGrammar, 20> kMcTextGrammar = {{
     //   get|gets <key>+                gat|gats <exptime> <key>*
     {"get", McTextCommand::kGet, 2, kMcAnyTokens, McTextData::kNone, parse_mc_get_tokens},
     {"gets", McTextCommand::kGets, 2, kMcAnyTokens, McTextData::kNone, parse_mc_get_tokens},
@@ -108,6 +108,9 @@ inline constexpr std::array<McTextGrammar, 19> kMcTextGrammar = {{
     {"version", McTextCommand::kVersion, 1, kMcAnyTokens, McTextData::kNone, parse_mc_bare_tokens},
     {"quit", McTextCommand::kQuit, 1, kMcAnyTokens, McTextData::kNone, parse_mc_bare_tokens},
     {"stats", McTextCommand::kStats, 1, kMcAnyTokens, McTextData::kNone, parse_mc_stats_tokens},
+    //   ring: Fulmar's; no arguments (a client that sends some is told ERROR,
+    //   so a later form with arguments cannot be mistaken for this one)
+    {"ring", McTextCommand::kRing, 1, 1, McTextData::kNone, parse_mc_bare_tokens},
 }};
 
 // Other names memcached accepts for a command.
@@ -125,7 +128,7 @@ constexpr bool mc_text_grammar_in_order() {
     return true;
 }
 static_assert(mc_text_grammar_in_order(), "kMcTextGrammar[i] is command i + 1");
-static_assert(kMcTextGrammar.size() == static_cast<size_t>(McTextCommand::kStats),
+static_assert(kMcTextGrammar.size() == static_cast<size_t>(McTextCommand::kRing),
               "one grammar entry per command");
 
 // The grammar of `c`; c must not be kNone.

@@ -15,7 +15,7 @@ namespace {
 
 using proto::McTextCommand;
 
-constexpr auto kLast = static_cast<size_t>(McTextCommand::kStats);
+constexpr auto kLast = static_cast<size_t>(McTextCommand::kRing);
 
 TEST(McTextCommands, EveryCommandHasExactlyOneEntry) {
     ASSERT_EQ(mc_text_commands().size(), kLast);

@@ -169,6 +169,10 @@ class ControlPlaneMcTest(unittest.TestCase):
             self.assertEqual(c.cmd(f"delete {k2}\r\n".encode()), b"DELETED\r\n")
             self.assertIsNone(c.get(k2))
             self.assertEqual(c.cmd(b"version\r\n")[:8], b"VERSION ")
+            # Fulmar's `ring`: no cluster ring published here, over TCP (the
+            # control plane) and UDP (the worker that got the datagram).
+            self.assertEqual(c.cmd(b"ring\r\n", b"END\r\n"), b"RING 0\r\nEND\r\n")
+            self.assertEqual(self.fx.client.request(b"ring\r\n"), b"RING 0\r\nEND\r\n")
             conns = c.cmd(b"stats conns\r\n", b"END\r\n").decode()
             self.assertIn(f":listen_addr tcp:{DP_IP}:{PORT}\r\n", conns)
             self.assertIn(f":addr tcp:{CLIENT_IP}:", conns)

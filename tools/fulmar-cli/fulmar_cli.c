@@ -6,6 +6,8 @@
  *   fulmar-cli --servers ... cas KEY VALUE CAS
  *   fulmar-cli --servers ... delete KEY | incr KEY N | decr KEY N | touch KEY TTL
  *   fulmar-cli --servers ... whereis KEY...
+ *   fulmar-cli --seed h:p[,h:p] ...   a Fulmar cluster's ring, learnt from any node
+ *   fulmar-cli --seed h:p ring        the ring the client routes by
  *   fulmar-cli --transport tcp|udp|udp-gets-tcp-writes ...   (--tcp: tcp)
  *
  * Prints replies in memcached's words (VALUE/END, STORED, DELETED...). Exit
@@ -25,20 +27,25 @@
 enum { kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitFailed = 3 };
 
 static const char kUsage[] =
-    "usage: fulmar-cli --servers HOST:PORT[:WEIGHT],... [options] COMMAND ARGS\n"
+    "usage: fulmar-cli --servers HOST:PORT[:WEIGHT][ NAME],... [options] COMMAND ARGS\n"
+    "       fulmar-cli --seed HOST:PORT[,HOST:PORT...] [options] COMMAND ARGS\n"
+    "  --seed: the servers are a Fulmar cluster's partitions, asked of any node\n"
+    "  (its memcached TCP port) with the `ring` command\n"
     "commands:\n"
     "  get|mget|gets KEY...       values in memcached's VALUE/END form\n"
     "  set|add|replace|append|prepend KEY VALUE\n"
     "  cas KEY VALUE CAS\n"
     "  delete KEY | incr KEY N | decr KEY N | touch KEY TTL\n"
     "  whereis KEY...             the server each key lives on\n"
+    "  ring                       the servers in ring order (and the epoch, --seed)\n"
     "options:\n"
     "  --timeout MS   per attempt (250)      --retries N    resends (2)\n"
     "  --window N     in flight per server, per connection over TCP (8)\n"
     "  --transport T  udp (default), tcp, or udp-gets-tcp-writes\n"
     "  --tcp          same as --transport tcp\n"
     "  --connections N  TCP connections per server (2)\n"
-    "  --libmemcached libmemcached's ketama instead of twemproxy's\n"
+    "  --libmemcached libmemcached's ketama instead of twemproxy's (not with --seed)\n"
+    "  --ring-refresh MS  --seed: fetch the ring again after MS of use (1000)\n"
     "  --flags F      client flags of a store (0)\n"
     "  --ttl S        exptime of a store (0: none)\n";
 
@@ -143,8 +150,29 @@ static int cmd_whereis(fulmar_client* c, char** keys, int n) {
             fprintf(stderr, "%s: %s\n", keys[i], fulmar_strerror(s));
             return kExitUsage;
         }
-        printf("%s -> %d %s\n", keys[i], s, fulmar_client_server_name(c, s));
+        const char* partition = fulmar_client_server_partition(c, s);
+        if (partition != NULL) {
+            printf("%s -> %d %s %s\n", keys[i], s, fulmar_client_server_name(c, s), partition);
+        } else {
+            printf("%s -> %d %s\n", keys[i], s, fulmar_client_server_name(c, s));
+        }
     }
+    return kExitOk;
+}
+
+/* The servers the client routes by, shaped like the node's `ring` reply
+ * (without weights, which the API does not expose): epoch 0 for a list. */
+static int cmd_ring(fulmar_client* c) {
+    uint64_t epoch = 0;
+    (void)fulmar_client_ring_epoch(c, &epoch);
+    printf("RING %llu\n", (unsigned long long)epoch);
+    const int n = fulmar_client_server_count(c);
+    for (int i = 0; i < n; ++i) {
+        const char* partition = fulmar_client_server_partition(c, i);
+        printf("NODE %s%s%s\n", fulmar_client_server_name(c, i), partition != NULL ? " " : "",
+               partition != NULL ? partition : "");
+    }
+    puts("END");
     return kExitOk;
 }
 
@@ -162,6 +190,7 @@ static int run(fulmar_client* c, const char* cmd, char** args, int n, uint32_t f
         return n >= 1 ? cmd_get(c, 0, args, n) : kExitUsage;
     if (strcmp(cmd, "gets") == 0) return n >= 1 ? cmd_get(c, 1, args, n) : kExitUsage;
     if (strcmp(cmd, "whereis") == 0) return n >= 1 ? cmd_whereis(c, args, n) : kExitUsage;
+    if (strcmp(cmd, "ring") == 0) return n == 0 ? cmd_ring(c) : kExitUsage;
     for (size_t i = 0; i < sizeof kStoreModes / sizeof kStoreModes[0]; ++i) {
         if (strcmp(cmd, kStoreModes[i].name) != 0) continue;
         const int is_cas = kStoreModes[i].mode == FULMAR_STORE_CAS;
@@ -197,6 +226,8 @@ int main(int argc, char** argv) {
     // clang-format off
     static const struct option long_opts[] = {
         {"servers", required_argument, NULL, 's'},
+        {"seed", required_argument, NULL, 'S'},
+        {"ring-refresh", required_argument, NULL, 'R'},
         {"timeout", required_argument, NULL, 't'},
         {"retries", required_argument, NULL, 'r'},
         {"window", required_argument, NULL, 'w'},
@@ -211,6 +242,7 @@ int main(int argc, char** argv) {
     };
     // clang-format on
     const char* servers = NULL;
+    const char* seed = NULL;
     fulmar_client_options o;
     fulmar_client_options_init(&o);
     uint32_t flags = 0;
@@ -221,6 +253,13 @@ int main(int argc, char** argv) {
         switch (opt) {
             case 's':
                 servers = optarg;
+                break;
+            case 'S':
+                seed = optarg;
+                break;
+            case 'R':
+                if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
+                o.ring_refresh_ms = (uint32_t)v;
                 break;
             case 't':
                 if (!parse_u64(optarg, UINT32_MAX, &v)) goto usage;
@@ -261,15 +300,24 @@ int main(int argc, char** argv) {
                 goto usage;
         }
     }
-    if (servers == NULL || optind >= argc) goto usage;
+    if ((servers == NULL) == (seed == NULL) || optind >= argc) goto usage;
+    if (seed != NULL && o.distribution != FULMAR_DISTRIBUTION_KETAMA_TWEMPROXY) {
+        fputs(
+            "fulmar-cli: a cluster's ring is twemproxy's ketama: --libmemcached does not apply "
+            "to --seed\n",
+            stderr);
+        return kExitUsage;
+    }
 
     char why[256];
-    if (fulmar_servers_validate(servers, o.distribution, why, sizeof why) != 0) {
+    if (fulmar_servers_validate(seed != NULL ? seed : servers, o.distribution, why, sizeof why) !=
+        0) {
         fprintf(stderr, "fulmar-cli: %s\n", why);
         return kExitUsage;
     }
     fulmar_client* c = NULL;
-    const int rc = fulmar_client_new(servers, &o, &c);
+    const int rc =
+        seed != NULL ? fulmar_client_new_seeded(seed, &o, &c) : fulmar_client_new(servers, &o, &c);
     if (rc != 0) {
         fprintf(stderr, "fulmar-cli: %s\n", fulmar_strerror(rc));
         return rc == -EINVAL ? kExitUsage : kExitFailed;
