@@ -593,7 +593,7 @@ std::vector<ReplPrimary::MoveLinkStatus> ReplPrimary::move_links() const {
             const Link::Shard& sh = l->shards[s];
             m.snapshot_done = m.snapshot_done && !sh.walking;
             m.caught_up = m.caught_up && sh.acked >= l->sent_records[s];
-            m.pages_walked += sh.walking ? sh.cursor.page : 0;
+            m.pages_walked += sh.cursor.page;
         }
         m.caught_up = m.caught_up && m.snapshot_done;
         out.push_back(std::move(m));

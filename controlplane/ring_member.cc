@@ -545,10 +545,18 @@ std::vector<std::pair<std::string, std::string>> RingMember::status(int64_t now)
     // This node's part: what it sends and what it receives.
     uint64_t keys = 0, bytes = 0;
     std::string sending;
+    double walked = 0;
+    size_t n_links = 0;
     if (const ReplPrimary* p = deps_.role.primary())
         for (const auto& l : p->move_links()) {
             keys += l.keys;
             bytes += l.bytes;
+            ++n_links;
+            walked += l.snapshot_done ? 1.0
+                      : deps_.total_pages == 0
+                          ? 0.0
+                          : static_cast<double>(l.pages_walked) /
+                                static_cast<double>(deps_.total_pages);
             sending += fmt::format("{}{}:{}", sending.empty() ? "" : " ", l.partition,
                                    l.caught_up       ? "caught-up"
                                    : l.snapshot_done ? "streaming"
@@ -561,6 +569,13 @@ std::vector<std::pair<std::string, std::string>> RingMember::status(int64_t now)
     out.emplace_back("elapsed_s", fmt::format("{:.1f}", secs));
     out.emplace_back("rate_keys_s", secs > 0 ? fmt::format("{:.0f}", keys / secs) : "0");
     out.emplace_back("rate_mb_s", secs > 0 ? fmt::format("{:.1f}", bytes / secs / 1e6) : "0");
+    // The walks' share done (what the snapshot still has to look at), and
+    // the time left at the rate so far.
+    const double share = n_links == 0 ? 0.0 : walked / static_cast<double>(n_links);
+    out.emplace_back("progress_pct", n_links == 0 ? "-" : fmt::format("{:.0f}", share * 100));
+    out.emplace_back("eta_s", n_links == 0 || share <= 0.0
+                                  ? std::string("-")
+                                  : fmt::format("{:.1f}", secs * (1.0 - share) / share));
     std::string receiving;
     uint64_t received = 0;
     for (const Incoming& in : incoming_) {

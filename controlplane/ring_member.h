@@ -70,6 +70,7 @@ class RingMember final : public EventHandler {
         ReplRole& role;
         shm::RingShm& ring;
         size_t n_shards;
+        uint64_t total_pages;  // slab pages over every shard (a walk's length)
         std::function<bool()> may_write;  // this node is its partition's writable primary
     };
     static Result<std::unique_ptr<RingMember>, std::string> create(Deps deps);

@@ -5,7 +5,9 @@
 //   fulmarctl [--socket PATH] [--json] status | stats [--per-worker] | top |
 //             slabs | config show | flush | sweep [--now] | ping |
 //             address list | address add ADDR | address remove ADDR |
-//             replication | cluster status | failover | wait N [--timeout MS]
+//             replication | cluster status | failover | wait N [--timeout MS] |
+//             ring [status [--watch]] | ring add NAME HOST:PORT [--weight W] |
+//             ring remove NAME | ring cancel
 //
 // Exit status: 0 done; 1 the control plane answered with an error, or the
 // connection broke; 2 usage; 3 nothing listens at the socket (not running).
@@ -182,6 +184,49 @@ int run_one(const Options& o, const std::vector<std::string_view>& args, Shape s
         }
     }
     return 0;
+}
+
+// ---- ring -----------------------------------------------------------------
+
+// RING STATUS as a progress line over the table (text), or the table
+// (JSON); --watch repeats it every half second until no move is under way.
+int run_ring_status(const Options& o, bool watch) {
+    while (true) {
+        auto client = AdminClient::connect(o.socket);
+        if (!client) return fail(client.error());
+        auto reply = client.value().call({"RING", "STATUS"});
+        if (!reply) return fail(reply.error());
+        if (reply.value().is_error()) return fail(reply.value().text);
+        auto t = as_table(reply.value());
+        if (!t) return fail(t.error());
+        const auto field = [&](std::string_view name) -> std::string {
+            for (const auto& [k, v] : t.value())
+                if (k == name) return v;
+            return "-";
+        };
+        const bool moving = field("phase") != "serving";
+        if (o.json) {
+            out(table_json(t.value()));
+        } else {
+            std::string head;
+            if (moving) {
+                const std::string pct = field("progress_pct");
+                const int p = pct == "-" ? 0 : std::clamp(std::atoi(pct.c_str()), 0, 100);
+                head = fmt::format(
+                    "ring epoch {} -> {} ({}): [{}{}] {}%  sent {} keys, {:.1f} MB  {} keys/s, "
+                    "{} MB/s  ETA {} s\n",
+                    field("epoch"), field("pending_epoch"), field("phase"),
+                    std::string(static_cast<size_t>(p) * 30 / 100, '#'),
+                    std::string(30 - static_cast<size_t>(p) * 30 / 100, '.'), pct,
+                    field("sent_keys"), std::strtod(field("sent_bytes").c_str(), nullptr) / 1e6,
+                    field("rate_keys_s"), field("rate_mb_s"), field("eta_s"));
+            }
+            out(head + table_text(t.value()));
+        }
+        if (!watch || !moving) return 0;
+        std::fflush(stdout);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
 }
 
 // ---- top ----------------------------------------------------------------
@@ -367,6 +412,48 @@ int main(int argc, char** argv) {
             args = {"CLUSTER", "STATUS"};
             shape = Shape::kTable;
         });
+    // The cluster ring (controlplane/ring_member.h). Its arguments live
+    // here, past the parse.
+    std::string ring_name, ring_addr;
+    uint32_t ring_weight = 1;
+    bool ring_watch = false;
+    CLI::App* ring =
+        app.add_subcommand("ring", "the cluster ring: partitions, the move under way, changes");
+    ring->fallthrough();
+    CLI::App* ring_status = ring->add_subcommand(
+        "status", "the ring and the move under way: progress, keys and bytes moved, rate, ETA");
+    ring_status->fallthrough();
+    ring_status->add_flag("--watch", ring_watch, "repeat every 0.5 s until the move is over");
+    CLI::App* ring_add = ring->add_subcommand(
+        "add", "start moving a quarter (1/n) of the keys to a new partition; returns at once");
+    ring_add->fallthrough();
+    ring_add->add_option("NAME", ring_name, "the partition's name ([cluster] partition)")
+        ->required();
+    ring_add->add_option("ADDRESS", ring_addr, "host:port clients reach it at (memcached)")
+        ->required();
+    ring_add->add_option("--weight", ring_weight, "its share relative to the others")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1000000u));
+    CLI::App* ring_remove =
+        ring->add_subcommand("remove", "start moving a partition's keys to the others");
+    ring_remove->fallthrough();
+    ring_remove->add_option("NAME", ring_name, "the partition")->required();
+    CLI::App* ring_cancel = ring->add_subcommand("cancel", "call the move under way off");
+    ring_cancel->fallthrough();
+    std::string ring_weight_text;
+    ring_add->callback([&] {
+        ring_weight_text = std::to_string(ring_weight);
+        args = {"RING", "ADD", ring_name, ring_addr, ring_weight_text};
+        shape = Shape::kStatus;
+    });
+    ring_remove->callback([&] {
+        args = {"RING", "REMOVE", ring_name};
+        shape = Shape::kStatus;
+    });
+    ring_cancel->callback([&] {
+        args = {"RING", "CANCEL"};
+        shape = Shape::kStatus;
+    });
     // Service addresses (dataplane/README.md): the address arguments live in
     // `addr`, which outlives the parse, so `args` may view it.
     std::string addr;
@@ -407,6 +494,8 @@ int main(int argc, char** argv) {
     }
     if (top->parsed()) return run_top(o);
     if (failover->parsed()) return run_failover(o);
+    if (ring->parsed() && !ring_add->parsed() && !ring_remove->parsed() && !ring_cancel->parsed())
+        return run_ring_status(o, ring_watch);
     if (wait->parsed()) return run_wait(o, wait_n, wait_ms);
     if (stats->parsed() && o.per_worker) {
         args = {"STATS", "PER-WORKER"};
