@@ -126,11 +126,11 @@ void RingMember::release_slot(std::atomic<uint32_t>& which, uint32_t& held, int6
     held = 0;
 }
 
-void RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint32_t& held,
+bool RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint32_t& held,
                               int64_t now) {
     if (!v.ketama) {
         release_slot(which, held, now);
-        return;
+        return true;
     }
     // A slot nobody has been told about for the grace period.
     uint32_t pick = 0;
@@ -138,20 +138,39 @@ void RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint3
         if (i != cur_slot_ && i != pend_slot_ &&
             now - slot_free_at_[i - 1] >= static_cast<int64_t>(shm::kRingSlotGraceMs))
             pick = i;
-    if (pick == 0) {
-        dirty_ = true;  // again at the next tick
-        return;
-    }
+    if (pick == 0) return false;  // again at the next tick
     shm::RingSlot& slot = deps_.ring.slots[pick - 1];
-    if (std::string why =
-            engine::fill_ring_slot(v.doc, *v.ketama, me(), deps_.cfg.controlplane.redis_port, slot);
+    if (std::string why = engine::fill_ring_slot(v.doc, *v.ketama, me(),
+                                                 deps_.cfg.controlplane.redis_port, slot);
         !why.empty()) {
         log(why);
-        return;
+        return false;
     }
     which.store(pick, std::memory_order_release);
     if (held != 0) slot_free_at_[held - 1] = now;
     held = pick;
+    return true;
+}
+
+bool RingMember::sync_shm(int64_t now) {
+    const auto doc_of = [](const std::optional<View>& v) {
+        return v ? std::optional<ring::RingDoc>(v->doc) : std::nullopt;
+    };
+    if (shm_cur_ != doc_of(current_)) {
+        const bool ok = current_ ? publish_slot(*current_, deps_.ring.current, cur_slot_, now)
+                                 : (release_slot(deps_.ring.current, cur_slot_, now), true);
+        if (!ok) return false;
+        shm_cur_ = doc_of(current_);
+        // Keys the new ring gives away go; so do any a move left behind.
+        drop_needed_ = true;
+    }
+    if (shm_pend_ != doc_of(pending_)) {
+        const bool ok = pending_ ? publish_slot(*pending_, deps_.ring.pending, pend_slot_, now)
+                                 : (release_slot(deps_.ring.pending, pend_slot_, now), true);
+        if (!ok) return false;
+        shm_pend_ = doc_of(pending_);
+    }
+    return true;
 }
 
 void RingMember::apply(std::optional<View> current, std::optional<View> pending,
@@ -170,21 +189,11 @@ void RingMember::apply(std::optional<View> current, std::optional<View> pending,
             log(fmt::format("ring epoch {}: {} partitions", current->doc.epoch,
                             current->doc.members.size()));
         }
-        if (current)
-            publish_slot(*current, deps_.ring.current, cur_slot_, now);
-        else
-            release_slot(deps_.ring.current, cur_slot_, now);
-        // Keys the new ring gives away go; so do any a move left behind.
-        drop_needed_ = true;
     }
     current_ = std::move(current);
     done_ = std::move(done);
     if (cur_changed || pend_changed) {
         stop_move(cur_changed ? "the ring changed" : "the pending ring changed");
-        if (pending)
-            publish_slot(*pending, deps_.ring.pending, pend_slot_, now);
-        else
-            release_slot(deps_.ring.pending, pend_slot_, now);
         pending_ = std::move(pending);
         flows_ = flows();
         if (pending_) {
@@ -219,6 +228,8 @@ std::vector<RingMember::Flow> RingMember::flows() const {
 void RingMember::tick() {
     const int64_t now = mono_ms();
     if (dirty_ || now >= next_refresh_ms_) refresh(now);
+    // Nothing moves or drops before the owners see the rings it is about.
+    if (!sync_shm(now)) return;
     if (!deps_.may_write()) {
         // A replica (or a fenced primary) serves the ring and moves nothing:
         // its primary's moves reach it through replication.

@@ -102,7 +102,10 @@ class RingMember final : public EventHandler {
     void refresh(int64_t now);
     void apply(std::optional<View> current, std::optional<View> pending,
                std::map<std::string, std::string> done, int64_t now);
-    void publish_slot(const View& v, std::atomic<uint32_t>& which, uint32_t& held, int64_t now);
+    bool publish_slot(const View& v, std::atomic<uint32_t>& which, uint32_t& held, int64_t now);
+    // Brings the shared-memory ring up to current_ / pending_ (a slot may
+    // have to wait out its grace period); true when it holds them.
+    bool sync_shm(int64_t now);
     void release_slot(std::atomic<uint32_t>& which, uint32_t& held, int64_t now);
     std::vector<Flow> flows() const;
     void run_drop();
@@ -130,6 +133,7 @@ class RingMember final : public EventHandler {
 
     // Shared-memory slots (slot + 1, 0: none) and when each was let go.
     uint32_t cur_slot_ = 0, pend_slot_ = 0;
+    std::optional<ring::RingDoc> shm_cur_, shm_pend_;  // what they hold
     int64_t slot_free_at_[shm::kRingSlots] = {};
 
     // The walk that drops keys this node does not serve.

@@ -39,7 +39,7 @@ inline constexpr uint32_t kMaxRingMembers = 64;
 // ketama gives each node at most 160 * n * w / W points (rounded down to
 // 4): 160 per member plus slack.
 inline constexpr uint32_t kMaxRingPoints = 160 * kMaxRingMembers + 4 * kMaxRingMembers;
-inline constexpr uint32_t kRingSlots = 4;
+inline constexpr uint32_t kRingSlots = 8;
 inline constexpr uint64_t kRingSlotGraceMs = 1000;
 inline constexpr size_t kRingNameMax = 48;
 inline constexpr size_t kRingAddressMax = 64;

@@ -118,8 +118,8 @@ class Resp:
 class Node:
     """A dataplane and its control plane, a member of the partition."""
 
-    def __init__(self, cluster, name, index):
-        self.cluster, self.name = cluster, name
+    def __init__(self, cluster, name, index, partition="p1"):
+        self.cluster, self.name, self.partition = cluster, name, partition
         net = cluster.net
         self.ip = f"{net}.{11 + index}"
         self.mac = f"02:00:00:8d:00:{11 + index:02x}"
@@ -153,11 +153,11 @@ class Node:
             f"port = {REPL_PORT}",
             "[cluster]",
             f'etcd = ["{c.client_ip}:2379"]',
-            'partition = "p1"',
+            f'partition = "{self.partition}"',
             f'node_id = "{self.name}"',
             f"lease_ms = {c.lease_ms}",
-            f'service_address = "{c.service_ip}"',
-        ]), netns=self.ns)
+        ] + ([f'service_address = "{c.service_ip}"'] if c.partitions is None else [])),
+            netns=self.ns)
         if not self.cp.wait_ready():
             raise RuntimeError(f"control plane {self.name} did not get ready:\n{self.cp.text()}")
 
@@ -203,7 +203,10 @@ class Node:
 
 class Cluster:
     def __init__(self, dataplane, controlplane, fulmarctl, workdir, names=("A", "B", "C"),
-                 net="198.18.141", lease_ms=2000, memory_mb=16):
+                 net="198.18.141", lease_ms=2000, memory_mb=16, partitions=None):
+        """partitions: node name -> partition name (a ring of partitions, no
+        service address); None: every node in partition p1."""
+        self.partitions = partitions
         self.dataplane, self.controlplane, self.fulmarctl = dataplane, controlplane, fulmarctl
         self.workdir, self.net, self.lease_ms, self.memory_mb = workdir, net, lease_ms, memory_mb
         self.client_ip, self.service_ip = f"{net}.2", f"{net}.100"
@@ -215,7 +218,8 @@ class Cluster:
             self.etcd_dir = os.path.join(workdir, "etcd")
             self.start_etcd()
             for i, name in enumerate(names):
-                self.nodes[name] = Node(self, name, i)
+                self.nodes[name] = Node(self, name, i,
+                                        partitions[name] if partitions else "p1")
         except BaseException:
             self.teardown()
             raise
