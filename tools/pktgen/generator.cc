@@ -454,15 +454,43 @@ void Generator::serve_until(Done done, bool stoppable, std::string_view phase_na
     }
 }
 
-bool Generator::preload(std::string& why) {
+uint32_t Generator::preload_turn(uint64_t now) {
+    const uint16_t n_rx = poll_rx(now);
+    expire(now);
+    const uint32_t window = plan_.preload_window;
+    if (n_tx_ == 0 && table_.outstanding() < window)
+        build(std::min(window - table_.outstanding(), o_.burst), now, nullptr);
+    return n_rx + flush_tx(now);
+}
+
+uint32_t Generator::load_turn(uint64_t now) {
+    const uint16_t n_rx = poll_rx(now);
+    expire(now);
+    if (n_tx_ == 0) {
+        const uint32_t out = table_.outstanding();
+        if (load_cap_ > out) build(std::min(load_cap_ - out, o_.burst), now, nullptr);
+    }
+    return n_rx + flush_tx(now);
+}
+
+void Generator::begin_load(Phase phase) {
+    loop_ = Loop::kLoad;
+    phase_ = phase;
+    load_cap_ = plan_.window ? plan_.window : RequestTable::kIds - 1;
+}
+
+void Generator::begin_preload() {
     loop_ = Loop::kPreload;
     phase_ = Phase::kPreload;
+    preload_next_ = plan_.keys.first;
+}
+
+bool Generator::preload(std::string& why) {
+    begin_preload();
     const uint64_t start = rte_rdtsc();
     last_reply_tsc_ = start;
     reset_live(start);
-    preload_next_ = plan_.keys.first;
-    const uint32_t window = plan_.preload_window;
-    while (preload_settled_ < plan_.keys.count) {
+    while (!preload_done()) {
         const uint64_t now = rte_rdtsc();
         if (crew_.stop) {
             why = "interrupted";
@@ -473,11 +501,7 @@ bool Generator::preload(std::string& why) {
                               kPreloadStallSeconds, preload_settled_, plan_.keys.count);
             return false;
         }
-        poll_rx(now);
-        expire(now);
-        if (n_tx_ == 0 && table_.outstanding() < window)
-            build(std::min(window - table_.outstanding(), o_.burst), now, nullptr);
-        flush_tx(now);
+        preload_turn(now);
         tick(now, "preload");
     }
     // Late replies to timed-out preload sets may still arrive; they count as
@@ -487,16 +511,15 @@ bool Generator::preload(std::string& why) {
 }
 
 void Generator::run(uint64_t start) {
-    loop_ = Loop::kLoad;
     const auto warmup_tsc = static_cast<uint64_t>(o_.warmup_s * static_cast<double>(tsc_hz_));
     const auto duration_tsc = static_cast<uint64_t>(o_.duration_s * static_cast<double>(tsc_hz_));
     uint64_t measure_start = start + warmup_tsc;
-    phase_ = warmup_tsc > 0 ? Phase::kWarmup : Phase::kMeasure;
+    begin_load(warmup_tsc > 0 ? Phase::kWarmup : Phase::kMeasure);
     reset_live(start);
 
     const bool open = plan_.rate > 0;
     const double interval = open ? static_cast<double>(tsc_hz_) / plan_.rate : 0;
-    const uint32_t cap = plan_.window ? plan_.window : RequestTable::kIds - 1;
+    const uint32_t cap = load_cap_;
     double next_send = static_cast<double>(start);
     uint64_t stamps[kMaxBurst];
     uint64_t end = 0;
@@ -518,28 +541,29 @@ void Generator::run(uint64_t start) {
             end = now;
             break;
         }
+        if (!open) {
+            prev_idle = load_turn(now) == 0;
+            tick(now, phase_ == Phase::kWarmup ? "warmup" : "measure");
+            continue;
+        }
         const uint16_t n_rx = poll_rx(now);
         expire(now);
         if (n_tx_ == 0) {
             const uint32_t room = cap > table_.outstanding() ? cap - table_.outstanding() : 0;
-            if (!open) {
-                build(std::min(room, o_.burst), now, nullptr);
-            } else {
-                const auto fnow = static_cast<double>(now);
-                if (fnow - next_send > static_cast<double>(timeout_tsc_)) {
-                    // Over a timeout behind: these could only ever be "lost".
-                    // Skip them, and say so.
-                    const auto missed = static_cast<uint64_t>((fnow - next_send) / interval);
-                    link_.send_behind += missed;
-                    next_send += static_cast<double>(missed) * interval;
-                }
-                uint32_t n = 0;
-                while (n < o_.burst && n < room && next_send <= fnow) {
-                    stamps[n++] = static_cast<uint64_t>(next_send);
-                    next_send += interval;
-                }
-                build(n, now, stamps);
+            const auto fnow = static_cast<double>(now);
+            if (fnow - next_send > static_cast<double>(timeout_tsc_)) {
+                // Over a timeout behind: these could only ever be "lost".
+                // Skip them, and say so.
+                const auto missed = static_cast<uint64_t>((fnow - next_send) / interval);
+                link_.send_behind += missed;
+                next_send += static_cast<double>(missed) * interval;
             }
+            uint32_t n = 0;
+            while (n < o_.burst && n < room && next_send <= fnow) {
+                stamps[n++] = static_cast<uint64_t>(next_send);
+                next_send += interval;
+            }
+            build(n, now, stamps);
         }
         const uint32_t n_sent = flush_tx(now);
         prev_idle = n_rx == 0 && n_sent == 0;

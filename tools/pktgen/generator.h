@@ -119,6 +119,20 @@ class Generator {
     void fill_report(Report& r) const;
     const QueuePlan& plan() const { return plan_; }
 
+    // --- single turns -----------------------------------------------------
+    // work() runs these in its timed loops; tools/pktgen/pktgen_cost drives
+    // them directly, one turn then the peer's answer, so instructions per
+    // request are counted on the very code a run executes. Each returns the
+    // frames received plus the frames sent.
+    //
+    // Preload: call begin_preload(), then preload_turn() until preload_done().
+    void begin_preload();
+    uint32_t preload_turn(uint64_t now);
+    bool preload_done() const { return preload_settled_ >= plan_.keys.count; }
+    // Closed-loop load in `phase`: keeps the window in flight.
+    void begin_load(Phase phase);
+    uint32_t load_turn(uint64_t now);
+
   private:
     enum class Loop : uint8_t { kPreload, kLoad };
 
@@ -194,6 +208,7 @@ class Generator {
     std::vector<uint32_t> preload_retry_;  // capacity 65,536: never grows
     uint64_t preload_settled_ = 0;
     uint64_t last_reply_tsc_ = 0;
+    uint32_t load_cap_ = 0;  // load: requests in flight at most
 
     std::array<RequestStats, 3> stats_{};  // by Phase
     LinkStats link_;
