@@ -51,6 +51,7 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
       crew_(crew),
       chooser_(plan.keys.count, w.params().dist, w.params().zipf_theta),
       frame_(pc.flow),
+      matcher_(pc.flow, crew.base_src_port, static_cast<uint16_t>(crew.n_queues)),
       versions_(plan.keys.first, plan.keys.count),
       table_(w.params().keys_per_get),
       reasm_(reassembly_contexts(w), max_reply_datagrams(w),
@@ -210,6 +211,13 @@ uint16_t Generator::poll_rx(uint64_t now) {
     for (uint16_t i = 0; i < n; i++) {
         rte_mbuf* m = pkts[i];
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+        std::span<const std::byte> payload;
+        uint16_t dst_port = 0;
+        if (matcher_.match(m, payload, dst_port)) {
+            if (to_queue(m, dst_port, payload, now)) continue;
+            done[n_done++] = m;
+            continue;
+        }
         net::UdpRequest d;
         net::DropReason why{};
         switch (net::classify(m, rx_addr_, rx_from_, d, why)) {
@@ -230,15 +238,7 @@ uint16_t Generator::poll_rx(uint64_t now) {
                     link_.rx_other++;
                     break;
                 }
-                // classify admitted [base, base + n_queues): whose port?
-                const uint32_t q = d.dst_port - crew_.base_src_port;
-                if (q == plan_.queue) {
-                    on_datagram(d.payload, now);
-                    break;
-                }
-                link_.rx_handed_over++;
-                if (rte_ring_mp_enqueue(crew_.inboxes[q], m) == 0) continue;
-                link_.rx_handover_full++;
+                if (to_queue(m, d.dst_port, d.payload, now)) continue;
                 break;
             }
         }
@@ -246,6 +246,20 @@ uint16_t Generator::poll_rx(uint64_t now) {
     }
     if (n_done) rte_pktmbuf_free_bulk(done, n_done);
     return n;
+}
+
+bool Generator::to_queue(rte_mbuf* m, uint16_t dst_port, std::span<const std::byte> payload,
+                         uint64_t now) {
+    // Both matchers admit [base, base + n_queues) only: whose port?
+    const uint32_t q = dst_port - crew_.base_src_port;
+    if (q == plan_.queue) {
+        on_datagram(payload, now);
+        return false;
+    }
+    link_.rx_handed_over++;
+    if (rte_ring_mp_enqueue(crew_.inboxes[q], m) == 0) return true;
+    link_.rx_handover_full++;
+    return false;
 }
 
 void Generator::on_datagram(std::span<const std::byte> payload, uint64_t now) {

@@ -147,6 +147,10 @@ class Generator {
 
     // --- receiving --------------------------------------------------------
     uint16_t poll_rx(uint64_t now);  // frames received
+    // A reply datagram to our port dst_port: ours to check, or handed to
+    // the instance that owns that port. True when `m` was handed over (no
+    // longer ours to free).
+    bool to_queue(rte_mbuf* m, uint16_t dst_port, std::span<const std::byte> payload, uint64_t now);
     void on_datagram(std::span<const std::byte> payload, uint64_t now);
     void complete(uint16_t id, Slot& s, std::string_view reply, uint64_t now);
     void expire(uint64_t now);
@@ -181,6 +185,7 @@ class Generator {
     rte_ring* inbox_ = nullptr;  // ours: replies the other instances received
     KeyChooser chooser_;         // over the slice: key = first + next()
     RequestFrame frame_;
+    ReplyMatcher matcher_;       // the expected replies, fast; the rest: classify
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
     KeyVersions versions_;
