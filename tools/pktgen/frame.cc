@@ -57,6 +57,50 @@ void RequestFrame::finish(rte_mbuf* m, size_t payload_len) const {
     m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
 }
 
+GetFrame::GetFrame(const Flow& f, const Workload& w) : w_(w) {
+    const size_t text_len = 4 + w.params().key_len + 2;  // "get <key>\r\n"
+    const size_t payload_len = 8 + text_len;
+    len_ = RequestFrame::kHeaderLen + payload_len;
+    // The generic path builds the frame around a zero id and a zero key;
+    // their sum is the template's sum.
+    uint8_t* p = t_.data();
+    uint8_t* payload = p + RequestFrame::kHeaderLen;
+    std::memset(payload, 0, payload_len);
+    payload[5] = 1;  // total = 1
+    std::memcpy(payload + 8, "get ", 4);
+    std::memcpy(payload + 8 + text_len - 2, "\r\n", 2);
+    rte_mbuf m{};
+    m.buf_addr = p;
+    m.buf_len = static_cast<uint16_t>(t_.size());
+    RequestFrame(f).finish(&m, payload_len);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+    sum_ = static_cast<uint16_t>(~udp->dgram_cksum);
+    udp->dgram_cksum = 0;
+}
+
+void GetFrame::fill(rte_mbuf* m, uint16_t id, uint32_t key) const {
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    if (len_ <= kFixedCopy)
+        std::memcpy(p, t_.data(), kFixedCopy);
+    else
+        std::memcpy(p, t_.data(), len_);
+    const rte_be16_t be_id = rte_cpu_to_be_16(id);
+    std::memcpy(p + RequestFrame::kHeaderLen, &be_id, 2);
+    w_.format_key(key, reinterpret_cast<char*>(p + kKeyOffset));
+    // The key starts at an even offset of the datagram: its words are the
+    // datagram's words.
+    const uint16_t c = static_cast<uint16_t>(
+        ~net::fold(sum_ + be_id + net::raw_sum(p + kKeyOffset, w_.params().key_len)));
+    const uint16_t ck = c == 0 ? 0xffff : c;
+    std::memcpy(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 6, &ck, 2);
+    const auto len = static_cast<uint16_t>(len_);
+    m->data_len = len;
+    m->pkt_len = len;
+    m->l2_len = sizeof(rte_ether_hdr);
+    m->l3_len = sizeof(rte_ipv4_hdr);
+    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+}
+
 ReplyMatcher::ReplyMatcher(const Flow& f, uint16_t first_port, uint16_t n_ports)
     : mac_(f.src_mac),
       our_ip_(f.src_ip),

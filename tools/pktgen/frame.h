@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <span>
 
+#include "workload.h"
+
 namespace fulmar::pktgen {
 
 // One flow's addresses; IPv4 in network order, ports in host order.
@@ -63,6 +65,31 @@ class RequestFrame {
     // parts), so only the payload is summed per frame.
     uint32_t ip_sum_ = 0;
     uint32_t udp_sum_ = 0;
+};
+
+// A get of one key, the request most runs send: the whole frame is a
+// template but for the memcached request id and the key's digits, so a
+// frame is one copy, two patches, and a UDP checksum from the template's
+// sum plus the patched words (RFC 1624). IP's checksum never changes.
+class GetFrame {
+  public:
+    GetFrame(const Flow& f, const Workload& w);
+    // Writes the get of `key` with request id `id` into `m` (empty, fresh
+    // from the pool) and sets its lengths.
+    void fill(rte_mbuf* m, uint16_t id, uint32_t key) const;
+    size_t frame_len() const { return len_; }
+
+  private:
+    // Frames up to this size are copied with one fixed-size copy.
+    static constexpr size_t kFixedCopy = 128;
+    static constexpr size_t kKeyOffset = RequestFrame::kHeaderLen + 8 + 4;  // after "get "
+
+    const Workload& w_;
+    alignas(64) std::array<uint8_t, RequestFrame::kHeaderLen + 8 + 4 + kMaxKeyLen + 2> t_{};
+    size_t len_ = 0;
+    // Non-complemented UDP sum (pseudo-header included) of the template
+    // with id and key bytes 0.
+    uint32_t sum_ = 0;
 };
 
 // The frames the generator expects back, recognised with a few compares

@@ -51,6 +51,8 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
       crew_(crew),
       chooser_(plan.keys.count, w.params().dist, w.params().zipf_theta),
       frame_(pc.flow),
+      get_frame_(pc.flow, w),
+      one_key_gets_(w.params().keys_per_get == 1),
       matcher_(pc.flow, crew.base_src_port, static_cast<uint16_t>(crew.n_queues)),
       versions_(plan.keys.first, plan.keys.count),
       table_(w.params().keys_per_get),
@@ -106,6 +108,17 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
         len = w_.format_set(key, s.version, body);
     } else {
         if (!have_ahead_) draw_ahead();
+        if (ahead_op_ == Op::kGet && one_key_gets_) {
+            // The common request: the template, no text formatting.
+            const uint32_t key = ahead_keys_[0];
+            table_.keys(id)[0] = key;
+            table_.min_versions(id)[0] = versions_.acked(key);
+            s.op = Op::kGet;
+            s.n_keys = 1;
+            get_frame_.fill(m, id, key);
+            draw_ahead();
+            return;
+        }
         if (ahead_op_ == Op::kGet) {
             const uint32_t n = w_.params().keys_per_get;
             std::span<uint32_t> keys = table_.keys(id);
@@ -336,8 +349,10 @@ void Generator::complete(uint16_t id, Slot& s, std::string_view reply, uint64_t 
         // An echo of our own request: it proves the round trip, not a cache.
     } else if (s.op == Op::kGet) {
         const GetVerdict v =
-            check_get_reply(reply, table_.keys(id).first(s.n_keys),
-                            table_.min_versions(id).first(s.n_keys), w_, versions_);
+            s.n_keys == 1 ? check_one_get_reply(reply, table_.keys(id)[0],
+                                                table_.min_versions(id)[0], w_, versions_)
+                          : check_get_reply(reply, table_.keys(id).first(s.n_keys),
+                                            table_.min_versions(id).first(s.n_keys), w_, versions_);
         e = v.error;
         if (e == ReplyError::kNone) {
             st.hits += v.hits;

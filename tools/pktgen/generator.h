@@ -185,6 +185,8 @@ class Generator {
     rte_ring* inbox_ = nullptr;  // ours: replies the other instances received
     KeyChooser chooser_;         // over the slice: key = first + next()
     RequestFrame frame_;
+    GetFrame get_frame_;  // used when one_key_gets_
+    bool one_key_gets_;
     ReplyMatcher matcher_;       // the expected replies, fast; the rest: classify
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only

@@ -1,6 +1,8 @@
 // Reply verification; see reply_check.h for the grammar checked.
 #include "reply_check.h"
 
+#include <cstring>
+
 #include "common/numbers.h"
 
 namespace fulmar::pktgen {
@@ -103,6 +105,61 @@ GetVerdict check_get_reply(std::string_view reply, std::span<const uint32_t> key
     if (reply != kEnd)
         return fail(is_error_line(reply) ? ReplyError::kServerError : ReplyError::kMalformed);
     v.misses += static_cast<uint32_t>(keys.size() - next);
+    return v;
+}
+
+GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t min_version,
+                               const Workload& w, const KeyVersions& versions) {
+    auto general = [&] {
+        const uint32_t keys[1] = {key};
+        const uint32_t mins[1] = {min_version};
+        return check_get_reply(reply, keys, mins, w, versions);
+    };
+    GetVerdict v;
+    if (reply == kEnd) {
+        v.misses = 1;
+        return v;
+    }
+    const size_t key_len = w.params().key_len;
+    // "VALUE " <key> " " <flags> " " <bytes> "\r\n" <data> "\r\nEND\r\n"
+    const size_t key_end = kValue.size() + key_len;
+    if (reply.size() < key_end + 1 || !reply.starts_with(kValue) || reply[key_end] != ' ')
+        return general();
+    char want[kMaxKeyLen];
+    w.format_key(key, want);
+    if (std::memcmp(reply.data() + kValue.size(), want, key_len) != 0) return general();
+    // Plain digits only (a sign, a CAS or spaces go the general way).
+    auto digits = [&](size_t& at, size_t max_digits, uint64_t& out) {
+        const size_t from = at;
+        out = 0;
+        while (at < reply.size() && at - from < max_digits) {
+            const unsigned d = static_cast<unsigned char>(reply[at]) - '0';
+            if (d > 9) break;
+            out = out * 10 + d;
+            at++;
+        }
+        return at != from;
+    };
+    size_t at = key_end + 1;
+    uint64_t flags = 0, n = 0;
+    if (!digits(at, 10, flags) || flags > UINT32_MAX || at >= reply.size() || reply[at] != ' ')
+        return general();
+    at++;
+    if (!digits(at, 5, n) || reply.size() < at + 2 || reply[at] != '\r' || reply[at + 1] != '\n')
+        return general();
+    at += 2;
+    constexpr std::string_view kTail = "\r\nEND\r\n";
+    if (reply.size() != at + n + kTail.size() || reply.substr(at + n) != kTail) return general();
+    // The proof, as check_get_reply makes it; any failure: its verdict.
+    const auto f = static_cast<uint32_t>(flags);
+    if (!w.mine(f)) return general();
+    const uint32_t version = f & kVersionMask;
+    const uint32_t sent = versions.sent(key);
+    if (version == 0 || sent == 0 || version_after(version, sent) ||
+        (min_version != 0 && version_after(min_version, version)) ||
+        !w.value_equals(key, version, reply.substr(at, n)))
+        return general();
+    v.hits = 1;
     return v;
 }
 
