@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -60,7 +61,8 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
              static_cast<uint32_t>(proto::kMcUdpMaxPayload)),
       rng_(plan.seed),
       tsc_hz_(rte_get_tsc_hz()),
-      ns_per_tsc_(1e9 / static_cast<double>(rte_get_tsc_hz())),
+      ns_per_tsc_32_(static_cast<uint64_t>(
+          std::llround(0x1.0p32 * 1e9 / static_cast<double>(rte_get_tsc_hz())))),
       timeout_tsc_(rte_get_tsc_hz() / 1000 * o.timeout_ms) {
     rx_addr_.mac = pc.flow.src_mac;
     rx_addr_.ip = pc.flow.src_ip;
@@ -70,21 +72,22 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
     rx_addr_.n_udp_ports = static_cast<uint16_t>(crew.n_queues);
     rx_from_.add(pc.flow.dst_ip, 32);
     preload_retry_.reserve(RequestTable::kIds);
-    ahead_keys_.resize(std::max<uint32_t>(1, w.params().keys_per_get));
+    ahead_keys_.resize(size_t{kAhead} * w.params().keys_per_get);
     if (!crew.inboxes.empty()) inbox_ = crew.inboxes[plan.queue];
 }
 
 // ---------------------------------------------------------------------------
 // Sending
 
-void Generator::draw_ahead() {
-    ahead_op_ = w_.next_op(rng_);
-    const uint32_t n = ahead_op_ == Op::kGet ? w_.params().keys_per_get : 1;
+void Generator::draw(uint32_t slot) {
+    const Op op = w_.next_op(rng_);
+    ahead_ops_[slot] = op;
+    const uint32_t n = op == Op::kGet ? w_.params().keys_per_get : 1;
+    uint32_t* keys = &ahead_keys_[size_t{slot} * w_.params().keys_per_get];
     for (uint32_t i = 0; i < n; i++) {
-        ahead_keys_[i] = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
-        versions_.prefetch(ahead_keys_[i]);
+        keys[i] = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
+        versions_.prefetch(keys[i]);
     }
-    have_ahead_ = true;
 }
 
 void Generator::fill_request(rte_mbuf* m, uint16_t id) {
@@ -107,24 +110,33 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
         s.version = versions_.next(key);
         len = w_.format_set(key, s.version, body);
     } else {
-        if (!have_ahead_) draw_ahead();
-        if (ahead_op_ == Op::kGet && one_key_gets_) {
+        if (!have_ahead_) {
+            for (uint32_t i = 0; i < kAhead; i++)
+                draw(i);
+            have_ahead_ = true;
+        }
+        // The oldest drawn request; its slot is drawn again once it is
+        // built, so the draws keep their order.
+        const uint32_t slot = ahead_next_;
+        ahead_next_ = (slot + 1) % kAhead;
+        const uint32_t* ahead = &ahead_keys_[size_t{slot} * w_.params().keys_per_get];
+        if (ahead_ops_[slot] == Op::kGet && one_key_gets_) {
             // The common request: the template, no text formatting.
-            const uint32_t key = ahead_keys_[0];
+            const uint32_t key = ahead[0];
             table_.keys(id)[0] = key;
             table_.min_versions(id)[0] = versions_.acked(key);
             s.op = Op::kGet;
             s.n_keys = 1;
             get_frame_.fill(m, id, key);
-            draw_ahead();
+            draw(slot);
             return;
         }
-        if (ahead_op_ == Op::kGet) {
+        if (ahead_ops_[slot] == Op::kGet) {
             const uint32_t n = w_.params().keys_per_get;
             std::span<uint32_t> keys = table_.keys(id);
             std::span<uint32_t> mins = table_.min_versions(id);
             for (uint32_t i = 0; i < n; i++) {
-                keys[i] = ahead_keys_[i];
+                keys[i] = ahead[i];
                 // The newest acknowledged version now: the reply may not be older.
                 mins[i] = versions_.acked(keys[i]);
             }
@@ -132,13 +144,13 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
             s.n_keys = static_cast<uint16_t>(n);
             len = w_.format_get(keys.first(n), body);
         } else {
-            const uint32_t key = ahead_keys_[0];
+            const uint32_t key = ahead[0];
             s.op = Op::kSet;
             s.key = key;
             s.version = versions_.next(key);
             len = w_.format_set(key, s.version, body);
         }
-        draw_ahead();
+        draw(slot);
     }
     const proto::McFrame header{.request_id = id, .seq = 0, .total = 1, .reserved = 0};
     proto::encode_frame(header,
@@ -340,7 +352,8 @@ void Generator::on_datagram(std::span<const std::byte> payload, uint64_t now) {
 
 void Generator::complete(uint16_t id, Slot& s, std::string_view reply, uint64_t now) {
     RequestStats& st = stats_[static_cast<size_t>(s.phase)];
-    const auto ns = static_cast<uint64_t>(static_cast<double>(now - s.sent_tsc) * ns_per_tsc_);
+    const auto ns = static_cast<uint64_t>(
+        (static_cast<unsigned __int128>(now - s.sent_tsc) * ns_per_tsc_32_) >> 32);
     if (s.phase == Phase::kMeasure) latency_.record(ns);
     interval_.record(ns);
     st.replies++;

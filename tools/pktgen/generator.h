@@ -140,9 +140,11 @@ class Generator {
     // Builds up to n requests (stamps[i] when open loop) into tx_.
     void build(uint32_t n, uint64_t now, const uint64_t* stamps);
     void fill_request(rte_mbuf* m, uint16_t id);
-    // Draws the next load request's operation and keys (the RNG is used in
-    // the same order as drawing at build time) and prefetches their versions.
-    void draw_ahead();
+    // Draws a load request into ahead slot `slot` (operation and keys, the
+    // RNG used in the order the requests are built) and prefetches its
+    // versions: with a million keys they are DRAM misses, started kAhead
+    // requests before they are read.
+    void draw(uint32_t slot);
     uint32_t flush_tx(uint64_t now);  // frames the ring took
 
     // --- receiving --------------------------------------------------------
@@ -191,9 +193,12 @@ class Generator {
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
     KeyVersions versions_;
-    // The next load request, drawn one request early (draw_ahead()).
-    Op ahead_op_ = Op::kGet;
-    std::vector<uint32_t> ahead_keys_;  // keys_per_get entries; sized once
+    // The next kAhead load requests, drawn early (draw()); ahead_next_ is
+    // the oldest. Keys: keys_per_get per slot; sized once.
+    static constexpr uint32_t kAhead = 8;
+    std::array<Op, kAhead> ahead_ops_{};
+    std::vector<uint32_t> ahead_keys_;
+    uint32_t ahead_next_ = 0;
     bool have_ahead_ = false;
     RequestTable table_;
     Reassembler reasm_;
@@ -202,7 +207,9 @@ class Generator {
     Phase phase_ = Phase::kWarmup;
 
     uint64_t tsc_hz_;
-    double ns_per_tsc_;
+    // Nanoseconds per TSC cycle in 32.32 fixed point: a reply's latency is
+    // one integer multiply, not a double round trip.
+    uint64_t ns_per_tsc_32_;
     uint64_t timeout_tsc_;
 
     // Frames built but not yet taken by the TX ring, with their request ids.

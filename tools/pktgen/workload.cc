@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "common/numbers.h"
@@ -119,7 +120,8 @@ Workload::Workload(const WorkloadParams& p)
     : p_(p),
       chooser_(p.n_keys, p.dist, p.zipf_theta),
       nonce_(mix64(p.run_id ^ 0x6a09e667f3bcc908ULL)),
-      epoch_(static_cast<uint32_t>(mix64(p.run_id) % 4095) + 1) {}
+      epoch_(static_cast<uint32_t>(mix64(p.run_id) % 4095) + 1),
+      get_below_(static_cast<uint64_t>(std::ceil(p.get_ratio * 0x1.0p53))) {}
 
 void Workload::format_key(uint32_t key, char* out) const {
     // "k", zeros, then the index's last digits: at most ten (2^32 - 1), built
@@ -132,10 +134,19 @@ void Workload::format_key(uint32_t key, char* out) const {
     const uint64_t lo = eight_digits(key % 100'000'000);
     std::memcpy(digits + 2, &lo, 8);
     const size_t n = p_.key_len - 1;
-    out[0] = 'k';
     if (n <= kKeyDigits) {
+        out[0] = 'k';
         std::memcpy(out + 1, digits + kKeyDigits - n, n);
+    } else if (n <= kKeyDigits + 7) {
+        // The common lengths (16 B keys: five zeros): one 8-byte word of
+        // zeros (the digits overwrite what it writes past the padding),
+        // then fixed-size copies, all inside the key.
+        uint64_t zeros = 0x3030303030303030ULL;
+        std::memcpy(out, &zeros, 8);
+        out[0] = 'k';
+        std::memcpy(out + 1 + n - kKeyDigits, digits, kKeyDigits);
     } else {
+        out[0] = 'k';
         std::memset(out + 1, '0', n - kKeyDigits);
         std::memcpy(out + 1 + n - kKeyDigits, digits, kKeyDigits);
     }

@@ -77,7 +77,8 @@ class Workload {
     uint32_t n_keys() const { return static_cast<uint32_t>(p_.n_keys); }
 
     // --- choosing requests ------------------------------------------------
-    Op next_op(Rng& rng) const { return rng.next_double() < p_.get_ratio ? Op::kGet : Op::kSet; }
+    // next_double() < get_ratio, compared as integers: the same draws.
+    Op next_op(Rng& rng) const { return (rng.next() >> 11) < get_below_ ? Op::kGet : Op::kSet; }
     uint32_t next_key(Rng& rng) const { return static_cast<uint32_t>(chooser_.next(rng)); }
 
     // --- keys -------------------------------------------------------------
@@ -112,6 +113,9 @@ class Workload {
     KeyChooser chooser_;
     uint64_t nonce_;  // seeds value bytes: differs per run
     uint32_t epoch_;  // 12 bits, never 0: marks this run's flags
+    // ceil(get_ratio * 2^53): a 53-bit draw k is a get when k < it (k is
+    // an integer, so k < x and k < ceil(x) agree).
+    uint64_t get_below_;
 };
 
 // Newest version sent and acknowledged per key of [first, first + count):
