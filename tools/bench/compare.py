@@ -373,6 +373,7 @@ def main():
         a.window = a.window_arg
     if a.no_sweep:
         a.sweep, a.mc_windows = [], []
+    load_start = os.getloadavg()[0]
     noise = hiccups(a)
     tmp_prefix = "fulmar-bench-" if a.name_prefix == "fb-" else f"{a.name_prefix}bench-"
     with tempfile.TemporaryDirectory(prefix=tmp_prefix) as tmp:
@@ -390,8 +391,11 @@ def main():
         if "ceiling" in only:
             rows += bench_ceiling(a, tmp)
     print()
+    load_end = os.getloadavg()[0]
     print(f"workload: {a.keys:,} keys, 16 B keys, 32 B values, 90% GET / 10% SET, uniform, "
-          f"window {a.window}, {a.duration} s per run, machine: {os.cpu_count()} cores")
+          f"window {a.window}, {a.duration} s per run, machine: {os.cpu_count()} cores, "
+          f"load average {load_start:.2f} at the start, {load_end:.2f} at the end "
+          f"(above ~{os.cpu_count()}: other work shared the cores and every rate is low)")
     print()
     print(table(rows))
     print()
@@ -431,7 +435,8 @@ def main():
     with open(a.out, "w") as f:
         json.dump({"quick": a.quick, "keys": a.keys, "duration_s": a.duration,
                    "window": a.window, "rows": rows, "ratios": ratios, "sweep": sweep,
-                   "machine_noise_core1": noise}, f,
+                   "machine_noise_core1": noise,
+                   "load_average": {"start": load_start, "end": load_end}}, f,
                   indent=2)
     log(f"results: {a.out}")
     if sweep:
