@@ -28,6 +28,14 @@ TEST(Report, BusyShareAndTimePerRequest) {
     unknown.tsc_hz = 0;
     EXPECT_EQ(generator_busy_ns_per_request(unknown), 0.0);
     EXPECT_EQ(generator_busy(LinkStats{}), 0.0);
+    // Turns that lost the CPU count neither as busy nor as idle.
+    Report stalled = r;
+    stalled.link.loop_cycles += 50'000;
+    stalled.link.stalled_cycles = 50'000;
+    EXPECT_DOUBLE_EQ(generator_busy(stalled.link), 0.75);
+    EXPECT_DOUBLE_EQ(generator_busy_ns_per_request(stalled), 75.0);
+    EXPECT_NE(summary_text(stalled).find("33.3% of the loop in turns that lost the CPU"),
+              std::string::npos);
 }
 
 TEST(Report, SaysWhenTheGeneratorIsTheLimit) {

@@ -122,6 +122,8 @@ def generator_note(r):
     if not g:
         return ""
     note = f"pktgen busy {100 * g['busy']:.1f}%, {g['busy_ns_per_request']:.0f} ns/req"
+    if g.get("stalled", 0) >= 0.01:
+        note += f" (lost the CPU {100 * g['stalled']:.0f}% of the run)"
     if g["limited"]:
         note += ": GENERATOR-BOUND"
     return note

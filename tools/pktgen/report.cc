@@ -131,6 +131,10 @@ std::string summary_text(const Report& r) {
     s += busy >= kGeneratorBoundBusy
              ? ": the generator, not the server, is the limit of this rate\n"
              : "\n";
+    if (r.link.stalled_cycles)
+        s += fmt::format(
+            "             (not counted: {:.1f}% of the loop in turns that lost the CPU)\n",
+            100.0 * ratio(r.link.stalled_cycles, r.link.loop_cycles));
     if (r.queues.size() > 1) {
         s += fmt::format("  handed over {} replies between queues ({} dropped: inbox full)\n",
                          r.link.rx_handed_over, r.link.rx_handover_full);
@@ -146,13 +150,15 @@ std::string summary_text(const Report& r) {
 }
 
 double generator_busy(const LinkStats& l) {
-    return l.loop_cycles ? 1.0 - ratio(l.idle_cycles, l.loop_cycles) : 0.0;
+    const uint64_t ran = l.loop_cycles - l.stalled_cycles;
+    return ran ? 1.0 - ratio(l.idle_cycles, ran) : 0.0;
 }
 
 double generator_busy_ns_per_request(const Report& r) {
     const uint64_t sent = r.warmup.sent + r.measure.sent;
     if (r.tsc_hz == 0 || sent == 0) return 0.0;
-    const double busy_cycles = static_cast<double>(r.link.loop_cycles - r.link.idle_cycles);
+    const double busy_cycles =
+        static_cast<double>(r.link.loop_cycles - r.link.idle_cycles - r.link.stalled_cycles);
     return busy_cycles * 1e9 / static_cast<double>(r.tsc_hz) / static_cast<double>(sent);
 }
 
@@ -184,8 +190,9 @@ std::string json_text(const Report& r) {
     const double busy = generator_busy(r.link);
     s += fmt::format(
         "  \"generator\": {{\"busy\": {:.4f}, \"busy_ns_per_request\": {:.2f}, \"limited\": "
-        "{}}},\n",
-        busy, generator_busy_ns_per_request(r), busy >= kGeneratorBoundBusy);
+        "{}, \"stalled\": {:.4f}}},\n",
+        busy, generator_busy_ns_per_request(r), busy >= kGeneratorBoundBusy,
+        ratio(r.link.stalled_cycles, r.link.loop_cycles));
     s += fmt::format("  \"preload_s\": {:.6f},\n", r.preload_s);
     s += fmt::format("  \"measure\": {},\n", request_stats_json(r.measure));
     s += fmt::format("  \"warmup\": {},\n", request_stats_json(r.warmup));

@@ -47,11 +47,13 @@ struct Report {
 // everything as fast as it was sent).
 inline constexpr double kGeneratorBoundBusy = 0.95;
 
-// Share of the load loop's turns' time that received or sent something.
+// Share of the load loop's time in turns that received or sent something,
+// of the time it ran (turns that lost the CPU left out of both).
 double generator_busy(const LinkStats& l);
 // Busy time of the load loop per request sent in warm-up and measurement,
-// in ns (over every queue's lcore): the generator's own cost per request,
-// so 1e9 / it is the most it can send on one lcore. 0 when unknown.
+// in ns (over every queue's lcore; stalled turns left out): the generator's
+// own cost per request, so 1e9 / it is about the most it can send on one
+// lcore. 0 when unknown.
 double generator_busy_ns_per_request(const Report& r);
 
 // Replies per second of measurement: requests that completed, not offered.
