@@ -182,3 +182,37 @@ TEST_F(ReplyCheck, ServerErrorsAreNamed) {
 
 }  // namespace
 }  // namespace fulmar::pktgen
+
+namespace fulmar::pktgen {
+namespace {
+
+// 16-byte keys (the default) take a word-compare path in the one-key check:
+// a hit is proven, and any byte of the key changed is not a hit.
+TEST(ReplyCheck16, SixteenByteKeysComparedAsWords) {
+    WorkloadParams p;
+    p.n_keys = 1'000'000;
+    p.value_min = p.value_max = 32;
+    p.run_id = 3;
+    const Workload w = Workload::create(p).value();
+    KeyVersions v(w.n_keys());
+    for (uint32_t k : {0u, 7u, 123'456u, 999'999u}) {
+        const uint32_t ver = v.next(k);
+        std::string key(16, '\0'), val(32, '\0');
+        w.format_key(k, key.data());
+        w.fill_value(k, ver, val.data());
+        const std::string good = "VALUE " + key + " " + std::to_string(w.flags_of(ver)) +
+                                 " 32\r\n" + val + "\r\nEND\r\n";
+        const GetVerdict ok = check_one_get_reply(good, k, 0, w, v);
+        EXPECT_EQ(ok.error, ReplyError::kNone);
+        EXPECT_EQ(ok.hits, 1u);
+        for (size_t i = 6; i < 6 + 16; i++) {
+            std::string bad = good;
+            bad[i] = bad[i] == '1' ? '2' : '1';
+            const GetVerdict g = check_one_get_reply(bad, k, 0, w, v);
+            EXPECT_TRUE(g.error != ReplyError::kNone || g.hits == 0) << "key byte " << i;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace fulmar::pktgen

@@ -125,9 +125,16 @@ GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t mi
     const size_t key_end = kValue.size() + key_len;
     if (reply.size() < key_end + 1 || !reply.starts_with(kValue) || reply[key_end] != ' ')
         return general();
-    char want[kMaxKeyLen];
-    w.format_key(key, want);
-    if (std::memcmp(reply.data() + kValue.size(), want, key_len) != 0) return general();
+    if (key_len == 16) {
+        uint64_t head, tail, got[2];
+        Workload::key16_words(key, head, tail);
+        std::memcpy(got, reply.data() + kValue.size(), 16);
+        if (((got[0] ^ head) | (got[1] ^ tail)) != 0) return general();
+    } else {
+        char want[kMaxKeyLen];
+        w.format_key(key, want);
+        if (std::memcmp(reply.data() + kValue.size(), want, key_len) != 0) return general();
+    }
     // Plain digits only (a sign, a CAS or spaces go the general way).
     auto digits = [&](size_t& at, size_t max_digits, uint64_t& out) {
         const size_t from = at;

@@ -84,6 +84,9 @@ class Workload {
     // --- keys -------------------------------------------------------------
     // Writes key_len bytes.
     void format_key(uint32_t key, char* out) const;
+    // A 16-byte key (the default length) as the two little-endian words
+    // format_key stores: compared or summed in registers, no reload.
+    static void key16_words(uint32_t key, uint64_t& head, uint64_t& tail);
     // The index of a key this workload formats; false for anything else.
     bool parse_key(std::string_view s, uint32_t& key) const;
 
