@@ -54,6 +54,7 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
       frame_(pc.flow),
       get_frame_(pc.flow, w),
       one_key_gets_(w.params().keys_per_get == 1),
+      track_versions_(!o.reflector),
       matcher_(pc.flow, crew.base_src_port, static_cast<uint16_t>(crew.n_queues)),
       versions_(plan.keys.first, plan.keys.count),
       table_(w.params().keys_per_get),
@@ -86,7 +87,7 @@ void Generator::draw(uint32_t slot) {
     uint32_t* keys = &ahead_keys_[size_t{slot} * w_.params().keys_per_get];
     for (uint32_t i = 0; i < n; i++) {
         keys[i] = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
-        versions_.prefetch(keys[i]);
+        if (track_versions_) versions_.prefetch(keys[i]);
     }
 }
 
@@ -124,7 +125,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
             // The common request: the template, no text formatting.
             const uint32_t key = ahead[0];
             table_.keys(id)[0] = key;
-            table_.min_versions(id)[0] = versions_.acked(key);
+            table_.min_versions(id)[0] = track_versions_ ? versions_.acked(key) : 0;
             s.op = Op::kGet;
             s.n_keys = 1;
             get_frame_.fill(m, id, key);
@@ -138,7 +139,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
             for (uint32_t i = 0; i < n; i++) {
                 keys[i] = ahead[i];
                 // The newest acknowledged version now: the reply may not be older.
-                mins[i] = versions_.acked(keys[i]);
+                mins[i] = track_versions_ ? versions_.acked(keys[i]) : 0;
             }
             s.op = Op::kGet;
             s.n_keys = static_cast<uint16_t>(n);
@@ -147,7 +148,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
             const uint32_t key = ahead[0];
             s.op = Op::kSet;
             s.key = key;
-            s.version = versions_.next(key);
+            s.version = track_versions_ ? versions_.next(key) : 1;
             len = w_.format_set(key, s.version, body);
         }
         draw(slot);

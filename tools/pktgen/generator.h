@@ -189,6 +189,10 @@ class Generator {
     RequestFrame frame_;
     GetFrame get_frame_;  // used when one_key_gets_
     bool one_key_gets_;
+    // Versions prove hits; a reflector's echoes prove nothing, so its load
+    // leaves the per-key array (a DRAM miss a request) alone and sets carry
+    // version 1.
+    bool track_versions_;
     ReplyMatcher matcher_;       // the expected replies, fast; the rest: classify
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
