@@ -4,8 +4,13 @@
 
 #include <fmt/core.h>
 
+#include <sys/mman.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "common/numbers.h"
 
@@ -269,6 +274,23 @@ size_t Workload::max_get_reply() const {
     const size_t per_key =
         6 + p_.key_len + 1 + kFlagsDigits + 1 + kLenDigits + 2 + p_.value_max + 2;
     return p_.keys_per_get * per_key + 5;
+}
+
+KeyVersions::KeyVersions(uint32_t first, uint32_t count) : first_(first) {
+    constexpr size_t kHugePage = size_t{2} << 20;
+    const size_t bytes = std::max<size_t>(1, size_t{count} * sizeof(Entry));
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (p == nullptr) throw std::bad_alloc();  // start-up only, as std::vector would
+    // Advice only: without huge pages the array works the same.
+    (void)madvise(p, rounded, MADV_HUGEPAGE);
+    auto* entries = static_cast<Entry*>(p);
+    std::uninitialized_value_construct_n(entries, count);
+    v_.reset(entries);
+}
+
+void KeyVersions::Free::operator()(Entry* p) const {
+    std::free(p);
 }
 
 }  // namespace fulmar::pktgen

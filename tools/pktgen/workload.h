@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -130,7 +131,7 @@ class Workload {
 class KeyVersions {
   public:
     explicit KeyVersions(uint32_t n_keys) : KeyVersions(0, n_keys) {}
-    KeyVersions(uint32_t first, uint32_t count) : first_(first), v_(count) {}
+    KeyVersions(uint32_t first, uint32_t count);
     // The version of a new set of `key` (1..2^20-1, wrapping past 0).
     uint32_t next(uint32_t key) {
         uint32_t& s = v_[key - first_].sent;
@@ -155,8 +156,14 @@ class KeyVersions {
         uint32_t sent = 0;
         uint32_t acked = 0;
     };
+    struct Free {
+        void operator()(Entry* p) const;
+    };
     uint32_t first_;
-    std::vector<Entry> v_;
+    // 8 MB for a million keys, read at random: in 2 MB pages where the
+    // kernel gives them (transparent huge pages, madvise), so the look-ups
+    // and prefetches miss the TLB far less than with 4 KB pages.
+    std::unique_ptr<Entry[], Free> v_;
 };
 
 }  // namespace fulmar::pktgen
