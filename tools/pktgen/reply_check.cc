@@ -11,6 +11,16 @@ namespace {
 constexpr std::string_view kValue = "VALUE ";
 constexpr std::string_view kEnd = "END\r\n";
 constexpr std::string_view kStored = "STORED\r\n";
+// The end of a one-key hit, and the same bytes as the top seven of a
+// little-endian word (the last eight bytes of the reply, loaded at once).
+constexpr std::string_view kTail = "\r\nEND\r\n";
+constexpr uint64_t tail_word() {
+    uint64_t w = 0;
+    for (size_t i = 0; i < kTail.size(); i++)
+        w |= uint64_t{static_cast<unsigned char>(kTail[i])} << (8 * (i + 1));
+    return w;
+}
+constexpr uint64_t kTailWord = tail_word();
 
 bool is_error_line(std::string_view r) {
     return r.starts_with("SERVER_ERROR") || r.starts_with("CLIENT_ERROR") || r.starts_with("ERROR");
@@ -123,7 +133,8 @@ GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t mi
     const size_t key_len = w.params().key_len;
     // "VALUE " <key> " " <flags> " " <bytes> "\r\n" <data> "\r\nEND\r\n"
     const size_t key_end = kValue.size() + key_len;
-    if (reply.size() < key_end + 1 || !reply.starts_with(kValue) || reply[key_end] != ' ')
+    if (reply.size() < key_end + 1 + kTail.size() || !reply.starts_with(kValue) ||
+        reply[key_end] != ' ')
         return general();
     if (key_len == 16) {
         uint64_t head, tail, got[2];
@@ -135,28 +146,29 @@ GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t mi
         w.format_key(key, want);
         if (std::memcmp(reply.data() + kValue.size(), want, key_len) != 0) return general();
     }
+    // The reply must end in "\r\nEND\r\n" (checked first, as one word: it
+    // also bounds the digit scans below, which stop at its '\r').
+    uint64_t last8;
+    std::memcpy(&last8, reply.data() + reply.size() - 8, 8);
+    if ((last8 & ~uint64_t{0xff}) != kTailWord) return general();
+    const char* const data_end = reply.data() + reply.size() - kTail.size();
     // Plain digits only (a sign, a CAS or spaces go the general way).
-    auto digits = [&](size_t& at, size_t max_digits, uint64_t& out) {
-        const size_t from = at;
+    auto digits = [](const char*& q, uint64_t& out) {
         out = 0;
-        while (at < reply.size() && at - from < max_digits) {
-            const unsigned d = static_cast<unsigned char>(reply[at]) - '0';
-            if (d > 9) break;
+        for (unsigned d; (d = static_cast<unsigned char>(*q) - '0') < 10; q++)
             out = out * 10 + d;
-            at++;
-        }
-        return at != from;
     };
-    size_t at = key_end + 1;
+    const char* q = reply.data() + key_end + 1;
+    const char* from = q;
     uint64_t flags = 0, n = 0;
-    if (!digits(at, 10, flags) || flags > UINT32_MAX || at >= reply.size() || reply[at] != ' ')
-        return general();
-    at++;
-    if (!digits(at, 5, n) || reply.size() < at + 2 || reply[at] != '\r' || reply[at + 1] != '\n')
-        return general();
-    at += 2;
-    constexpr std::string_view kTail = "\r\nEND\r\n";
-    if (reply.size() != at + n + kTail.size() || reply.substr(at + n) != kTail) return general();
+    digits(q, flags);
+    if (q == from || q - from > 10 || flags > UINT32_MAX || *q != ' ') return general();
+    from = ++q;
+    digits(q, n);
+    if (q == from || q - from > 5 || q[0] != '\r' || q[1] != '\n') return general();
+    q += 2;
+    if (q > data_end || static_cast<size_t>(data_end - q) != n) return general();
+    const size_t at = static_cast<size_t>(q - reply.data());
     // The proof, as check_get_reply makes it; any failure: its verdict.
     const auto f = static_cast<uint32_t>(flags);
     if (!w.mine(f)) return general();
