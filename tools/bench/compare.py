@@ -117,12 +117,27 @@ def row(name, rate, lat, cpu_us=None, note=""):
             "note": note}
 
 
+def generator_of(r):
+    """fulmar-pktgen's verdict on itself; from the link counters for a
+    pktgen that predates it (busy only: no stall or time figures)."""
+    g = r.get("generator")
+    if g:
+        return g
+    link = r.get("link", {})
+    if not link.get("loop_cycles"):
+        return None
+    busy = 1 - link.get("idle_cycles", 0) / link["loop_cycles"]
+    return {"busy": busy, "busy_ns_per_request": 0, "limited": busy >= 0.95, "stalled": 0}
+
+
 def generator_note(r):
     """fulmar-pktgen's verdict on itself, for a row's note."""
-    g = r.get("generator")
+    g = generator_of(r)
     if not g:
         return ""
-    note = f"pktgen busy {100 * g['busy']:.1f}%, {g['busy_ns_per_request']:.0f} ns/req"
+    note = f"pktgen busy {100 * g['busy']:.1f}%"
+    if g["busy_ns_per_request"]:
+        note += f", {g['busy_ns_per_request']:.0f} ns/req"
     if g.get("stalled", 0) >= 0.01:
         note += f" (lost the CPU {100 * g['stalled']:.0f}% of the run)"
     if g["limited"]:
@@ -133,7 +148,7 @@ def generator_note(r):
 def pktgen_row(name, r, cpu_us=None, note=""):
     out = row(name, r["requests_per_s"], r["latency_us"], cpu_us,
               ", ".join(n for n in (note, generator_note(r)) if n))
-    out["generator"] = r.get("generator")
+    out["generator"] = generator_of(r)
     return out
 
 
@@ -433,9 +448,10 @@ def main():
             continue
         verdict = ("GENERATOR-BOUND: fulmar-pktgen, not the server, set this rate"
                    if g["limited"] else "the server set this rate (the generator waited on it)")
-        print(f"generator on {what}: busy {100 * g['busy']:.1f}% of its loop, "
-              f"{g['busy_ns_per_request']:.0f} ns per request: {verdict}")
-    if ceiling and ceiling.get("generator", {}).get("limited"):
+        per = (f", {g['busy_ns_per_request']:.0f} ns per request"
+               if g["busy_ns_per_request"] else "")
+        print(f"generator on {what}: busy {100 * g['busy']:.1f}% of its loop{per}: {verdict}")
+    if ceiling and (ceiling.get("generator") or {}).get("limited"):
         print("note: the ceiling is the generator's own limit; the memif path carries more, "
               "so fulmar_over_ceiling overstates Fulmar's share of it")
     del by
