@@ -75,7 +75,8 @@ class GetFrame {
   public:
     GetFrame(const Flow& f, const Workload& w);
     // Writes the get of `key` with request id `id` into `m` (empty, fresh
-    // from the pool) and sets its lengths.
+    // from the pool) and sets its lengths. Copies max(frame_len(), 128)
+    // bytes: every pool here has RTE_MBUF_DEFAULT_BUF_SIZE data rooms.
     void fill(rte_mbuf* m, uint16_t id, uint32_t key) const;
     size_t frame_len() const { return len_; }
 
