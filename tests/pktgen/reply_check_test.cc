@@ -37,7 +37,16 @@ class ReplyCheck : public ::testing::Test {
     GetVerdict check(const std::string& reply, std::vector<uint32_t> keys,
                      std::vector<uint32_t> mins = {}) {
         if (mins.empty()) mins.assign(keys.size(), 0);
-        return check_get_reply(reply, keys, mins, w_, v_);
+        const GetVerdict g = check_get_reply(reply, keys, mins, w_, v_);
+        if (keys.size() == 1) {
+            // The one-key path the generator takes must give the same verdict.
+            const GetVerdict one = check_one_get_reply(reply, keys[0], mins[0], w_, v_);
+            EXPECT_EQ(one.error, g.error) << reply;
+            EXPECT_EQ(one.hits, g.hits) << reply;
+            EXPECT_EQ(one.misses, g.misses) << reply;
+            EXPECT_EQ(one.unverified, g.unverified) << reply;
+        }
+        return g;
     }
 
     Workload w_;
@@ -50,6 +59,33 @@ TEST_F(ReplyCheck, HitWithTheStoredValueIsProven) {
     EXPECT_EQ(g.error, ReplyError::kNone);
     EXPECT_EQ(g.hits, 1u);
     EXPECT_EQ(g.misses, 0u);
+}
+
+// The one-key path proves every byte: any single byte of a hit changed
+// (value, key, flags, length, framing) is an error or not a hit, never a
+// hit.
+TEST_F(ReplyCheck, OneKeyPathFailsOnAnyChangedByte) {
+    for (uint32_t k : {0u, 5u, 999u}) {
+        const uint32_t ver = v_.next(k);
+        const std::string good = block(k, ver) + "END\r\n";
+        const GetVerdict ok = check_one_get_reply(good, k, 0, w_, v_);
+        ASSERT_EQ(ok.error, ReplyError::kNone);
+        ASSERT_EQ(ok.hits, 1u);
+        for (size_t i = 0; i < good.size(); i++) {
+            for (const char c : {'0', '9', 'x', ' ', '\r'}) {
+                if (good[i] == c) continue;
+                std::string bad = good;
+                bad[i] = c;
+                const GetVerdict g = check(bad, {k});
+                EXPECT_TRUE(g.error != ReplyError::kNone || g.hits == 0)
+                    << "byte " << i << " -> '" << c << "' still a hit: " << bad;
+            }
+        }
+        // A wrong value byte is named as such.
+        std::string bad = good;
+        bad[good.size() - 8] ^= 1;  // the value's last byte
+        EXPECT_EQ(check_one_get_reply(bad, k, 0, w_, v_).error, ReplyError::kWrongValue);
+    }
 }
 
 TEST_F(ReplyCheck, EndAloneIsAMissForEveryKey) {
@@ -142,6 +178,40 @@ TEST_F(ReplyCheck, ServerErrorsAreNamed) {
               ReplyError::kServerError);
     EXPECT_EQ(check_set_reply("STORED\r\nSTORED\r\n"), ReplyError::kMalformed);
     EXPECT_EQ(check_set_reply("NOT_STORED\r\n"), ReplyError::kMalformed);
+}
+
+}  // namespace
+}  // namespace fulmar::pktgen
+
+namespace fulmar::pktgen {
+namespace {
+
+// 16-byte keys (the default) take a word-compare path in the one-key check:
+// a hit is proven, and any byte of the key changed is not a hit.
+TEST(ReplyCheck16, SixteenByteKeysComparedAsWords) {
+    WorkloadParams p;
+    p.n_keys = 1'000'000;
+    p.value_min = p.value_max = 32;
+    p.run_id = 3;
+    const Workload w = Workload::create(p).value();
+    KeyVersions v(w.n_keys());
+    for (uint32_t k : {0u, 7u, 123'456u, 999'999u}) {
+        const uint32_t ver = v.next(k);
+        std::string key(16, '\0'), val(32, '\0');
+        w.format_key(k, key.data());
+        w.fill_value(k, ver, val.data());
+        const std::string good = "VALUE " + key + " " + std::to_string(w.flags_of(ver)) +
+                                 " 32\r\n" + val + "\r\nEND\r\n";
+        const GetVerdict ok = check_one_get_reply(good, k, 0, w, v);
+        EXPECT_EQ(ok.error, ReplyError::kNone);
+        EXPECT_EQ(ok.hits, 1u);
+        for (size_t i = 6; i < 6 + 16; i++) {
+            std::string bad = good;
+            bad[i] = bad[i] == '1' ? '2' : '1';
+            const GetVerdict g = check_one_get_reply(bad, k, 0, w, v);
+            EXPECT_TRUE(g.error != ReplyError::kNone || g.hits == 0) << "key byte " << i;
+        }
+    }
 }
 
 }  // namespace

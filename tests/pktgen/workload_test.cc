@@ -57,6 +57,78 @@ TEST(Workload, KeysRoundTripAndAreZeroPadded) {
     EXPECT_FALSE(w.parse_key("k000000000100000", k));  // >= n_keys
 }
 
+// format_key builds digits eight at a time: compare it with the plain
+// "k" + zero-padded decimal over every key length and the digit-count edges.
+TEST(Workload, KeysMatchZeroPaddedDecimalAtEveryLength) {
+    const uint32_t keys[] = {0,          1,          9,          10,        99,
+                             12345678,   99999999,   100000000,  100000001, 999999999,
+                             1000000000, 1234567890, 4294967294u};
+    for (uint32_t len = 2; len <= 40; len++) {
+        WorkloadParams p;
+        p.n_keys = 4294967295ull;
+        p.key_len = len;
+        auto w = Workload::create(p);
+        if (len < 11) {
+            EXPECT_FALSE(w.ok());  // 4,294,967,294 needs ten digits
+            p.n_keys = 1;
+            for (uint32_t d = 1; d < len; d++)
+                p.n_keys *= 10;
+            w = Workload::create(p);
+        }
+        ASSERT_TRUE(w.ok()) << len;
+        for (uint32_t k : keys) {
+            if (k >= w.value().n_keys()) continue;
+            std::string want = std::to_string(k);
+            want = "k" + std::string(len - 1 - want.size(), '0') + want;
+            std::string got(len + 1, '#');
+            w.value().format_key(k, got.data());
+            EXPECT_EQ(got, want + "#") << "key " << k << " length " << len;
+        }
+    }
+}
+
+// Values as the table-driven generator made them before the eight-byte
+// version (same run id, key and version): the bytes a run writes and the
+// checker expects are unchanged.
+TEST(Workload, ValuesMatchTheAlphabetTableBytes) {
+    WorkloadParams p;
+    p.value_min = 1;
+    p.value_max = 40;
+    p.run_id = 7;
+    const Workload w = make(p);
+    struct Golden {
+        uint32_t key, version;
+        std::string_view value;
+    };
+    const Golden golden[] = {
+        {0, 1, "CiLZBJcScqDIU2WVZcjn"},
+        {0, 2, "1c7cIZ9oVCW9A3d5"},
+        {0, 1048575, "CQIbrNOle"},
+        {1, 1, "s1knDMY5n74CTsR3"},
+        {1, 2, "A42AI5ExzKIuG"},
+        {1, 1048575, "bwGK8Jrh1CQc0A0zZkY5yLMCxczEU"},
+        {12345, 1, "_I3piOGp0tbfCOcuy"},
+        {12345, 2, "w-_"},
+        {12345, 1048575, "FUyY5t_lprigEsF0eVjM"},
+        {99999, 1, "dkQZH7TEqMhR7FvDVci1bzKnNIJiK2Js_9RycTA"},
+        {99999, 2, "-GzeDn"},
+        {99999, 1048575, "Ipjd554ZKUh"},
+    };
+    for (const Golden& g : golden) {
+        ASSERT_EQ(w.value_len(g.key, g.version), g.value.size());
+        std::string got(g.value.size() + 1, '#');
+        w.fill_value(g.key, g.version, got.data());
+        EXPECT_EQ(got, std::string(g.value) + "#");
+        EXPECT_TRUE(w.value_equals(g.key, g.version, g.value));
+        // Any one byte wrong, in a full word or in the tail, fails.
+        for (size_t i = 0; i < g.value.size(); i++) {
+            std::string bad(g.value);
+            bad[i] = bad[i] == 'x' ? 'y' : 'x';
+            EXPECT_FALSE(w.value_equals(g.key, g.version, bad)) << g.key << " byte " << i;
+        }
+    }
+}
+
 TEST(Workload, ValuesAreDeterministicPerKeyVersionAndRun) {
     WorkloadParams p;
     p.value_min = 1;

@@ -10,6 +10,10 @@
 4. The ceiling: the same pktgen and memif path against dpdk-testpmd in
    5-tuple-swap mode (a reflector: packet I/O and nothing else).
 
+fulmar-pktgen reports how busy its loop was; at 95% or more it, not the
+server, set the rate, and the table and the summary say so (for the ceiling
+row that means the path carries more than the row shows).
+
 Prints a markdown table and the ratios, writes bench-results.json and a PNG
 of latency against throughput from a sweep of offered loads. Every server is
 started here, pinned with taskset, and stopped by PID; traffic stays on
@@ -88,7 +92,7 @@ def cleanup_prefix(prefix):
 
 
 def pktgen(a, tmp, sock, extra, name):
-    prefix = f"fb-cli-{os.getpid()}"
+    prefix = f"{a.name_prefix}cli-{os.getpid()}"
     out = os.path.join(tmp, f"{name}.json")
     argv = ["timeout", str(int(a.duration * 3 + 120)), "taskset", "-c", "0",
             os.path.join(a.build, "tools/pktgen/fulmar-pktgen"), "-l", "0", "--no-pci",
@@ -96,7 +100,8 @@ def pktgen(a, tmp, sock, extra, name):
             f"--vdev=net_memif0,role=client,socket={sock},zero-copy=yes", "--",
             "--dst-ip", "198.18.0.1", "--src-ip", "198.18.0.2", "--keys", str(a.keys),
             "--key-len", "16", "--value-len", "32", "--get-ratio", str(a.get_ratio),
-            "--duration", str(a.duration), "--warmup", "1", "--quiet", "--json", out] + extra
+            "--duration", str(a.duration), "--warmup", "1", "--burst", str(a.burst), "--quiet",
+            "--json", out] + extra
     r = subprocess.run(argv, capture_output=True, text=True)
     cleanup_prefix(prefix)
     if r.returncode != 0 or not os.path.exists(out):
@@ -112,10 +117,45 @@ def row(name, rate, lat, cpu_us=None, note=""):
             "note": note}
 
 
+def generator_of(r):
+    """fulmar-pktgen's verdict on itself; from the link counters for a
+    pktgen that predates it (busy only: no stall or time figures)."""
+    g = r.get("generator")
+    if g:
+        return g
+    link = r.get("link", {})
+    if not link.get("loop_cycles"):
+        return None
+    busy = 1 - link.get("idle_cycles", 0) / link["loop_cycles"]
+    return {"busy": busy, "busy_ns_per_request": 0, "limited": busy >= 0.95, "stalled": 0}
+
+
+def generator_note(r):
+    """fulmar-pktgen's verdict on itself, for a row's note."""
+    g = generator_of(r)
+    if not g:
+        return ""
+    note = f"pktgen busy {100 * g['busy']:.1f}%"
+    if g["busy_ns_per_request"]:
+        note += f", {g['busy_ns_per_request']:.0f} ns/req"
+    if g.get("stalled", 0) >= 0.01:
+        note += f" (lost the CPU {100 * g['stalled']:.0f}% of the run)"
+    if g["limited"]:
+        note += ": GENERATOR-BOUND"
+    return note
+
+
+def pktgen_row(name, r, cpu_us=None, note=""):
+    out = row(name, r["requests_per_s"], r["latency_us"], cpu_us,
+              ", ".join(n for n in (note, generator_note(r)) if n))
+    out["generator"] = generator_of(r)
+    return out
+
+
 def bench_fulmar(a, tmp):
     log("Fulmar: fulmar-dataplane (worker on core 1) <- memif -> fulmar-pktgen (core 0)")
     sock = os.path.join(tmp, "fulmar.sock")
-    prefix = f"fb-srv-{os.getpid()}"
+    prefix = f"{a.name_prefix}srv-{os.getpid()}"
     cfg = os.path.join(tmp, "bench.toml")
     with open(cfg, "w") as f:
         f.write(f"""[dataplane]
@@ -150,8 +190,10 @@ ipv4 = "198.18.0.1/24"
             cpu_us = None
             if cpu0 is not None and cpu1 is not None and rate > 0:
                 cpu_us = 1e6 / rate
-            results.append(row("Fulmar (1 worker core, memif)", rate, peak["latency_us"], cpu_us,
-                               f"hit ratio {peak['hit_ratio']:.3f}, loss {peak['loss_ratio']:.4f}"))
+            results.append(pktgen_row(
+                "Fulmar (1 worker core, memif)", peak, cpu_us,
+                f"hit ratio {peak['hit_ratio']:.3f}, loss {peak['loss_ratio']:.4f}, "
+                f"{peak['measure']['errors']} errors"))
             for frac in a.sweep:
                 r = pktgen(a, tmp, sock, ["--rate", str(int(rate * frac)), "--window", "4096"],
                            f"fulmar-{int(frac * 100)}")
@@ -167,7 +209,7 @@ ipv4 = "198.18.0.1/24"
 def bench_ceiling(a, tmp):
     log("Ceiling: dpdk-testpmd 5tswap reflector (core 1) <- memif -> fulmar-pktgen (core 0)")
     sock = os.path.join(tmp, "testpmd.sock")
-    prefix = f"fb-tp-{os.getpid()}"
+    prefix = f"{a.name_prefix}tp-{os.getpid()}"
     srv = Proc(["timeout", str(int(a.duration * 3 + 180)), "dpdk-testpmd", "-l", "0-1",
                 "--no-pci", "--file-prefix", prefix, "--single-file-segments",
                 f"--vdev=net_memif0,role=server,socket={sock}", "--", "--forward-mode=5tswap",
@@ -182,8 +224,7 @@ def bench_ceiling(a, tmp):
                                   "02:00:00:00:00:09"], "ceiling")
         if not r:
             return []
-        return [row("Ceiling: testpmd 5tswap (packet I/O only)", r["requests_per_s"],
-                    r["latency_us"], note="no cache work")]
+        return [pktgen_row("Ceiling: testpmd 5tswap (packet I/O only)", r, note="no cache work")]
     finally:
         srv.stop()
         cleanup_prefix(prefix)
@@ -323,7 +364,22 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a short run (under 2 minutes)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench-results.json"))
     ap.add_argument("--chart", default=os.path.join(ROOT, "bench-latency.png"))
+    ap.add_argument("--only", default="fulmar,memcached,redis,ceiling",
+                    help="comma-separated subset of fulmar,memcached,redis,ceiling")
+    ap.add_argument("--no-sweep", action="store_true",
+                    help="peak runs only: no latency sweep of Fulmar and memcached")
+    ap.add_argument("--window", type=int, dest="window_arg", help="requests in flight at peak (default 256; "
+                    "--quick 128)")
+    ap.add_argument("--burst", type=int, default=64,
+                    help="fulmar-pktgen's TX/RX burst, the same for Fulmar and the ceiling "
+                    "(default 64: fewer memif calls a request than 32; 128 measured no better)")
+    ap.add_argument("--name-prefix", default="fb-",
+                    help="prefix of DPDK file prefixes and of the temporary folder (memif "
+                    "sockets), so runs side by side do not collide")
     a = ap.parse_args()
+    only = set(a.only.split(","))
+    if not only <= {"fulmar", "memcached", "redis", "ceiling"}:
+        ap.error(f"--only: unknown part in {a.only}")
     a.get_ratio = 0.9
     if a.quick:
         a.keys, a.duration, a.window, a.memory_mb = 100_000, 2, 128, 256
@@ -334,20 +390,34 @@ def main():
         a.keys, a.duration, a.window, a.memory_mb = 1_000_000, 10, 256, 512
         a.sweep = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
         a.mc_windows, a.redis_requests = [1, 2, 4, 8, 16, 32, 64, 128, 256], 2_000_000
+    if a.window_arg:
+        a.window = a.window_arg
+    if a.no_sweep:
+        a.sweep, a.mc_windows = [], []
+    load_start = os.getloadavg()[0]
     noise = hiccups(a)
-    with tempfile.TemporaryDirectory(prefix="fulmar-bench-") as tmp:
+    tmp_prefix = "fulmar-bench-" if a.name_prefix == "fb-" else f"{a.name_prefix}bench-"
+    with tempfile.TemporaryDirectory(prefix=tmp_prefix) as tmp:
         rows, sweep = [], []
-        f_rows, f_sweep = bench_fulmar(a, tmp)
-        rows += f_rows
-        sweep += f_sweep
-        m_rows, m_sweep = bench_memcached(a, tmp)
-        rows += m_rows
-        sweep += m_sweep
-        rows += bench_redis(a, tmp)
-        rows += bench_ceiling(a, tmp)
+        if "fulmar" in only:
+            f_rows, f_sweep = bench_fulmar(a, tmp)
+            rows += f_rows
+            sweep += f_sweep
+        if "memcached" in only:
+            m_rows, m_sweep = bench_memcached(a, tmp)
+            rows += m_rows
+            sweep += m_sweep
+        if "redis" in only:
+            rows += bench_redis(a, tmp)
+        if "ceiling" in only:
+            rows += bench_ceiling(a, tmp)
     print()
+    load_end = os.getloadavg()[0]
     print(f"workload: {a.keys:,} keys, 16 B keys, 32 B values, 90% GET / 10% SET, uniform, "
-          f"window {a.window}, {a.duration} s per run, machine: {os.cpu_count()} cores")
+          f"window {a.window}, pktgen burst {a.burst}, {a.duration} s per run, "
+          f"machine: {os.cpu_count()} cores, "
+          f"load average {load_start:.2f} at the start, {load_end:.2f} at the end "
+          f"(above ~{os.cpu_count()}: other work shared the cores and every rate is low)")
     print()
     print(table(rows))
     print()
@@ -372,16 +442,29 @@ def main():
         ratios["fulmar_over_ceiling"] = fulmar["requests_per_s"] / ceiling["requests_per_s"]
     for k, v in ratios.items():
         print(f"{k}: {v:.2f}")
+    for r, what in ((fulmar, "the Fulmar row"), (ceiling, "the ceiling row")):
+        g = r and r.get("generator")
+        if not g:
+            continue
+        verdict = ("GENERATOR-BOUND: fulmar-pktgen, not the server, set this rate"
+                   if g["limited"] else "the server set this rate (the generator waited on it)")
+        per = (f", {g['busy_ns_per_request']:.0f} ns per request"
+               if g["busy_ns_per_request"] else "")
+        print(f"generator on {what}: busy {100 * g['busy']:.1f}% of its loop{per}: {verdict}")
+    if ceiling and (ceiling.get("generator") or {}).get("limited"):
+        print("note: the ceiling is the generator's own limit; the memif path carries more, "
+              "so fulmar_over_ceiling overstates Fulmar's share of it")
     del by
     with open(a.out, "w") as f:
         json.dump({"quick": a.quick, "keys": a.keys, "duration_s": a.duration,
-                   "window": a.window, "rows": rows, "ratios": ratios, "sweep": sweep,
-                   "machine_noise_core1": noise}, f,
+                   "window": a.window, "burst": a.burst, "rows": rows, "ratios": ratios, "sweep": sweep,
+                   "machine_noise_core1": noise,
+                   "load_average": {"start": load_start, "end": load_end}}, f,
                   indent=2)
     log(f"results: {a.out}")
     if sweep:
         chart(sweep, a.chart)
-    return 0 if fulmar else 1
+    return 0 if (fulmar or "fulmar" not in only) else 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+
+#include "workload.h"
 
 namespace fulmar::pktgen {
 
@@ -56,6 +59,63 @@ class RequestFrame {
 
   private:
     std::array<uint8_t, kHeaderLen> header_{};
+    // Non-complemented sums of the template with its length fields at 0:
+    // the IPv4 header, and the UDP header with the pseudo-header. finish()
+    // adds the lengths and the payload (RFC 1624: a sum is the sum of its
+    // parts), so only the payload is summed per frame.
+    uint32_t ip_sum_ = 0;
+    uint32_t udp_sum_ = 0;
+};
+
+// A get of one key, the request most runs send: the whole frame is a
+// template but for the memcached request id and the key's digits, so a
+// frame is one copy, two patches, and a UDP checksum from the template's
+// sum plus the patched words (RFC 1624). IP's checksum never changes.
+class GetFrame {
+  public:
+    GetFrame(const Flow& f, const Workload& w);
+    // Writes the get of `key` with request id `id` into `m` (empty, fresh
+    // from the pool) and sets its lengths. Copies max(frame_len(), 128)
+    // bytes: every pool here has RTE_MBUF_DEFAULT_BUF_SIZE data rooms.
+    void fill(rte_mbuf* m, uint16_t id, uint32_t key) const;
+    size_t frame_len() const { return len_; }
+
+  private:
+    // Frames up to this size are copied with one fixed-size copy.
+    static constexpr size_t kFixedCopy = 128;
+    static constexpr size_t kKeyOffset = RequestFrame::kHeaderLen + 8 + 4;  // after "get "
+
+    const Workload& w_;
+    alignas(64) std::array<uint8_t, RequestFrame::kHeaderLen + 8 + 4 + kMaxKeyLen + 2> t_{};
+    size_t len_ = 0;
+    // Non-complemented UDP sum (pseudo-header included) of the template
+    // with id and key bytes 0.
+    uint32_t sum_ = 0;
+};
+
+// The frames the generator expects back, recognised with a few compares
+// instead of net::classify's full parse: one segment, to our MAC, IPv4
+// without options or fragments, UDP from the server's address and port to
+// one of our n_ports ports, lengths consistent, and both checksums right
+// (summed here unless the device vouched for them). Anything else (ARP, a
+// datagram without a checksum, a bad one, padding) is not matched and goes
+// to net::classify, which accepts or counts it as before.
+class ReplyMatcher {
+  public:
+    ReplyMatcher(const Flow& f, uint16_t first_port, uint16_t n_ports);
+
+    // True, with the UDP payload and its destination port (host order),
+    // when `m` is such a reply.
+    bool match(const rte_mbuf* m, std::span<const std::byte>& payload, uint16_t& dst_port) const;
+
+  private:
+    rte_ether_addr mac_{};
+    rte_be32_t our_ip_ = 0;
+    rte_be32_t server_ip_ = 0;
+    rte_be16_t server_port_ = 0;
+    uint16_t first_port_ = 0;
+    uint16_t n_ports_ = 0;
+    uint32_t pseudo_sum_ = 0;  // the pseudo-header's addresses and protocol
 };
 
 // True, with `mac`, when `m` is an ARP reply from `from_ip` to `to_ip`.

@@ -119,6 +119,20 @@ class Generator {
     void fill_report(Report& r) const;
     const QueuePlan& plan() const { return plan_; }
 
+    // --- single turns -----------------------------------------------------
+    // work() runs these in its timed loops; tools/pktgen/pktgen_cost drives
+    // them directly, one turn then the peer's answer, so instructions per
+    // request are counted on the very code a run executes. Each returns the
+    // frames received plus the frames sent.
+    //
+    // Preload: call begin_preload(), then preload_turn() until preload_done().
+    void begin_preload();
+    uint32_t preload_turn(uint64_t now);
+    bool preload_done() const { return preload_settled_ >= plan_.keys.count; }
+    // Closed-loop load in `phase`: keeps the window in flight.
+    void begin_load(Phase phase);
+    uint32_t load_turn(uint64_t now);
+
   private:
     enum class Loop : uint8_t { kPreload, kLoad };
 
@@ -126,13 +140,19 @@ class Generator {
     // Builds up to n requests (stamps[i] when open loop) into tx_.
     void build(uint32_t n, uint64_t now, const uint64_t* stamps);
     void fill_request(rte_mbuf* m, uint16_t id);
-    // Draws the next load request's operation and keys (the RNG is used in
-    // the same order as drawing at build time) and prefetches their versions.
-    void draw_ahead();
+    // Draws a load request into ahead slot `slot` (operation and keys, the
+    // RNG used in the order the requests are built) and prefetches its
+    // versions: with a million keys they are DRAM misses, started kAhead
+    // requests before they are read.
+    void draw(uint32_t slot);
     uint32_t flush_tx(uint64_t now);  // frames the ring took
 
     // --- receiving --------------------------------------------------------
     uint16_t poll_rx(uint64_t now);  // frames received
+    // A reply datagram to our port dst_port: ours to check, or handed to
+    // the instance that owns that port. True when `m` was handed over (no
+    // longer ours to free).
+    bool to_queue(rte_mbuf* m, uint16_t dst_port, std::span<const std::byte> payload, uint64_t now);
     void on_datagram(std::span<const std::byte> payload, uint64_t now);
     void complete(uint16_t id, Slot& s, std::string_view reply, uint64_t now);
     void expire(uint64_t now);
@@ -167,12 +187,22 @@ class Generator {
     rte_ring* inbox_ = nullptr;  // ours: replies the other instances received
     KeyChooser chooser_;         // over the slice: key = first + next()
     RequestFrame frame_;
+    GetFrame get_frame_;  // used when one_key_gets_
+    bool one_key_gets_;
+    // Versions prove hits; a reflector's echoes prove nothing, so its load
+    // leaves the per-key array (a DRAM miss a request) alone and sets carry
+    // version 1.
+    bool track_versions_;
+    ReplyMatcher matcher_;       // the expected replies, fast; the rest: classify
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
     KeyVersions versions_;
-    // The next load request, drawn one request early (draw_ahead()).
-    Op ahead_op_ = Op::kGet;
-    std::vector<uint32_t> ahead_keys_;  // keys_per_get entries; sized once
+    // The next kAhead load requests, drawn early (draw()); ahead_next_ is
+    // the oldest. Keys: keys_per_get per slot; sized once.
+    static constexpr uint32_t kAhead = 8;
+    std::array<Op, kAhead> ahead_ops_{};
+    std::vector<uint32_t> ahead_keys_;
+    uint32_t ahead_next_ = 0;
     bool have_ahead_ = false;
     RequestTable table_;
     Reassembler reasm_;
@@ -181,7 +211,9 @@ class Generator {
     Phase phase_ = Phase::kWarmup;
 
     uint64_t tsc_hz_;
-    double ns_per_tsc_;
+    // Nanoseconds per TSC cycle in 32.32 fixed point: a reply's latency is
+    // one integer multiply, not a double round trip.
+    uint64_t ns_per_tsc_32_;
     uint64_t timeout_tsc_;
 
     // Frames built but not yet taken by the TX ring, with their request ids.
@@ -194,6 +226,7 @@ class Generator {
     std::vector<uint32_t> preload_retry_;  // capacity 65,536: never grows
     uint64_t preload_settled_ = 0;
     uint64_t last_reply_tsc_ = 0;
+    uint32_t load_cap_ = 0;  // load: requests in flight at most
 
     std::array<RequestStats, 3> stats_{};  // by Phase
     LinkStats link_;

@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
         gens[q]->fill_report(parts[q]);
     }
     auto report = std::make_unique<Report>(merge_reports(parts, plans));
+    report->tsc_hz = rte_get_tsc_hz();
     fmt::print("{}", summary_text(*report));
     if (!o.json_path.empty() && !write_file(o.json_path, json_text(*report))) {
         fmt::print(stderr, "fulmar-pktgen: cannot write {}\n", o.json_path);

@@ -1,6 +1,8 @@
 // Reply verification; see reply_check.h for the grammar checked.
 #include "reply_check.h"
 
+#include <cstring>
+
 #include "common/numbers.h"
 
 namespace fulmar::pktgen {
@@ -9,6 +11,16 @@ namespace {
 constexpr std::string_view kValue = "VALUE ";
 constexpr std::string_view kEnd = "END\r\n";
 constexpr std::string_view kStored = "STORED\r\n";
+// The end of a one-key hit, and the same bytes as the top seven of a
+// little-endian word (the last eight bytes of the reply, loaded at once).
+constexpr std::string_view kTail = "\r\nEND\r\n";
+constexpr uint64_t tail_word() {
+    uint64_t w = 0;
+    for (size_t i = 0; i < kTail.size(); i++)
+        w |= uint64_t{static_cast<unsigned char>(kTail[i])} << (8 * (i + 1));
+    return w;
+}
+constexpr uint64_t kTailWord = tail_word();
 
 bool is_error_line(std::string_view r) {
     return r.starts_with("SERVER_ERROR") || r.starts_with("CLIENT_ERROR") || r.starts_with("ERROR");
@@ -103,6 +115,70 @@ GetVerdict check_get_reply(std::string_view reply, std::span<const uint32_t> key
     if (reply != kEnd)
         return fail(is_error_line(reply) ? ReplyError::kServerError : ReplyError::kMalformed);
     v.misses += static_cast<uint32_t>(keys.size() - next);
+    return v;
+}
+
+GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t min_version,
+                               const Workload& w, const KeyVersions& versions) {
+    auto general = [&] {
+        const uint32_t keys[1] = {key};
+        const uint32_t mins[1] = {min_version};
+        return check_get_reply(reply, keys, mins, w, versions);
+    };
+    GetVerdict v;
+    if (reply == kEnd) {
+        v.misses = 1;
+        return v;
+    }
+    const size_t key_len = w.params().key_len;
+    // "VALUE " <key> " " <flags> " " <bytes> "\r\n" <data> "\r\nEND\r\n"
+    const size_t key_end = kValue.size() + key_len;
+    if (reply.size() < key_end + 1 + kTail.size() || !reply.starts_with(kValue) ||
+        reply[key_end] != ' ')
+        return general();
+    if (key_len == 16) {
+        uint64_t head, tail, got[2];
+        Workload::key16_words(key, head, tail);
+        std::memcpy(got, reply.data() + kValue.size(), 16);
+        if (((got[0] ^ head) | (got[1] ^ tail)) != 0) return general();
+    } else {
+        char want[kMaxKeyLen];
+        w.format_key(key, want);
+        if (std::memcmp(reply.data() + kValue.size(), want, key_len) != 0) return general();
+    }
+    // The reply must end in "\r\nEND\r\n" (checked first, as one word: it
+    // also bounds the digit scans below, which stop at its '\r').
+    uint64_t last8;
+    std::memcpy(&last8, reply.data() + reply.size() - 8, 8);
+    if ((last8 & ~uint64_t{0xff}) != kTailWord) return general();
+    const char* const data_end = reply.data() + reply.size() - kTail.size();
+    // Plain digits only (a sign, a CAS or spaces go the general way).
+    auto digits = [](const char*& q, uint64_t& out) {
+        out = 0;
+        for (unsigned d; (d = static_cast<unsigned char>(*q) - '0') < 10; q++)
+            out = out * 10 + d;
+    };
+    const char* q = reply.data() + key_end + 1;
+    const char* from = q;
+    uint64_t flags = 0, n = 0;
+    digits(q, flags);
+    if (q == from || q - from > 10 || flags > UINT32_MAX || *q != ' ') return general();
+    from = ++q;
+    digits(q, n);
+    if (q == from || q - from > 5 || q[0] != '\r' || q[1] != '\n') return general();
+    q += 2;
+    if (q > data_end || static_cast<size_t>(data_end - q) != n) return general();
+    const size_t at = static_cast<size_t>(q - reply.data());
+    // The proof, as check_get_reply makes it; any failure: its verdict.
+    const auto f = static_cast<uint32_t>(flags);
+    if (!w.mine(f)) return general();
+    const uint32_t version = f & kVersionMask;
+    const uint32_t sent = versions.sent(key);
+    if (version == 0 || sent == 0 || version_after(version, sent) ||
+        (min_version != 0 && version_after(min_version, version)) ||
+        !w.value_equals(key, version, reply.substr(at, n)))
+        return general();
+    v.hits = 1;
     return v;
 }
 

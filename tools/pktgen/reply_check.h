@@ -52,6 +52,14 @@ GetVerdict check_get_reply(std::string_view reply, std::span<const uint32_t> key
                            std::span<const uint32_t> min_versions, const Workload& w,
                            const KeyVersions& versions);
 
+// check_get_reply for a get of one key, the common request, in one pass
+// over the bytes: a reply that is exactly "END\r\n", or exactly one VALUE
+// block for `key` (flags and length in plain digits) then END and proven
+// ours and fresh, is decided here; anything else, every error included, is
+// left to check_get_reply, so the verdict is always the one it gives.
+GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t min_version,
+                               const Workload& w, const KeyVersions& versions);
+
 // kNone for "STORED\r\n".
 ReplyError check_set_reply(std::string_view reply);
 

@@ -124,8 +124,17 @@ std::string summary_text(const Report& r) {
                      r.link.tx_packets, r.link.rx_packets, r.link.rx_unmatched, r.link.rx_other,
                      r.link.tx_full);
     // Busy near 100%: the generator, not the server, limits the rate.
-    s += fmt::format("  generator  busy {:.1f}% of the load loop\n",
-                     100.0 * (1.0 - ratio(r.link.idle_cycles, r.link.loop_cycles)));
+    const double busy = generator_busy(r.link);
+    s += fmt::format("  generator  busy {:.1f}% of the load loop", 100.0 * busy);
+    if (const double ns = generator_busy_ns_per_request(r); ns > 0)
+        s += fmt::format(", {:.1f} ns busy per request", ns);
+    s += busy >= kGeneratorBoundBusy
+             ? ": the generator, not the server, is the limit of this rate\n"
+             : "\n";
+    if (r.link.stalled_cycles)
+        s += fmt::format(
+            "             (not counted: {:.1f}% of the loop in turns that lost the CPU)\n",
+            100.0 * ratio(r.link.stalled_cycles, r.link.loop_cycles));
     if (r.queues.size() > 1) {
         s += fmt::format("  handed over {} replies between queues ({} dropped: inbox full)\n",
                          r.link.rx_handed_over, r.link.rx_handover_full);
@@ -135,9 +144,22 @@ std::string summary_text(const Report& r) {
                 "p50 {:.1f} p99 {:.1f} p99.9 {:.1f} us, busy {:.1f}%\n",
                 q.queue, q.src_port, q.key_first, q.key_count, reply_rate(q), hit_ratio(q.measure),
                 q.measure.timeouts, us(q.p50_ns), us(q.p99_ns), us(q.p99_9_ns),
-                100.0 * (1.0 - ratio(q.link.idle_cycles, q.link.loop_cycles)));
+                100.0 * generator_busy(q.link));
     }
     return s;
+}
+
+double generator_busy(const LinkStats& l) {
+    const uint64_t ran = l.loop_cycles - l.stalled_cycles;
+    return ran ? 1.0 - ratio(l.idle_cycles, ran) : 0.0;
+}
+
+double generator_busy_ns_per_request(const Report& r) {
+    const uint64_t sent = r.warmup.sent + r.measure.sent;
+    if (r.tsc_hz == 0 || sent == 0) return 0.0;
+    const double busy_cycles =
+        static_cast<double>(r.link.loop_cycles - r.link.idle_cycles - r.link.stalled_cycles);
+    return busy_cycles * 1e9 / static_cast<double>(r.tsc_hz) / static_cast<double>(sent);
 }
 
 std::string json_text(const Report& r) {
@@ -165,6 +187,12 @@ std::string json_text(const Report& r) {
     for (const auto& [name, q] : kQuantiles)
         s += fmt::format(", \"{}\": {:.3f}", name, us(h.quantile(q)));
     s += fmt::format(", \"max\": {:.3f}}},\n", us(h.max()));
+    const double busy = generator_busy(r.link);
+    s += fmt::format(
+        "  \"generator\": {{\"busy\": {:.4f}, \"busy_ns_per_request\": {:.2f}, \"limited\": "
+        "{}, \"stalled\": {:.4f}}},\n",
+        busy, generator_busy_ns_per_request(r), busy >= kGeneratorBoundBusy,
+        ratio(r.link.stalled_cycles, r.link.loop_cycles));
     s += fmt::format("  \"preload_s\": {:.6f},\n", r.preload_s);
     s += fmt::format("  \"measure\": {},\n", request_stats_json(r.measure));
     s += fmt::format("  \"warmup\": {},\n", request_stats_json(r.warmup));
@@ -183,8 +211,7 @@ std::string json_text(const Report& r) {
             i ? "," : "", q.queue, q.src_port, q.key_first, q.key_count, q.measured_s,
             reply_rate(q), hit_ratio(q.measure), ratio(q.measure.timeouts, q.measure.sent),
             us(q.p50_ns), us(q.p99_ns), us(q.p99_9_ns), q.measure.sent, q.measure.replies,
-            q.measure.timeouts, q.measure.errors, q.link.rx_handed_over,
-            1.0 - ratio(q.link.idle_cycles, q.link.loop_cycles));
+            q.measure.timeouts, q.measure.errors, q.link.rx_handed_over, generator_busy(q.link));
     }
     s += r.queues.empty() ? "]\n}\n" : "\n  ]\n}\n";
     return s;

@@ -39,7 +39,22 @@ struct Report {
     std::string src_mac;
     std::string dst_mac;
     std::vector<QueueReport> queues;  // one per instance (merge_reports); empty: one, unsplit
+    uint64_t tsc_hz = 0;              // for the busy time per request (0: not reported)
 };
+
+// At or above this busy share of the load loop the generator found work on
+// almost every turn: it, not the server, set the rate (the server answered
+// everything as fast as it was sent).
+inline constexpr double kGeneratorBoundBusy = 0.95;
+
+// Share of the load loop's time in turns that received or sent something,
+// of the time it ran (turns that lost the CPU left out of both).
+double generator_busy(const LinkStats& l);
+// Busy time of the load loop per request sent in warm-up and measurement,
+// in ns (over every queue's lcore; stalled turns left out): the generator's
+// own cost per request, so 1e9 / it is about the most it can send on one
+// lcore. 0 when unknown.
+double generator_busy_ns_per_request(const Report& r);
 
 // Replies per second of measurement: requests that completed, not offered.
 double reply_rate(const Report& r);

@@ -50,20 +50,21 @@ struct RequestStats {
 };
 
 // Frames, whatever request they belong to.
-#define FULMAR_PKTGEN_LINK_STATS(X)                                            \
-    X(tx_packets, "frames sent")                                               \
-    X(tx_full, "TX bursts that took fewer frames than offered (ring full)")    \
-    X(rx_packets, "frames received")                                           \
-    X(rx_unmatched, "UDP datagrams with no outstanding or timed-out request")  \
-    X(rx_other, "frames that are not replies to us (ARP, other traffic)")      \
-    X(rx_bad_frame, "replies with a short or malformed memcached header")      \
-    X(rx_handed_over, "replies to another queue's port, passed to its lcore")  \
-    X(rx_handover_full, "of those, dropped: that lcore's inbox ring was full") \
-    X(arp_replies_sent, "ARP requests for --src-ip answered")                  \
-    X(mbuf_alloc_failed, "bursts not built: mbuf pool empty")                  \
-    X(send_behind, "open loop: sends skipped, generator over a timeout late")  \
-    X(loop_cycles, "TSC cycles in the load loop (warm-up and measurement)")    \
-    X(idle_cycles, "of those, in turns that neither received nor sent a frame")
+#define FULMAR_PKTGEN_LINK_STATS(X)                                             \
+    X(tx_packets, "frames sent")                                                \
+    X(tx_full, "TX bursts that took fewer frames than offered (ring full)")     \
+    X(rx_packets, "frames received")                                            \
+    X(rx_unmatched, "UDP datagrams with no outstanding or timed-out request")   \
+    X(rx_other, "frames that are not replies to us (ARP, other traffic)")       \
+    X(rx_bad_frame, "replies with a short or malformed memcached header")       \
+    X(rx_handed_over, "replies to another queue's port, passed to its lcore")   \
+    X(rx_handover_full, "of those, dropped: that lcore's inbox ring was full")  \
+    X(arp_replies_sent, "ARP requests for --src-ip answered")                   \
+    X(mbuf_alloc_failed, "bursts not built: mbuf pool empty")                   \
+    X(send_behind, "open loop: sends skipped, generator over a timeout late")   \
+    X(loop_cycles, "TSC cycles in the load loop (warm-up and measurement)")     \
+    X(idle_cycles, "of those, in turns that neither received nor sent a frame") \
+    X(stalled_cycles, "of those, in turns too long to be work: the CPU was taken away")
 
 struct LinkStats {
 #define FULMAR_X(name, desc) uint64_t name = 0;

@@ -4,7 +4,13 @@
 
 #include <fmt/core.h>
 
+#include <sys/mman.h>
+
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "common/numbers.h"
 
@@ -21,6 +27,8 @@ constexpr std::string_view kCrlf = "\r\n";
 // Widest decimal flags (2^32 - 1) and value length (kMaxRequestBytes).
 constexpr size_t kFlagsDigits = 10;
 constexpr size_t kLenDigits = 4;
+// Decimal digits of the largest key index (2^32 - 1).
+constexpr size_t kKeyDigits = 10;
 
 size_t digits(uint64_t v) {
     size_t n = 1;
@@ -40,11 +48,52 @@ char* put_u64(char* out, uint64_t v) {
     return out + format_u64(v, out);
 }
 
-// Eight value characters for chunk `i` of the value seeded by `seed`.
-void chunk(uint64_t seed, size_t i, char out[8]) {
-    uint64_t w = mix64(seed + i);
-    for (int b = 0; b < 8; b++, w >>= 8)
-        out[b] = kAlphabet[w & 63];
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+
+// Eight 6-bit indices (one a byte) to their eight kAlphabet characters,
+// all bytes at once instead of eight table loads: index x maps to x + '0',
+// + 7 from 10 on ('A'), + 6 more from 36 on ('a'), then '-' (62) and '_'
+// (63). Every step stays inside its byte (at most 173 before the last
+// subtraction, which only bytes of at least 123 see), so no carry or borrow
+// crosses bytes. The checker runs it on every hit.
+constexpr uint64_t alphabet_word(uint64_t x) {
+    // High bit of each byte set where x >= n: x + (128 - n) stays below 256.
+    auto at_least = [x](uint64_t n) { return ((x + kOnes * (128 - n)) >> 7) & kOnes; };
+    return x + kOnes * '0' + at_least(10) * 7 + at_least(36) * 6 + at_least(63) * 49 -
+           at_least(62) * 78;
+}
+
+// The arithmetic is the table: checked for every index in every byte.
+constexpr bool alphabet_word_is_the_table() {
+    for (uint64_t v = 0; v < 64; v++) {
+        for (int b = 0; b < 8; b++) {
+            const uint64_t x = (v << (8 * b)) | (((v + 1) & 63) << (8 * ((b + 1) % 8)));
+            const uint64_t got = alphabet_word(x);
+            if (static_cast<char>(got >> (8 * b)) != kAlphabet[v]) return false;
+        }
+    }
+    return true;
+}
+static_assert(alphabet_word_is_the_table());
+
+// The eight value characters of chunk `i` of the value seeded by `seed`, as
+// they lie in memory: byte b is kAlphabet[(w >> 8b) & 63], w = mix64(seed + i).
+uint64_t chunk(uint64_t seed, size_t i) {
+    return alphabet_word(mix64(seed + i) & (kOnes * 63));
+}
+
+// The eight ASCII digits of v < 10^8, most significant first, as they lie in
+// memory (little-endian word): four digit pairs, then pairs split in two,
+// each step on all lanes with one multiply (Lemire's "encode_ten_thousands").
+uint64_t eight_digits(uint32_t v) {
+    const uint64_t merged = uint64_t{v / 10000} | (uint64_t{v % 10000} << 32);
+    const uint64_t top = ((merged * 10486ULL) >> 20) & ((0x7FULL << 32) | 0x7FULL);
+    const uint64_t bot = merged - 100ULL * top;
+    const uint64_t hundreds = (bot << 16) + top;
+    uint64_t tens = (hundreds * 103ULL) >> 10;
+    tens &= (0xFULL << 48) | (0xFULL << 32) | (0xFULL << 16) | 0xFULL;
+    tens += (hundreds - 10ULL * tens) << 8;
+    return tens + 0x3030303030303030ULL;
 }
 
 }  // namespace
@@ -76,14 +125,53 @@ Workload::Workload(const WorkloadParams& p)
     : p_(p),
       chooser_(p.n_keys, p.dist, p.zipf_theta),
       nonce_(mix64(p.run_id ^ 0x6a09e667f3bcc908ULL)),
-      epoch_(static_cast<uint32_t>(mix64(p.run_id) % 4095) + 1) {}
+      epoch_(static_cast<uint32_t>(mix64(p.run_id) % 4095) + 1),
+      get_below_(static_cast<uint64_t>(std::ceil(p.get_ratio * 0x1.0p53))) {}
+
+void Workload::key16_words(uint32_t key, uint64_t& head, uint64_t& tail) {
+    // "k" + five zeros + the top two of ten digits, then the other eight.
+    const uint32_t hi = key / 100'000'000;
+    head = 0x0000'3030'3030'306bULL | (uint64_t{'0' + hi / 10} << 48) |
+           (uint64_t{'0' + hi % 10} << 56);
+    tail = eight_digits(key % 100'000'000);
+}
 
 void Workload::format_key(uint32_t key, char* out) const {
-    out[0] = 'k';
-    // Right to left: the zero padding falls out of the loop.
-    for (size_t i = p_.key_len - 1; i >= 1; i--) {
-        out[i] = static_cast<char>('0' + key % 10);
-        key /= 10;
+    if (p_.key_len == 16) {
+        // Two 8-byte stores made in registers: byte stores under a word the
+        // caller (GetFrame's checksum) reads back would stall store
+        // forwarding, which cost more than the digits.
+        uint64_t head, tail;
+        key16_words(key, head, tail);
+        std::memcpy(out, &head, 8);
+        std::memcpy(out + 8, &tail, 8);
+        return;
+    }
+    // "k", zeros, then the index's last digits: at most ten (2^32 - 1), built
+    // in a buffer as 2 + 8, of which the last key_len - 1 are copied (create()
+    // checked that the index fits them).
+    char digits[kKeyDigits];
+    const uint32_t hi = key / 100'000'000;
+    digits[0] = static_cast<char>('0' + hi / 10);
+    digits[1] = static_cast<char>('0' + hi % 10);
+    const uint64_t lo = eight_digits(key % 100'000'000);
+    std::memcpy(digits + 2, &lo, 8);
+    const size_t n = p_.key_len - 1;
+    if (n <= kKeyDigits) {
+        out[0] = 'k';
+        std::memcpy(out + 1, digits + kKeyDigits - n, n);
+    } else if (n <= kKeyDigits + 7) {
+        // The common lengths (16 B keys: five zeros): one 8-byte word of
+        // zeros (the digits overwrite what it writes past the padding),
+        // then fixed-size copies, all inside the key.
+        uint64_t zeros = 0x3030303030303030ULL;
+        std::memcpy(out, &zeros, 8);
+        out[0] = 'k';
+        std::memcpy(out + 1 + n - kKeyDigits, digits, kKeyDigits);
+    } else {
+        out[0] = 'k';
+        std::memset(out + 1, '0', n - kKeyDigits);
+        std::memcpy(out + 1 + n - kKeyDigits, digits, kKeyDigits);
     }
 }
 
@@ -113,10 +201,14 @@ uint32_t Workload::value_len(uint32_t key, uint32_t version) const {
 void Workload::fill_value(uint32_t key, uint32_t version, char* out) const {
     const uint64_t seed = value_seed(key, version);
     const size_t len = value_len(key, version);
-    char c[8];
-    for (size_t off = 0, i = 0; off < len; off += 8, i++) {
-        chunk(seed, i, c);
-        std::memcpy(out + off, c, std::min<size_t>(8, len - off));
+    size_t off = 0, i = 0;
+    for (; off + 8 <= len; off += 8, i++) {
+        const uint64_t c = chunk(seed, i);
+        std::memcpy(out + off, &c, 8);
+    }
+    if (off < len) {
+        const uint64_t c = chunk(seed, i);
+        std::memcpy(out + off, &c, len - off);
     }
 }
 
@@ -124,12 +216,21 @@ bool Workload::value_equals(uint32_t key, uint32_t version, std::string_view got
     const size_t len = value_len(key, version);
     if (got.size() != len) return false;
     const uint64_t seed = value_seed(key, version);
-    char c[8];
-    for (size_t off = 0, i = 0; off < len; off += 8, i++) {
-        chunk(seed, i, c);
-        if (std::memcmp(got.data() + off, c, std::min<size_t>(8, len - off)) != 0) return false;
+    // Differences are ORed together: one branch for the whole value.
+    uint64_t diff = 0;
+    size_t off = 0, i = 0;
+    for (; off + 8 <= len; off += 8, i++) {
+        uint64_t w;
+        std::memcpy(&w, got.data() + off, 8);
+        diff |= w ^ chunk(seed, i);
     }
-    return true;
+    if (off < len) {
+        uint64_t w = 0;
+        std::memcpy(&w, got.data() + off, len - off);
+        const uint64_t mask = (uint64_t{1} << (8 * (len - off))) - 1;
+        diff |= (w ^ chunk(seed, i)) & mask;
+    }
+    return diff == 0;
 }
 
 size_t Workload::format_get(std::span<const uint32_t> keys, char* out) const {
@@ -173,6 +274,23 @@ size_t Workload::max_get_reply() const {
     const size_t per_key =
         6 + p_.key_len + 1 + kFlagsDigits + 1 + kLenDigits + 2 + p_.value_max + 2;
     return p_.keys_per_get * per_key + 5;
+}
+
+KeyVersions::KeyVersions(uint32_t first, uint32_t count) : first_(first) {
+    constexpr size_t kHugePage = size_t{2} << 20;
+    const size_t bytes = std::max<size_t>(1, size_t{count} * sizeof(Entry));
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (p == nullptr) throw std::bad_alloc();  // start-up only, as std::vector would
+    // Advice only: without huge pages the array works the same.
+    (void)madvise(p, rounded, MADV_HUGEPAGE);
+    auto* entries = static_cast<Entry*>(p);
+    std::uninitialized_value_construct_n(entries, count);
+    v_.reset(entries);
+}
+
+void KeyVersions::Free::operator()(Entry* p) const {
+    std::free(p);
 }
 
 }  // namespace fulmar::pktgen
