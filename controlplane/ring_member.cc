@@ -96,8 +96,8 @@ void RingMember::refresh(int64_t now) {
     std::map<std::string, std::string> done;
     for (const cluster::KeyValue& kv : got.value().kvs) {
         const std::string_view leaf = std::string_view(kv.key).substr(kRoot.size());
-        if (leaf.starts_with("done/")) {
-            done[std::string(leaf.substr(5))] = kv.value;
+        if (leaf.starts_with("done/") || leaf.starts_with("ready/")) {
+            done[std::string(leaf)] = kv.value;
             continue;
         }
         if (leaf != "current" && leaf != "pending") continue;
@@ -140,8 +140,8 @@ bool RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint3
             pick = i;
     if (pick == 0) return false;  // again at the next tick
     shm::RingSlot& slot = deps_.ring.slots[pick - 1];
-    if (std::string why = engine::fill_ring_slot(v.doc, *v.ketama, me(),
-                                                 deps_.cfg.controlplane.redis_port, slot);
+    if (std::string why =
+            engine::fill_ring_slot(v.doc, *v.ketama, me(), deps_.cfg.controlplane.redis_port, slot);
         !why.empty()) {
         log(why);
         return false;
@@ -183,6 +183,13 @@ void RingMember::apply(std::optional<View> current, std::optional<View> pending,
         if (frozen_ && current && pending_ && current->doc.members == pending_->doc.members) {
             last_pause_ms_ = now - frozen_at_ms_;
             ++flips_seen_;
+            last_move_keys_ = last_move_bytes_ = 0;
+            if (const ReplPrimary* p = deps_.role.primary())
+                for (const auto& l : p->move_links()) {
+                    last_move_keys_ += l.keys;
+                    last_move_bytes_ += l.bytes;
+                }
+            last_move_ms_ = now - move_started_ms_;
             log(fmt::format("flipped to epoch {}: writes to the moved keys were held {} ms",
                             current->doc.epoch, last_pause_ms_));
         } else if (current) {
@@ -409,7 +416,20 @@ void RingMember::run_outgoing(int64_t now) {
         }
     }
     if (!frozen_) {
-        if (all_caught_up) freeze(now);
+        if (!all_caught_up) return;
+        // Caught up: say so, and freeze when every old owner is, so that the
+        // moving keys wait once for the flip, not for the slowest sender.
+        const std::string rev = std::to_string(pending_->rev);
+        auto mine = done_.find("ready/" + me());
+        if (mine == done_.end() || mine->second != rev) {
+            if (deps_.etcd.put(key("ready/" + me()), rev)) dirty_ = true;
+            return;
+        }
+        for (const Flow& f : flows_) {
+            auto it = done_.find("ready/" + f.from);
+            if (it == done_.end() || it->second != rev) return;
+        }
+        freeze(now);
         return;
     }
     if (done_written_) {
@@ -491,7 +511,7 @@ void RingMember::try_flip() {
         sources.insert(f.from);
     const std::string rev = std::to_string(pending_->rev);
     for (const std::string& s : sources) {
-        auto it = done_.find(s);
+        auto it = done_.find("done/" + s);
         if (it == done_.end() || it->second != rev) return;
     }
     cluster::TxnRequest t;
@@ -505,6 +525,7 @@ void RingMember::try_flip() {
     t.success.push_back(cluster::TxnOp::put(key("current"), format_ring_doc(pending_->doc)));
     t.success.push_back(cluster::TxnOp::del(key("pending")));
     t.success.push_back(cluster::TxnOp::del(key("done/"), cluster::TxnOp::Range::kPrefix));
+    t.success.push_back(cluster::TxnOp::del(key("ready/"), cluster::TxnOp::Range::kPrefix));
     t.success.push_back(cluster::TxnOp::del(key("progress/"), cluster::TxnOp::Range::kPrefix));
     auto r = deps_.etcd.txn(t);
     if (r && r.value().succeeded) log(fmt::format("flip to ring epoch {}", pending_->doc.epoch));
@@ -563,11 +584,10 @@ std::vector<std::pair<std::string, std::string>> RingMember::status(int64_t now)
             keys += l.keys;
             bytes += l.bytes;
             ++n_links;
-            walked += l.snapshot_done ? 1.0
-                      : deps_.total_pages == 0
-                          ? 0.0
-                          : static_cast<double>(l.pages_walked) /
-                                static_cast<double>(deps_.total_pages);
+            walked += l.snapshot_done          ? 1.0
+                      : deps_.total_pages == 0 ? 0.0
+                                               : static_cast<double>(l.pages_walked) /
+                                                     static_cast<double>(deps_.total_pages);
             sending += fmt::format("{}{}:{}", sending.empty() ? "" : " ", l.partition,
                                    l.caught_up       ? "caught-up"
                                    : l.snapshot_done ? "streaming"
@@ -598,14 +618,19 @@ std::vector<std::pair<std::string, std::string>> RingMember::status(int64_t now)
     out.emplace_back("received_records", std::to_string(received));
     // Every old owner's progress, as each published it.
     std::string cluster_keys;
-    for (const auto& [name, value] : done_)
-        cluster_keys += fmt::format("{}{}", cluster_keys.empty() ? "" : " ", name);
-    out.emplace_back("done", cluster_keys.empty() ? "-" : cluster_keys);
+    for (const auto& [leaf, value] : done_)
+        cluster_keys += fmt::format("{}{}", cluster_keys.empty() ? "" : " ", leaf);
+    out.emplace_back("ready_done", cluster_keys.empty() ? "-" : cluster_keys);
+    out.emplace_back("flips", std::to_string(flips_seen_));
     out.emplace_back("dropping", drop_running_ ? "yes" : "no");
     out.emplace_back("dropped_keys",
                      std::to_string(dropped_total_ + (drop_running_ ? dropped_ : 0)));
     out.emplace_back("last_flip_pause_ms",
                      last_pause_ms_ < 0 ? std::string("-") : std::to_string(last_pause_ms_));
+    out.emplace_back("last_move_keys", std::to_string(last_move_keys_));
+    out.emplace_back("last_move_bytes", std::to_string(last_move_bytes_));
+    out.emplace_back("last_move_ms",
+                     last_move_ms_ < 0 ? std::string("-") : std::to_string(last_move_ms_));
     out.emplace_back("moved_reads", std::to_string(deps_.ring.moved_reads.load()));
     out.emplace_back("moved_writes", std::to_string(deps_.ring.moved_writes.load()));
     out.emplace_back("frozen_writes", std::to_string(deps_.ring.frozen_writes.load()));
