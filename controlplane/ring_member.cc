@@ -206,8 +206,10 @@ void RingMember::apply(std::optional<View> current, std::optional<View> pending,
         if (pending_) {
             move_started_ms_ = now;
             move_epoch_ = pending_->doc.epoch;
-            // What an earlier, broken move left here must not come back.
-            drop_needed_ = true;
+            // A receiver first drops what an earlier, broken move left here,
+            // so it cannot come back; a sender has nothing to drop.
+            for (const Flow& f : flows_)
+                drop_needed_ = drop_needed_ || f.to == me();
         }
     } else if (pending) {
         pending_->rev = pending->rev;  // re-put by a called-off flip
