@@ -68,6 +68,18 @@ Result<std::unique_ptr<RingMember>, std::string> RingMember::create(Deps deps) {
     if (!m->deps_.loop.add(m->queue_->fd(), EPOLLIN, m.get()))
         return Err(std::string("ring: epoll"));
     m->watch_ = m->deps_.etcd.watch_prefix(std::string(kRoot), 0, 1, m->queue_);
+    // A control plane that died left its rings published: the owners may be
+    // reading those slots, so they count as held until replaced. A freeze
+    // it left stays until this one knows better (the first refresh calls
+    // off a flip the dead one may have been part of, or sees it done).
+    shm::RingShm& r = m->deps_.ring;
+    m->cur_slot_ = r.current.load(std::memory_order_acquire) % (shm::kRingSlots + 1);
+    m->pend_slot_ = r.pending.load(std::memory_order_acquire) % (shm::kRingSlots + 1);
+    if (r.frozen.load(std::memory_order_acquire) != 0) {
+        m->frozen_ = true;
+        m->done_written_ = true;  // only a flip, a cancel or the call-off thaws it
+        m->frozen_at_ms_ = mono_ms();
+    }
     return m;
 }
 
@@ -175,6 +187,27 @@ bool RingMember::sync_shm(int64_t now) {
 
 void RingMember::apply(std::optional<View> current, std::optional<View> pending,
                        std::map<std::string, std::string> done, int64_t now) {
+    if (!loaded_) {
+        loaded_ = true;
+        // This node's earlier control plane may have said ready/ or done/
+        // for the move under way and then died, having taken writes since
+        // for all it knows: no flip may count on those words. Putting
+        // pending again makes every ready/ and done/ of it stale.
+        if (pending && (done.contains("ready/" + me()) || done.contains("done/" + me()))) {
+            cluster::TxnRequest t;
+            t.compares.push_back(cluster::Compare::mod_revision(
+                key("pending"), cluster::Compare::Op::kEqual, pending->rev));
+            t.success.push_back(cluster::TxnOp::put(key("pending"), format_ring_doc(pending->doc)));
+            auto r = deps_.etcd.txn(t);
+            if (!r) {
+                loaded_ = false;  // etcd away: decide again at the next refresh
+                return;
+            }
+            log("restarted during a move: its flip is called off and starts again");
+            dirty_ = true;
+            return;
+        }
+    }
     const bool cur_changed =
         current.has_value() != current_.has_value() || (current && current->doc != current_->doc);
     const bool pend_changed =

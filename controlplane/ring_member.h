@@ -129,6 +129,7 @@ class RingMember final : public EventHandler {
     std::unique_ptr<cluster::EtcdWatch> watch_;
     int64_t next_refresh_ms_ = 0;
     bool dirty_ = true;
+    bool loaded_ = false;  // the first refresh happened
     std::optional<View> current_, pending_;
     std::map<std::string, std::string> done_;
     std::vector<Flow> flows_;
