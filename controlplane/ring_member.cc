@@ -165,10 +165,14 @@ bool RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint3
 }
 
 bool RingMember::sync_shm(int64_t now) {
+    // Runs every loop turn: compares in place, copies only on a change.
+    const auto same = [](const std::optional<ring::RingDoc>& held, const std::optional<View>& v) {
+        return held.has_value() == v.has_value() && (!held || *held == v->doc);
+    };
     const auto doc_of = [](const std::optional<View>& v) {
         return v ? std::optional<ring::RingDoc>(v->doc) : std::nullopt;
     };
-    if (shm_cur_ != doc_of(current_)) {
+    if (!same(shm_cur_, current_)) {
         const bool ok = current_ ? publish_slot(*current_, deps_.ring.current, cur_slot_, now)
                                  : (release_slot(deps_.ring.current, cur_slot_, now), true);
         if (!ok) return false;
@@ -176,7 +180,7 @@ bool RingMember::sync_shm(int64_t now) {
         // Keys the new ring gives away go; so do any a move left behind.
         drop_needed_ = true;
     }
-    if (shm_pend_ != doc_of(pending_)) {
+    if (!same(shm_pend_, pending_)) {
         const bool ok = pending_ ? publish_slot(*pending_, deps_.ring.pending, pend_slot_, now)
                                  : (release_slot(deps_.ring.pending, pend_slot_, now), true);
         if (!ok) return false;
@@ -391,6 +395,8 @@ void RingMember::run_incoming(int64_t now) {
         return;
     }
     if (drop_running_ || drop_needed_) return;  // the walk first: nothing stale stays
+    if (now < next_incoming_try_ms_) return;
+    next_incoming_try_ms_ = now + 200;  // a source without a primary yet: ask again soon
     // Each old owner's primary, as its partition's agent published it.
     std::vector<Incoming> links;
     for (size_t i = 0; i < sources.size(); ++i) {

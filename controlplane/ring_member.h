@@ -149,6 +149,7 @@ class RingMember final : public EventHandler {
     std::vector<Incoming> incoming_;
     uint64_t incoming_epoch_ = 0;
     int64_t incoming_started_ms_ = 0;
+    int64_t next_incoming_try_ms_ = 0;
 
     bool frozen_ = false;
     int64_t frozen_at_ms_ = 0;
