@@ -313,11 +313,15 @@ void RingMember::install_resolver() {
             error = fmt::format("no keys move from {} to {}", me(), req.partition);
             return std::nullopt;
         }
-        return [cur = current_->ketama, next = pending_->ketama, from = static_cast<uint32_t>(from),
-                to = static_cast<uint32_t>(to)](std::string_view k) {
-            const uint32_t h = ring::ketama_hash(k);
-            return cur->node_for_hash(h) == from && next->node_for_hash(h) == to;
-        };
+        return ReplPrimary::MoveFilter{.wants =
+                                           [cur = current_->ketama, next = pending_->ketama,
+                                            from = static_cast<uint32_t>(from),
+                                            to = static_cast<uint32_t>(to)](std::string_view k) {
+                                               const uint32_t h = ring::ketama_hash(k);
+                                               return cur->node_for_hash(h) == from &&
+                                                      next->node_for_hash(h) == to;
+                                           },
+                                       .pending_member = static_cast<uint32_t>(to)};
     });
 }
 

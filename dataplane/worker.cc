@@ -457,8 +457,19 @@ void Worker::run_snapshot_step(std::string_view body) {
     store::Shard::SnapshotCursor c{
         .page = step.page, .chunk = step.chunk, .started = step.started != 0};
     store::Shard& shard = *shards_[p_.worker_id];
+    struct MoveKeep {
+        const engine::EngineCtx* ctx;
+        uint32_t to;
+    } move{&ctx_, step.move_to - 1};
+    const auto moving = [](const void* arg, std::string_view key) {
+        const auto* m = static_cast<const MoveKeep*>(arg);
+        return engine::ring_moves_key_to(*m->ctx, key, m->to);
+    };
+    const store::Shard::KeyPredicate keep =
+        step.move_to == 0 ? store::Shard::KeyPredicate{}
+                          : store::Shard::KeyPredicate{.fn = moving, .arg = &move};
     step.done = shard.snapshot_step(step.snapshot_id, c, step.budget,
-                                    size_t{step.keep_free_kb} << 10, clock_.now())
+                                    size_t{step.keep_free_kb} << 10, clock_.now(), keep)
                     ? 1
                     : 0;
     step.page = c.page;
