@@ -22,15 +22,19 @@
 // carries RTE_MBUF_F_TX_{IPV4,IP_CKSUM,UDP_CKSUM} and the device sums it.
 #pragma once
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_udp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "net/addr.h"
 #include "net/classify.h"
+#include "proto/mc_frame.h"
 
 namespace fulmar::net {
 
@@ -63,7 +67,8 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
 // proto::kMcUdpMaxPayload); nullptr when not even the headers fit. Write the
 // text, then seal_mc_udp_reply() with its length. Saves building the reply
 // elsewhere and copying it, and knowing its length before writing it.
-char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room);
+// Inline, with seal_mc_udp_reply: both run once per GET hit.
+inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room);
 // Puts the Ethernet/IPv4/UDP headers and the memcached frame header
 // {request_id, 0, 1, 0} in front of the `text_len` bytes written above, then
 // the checksums (or the offload flags, when port.tx_checksum_offload).
@@ -83,7 +88,18 @@ bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len);
 
 // Bytes of Ethernet (+ VLAN), IPv4, UDP and memcached frame headers in a
 // reply to `req`.
-size_t mc_reply_overhead(const UdpRequest& req);
+inline size_t mc_reply_overhead(const UdpRequest& req) {
+    return sizeof(rte_ether_hdr) + (req.has_vlan ? sizeof(rte_vlan_hdr) : 0) +
+           sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + proto::kMcFrameHeaderSize;
+}
+
+inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room) {
+    const size_t head = mc_reply_overhead(req);
+    const size_t tail = rte_pktmbuf_tailroom(m);
+    if (rte_pktmbuf_pkt_len(m) != 0 || tail <= head) return nullptr;
+    room = std::min(proto::kMcUdpMaxPayload, tail - head);
+    return rte_pktmbuf_mtod_offset(m, char*, head);
+}
 
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
 // load generator resolves the server's MAC with it). nullptr when the pool
