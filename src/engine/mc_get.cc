@@ -4,14 +4,29 @@
 #include <cstring>
 
 #include "common/numbers.h"
+#include "common/small_bytes.h"
 #include "proto/mc_wire.h"
 
 namespace fulmar::engine {
 namespace {
 
 char* put(char* p, std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
+    copy_small(p, s.data(), s.size());
     return p + s.size();
+}
+
+// Flags and lengths are mostly one or two digits: those inline.
+char* put_u64(char* p, uint64_t v) {
+    if (v < 10) {
+        *p = static_cast<char>('0' + v);
+        return p + 1;
+    }
+    if (v < 100) {
+        p[0] = static_cast<char>('0' + v / 10);
+        p[1] = static_cast<char>('0' + v % 10);
+        return p + 2;
+    }
+    return p + format_u64(v, p);
 }
 
 }  // namespace
@@ -25,17 +40,20 @@ size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, con
 
 size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
                            const uint64_t* cas) {
-    char* p = put(dst, proto::kMcValuePrefix);
-    p = put(p, key);
+    std::memcpy(dst, "VALUE ", 6);
+    static_assert(proto::kMcValuePrefix == "VALUE ");
+    char* p = put(dst + 6, key);
     *p++ = ' ';
-    p += format_u64(flags, p);
+    p = put_u64(p, flags);
     *p++ = ' ';
-    p += format_u64(bytes, p);
+    p = put_u64(p, bytes);
     if (cas != nullptr) {
         *p++ = ' ';
-        p += format_u64(*cas, p);
+        p = put_u64(p, *cas);
     }
-    p = put(p, proto::kMcCrlf);
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
     return static_cast<size_t>(p - dst);
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/assert.h"
+#include "common/small_bytes.h"
 #include "engine/mc_get.h"
 #include "proto/mc_wire.h"
 
@@ -75,10 +76,11 @@ size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
             left < mc_value_line_len(keys_[k].key, rd.meta.flags, rd.meta.value_len, cas) + tail)
             return 0;
         p += write_mc_value_line(p, keys_[k].key, rd.meta.flags, rd.meta.value_len, cas);
-        std::memcpy(p, rd.value_out.data(), rd.meta.value_len);
+        copy_small(p, rd.value_out.data(), rd.meta.value_len);
         p += rd.meta.value_len;
-        std::memcpy(p, proto::kMcCrlf.data(), proto::kMcCrlf.size());
-        p += proto::kMcCrlf.size();
+        p[0] = '\r';
+        p[1] = '\n';
+        p += 2;
     }
     if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
     std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());
