@@ -265,7 +265,7 @@ void Worker::run_gets() {
         }
         size_t room = 0;
         char* text = net::mc_udp_reply_text(out, g.req, room);
-        const size_t len = text == nullptr ? 0 : gets_.write_reply(i, text, room);
+        const size_t len = text == nullptr ? 0 : gets_.answer(ctx_, i, text, room);
         if (len == 0) {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
@@ -274,7 +274,6 @@ void Worker::run_gets() {
             continue;
         }
         if (out != g.m) done[n_done++] = g.m;
-        gets_.settle(ctx_, i);
         net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
         stats.udp_batched_gets++;
         stats.udp_reply_datagrams++;

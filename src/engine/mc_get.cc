@@ -57,8 +57,8 @@ size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size
     return static_cast<size_t>(p - dst);
 }
 
-void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
-                     const store::ItemMeta& meta, UnixTime now) {
+void settle_get_read_slow(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                          const store::ItemMeta& meta, UnixTime now) {
     if (!ctx.owns(shard)) return;
     if (hit) {
         // The item is still the one read unless a look-up in between freed

@@ -33,8 +33,15 @@ size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size
 // get_expired. Nothing on shards owned by other threads: they are only read.
 // `meta` is the read's (on a hit, meta.item is the item read, unchanged since:
 // no write ran in between).
-void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
-                     const store::ItemMeta& meta, UnixTime now);
+// Inline: a hit on an item already marked fetched (every hit after a key's
+// first) has nothing to do, and that is most GETs.
+void settle_get_read_slow(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                          const store::ItemMeta& meta, UnixTime now);
+inline void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                            const store::ItemMeta& meta, UnixTime now) {
+    if (hit && (meta.type_bits & store::kItemFetched) != 0) return;
+    settle_get_read_slow(ctx, shard, k, hit, meta, now);
+}
 
 // memcached's do_item_get counts get_expired for any command that met an
 // expired item on its look-up; `op` is an owner-side look-up on `shard`.

@@ -15,6 +15,7 @@
 //
 //   add(line) x n -> lookup(ctx) -> per request: write_reply(i, dst, room)
 //                                                 -> settle(ctx, i) if written
+//                                   (or answer(ctx, i, dst, room): both)
 //                 -> clear()
 //
 //   keys_[]   KeyRef (key view + digest) per key, requests' keys in order
@@ -71,6 +72,13 @@ class McGetBatch {
     // Counts request i's gets and does the owner's side effects (mc_get.h);
     // once, after its reply was written.
     void settle(EngineCtx& ctx, size_t i);
+    // Both for request i: write_reply, then settle when it was written; the
+    // reply's length, 0 as write_reply. The dataplane's one call per GET.
+    size_t answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
+        const size_t len = write_reply(i, dst, room);
+        if (len != 0) settle(ctx, i);
+        return len;
+    }
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:

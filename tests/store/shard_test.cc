@@ -593,5 +593,21 @@ TEST(HashTag, TaggedKeysShareTheShardHalfOfTheirDigest) {
     EXPECT_EQ(digest_key("foo{}{bar}"), digest_key("foo{}{bar}"));
 }
 
+// digest_key looks for a '{' eight bytes at a time: a tag at any offset of
+// a key of any length (word boundaries, the overlapping last word, keys
+// under 8 bytes) is found.
+TEST(HashTag, FoundAtEveryOffsetAndLength) {
+    const uint64_t tagged = digest_key("{t}").hi;
+    for (size_t before = 0; before < 40; ++before) {
+        for (size_t after = 0; after < 12; ++after) {
+            const std::string key = std::string(before, 'x') + "{t}" + std::string(after, 'y');
+            EXPECT_EQ(digest_key(key).hi, tagged) << key;
+            // The same bytes without the brace: no tag, the key's own hash.
+            const std::string plain = std::string(before, 'x') + "(t}" + std::string(after, 'y');
+            EXPECT_NE(digest_key(plain).hi, tagged) << plain;
+        }
+    }
+}
+
 }  // namespace
 }  // namespace fulmar::store
