@@ -103,13 +103,6 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
     }
 }
 
-void Worker::send(rte_mbuf* m) {
-    stats.tx_packets++;
-    stats.tx_bytes += rte_pktmbuf_pkt_len(m);
-    tx_[n_tx_++] = m;
-    if (n_tx_ == tx_.size()) flush_tx();
-}
-
 void Worker::flush_tx() {
     uint16_t sent = 0;
     for (int tries = 0; sent < n_tx_ && tries < kTxRetries; ++tries)
@@ -174,7 +167,7 @@ unsigned Worker::poll_kernel() {
     return n;
 }
 
-bool Worker::accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
+bool Worker::refuse_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
     const proto::FrameStatus fs = proto::decode_request_frame(req.payload, frame);
     if (fs == proto::FrameStatus::kOk) return true;
     if (fs == proto::FrameStatus::kShort)
@@ -183,11 +176,6 @@ bool Worker::accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFram
         stats.udp_multi_datagram++;
     rte_pktmbuf_free(m);
     return false;
-}
-
-std::string_view Worker::body_of(const net::UdpRequest& req) {
-    return {reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
-            req.payload.size() - proto::kMcFrameHeaderSize};
 }
 
 void Worker::run_request(std::string_view body, const engine::ParsedRequest* parsed) {

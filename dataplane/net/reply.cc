@@ -204,18 +204,6 @@ void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
     udp->dgram_cksum = c == 0 ? 0xffff : c;
 }
 
-bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len) {
-    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return false;
-    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
-    if (start + reply_frame_len > m->buf_len) return false;
-    m->data_off = static_cast<uint16_t>(start);
-    m->data_len = 0;
-    m->pkt_len = 0;
-    // RX flags (VLAN stripped, checksum status) mean nothing on TX.
-    m->ol_flags = 0;
-    return true;
-}
-
 rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
                             rte_be32_t target_ip) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);

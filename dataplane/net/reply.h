@@ -84,7 +84,17 @@ void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
 //
 //   buf_addr                data_off       +data_len    new data_off
 //   | headroom              | request frame |  (pad to 64) | reply frame |
-bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len);
+inline bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return false;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    if (start + reply_frame_len > m->buf_len) return false;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    // RX flags (VLAN stripped, checksum status) mean nothing on TX.
+    m->ol_flags = 0;
+    return true;
+}
 
 // Bytes of Ethernet (+ VLAN), IPv4, UDP and memcached frame headers in a
 // reply to `req`.
