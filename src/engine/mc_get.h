@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/numbers.h"
+#include "common/small_bytes.h"
 #include "engine/engine_ctx.h"
+#include "proto/mc_wire.h"
 #include "store/shard.h"
 
 namespace fulmar::engine {
@@ -23,8 +26,45 @@ inline constexpr size_t kMcValueLineMax = 320;
 // Length of "VALUE <key> <flags> <bytes>[ <cas>]\r\n".
 size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, const uint64_t* cas);
 // Writes that line at `dst` (room for kMcValueLineMax); returns its length.
-size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
-                           const uint64_t* cas);
+// Inline: every GET hit writes one.
+inline size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
+                                  const uint64_t* cas);
+
+namespace detail {
+// Flags and lengths are mostly one or two digits: those inline.
+inline char* put_u64(char* p, uint64_t v) {
+    if (v < 10) {
+        *p = static_cast<char>('0' + v);
+        return p + 1;
+    }
+    if (v < 100) {
+        p[0] = static_cast<char>('0' + v / 10);
+        p[1] = static_cast<char>('0' + v % 10);
+        return p + 2;
+    }
+    return p + format_u64(v, p);
+}
+}  // namespace detail
+
+inline size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
+                                  const uint64_t* cas) {
+    std::memcpy(dst, "VALUE ", 6);
+    static_assert(proto::kMcValuePrefix == "VALUE ");
+    copy_small(dst + 6, key.data(), key.size());
+    char* p = dst + 6 + key.size();
+    *p++ = ' ';
+    p = detail::put_u64(p, flags);
+    *p++ = ' ';
+    p = detail::put_u64(p, bytes);
+    if (cas != nullptr) {
+        *p++ = ' ';
+        p = detail::put_u64(p, *cas);
+    }
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
+    return static_cast<size_t>(p - dst);
+}
 
 // After a lock-free read of `k` on `shard`, what memcached's get also does
 // when this thread owns the shard: the first hit after a store marks the item

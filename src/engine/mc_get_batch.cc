@@ -60,7 +60,7 @@ void McGetBatch::lookup(EngineCtx& ctx) {
         reads_[group_src_[g]] = grouped_[g];
 }
 
-size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
+size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
     const Request& r = reqs_[i];
     char* p = dst;
     const char* const end = dst + room;
@@ -87,7 +87,7 @@ size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
     return static_cast<size_t>(p - dst) + proto::kMcEnd.size();
 }
 
-void McGetBatch::settle(EngineCtx& ctx, size_t i) {
+void McGetBatch::settle_one(EngineCtx& ctx, size_t i) {
     const Request& r = reqs_[i];
     for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
         const store::Shard::BulkRead& rd = reads_[k];
@@ -96,6 +96,20 @@ void McGetBatch::settle(EngineCtx& ctx, size_t i) {
         ++(hit ? ctx.stats->get_hits : ctx.stats->get_misses);
         settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
     }
+}
+
+size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
+    return write_one(i, dst, room);
+}
+
+void McGetBatch::settle(EngineCtx& ctx, size_t i) {
+    settle_one(ctx, i);
+}
+
+size_t McGetBatch::answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
+    const size_t len = write_one(i, dst, room);
+    if (len != 0) settle_one(ctx, i);
+    return len;
 }
 
 }  // namespace fulmar::engine

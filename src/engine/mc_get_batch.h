@@ -74,14 +74,15 @@ class McGetBatch {
     void settle(EngineCtx& ctx, size_t i);
     // Both for request i: write_reply, then settle when it was written; the
     // reply's length, 0 as write_reply. The dataplane's one call per GET.
-    size_t answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
-        const size_t len = write_reply(i, dst, room);
-        if (len != 0) settle(ctx, i);
-        return len;
-    }
+    size_t answer(EngineCtx& ctx, size_t i, char* dst, size_t room);
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:
+    // write_reply and settle, inlined into answer (their only callers are
+    // in mc_get_batch.cc).
+    [[gnu::always_inline]] inline size_t write_one(size_t i, char* dst, size_t room) const;
+    [[gnu::always_inline]] inline void settle_one(EngineCtx& ctx, size_t i);
+
     struct Request {
         uint8_t first_key;
         uint8_t n_keys;
