@@ -16,7 +16,7 @@
 namespace fulmar::net {
 namespace {
 
-constexpr uint8_t kReplyTtl = 64;
+constexpr uint8_t kReplyTtl = kUdpReplyTtl;
 
 size_t l2_header_len(const UdpRequest& req) {
     return sizeof(rte_ether_hdr) + (req.has_vlan ? sizeof(rte_vlan_hdr) : 0);
@@ -136,72 +136,6 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
         }
     }
     return n;
-}
-
-void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                       uint16_t request_id, size_t text_len) {
-    // put_udp_headers() and put_checksums() in one pass, for the one case
-    // every GET hit takes: a fresh one-datagram frame whose room
-    // mc_udp_reply_text() checked (the length needs no check), and no
-    // pointers derived twice. reply_test holds it to the same bytes.
-    const bool vlan = req.has_vlan;
-    const size_t l2 = l2_header_len(req);
-    const size_t udp_len = sizeof(rte_udp_hdr) + proto::kMcFrameHeaderSize + text_len;
-    const size_t total = l2 + sizeof(rte_ipv4_hdr) + udp_len;
-    FULMAR_ASSERT(rte_pktmbuf_pkt_len(m) == 0 && total <= rte_pktmbuf_tailroom(m));
-    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
-    m->data_len = static_cast<uint16_t>(total);
-    m->pkt_len = static_cast<uint32_t>(total);
-
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
-    eth->dst_addr = req.src_mac;
-    eth->src_addr = port.mac;
-    if (vlan) {
-        eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
-        auto* vh = reinterpret_cast<rte_vlan_hdr*>(p + sizeof(rte_ether_hdr));
-        vh->vlan_tci = rte_cpu_to_be_16(req.vlan_tci);
-        vh->eth_proto = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-    } else {
-        eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-    }
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l2);
-    const auto ip_len = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->type_of_service = 0;
-    ip->total_length = rte_cpu_to_be_16(ip_len);
-    ip->packet_id = 0;  // DF set: RFC 6864 lets it be 0
-    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = kReplyTtl;
-    ip->next_proto_id = IPPROTO_UDP;
-    ip->hdr_checksum = 0;
-    ip->src_addr = req.dst_ip;
-    ip->dst_addr = req.src_ip;
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(p + l2 + sizeof(rte_ipv4_hdr));
-    udp->src_port = rte_cpu_to_be_16(req.dst_port);
-    udp->dst_port = rte_cpu_to_be_16(req.src_port);
-    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
-    udp->dgram_cksum = 0;
-    // The frame header {request_id, 0, 1, 0}, big-endian, as one store.
-    const uint8_t frame[proto::kMcFrameHeaderSize] = {
-        static_cast<uint8_t>(request_id >> 8), static_cast<uint8_t>(request_id), 0, 0, 0, 1, 0, 0};
-    std::memcpy(udp + 1, frame, sizeof(frame));
-
-    m->l2_len = l2;
-    m->l3_len = sizeof(rte_ipv4_hdr);
-    m->l4_len = sizeof(rte_udp_hdr);
-    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
-    const uint32_t pseudo =
-        pseudo_header_sum(req.dst_ip, req.src_ip, IPPROTO_UDP, static_cast<uint32_t>(udp_len));
-    if (port.tx_checksum_offload) {
-        // The device sums the datagram; it wants the pseudo-header sum in
-        // the UDP checksum field (DPDK's offload contract).
-        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
-        udp->dgram_cksum = static_cast<uint16_t>(pseudo);
-        return;
-    }
-    ip->hdr_checksum = ipv4_header_checksum(ip);
-    const auto c = static_cast<uint16_t>(~fold(raw_sum(udp, udp_len) + pseudo));
-    udp->dgram_cksum = c == 0 ? 0xffff : c;
 }
 
 rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,
