@@ -7,8 +7,10 @@
 // settle_get_read(), which writes only shards the context owns.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "common/numbers.h"
@@ -31,6 +33,15 @@ inline size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flag
                                   const uint64_t* cas);
 
 namespace detail {
+// "00" "01" ... "99".
+inline constexpr std::array<char, 200> kTwoDigits = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+        t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+}();
 // Flags and lengths are mostly one or two digits: those inline.
 inline char* put_u64(char* p, uint64_t v) {
     if (v < 10) {
@@ -38,8 +49,7 @@ inline char* put_u64(char* p, uint64_t v) {
         return p + 1;
     }
     if (v < 100) {
-        p[0] = static_cast<char>('0' + v / 10);
-        p[1] = static_cast<char>('0' + v % 10);
+        std::memcpy(p, &kTwoDigits[2 * v], 2);
         return p + 2;
     }
     return p + format_u64(v, p);

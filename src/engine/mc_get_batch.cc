@@ -17,15 +17,6 @@ McGetBatch::McGetBatch() : values_(new char[kMaxKeys * kValueSlot]) {
     }
 }
 
-bool McGetBatch::add(const proto::McGetLine& line) {
-    if (n_reqs_ == kMaxRequests || n_keys_ + line.n_keys > kMaxKeys) return false;
-    reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys_), static_cast<uint8_t>(line.n_keys),
-                        line.with_cas};
-    for (size_t i = 0; i < line.n_keys; ++i)
-        keys_[n_keys_++] = store::KeyRef(line.keys[i]);
-    return true;
-}
-
 void McGetBatch::add_pending() {
     const bool added = add(line_);
     FULMAR_ASSERT(added);  // an empty batch takes any one line

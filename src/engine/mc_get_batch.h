@@ -46,7 +46,15 @@ class McGetBatch {
     McGetBatch();
 
     // Queues a request; false when it does not fit (run and clear first).
-    bool add(const proto::McGetLine& line);
+    // Inline: it runs for every datagram.
+    bool add(const proto::McGetLine& line) {
+        if (n_reqs_ == kMaxRequests || n_keys_ + line.n_keys > kMaxKeys) return false;
+        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys_), static_cast<uint8_t>(line.n_keys),
+                            line.with_cas};
+        for (size_t i = 0; i < line.n_keys; ++i)
+            keys_[n_keys_++] = store::KeyRef(line.keys[i]);
+        return true;
+    }
 
     // The transport's entry: a datagram body joins the batch only when it
     // is one plain get/gets line (proto/mc_get_line.h recognises the
