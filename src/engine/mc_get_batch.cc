@@ -1,6 +1,7 @@
 // Batched gets; see mc_get_batch.h.
 #include "engine/mc_get_batch.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/assert.h"
@@ -26,6 +27,12 @@ void McGetBatch::add_pending() {
 void McGetBatch::lookup(EngineCtx& ctx) {
     now_ = ctx.now();
     const size_t n_shards = ctx.shards.size();
+    if (n_shards == 1) {
+        // One shard (one worker): no shard to pick per key.
+        std::fill_n(shard_of_.begin(), n_keys_, uint16_t{0});
+        if (n_keys_ != 0) ctx.shards[0]->read_bulk({reads_.data(), n_keys_}, now_);
+        return;
+    }
     bool one_shard = true;
     for (size_t k = 0; k < n_keys_; ++k) {
         shard_of_[k] = static_cast<uint16_t>(shard_index(keys_[k].digest, n_shards));
