@@ -194,6 +194,10 @@ class Worker {
     void send(rte_mbuf* m) {
         stats.tx_packets++;
         stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+        queue_tx(m);
+    }
+    // send() for a caller that counts tx_packets and tx_bytes itself.
+    void queue_tx(rte_mbuf* m) {
         tx_[n_tx_++] = m;
         if (n_tx_ == tx_.size()) flush_tx();
     }
