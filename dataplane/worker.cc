@@ -249,16 +249,17 @@ void Worker::run_gets() {
         // request's bytes (the keys the reply copies stay in place); a fresh
         // mbuf only when that one cannot be reused.
         rte_mbuf* out = g.m;
-        if (!net::reuse_for_reply(g.m, net::mc_reply_overhead(g.req) + proto::kMcUdpMaxPayload)) {
+        size_t room = proto::kMcUdpMaxPayload;
+        char* text = net::mc_reply_text_in_place(g.m, g.req);
+        if (text == nullptr) {
             out = rte_pktmbuf_alloc(p_.pool);
             if (out == nullptr) {
                 stats.mbuf_alloc_failed++;
                 done[n_done++] = g.m;
                 continue;
             }
+            text = net::mc_udp_reply_text(out, g.req, room);
         }
-        size_t room = 0;
-        char* text = net::mc_udp_reply_text(out, g.req, room);
         const size_t len = text == nullptr ? 0 : gets_.answer(ctx_, i, text, room);
         if (len == 0) {
             // Not servable here (a large value, a multi-datagram reply):

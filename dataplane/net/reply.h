@@ -117,6 +117,23 @@ inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room)
     return rte_pktmbuf_mtod_offset(m, char*, head);
 }
 
+// reuse_for_reply() and mc_udp_reply_text() in one, for the GET loop: makes
+// the request mbuf `m` the empty reply frame (past the request's bytes) and
+// returns where its text goes, with room for a whole datagram
+// (proto::kMcUdpMaxPayload); nullptr, `m` unchanged, when reuse_for_reply
+// would refuse it.
+inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return nullptr;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    const size_t head = mc_reply_overhead(req);
+    if (start + head + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    m->ol_flags = 0;
+    return static_cast<char*>(m->buf_addr) + start + head;
+}
+
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
 // load generator resolves the server's MAC with it). nullptr when the pool
 // is empty.
