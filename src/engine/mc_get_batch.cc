@@ -58,56 +58,12 @@ void McGetBatch::lookup(EngineCtx& ctx) {
         reads_[group_src_[g]] = grouped_[g];
 }
 
-size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
-    const Request& r = reqs_[i];
-    char* p = dst;
-    const char* const end = dst + room;
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
-        const store::Shard::BulkRead& rd = reads_[k];
-        if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
-        if (rd.status != store::ReadStatus::kHit) continue;
-        const uint64_t* cas = r.with_cas ? &rd.meta.cas : nullptr;
-        const size_t tail = rd.meta.value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
-        // The exact line length only when the bound says it may not fit.
-        const auto left = static_cast<size_t>(end - p);
-        if (left < kMcValueLineMax + tail &&
-            left < mc_value_line_len(keys_[k].key, rd.meta.flags, rd.meta.value_len, cas) + tail)
-            return 0;
-        p += write_mc_value_line(p, keys_[k].key, rd.meta.flags, rd.meta.value_len, cas);
-        copy_small(p, rd.value_out.data(), rd.meta.value_len);
-        p += rd.meta.value_len;
-        p[0] = '\r';
-        p[1] = '\n';
-        p += 2;
-    }
-    if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
-    std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());
-    return static_cast<size_t>(p - dst) + proto::kMcEnd.size();
-}
-
-void McGetBatch::settle_one(EngineCtx& ctx, size_t i) {
-    const Request& r = reqs_[i];
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
-        const store::Shard::BulkRead& rd = reads_[k];
-        const bool hit = rd.status == store::ReadStatus::kHit;
-        ++ctx.stats->cmd_get;
-        ++(hit ? ctx.stats->get_hits : ctx.stats->get_misses);
-        settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
-    }
-}
-
 size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
     return write_one(i, dst, room);
 }
 
 void McGetBatch::settle(EngineCtx& ctx, size_t i) {
     settle_one(ctx, i);
-}
-
-size_t McGetBatch::answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
-    const size_t len = write_one(i, dst, room);
-    if (len != 0) settle_one(ctx, i);
-    return len;
 }
 
 }  // namespace fulmar::engine
