@@ -26,6 +26,7 @@ void McGetBatch::add_pending() {
 
 void McGetBatch::lookup(EngineCtx& ctx) {
     now_ = ctx.now();
+    store::digest_keys(keys_.data(), n_keys_);
     const size_t n_shards = ctx.shards.size();
     if (n_shards == 1) {
         // One shard (one worker): no shard to pick per key.

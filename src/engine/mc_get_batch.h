@@ -56,7 +56,7 @@ class McGetBatch {
         reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys_), static_cast<uint8_t>(line.n_keys),
                             line.with_cas};
         for (size_t i = 0; i < line.n_keys; ++i)
-            keys_[n_keys_++] = store::KeyRef(line.keys[i]);
+            keys_[n_keys_++].key = line.keys[i];  // digested in lookup(), all at once
         return true;
     }
 

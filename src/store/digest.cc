@@ -69,10 +69,7 @@ bool has_open_brace(std::string_view key) {
     return brace_in(n - 8) != 0;
 }
 
-}  // namespace
-
-KeyDigest digest_key(std::string_view key) {
-    const uint64_t seed = g_seed.load(std::memory_order_relaxed);
+[[gnu::always_inline]] inline KeyDigest digest_of(std::string_view key, uint64_t seed) {
     const XXH128_hash_t h = XXH3_128bits_withSeed(key.data(), key.size(), seed);
     if (!has_open_brace(key)) return KeyDigest{h.low64, h.high64};
     const std::string_view tag = hash_tag(key);
@@ -80,6 +77,18 @@ KeyDigest digest_key(std::string_view key) {
     // the digest stays unique but for a 2^-64 chance, as before.
     if (!tag.empty()) return KeyDigest{h.low64, XXH3_64bits_withSeed(tag.data(), tag.size(), seed)};
     return KeyDigest{h.low64, h.high64};
+}
+
+}  // namespace
+
+KeyDigest digest_key(std::string_view key) {
+    return digest_of(key, g_seed.load(std::memory_order_relaxed));
+}
+
+void digest_keys(KeyRef* keys, size_t n) {
+    const uint64_t seed = g_seed.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i)
+        keys[i].digest = digest_of(keys[i].key, seed);
 }
 
 }  // namespace fulmar::store
