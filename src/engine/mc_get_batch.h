@@ -123,11 +123,17 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
     const Request& r = reqs_[i];
     char* p = dst;
     const char* const end = dst + room;
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
+    // Bounds and flag held in locals: the stores below are through char
+    // pointers, which may alias reqs_ (bytes), so r.* would be read again
+    // each time.
+    const size_t first = r.first_key;
+    const size_t last = first + r.n_keys;
+    const bool with_cas = r.with_cas;
+    for (size_t k = first; k < last; ++k) {
         const store::Shard::BulkRead& rd = reads_[k];
         if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
         if (rd.status != store::ReadStatus::kHit) continue;
-        const uint64_t* cas = r.with_cas ? &rd.meta.cas : nullptr;
+        const uint64_t* cas = with_cas ? &rd.meta.cas : nullptr;
         const size_t tail = rd.meta.value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
         // The exact line length only when the bound says it may not fit.
         const auto left = static_cast<size_t>(end - p);
@@ -148,7 +154,9 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
 
 inline void McGetBatch::settle_one(EngineCtx& ctx, size_t i) {
     const Request& r = reqs_[i];
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
+    const size_t first = r.first_key;
+    const size_t last = first + r.n_keys;
+    for (size_t k = first; k < last; ++k) {
         const store::Shard::BulkRead& rd = reads_[k];
         const bool hit = rd.status == store::ReadStatus::kHit;
         ++ctx.stats->cmd_get;

@@ -46,7 +46,7 @@ namespace {
 // Whether `key` holds a '{' (the only way it can have a hash tag): eight
 // bytes a step, overlapping at the end, instead of a memchr call per key
 // (most keys have no tag, and are a few dozen bytes).
-bool has_open_brace(std::string_view key) {
+[[gnu::always_inline]] inline bool has_open_brace(std::string_view key) {
     constexpr uint64_t kOnes = 0x0101010101010101;
     constexpr uint64_t kHigh = 0x8080808080808080;
     const char* p = key.data();
