@@ -52,11 +52,14 @@ class McGetBatch {
     // Queues a request; false when it does not fit (run and clear first).
     // Inline: it runs for every datagram.
     bool add(const proto::McGetLine& line) {
-        if (n_reqs_ == kMaxRequests || n_keys_ + line.n_keys > kMaxKeys) return false;
-        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys_), static_cast<uint8_t>(line.n_keys),
-                            line.with_cas};
-        for (size_t i = 0; i < line.n_keys; ++i)
-            keys_[n_keys_++].key = line.keys[i];  // digested in lookup(), all at once
+        // Counts in locals: the byte stores into reqs_ may alias them.
+        const size_t n_keys = n_keys_;
+        const size_t n = line.n_keys;
+        if (n_reqs_ == kMaxRequests || n_keys + n > kMaxKeys) return false;
+        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), static_cast<uint8_t>(n), line.with_cas};
+        for (size_t i = 0; i < n; ++i)
+            keys_[n_keys + i].key = line.keys[i];  // digested in lookup(), all at once
+        n_keys_ = n_keys + n;
         return true;
     }
 
@@ -134,15 +137,20 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
         if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
         if (rd.status != store::ReadStatus::kHit) continue;
         const uint64_t* cas = with_cas ? &rd.meta.cas : nullptr;
-        const size_t tail = rd.meta.value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
+        // Locals too, for the same reason.
+        const std::string_view key = keys_[k].key;
+        const uint32_t flags = rd.meta.flags;
+        const size_t value_len = rd.meta.value_len;
+        const char* const value = rd.value_out.data();
+        const size_t tail = value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
         // The exact line length only when the bound says it may not fit.
         const auto left = static_cast<size_t>(end - p);
         if (left < kMcValueLineMax + tail &&
-            left < mc_value_line_len(keys_[k].key, rd.meta.flags, rd.meta.value_len, cas) + tail)
+            left < mc_value_line_len(key, flags, value_len, cas) + tail)
             return 0;
-        p += write_mc_value_line(p, keys_[k].key, rd.meta.flags, rd.meta.value_len, cas);
-        copy_small(p, rd.value_out.data(), rd.meta.value_len);
-        p += rd.meta.value_len;
+        p += write_mc_value_line(p, key, flags, value_len, cas);
+        copy_small(p, value, value_len);
+        p += value_len;
         p[0] = '\r';
         p[1] = '\n';
         p += 2;
