@@ -27,6 +27,9 @@ void McGetBatch::add_pending() {
 void McGetBatch::lookup(EngineCtx& ctx) {
     now_ = ctx.now();
     store::digest_keys(keys_.data(), n_keys_);
+    // Every key and its digest are known from here, before any look-up: the
+    // place for a per-key check such as cluster mode's ring ownership (one
+    // predictable branch in the loop below).
     const size_t n_shards = ctx.shards.size();
     if (n_shards == 1) {
         // One shard (one worker): no shard to pick per key.
