@@ -311,11 +311,7 @@ void Worker::on_rx(rte_mbuf* m) {
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
     if (!accept_frame(m, req, frame)) return;
-    // Cluster mode: each key is checked against the ring on the engine's
-    // path (engine/ring_guard.h); the batch serves single-partition nodes.
-    const auto added = engine::ring_active(ctx_) ? engine::McGetBatch::AddResult::kNotPlainGet
-                                                 : gets_.add_datagram(body_of(req));
-    switch (added) {
+    switch (gets_.add_datagram(body_of(req))) {
         case engine::McGetBatch::AddResult::kFull:
             run_gets();
             gets_.add_pending();

@@ -1,6 +1,8 @@
 // Batched gets; see mc_get_batch.h.
 #include "engine/mc_get_batch.h"
 
+#include "engine/ring_guard.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -25,11 +27,19 @@ void McGetBatch::add_pending() {
 }
 
 void McGetBatch::lookup(EngineCtx& ctx) {
+    look_up_all(ctx);
+    // Cluster mode: a key another partition owns is a miss, whatever this
+    // node still holds of it (ring_guard.h). One relaxed load a burst
+    // without a ring.
+    if (ring_active(ctx)) [[unlikely]]
+        for (size_t k = 0; k < n_keys_; ++k)
+            if (ring_check(ctx, keys_[k].key, false).verdict == RingVerdict::kMoved)
+                reads_[k].status = store::ReadStatus::kMiss;
+}
+
+void McGetBatch::look_up_all(EngineCtx& ctx) {
     now_ = ctx.now();
     store::digest_keys(keys_.data(), n_keys_);
-    // Every key and its digest are known from here, before any look-up: the
-    // place for a per-key check such as cluster mode's ring ownership (one
-    // predictable branch in the loop below).
     const size_t n_shards = ctx.shards.size();
     if (n_shards == 1) {
         // One shard (one worker): no shard to pick per key.

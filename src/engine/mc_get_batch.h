@@ -98,6 +98,7 @@ class McGetBatch {
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:
+    void look_up_all(EngineCtx& ctx);
     // write_reply and settle, inlined into answer (below the class).
     [[gnu::always_inline]] inline size_t write_one(size_t i, char* dst, size_t room) const;
     [[gnu::always_inline]] inline void settle_one(EngineCtx& ctx, size_t i);

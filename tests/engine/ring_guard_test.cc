@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/mc_get_batch.h"
 #include "resp_fixture.h"
 
 namespace fulmar::engine {
@@ -85,6 +86,27 @@ TEST_F(RingGuard, AnotherPartitionsKeyIsAMissAnErrorAndMoved) {
     EXPECT_EQ(run({"del", mine, theirs}).substr(0, 6), "-MOVED");
     EXPECT_GE(dp_->ring.moved_reads.load(), 3u);
     EXPECT_GE(dp_->ring.moved_writes.load(), 3u);
+}
+
+TEST_F(RingGuard, TheDataplanesGetBatchMissesAnotherPartitionsKeys) {
+    const ring::RingDoc d = doc_of(3, {"a", "b", "c"});
+    const std::string mine = key_owned(d, "a");
+    const std::string theirs = key_owned(d, "b");
+    EXPECT_EQ(mc(fmt::format("set {} 0 0 1\r\nx\r\n", theirs)), "STORED\r\n");
+    EXPECT_EQ(mc(fmt::format("set {} 0 0 1\r\nv\r\n", mine)), "STORED\r\n");
+    publish(d, 0);
+    McGetBatch batch;
+    const std::string line = fmt::format("get {}\r\n", theirs);
+    const std::string line2 = fmt::format("get {}\r\n", mine);
+    ASSERT_EQ(batch.add_datagram(line), McGetBatch::AddResult::kAdded);
+    ASSERT_EQ(batch.add_datagram(line2), McGetBatch::AddResult::kAdded);
+    batch.lookup(ctx_);
+    std::string out(1400, '\0');
+    const size_t n = batch.write_reply(0, out.data(), out.size());
+    EXPECT_EQ(out.substr(0, n), "END\r\n");
+    const size_t n2 = batch.write_reply(1, out.data(), out.size());
+    EXPECT_EQ(out.substr(0, n2), fmt::format("VALUE {} 0 1\r\nv\r\nEND\r\n", mine));
+    EXPECT_EQ(dp_->ring.moved_reads.load(), 1u);
 }
 
 TEST_F(RingGuard, ANodeOutsideTheRingServesNothing) {

@@ -285,6 +285,17 @@ class RingTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         for k in sample:
             self.assertIn(self.values[k], r.stdout)
+        # Over UDP too (the dataplane's batched gets): every key through the
+        # ring, and another partition's key asked of A alone is a miss.
+        udp = lambda *args: subprocess.run(
+            ["ip", "netns", "exec", self.cluster.client_ns.name, "timeout", "30", FULMAR_CLI,
+             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        r = udp("--seed", f"{self.node('C').ip}:{C.MC_PORT}", "get", *sample)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for k in sample:
+            self.assertIn(self.values[k], r.stdout)
+        r = udp("--servers", f"{self.node('A').ip}:{C.MC_PORT}", "get", key)
+        self.assertEqual(r.stdout.strip(), "END", r.stderr)
 
     def test_4_shrink_to_three_under_load(self):
         before, after = self.move_under_load(("remove", "pD"), 5)
