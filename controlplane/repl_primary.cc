@@ -313,6 +313,12 @@ void ReplPrimary::promote(std::optional<uint64_t> old_replid) {
     mirroring_ = false;
 }
 
+void ReplPrimary::refuse(Link& l, std::string_view why) {
+    l.out += fmt::format("-ERR {}\r\n", why);
+    l.flush();
+    l.dead = true;
+}
+
 void ReplPrimary::move_handshake(Link& l, std::string_view line) {
     std::string error;
     auto req = repl_wire::parse_move_request(line, error);
@@ -332,9 +338,7 @@ void ReplPrimary::move_handshake(Link& l, std::string_view line) {
             filter = move_resolver_(*req, error);
     }
     if (!req || !filter) {
-        l.out += fmt::format("-ERR {}\r\n", error.empty() ? "no such move" : error);
-        l.flush();
-        l.dead = true;
+        refuse(l, error.empty() ? "no such move" : error);
         return;
     }
     enable_logs();
@@ -373,9 +377,7 @@ void ReplPrimary::handshake(Link& l, std::string_view line) {
             "this replica hashes keys with another seed than its primary: give both the same "
             "dataplane.digest_seed";
     if (!req || !error.empty()) {
-        l.out += fmt::format("-ERR {}\r\n", error);
-        l.flush();
-        l.dead = true;
+        refuse(l, error);
         return;
     }
     enable_logs();

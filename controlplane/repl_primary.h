@@ -132,6 +132,8 @@ class ReplPrimary final : public EventHandler {
     void drain_shard(size_t s);
     void handshake(Link& l, std::string_view line);
     void move_handshake(Link& l, std::string_view line);
+    // The handshake's error line, then the link closes.
+    void refuse(Link& l, std::string_view why);
     void request_steps();
     void close_link(Link& l);
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "common/numbers.h"
 #include "config/address_text.h"
 #include "engine/ring_guard.h"
 #include "repl_primary.h"
@@ -38,18 +39,6 @@ std::string key(std::string_view leaf) {
 // The member name owning the arc that ends at `point`.
 const std::string& owner_at(const ring::RingDoc& d, const ring::Ketama& k, uint32_t point) {
     return d.members[k.node_for_hash(point)].name;
-}
-
-bool parse_u32(std::string_view s, uint32_t& out) {
-    if (s.empty() || s.size() > 10) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    if (v == 0 || v > UINT32_MAX) return false;
-    out = static_cast<uint32_t>(v);
-    return true;
 }
 
 }  // namespace
@@ -414,7 +403,8 @@ void RingMember::run_incoming(int64_t now) {
                             ? std::nullopt
                             : config::parse_ipv4(std::string_view(addr).substr(0, colon));
         uint32_t port = 0;
-        if (!ip || !parse_u32(std::string_view(addr).substr(colon + 1), port) || port > 65535) {
+        if (!ip || !parse_u32(std::string_view(addr).substr(colon + 1), port) || port == 0 ||
+            port > 65535) {
             log(fmt::format("partition {}'s primary address '{}' is not A.B.C.D:port", sources[i],
                             addr));
             return;
@@ -717,7 +707,8 @@ std::string RingMember::change(std::string_view op, std::span<const std::string_
             return "a partition name is letters, digits, '-', '_', '.' (at most 47)";
         if (doc.find(name) >= 0) return fmt::format("partition {} is in the ring already", name);
         uint32_t weight = 1;
-        if (args.size() > 2 && !parse_u32(args[2], weight)) return "the weight is 1 or more";
+        if (args.size() > 2 && (!parse_u32(args[2], weight) || weight == 0))
+            return "the weight is 1 or more";
         auto node = ring::parse_node(fmt::format("{}:{} {}", args[1], weight, name));
         if (!node) return node.error().message;
         doc.members.push_back(std::move(node.value()));

@@ -5,19 +5,10 @@
 
 #include <set>
 
+#include "common/numbers.h"
+
 namespace fulmar::ring {
 namespace {
-
-bool parse_u64(std::string_view s, uint64_t& out) {
-    if (s.empty() || s.size() > 19) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    out = v;
-    return true;
-}
 
 Err<std::string> fail(std::string why) {
     return Err<std::string>{std::move(why)};

@@ -304,6 +304,14 @@ class Shard {
     }
 
   private:
+    // One step of a walk over every chunk of the slab, page by page (chunks
+    // stay where they are, so an item alive for the whole walk is met once):
+    // `each` sees each chunk, free ones too, and returns false to stop before
+    // moving past it (it is seen again at the next step). True once the walk
+    // reached the end. snapshot_step and drop_step are such walks.
+    template <typename F>
+    bool walk_chunks(SnapshotCursor& c, size_t budget, F&& each);
+
     Shard(Region region, Region meta, Index index);
 
     Item* alloc_chunk(uint8_t class_id, UnixTime now);
@@ -349,5 +357,26 @@ class Shard {
     uint32_t sweep_chunk_ = 0;
     UnixTime sweep_min_ = 0;
 };
+
+template <typename F>
+bool Shard::walk_chunks(SnapshotCursor& c, size_t budget, F&& each) {
+    const uint32_t n_pages = slab_.n_pages();
+    size_t examined = 0;
+    while (c.page < n_pages && examined < budget) {
+        const uint8_t cls = slab_.page(c.page).class_id.load(std::memory_order_relaxed);
+        const uint32_t per_page = cls == kNoClass ? 0 : slab_.cls(cls).chunks_per_page;
+        while (c.chunk < per_page && examined < budget) {
+            ++examined;
+            if (!each(slab_.chunk(c.page, c.chunk))) return false;
+            ++c.chunk;
+        }
+        if (c.chunk >= per_page) {
+            ++c.page;
+            c.chunk = 0;
+            ++examined;
+        }
+    }
+    return c.page >= n_pages;
+}
 
 }  // namespace fulmar::store

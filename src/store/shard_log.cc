@@ -135,30 +135,15 @@ bool Shard::snapshot_step(uint32_t snapshot_id, SnapshotCursor& c, size_t budget
         if (!log_->append_snapshot(h, {}, {}, keep_free)) return false;
         c = SnapshotCursor{.page = 0, .chunk = 0, .started = true};
     }
-    const uint32_t n_pages = slab_.n_pages();
-    size_t examined = 0;
-    while (c.page < n_pages && examined < budget) {
-        const uint8_t cls = slab_.page(c.page).class_id.load(std::memory_order_relaxed);
-        const uint32_t per_page = cls == kNoClass ? 0 : slab_.cls(cls).chunks_per_page;
-        while (c.chunk < per_page && examined < budget) {
-            const Item* it = slab_.chunk(c.page, c.chunk);
-            ++examined;
-            if (it->type() != ItemType::kFree && !is_expired(it->exptime, now) &&
-                !view_.is_flushed(it, now) &&
-                (keep.fn == nullptr || keep.fn(keep.arg, it->key()))) {
-                repl::RecordHeader ih = item_header(repl::RecordKind::kSnapItem, *it);
-                ih.snapshot_id = snapshot_id;
-                if (!log_->append_snapshot(ih, it->key(), it->value(), keep_free)) return false;
-            }
-            ++c.chunk;
-        }
-        if (c.chunk >= per_page) {
-            ++c.page;
-            c.chunk = 0;
-            ++examined;
-        }
-    }
-    if (c.page < n_pages) return false;
+    const bool walked = walk_chunks(c, budget, [&](const Item* it) {
+        if (it->type() == ItemType::kFree || is_expired(it->exptime, now) ||
+            view_.is_flushed(it, now) || (keep.fn != nullptr && !keep.fn(keep.arg, it->key())))
+            return true;
+        repl::RecordHeader ih = item_header(repl::RecordKind::kSnapItem, *it);
+        ih.snapshot_id = snapshot_id;
+        return log_->append_snapshot(ih, it->key(), it->value(), keep_free);
+    });
+    if (!walked) return false;
     h.kind = repl::RecordKind::kSnapEnd;
     h.time_us = wall_us();
     return log_->append_snapshot(h, {}, {}, keep_free);
