@@ -42,6 +42,8 @@ McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
         uint16_t flags = 0;
         if (parse_notify_flags(deps.cfg->notify_keyspace_events, flags))
             pubsub_->set_notify_flags(flags);
+        peers_ = std::make_unique<PeerPublisher>(*deps.loop, deps.dp->shm->ring,
+                                                 [this] { return resp_state_.requirepass(); });
     }
 }
 
@@ -204,6 +206,8 @@ void McServer::tick(UnixTime now) {
     // Blocked Redis clients past their timeout, at the loop's pace (it
     // waits at most kWaitMs, 20 ms, in epoll).
     if (blocking_) blocking_->expire(RespBlocking::now_ms());
+    // Ring changes and the peers' reconnections (cluster-wide PUBLISH).
+    if (peers_) peers_->tick();
     if (!retry_.empty()) {
         std::vector<uint64_t> again;
         again.swap(retry_);
