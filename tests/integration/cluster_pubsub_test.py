@@ -269,7 +269,7 @@ class ClusterPubSubTest(unittest.TestCase):
         c_sub = self.subscriber("C", channels=("back",))
         # A reconnects (backoff at most 2 s) and B too.
         self.wait_reaches("A", [c_sub, subs["B"]], "back")
-        self.wait_reaches("B", [c_sub], "back")
+        self.wait_reaches("B", [c_sub], "back", drain=[subs["B"]])
         for i in range(10):
             self.assertEqual(pub.call("PUBLISH", "back", f"up{i}"), 1)
         for i in range(10):
