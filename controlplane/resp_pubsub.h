@@ -66,6 +66,8 @@ class RespPubSub {
 
     const PubSubClient& client() const { return client_; }
     const PubSubHub& hub() const { return hub_; }
+    // Cluster-wide PUBLISH's peers (INFO), null outside the Redis listener.
+    const PeerPublisher* peers() const { return cluster_.peers; }
 
     // RESET: leaves every channel, pattern and shard channel, silently.
     void reset() { hub_.drop(client_); }
