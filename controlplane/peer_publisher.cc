@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 
 namespace fulmar::controlplane {
 namespace {
@@ -66,9 +67,12 @@ class PeerPublisher::Peer final : public EventHandler {
         ++st.forwarded;
         if (off_ > (size_t{1} << 20) && off_ * 2 > out_.size()) {
             out_.erase(0, off_);
+            for (size_t& end : ends_)
+                end -= off_;
             off_ = 0;
         }
         out_.append(bytes);
+        ends_.push_back(out_.size());
         if (state_ == State::kUp) flush();
     }
 
@@ -155,6 +159,8 @@ class PeerPublisher::Peer final : public EventHandler {
                 ::send(fd_, out_.data() + off_, out_.size() - off_, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
                 off_ += static_cast<size_t>(n);
+                while (!ends_.empty() && ends_.front() <= off_)
+                    ends_.pop_front();
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
@@ -164,6 +170,7 @@ class PeerPublisher::Peer final : public EventHandler {
         }
         if (off_ == out_.size()) {
             out_.clear();
+            ends_.clear();
             off_ = 0;
         }
         want(EPOLLIN | (off_ < out_.size() ? EPOLLOUT : 0u));
@@ -207,8 +214,11 @@ class PeerPublisher::Peer final : public EventHandler {
             log(endpoint_, fmt::format("down ({}); retrying", why));
             down_logged_ = true;
         }
-        if (off_ < out_.size()) ++st.dropped_down;  // at least one message lost
+        // Messages not wholly handed to the kernel (what it took and lost
+        // with the connection, no one can count).
+        st.dropped_down += ends_.size();
         out_.clear();
+        ends_.clear();
         off_ = 0;
         close_fd();
         state_ = State::kIdle;
@@ -233,6 +243,7 @@ class PeerPublisher::Peer final : public EventHandler {
     uint32_t interest_ = 0;
     std::string out_;
     size_t off_ = 0;
+    std::deque<size_t> ends_;  // where each message not yet sent whole ends in out_
     uint64_t started_ = 0, next_try_ = 0, backoff_ = 0;
     bool down_logged_ = false, refusal_logged_ = false;
     PeerReplyScanner replies_;

@@ -44,7 +44,7 @@ inline constexpr size_t kPeerBufferLimit = size_t{8} << 20;
 struct PeerPublisherStats {
     uint64_t forwarded = 0;      // messages queued for a peer (one per peer)
     uint64_t dropped_full = 0;   // a peer's buffer was at its limit
-    uint64_t dropped_down = 0;   // a peer was not connected (or its connection broke)
+    uint64_t dropped_down = 0;   // a peer was down, or its connection broke before they went
     uint64_t delivered = 0;      // the peers' receivers, as they answered
     uint64_t refused = 0;        // errors the peers answered
     uint64_t connects = 0;       // connections made

@@ -222,6 +222,22 @@ TEST_F(PeerPublisherTest, ASlowPeerFillsABoundedBuffer) {
     EXPECT_EQ(p.stats().forwarded + p.stats().dropped_full, 64u);
 }
 
+TEST_F(PeerPublisherTest, MessagesWaitingForAFailedConnectAreCountedDropped) {
+    PeerPublisher p(loop_, *ring_);
+    ::close(lfd_);  // nobody listens: the connect is refused
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    set_ring(*ring_, 1, {"127.0.0.1", "127.0.0.2"}, 0, port_);
+    p.tick();
+    for (int i = 0; i < 5; ++i)
+        p.publish("ch", "m");
+    EXPECT_TRUE(spin(p, [&] { return p.stats().connect_fails != 0; }));
+    EXPECT_EQ(p.stats().forwarded, 5u);
+    EXPECT_EQ(p.stats().dropped_down, 5u);
+    p.publish("ch", "while down");
+    EXPECT_EQ(p.stats().dropped_down, 6u);
+    EXPECT_EQ(p.n_connected(), 0u);
+}
+
 TEST_F(PeerPublisherTest, PeersFollowTheRing) {
     PeerPublisher p(loop_, *ring_);
     set_ring(*ring_, 1, {"127.0.0.1", "127.0.0.2", "127.0.0.3"}, 0, port_);
