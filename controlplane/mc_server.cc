@@ -17,6 +17,7 @@
 #include "common/keyspace_events.h"
 #include "config/address_text.h"
 #include "engine/resp_notify.h"
+#include "engine/ring_guard.h"
 #include "inet_socket.h"
 #include "mc_connection.h"
 #include "proto/mc_wire.h"
@@ -208,6 +209,17 @@ void McServer::tick(UnixTime now) {
     if (blocking_) blocking_->expire(RespBlocking::now_ms());
     // Ring changes and the peers' reconnections (cluster-wide PUBLISH).
     if (peers_) peers_->tick();
+    // A new ring: shard channels this node no longer owns are left, their
+    // subscribers told (they SSUBSCRIBE again at the owner, after MOVED).
+    if (pubsub_ && ctx_.shared != nullptr) {
+        const uint32_t cur = ctx_.shared->ring.current.load(std::memory_order_acquire);
+        if (cur != shard_ring_) {
+            shard_ring_ = cur;
+            if (pubsub_->n_channels(ChannelKind::kShard) != 0)
+                pubsub_->drop_shard_channels(
+                    [this](std::string_view ch) { return engine::ring_serves_key(ctx_, ch); });
+        }
+    }
     if (!retry_.empty()) {
         std::vector<uint64_t> again;
         again.swap(retry_);

@@ -149,6 +149,7 @@ class McServer final : public EventHandler {
     std::vector<uint64_t> flush_;  // connections with pushed messages
     std::unique_ptr<PubSubHub> pubsub_;
     std::unique_ptr<PeerPublisher> peers_;
+    uint32_t shard_ring_ = 0;  // the ring (current) shard channels were last checked against
     std::atomic<uint8_t>* eviction_flag_ = nullptr;
     std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;

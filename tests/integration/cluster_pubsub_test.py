@@ -16,7 +16,10 @@ own partition pA-pC in one ring (`fulmarctl ring add`). Checks:
     subscribers only (no other node's subscribers); on a non-owner both get
     -MOVED naming the owner's address and RESP port;
   - a node stopped and started again: publishes on the others go on while
-    it is down, and reach it again once it is back (the peers reconnect).
+    it is down, and reach it again once it is back (the peers reconnect);
+  - a partition leaves the ring: its shard subscribers are told
+    (sunsubscribe), the channel is served by its new owner, and the others
+    stop forwarding to it.
 
 Everything lives in 198.18.144.0/24 inside namespaces the test creates; names
 carry FULMAR_IT_TAG. Needs root, hugepages and etcd; exits 77 (skipped)
@@ -285,6 +288,33 @@ class ClusterPubSubTest(unittest.TestCase):
         self.assertGreater(int(fields["fulmar_pubsub_forwarded"]), 100, info)
         self.assertGreaterEqual(int(fields["fulmar_pubsub_forward_dropped"]), 0, info)
         self.assertEqual(fields["fulmar_pubsub_forward_refused"], "0", info)
+
+    def test_5_a_partition_leaves_the_ring(self):
+        ch = next(c for c in (f"leave{i}" for i in range(500)) if self.owner_of(c) == "C")
+        ssub = self.conn("C")
+        self.assertEqual(ssub.call("SSUBSCRIBE", ch), [b"ssubscribe", ch.encode(), 1])
+        rc, _, err = self.cluster.nodes["A"].ctl("ring", "remove", "pC")
+        self.assertEqual(rc, 0, err)
+        self.wait_epoch(4)
+        # Redis 7.0 tells shard subscribers of a slot that moved away.
+        self.assertEqual(ssub.value(), [b"sunsubscribe", ch.encode(), 0])
+        owner = self.owner_of(ch)
+        self.assertIn(owner, ("A", "B"))
+        r = self.conn("C").call("SPUBLISH", ch, "x")
+        self.assertTrue(r.endswith(f" {self.ip(owner)}:{C.REDIS_PORT}".encode()), r)
+        # The peers follow the ring: A forwards to B only now.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            info = self.conn("A").call("INFO", "stats").decode()
+            if "fulmar_pubsub_peers:1\r\n" in info:
+                break
+            time.sleep(0.1)
+        self.assertIn("fulmar_pubsub_peers:1\r\n", info)
+        b_sub = self.subscriber("B", channels=("after",))
+        c_sub = self.subscriber("C", channels=("after",))
+        self.assertEqual(self.conn("A").call("PUBLISH", "after", "m"), 0)
+        self.assertEqual(b_sub.value(), [b"message", b"after", b"m"])
+        self.assertTrue(c_sub.nothing_within(0.5))
 
 
 def main():
