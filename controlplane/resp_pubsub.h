@@ -21,7 +21,9 @@
 // A shard channel is a key of the ring: SPUBLISH and SSUBSCRIBE on a node
 // that does not own it get -MOVED (channels of several owners in one
 // SSUBSCRIBE: -CROSSSLOT), so a shard message stays on its owner.
-// SUNSUBSCRIBE only leaves local state and is never refused.
+// SUNSUBSCRIBE only leaves local state and is never refused; a ring that
+// moves a shard channel away unsubscribes its subscribers (McServer::tick,
+// PubSubHub::drop_shard_channels).
 #pragma once
 
 #include <cstdint>
