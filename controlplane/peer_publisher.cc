@@ -210,7 +210,8 @@ class PeerPublisher::Peer final : public EventHandler {
     void fail(std::string_view why) {
         PeerPublisherStats& st = owner_.stats_;
         ++st.connect_fails;
-        if (state_ == State::kUp || !down_logged_) {
+        const bool was_up = state_ == State::kUp;
+        if (was_up || !down_logged_) {
             log(endpoint_, fmt::format("down ({}); retrying", why));
             down_logged_ = true;
         }
@@ -222,6 +223,14 @@ class PeerPublisher::Peer final : public EventHandler {
         off_ = 0;
         close_fd();
         state_ = State::kIdle;
+        if (was_up) {
+            // A working connection closed (the peer restarted, or its idle
+            // timeout): try again at once, so what is published meanwhile
+            // waits for the new one instead of being dropped.
+            backoff_ = 0;
+            start(PeerPublisher::now_ms());
+            return;
+        }
         backoff_ = backoff_ == 0 ? kFirstBackoffMs : std::min(backoff_ * 2, kLongestBackoffMs);
         next_try_ = PeerPublisher::now_ms() + backoff_;
     }

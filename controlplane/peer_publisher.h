@@ -14,8 +14,9 @@
 // in order at every peer (one loop thread appends them in PUBLISH order).
 // The ring is looked at on every publish and tick (one load): peers come
 // and go with members. Delivery is Redis's: at most once. While a peer is
-// connecting, messages wait in its buffer; while it is down (backing off
-// between tries, 100 ms doubling to 2 s) they are dropped and counted, and
+// connecting (at once again when a working connection closes), messages
+// wait in its buffer; while it is down (backing off between failed tries,
+// 100 ms doubling to 2 s) they are dropped and counted, and
 // what a broken connection had not sent is dropped too, so a node that
 // comes back never gets minutes-old messages. A buffer holds at most
 // kPeerBufferLimit bytes: past that a message is dropped and counted (a

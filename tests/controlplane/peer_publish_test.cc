@@ -194,16 +194,28 @@ TEST_F(PeerPublisherTest, ReconnectsAfterThePeerDropsIt) {
     ::close(cfd_);
     cfd_ = -1;
     EXPECT_TRUE(spin(p, [&] { return p.n_connected() == 0; }));
-    // Down: dropped, not kept for later.
-    p.publish("ch", "lost");
+    // A working connection closed: connecting again at once, so this waits
+    // for the new connection.
+    p.publish("ch", "meanwhile");
     accept_peer(p);
     EXPECT_TRUE(spin(p, [&] { return p.n_connected() == 1; }));
     EXPECT_EQ(p.stats().connects, 2u);
-    EXPECT_GE(p.stats().dropped_down, 1u);
+    EXPECT_EQ(p.stats().dropped_down, 0u);
     p.publish("ch", "after");
     std::string want;
+    write_peer_publish(want, "ch", "meanwhile");
     write_peer_publish(want, "ch", "after");
     EXPECT_EQ(read_peer(p, want.size()), want);
+    // The peer goes away altogether: the try at once fails, then messages
+    // are dropped (counted) while it backs off.
+    ::close(cfd_);
+    cfd_ = -1;
+    ::close(lfd_);
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // The close, then the try at once, refused.
+    EXPECT_TRUE(spin(p, [&] { return p.stats().connect_fails >= 3; }));
+    p.publish("ch", "lost");
+    EXPECT_EQ(p.stats().dropped_down, 1u);
 }
 
 TEST_F(PeerPublisherTest, ASlowPeerFillsABoundedBuffer) {
