@@ -345,8 +345,8 @@ class ControlPlane {
                     ++sweep_replies;
                 } else if ((r.ticket & kReplTicketBit) != 0) {
                     role.on_reply(r);
-                } else if ((r.ticket & kRingTicketBit) != 0) {
 #ifdef FULMAR_HAVE_ETCD
+                } else if ((r.ticket & kRingTicketBit) != 0) {
                     if (ring) ring->on_reply(r);
 #endif
                 } else if ((r.ticket & kRespTicketBit) != 0) {

@@ -450,7 +450,7 @@ void ReplPrimary::drain_shard(size_t s) {
                     l->add_record(s, bytes);
                 } else if (v.h.kind == repl::RecordKind::kStore ||
                            v.h.kind == repl::RecordKind::kDelete) {
-                    if ((*l->wants)(v.key)) l->add_moved(s, bytes);
+                    if (l->wants->wants(v.key)) l->add_moved(s, bytes);
                 } else {
                     // A flush cannot be told to a receiver that has keys of
                     // its own: it starts the move over (the walk respects it).
@@ -465,7 +465,7 @@ void ReplPrimary::drain_shard(size_t s) {
             if (v.h.kind == repl::RecordKind::kSnapBegin) sh.mode = Link::Mode::kStreaming;
             if (sh.mode != Link::Mode::kStreaming) continue;
             if (l->wants) {
-                if (v.h.kind != repl::RecordKind::kSnapItem || (*l->wants)(v.key))
+                if (v.h.kind != repl::RecordKind::kSnapItem || l->wants->wants(v.key))
                     l->add_moved(s, bytes);
             } else {
                 l->add_record(s, bytes);
@@ -488,6 +488,7 @@ void ReplPrimary::request_steps() {
             dataplane::ReplSnapshotStep step = sh.cursor;
             step.snapshot_id = sh.snapshot_id;
             step.budget = kStepBudget;
+            step.move_to = l->wants ? l->wants->pending_member + 1 : 0;
             // A quarter of the log stays for mutations.
             step.keep_free_kb = static_cast<uint32_t>((size_t{cfg_.log_mb} << 20) / 4 / 1024);
             const uint64_t ticket = next_ticket_++;

@@ -98,7 +98,12 @@ class ReplPrimary final : public EventHandler {
     // (a filter over keys) or why not. Such a link gets a snapshot and the
     // mutations of those keys only, and is cut by a flush, a log gap or
     // close_move_links(): its receiver starts over.
-    using MoveFilter = std::function<bool(std::string_view key)>;
+    struct MoveFilter {
+        std::function<bool(std::string_view key)> wants;
+        // The receiver in the pending ring as the dataplane holds it: the
+        // owners' walk leaves out the other keys before they reach the log.
+        uint32_t pending_member = 0;
+    };
     using MoveResolver =
         std::function<std::optional<MoveFilter>(const repl_wire::MoveRequest&, std::string&)>;
     void set_move_resolver(MoveResolver r) { move_resolver_ = std::move(r); }

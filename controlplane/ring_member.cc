@@ -68,6 +68,18 @@ Result<std::unique_ptr<RingMember>, std::string> RingMember::create(Deps deps) {
     if (!m->deps_.loop.add(m->queue_->fd(), EPOLLIN, m.get()))
         return Err(std::string("ring: epoll"));
     m->watch_ = m->deps_.etcd.watch_prefix(std::string(kRoot), 0, 1, m->queue_);
+    // A control plane that died left its rings published: the owners may be
+    // reading those slots, so they count as held until replaced. A freeze
+    // it left stays until this one knows better (the first refresh calls
+    // off a flip the dead one may have been part of, or sees it done).
+    shm::RingShm& r = m->deps_.ring;
+    m->cur_slot_ = r.current.load(std::memory_order_acquire) % (shm::kRingSlots + 1);
+    m->pend_slot_ = r.pending.load(std::memory_order_acquire) % (shm::kRingSlots + 1);
+    if (r.frozen.load(std::memory_order_acquire) != 0) {
+        m->frozen_ = true;
+        m->done_written_ = true;  // only a flip, a cancel or the call-off thaws it
+        m->frozen_at_ms_ = mono_ms();
+    }
     return m;
 }
 
@@ -96,8 +108,8 @@ void RingMember::refresh(int64_t now) {
     std::map<std::string, std::string> done;
     for (const cluster::KeyValue& kv : got.value().kvs) {
         const std::string_view leaf = std::string_view(kv.key).substr(kRoot.size());
-        if (leaf.starts_with("done/")) {
-            done[std::string(leaf.substr(5))] = kv.value;
+        if (leaf.starts_with("done/") || leaf.starts_with("ready/")) {
+            done[std::string(leaf)] = kv.value;
             continue;
         }
         if (leaf != "current" && leaf != "pending") continue;
@@ -140,8 +152,8 @@ bool RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint3
             pick = i;
     if (pick == 0) return false;  // again at the next tick
     shm::RingSlot& slot = deps_.ring.slots[pick - 1];
-    if (std::string why = engine::fill_ring_slot(v.doc, *v.ketama, me(),
-                                                 deps_.cfg.controlplane.redis_port, slot);
+    if (std::string why =
+            engine::fill_ring_slot(v.doc, *v.ketama, me(), deps_.cfg.controlplane.redis_port, slot);
         !why.empty()) {
         log(why);
         return false;
@@ -153,10 +165,14 @@ bool RingMember::publish_slot(const View& v, std::atomic<uint32_t>& which, uint3
 }
 
 bool RingMember::sync_shm(int64_t now) {
+    // Runs every loop turn: compares in place, copies only on a change.
+    const auto same = [](const std::optional<ring::RingDoc>& held, const std::optional<View>& v) {
+        return held.has_value() == v.has_value() && (!held || *held == v->doc);
+    };
     const auto doc_of = [](const std::optional<View>& v) {
         return v ? std::optional<ring::RingDoc>(v->doc) : std::nullopt;
     };
-    if (shm_cur_ != doc_of(current_)) {
+    if (!same(shm_cur_, current_)) {
         const bool ok = current_ ? publish_slot(*current_, deps_.ring.current, cur_slot_, now)
                                  : (release_slot(deps_.ring.current, cur_slot_, now), true);
         if (!ok) return false;
@@ -164,7 +180,7 @@ bool RingMember::sync_shm(int64_t now) {
         // Keys the new ring gives away go; so do any a move left behind.
         drop_needed_ = true;
     }
-    if (shm_pend_ != doc_of(pending_)) {
+    if (!same(shm_pend_, pending_)) {
         const bool ok = pending_ ? publish_slot(*pending_, deps_.ring.pending, pend_slot_, now)
                                  : (release_slot(deps_.ring.pending, pend_slot_, now), true);
         if (!ok) return false;
@@ -175,6 +191,27 @@ bool RingMember::sync_shm(int64_t now) {
 
 void RingMember::apply(std::optional<View> current, std::optional<View> pending,
                        std::map<std::string, std::string> done, int64_t now) {
+    if (!loaded_) {
+        loaded_ = true;
+        // This node's earlier control plane may have said ready/ or done/
+        // for the move under way and then died, having taken writes since
+        // for all it knows: no flip may count on those words. Putting
+        // pending again makes every ready/ and done/ of it stale.
+        if (pending && (done.contains("ready/" + me()) || done.contains("done/" + me()))) {
+            cluster::TxnRequest t;
+            t.compares.push_back(cluster::Compare::mod_revision(
+                key("pending"), cluster::Compare::Op::kEqual, pending->rev));
+            t.success.push_back(cluster::TxnOp::put(key("pending"), format_ring_doc(pending->doc)));
+            auto r = deps_.etcd.txn(t);
+            if (!r) {
+                loaded_ = false;  // etcd away: decide again at the next refresh
+                return;
+            }
+            log("restarted during a move: its flip is called off and starts again");
+            dirty_ = true;
+            return;
+        }
+    }
     const bool cur_changed =
         current.has_value() != current_.has_value() || (current && current->doc != current_->doc);
     const bool pend_changed =
@@ -183,6 +220,13 @@ void RingMember::apply(std::optional<View> current, std::optional<View> pending,
         if (frozen_ && current && pending_ && current->doc.members == pending_->doc.members) {
             last_pause_ms_ = now - frozen_at_ms_;
             ++flips_seen_;
+            last_move_keys_ = last_move_bytes_ = 0;
+            if (const ReplPrimary* p = deps_.role.primary())
+                for (const auto& l : p->move_links()) {
+                    last_move_keys_ += l.keys;
+                    last_move_bytes_ += l.bytes;
+                }
+            last_move_ms_ = now - move_started_ms_;
             log(fmt::format("flipped to epoch {}: writes to the moved keys were held {} ms",
                             current->doc.epoch, last_pause_ms_));
         } else if (current) {
@@ -199,8 +243,10 @@ void RingMember::apply(std::optional<View> current, std::optional<View> pending,
         if (pending_) {
             move_started_ms_ = now;
             move_epoch_ = pending_->doc.epoch;
-            // What an earlier, broken move left here must not come back.
-            drop_needed_ = true;
+            // A receiver first drops what an earlier, broken move left here,
+            // so it cannot come back; a sender has nothing to drop.
+            for (const Flow& f : flows_)
+                drop_needed_ = drop_needed_ || f.to == me();
         }
     } else if (pending) {
         pending_->rev = pending->rev;  // re-put by a called-off flip
@@ -267,11 +313,15 @@ void RingMember::install_resolver() {
             error = fmt::format("no keys move from {} to {}", me(), req.partition);
             return std::nullopt;
         }
-        return [cur = current_->ketama, next = pending_->ketama, from = static_cast<uint32_t>(from),
-                to = static_cast<uint32_t>(to)](std::string_view k) {
-            const uint32_t h = ring::ketama_hash(k);
-            return cur->node_for_hash(h) == from && next->node_for_hash(h) == to;
-        };
+        return ReplPrimary::MoveFilter{.wants =
+                                           [cur = current_->ketama, next = pending_->ketama,
+                                            from = static_cast<uint32_t>(from),
+                                            to = static_cast<uint32_t>(to)](std::string_view k) {
+                                               const uint32_t h = ring::ketama_hash(k);
+                                               return cur->node_for_hash(h) == from &&
+                                                      next->node_for_hash(h) == to;
+                                           },
+                                       .pending_member = static_cast<uint32_t>(to)};
     });
 }
 
@@ -349,6 +399,8 @@ void RingMember::run_incoming(int64_t now) {
         return;
     }
     if (drop_running_ || drop_needed_) return;  // the walk first: nothing stale stays
+    if (now < next_incoming_try_ms_) return;
+    next_incoming_try_ms_ = now + 200;  // a source without a primary yet: ask again soon
     // Each old owner's primary, as its partition's agent published it.
     std::vector<Incoming> links;
     for (size_t i = 0; i < sources.size(); ++i) {
@@ -409,7 +461,20 @@ void RingMember::run_outgoing(int64_t now) {
         }
     }
     if (!frozen_) {
-        if (all_caught_up) freeze(now);
+        if (!all_caught_up) return;
+        // Caught up: say so, and freeze when every old owner is, so that the
+        // moving keys wait once for the flip, not for the slowest sender.
+        const std::string rev = std::to_string(pending_->rev);
+        auto mine = done_.find("ready/" + me());
+        if (mine == done_.end() || mine->second != rev) {
+            if (deps_.etcd.put(key("ready/" + me()), rev)) dirty_ = true;
+            return;
+        }
+        for (const Flow& f : flows_) {
+            auto it = done_.find("ready/" + f.from);
+            if (it == done_.end() || it->second != rev) return;
+        }
+        freeze(now);
         return;
     }
     if (done_written_) {
@@ -491,7 +556,7 @@ void RingMember::try_flip() {
         sources.insert(f.from);
     const std::string rev = std::to_string(pending_->rev);
     for (const std::string& s : sources) {
-        auto it = done_.find(s);
+        auto it = done_.find("done/" + s);
         if (it == done_.end() || it->second != rev) return;
     }
     cluster::TxnRequest t;
@@ -505,6 +570,7 @@ void RingMember::try_flip() {
     t.success.push_back(cluster::TxnOp::put(key("current"), format_ring_doc(pending_->doc)));
     t.success.push_back(cluster::TxnOp::del(key("pending")));
     t.success.push_back(cluster::TxnOp::del(key("done/"), cluster::TxnOp::Range::kPrefix));
+    t.success.push_back(cluster::TxnOp::del(key("ready/"), cluster::TxnOp::Range::kPrefix));
     t.success.push_back(cluster::TxnOp::del(key("progress/"), cluster::TxnOp::Range::kPrefix));
     auto r = deps_.etcd.txn(t);
     if (r && r.value().succeeded) log(fmt::format("flip to ring epoch {}", pending_->doc.epoch));
@@ -563,11 +629,10 @@ std::vector<std::pair<std::string, std::string>> RingMember::status(int64_t now)
             keys += l.keys;
             bytes += l.bytes;
             ++n_links;
-            walked += l.snapshot_done ? 1.0
-                      : deps_.total_pages == 0
-                          ? 0.0
-                          : static_cast<double>(l.pages_walked) /
-                                static_cast<double>(deps_.total_pages);
+            walked += l.snapshot_done          ? 1.0
+                      : deps_.total_pages == 0 ? 0.0
+                                               : static_cast<double>(l.pages_walked) /
+                                                     static_cast<double>(deps_.total_pages);
             sending += fmt::format("{}{}:{}", sending.empty() ? "" : " ", l.partition,
                                    l.caught_up       ? "caught-up"
                                    : l.snapshot_done ? "streaming"
@@ -598,14 +663,19 @@ std::vector<std::pair<std::string, std::string>> RingMember::status(int64_t now)
     out.emplace_back("received_records", std::to_string(received));
     // Every old owner's progress, as each published it.
     std::string cluster_keys;
-    for (const auto& [name, value] : done_)
-        cluster_keys += fmt::format("{}{}", cluster_keys.empty() ? "" : " ", name);
-    out.emplace_back("done", cluster_keys.empty() ? "-" : cluster_keys);
+    for (const auto& [leaf, value] : done_)
+        cluster_keys += fmt::format("{}{}", cluster_keys.empty() ? "" : " ", leaf);
+    out.emplace_back("ready_done", cluster_keys.empty() ? "-" : cluster_keys);
+    out.emplace_back("flips", std::to_string(flips_seen_));
     out.emplace_back("dropping", drop_running_ ? "yes" : "no");
     out.emplace_back("dropped_keys",
                      std::to_string(dropped_total_ + (drop_running_ ? dropped_ : 0)));
     out.emplace_back("last_flip_pause_ms",
                      last_pause_ms_ < 0 ? std::string("-") : std::to_string(last_pause_ms_));
+    out.emplace_back("last_move_keys", std::to_string(last_move_keys_));
+    out.emplace_back("last_move_bytes", std::to_string(last_move_bytes_));
+    out.emplace_back("last_move_ms",
+                     last_move_ms_ < 0 ? std::string("-") : std::to_string(last_move_ms_));
     out.emplace_back("moved_reads", std::to_string(deps_.ring.moved_reads.load()));
     out.emplace_back("moved_writes", std::to_string(deps_.ring.moved_writes.load()));
     out.emplace_back("frozen_writes", std::to_string(deps_.ring.frozen_writes.load()));

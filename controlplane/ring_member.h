@@ -9,17 +9,19 @@
 // etcd keys under /fulmar/ring/:
 //   current          the ring (ring/ring_doc.h text)
 //   pending          the ring a move goes to (epoch = current's + 1)
-//   done/<name>      "<pending's mod revision>": partition <name> lost its
-//                    keys to their new owners and froze writes to them
+//   ready/<name>     "<pending's mod revision>": partition <name>'s new
+//                    owners hold its moving keys, but for the last changes
+//   done/<name>      the same: they applied every change, and <name> froze
+//                    writes to those keys
 //
 // A move, from `fulmarctl ring add|remove` (which writes `pending`):
 //   1. every primary drops keys the current ring does not give it (left
 //      from an earlier move), then each new owner connects to each old
 //      owner's replication port with MOVE: a snapshot and the live changes
 //      of exactly the keys that change hands (ReplPrimary's move links);
-//   2. an old owner whose receivers all applied everything freezes writes
-//      to the moving keys (RingShm::frozen: the owners refuse them with
-//      TRYAGAIN / SERVER_ERROR ... retry), makes sure every owner saw the
+//   2. an old owner whose receivers all applied everything says ready/;
+//      when every old owner is ready, each freezes writes to its moving keys (RingShm::frozen: the
+//      owners refuse them with TRYAGAIN / SERVER_ERROR ... retry), makes sure every owner saw the
 //      freeze (a no-op step through each inbox), sends the last changes,
 //      and once they are applied writes done/<name>;
 //   3. when every old owner is done, any node runs the flip: one Txn that
@@ -70,7 +72,7 @@ class RingMember final : public EventHandler {
         ReplRole& role;
         shm::RingShm& ring;
         size_t n_shards;
-        uint64_t total_pages;  // slab pages over every shard (a walk's length)
+        uint64_t total_pages;             // slab pages over every shard (a walk's length)
         std::function<bool()> may_write;  // this node is its partition's writable primary
     };
     static Result<std::unique_ptr<RingMember>, std::string> create(Deps deps);
@@ -127,6 +129,7 @@ class RingMember final : public EventHandler {
     std::unique_ptr<cluster::EtcdWatch> watch_;
     int64_t next_refresh_ms_ = 0;
     bool dirty_ = true;
+    bool loaded_ = false;  // the first refresh happened
     std::optional<View> current_, pending_;
     std::map<std::string, std::string> done_;
     std::vector<Flow> flows_;
@@ -146,6 +149,7 @@ class RingMember final : public EventHandler {
     std::vector<Incoming> incoming_;
     uint64_t incoming_epoch_ = 0;
     int64_t incoming_started_ms_ = 0;
+    int64_t next_incoming_try_ms_ = 0;
 
     bool frozen_ = false;
     int64_t frozen_at_ms_ = 0;
@@ -161,6 +165,10 @@ class RingMember final : public EventHandler {
     std::string last_note_;
     int64_t last_pause_ms_ = -1;  // freeze -> flip seen, the last move this node gave keys in
     uint64_t flips_seen_ = 0;
+    // The last move this node gave keys in: records and bytes sent, and
+    // how long from the pending ring's arrival to the flip.
+    uint64_t last_move_keys_ = 0, last_move_bytes_ = 0;
+    int64_t last_move_ms_ = -1;
 };
 
 }  // namespace fulmar::controlplane

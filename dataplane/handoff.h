@@ -105,6 +105,11 @@ struct ReplSnapshotStep {
     uint32_t started;       // cursor: the kSnapBegin record is in the log
     uint32_t done;          // reply: the kSnapEnd record is in the log
     uint32_t logged;        // reply: the owner logs its changes (the log is enabled)
+    // request: a ring move's walk (controlplane/ring_member.h): only the
+    // items the published rings move from this node to member move_to - 1
+    // of the pending ring go into the log; 0: every item.
+    uint32_t move_to;
+    uint32_t reserved;
 };
 
 // kControlReplApply's reply bytes.

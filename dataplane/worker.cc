@@ -104,13 +104,6 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
     }
 }
 
-void Worker::send(rte_mbuf* m) {
-    stats.tx_packets++;
-    stats.tx_bytes += rte_pktmbuf_pkt_len(m);
-    tx_[n_tx_++] = m;
-    if (n_tx_ == tx_.size()) flush_tx();
-}
-
 void Worker::flush_tx() {
     uint16_t sent = 0;
     for (int tries = 0; sent < n_tx_ && tries < kTxRetries; ++tries)
@@ -175,7 +168,7 @@ unsigned Worker::poll_kernel() {
     return n;
 }
 
-bool Worker::accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
+bool Worker::refuse_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
     const proto::FrameStatus fs = proto::decode_request_frame(req.payload, frame);
     if (fs == proto::FrameStatus::kOk) return true;
     if (fs == proto::FrameStatus::kShort)
@@ -184,11 +177,6 @@ bool Worker::accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFram
         stats.udp_multi_datagram++;
     rte_pktmbuf_free(m);
     return false;
-}
-
-std::string_view Worker::body_of(const net::UdpRequest& req) {
-    return {reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
-            req.payload.size() - proto::kMcFrameHeaderSize};
 }
 
 void Worker::run_request(std::string_view body, const engine::ParsedRequest* parsed) {
@@ -250,23 +238,30 @@ void Worker::run_gets() {
     const size_t n = gets_.size();
     std::array<rte_mbuf*, engine::McGetBatch::kMaxRequests> done;
     size_t n_done = 0;
+    // The replies' counters, added once after the loop: the stats sit
+    // behind pointers every call in it could write, so per reply each would
+    // be loaded and stored again.
+    uint64_t served = 0;
+    uint64_t text_bytes = 0;
+    uint64_t frame_bytes = 0;
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         // The reply goes out in the request's own mbuf, built past the
         // request's bytes (the keys the reply copies stay in place); a fresh
         // mbuf only when that one cannot be reused.
         rte_mbuf* out = g.m;
-        if (!net::reuse_for_reply(g.m, net::mc_reply_overhead(g.req) + proto::kMcUdpMaxPayload)) {
+        size_t room = proto::kMcUdpMaxPayload;
+        char* text = net::mc_reply_text_in_place(g.m, g.req);
+        if (text == nullptr) {
             out = rte_pktmbuf_alloc(p_.pool);
             if (out == nullptr) {
                 stats.mbuf_alloc_failed++;
                 done[n_done++] = g.m;
                 continue;
             }
+            text = net::mc_udp_reply_text(out, g.req, room);
         }
-        size_t room = 0;
-        char* text = net::mc_udp_reply_text(out, g.req, room);
-        const size_t len = text == nullptr ? 0 : gets_.write_reply(i, text, room);
+        const size_t len = text == nullptr ? 0 : gets_.answer(ctx_, i, text, room);
         if (len == 0) {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
@@ -275,13 +270,17 @@ void Worker::run_gets() {
             continue;
         }
         if (out != g.m) done[n_done++] = g.m;
-        gets_.settle(ctx_, i);
         net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
-        stats.udp_batched_gets++;
-        stats.udp_reply_datagrams++;
-        stats.udp_reply_bytes += len;
-        send(out);
+        ++served;
+        text_bytes += len;
+        frame_bytes += rte_pktmbuf_pkt_len(out);
+        queue_tx(out);
     }
+    stats.udp_batched_gets += served;
+    stats.udp_reply_datagrams += served;
+    stats.udp_reply_bytes += text_bytes;
+    stats.tx_packets += served;
+    stats.tx_bytes += frame_bytes;
     if (n_done != 0) rte_pktmbuf_free_bulk(done.data(), static_cast<unsigned>(n_done));
     gets_.clear();
 }
@@ -457,8 +456,19 @@ void Worker::run_snapshot_step(std::string_view body) {
     store::Shard::SnapshotCursor c{
         .page = step.page, .chunk = step.chunk, .started = step.started != 0};
     store::Shard& shard = *shards_[p_.worker_id];
+    struct MoveKeep {
+        const engine::EngineCtx* ctx;
+        uint32_t to;
+    } move{&ctx_, step.move_to - 1};
+    const auto moving = [](const void* arg, std::string_view key) {
+        const auto* m = static_cast<const MoveKeep*>(arg);
+        return engine::ring_moves_key_to(*m->ctx, key, m->to);
+    };
+    const store::Shard::KeyPredicate keep =
+        step.move_to == 0 ? store::Shard::KeyPredicate{}
+                          : store::Shard::KeyPredicate{.fn = moving, .arg = &move};
     step.done = shard.snapshot_step(step.snapshot_id, c, step.budget,
-                                    size_t{step.keep_free_kb} << 10, clock_.now())
+                                    size_t{step.keep_free_kb} << 10, clock_.now(), keep)
                     ? 1
                     : 0;
     step.page = c.page;

@@ -154,8 +154,22 @@ class Worker {
     void on_rx(rte_mbuf* m);
     // Decodes the memcached frame header; counts, frees and returns false
     // for what memcached would drop (short, total != 1).
-    bool accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame);
-    static std::string_view body_of(const net::UdpRequest& req);
+    // Inline (here and body_of, send): they run once per datagram.
+    bool accept_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame) {
+        // The usual header (total 1) read in place; anything else through
+        // the decoder, which says what memcached would drop.
+        const auto* p = reinterpret_cast<const uint8_t*>(req.payload.data());
+        if (req.payload.size() >= proto::kMcFrameHeaderSize && p[4] == 0 && p[5] == 1) {
+            frame.request_id = static_cast<uint16_t>(p[0] << 8 | p[1]);
+            return true;
+        }
+        return refuse_frame(m, req, frame);
+    }
+    bool refuse_frame(rte_mbuf* m, const net::UdpRequest& req, proto::McFrame& frame);
+    static std::string_view body_of(const net::UdpRequest& req) {
+        return {reinterpret_cast<const char*>(req.payload.data()) + proto::kMcFrameHeaderSize,
+                req.payload.size() - proto::kMcFrameHeaderSize};
+    }
     // Runs a request's memcached text here (we own what it writes) into
     // reply_: `parsed` as is when valid, else `body` through the session.
     void run_request(std::string_view body, const engine::ParsedRequest* parsed);
@@ -178,7 +192,16 @@ class Worker {
     // Answers the batched gets (in arrival order, before anything later
     // runs) and frees their requests.
     void run_gets();
-    void send(rte_mbuf* m);
+    void send(rte_mbuf* m) {
+        stats.tx_packets++;
+        stats.tx_bytes += rte_pktmbuf_pkt_len(m);
+        queue_tx(m);
+    }
+    // send() for a caller that counts tx_packets and tx_bytes itself.
+    void queue_tx(rte_mbuf* m) {
+        tx_[n_tx_++] = m;
+        if (n_tx_ == tx_.size()) flush_tx();
+    }
     void flush_tx();
     // The exception path: queues a frame for the kernel port (or counts the
     // drop `why` when there is none); sends what is queued; returns the

@@ -3,6 +3,8 @@
 left running (tools/fulmar cluster up | status | down).
 
     tools/cluster.py up BUILD_DIR RUN_DIR     start etcd + appliances A, B, C
+    tools/cluster.py up BUILD_DIR RUN_DIR --ring   etcd + appliances A-D, each its own
+                                              partition pA-pD; the ring is pA, pB, pC
     tools/cluster.py status BUILD_DIR RUN_DIR  each node's `fulmarctl cluster status`
     tools/cluster.py down RUN_DIR             stop everything `up` started (by PID)
 
@@ -41,7 +43,7 @@ def state_path(run_dir):
     return os.path.join(run_dir, "cluster.json")
 
 
-def up(build, run_dir):
+def up(build, run_dir, ring=False):
     if os.path.exists(state_path(run_dir)):
         print(f"a cluster runs already ({state_path(run_dir)}): tools/fulmar cluster down first")
         return 1
@@ -53,8 +55,28 @@ def up(build, run_dir):
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     dp, cp, ctl = exes(build)
-    c = C.Cluster(dp, cp, ctl, workdir, net=NET, lease_ms=3000, memory_mb=64)
-    primary = c.one_primary(20)
+    if ring:
+        names = ("A", "B", "C", "D")
+        c = C.Cluster(dp, cp, ctl, workdir, names=names, net=NET, lease_ms=3000, memory_mb=256,
+                      partitions={n: f"p{n}" for n in names})
+        primary = "A"
+        for n in ("A", "B", "C"):
+            rc, _, err = c.nodes["A"].ctl("ring", "add", f"p{n}", f"{c.nodes[n].ip}:{C.MC_PORT}")
+            deadline = time.monotonic() + 30
+            while rc == 0 and time.monotonic() < deadline:
+                rc2, out, _ = c.nodes["A"].ctl("--json", "ring", "status")
+                st = json.loads(out) if rc2 == 0 else {}
+                if st.get("phase") == "serving" and st.get("members", "").count("=") == \
+                        "ABC".index(n) + 1:
+                    break
+                time.sleep(0.2)
+            if rc != 0:
+                print(f"cluster up: ring add p{n}: {err}")
+                c.teardown()
+                return 1
+    else:
+        c = C.Cluster(dp, cp, ctl, workdir, net=NET, lease_ms=3000, memory_mb=64)
+        primary = c.one_primary(20)
     if primary is None:
         print(f"cluster up: no primary elected: {c.roles()}")
         c.teardown()
@@ -77,6 +99,17 @@ def up(build, run_dir):
         json.dump(state, f, indent=2)
     # Left running: nothing of it is torn down when this script exits.
     F._live.clear()
+    if ring:
+        print(f"cluster up: etcd at {c.client_ip}:2379, partitions "
+              + ", ".join(f"p{n.name} {n.ip}" for n in c.nodes.values())
+              + "; the ring is pA, pB, pC")
+        print(f"  clients: ip netns exec {c.client_ns.name} redis-cli -c -h {c.nodes['A'].ip}")
+        print(f"           ip netns exec {c.client_ns.name} {os.path.join(build, 'tools', 'fulmar-cli', 'fulmar-cli')}"
+              f" --seed {c.nodes['A'].ip}:{C.MC_PORT} --tcp ring")
+        print(f"  grow:    {ctl} --socket {c.nodes['A'].sock} ring add pD {c.nodes['D'].ip}:{C.MC_PORT}")
+        print(f"  watch:   {ctl} --socket {c.nodes['A'].sock} ring status --watch")
+        print(f"  shrink:  {ctl} --socket {c.nodes['A'].sock} ring remove pD")
+        return 0
     print(f"cluster up: etcd at {c.client_ip}:2379, nodes "
           + ", ".join(f"{n.name} {n.ip}" for n in c.nodes.values())
           + f"; primary {primary}; the partition's address {c.service_ip}")
@@ -141,7 +174,7 @@ def down(run_dir):
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "up":
-        return up(sys.argv[2], sys.argv[3])
+        return up(sys.argv[2], sys.argv[3], ring="--ring" in sys.argv[4:])
     if len(sys.argv) >= 4 and sys.argv[1] == "status":
         return status(sys.argv[2], sys.argv[3])
     if len(sys.argv) >= 3 and sys.argv[1] == "down":

@@ -318,9 +318,8 @@ const char* drop_reason_name(DropReason r) {
     return "unknown";
 }
 
-RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter, UdpRequest& out,
-                  DropReason& why) {
-    FULMAR_ASSERT(m != nullptr);
+RxAction classify_full(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter,
+                       UdpRequest& out, DropReason& why) {
     if (m->nb_segs != 1) return drop(DropReason::kMultiSegment, why);
     Frame f{};
     f.m = m;

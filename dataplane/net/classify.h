@@ -30,13 +30,17 @@
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "common/assert.h"
 #include "net/addr.h"
+#include "net/checksum.h"
 
 namespace fulmar::net {
 
@@ -143,7 +147,86 @@ struct UdpRequest {
 // sum alone: veth/af_packet peers with TX checksum offload send those. A
 // device's verdict in ol_flags (RTE_MBUF_F_RX_{IP,L4}_CKSUM_GOOD/BAD, L4
 // NONE) replaces the software sums.
-RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter, UdpRequest& out,
-                  DropReason& why);
+inline RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter,
+                         UdpRequest& out, DropReason& why);
+
+// The whole of classify(), every case; classify() takes the common frame
+// (detail::fast_udp_request) inline and comes here for the rest.
+RxAction classify_full(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter,
+                       UdpRequest& out, DropReason& why);
+
+namespace detail {
+
+// The frame nearly every received one is: untagged IPv4 without options
+// from a client, to the port's MAC and address, a whole UDP datagram to a
+// cache port. True, with `out` filled, only when classify_full would return
+// kUdpRequest with the same `out`: every check of that path is here, in its
+// order; any frame it does not take (false) goes through the full path,
+// which decides (and names the drop reason). One pass over fixed offsets,
+// without the full path's per-layer bookkeeping, for what every GET pays.
+inline bool fast_udp_request(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter,
+                             UdpRequest& out) {
+    constexpr uint32_t kL2 = sizeof(rte_ether_hdr);
+    constexpr uint32_t kL3 = sizeof(rte_ipv4_hdr);
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (m->nb_segs != 1 || (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0 || port.vlan_id != 0 ||
+        len < kL2 + kL3 + sizeof(rte_udp_hdr))
+        return false;
+    const auto* base = rte_pktmbuf_mtod(m, const uint8_t*);
+    const auto* eth = reinterpret_cast<const rte_ether_hdr*>(base);
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(base + kL2);
+    if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+        !rte_is_same_ether_addr(&eth->dst_addr, &port.mac) || ip->version_ihl != RTE_IPV4_VHL_DEF ||
+        ip->next_proto_id != IPPROTO_UDP || ip->dst_addr != port.ip ||
+        (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+        return false;
+    const uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (ip_ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        (ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(raw_sum(ip, kL3))))
+        return false;
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    // classify_full's is_unicast_source(), inline.
+    const auto first = static_cast<uint8_t>(rte_be_to_cpu_32(ip->src_addr) >> 24);
+    if (total < kL3 + sizeof(rte_udp_hdr) || total > len - kL2 || first == 0 || first == 127 ||
+        first >= 224 || port.owns(ip->src_addr))
+        return false;
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(base + kL2 + kL3);
+    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+    const uint16_t dst_port = rte_be_to_cpu_16(udp->dst_port);
+    if (udp_len < sizeof(rte_udp_hdr) || udp_len > total - kL3 ||
+        static_cast<uint16_t>(dst_port - port.udp_port) >= port.n_udp_ports ||
+        !filter.allows(ip->src_addr))
+        return false;
+    const uint64_t l4_ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
+    if (udp->dgram_cksum != 0 && l4_ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+        l4_ck != RTE_MBUF_F_RX_L4_CKSUM_NONE) {
+        const uint16_t pseudo =
+            fold(pseudo_header_sum(ip->src_addr, ip->dst_addr, IPPROTO_UDP, udp_len));
+        if (udp->dgram_cksum != pseudo && !sum_is_valid(raw_sum(udp, udp_len) + pseudo))
+            return false;
+    }
+    out.payload =
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(udp) + sizeof(rte_udp_hdr),
+                                   udp_len - sizeof(rte_udp_hdr));
+    out.src_mac = eth->src_addr;
+    out.dst_mac = eth->dst_addr;
+    out.src_ip = ip->src_addr;
+    out.dst_ip = ip->dst_addr;
+    out.src_port = rte_be_to_cpu_16(udp->src_port);
+    out.dst_port = dst_port;
+    out.vlan_tci = 0;
+    out.has_vlan = false;
+    return true;
+}
+
+}  // namespace detail
+
+inline RxAction classify(rte_mbuf* m, const PortAddr& port, const ClientFilter& filter,
+                         UdpRequest& out, DropReason& why) {
+    FULMAR_ASSERT(m != nullptr);
+    if (detail::fast_udp_request(m, port, filter, out)) return RxAction::kUdpRequest;
+    return classify_full(m, port, filter, out, why);
+}
 
 }  // namespace fulmar::net

@@ -16,7 +16,7 @@
 namespace fulmar::net {
 namespace {
 
-constexpr uint8_t kReplyTtl = 64;
+constexpr uint8_t kReplyTtl = kUdpReplyTtl;
 
 size_t l2_header_len(const UdpRequest& req) {
     return sizeof(rte_ether_hdr) + (req.has_vlan ? sizeof(rte_vlan_hdr) : 0);
@@ -136,41 +136,6 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
         }
     }
     return n;
-}
-
-char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room) {
-    const size_t head = mc_reply_overhead(req);
-    const size_t tail = rte_pktmbuf_tailroom(m);
-    if (rte_pktmbuf_pkt_len(m) != 0 || tail <= head) return nullptr;
-    room = std::min(proto::kMcUdpMaxPayload, tail - head);
-    return rte_pktmbuf_mtod_offset(m, char*, head);
-}
-
-void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                       uint16_t request_id, size_t text_len) {
-    uint8_t* data = put_udp_headers(m, req, port, proto::kMcFrameHeaderSize + text_len);
-    FULMAR_ASSERT(data != nullptr);  // mc_udp_reply_text gave no more room than fits
-    proto::encode_frame({request_id, 0, 1, 0},
-                        std::span<std::byte, proto::kMcFrameHeaderSize>(
-                            reinterpret_cast<std::byte*>(data), proto::kMcFrameHeaderSize));
-    put_checksums(m, port);
-}
-
-bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len) {
-    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return false;
-    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
-    if (start + reply_frame_len > m->buf_len) return false;
-    m->data_off = static_cast<uint16_t>(start);
-    m->data_len = 0;
-    m->pkt_len = 0;
-    // RX flags (VLAN stripped, checksum status) mean nothing on TX.
-    m->ol_flags = 0;
-    return true;
-}
-
-size_t mc_reply_overhead(const UdpRequest& req) {
-    return l2_header_len(req) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) +
-           proto::kMcFrameHeaderSize;
 }
 
 rte_mbuf* build_arp_request(rte_mempool* pool, const rte_ether_addr& src_mac, rte_be32_t src_ip,

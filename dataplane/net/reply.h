@@ -22,17 +22,27 @@
 // carries RTE_MBUF_F_TX_{IPV4,IP_CKSUM,UDP_CKSUM} and the device sums it.
 #pragma once
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_udp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
+#include "common/assert.h"
 #include "net/addr.h"
+#include "net/checksum.h"
 #include "net/classify.h"
+#include "proto/mc_frame.h"
 
 namespace fulmar::net {
+
+// TTL of every reply we build.
+inline constexpr uint8_t kUdpReplyTtl = 64;
 
 // Largest UDP payload of an IPv4 datagram without options (65535 - 20 - 8).
 inline constexpr size_t kMaxUdpPayload = 65507;
@@ -63,12 +73,13 @@ size_t build_mc_udp_replies(rte_mempool* pool, const UdpRequest& req, const Port
 // proto::kMcUdpMaxPayload); nullptr when not even the headers fit. Write the
 // text, then seal_mc_udp_reply() with its length. Saves building the reply
 // elsewhere and copying it, and knowing its length before writing it.
-char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room);
+// Inline, with seal_mc_udp_reply: both run once per GET hit.
+inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room);
 // Puts the Ethernet/IPv4/UDP headers and the memcached frame header
 // {request_id, 0, 1, 0} in front of the `text_len` bytes written above, then
 // the checksums (or the offload flags, when port.tx_checksum_offload).
-void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                       uint16_t request_id, size_t text_len);
+inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                              uint16_t request_id, size_t text_len);
 
 // Makes the request mbuf `m` an empty frame again, placed past its current
 // data, so a reply of up to `reply_frame_len` bytes can be built in it while
@@ -79,11 +90,49 @@ void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
 //
 //   buf_addr                data_off       +data_len    new data_off
 //   | headroom              | request frame |  (pad to 64) | reply frame |
-bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len);
+inline bool reuse_for_reply(rte_mbuf* m, size_t reply_frame_len) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return false;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    if (start + reply_frame_len > m->buf_len) return false;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    // RX flags (VLAN stripped, checksum status) mean nothing on TX.
+    m->ol_flags = 0;
+    return true;
+}
 
 // Bytes of Ethernet (+ VLAN), IPv4, UDP and memcached frame headers in a
 // reply to `req`.
-size_t mc_reply_overhead(const UdpRequest& req);
+inline size_t mc_reply_overhead(const UdpRequest& req) {
+    return sizeof(rte_ether_hdr) + (req.has_vlan ? sizeof(rte_vlan_hdr) : 0) +
+           sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + proto::kMcFrameHeaderSize;
+}
+
+inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room) {
+    const size_t head = mc_reply_overhead(req);
+    const size_t tail = rte_pktmbuf_tailroom(m);
+    if (rte_pktmbuf_pkt_len(m) != 0 || tail <= head) return nullptr;
+    room = std::min(proto::kMcUdpMaxPayload, tail - head);
+    return rte_pktmbuf_mtod_offset(m, char*, head);
+}
+
+// reuse_for_reply() and mc_udp_reply_text() in one, for the GET loop: makes
+// the request mbuf `m` the empty reply frame (past the request's bytes) and
+// returns where its text goes, with room for a whole datagram
+// (proto::kMcUdpMaxPayload); nullptr, `m` unchanged, when reuse_for_reply
+// would refuse it.
+inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return nullptr;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    const size_t head = mc_reply_overhead(req);
+    if (start + head + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    m->ol_flags = 0;
+    return static_cast<char*>(m->buf_addr) + start + head;
+}
 
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
 // load generator resolves the server's MAC with it). nullptr when the pool
@@ -99,5 +148,69 @@ rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port);
 // address comes to this port, so neighbours' caches (which may still hold
 // the previous holder's MAC) point here at once.
 rte_mbuf* build_gratuitous_arp(rte_mempool* pool, const PortAddr& port, rte_be32_t ip);
+
+inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                              uint16_t request_id, size_t text_len) {
+    // put_udp_headers() and put_checksums() in one pass, for the one case
+    // every GET hit takes: a fresh one-datagram frame whose room
+    // mc_udp_reply_text() checked (the length needs no check), and no
+    // pointers derived twice. reply_test holds it to the same bytes.
+    const bool vlan = req.has_vlan;
+    const size_t l2 = sizeof(rte_ether_hdr) + (vlan ? sizeof(rte_vlan_hdr) : 0);
+    const size_t udp_len = sizeof(rte_udp_hdr) + proto::kMcFrameHeaderSize + text_len;
+    const size_t total = l2 + sizeof(rte_ipv4_hdr) + udp_len;
+    FULMAR_ASSERT(rte_pktmbuf_pkt_len(m) == 0 && total <= rte_pktmbuf_tailroom(m));
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    m->data_len = static_cast<uint16_t>(total);
+    m->pkt_len = static_cast<uint32_t>(total);
+
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
+    eth->dst_addr = req.src_mac;
+    eth->src_addr = port.mac;
+    if (vlan) {
+        eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+        auto* vh = reinterpret_cast<rte_vlan_hdr*>(p + sizeof(rte_ether_hdr));
+        vh->vlan_tci = rte_cpu_to_be_16(req.vlan_tci);
+        vh->eth_proto = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    } else {
+        eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    }
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l2);
+    const auto ip_len = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16(ip_len);
+    ip->packet_id = 0;  // DF set: RFC 6864 lets it be 0
+    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = kUdpReplyTtl;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->hdr_checksum = 0;
+    ip->src_addr = req.dst_ip;
+    ip->dst_addr = req.src_ip;
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(p + l2 + sizeof(rte_ipv4_hdr));
+    udp->src_port = rte_cpu_to_be_16(req.dst_port);
+    udp->dst_port = rte_cpu_to_be_16(req.src_port);
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
+    udp->dgram_cksum = 0;
+    // The frame header {request_id, 0, 1, 0}, big-endian, as one store.
+    const uint64_t frame = uint64_t{rte_cpu_to_be_16(request_id)} | uint64_t{RTE_BE16(1)} << 32;
+    static_assert(proto::kMcFrameHeaderSize == sizeof(frame));
+    std::memcpy(udp + 1, &frame, sizeof(frame));
+
+    m->tx_offload = rte_mbuf_tx_offload(l2, sizeof(rte_ipv4_hdr), sizeof(rte_udp_hdr), 0, 0, 0, 0);
+    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+    const uint32_t pseudo =
+        pseudo_header_sum(req.dst_ip, req.src_ip, IPPROTO_UDP, static_cast<uint32_t>(udp_len));
+    if (port.tx_checksum_offload) {
+        // The device sums the datagram; it wants the pseudo-header sum in
+        // the UDP checksum field (DPDK's offload contract).
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+        udp->dgram_cksum = static_cast<uint16_t>(pseudo);
+        return;
+    }
+    ip->hdr_checksum = ipv4_header_checksum(ip);
+    const auto c = static_cast<uint16_t>(~fold(raw_sum(udp, udp_len) + pseudo));
+    udp->dgram_cksum = c == 0 ? 0xffff : c;
+}
 
 }  // namespace fulmar::net

@@ -4,17 +4,10 @@
 #include <cstring>
 
 #include "common/numbers.h"
+#include "common/small_bytes.h"
 #include "proto/mc_wire.h"
 
 namespace fulmar::engine {
-namespace {
-
-char* put(char* p, std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
-    return p + s.size();
-}
-
-}  // namespace
 
 size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, const uint64_t* cas) {
     size_t n = proto::kMcValuePrefix.size() + key.size() + 1 + decimal_digits(flags) + 1 +
@@ -23,24 +16,8 @@ size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, con
     return n;
 }
 
-size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
-                           const uint64_t* cas) {
-    char* p = put(dst, proto::kMcValuePrefix);
-    p = put(p, key);
-    *p++ = ' ';
-    p += format_u64(flags, p);
-    *p++ = ' ';
-    p += format_u64(bytes, p);
-    if (cas != nullptr) {
-        *p++ = ' ';
-        p += format_u64(*cas, p);
-    }
-    p = put(p, proto::kMcCrlf);
-    return static_cast<size_t>(p - dst);
-}
-
-void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
-                     const store::ItemMeta& meta, UnixTime now) {
+void settle_get_read_slow(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                          const store::ItemMeta& meta, UnixTime now) {
     if (!ctx.owns(shard)) return;
     if (hit) {
         // The item is still the one read unless a look-up in between freed

@@ -7,11 +7,16 @@
 // settle_get_read(), which writes only shards the context owns.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
+#include "common/numbers.h"
+#include "common/small_bytes.h"
 #include "engine/engine_ctx.h"
+#include "proto/mc_wire.h"
 #include "store/shard.h"
 
 namespace fulmar::engine {
@@ -23,8 +28,53 @@ inline constexpr size_t kMcValueLineMax = 320;
 // Length of "VALUE <key> <flags> <bytes>[ <cas>]\r\n".
 size_t mc_value_line_len(std::string_view key, uint32_t flags, size_t bytes, const uint64_t* cas);
 // Writes that line at `dst` (room for kMcValueLineMax); returns its length.
-size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
-                           const uint64_t* cas);
+// Inline: every GET hit writes one.
+inline size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
+                                  const uint64_t* cas);
+
+namespace detail {
+// "00" "01" ... "99".
+inline constexpr std::array<char, 200> kTwoDigits = [] {
+    std::array<char, 200> t{};
+    for (int i = 0; i < 100; ++i) {
+        t[static_cast<size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+        t[static_cast<size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+    }
+    return t;
+}();
+// Flags and lengths are mostly one or two digits: those inline.
+inline char* put_u64(char* p, uint64_t v) {
+    if (v < 10) {
+        *p = static_cast<char>('0' + v);
+        return p + 1;
+    }
+    if (v < 100) {
+        std::memcpy(p, &kTwoDigits[2 * v], 2);
+        return p + 2;
+    }
+    return p + format_u64(v, p);
+}
+}  // namespace detail
+
+inline size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
+                                  const uint64_t* cas) {
+    std::memcpy(dst, "VALUE ", 6);
+    static_assert(proto::kMcValuePrefix == "VALUE ");
+    copy_small(dst + 6, key.data(), key.size());
+    char* p = dst + 6 + key.size();
+    *p++ = ' ';
+    p = detail::put_u64(p, flags);
+    *p++ = ' ';
+    p = detail::put_u64(p, bytes);
+    if (cas != nullptr) {
+        *p++ = ' ';
+        p = detail::put_u64(p, *cas);
+    }
+    p[0] = '\r';
+    p[1] = '\n';
+    p += 2;
+    return static_cast<size_t>(p - dst);
+}
 
 // After a lock-free read of `k` on `shard`, what memcached's get also does
 // when this thread owns the shard: the first hit after a store marks the item
@@ -33,8 +83,15 @@ size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size
 // get_expired. Nothing on shards owned by other threads: they are only read.
 // `meta` is the read's (on a hit, meta.item is the item read, unchanged since:
 // no write ran in between).
-void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
-                     const store::ItemMeta& meta, UnixTime now);
+// Inline: a hit on an item already marked fetched (every hit after a key's
+// first) has nothing to do, and that is most GETs.
+void settle_get_read_slow(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                          const store::ItemMeta& meta, UnixTime now);
+inline void settle_get_read(EngineCtx& ctx, store::Shard& shard, const store::KeyRef& k, bool hit,
+                            const store::ItemMeta& meta, UnixTime now) {
+    if (hit && (meta.type_bits & store::kItemFetched) != 0) return;
+    settle_get_read_slow(ctx, shard, k, hit, meta, now);
+}
 
 // memcached's do_item_get counts get_expired for any command that met an
 // expired item on its look-up; `op` is an owner-side look-up on `shard`.

@@ -1,9 +1,11 @@
 // Batched gets; see mc_get_batch.h.
 #include "engine/mc_get_batch.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/assert.h"
+#include "common/small_bytes.h"
 #include "engine/mc_get.h"
 #include "proto/mc_wire.h"
 
@@ -16,15 +18,6 @@ McGetBatch::McGetBatch() : values_(new char[kMaxKeys * kValueSlot]) {
     }
 }
 
-bool McGetBatch::add(const proto::McGetLine& line) {
-    if (n_reqs_ == kMaxRequests || n_keys_ + line.n_keys > kMaxKeys) return false;
-    reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys_), static_cast<uint8_t>(line.n_keys),
-                        line.with_cas};
-    for (size_t i = 0; i < line.n_keys; ++i)
-        keys_[n_keys_++] = store::KeyRef(line.keys[i]);
-    return true;
-}
-
 void McGetBatch::add_pending() {
     const bool added = add(line_);
     FULMAR_ASSERT(added);  // an empty batch takes any one line
@@ -33,7 +26,17 @@ void McGetBatch::add_pending() {
 
 void McGetBatch::lookup(EngineCtx& ctx) {
     now_ = ctx.now();
+    store::digest_keys(keys_.data(), n_keys_);
+    // Every key and its digest are known from here, before any look-up: the
+    // place for a per-key check such as cluster mode's ring ownership (one
+    // predictable branch in the loop below).
     const size_t n_shards = ctx.shards.size();
+    if (n_shards == 1) {
+        // One shard (one worker): no shard to pick per key.
+        std::fill_n(shard_of_.begin(), n_keys_, uint16_t{0});
+        if (n_keys_ != 0) ctx.shards[0]->read_bulk({reads_.data(), n_keys_}, now_);
+        return;
+    }
     bool one_shard = true;
     for (size_t k = 0; k < n_keys_; ++k) {
         shard_of_[k] = static_cast<uint16_t>(shard_index(keys_[k].digest, n_shards));
@@ -60,40 +63,11 @@ void McGetBatch::lookup(EngineCtx& ctx) {
 }
 
 size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
-    const Request& r = reqs_[i];
-    char* p = dst;
-    const char* const end = dst + room;
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
-        const store::Shard::BulkRead& rd = reads_[k];
-        if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
-        if (rd.status != store::ReadStatus::kHit) continue;
-        const uint64_t* cas = r.with_cas ? &rd.meta.cas : nullptr;
-        const size_t tail = rd.meta.value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
-        // The exact line length only when the bound says it may not fit.
-        const auto left = static_cast<size_t>(end - p);
-        if (left < kMcValueLineMax + tail &&
-            left < mc_value_line_len(keys_[k].key, rd.meta.flags, rd.meta.value_len, cas) + tail)
-            return 0;
-        p += write_mc_value_line(p, keys_[k].key, rd.meta.flags, rd.meta.value_len, cas);
-        std::memcpy(p, rd.value_out.data(), rd.meta.value_len);
-        p += rd.meta.value_len;
-        std::memcpy(p, proto::kMcCrlf.data(), proto::kMcCrlf.size());
-        p += proto::kMcCrlf.size();
-    }
-    if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
-    std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());
-    return static_cast<size_t>(p - dst) + proto::kMcEnd.size();
+    return write_one(i, dst, room);
 }
 
 void McGetBatch::settle(EngineCtx& ctx, size_t i) {
-    const Request& r = reqs_[i];
-    for (size_t k = r.first_key; k < r.first_key + r.n_keys; ++k) {
-        const store::Shard::BulkRead& rd = reads_[k];
-        const bool hit = rd.status == store::ReadStatus::kHit;
-        ++ctx.stats->cmd_get;
-        ++(hit ? ctx.stats->get_hits : ctx.stats->get_misses);
-        settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
-    }
+    settle_one(ctx, i);
 }
 
 }  // namespace fulmar::engine

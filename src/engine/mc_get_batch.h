@@ -15,6 +15,7 @@
 //
 //   add(line) x n -> lookup(ctx) -> per request: write_reply(i, dst, room)
 //                                                 -> settle(ctx, i) if written
+//                                   (or answer(ctx, i, dst, room): both)
 //                 -> clear()
 //
 //   keys_[]   KeyRef (key view + digest) per key, requests' keys in order
@@ -25,11 +26,15 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string_view>
 
+#include "common/small_bytes.h"
 #include "engine/engine_ctx.h"
+#include "engine/mc_get.h"
 #include "proto/mc_get_line.h"
+#include "proto/mc_wire.h"
 #include "store/shard.h"
 
 namespace fulmar::engine {
@@ -45,7 +50,18 @@ class McGetBatch {
     McGetBatch();
 
     // Queues a request; false when it does not fit (run and clear first).
-    bool add(const proto::McGetLine& line);
+    // Inline: it runs for every datagram.
+    bool add(const proto::McGetLine& line) {
+        // Counts in locals: the byte stores into reqs_ may alias them.
+        const size_t n_keys = n_keys_;
+        const size_t n = line.n_keys;
+        if (n_reqs_ == kMaxRequests || n_keys + n > kMaxKeys) return false;
+        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), static_cast<uint8_t>(n), line.with_cas};
+        for (size_t i = 0; i < n; ++i)
+            keys_[n_keys + i].key = line.keys[i];  // digested in lookup(), all at once
+        n_keys_ = n_keys + n;
+        return true;
+    }
 
     // The transport's entry: a datagram body joins the batch only when it
     // is one plain get/gets line (proto/mc_get_line.h recognises the
@@ -71,9 +87,21 @@ class McGetBatch {
     // Counts request i's gets and does the owner's side effects (mc_get.h);
     // once, after its reply was written.
     void settle(EngineCtx& ctx, size_t i);
+    // Both for request i: write_reply, then settle when it was written; the
+    // reply's length, 0 as write_reply. The dataplane's one call per GET.
+    // Inline, with the two it runs: once per GET, in the dataplane's loop.
+    [[gnu::always_inline]] size_t answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
+        const size_t len = write_one(i, dst, room);
+        if (len != 0) settle_one(ctx, i);
+        return len;
+    }
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:
+    // write_reply and settle, inlined into answer (below the class).
+    [[gnu::always_inline]] inline size_t write_one(size_t i, char* dst, size_t room) const;
+    [[gnu::always_inline]] inline void settle_one(EngineCtx& ctx, size_t i);
+
     struct Request {
         uint8_t first_key;
         uint8_t n_keys;
@@ -93,5 +121,56 @@ class McGetBatch {
     std::array<uint8_t, kMaxKeys> group_src_{};
     std::unique_ptr<char[]> values_;
 };
+
+inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
+    const Request& r = reqs_[i];
+    char* p = dst;
+    const char* const end = dst + room;
+    // Bounds and flag held in locals: the stores below are through char
+    // pointers, which may alias reqs_ (bytes), so r.* would be read again
+    // each time.
+    const size_t first = r.first_key;
+    const size_t last = first + r.n_keys;
+    const bool with_cas = r.with_cas;
+    for (size_t k = first; k < last; ++k) {
+        const store::Shard::BulkRead& rd = reads_[k];
+        if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
+        if (rd.status != store::ReadStatus::kHit) continue;
+        const uint64_t* cas = with_cas ? &rd.meta.cas : nullptr;
+        // Locals too, for the same reason.
+        const std::string_view key = keys_[k].key;
+        const uint32_t flags = rd.meta.flags;
+        const size_t value_len = rd.meta.value_len;
+        const char* const value = rd.value_out.data();
+        const size_t tail = value_len + proto::kMcCrlf.size() + proto::kMcEnd.size();
+        // The exact line length only when the bound says it may not fit.
+        const auto left = static_cast<size_t>(end - p);
+        if (left < kMcValueLineMax + tail &&
+            left < mc_value_line_len(key, flags, value_len, cas) + tail)
+            return 0;
+        p += write_mc_value_line(p, key, flags, value_len, cas);
+        copy_small(p, value, value_len);
+        p += value_len;
+        p[0] = '\r';
+        p[1] = '\n';
+        p += 2;
+    }
+    if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
+    std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());
+    return static_cast<size_t>(p - dst) + proto::kMcEnd.size();
+}
+
+inline void McGetBatch::settle_one(EngineCtx& ctx, size_t i) {
+    const Request& r = reqs_[i];
+    const size_t first = r.first_key;
+    const size_t last = first + r.n_keys;
+    for (size_t k = first; k < last; ++k) {
+        const store::Shard::BulkRead& rd = reads_[k];
+        const bool hit = rd.status == store::ReadStatus::kHit;
+        ++ctx.stats->cmd_get;
+        ++(hit ? ctx.stats->get_hits : ctx.stats->get_misses);
+        settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
+    }
+}
 
 }  // namespace fulmar::engine

@@ -100,6 +100,18 @@ bool ring_serves_key(const EngineCtx& ctx, std::string_view key) {
     return s.me >= 0 && ring_slot_owner(s, ring::ketama_hash(key)) == static_cast<uint32_t>(s.me);
 }
 
+bool ring_moves_key_to(const EngineCtx& ctx, std::string_view key, uint32_t to) {
+    if (ctx.shared == nullptr) return true;
+    const uint32_t cur = ctx.shared->ring.current.load(std::memory_order_acquire);
+    const uint32_t pend = ctx.shared->ring.pending.load(std::memory_order_acquire);
+    if (cur == 0 || pend == 0) return true;
+    const shm::RingSlot& c = ctx.shared->ring.slots[(cur - 1) % shm::kRingSlots];
+    const shm::RingSlot& p = ctx.shared->ring.slots[(pend - 1) % shm::kRingSlots];
+    if (c.n_points == 0 || p.n_points == 0 || c.me < 0) return true;
+    const uint32_t h = ring::ketama_hash(key);
+    return ring_slot_owner(c, h) == static_cast<uint32_t>(c.me) && ring_slot_owner(p, h) == to;
+}
+
 void write_resp_ring_error(const RingAnswer& a, proto::ReplySink& out) {
     const shm::RingMember& m = a.slot->members[a.owner];
     const std::string_view name = text_of(m.name, shm::kRingNameMax);

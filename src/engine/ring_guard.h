@@ -50,6 +50,11 @@ inline RingAnswer ring_check(const EngineCtx& ctx, std::string_view key, bool wr
 // ring); counts nothing (for walks, not client requests).
 bool ring_serves_key(const EngineCtx& ctx, std::string_view key);
 
+// Whether the published rings move `key` from this node to member `to` of
+// the pending ring (true when either ring is missing: the caller filters
+// again with its own copy).
+bool ring_moves_key_to(const EngineCtx& ctx, std::string_view key, uint32_t to);
+
 inline bool ring_active(const EngineCtx& ctx) {
     return ctx.shared != nullptr && ctx.shared->ring.current.load(std::memory_order_relaxed) != 0;
 }

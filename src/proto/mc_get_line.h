@@ -15,8 +15,13 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
+
+#include "proto/mc_text.h"
 
 namespace fulmar::proto {
 
@@ -31,10 +36,77 @@ struct McGetLine {
 };
 
 // True when `body` is exactly one plain get/gets line (see above).
-bool parse_mc_get_line(std::string_view body, McGetLine& out);
+// Inline, as mc_plain_key_end: the dataplane runs it for every datagram.
+inline bool parse_mc_get_line(std::string_view body, McGetLine& out);
 
 // The end of the key starting at `pos` in p[0..end): the first byte that
 // cannot be in a plain key (above), or end. Shared with mc_set_line.
-size_t mc_plain_key_end(const char* p, size_t pos, size_t end);
+inline size_t mc_plain_key_end(const char* p, size_t pos, size_t end);
+
+namespace detail {
+// Bytes a fast-path key may hold: any but space (ends a key), \n (ends the
+// line), \r (may end it) and NUL (memcached ends a line there), as the
+// classic parser reads keys; load generators such as memcaslap put control
+// bytes in their keys.
+inline constexpr std::array<bool, 256> kKeyByte = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c)
+        t[static_cast<size_t>(c)] = c != ' ' && c != '\n' && c != '\r' && c != 0;
+    return t;
+}();
+
+}  // namespace detail
+
+// Eight bytes a step (SWAR): a byte below 0x21 borrows in `x - 0x21..` with
+// its own top bit clear; borrows only run upwards, so the lowest flagged byte
+// is always a real one. It is usually the key's end (space or \r); a
+// control byte inside a key is rare, so the table decides only then.
+inline size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
+    constexpr uint64_t kOnes = 0x0101010101010101;
+    constexpr uint64_t kHigh = 0x8080808080808080;
+    while (pos + 8 <= end) {
+        uint64_t x;
+        std::memcpy(&x, p + pos, 8);
+        const uint64_t below = (x - kOnes * 0x21) & ~x & kHigh;
+        if (below == 0) {
+            pos += 8;
+            continue;
+        }
+        const size_t at = pos + static_cast<size_t>(std::countr_zero(below) >> 3);
+        if (!detail::kKeyByte[static_cast<uint8_t>(p[at])]) return at;
+        pos = at + 1;
+    }
+    while (pos < end && detail::kKeyByte[static_cast<uint8_t>(p[pos])])
+        ++pos;
+    return pos;
+}
+
+inline bool parse_mc_get_line(std::string_view body, McGetLine& out) {
+    size_t pos;
+    if (body.starts_with("get ")) {
+        out.with_cas = false;
+        pos = 4;
+    } else if (body.starts_with("gets ")) {
+        out.with_cas = true;
+        pos = 5;
+    } else {
+        return false;
+    }
+    if (body.size() < pos + 2 || body.back() != '\n') return false;
+    const size_t end = body.size() - (body[body.size() - 2] == '\r' ? 2 : 1);
+    out.n_keys = 0;
+    const char* p = body.data();
+    while (true) {
+        const size_t start = pos;
+        pos = mc_plain_key_end(p, pos, end);
+        const size_t len = pos - start;
+        if (len == 0 || len > kMcMaxKeyLen || out.n_keys == kMcGetLineMaxKeys) return false;
+        out.keys[out.n_keys++] = std::string_view(p + start, len);
+        if (pos == end) return true;
+        // One space, then another key: anything else is for the full parser.
+        if (p[pos] != ' ') return false;
+        ++pos;
+    }
+}
 
 }  // namespace fulmar::proto

@@ -19,6 +19,10 @@ bool parse_u64(std::string_view s, uint64_t& out) {
     return true;
 }
 
+Err<std::string> fail(std::string why) {
+    return Err<std::string>{std::move(why)};
+}
+
 }  // namespace
 
 int RingDoc::find(std::string_view name) const {
@@ -61,24 +65,24 @@ Result<RingDoc, std::string> parse_ring_doc(std::string_view text) {
         if (line.empty()) continue;
         if (!have_epoch) {
             if (!line.starts_with("epoch ") || !parse_u64(line.substr(6), doc.epoch))
-                return Err(
+                return fail(
                     fmt::format("ring line {}: expected 'epoch N', got '{}'", line_no, line));
             have_epoch = true;
             continue;
         }
         auto node = parse_node(line);
-        if (!node) return Err(fmt::format("ring line {}: {}", line_no, node.error().message));
+        if (!node) return fail(fmt::format("ring line {}: {}", line_no, node.error().message));
         if (!valid_partition_name(node.value().name))
-            return Err(fmt::format(
+            return fail(fmt::format(
                 "ring line {}: '{}' needs a partition name (letters, digits, '-', '_', '.'; at "
                 "most 47)",
                 line_no, line));
         if (!names.insert(node.value().name).second)
-            return Err(fmt::format("ring line {}: partition '{}' is listed twice", line_no,
-                                   node.value().name));
+            return fail(fmt::format("ring line {}: partition '{}' is listed twice", line_no,
+                                    node.value().name));
         doc.members.push_back(std::move(node.value()));
     }
-    if (!have_epoch) return Err(std::string("ring: no 'epoch N' line"));
+    if (!have_epoch) return fail(std::string("ring: no 'epoch N' line"));
     return doc;
 }
 

@@ -14,6 +14,7 @@
 #pragma GCC diagnostic pop
 
 #include <atomic>
+#include <cstring>
 
 namespace fulmar::store {
 namespace {
@@ -40,14 +41,54 @@ uint64_t randomize_digest_seed() {
     return seed;
 }
 
-KeyDigest digest_key(std::string_view key) {
-    const uint64_t seed = g_seed.load(std::memory_order_relaxed);
+namespace {
+
+// Whether `key` holds a '{' (the only way it can have a hash tag): eight
+// bytes a step, overlapping at the end, instead of a memchr call per key
+// (most keys have no tag, and are a few dozen bytes).
+[[gnu::always_inline]] inline bool has_open_brace(std::string_view key) {
+    constexpr uint64_t kOnes = 0x0101010101010101;
+    constexpr uint64_t kHigh = 0x8080808080808080;
+    const char* p = key.data();
+    const size_t n = key.size();
+    // A zero byte of w ^ "{{{{{{{{" is a '{' of w.
+    const auto brace_in = [p](size_t at) {
+        uint64_t w;
+        std::memcpy(&w, p + at, 8);
+        const uint64_t x = w ^ (kOnes * '{');
+        return (x - kOnes) & ~x & kHigh;
+    };
+    if (n < 8) {
+        for (size_t i = 0; i < n; ++i)
+            if (p[i] == '{') return true;
+        return false;
+    }
+    if (n <= 16) return (brace_in(0) | brace_in(n - 8)) != 0;
+    for (size_t at = 0; at + 8 <= n; at += 8)
+        if (brace_in(at) != 0) return true;
+    return brace_in(n - 8) != 0;
+}
+
+[[gnu::always_inline]] inline KeyDigest digest_of(std::string_view key, uint64_t seed) {
     const XXH128_hash_t h = XXH3_128bits_withSeed(key.data(), key.size(), seed);
+    if (!has_open_brace(key)) return KeyDigest{h.low64, h.high64};
     const std::string_view tag = hash_tag(key);
     // Two keys of one tag differ in `lo`, a 64-bit hash of each whole key:
     // the digest stays unique but for a 2^-64 chance, as before.
     if (!tag.empty()) return KeyDigest{h.low64, XXH3_64bits_withSeed(tag.data(), tag.size(), seed)};
     return KeyDigest{h.low64, h.high64};
+}
+
+}  // namespace
+
+KeyDigest digest_key(std::string_view key) {
+    return digest_of(key, g_seed.load(std::memory_order_relaxed));
+}
+
+void digest_keys(KeyRef* keys, size_t n) {
+    const uint64_t seed = g_seed.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i)
+        keys[i].digest = digest_of(keys[i].key, seed);
 }
 
 }  // namespace fulmar::store

@@ -6,6 +6,7 @@
 // because every hit compares the full key stored in the item.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -45,6 +46,11 @@ inline std::string_view hash_tag(std::string_view key) {
 // has one: keys that share a tag share a shard, as keys that share a slot
 // do in Redis Cluster, and a multi-key command over them runs on one owner.
 KeyDigest digest_key(std::string_view key);
+
+struct KeyRef;
+// digest_key for every key of `keys` (their `key` set): one call for a
+// burst's keys (the GET batch) rather than one each.
+void digest_keys(KeyRef* keys, size_t n);
 
 // A key with its digest computed once per request.
 struct KeyRef {

@@ -36,21 +36,6 @@ Index::~Index() {
     if (h_ != nullptr) rte_hash_free(h_);
 }
 
-unsigned index_find_bulk(const rte_hash* h, const KeyDigest* const* digests, unsigned n,
-                         Item** out) {
-    hash_sig_t sigs[kIndexBulkMax];
-    const void* keys[kIndexBulkMax];
-    for (unsigned i = 0; i < n; ++i) {
-        sigs[i] = digests[i]->sig();
-        keys[i] = digests[i];
-    }
-    uint64_t hits = 0;
-    rte_hash_lookup_with_hash_bulk_data(h, keys, sigs, n, &hits, reinterpret_cast<void**>(out));
-    for (unsigned i = 0; i < n; ++i)
-        if (!(hits & (uint64_t{1} << i))) out[i] = nullptr;
-    return static_cast<unsigned>(__builtin_popcountll(hits));
-}
-
 IndexStatus Index::upsert(const KeyDigest& d, Item* it) {
     const int rc = rte_hash_add_key_with_hash_data(h_, &d, d.sig(), it);
     return rc == 0 ? IndexStatus::kOk : IndexStatus::kFull;

@@ -132,6 +132,13 @@ struct SweepKeys {
     }
 };
 
+// A test over keys for the slab walks (snapshot_step, drop_step): a plain
+// function and its argument, no allocation on the owner.
+struct ShardKeyPredicate {
+    bool (*fn)(const void* arg, std::string_view key) = nullptr;
+    const void* arg = nullptr;
+};
+
 class Shard {
   public:
     static Result<std::unique_ptr<Shard>, ShardStatus> create(const ShardConfig& cfg);
@@ -214,18 +221,17 @@ class Shard {
         uint32_t chunk = 0;
         bool started = false;
     };
+    using KeyPredicate = ShardKeyPredicate;
+    // `keep`, when given, leaves out the items it refuses (a ring move's
+    // walk sends only the keys that change hands).
     bool snapshot_step(uint32_t snapshot_id, SnapshotCursor& c, size_t budget, size_t keep_free,
-                       UnixTime now);
+                       UnixTime now, KeyPredicate keep = {});
 
     // Cluster rebalancing (controlplane/ring_member.h): one step of a walk
     // over the slab that deletes every live item `drop` says this node no
     // longer serves (another partition owns its key), each a logged delete
     // so replicas follow. Same cursor rules as snapshot_step. True once the
     // walk reached the end; `dropped` counts the deletions.
-    struct KeyPredicate {
-        bool (*fn)(const void* arg, std::string_view key) = nullptr;
-        const void* arg = nullptr;
-    };
     bool drop_step(SnapshotCursor& c, size_t budget, UnixTime now, KeyPredicate drop,
                    uint64_t& dropped);
 

@@ -16,7 +16,7 @@ bool Shard::drop_step(SnapshotCursor& c, size_t budget, UnixTime now, KeyPredica
             ++examined;
             // remove() frees the chunk in place: the walk's position stays valid.
             if (it->type() != ItemType::kFree && drop.fn(drop.arg, it->key()) &&
-                remove(KeyRef(it->key()), now) == StoreStatus::kOk)
+                remove(KeyRef(it->key()), now) == StoreStatus::kDeleted)
                 ++dropped;
             ++c.chunk;
         }

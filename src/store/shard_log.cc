@@ -123,7 +123,7 @@ StoreStatus Shard::apply_record(const repl::RecordView& r, UnixTime now) {
 }
 
 bool Shard::snapshot_step(uint32_t snapshot_id, SnapshotCursor& c, size_t budget, size_t keep_free,
-                          UnixTime now) {
+                          UnixTime now, KeyPredicate keep) {
     if (log_ == nullptr) return false;
     repl::RecordHeader h{};
     h.snapshot_id = snapshot_id;
@@ -144,7 +144,8 @@ bool Shard::snapshot_step(uint32_t snapshot_id, SnapshotCursor& c, size_t budget
             const Item* it = slab_.chunk(c.page, c.chunk);
             ++examined;
             if (it->type() != ItemType::kFree && !is_expired(it->exptime, now) &&
-                !view_.is_flushed(it, now)) {
+                !view_.is_flushed(it, now) &&
+                (keep.fn == nullptr || keep.fn(keep.arg, it->key()))) {
                 repl::RecordHeader ih = item_header(repl::RecordKind::kSnapItem, *it);
                 ih.snapshot_id = snapshot_id;
                 if (!log_->append_snapshot(ih, it->key(), it->value(), keep_free)) return false;

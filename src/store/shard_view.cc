@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/small_bytes.h"
 #include "store/exptime.h"
 #include "store/index.h"
 #include "store/slab.h"
@@ -84,16 +85,20 @@ ShardView::TryRead ShardView::try_read(Item* it, const KeyRef& k, UnixTime now,
         size_t{h.key_len} + h.value_len + sizeof(Item) > cap) {
         return TryRead::kRetry;
     }
+    // Keys and small values inline (common/small_bytes.h): a libc call
+    // costs more than the bytes of a 16-byte key.
     const bool key_ok =
-        h.key_len == k.key.size() && std::memcmp(it->key_ptr(), k.key.data(), h.key_len) == 0;
+        h.key_len == k.key.size() && equal_small(it->key_ptr(), k.key.data(), h.key_len);
     const bool fits = h.value_len <= value_out.size();
-    if (key_ok && fits) std::memcpy(value_out.data(), it->key_ptr() + h.key_len, h.value_len);
+    if (key_ok && fits) copy_small(value_out.data(), it->key_ptr() + h.key_len, h.value_len);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (it->version.load(std::memory_order_relaxed) != v1) return TryRead::kRetry;
     // Consistent copy. Another key here means the chunk was reused since
     // the look-up: look again.
     if (!key_ok) return TryRead::kRetry;
-    if (is_expired(h.exptime, now) || is_flushed(&h, now) ||
+    // No flush_all horizon (the usual case) is one load, inline.
+    if (is_expired(h.exptime, now) ||
+        (meta_->oldest_live.load(std::memory_order_relaxed) != 0 && is_flushed(&h, now)) ||
         (strings_only && h.type() != ItemType::kString)) {
         status =
             !strings_only && is_expired(h.exptime, now) ? ReadStatus::kExpired : ReadStatus::kMiss;

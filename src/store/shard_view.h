@@ -119,8 +119,10 @@ class ShardView {
     enum class TryRead : uint8_t { kDone, kRetry };
     ReadStatus read_as(const KeyRef& k, UnixTime now, std::span<char> value_out, ItemMeta& meta,
                        bool strings_only) const;
-    TryRead try_read(Item* it, const KeyRef& k, UnixTime now, std::span<char> value_out,
-                     ItemMeta& meta, ReadStatus& status, bool strings_only) const;
+    // Inline in both readers (shard_view.cc): it runs once per key read.
+    [[gnu::always_inline]] inline TryRead try_read(Item* it, const KeyRef& k, UnixTime now,
+                                                   std::span<char> value_out, ItemMeta& meta,
+                                                   ReadStatus& status, bool strings_only) const;
 
     const shm::ShardMeta* meta_ = nullptr;
     const std::byte* base_ = nullptr;

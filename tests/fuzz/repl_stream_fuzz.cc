@@ -16,6 +16,7 @@
 
 #include "repl/log_record.h"
 #include "repl_wire.h"
+#include "ring/ring_doc.h"
 #include "store/shard.h"
 #include "support/eal_sandbox.h"
 
@@ -52,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;
     const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
     std::string error;
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
         case 0:
             if (auto r = controlplane::repl_wire::parse_sync_request(in, error)) {
                 // What parses formats back to a line that parses the same.
@@ -67,6 +68,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             return 0;
         case 2:
             (void)controlplane::repl_wire::parse_ack(in, 2);
+            return 0;
+        case 3:
+            // A ring move's handshake (ring_member.h), and the ring document
+            // it refers to (etcd's /fulmar/ring/ values): what parses
+            // formats back to the same.
+            if (auto r = controlplane::repl_wire::parse_move_request(in, error)) {
+                const std::string line = controlplane::repl_wire::format_move_request(*r);
+                auto again = controlplane::repl_wire::parse_move_request(
+                    line.substr(0, line.size() - 2), error);
+                check(again && again->partition == r->partition && again->epoch == r->epoch &&
+                      again->n_shards == r->n_shards && again->seed_check == r->seed_check);
+            }
+            return 0;
+        case 4:
+            if (auto d = ring::parse_ring_doc(in)) {
+                auto again = ring::parse_ring_doc(ring::format_ring_doc(d.value()));
+                check(again && again.value() == d.value());
+                if (!d.value().members.empty() && d.value().members.size() <= 64)
+                    (void)ring::build_ring(d.value());
+            }
             return 0;
         default:
             break;

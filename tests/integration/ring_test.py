@@ -317,6 +317,56 @@ class RingTest(unittest.TestCase):
         counts = self.check_all()
         self.assertGreater(counts["D"], 0)
 
+    def test_6_nutcracker_sends_every_key_to_its_owner(self):
+        if shutil.which("nutcracker") is None:
+            self.skipTest("nutcracker is not installed")
+        conf = os.path.join(self.workdir, "nutcracker.yml")
+        listen = 22121
+        with open(conf, "w", encoding="ascii") as f:
+            f.write("fulmar_ring:\n  listen: 127.0.0.1:%d\n  hash: md5\n"
+                    "  distribution: ketama\n  auto_eject_hosts: false\n  timeout: 2000\n"
+                    "  servers:\n" % listen)
+            # The ring's members as `ring status` lists them: name=host:port:weight.
+            for m in self.ring_status()["members"].split():
+                name, entry = m.split("=")
+                f.write(f"   - {entry} {name}\n")
+        ns = self.cluster.client_ns
+        ns.ip("ip", "link", "set", "lo", "up", check=False)
+        proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "timeout", "60", "nutcracker",
+                                 "-c", conf, "-s", "22122", "-a", "127.0.0.1",
+                                 "-o", os.path.join(self.workdir, "nutcracker.log")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            s = None
+            deadline = time.monotonic() + 10
+            while s is None and time.monotonic() < deadline:
+                try:
+                    s = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    s.settimeout(5)
+                    s.connect(("127.0.0.1", listen))
+                except OSError:
+                    s = None
+                    time.sleep(0.1)
+            self.assertIsNotNone(s, "nutcracker did not listen")
+            keys = [f"nc:{i}" for i in range(2000)]
+            buf = b""
+            # A node refuses a key it does not own (SERVER_ERROR moved): every
+            # STORED says nutcracker's ketama over the names agrees with ours.
+            s.sendall(b"".join(f"set {k} 0 0 {len(k)}\r\n{k}\r\n".encode() for k in keys))
+            while buf.count(b"\r\n") < len(keys):
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "nutcracker closed")
+                buf += chunk
+            self.assertEqual(set(buf.split(b"\r\n")[:-1]), {b"STORED"})
+            s.close()
+            c = RingClient(self.cluster)
+            for k in keys[:200]:
+                self.assertEqual(c.call(k, "GET", k), k.encode())
+            c.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
 
 def main():
     global DATAPLANE, CONTROLPLANE, FULMARCTL, FULMAR_CLI

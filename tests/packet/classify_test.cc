@@ -661,6 +661,94 @@ TEST_F(Classify, ClientFilterDoesNotGuardIcmpEcho) {
     transmitted(icmp_frame(icmp(RTE_IP_ICMP_ECHO_REQUEST, 0, 1, 1, {})));
 }
 
+// classify() takes the common UDP request on an inline fast path
+// (detail::fast_udp_request) and everything else through classify_full():
+// for every one-byte change of a request's headers, every truncation, each
+// device checksum verdict, with and without service addresses, a client
+// filter and a VLAN, both decide the same, report the same and leave the
+// same bytes.
+TEST_F(Classify, FastPathDecidesAsTheFullPath) {
+    const Bytes good = udp_request_frame({});
+    const uint64_t verdicts[] = {
+        0,
+        RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+        RTE_MBUF_F_RX_IP_CKSUM_BAD,
+        RTE_MBUF_F_RX_L4_CKSUM_BAD,
+        RTE_MBUF_F_RX_L4_CKSUM_NONE,
+        RTE_MBUF_F_RX_VLAN_STRIPPED,
+    };
+    size_t fast_taken = 0;
+    const auto same = [&](const Bytes& frame, uint64_t flags) {
+        rte_mbuf* a = mbuf(frame);
+        rte_mbuf* b = mbuf(frame);
+        for (rte_mbuf* m : {a, b}) {
+            m->ol_flags = flags;
+            m->vlan_tci = 5;
+        }
+        UdpRequest ra, rb, probe;
+        DropReason wa = DropReason::kCount, wb = DropReason::kCount;
+        {
+            rte_mbuf* c = mbuf(frame);
+            c->ol_flags = flags;
+            fast_taken += detail::fast_udp_request(c, port_, filter_, probe) ? 1 : 0;
+            rte_pktmbuf_free(c);
+        }
+        const RxAction xa = classify(a, port_, filter_, ra, wa);
+        const RxAction xb = classify_full(b, port_, filter_, rb, wb);
+        EXPECT_EQ(xa, xb);
+        if (xa == xb && xa == RxAction::kUdpRequest) {
+            const auto at = [](const rte_mbuf* m, const UdpRequest& r) {
+                return reinterpret_cast<const uint8_t*>(r.payload.data()) -
+                       rte_pktmbuf_mtod(m, const uint8_t*);
+            };
+            EXPECT_EQ(at(a, ra), at(b, rb));
+            EXPECT_EQ(ra.payload.size(), rb.payload.size());
+            EXPECT_TRUE(rte_is_same_ether_addr(&ra.src_mac, &rb.src_mac));
+            EXPECT_TRUE(rte_is_same_ether_addr(&ra.dst_mac, &rb.dst_mac));
+            EXPECT_EQ(ra.src_ip, rb.src_ip);
+            EXPECT_EQ(ra.dst_ip, rb.dst_ip);
+            EXPECT_EQ(ra.src_port, rb.src_port);
+            EXPECT_EQ(ra.dst_port, rb.dst_port);
+            EXPECT_EQ(ra.has_vlan, rb.has_vlan);
+            EXPECT_EQ(ra.vlan_tci, rb.vlan_tci);
+        } else if (xa == xb && xa != RxAction::kTransmit) {
+            EXPECT_EQ(wa, wb);
+        }
+        EXPECT_EQ(to_bytes(a), to_bytes(b));
+        rte_pktmbuf_free(a);
+        rte_pktmbuf_free(b);
+        return !::testing::Test::HasFailure();
+    };
+    const auto sweep = [&](const char* what) {
+        SCOPED_TRACE(what);
+        for (const uint64_t flags : verdicts) {
+            ASSERT_TRUE(same(good, flags));
+            // Every header byte (Ethernet, IPv4, UDP, memcached frame),
+            // each bit and all bits.
+            for (size_t off = 0; off < 14 + 20 + 8 + 8; ++off) {
+                for (const uint8_t mask : {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff}) {
+                    Bytes f = good;
+                    f[off] ^= mask;
+                    ASSERT_TRUE(same(f, flags)) << "byte " << off << " ^ " << int{mask};
+                }
+            }
+            for (size_t len = 0; len < good.size(); ++len)
+                ASSERT_TRUE(same(Bytes(good.begin(), good.begin() + len), flags)) << len;
+        }
+    };
+    sweep("plain port");
+    EXPECT_GT(fast_taken, 0u);
+    port_.service[0] = kOtherIp;
+    port_.n_service = 1;
+    port_.n_udp_ports = 4;
+    ASSERT_TRUE(filter_.add(kPeerIp, 24));
+    fast_taken = 0;
+    sweep("service address, port range, client filter");
+    EXPECT_GT(fast_taken, 0u);
+    port_.vlan_id = 5;
+    sweep("a VLAN configured");
+}
+
 TEST(ClientFilter, EmptyAllowsAllAndAddValidates) {
     ClientFilter f;
     EXPECT_TRUE(f.allows(kOtherIp));

@@ -473,6 +473,43 @@ TEST_F(Reply, RequestMbufIsReusedForItsReply) {
     rte_mbuf_refcnt_update(held_, -1);
 }
 
+// mc_reply_text_in_place() is reuse_for_reply() for a whole datagram and
+// then mc_udp_reply_text(): the same frame, text pointer and room, and the
+// same refusals.
+TEST_F(Reply, TextInPlaceIsReuseThenReplyText) {
+    const UdpRequest req = request();
+    rte_mbuf* twin = rte_pktmbuf_clone(held_, pool_);
+    ASSERT_NE(twin, nullptr);
+    // A clone shares the data (refcnt 2, and it is indirect): both refuse.
+    EXPECT_EQ(mc_reply_text_in_place(held_, req), nullptr);
+    EXPECT_EQ(mc_reply_text_in_place(twin, req), nullptr);
+    EXPECT_GT(rte_pktmbuf_pkt_len(held_), 0u);
+    rte_pktmbuf_free(twin);
+    rte_mbuf* copy = rte_pktmbuf_copy(held_, pool_, 0, UINT32_MAX);
+    ASSERT_NE(copy, nullptr);
+    char* text = mc_reply_text_in_place(held_, req);
+    ASSERT_NE(text, nullptr);
+    ASSERT_TRUE(reuse_for_reply(copy, mc_reply_overhead(req) + proto::kMcUdpMaxPayload));
+    size_t room = 0;
+    char* expected = mc_udp_reply_text(copy, req, room);
+    ASSERT_NE(expected, nullptr);
+    EXPECT_EQ(room, proto::kMcUdpMaxPayload);
+    EXPECT_EQ(text - static_cast<char*>(held_->buf_addr),
+              expected - static_cast<char*>(copy->buf_addr));
+    EXPECT_EQ(held_->data_off, copy->data_off);
+    EXPECT_EQ(rte_pktmbuf_pkt_len(held_), 0u);
+    EXPECT_EQ(held_->ol_flags, 0u);
+    rte_pktmbuf_free(copy);
+    // No room for a whole datagram after the request: refused, unchanged.
+    rte_pktmbuf_free(held_);
+    request();
+    held_->data_off = static_cast<uint16_t>(held_->buf_len - held_->data_len -
+                                            (mc_reply_overhead(req) + proto::kMcUdpMaxPayload) + 1);
+    const uint16_t off = held_->data_off;
+    EXPECT_EQ(mc_reply_text_in_place(held_, req), nullptr);
+    EXPECT_EQ(held_->data_off, off);
+}
+
 // The room offered is one datagram's text at most, and less in a small
 // segment; a non-empty mbuf gets none.
 TEST_F(Reply, InPlaceMcReplyRoomIsOneDatagramAtMost) {

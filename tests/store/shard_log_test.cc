@@ -175,6 +175,40 @@ TEST_F(ShardLogTest, FullSyncInterleavedWithWritesEndsIdentical) {
     EXPECT_EQ(items_of(*replica, now()), items_of(*primary, now()));
 }
 
+TEST_F(ShardLogTest, AWalkWithAFilterLogsOnlyTheKeysItKeepsAndDropStepDeletesTheOthers) {
+    // A ring move's walk logs only the keys that change hands; the drop
+    // walk after the flip deletes exactly those, each a logged delete.
+    log.shared->enabled.store(0);
+    for (int i = 0; i < 2000; ++i)
+        (void)primary->store(StoreMode::kSet, KeyRef("k" + std::to_string(i)), "v", {}, now());
+    reader.enable();
+    const auto odd = [](const void*, std::string_view key) { return (key.back() - '0') % 2 == 1; };
+    Shard::SnapshotCursor c;
+    while (!primary->snapshot_step(4, c, 64, 4096, now(), {.fn = odd}))
+        ;
+    size_t items = 0;
+    ASSERT_TRUE(reader.drain(SIZE_MAX, [&](const repl::RecordView& r) {
+        if (r.h.kind != repl::RecordKind::kSnapItem) return;
+        EXPECT_EQ((r.key.back() - '0') % 2, 1) << r.key;
+        ++items;
+    }));
+    EXPECT_EQ(items, 1000u);
+    Shard::SnapshotCursor d;
+    uint64_t dropped = 0;
+    while (!primary->drop_step(d, 100, now(), {.fn = odd}, dropped))
+        ;
+    EXPECT_EQ(dropped, 1000u);
+    size_t deletes = 0;
+    ASSERT_TRUE(reader.drain(SIZE_MAX, [&](const repl::RecordView& r) {
+        EXPECT_EQ(r.h.kind, repl::RecordKind::kDelete);
+        ++deletes;
+    }));
+    EXPECT_EQ(deletes, 1000u);
+    for (const auto& [key, value] : items_of(*primary, now()))
+        EXPECT_EQ((key.back() - '0') % 2, 0) << key;
+    EXPECT_EQ(items_of(*primary, now()).size(), 1000u);
+}
+
 TEST_F(ShardLogTest, AReplicasLogMirrorsItsPrimarysHistory) {
     // The replica logs what it applies, under the primary's seqs; a second
     // replica fed from the first one's log ends with the primary's items.

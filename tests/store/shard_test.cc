@@ -593,5 +593,33 @@ TEST(HashTag, TaggedKeysShareTheShardHalfOfTheirDigest) {
     EXPECT_EQ(digest_key("foo{}{bar}"), digest_key("foo{}{bar}"));
 }
 
+// A burst's keys digested at once (the GET batch) get digest_key's digests.
+TEST(HashTag, DigestKeysIsDigestKeyForEach) {
+    const std::string keys[] = {
+        "", "a", "key:000000012345", "{t}x", "x{t}", std::string(300, 'k'), "seventeen-bytes-k"};
+    KeyRef refs[std::size(keys)];
+    for (size_t i = 0; i < std::size(keys); ++i)
+        refs[i].key = keys[i];
+    digest_keys(refs, std::size(refs));
+    for (size_t i = 0; i < std::size(keys); ++i)
+        EXPECT_EQ(refs[i].digest, digest_key(keys[i])) << keys[i];
+}
+
+// digest_key looks for a '{' eight bytes at a time: a tag at any offset of
+// a key of any length (word boundaries, the overlapping last word, keys
+// under 8 bytes) is found.
+TEST(HashTag, FoundAtEveryOffsetAndLength) {
+    const uint64_t tagged = digest_key("{t}").hi;
+    for (size_t before = 0; before < 40; ++before) {
+        for (size_t after = 0; after < 12; ++after) {
+            const std::string key = std::string(before, 'x') + "{t}" + std::string(after, 'y');
+            EXPECT_EQ(digest_key(key).hi, tagged) << key;
+            // The same bytes without the brace: no tag, the key's own hash.
+            const std::string plain = std::string(before, 'x') + "(t}" + std::string(after, 'y');
+            EXPECT_NE(digest_key(plain).hi, tagged) << plain;
+        }
+    }
+}
+
 }  // namespace
 }  // namespace fulmar::store
