@@ -63,7 +63,8 @@ McConnection::McConnection(McServer& server, int fd, uint64_t id, const sockaddr
             exec_, static_cast<ExecutorClient&>(*this), &server.resp_state(), std::move(conn));
         if (server.blocking() != nullptr) resp_->attach_blocking(*server.blocking());
         if (server.pubsub() != nullptr)
-            resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this));
+            resp_->attach_pubsub(*server.pubsub(), static_cast<PubSubClient&>(*this),
+                                 server.peers());
     }
 }
 

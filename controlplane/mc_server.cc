@@ -17,6 +17,7 @@
 #include "common/keyspace_events.h"
 #include "config/address_text.h"
 #include "engine/resp_notify.h"
+#include "engine/ring_guard.h"
 #include "inet_socket.h"
 #include "mc_connection.h"
 #include "proto/mc_wire.h"
@@ -42,6 +43,8 @@ McServer::McServer(const McServerDeps& deps, TcpProtocol protocol)
         uint16_t flags = 0;
         if (parse_notify_flags(deps.cfg->notify_keyspace_events, flags))
             pubsub_->set_notify_flags(flags);
+        peers_ = std::make_unique<PeerPublisher>(*deps.loop, deps.dp->shm->ring,
+                                                 [this] { return resp_state_.requirepass(); });
     }
 }
 
@@ -204,6 +207,19 @@ void McServer::tick(UnixTime now) {
     // Blocked Redis clients past their timeout, at the loop's pace (it
     // waits at most kWaitMs, 20 ms, in epoll).
     if (blocking_) blocking_->expire(RespBlocking::now_ms());
+    // Ring changes and the peers' reconnections (cluster-wide PUBLISH).
+    if (peers_) peers_->tick();
+    // A new ring: shard channels this node no longer owns are left, their
+    // subscribers told (they SSUBSCRIBE again at the owner, after MOVED).
+    if (pubsub_ && ctx_.shared != nullptr) {
+        const uint32_t cur = ctx_.shared->ring.current.load(std::memory_order_acquire);
+        if (cur != shard_ring_) {
+            shard_ring_ = cur;
+            if (pubsub_->n_channels(ChannelKind::kShard) != 0)
+                pubsub_->drop_shard_channels(
+                    [this](std::string_view ch) { return engine::ring_serves_key(ctx_, ch); });
+        }
+    }
     if (!retry_.empty()) {
         std::vector<uint64_t> again;
         again.swap(retry_);

@@ -22,6 +22,7 @@
 #include "engine/engine_ctx.h"
 #include "event_loop.h"
 #include "owner_executor.h"
+#include "peer_publisher.h"
 #include "proto/reply_sink.h"
 #include "pubsub_hub.h"
 #include "resp_blocking.h"
@@ -87,6 +88,9 @@ class McServer final : public EventHandler {
     void wants_flush(const McConnection& c);
     // The Redis listener's channels (nullptr on memcached's).
     PubSubHub* pubsub() { return pubsub_.get(); }
+    // Cluster-wide PUBLISH to the ring's other members (nullptr on
+    // memcached's listener); idle while there is no ring.
+    PeerPublisher* peers() { return peers_.get(); }
     // Takes an owner's keyspace events off the front of `reply`
     // (engine/resp_notify.h) and publishes them; false when they do not
     // parse.
@@ -144,6 +148,8 @@ class McServer final : public EventHandler {
     std::vector<uint64_t> retired_;
     std::vector<uint64_t> flush_;  // connections with pushed messages
     std::unique_ptr<PubSubHub> pubsub_;
+    std::unique_ptr<PeerPublisher> peers_;
+    uint32_t shard_ring_ = 0;  // the ring (current) shard channels were last checked against
     std::atomic<uint8_t>* eviction_flag_ = nullptr;
     std::unique_ptr<RespBlocking> blocking_;
     UnixTime last_idle_scan_ = 0;

@@ -69,6 +69,30 @@ void PubSubHub::drop(PubSubClient& c) {
     c.shard_channels.clear();
 }
 
+size_t PubSubHub::drop_shard_channels(const std::function<bool(std::string_view)>& keep) {
+    std::vector<std::string> gone;
+    for (const auto& [name, subs] : shard_channels_)
+        if (!keep(name)) gone.push_back(name);
+    std::string bytes;
+    for (const std::string& name : gone) {
+        const auto it = shard_channels_.find(name);
+        const Subscribers subs = std::move(it->second);
+        shard_channels_.erase(it);
+        for (PubSubClient* c : subs) {
+            c->shard_channels.erase(name);
+            // addReplyPubsubUnsubscribed: an array in RESP2, a push in RESP3.
+            bytes.clear();
+            proto::RespWriter w(bytes, c->protocol());
+            w.write_push(3);
+            w.write_bulk("sunsubscribe");
+            w.write_bulk(name);
+            w.write_integer(static_cast<int64_t>(c->shard_subscription_count()));
+            c->push(bytes);
+        }
+    }
+    return gone.size();
+}
+
 void PubSubHub::deliver(PubSubClient& c, Formatted& f, std::string_view kind,
                         const std::string* pattern, std::string_view channel,
                         std::string_view message) {

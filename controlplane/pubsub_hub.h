@@ -20,6 +20,9 @@
 //
 // Single node: shard channels are a namespace of their own (SPUBLISH
 // reaches SSUBSCRIBE only, never patterns), as in Redis without cluster.
+// In a cluster ring a shard channel is also a key: only its owner takes
+// SSUBSCRIBE and SPUBLISH (resp_pubsub.h), and a ring that gives it to
+// another node unsubscribes its subscribers here (drop_shard_channels).
 #pragma once
 
 #include <cstddef>
@@ -84,6 +87,11 @@ class PubSubHub {
     bool punsubscribe(PubSubClient& c, std::string_view pattern);
     // Leaves everything (a connection that closes).
     void drop(PubSubClient& c);
+    // The shard channels `keep` refuses (a ring change gave them to another
+    // node): every subscriber leaves them and is told with a "sunsubscribe"
+    // push, as Redis 7.0 does for the channels of a slot that moved away
+    // (removeChannelsInSlot). Returns how many channels went.
+    size_t drop_shard_channels(const std::function<bool(std::string_view)>& keep);
 
     // Delivers `message` to the channel's subscribers and (global channels)
     // to every subscriber of every matching pattern; the number of

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/resp_pubsub.h"
+#include "engine/ring_guard.h"
 #include "proto/resp_writer.h"
 
 namespace fulmar::controlplane {
@@ -78,7 +79,11 @@ RespPubSub::Outcome RespPubSub::intercept(const RespCommand& c, const RespReques
         return Outcome::kDone;
     };
     if (name == "subscribe") return run([&] { subscribe(K::kGlobal, req, pushes); });
-    if (name == "ssubscribe") return run([&] { subscribe(K::kShard, req, pushes); });
+    if (name == "ssubscribe")
+        return run([&] {
+            if (owns_shard_channels(req, req.args.size() - 1, out))
+                subscribe(K::kShard, req, pushes);
+        });
     if (name == "unsubscribe") return run([&] { unsubscribe(K::kGlobal, req, pushes); });
     if (name == "sunsubscribe") return run([&] { unsubscribe(K::kShard, req, pushes); });
     if (name == "psubscribe") return run([&] { psubscribe(req, pushes); });
@@ -88,11 +93,48 @@ RespPubSub::Outcome RespPubSub::intercept(const RespCommand& c, const RespReques
         if (!engine::resp_check(c, req, out)) return Outcome::kDone;
         if (writes_pending) return Outcome::kWaitWrites;
         const K kind = name == "publish" ? K::kGlobal : K::kShard;
+        if (kind == K::kShard && !owns_shard_channels(req, 1, out)) return Outcome::kDone;
         const size_t n = hub_.publish(kind, req.args[1], req.args[2]);
+        // After the local delivery: the order a subscriber here sees is the
+        // order every peer sees (one connection to each, in publish order).
+        if (kind == K::kGlobal && cluster_.peers != nullptr)
+            cluster_.peers->publish(req.args[1], req.args[2]);
         RespWriter(out, client_.protocol()).write_integer(static_cast<int64_t>(n));
         return Outcome::kDone;
     }
+    if (name == kPeerPublishCommand) return run([&] { peer_publish(req, out); });
     return Outcome::kNotMine;
+}
+
+bool RespPubSub::owns_shard_channels(const RespRequest& req, size_t last, proto::ReplySink& out) {
+    if (cluster_.ctx == nullptr || !engine::ring_active(*cluster_.ctx)) return true;
+    // getNodeByQuery: channels of different slots (here: owners) are
+    // CROSSSLOT before any is MOVED; MOVED names the first channel's owner.
+    engine::RingAnswer first;
+    for (size_t i = 1; i <= last && i < req.args.size(); ++i) {
+        const engine::RingAnswer a = engine::ring_check(*cluster_.ctx, req.args[i], false);
+        if (i == 1) {
+            first = a;
+        } else if (a.slot != nullptr && first.slot != nullptr && a.owner != first.owner) {
+            RespWriter(out).write_error(engine::kRespCrossShardError);
+            return false;
+        }
+    }
+    if (first.verdict == engine::RingVerdict::kServe) return true;
+    engine::write_resp_ring_error(first, out);
+    return false;
+}
+
+void RespPubSub::peer_publish(const RespRequest& req, proto::ReplySink& out) {
+    if (cluster_.ctx == nullptr || cluster_.ctx->shared == nullptr ||
+        !ring_peer_host(cluster_.ctx->shared->ring, cluster_.peer_ip)) {
+        RespWriter(out).write_error(fmt::format(
+            "-ERR {} is only taken from another member of the cluster ring", kPeerPublishCommand));
+        return;
+    }
+    // Delivered here only: the sender reaches every member itself.
+    const size_t n = hub_.publish(ChannelKind::kGlobal, req.args[1], req.args[2]);
+    RespWriter(out, client_.protocol()).write_integer(static_cast<int64_t>(n));
 }
 
 void RespPubSub::refuse(const RespCommand& c, const RespRequest& req, proto::ReplySink& out) {

@@ -724,6 +724,17 @@ RespSession::Step RespSession::cmd_info(const RespRequest& req, OrderedOutput& o
                 hub.n_channels(ChannelKind::kGlobal), hub.numpat(),
                 hub.n_channels(ChannelKind::kShard), hub.stats().expired_dropped,
                 hub.stats().evicted_dropped);
+            if (const PeerPublisher* p = pubsub_->peers(); p != nullptr) {
+                // Cluster-wide PUBLISH (peer_publisher.h): the ring's other
+                // members, messages sent on and dropped (full or down).
+                const PeerPublisherStats& ps = p->stats();
+                t += fmt::format(
+                    "fulmar_pubsub_peers:{}\r\nfulmar_pubsub_peers_connected:{}\r\n"
+                    "fulmar_pubsub_forwarded:{}\r\nfulmar_pubsub_forward_dropped:{}\r\n"
+                    "fulmar_pubsub_forward_refused:{}\r\n",
+                    p->n_peers(), p->n_connected(), ps.forwarded, ps.dropped_full + ps.dropped_down,
+                    ps.refused);
+            }
         }
     }
     if (wants("replication", true)) {

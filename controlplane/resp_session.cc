@@ -72,8 +72,11 @@ engine::McFeedResult RespSession::feed(std::string_view in, OrderedOutput& out) 
     return r;
 }
 
-void RespSession::attach_pubsub(PubSubHub& hub, PubSubClient& client) {
-    pubsub_ = std::make_unique<RespPubSub>(hub, client);
+void RespSession::attach_pubsub(PubSubHub& hub, PubSubClient& client, PeerPublisher* peers) {
+    pubsub_ = std::make_unique<RespPubSub>(
+        hub, client,
+        RespPubSubCluster{
+            .ctx = deps_.ctx, .peers = peers, .peer_ip = std::string(peer_ip(conn_.addr))});
 }
 
 RespSession::Step RespSession::run(const RespRequest& req, OrderedOutput& out) {

@@ -118,7 +118,8 @@ class RespSession final : private BlockedClient {
 
     // Pub/sub (resp_pubsub.h): the listener's hub, and the connection its
     // messages are pushed to. Without it the pub/sub commands are refused.
-    void attach_pubsub(PubSubHub& hub, PubSubClient& client);
+    // `peers`: cluster-wide PUBLISH (peer_publisher.h), null outside a ring.
+    void attach_pubsub(PubSubHub& hub, PubSubClient& client, PeerPublisher* peers = nullptr);
     // The protocol the client speaks (HELLO); RESP2 until it says otherwise.
     // Subscribed to anything: Redis's "pubsub" client type (CLIENT LIST).
     bool pubsub_client() const { return pubsub_ && pubsub_->client().subscribed(); }

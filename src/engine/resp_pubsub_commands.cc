@@ -85,6 +85,10 @@ const RespCommand kPubSubCommands[] = {
     RespCommand{Spec{"sunsubscribe", at_least(1), kSession, {}, nullptr, nullptr}},
     // SPUBLISH shardchannel message
     RespCommand{Spec{"spublish", exactly(3), kSession, {}, nullptr, nullptr}},
+    // FULMAR.PEERPUBLISH channel message: a PUBLISH another member of the
+    // cluster ring forwards (controlplane/peer_publish_wire.h); refused
+    // from anyone else.
+    RespCommand{Spec{"fulmar.peerpublish", exactly(3), kSession, {}, nullptr, nullptr}},
 };
 
 }  // namespace

@@ -126,6 +126,30 @@ TEST(PubSubHub, ShardChannelsAreANamespaceOfTheirOwn) {
     EXPECT_EQ(hub.n_channels(kGlobal), 1u);
 }
 
+TEST(PubSubHub, ShardChannelsARingGaveAwayAreLeftWithAPush) {
+    PubSubHub hub;
+    Recorder a, b(proto::RespVersion::kResp3);
+    hub.subscribe(a, kShard, "mine");
+    hub.subscribe(a, kShard, "gone");
+    hub.subscribe(b, kShard, "gone");
+    hub.subscribe(b, kGlobal, "gone");  // a plain channel is not the ring's
+    EXPECT_EQ(hub.drop_shard_channels([](std::string_view ch) { return ch != "gone"; }), 1u);
+    // Redis 7.0's removeChannelsInSlot: "sunsubscribe", the channel, the
+    // shard channels left.
+    EXPECT_EQ(a.pushed,
+              std::vector<std::string>{"*3\r\n$12\r\nsunsubscribe\r\n$4\r\ngone\r\n:1\r\n"});
+    EXPECT_EQ(b.pushed,
+              std::vector<std::string>{">3\r\n$12\r\nsunsubscribe\r\n$4\r\ngone\r\n:0\r\n"});
+    EXPECT_EQ(hub.numsub(kShard, "gone"), 0u);
+    EXPECT_EQ(hub.numsub(kShard, "mine"), 1u);
+    EXPECT_EQ(hub.numsub(kGlobal, "gone"), 1u);
+    EXPECT_EQ(a.shard_subscription_count(), 1u);
+    EXPECT_EQ(b.shard_subscription_count(), 0u);
+    EXPECT_TRUE(b.subscribed());
+    EXPECT_EQ(hub.publish(kShard, "gone", "m"), 0u);
+    EXPECT_EQ(hub.drop_shard_channels([](std::string_view) { return true; }), 0u);
+}
+
 TEST(PubSubHub, ListsOnlyChannelsWithSubscribersMatchingThePattern) {
     PubSubHub hub;
     Recorder a, b;
