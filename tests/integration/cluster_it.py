@@ -21,7 +21,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+import unittest
 
 import fulmar_it as F
 
@@ -306,3 +308,60 @@ class Cluster:
                 pass
             time.sleep(0.02)
         return None
+
+
+class MovedClient:
+    """Redis over TCP to a ring, following MOVED (and retrying TRYAGAIN) as
+    a cluster client does; remembers where each key was last served."""
+
+    def __init__(self, cluster, first="A"):
+        self.cluster, self.first = cluster, first
+        self.conns, self.owner = {}, {}
+        self.moved = self.tryagain = 0
+
+    def conn(self, host):
+        if host not in self.conns:
+            self.conns[host] = Resp(self.cluster.client_ns, host, timeout=5)
+        return self.conns[host]
+
+    def call(self, key, *args):
+        host = self.owner.get(key, self.cluster.nodes[self.first].ip)
+        for _ in range(1000):
+            r = self.conn(host).call(*args)
+            if isinstance(r, bytes) and r.startswith(b"-MOVED "):
+                self.moved += 1
+                host = r.split()[2].decode().rsplit(":", 1)[0]
+                continue
+            if isinstance(r, bytes) and r.startswith(b"-TRYAGAIN"):
+                self.tryagain += 1
+                time.sleep(0.005)
+                continue
+            self.owner[key] = host
+            return r
+        raise AssertionError(f"{args}: no answer but MOVED/TRYAGAIN")
+
+    def close(self):
+        for c in self.conns.values():
+            c.close()
+        self.conns = {}
+
+
+def test_main(doc, module, exe_names):
+    """A cluster test's main(): the executables from argv into `module`'s
+    globals, a skip (77) without root, hugepages or etcd, then unittest on
+    the remaining arguments."""
+    n = len(exe_names)
+    if len(sys.argv) < 1 + n:
+        print(doc)
+        return 2
+    for name, value in zip(exe_names, sys.argv[1:1 + n]):
+        setattr(module, name, value)
+    why = F.preconditions()
+    if not why and shutil.which("etcd") is None:
+        why = "needs etcd (Debian's etcd-server)"
+    if why:
+        print(f"SKIP: {why}")
+        return 77
+    prog = unittest.main(module=module, argv=[sys.argv[0]] + sys.argv[1 + n:], exit=False,
+                         verbosity=2)
+    return 0 if prog.result.wasSuccessful() else 1

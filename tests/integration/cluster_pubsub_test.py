@@ -37,7 +37,6 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_it as C  # noqa: E402
-import fulmar_it as F  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = FULMARCTL = None
 NAMES = ("A", "B", "C")
@@ -318,19 +317,7 @@ class ClusterPubSubTest(unittest.TestCase):
 
 
 def main():
-    global DATAPLANE, CONTROLPLANE, FULMARCTL
-    if len(sys.argv) < 4:
-        print(__doc__)
-        return 2
-    DATAPLANE, CONTROLPLANE, FULMARCTL = sys.argv[1:4]
-    why = F.preconditions()
-    if not why and shutil.which("etcd") is None:
-        why = "needs etcd (Debian's etcd-server)"
-    if why:
-        print(f"SKIP: {why}")
-        return 77
-    prog = unittest.main(argv=[sys.argv[0]] + sys.argv[4:], exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return C.test_main(__doc__, sys.modules[__name__], ('DATAPLANE', 'CONTROLPLANE', 'FULMARCTL'))
 
 
 if __name__ == "__main__":

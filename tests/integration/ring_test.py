@@ -40,7 +40,6 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_it as C  # noqa: E402
-import fulmar_it as F  # noqa: E402
 
 DATAPLANE = CONTROLPLANE = FULMARCTL = FULMAR_CLI = None
 N_KEYS = int(os.environ.get("FULMAR_RING_KEYS", "20000"))
@@ -48,41 +47,7 @@ NAMES = ("A", "B", "C", "D")
 PARTS = {n: f"p{n}" for n in NAMES}
 
 
-class RingClient:
-    """Redis over TCP to the ring, following MOVED (and retrying TRYAGAIN) as a
-    cluster client does; remembers where each key was last served."""
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-        self.conns = {}
-        self.owner = {}
-        self.moved = self.tryagain = 0
-
-    def conn(self, host):
-        if host not in self.conns:
-            self.conns[host] = C.Resp(self.cluster.client_ns, host, timeout=5)
-        return self.conns[host]
-
-    def call(self, key, *args):
-        host = self.owner.get(key, self.cluster.nodes["A"].ip)
-        for _ in range(400):
-            r = self.conn(host).call(*args)
-            if isinstance(r, bytes) and r.startswith(b"-MOVED "):
-                self.moved += 1
-                host = r.split()[2].decode().rsplit(":", 1)[0]
-                continue
-            if isinstance(r, bytes) and r.startswith(b"-TRYAGAIN"):
-                self.tryagain += 1
-                time.sleep(0.005)
-                continue
-            self.owner[key] = host
-            return r
-        raise AssertionError(f"{args}: no answer but MOVED/TRYAGAIN")
-
-    def close(self):
-        for c in self.conns.values():
-            c.close()
-        self.conns = {}
+RingClient = C.MovedClient
 
 
 class Load:
@@ -380,19 +345,7 @@ class RingTest(unittest.TestCase):
 
 
 def main():
-    global DATAPLANE, CONTROLPLANE, FULMARCTL, FULMAR_CLI
-    if len(sys.argv) < 5:
-        print(__doc__)
-        return 2
-    DATAPLANE, CONTROLPLANE, FULMARCTL, FULMAR_CLI = sys.argv[1:5]
-    why = F.preconditions()
-    if not why and shutil.which("etcd") is None:
-        why = "needs etcd (Debian's etcd-server)"
-    if why:
-        print(f"SKIP: {why}")
-        return 77
-    prog = unittest.main(argv=[sys.argv[0]] + sys.argv[5:], exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+    return C.test_main(__doc__, sys.modules[__name__], ('DATAPLANE', 'CONTROLPLANE', 'FULMARCTL', 'FULMAR_CLI'))
 
 
 if __name__ == "__main__":

@@ -45,39 +45,13 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-class Client:
-    """RESP over TCP that follows MOVED and retries TRYAGAIN."""
-
-    def __init__(self, cluster):
-        self.cluster, self.conns, self.owner = cluster, {}, {}
-
-    def conn(self, host):
-        if host not in self.conns:
-            self.conns[host] = C.Resp(self.cluster.client_ns, host, timeout=5)
-        return self.conns[host]
-
-    def call(self, key, *args):
-        host = self.owner.get(key, self.cluster.nodes["A"].ip)
-        for _ in range(1000):
-            r = self.conn(host).call(*args)
-            if isinstance(r, bytes) and r.startswith(b"-MOVED "):
-                host = r.split()[2].decode().rsplit(":", 1)[0]
-                continue
-            if isinstance(r, bytes) and r.startswith(b"-TRYAGAIN"):
-                time.sleep(0.002)
-                continue
-            self.owner[key] = host
-            return r
-        raise RuntimeError(f"{args}: MOVED/TRYAGAIN forever")
-
-
 class Load(threading.Thread):
     """90% GET over every key, 10% SET over the writable half; samples GET
     latency per phase; counts hits, wrong values, misses of stable keys."""
 
     def __init__(self, cluster, values, stable):
         super().__init__(daemon=True)
-        self.c = Client(cluster)
+        self.c = C.MovedClient(cluster)
         self.values, self.stable = values, stable
         self.keys = list(values)
         self.writable = [k for k in self.keys if k not in stable]
