@@ -107,6 +107,7 @@ class ReplPrimary final : public EventHandler {
     using MoveResolver =
         std::function<std::optional<MoveFilter>(const repl_wire::MoveRequest&, std::string&)>;
     void set_move_resolver(MoveResolver r) { move_resolver_ = std::move(r); }
+    bool has_move_resolver() const { return static_cast<bool>(move_resolver_); }
     struct MoveLinkStatus {
         std::string partition;  // the receiver
         uint64_t epoch = 0;

@@ -282,9 +282,9 @@ void RingMember::tick() {
 }
 
 void RingMember::install_resolver() {
+    // Each ReplPrimary the role creates (a failover makes a new one) gets it.
     ReplPrimary* p = deps_.role.primary();
-    if (p == nullptr || p == resolver_on_) return;
-    resolver_on_ = p;
+    if (p == nullptr || p->has_move_resolver()) return;
     p->set_move_resolver([this](const repl_wire::MoveRequest& req,
                                 std::string& error) -> std::optional<ReplPrimary::MoveFilter> {
         if (!pending_ || !current_ || !pending_->ketama || !current_->ketama) {

@@ -161,7 +161,6 @@ class RingMember final : public EventHandler {
     int64_t last_progress_ms_ = 0;
 
     uint64_t next_ticket_ = kRingTicketBit | 1;
-    const ReplPrimary* resolver_on_ = nullptr;
     std::string last_note_;
     int64_t last_pause_ms_ = -1;  // freeze -> flip seen, the last move this node gave keys in
     uint64_t flips_seen_ = 0;
