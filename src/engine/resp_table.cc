@@ -12,8 +12,8 @@
 #include "engine/resp_commands.h"
 #include "engine/resp_groups.h"
 #include "engine/resp_notify.h"
-#include "engine/ring_guard.h"
 #include "engine/resp_util.h"
+#include "engine/ring_guard.h"
 
 namespace fulmar::engine {
 
