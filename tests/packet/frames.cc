@@ -187,7 +187,8 @@ rte_mbuf* to_mbuf(rte_mempool* pool, const Bytes& frame) {
         rte_pktmbuf_free(m);
         return nullptr;
     }
-    std::memcpy(p, frame.data(), frame.size());
+    // (An empty frame's data() may be null: memcpy must not see it.)
+    if (!frame.empty()) std::memcpy(p, frame.data(), frame.size());
     return m;
 }
 
