@@ -231,7 +231,6 @@ void RingMember::apply(std::optional<View> current, std::optional<View> pending,
         flows_ = flows();
         if (pending_) {
             move_started_ms_ = now;
-            move_epoch_ = pending_->doc.epoch;
             // A receiver first drops what an earlier, broken move left here,
             // so it cannot come back; a sender has nothing to drop.
             for (const Flow& f : flows_)
@@ -420,7 +419,6 @@ void RingMember::run_incoming(int64_t now) {
     }
     incoming_ = std::move(links);
     incoming_epoch_ = pending_->doc.epoch;
-    incoming_started_ms_ = now;
     log(fmt::format("receiving the keys ring epoch {} gives us from {}", incoming_epoch_,
                     fmt::join(sources, ", ")));
 }

@@ -148,7 +148,6 @@ class RingMember final : public EventHandler {
 
     std::vector<Incoming> incoming_;
     uint64_t incoming_epoch_ = 0;
-    int64_t incoming_started_ms_ = 0;
     int64_t next_incoming_try_ms_ = 0;
 
     bool frozen_ = false;
@@ -157,11 +156,9 @@ class RingMember final : public EventHandler {
     bool drained_ = false;
     bool done_written_ = false;
     int64_t move_started_ms_ = 0;
-    uint64_t move_epoch_ = 0;
     int64_t last_progress_ms_ = 0;
 
     uint64_t next_ticket_ = kRingTicketBit | 1;
-    std::string last_note_;
     int64_t last_pause_ms_ = -1;  // freeze -> flip seen, the last move this node gave keys in
     uint64_t flips_seen_ = 0;
     // The last move this node gave keys in: records and bytes sent, and
