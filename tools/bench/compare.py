@@ -91,7 +91,7 @@ def cleanup_prefix(prefix):
             os.unlink(os.path.join("/dev/hugepages", f))
 
 
-def pktgen(a, tmp, sock, extra, name):
+def pktgen(a, tmp, sock, extra, name, get_ratio=None):
     prefix = f"{a.name_prefix}cli-{os.getpid()}"
     out = os.path.join(tmp, f"{name}.json")
     argv = ["timeout", str(int(a.duration * 3 + 120)), "taskset", "-c", "0",
@@ -99,7 +99,8 @@ def pktgen(a, tmp, sock, extra, name):
             "--file-prefix", prefix, "--single-file-segments", "--log-level=pmd.net.memif:error",
             f"--vdev=net_memif0,role=client,socket={sock},zero-copy=yes", "--",
             "--dst-ip", "198.18.0.1", "--src-ip", "198.18.0.2", "--keys", str(a.keys),
-            "--key-len", "16", "--value-len", "32", "--get-ratio", str(a.get_ratio),
+            "--key-len", "16", "--value-len", "32",
+            "--get-ratio", str(a.get_ratio if get_ratio is None else get_ratio),
             "--duration", str(a.duration), "--warmup", "1", "--burst", str(a.burst), "--quiet",
             "--json", out] + extra
     r = subprocess.run(argv, capture_output=True, text=True)
@@ -200,6 +201,16 @@ ipv4 = "198.18.0.1/24"
                 if r:
                     sweep.append({"server": "fulmar", "offered": rate * frac, "of_peak": frac,
                                   "achieved": r["requests_per_s"], **r["latency_us"]})
+        # The other workloads at peak, on the same dataplane: Zipf
+        # 0.99 (YCSB's skew: the hot keys stay in cache) and GETs only.
+        for dist, ratio in a.workloads:
+            r = pktgen(a, tmp, sock, ["--preload", "--window", str(a.window), "--dist", dist],
+                       f"fulmar-{dist.replace(':', '')}-{int(ratio * 100)}", get_ratio=ratio)
+            if r:
+                results.append(pktgen_row(
+                    f"Fulmar, {dist}, {int(ratio * 100)}% GET", r, 1e6 / r["requests_per_s"]
+                    if r["requests_per_s"] else None,
+                    f"hit ratio {r['hit_ratio']:.3f}, {r['measure']['errors']} errors"))
     finally:
         srv.stop()
         cleanup_prefix(prefix)
@@ -394,6 +405,9 @@ def main():
     ap.add_argument("--burst", type=int, default=64,
                     help="fulmar-pktgen's TX/RX burst, the same for Fulmar and the ceiling "
                     "(default 64: fewer memif calls a request than 32; 128 measured no better)")
+    ap.add_argument("--workloads", choices=("all", "main"), default=None,
+                    help="all: also Fulmar at Zipf 0.99 and at 100%% GET (default for the "
+                    "full run); main: only the 90%% GET uniform row (default for --quick)")
     ap.add_argument("--name-prefix", default="fb-",
                     help="prefix of DPDK file prefixes and of the temporary folder (memif "
                     "sockets), so runs side by side do not collide")
@@ -402,6 +416,10 @@ def main():
     if not only <= {"fulmar", "memcached", "redis", "ceiling"}:
         ap.error(f"--only: unknown part in {a.only}")
     a.get_ratio = 0.9
+    if (a.workloads or ("main" if a.quick else "all")) == "all":
+        a.workloads = [("zipf:0.99", 0.9), ("uniform", 1.0), ("zipf:0.99", 1.0)]
+    else:
+        a.workloads = []
     if a.quick:
         a.keys, a.duration, a.window, a.memory_mb = 100_000, 2, 128, 256
         a.sweep, a.mc_windows, a.redis_requests = [0.5], [1, 16], 100_000
