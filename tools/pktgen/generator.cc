@@ -169,9 +169,26 @@ void Generator::build(uint32_t n, uint64_t now, const uint64_t* stamps) {
     n = std::min(n, kMaxBurst - n_tx_);
     if (n == 0) return;
     rte_mbuf* mbufs[kMaxBurst];
-    if (rte_pktmbuf_alloc_bulk(pc_.pool, mbufs, n) != 0) {
+    // Replies received are the first buffers (warm in cache, and no trip
+    // through the pool); the pool gives the rest.
+    const uint32_t reused = std::min(n, n_spare_);
+    n_spare_ -= reused;
+    for (uint32_t i = 0; i < reused; i++) {
+        rte_mbuf* m = spare_[n_spare_ + i];
+        // What rte_pktmbuf_reset does that a frame needs (poll_rx admitted
+        // one segment: next is null, nb_segs 1; the frame writers set the
+        // lengths and packet type): the headroom, and no RX flags or
+        // offloads carried into the TX path.
+        m->data_off = RTE_PKTMBUF_HEADROOM;
+        m->ol_flags = 0;
+        m->tx_offload = 0;
+        m->vlan_tci = 0;
+        mbufs[i] = m;
+    }
+    if (n > reused && rte_pktmbuf_alloc_bulk(pc_.pool, mbufs + reused, n - reused) != 0) {
         link_.mbuf_alloc_failed++;
-        return;
+        n = reused;
+        if (n == 0) return;
     }
     uint32_t built = 0;
     for (; built < n; built++) {
@@ -250,7 +267,14 @@ uint16_t Generator::poll_rx(uint64_t now) {
         uint16_t dst_port = 0;
         if (matcher_.match(m, payload, dst_port)) {
             if (to_queue(m, dst_port, payload, now)) continue;
-            done[n_done++] = m;
+            // Checked and done with: the buffer of a later request, unless
+            // something else still holds it or it is not a plain buffer of
+            // our pool (match() admitted one segment only).
+            if (n_spare_ < spare_.size() && m->pool == pc_.pool && RTE_MBUF_DIRECT(m) &&
+                rte_mbuf_refcnt_read(m) == 1)
+                spare_[n_spare_++] = m;
+            else
+                done[n_done++] = m;
             continue;
         }
         net::UdpRequest d;
@@ -655,6 +679,16 @@ void Generator::run(uint64_t start) {
         expire(now);
         if (table_.outstanding() == 0 || now > drain_end) break;
     }
+    free_spares();
+}
+
+void Generator::free_spares() {
+    if (n_spare_) rte_pktmbuf_free_bulk(spare_.data(), n_spare_);
+    n_spare_ = 0;
+}
+
+Generator::~Generator() {
+    free_spares();
 }
 
 int Generator::work() {

@@ -110,6 +110,9 @@ class Generator {
 
     Generator(const Options& o, const Workload& w, const PortConf& pc, const QueuePlan& plan,
               Crew& crew);
+    ~Generator();
+    Generator(const Generator&) = delete;
+    Generator& operator=(const Generator&) = delete;
 
     // The whole life of the instance on its lcore (see the top of the file);
     // 0, or 1 when a preload (this one or another's) failed or was stopped.
@@ -220,6 +223,13 @@ class Generator {
     std::array<rte_mbuf*, kMaxBurst> tx_{};
     std::array<uint16_t, kMaxBurst> tx_ids_{};
     uint32_t n_tx_ = 0;
+    // Replies checked and done with, kept as the next requests' buffers
+    // (build() writes the frame over them): no free and alloc through the
+    // pool a request. Only direct, single-segment mbufs of our pool that
+    // nobody else references; the rest are freed as before.
+    std::array<rte_mbuf*, 2 * kMaxBurst> spare_{};
+    uint32_t n_spare_ = 0;
+    void free_spares();
 
     // Preload: next key never sent, keys to send again, keys settled.
     uint32_t preload_next_ = 0;
