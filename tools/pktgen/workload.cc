@@ -82,20 +82,6 @@ uint64_t chunk(uint64_t seed, size_t i) {
     return alphabet_word(mix64(seed + i) & (kOnes * 63));
 }
 
-// The eight ASCII digits of v < 10^8, most significant first, as they lie in
-// memory (little-endian word): four digit pairs, then pairs split in two,
-// each step on all lanes with one multiply (Lemire's "encode_ten_thousands").
-uint64_t eight_digits(uint32_t v) {
-    const uint64_t merged = uint64_t{v / 10000} | (uint64_t{v % 10000} << 32);
-    const uint64_t top = ((merged * 10486ULL) >> 20) & ((0x7FULL << 32) | 0x7FULL);
-    const uint64_t bot = merged - 100ULL * top;
-    const uint64_t hundreds = (bot << 16) + top;
-    uint64_t tens = (hundreds * 103ULL) >> 10;
-    tens &= (0xFULL << 48) | (0xFULL << 32) | (0xFULL << 16) | 0xFULL;
-    tens += (hundreds - 10ULL * tens) << 8;
-    return tens + 0x3030303030303030ULL;
-}
-
 }  // namespace
 
 Result<Workload, std::string> Workload::create(const WorkloadParams& p) {
@@ -127,14 +113,6 @@ Workload::Workload(const WorkloadParams& p)
       nonce_(mix64(p.run_id ^ 0x6a09e667f3bcc908ULL)),
       epoch_(static_cast<uint32_t>(mix64(p.run_id) % 4095) + 1),
       get_below_(static_cast<uint64_t>(std::ceil(p.get_ratio * 0x1.0p53))) {}
-
-void Workload::key16_words(uint32_t key, uint64_t& head, uint64_t& tail) {
-    // "k" + five zeros + the top two of ten digits, then the other eight.
-    const uint32_t hi = key / 100'000'000;
-    head = 0x0000'3030'3030'306bULL | (uint64_t{'0' + hi / 10} << 48) |
-           (uint64_t{'0' + hi % 10} << 56);
-    tail = eight_digits(key % 100'000'000);
-}
 
 void Workload::format_key(uint32_t key, char* out) const {
     if (p_.key_len == 16) {
