@@ -92,6 +92,26 @@ void Generator::draw(uint32_t slot) {
 }
 
 void Generator::fill_request(rte_mbuf* m, uint16_t id) {
+    // The common request, a get of one key drawn ahead: inline in build();
+    // everything else (preload, sets, multi-gets, the first draws) below.
+    const uint32_t slot = ahead_next_;
+    if (loop_ == Loop::kLoad && have_ahead_ && ahead_ops_[slot] == Op::kGet && one_key_gets_) {
+        ahead_next_ = (slot + 1) % kAhead;
+        const uint32_t key = ahead_keys_[size_t{slot} * w_.params().keys_per_get];
+        Slot& s = table_.slot(id);
+        s.phase = phase_;
+        table_.keys(id)[0] = key;
+        table_.min_versions(id)[0] = track_versions_ ? versions_.acked(key) : 0;
+        s.op = Op::kGet;
+        s.n_keys = 1;
+        get_frame_.fill(m, id, key);
+        draw(slot);
+        return;
+    }
+    fill_other(m, id);
+}
+
+void Generator::fill_other(rte_mbuf* m, uint16_t id) {
     Slot& s = table_.slot(id);
     s.phase = phase_;
     char* const payload = RequestFrame::payload(m);
@@ -349,6 +369,11 @@ void Generator::on_datagram(std::span<const std::byte> payload, uint64_t now) {
         complete(id, s, body, now);
         return;
     }
+    on_fragment(id, s, seq, total, body, now);
+}
+
+void Generator::on_fragment(uint16_t id, Slot& s, uint16_t seq, uint16_t total,
+                            std::string_view body, uint64_t now) {
     RequestStats& st = stats_[static_cast<size_t>(s.phase)];
     if (s.reasm == Reassembler::kNone) return;  // already given up on: it will time out
     if (s.reasm == 0) {

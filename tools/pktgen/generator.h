@@ -142,12 +142,13 @@ class Generator {
     // --- sending ----------------------------------------------------------
     // Builds up to n requests (stamps[i] when open loop) into tx_.
     void build(uint32_t n, uint64_t now, const uint64_t* stamps);
-    void fill_request(rte_mbuf* m, uint16_t id);
+    [[gnu::always_inline]] inline void fill_request(rte_mbuf* m, uint16_t id);
+    [[gnu::noinline]] void fill_other(rte_mbuf* m, uint16_t id);
     // Draws a load request into ahead slot `slot` (operation and keys, the
     // RNG used in the order the requests are built) and prefetches its
     // versions: with a million keys they are DRAM misses, started kAhead
     // requests before they are read.
-    void draw(uint32_t slot);
+    [[gnu::always_inline]] inline void draw(uint32_t slot);
     uint32_t flush_tx(uint64_t now);  // frames the ring took
 
     // --- receiving --------------------------------------------------------
@@ -155,9 +156,15 @@ class Generator {
     // A reply datagram to our port dst_port: ours to check, or handed to
     // the instance that owns that port. True when `m` was handed over (no
     // longer ours to free).
-    bool to_queue(rte_mbuf* m, uint16_t dst_port, std::span<const std::byte> payload, uint64_t now);
-    void on_datagram(std::span<const std::byte> payload, uint64_t now);
-    void complete(uint16_t id, Slot& s, std::string_view reply, uint64_t now);
+    [[gnu::always_inline]] inline bool to_queue(rte_mbuf* m, uint16_t dst_port,
+                                                std::span<const std::byte> payload, uint64_t now);
+    [[gnu::always_inline]] inline void on_datagram(std::span<const std::byte> payload,
+                                                   uint64_t now);
+    // A reply of several datagrams (or a broken one): out of line.
+    [[gnu::noinline]] void on_fragment(uint16_t id, Slot& s, uint16_t seq, uint16_t total,
+                                       std::string_view body, uint64_t now);
+    [[gnu::always_inline]] inline void complete(uint16_t id, Slot& s, std::string_view reply,
+                                                uint64_t now);
     void expire(uint64_t now);
     void drop_reassembly(Slot& s);
 
