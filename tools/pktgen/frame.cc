@@ -118,9 +118,11 @@ bool ReplyMatcher::match(const rte_mbuf* m, std::span<const std::byte>& payload,
         ip->src_addr != server_ip_ || ip->dst_addr != our_ip_ || udp->src_port != server_port_ ||
         udp->dgram_cksum == 0)
         return false;
-    const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
-    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-    const uint16_t port = rte_be_to_cpu_16(udp->dst_port);
+    // __builtin_bswap16, not rte_be_to_cpu_16: DPDK's is an asm xchg that
+    // pins registers.
+    const uint32_t ip_len = __builtin_bswap16(ip->total_length);
+    const uint32_t udp_len = __builtin_bswap16(udp->dgram_len);
+    const uint16_t port = __builtin_bswap16(udp->dst_port);
     if (ip_len > m->data_len - kIpOff || udp_len != ip_len - sizeof(rte_ipv4_hdr) ||
         udp_len < sizeof(rte_udp_hdr) || static_cast<uint16_t>(port - first_port_) >= n_ports_)
         return false;

@@ -86,7 +86,9 @@ class GetFrame {
         // with the carry, not a pass over the bytes).
         auto* p = rte_pktmbuf_mtod(m, uint8_t*);
         std::memcpy(p, t_.data(), kFixedCopy);
-        const rte_be16_t be_id = rte_cpu_to_be_16(id);
+        // __builtin_bswap16, not rte_cpu_to_be_16: DPDK's is an asm xchg that
+        // pins registers.
+        const rte_be16_t be_id = __builtin_bswap16(id);
         std::memcpy(p + RequestFrame::kHeaderLen, &be_id, 2);
         uint64_t head, tail;
         Workload::key16_words(key, head, tail);

@@ -81,6 +81,14 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
 // Sending
 
 void Generator::draw(uint32_t slot) {
+    if (one_key_gets_) {
+        // One key a request, get or set: no loop.
+        ahead_ops_[slot] = w_.next_op(rng_);
+        const uint32_t key = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
+        ahead_keys_[slot] = key;
+        if (track_versions_) versions_.prefetch(key);
+        return;
+    }
     const Op op = w_.next_op(rng_);
     ahead_ops_[slot] = op;
     const uint32_t n = op == Op::kGet ? w_.params().keys_per_get : 1;
@@ -97,7 +105,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
     const uint32_t slot = ahead_next_;
     if (loop_ == Loop::kLoad && have_ahead_ && ahead_ops_[slot] == Op::kGet && one_key_gets_) {
         ahead_next_ = (slot + 1) % kAhead;
-        const uint32_t key = ahead_keys_[size_t{slot} * w_.params().keys_per_get];
+        const uint32_t key = ahead_keys_[slot];
         Slot& s = table_.slot(id);
         s.phase = phase_;
         table_.keys(id)[0] = key;
@@ -211,14 +219,16 @@ void Generator::build(uint32_t n, uint64_t now, const uint64_t* stamps) {
         if (n == 0) return;
     }
     uint32_t built = 0;
+    uint32_t at = n_tx_;
     for (; built < n; built++) {
         uint16_t id;
         if (!table_.acquire(stamps ? stamps[built] : now, id)) break;
         fill_request(mbufs[built], id);
-        tx_[n_tx_] = mbufs[built];
-        tx_ids_[n_tx_] = id;
-        n_tx_++;
+        tx_[at] = mbufs[built];
+        tx_ids_[at] = id;
+        at++;
     }
+    n_tx_ = at;
     if (built < n) rte_pktmbuf_free_bulk(mbufs + built, n - built);
 }
 
