@@ -78,7 +78,7 @@ static_assert(alphabet_word_is_the_table());
 
 // The eight value characters of chunk `i` of the value seeded by `seed`, as
 // they lie in memory: byte b is kAlphabet[(w >> 8b) & 63], w = mix64(seed + i).
-uint64_t chunk(uint64_t seed, size_t i) {
+[[gnu::always_inline]] inline uint64_t chunk(uint64_t seed, size_t i) {
     return alphabet_word(mix64(seed + i) & (kOnes * 63));
 }
 
@@ -164,16 +164,6 @@ bool Workload::parse_key(std::string_view s, uint32_t& key) const {
     }
     key = static_cast<uint32_t>(v);
     return true;
-}
-
-uint64_t Workload::value_seed(uint32_t key, uint32_t version) const {
-    return mix64(nonce_ ^ ((uint64_t{key} << kVersionBits) | version));
-}
-
-uint32_t Workload::value_len(uint32_t key, uint32_t version) const {
-    if (p_.value_min == p_.value_max) return p_.value_min;
-    const uint64_t span = uint64_t{p_.value_max} - p_.value_min + 1;
-    return p_.value_min + static_cast<uint32_t>(mix64(value_seed(key, version) ^ 1) % span);
 }
 
 void Workload::fill_value(uint32_t key, uint32_t version, char* out) const {

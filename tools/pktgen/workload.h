@@ -116,7 +116,11 @@ class Workload {
     uint32_t flags_of(uint32_t version) const { return (epoch_ << kVersionBits) | version; }
     // The run epoch in a flags word; mine() is false for other runs' values.
     bool mine(uint32_t flags) const { return (flags >> kVersionBits) == epoch_; }
-    uint32_t value_len(uint32_t key, uint32_t version) const;
+    uint32_t value_len(uint32_t key, uint32_t version) const {
+        if (p_.value_min == p_.value_max) return p_.value_min;
+        const uint64_t span = uint64_t{p_.value_max} - p_.value_min + 1;
+        return p_.value_min + static_cast<uint32_t>(mix64(value_seed(key, version) ^ 1) % span);
+    }
     void fill_value(uint32_t key, uint32_t version, char* out) const;
     bool value_equals(uint32_t key, uint32_t version, std::string_view got) const;
 
@@ -132,7 +136,9 @@ class Workload {
 
   private:
     explicit Workload(const WorkloadParams& p);
-    uint64_t value_seed(uint32_t key, uint32_t version) const;
+    uint64_t value_seed(uint32_t key, uint32_t version) const {
+        return mix64(nonce_ ^ ((uint64_t{key} << kVersionBits) | version));
+    }
 
     WorkloadParams p_;
     KeyChooser chooser_;
