@@ -82,6 +82,37 @@ static_assert(alphabet_word_is_the_table());
     return alphabet_word(mix64(seed + i) & (kOnes * 63));
 }
 
+// alphabet_word on four words at once (GCC vector extensions: one AVX2
+// register where the target has it, two SSE2 ones otherwise): the same
+// bytes, the same arithmetic, a quarter of the instructions.
+using Bytes32 = uint8_t __attribute__((vector_size(32)));
+using Words4 = uint64_t __attribute__((vector_size(32)));
+
+using SignedBytes32 = int8_t __attribute__((vector_size(32)));
+
+[[gnu::always_inline]] inline Bytes32 alphabet_bytes(Bytes32 x) {
+    // A comparison gives 0xff where true: masked to the step's size.
+    // Signed (x < 64), which is one instruction: x86 has no unsigned one.
+    const auto sx = reinterpret_cast<SignedBytes32>(x);
+    const auto ge = [&sx](int8_t n, uint8_t add) {
+        return reinterpret_cast<Bytes32>(sx > static_cast<int8_t>(n - 1)) &
+               static_cast<uint8_t>(add);
+    };
+    return x + static_cast<uint8_t>('0') + ge(10, 7) + ge(36, 6) + ge(63, 49) - ge(62, 78);
+}
+
+// Chunks i .. i + 3 of the value seeded by `seed`, as 32 bytes.
+[[gnu::always_inline]] inline Bytes32 chunks4(uint64_t seed, size_t i) {
+    // The hashes in scalar registers (AVX2 has no 64-bit multiply), then
+    // one vector for the characters.
+    uint64_t h[4];
+    for (size_t k = 0; k < 4; k++)
+        h[k] = mix64(seed + i + k) & (kOnes * 63);
+    Bytes32 x;
+    std::memcpy(&x, h, 32);
+    return alphabet_bytes(x);
+}
+
 }  // namespace
 
 Result<Workload, std::string> Workload::create(const WorkloadParams& p) {
@@ -187,6 +218,16 @@ bool Workload::value_equals(uint32_t key, uint32_t version, std::string_view got
     // Differences are ORed together: one branch for the whole value.
     uint64_t diff = 0;
     size_t off = 0, i = 0;
+    if (len >= 32) {
+        Bytes32 d{};
+        for (; off + 32 <= len; off += 32, i += 4) {
+            Bytes32 w;
+            std::memcpy(&w, got.data() + off, 32);
+            d |= w ^ chunks4(seed, i);
+        }
+        const auto words = reinterpret_cast<Words4>(d);
+        diff = words[0] | words[1] | words[2] | words[3];
+    }
     for (; off + 8 <= len; off += 8, i++) {
         uint64_t w;
         std::memcpy(&w, got.data() + off, 8);
