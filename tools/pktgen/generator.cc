@@ -55,6 +55,8 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
       get_frame_(pc.flow, w),
       one_key_gets_(w.params().keys_per_get == 1),
       track_versions_(!o.reflector),
+      reflector_(o.reflector),
+      live_quantiles_(!o.quiet),
       matcher_(pc.flow, crew.base_src_port, static_cast<uint16_t>(crew.n_queues)),
       versions_(plan.keys.first, plan.keys.count),
       table_(w.params().keys_per_get),
@@ -103,7 +105,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
     // The common request, a get of one key drawn ahead: inline in build();
     // everything else (preload, sets, multi-gets, the first draws) below.
     const uint32_t slot = ahead_next_;
-    if (loop_ == Loop::kLoad && have_ahead_ && ahead_ops_[slot] == Op::kGet && one_key_gets_) {
+    if (fast_gets_ && ahead_ops_[slot] == Op::kGet) {
         ahead_next_ = (slot + 1) % kAhead;
         const uint32_t key = ahead_keys_[slot];
         Slot& s = table_.slot(id);
@@ -143,6 +145,7 @@ void Generator::fill_other(rte_mbuf* m, uint16_t id) {
             for (uint32_t i = 0; i < kAhead; i++)
                 draw(i);
             have_ahead_ = true;
+            fast_gets_ = one_key_gets_;  // loop_ is kLoad here
         }
         // The oldest drawn request; its slot is drawn again once it is
         // built, so the draws keep their order.
@@ -300,8 +303,8 @@ uint16_t Generator::poll_rx(uint64_t now) {
             // Checked and done with: the buffer of a later request, unless
             // something else still holds it or it is not a plain buffer of
             // our pool (match() admitted one segment only).
-            if (n_spare_ < spare_.size() && m->pool == pc_.pool && RTE_MBUF_DIRECT(m) &&
-                rte_mbuf_refcnt_read(m) == 1)
+            if (m->pool == pc_.pool && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+                n_spare_ < spare_.size())
                 spare_[n_spare_++] = m;
             else
                 done[n_done++] = m;
@@ -426,10 +429,10 @@ void Generator::complete(uint16_t id, Slot& s, std::string_view reply, uint64_t 
     if (s.phase == Phase::kMeasure) latency_.record(ns);
     // Only the live line reads the last second's quantiles: --quiet (the
     // bench) prints none, so its replies skip the second histogram.
-    if (!o_.quiet) interval_.record(ns);
+    if (live_quantiles_) interval_.record(ns);
     st.replies++;
     ReplyError e = ReplyError::kNone;
-    if (o_.reflector) {
+    if (reflector_) {
         // An echo of our own request: it proves the round trip, not a cache.
     } else if (s.op == Op::kGet) {
         const GetVerdict v =
@@ -588,12 +591,14 @@ uint32_t Generator::load_turn(uint64_t now) {
 
 void Generator::begin_load(Phase phase) {
     loop_ = Loop::kLoad;
+    fast_gets_ = have_ahead_ && one_key_gets_;
     phase_ = phase;
     load_cap_ = plan_.window ? plan_.window : RequestTable::kIds - 1;
 }
 
 void Generator::begin_preload() {
     loop_ = Loop::kPreload;
+    fast_gets_ = false;
     phase_ = Phase::kPreload;
     preload_next_ = plan_.keys.first;
 }

@@ -203,6 +203,9 @@ class Generator {
     // leaves the per-key array (a DRAM miss a request) alone and sets carry
     // version 1.
     bool track_versions_;
+    // Options the per-reply path reads, next to the state it touches.
+    bool reflector_;
+    bool live_quantiles_;        // not --quiet: the live line's histogram
     ReplyMatcher matcher_;       // the expected replies, fast; the rest: classify
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
@@ -214,6 +217,8 @@ class Generator {
     std::vector<uint32_t> ahead_keys_;
     uint32_t ahead_next_ = 0;
     bool have_ahead_ = false;
+    // fill_request's inline path is open: load loop, draws made, one-key gets.
+    bool fast_gets_ = false;
     RequestTable table_;
     Reassembler reasm_;
     Rng rng_;
