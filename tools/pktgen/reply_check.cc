@@ -34,11 +34,9 @@ std::string_view token(std::string_view& line) {
     return t;
 }
 
-// The run of plain decimal digits at q, eight at a time (SWAR): its
-// length (16 when it is at least that long) and, in `out`, its value
-// (meaningful up to 19 digits; callers bound the length first). Reads
-// whole 8-byte words: the caller guarantees 16 readable bytes at q, or
-// that a non-digit comes before the end of the readable bytes.
+// The run of plain decimal digits at q: its length (at most 16, and then
+// the run may go on) and, in `out`, its value (callers bound the length
+// before using it). Eight digits at a time (SWAR): reads 16 bytes at q.
 [[gnu::always_inline]] inline size_t digit_run(const char* q, uint64_t& out) {
     static constexpr uint64_t kPow10[9] = {1,      10,      100,      1000,     10000,
                                            100000, 1000000, 10000000, 100000000};
@@ -186,15 +184,17 @@ GetVerdict check_one_get_reply(std::string_view reply, uint32_t key, uint32_t mi
     std::memcpy(&last8, reply.data() + reply.size() - 8, 8);
     if ((last8 & ~uint64_t{0xff}) != kTailWord) return general();
     const char* const data_end = reply.data() + reply.size() - kTail.size();
-    // Plain digits only (a sign, a CAS or spaces go the general way). The
-    // word reads stay inside the reply: after the flags' first byte come
-    // at least " 0\r\n" and the 7-byte tail, after the length's at least
-    // "\r\n" and the tail, and a run of 8 digits leaves as many again.
+    // Plain digits only (a sign, a CAS or spaces go the general way), read
+    // 16 bytes at a time: a reply too short for that (a value of a few
+    // bytes) goes the general way too.
+    const char* const end = reply.data() + reply.size();
     const char* q = reply.data() + key_end + 1;
     uint64_t flags = 0, n = 0;
+    if (end - q < 16) return general();
     size_t len = digit_run(q, flags);
     if (len == 0 || len > 10 || flags > UINT32_MAX || q[len] != ' ') return general();
     q += len + 1;
+    if (end - q < 16) return general();
     len = digit_run(q, n);
     if (len == 0 || len > 5 || q[len] != '\r' || q[len + 1] != '\n') return general();
     q += len + 2;
