@@ -87,14 +87,23 @@ TEST(RequestFrame, ChecksumsEqualAFullSumAtEveryLength) {
 // The template path writes exactly the frame the generic path builds
 // (format_get, the frame header, finish), checksums included.
 TEST(GetFrame, IsByteForByteTheGenericFrame) {
-    for (uint32_t key_len : {6u, 16u, 17u, 100u, 250u}) {
+    // 16-byte keys take the inline path (digits and sum in registers): all
+    // ten digits are exercised with a key count past 10^8.
+    for (const auto& [key_len, n_keys] :
+         std::vector<std::pair<uint32_t, uint64_t>>{{6, 100'000},
+                                                    {16, 100'000},
+                                                    {16, 4'100'000'000},
+                                                    {17, 100'000},
+                                                    {100, 100'000},
+                                                    {250, 100'000}}) {
         WorkloadParams p;
-        p.n_keys = 100'000;
+        p.n_keys = n_keys;
         p.key_len = key_len;
         const Workload w = Workload::create(p).value();
         const RequestFrame rf(flow());
         const GetFrame gf(flow(), w);
-        for (uint32_t key : {0u, 1u, 4321u, 99'999u}) {
+        for (uint32_t key : {0u, 1u, 4321u, 99'999u, 123'456'789u, 4'000'000'000u}) {
+            if (key >= p.n_keys) continue;
             for (uint16_t id : {0, 1, 0x1234, 0xffff}) {
                 FakeMbuf want, got;
                 char* payload = RequestFrame::payload(&want.m);

@@ -170,6 +170,41 @@ TEST_F(ReplyCheck, BrokenGrammarIsMalformed) {
         EXPECT_NE(check(good.substr(0, i), {1}).error, ReplyError::kNone) << i;
 }
 
+// The one-key path reads flags and lengths eight digits at a time, or one
+// at a time near the end of a short reply; check() holds its verdict to the
+// general path's for every spelling here (leading zeros, too many digits,
+// signs, flags past 32 bits, nothing).
+TEST_F(ReplyCheck, OneKeyPathReadsDigitsAsTheGeneralOne) {
+    for (uint32_t k : {1u, 2u, 3u}) {
+        const uint32_t ver = v_.next(k);
+        std::string val(w_.value_len(k, ver), '\0');
+        w_.fill_value(k, ver, val.data());
+        const std::string f = std::to_string(w_.flags_of(ver));
+        const std::string n = std::to_string(val.size());
+        const std::vector<std::string> flags = {f,
+                                                "0" + f,
+                                                std::string(10 - f.size(), '0') + f,
+                                                std::string(12 - f.size(), '0') + f,
+                                                std::to_string(w_.flags_of(ver) + (1ULL << 32)),
+                                                "+" + f,
+                                                "",
+                                                f + "x"};
+        const std::vector<std::string> lens = {n,
+                                               "0" + n,
+                                               std::string(5 - n.size(), '0') + n,
+                                               std::string(6 - n.size(), '0') + n,
+                                               "-" + n,
+                                               ""};
+        for (const std::string& fl : flags)
+            for (const std::string& ln : lens)
+                check("VALUE " + key(k) + " " + fl + " " + ln + "\r\n" + val + "\r\nEND\r\n", {k});
+        // The spellings the server writes are hits.
+        EXPECT_EQ(
+            check("VALUE " + key(k) + " " + f + " " + n + "\r\n" + val + "\r\nEND\r\n", {k}).hits,
+            1u);
+    }
+}
+
 TEST_F(ReplyCheck, ServerErrorsAreNamed) {
     EXPECT_EQ(check("SERVER_ERROR out of memory\r\n", {1}).error, ReplyError::kServerError);
     EXPECT_EQ(check("ERROR\r\n", {1}).error, ReplyError::kServerError);

@@ -76,9 +76,10 @@ GetFrame::GetFrame(const Flow& f, const Workload& w) : w_(w) {
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
     sum_ = static_cast<uint16_t>(~udp->dgram_cksum);
     udp->dgram_cksum = 0;
+    key16_ = w.params().key_len == 16 && len_ <= kFixedCopy;
 }
 
-void GetFrame::fill(rte_mbuf* m, uint16_t id, uint32_t key) const {
+void GetFrame::fill_any(rte_mbuf* m, uint16_t id, uint32_t key) const {
     auto* p = rte_pktmbuf_mtod(m, uint8_t*);
     if (len_ <= kFixedCopy)
         std::memcpy(p, t_.data(), kFixedCopy);
@@ -89,16 +90,7 @@ void GetFrame::fill(rte_mbuf* m, uint16_t id, uint32_t key) const {
     w_.format_key(key, reinterpret_cast<char*>(p + kKeyOffset));
     // The key starts at an even offset of the datagram: its words are the
     // datagram's words.
-    const uint16_t c = static_cast<uint16_t>(
-        ~net::fold(sum_ + be_id + net::raw_sum(p + kKeyOffset, w_.params().key_len)));
-    const uint16_t ck = c == 0 ? 0xffff : c;
-    std::memcpy(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 6, &ck, 2);
-    const auto len = static_cast<uint16_t>(len_);
-    m->data_len = len;
-    m->pkt_len = len;
-    m->l2_len = sizeof(rte_ether_hdr);
-    m->l3_len = sizeof(rte_ipv4_hdr);
-    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+    finish_fixed(p, m, sum_ + be_id + net::raw_sum(p + kKeyOffset, w_.params().key_len));
 }
 
 ReplyMatcher::ReplyMatcher(const Flow& f, uint16_t first_port, uint16_t n_ports)
@@ -126,9 +118,11 @@ bool ReplyMatcher::match(const rte_mbuf* m, std::span<const std::byte>& payload,
         ip->src_addr != server_ip_ || ip->dst_addr != our_ip_ || udp->src_port != server_port_ ||
         udp->dgram_cksum == 0)
         return false;
-    const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
-    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-    const uint16_t port = rte_be_to_cpu_16(udp->dst_port);
+    // __builtin_bswap16, not rte_be_to_cpu_16: DPDK's is an asm xchg that
+    // pins registers.
+    const uint32_t ip_len = __builtin_bswap16(ip->total_length);
+    const uint32_t udp_len = __builtin_bswap16(udp->dgram_len);
+    const uint16_t port = __builtin_bswap16(udp->dst_port);
     if (ip_len > m->data_len - kIpOff || udp_len != ip_len - sizeof(rte_ipv4_hdr) ||
         udp_len < sizeof(rte_udp_hdr) || static_cast<uint16_t>(port - first_port_) >= n_ports_)
         return false;

@@ -23,8 +23,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
+#include "net/checksum.h"
 #include "workload.h"
 
 namespace fulmar::pktgen {
@@ -77,10 +79,46 @@ class GetFrame {
     // Writes the get of `key` with request id `id` into `m` (empty, fresh
     // from the pool) and sets its lengths. Copies max(frame_len(), 128)
     // bytes: every pool here has RTE_MBUF_DEFAULT_BUF_SIZE data rooms.
-    void fill(rte_mbuf* m, uint16_t id, uint32_t key) const;
+    void fill(rte_mbuf* m, uint16_t id, uint32_t key) const {
+        if (!key16_) return fill_any(m, id, key);
+        // 16-byte keys (the default), inline: the key's two words are made
+        // in registers, stored, and summed from the registers (two adds
+        // with the carry, not a pass over the bytes).
+        auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+        std::memcpy(p, t_.data(), kFixedCopy);
+        // __builtin_bswap16, not rte_cpu_to_be_16: DPDK's is an asm xchg that
+        // pins registers.
+        const rte_be16_t be_id = __builtin_bswap16(id);
+        std::memcpy(p + RequestFrame::kHeaderLen, &be_id, 2);
+        uint64_t head, tail;
+        Workload::key16_words(key, head, tail);
+        std::memcpy(p + kKeyOffset, &head, 8);
+        std::memcpy(p + kKeyOffset + 8, &tail, 8);
+        // The key starts at an even offset of the datagram: its words are
+        // the datagram's words.
+        const uint64_t s = head + tail;
+        uint64_t t = (s & 0xffffffff) + (s >> 32) + (s < head);
+        t = (t & 0xffffffff) + (t >> 32);
+        finish_fixed(p, m, sum_ + be_id + static_cast<uint32_t>(t));
+    }
     size_t frame_len() const { return len_; }
 
   private:
+    // Any key length.
+    void fill_any(rte_mbuf* m, uint16_t id, uint32_t key) const;
+    // Stores the UDP checksum of datagram sum `sum` and the lengths.
+    void finish_fixed(uint8_t* p, rte_mbuf* m, uint32_t sum) const {
+        const uint16_t c = static_cast<uint16_t>(~net::fold(sum));
+        const uint16_t ck = c == 0 ? 0xffff : c;
+        std::memcpy(p + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 6, &ck, 2);
+        const auto len = static_cast<uint16_t>(len_);
+        m->data_len = len;
+        m->pkt_len = len;
+        m->l2_len = sizeof(rte_ether_hdr);
+        m->l3_len = sizeof(rte_ipv4_hdr);
+        m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+    }
+
     // Frames up to this size are copied with one fixed-size copy.
     static constexpr size_t kFixedCopy = 128;
     static constexpr size_t kKeyOffset = RequestFrame::kHeaderLen + 8 + 4;  // after "get "
@@ -88,6 +126,7 @@ class GetFrame {
     const Workload& w_;
     alignas(64) std::array<uint8_t, RequestFrame::kHeaderLen + 8 + 4 + kMaxKeyLen + 2> t_{};
     size_t len_ = 0;
+    bool key16_ = false;  // 16-byte keys and a frame within kFixedCopy
     // Non-complemented UDP sum (pseudo-header included) of the template
     // with id and key bytes 0.
     uint32_t sum_ = 0;

@@ -55,6 +55,8 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
       get_frame_(pc.flow, w),
       one_key_gets_(w.params().keys_per_get == 1),
       track_versions_(!o.reflector),
+      reflector_(o.reflector),
+      live_quantiles_(!o.quiet),
       matcher_(pc.flow, crew.base_src_port, static_cast<uint16_t>(crew.n_queues)),
       versions_(plan.keys.first, plan.keys.count),
       table_(w.params().keys_per_get),
@@ -81,6 +83,14 @@ Generator::Generator(const Options& o, const Workload& w, const PortConf& pc, co
 // Sending
 
 void Generator::draw(uint32_t slot) {
+    if (one_key_gets_) {
+        // One key a request, get or set: no loop.
+        ahead_ops_[slot] = w_.next_op(rng_);
+        const uint32_t key = plan_.keys.first + static_cast<uint32_t>(chooser_.next(rng_));
+        ahead_keys_[slot] = key;
+        if (track_versions_) versions_.prefetch(key);
+        return;
+    }
     const Op op = w_.next_op(rng_);
     ahead_ops_[slot] = op;
     const uint32_t n = op == Op::kGet ? w_.params().keys_per_get : 1;
@@ -92,6 +102,26 @@ void Generator::draw(uint32_t slot) {
 }
 
 void Generator::fill_request(rte_mbuf* m, uint16_t id) {
+    // The common request, a get of one key drawn ahead: inline in build();
+    // everything else (preload, sets, multi-gets, the first draws) below.
+    const uint32_t slot = ahead_next_;
+    if (fast_gets_ && ahead_ops_[slot] == Op::kGet) {
+        ahead_next_ = (slot + 1) % kAhead;
+        const uint32_t key = ahead_keys_[slot];
+        Slot& s = table_.slot(id);
+        s.phase = phase_;
+        table_.keys(id)[0] = key;
+        table_.min_versions(id)[0] = track_versions_ ? versions_.acked(key) : 0;
+        s.op = Op::kGet;
+        s.n_keys = 1;
+        get_frame_.fill(m, id, key);
+        draw(slot);
+        return;
+    }
+    fill_other(m, id);
+}
+
+void Generator::fill_other(rte_mbuf* m, uint16_t id) {
     Slot& s = table_.slot(id);
     s.phase = phase_;
     char* const payload = RequestFrame::payload(m);
@@ -115,6 +145,7 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
             for (uint32_t i = 0; i < kAhead; i++)
                 draw(i);
             have_ahead_ = true;
+            fast_gets_ = one_key_gets_;  // loop_ is kLoad here
         }
         // The oldest drawn request; its slot is drawn again once it is
         // built, so the draws keep their order.
@@ -169,19 +200,38 @@ void Generator::build(uint32_t n, uint64_t now, const uint64_t* stamps) {
     n = std::min(n, kMaxBurst - n_tx_);
     if (n == 0) return;
     rte_mbuf* mbufs[kMaxBurst];
-    if (rte_pktmbuf_alloc_bulk(pc_.pool, mbufs, n) != 0) {
+    // Replies received are the first buffers (warm in cache, and no trip
+    // through the pool); the pool gives the rest.
+    const uint32_t reused = std::min(n, n_spare_);
+    n_spare_ -= reused;
+    for (uint32_t i = 0; i < reused; i++) {
+        rte_mbuf* m = spare_[n_spare_ + i];
+        // What rte_pktmbuf_reset does that a frame needs (poll_rx admitted
+        // one segment: next is null, nb_segs 1; the frame writers set the
+        // lengths and packet type): the headroom, and no RX flags or
+        // offloads carried into the TX path.
+        m->data_off = RTE_PKTMBUF_HEADROOM;
+        m->ol_flags = 0;
+        m->tx_offload = 0;
+        m->vlan_tci = 0;
+        mbufs[i] = m;
+    }
+    if (n > reused && rte_pktmbuf_alloc_bulk(pc_.pool, mbufs + reused, n - reused) != 0) {
         link_.mbuf_alloc_failed++;
-        return;
+        n = reused;
+        if (n == 0) return;
     }
     uint32_t built = 0;
+    uint32_t at = n_tx_;
     for (; built < n; built++) {
         uint16_t id;
         if (!table_.acquire(stamps ? stamps[built] : now, id)) break;
         fill_request(mbufs[built], id);
-        tx_[n_tx_] = mbufs[built];
-        tx_ids_[n_tx_] = id;
-        n_tx_++;
+        tx_[at] = mbufs[built];
+        tx_ids_[at] = id;
+        at++;
     }
+    n_tx_ = at;
     if (built < n) rte_pktmbuf_free_bulk(mbufs + built, n - built);
 }
 
@@ -250,7 +300,14 @@ uint16_t Generator::poll_rx(uint64_t now) {
         uint16_t dst_port = 0;
         if (matcher_.match(m, payload, dst_port)) {
             if (to_queue(m, dst_port, payload, now)) continue;
-            done[n_done++] = m;
+            // Checked and done with: the buffer of a later request, unless
+            // something else still holds it or it is not a plain buffer of
+            // our pool (match() admitted one segment only).
+            if (m->pool == pc_.pool && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+                n_spare_ < spare_.size())
+                spare_[n_spare_++] = m;
+            else
+                done[n_done++] = m;
             continue;
         }
         net::UdpRequest d;
@@ -325,6 +382,11 @@ void Generator::on_datagram(std::span<const std::byte> payload, uint64_t now) {
         complete(id, s, body, now);
         return;
     }
+    on_fragment(id, s, seq, total, body, now);
+}
+
+void Generator::on_fragment(uint16_t id, Slot& s, uint16_t seq, uint16_t total,
+                            std::string_view body, uint64_t now) {
     RequestStats& st = stats_[static_cast<size_t>(s.phase)];
     if (s.reasm == Reassembler::kNone) return;  // already given up on: it will time out
     if (s.reasm == 0) {
@@ -367,10 +429,10 @@ void Generator::complete(uint16_t id, Slot& s, std::string_view reply, uint64_t 
     if (s.phase == Phase::kMeasure) latency_.record(ns);
     // Only the live line reads the last second's quantiles: --quiet (the
     // bench) prints none, so its replies skip the second histogram.
-    if (!o_.quiet) interval_.record(ns);
+    if (live_quantiles_) interval_.record(ns);
     st.replies++;
     ReplyError e = ReplyError::kNone;
-    if (o_.reflector) {
+    if (reflector_) {
         // An echo of our own request: it proves the round trip, not a cache.
     } else if (s.op == Op::kGet) {
         const GetVerdict v =
@@ -529,12 +591,14 @@ uint32_t Generator::load_turn(uint64_t now) {
 
 void Generator::begin_load(Phase phase) {
     loop_ = Loop::kLoad;
+    fast_gets_ = have_ahead_ && one_key_gets_;
     phase_ = phase;
     load_cap_ = plan_.window ? plan_.window : RequestTable::kIds - 1;
 }
 
 void Generator::begin_preload() {
     loop_ = Loop::kPreload;
+    fast_gets_ = false;
     phase_ = Phase::kPreload;
     preload_next_ = plan_.keys.first;
 }
@@ -655,6 +719,16 @@ void Generator::run(uint64_t start) {
         expire(now);
         if (table_.outstanding() == 0 || now > drain_end) break;
     }
+    free_spares();
+}
+
+void Generator::free_spares() {
+    if (n_spare_) rte_pktmbuf_free_bulk(spare_.data(), n_spare_);
+    n_spare_ = 0;
+}
+
+Generator::~Generator() {
+    free_spares();
 }
 
 int Generator::work() {

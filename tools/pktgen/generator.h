@@ -110,6 +110,9 @@ class Generator {
 
     Generator(const Options& o, const Workload& w, const PortConf& pc, const QueuePlan& plan,
               Crew& crew);
+    ~Generator();
+    Generator(const Generator&) = delete;
+    Generator& operator=(const Generator&) = delete;
 
     // The whole life of the instance on its lcore (see the top of the file);
     // 0, or 1 when a preload (this one or another's) failed or was stopped.
@@ -139,12 +142,13 @@ class Generator {
     // --- sending ----------------------------------------------------------
     // Builds up to n requests (stamps[i] when open loop) into tx_.
     void build(uint32_t n, uint64_t now, const uint64_t* stamps);
-    void fill_request(rte_mbuf* m, uint16_t id);
+    [[gnu::always_inline]] inline void fill_request(rte_mbuf* m, uint16_t id);
+    [[gnu::noinline]] void fill_other(rte_mbuf* m, uint16_t id);
     // Draws a load request into ahead slot `slot` (operation and keys, the
     // RNG used in the order the requests are built) and prefetches its
     // versions: with a million keys they are DRAM misses, started kAhead
     // requests before they are read.
-    void draw(uint32_t slot);
+    [[gnu::always_inline]] inline void draw(uint32_t slot);
     uint32_t flush_tx(uint64_t now);  // frames the ring took
 
     // --- receiving --------------------------------------------------------
@@ -152,9 +156,15 @@ class Generator {
     // A reply datagram to our port dst_port: ours to check, or handed to
     // the instance that owns that port. True when `m` was handed over (no
     // longer ours to free).
-    bool to_queue(rte_mbuf* m, uint16_t dst_port, std::span<const std::byte> payload, uint64_t now);
-    void on_datagram(std::span<const std::byte> payload, uint64_t now);
-    void complete(uint16_t id, Slot& s, std::string_view reply, uint64_t now);
+    [[gnu::always_inline]] inline bool to_queue(rte_mbuf* m, uint16_t dst_port,
+                                                std::span<const std::byte> payload, uint64_t now);
+    [[gnu::always_inline]] inline void on_datagram(std::span<const std::byte> payload,
+                                                   uint64_t now);
+    // A reply of several datagrams (or a broken one): out of line.
+    [[gnu::noinline]] void on_fragment(uint16_t id, Slot& s, uint16_t seq, uint16_t total,
+                                       std::string_view body, uint64_t now);
+    [[gnu::always_inline]] inline void complete(uint16_t id, Slot& s, std::string_view reply,
+                                                uint64_t now);
     void expire(uint64_t now);
     void drop_reassembly(Slot& s);
 
@@ -193,6 +203,9 @@ class Generator {
     // leaves the per-key array (a DRAM miss a request) alone and sets carry
     // version 1.
     bool track_versions_;
+    // Options the per-reply path reads, next to the state it touches.
+    bool reflector_;
+    bool live_quantiles_;        // not --quiet: the live line's histogram
     ReplyMatcher matcher_;       // the expected replies, fast; the rest: classify
     net::PortAddr rx_addr_;      // us, as classify sees a receiver
     net::ClientFilter rx_from_;  // the server only
@@ -204,6 +217,8 @@ class Generator {
     std::vector<uint32_t> ahead_keys_;
     uint32_t ahead_next_ = 0;
     bool have_ahead_ = false;
+    // fill_request's inline path is open: load loop, draws made, one-key gets.
+    bool fast_gets_ = false;
     RequestTable table_;
     Reassembler reasm_;
     Rng rng_;
@@ -220,6 +235,13 @@ class Generator {
     std::array<rte_mbuf*, kMaxBurst> tx_{};
     std::array<uint16_t, kMaxBurst> tx_ids_{};
     uint32_t n_tx_ = 0;
+    // Replies checked and done with, kept as the next requests' buffers
+    // (build() writes the frame over them): no free and alloc through the
+    // pool a request. Only direct, single-segment mbufs of our pool that
+    // nobody else references; the rest are freed as before.
+    std::array<rte_mbuf*, 2 * kMaxBurst> spare_{};
+    uint32_t n_spare_ = 0;
+    void free_spares();
 
     // Preload: next key never sent, keys to send again, keys settled.
     uint32_t preload_next_ = 0;

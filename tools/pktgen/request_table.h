@@ -54,7 +54,17 @@ class RequestTable {
 
     // The next id in sequence, marked outstanding and stamped `now`; false
     // when all 65,536 ids are outstanding.
-    bool acquire(uint64_t now, uint16_t& id);
+    bool acquire(uint64_t now, uint16_t& id) {
+        if (head_ - tail_ == kIds && !make_room()) return false;
+        id = static_cast<uint16_t>(head_++);
+        Slot& s = slots_[id];
+        s.sent_tsc = now;
+        s.state = SlotState::kOutstanding;
+        s.reasm = 0;
+        s.n_keys = 0;
+        n_outstanding_++;
+        return true;
+    }
     Slot& slot(uint16_t id) { return slots_[id]; }
     const Slot& slot(uint16_t id) const { return slots_[id]; }
     std::span<uint32_t> keys(uint16_t id) { return {&keys_[size_t{id} * per_slot_], per_slot_}; }
@@ -85,6 +95,10 @@ class RequestTable {
     uint32_t outstanding() const { return n_outstanding_; }
 
   private:
+    // Full ring: skips answered slots at the tail; false when an outstanding
+    // one is there (65,536 requests in flight).
+    bool make_room();
+
     std::vector<Slot> slots_;
     std::vector<uint32_t> keys_;
     std::vector<uint32_t> min_versions_;

@@ -87,7 +87,34 @@ class Workload {
     void format_key(uint32_t key, char* out) const;
     // A 16-byte key (the default length) as the two little-endian words
     // format_key stores: compared or summed in registers, no reload.
-    static void key16_words(uint32_t key, uint64_t& head, uint64_t& tail);
+    // Inline: GetFrame builds one a request.
+    static void key16_words(uint32_t key, uint64_t& head, uint64_t& tail) {
+        // "k" + five zeros + the top two of ten digits, then the other eight.
+        if (key < 100'000'000) {
+            // Every run under 10^8 keys: the top two are zeros.
+            head = 0x3030'3030'3030'306bULL;
+            tail = eight_digits(key);
+            return;
+        }
+        const uint32_t hi = key / 100'000'000;
+        head = 0x0000'3030'3030'306bULL | (uint64_t{'0' + hi / 10} << 48) |
+               (uint64_t{'0' + hi % 10} << 56);
+        tail = eight_digits(key % 100'000'000);
+    }
+    // The eight ASCII digits of v < 10^8, most significant first, as they
+    // lie in memory (little-endian word): four digit pairs, then pairs split
+    // in two, each step on all lanes with one multiply (Lemire's
+    // "encode_ten_thousands").
+    static uint64_t eight_digits(uint32_t v) {
+        const uint64_t merged = uint64_t{v / 10000} | (uint64_t{v % 10000} << 32);
+        const uint64_t top = ((merged * 10486ULL) >> 20) & ((0x7FULL << 32) | 0x7FULL);
+        const uint64_t bot = merged - 100ULL * top;
+        const uint64_t hundreds = (bot << 16) + top;
+        uint64_t tens = (hundreds * 103ULL) >> 10;
+        tens &= (0xFULL << 48) | (0xFULL << 32) | (0xFULL << 16) | 0xFULL;
+        tens += (hundreds - 10ULL * tens) << 8;
+        return tens + 0x3030303030303030ULL;
+    }
     // The index of a key this workload formats; false for anything else.
     bool parse_key(std::string_view s, uint32_t& key) const;
 
@@ -95,7 +122,11 @@ class Workload {
     uint32_t flags_of(uint32_t version) const { return (epoch_ << kVersionBits) | version; }
     // The run epoch in a flags word; mine() is false for other runs' values.
     bool mine(uint32_t flags) const { return (flags >> kVersionBits) == epoch_; }
-    uint32_t value_len(uint32_t key, uint32_t version) const;
+    uint32_t value_len(uint32_t key, uint32_t version) const {
+        if (p_.value_min == p_.value_max) return p_.value_min;
+        const uint64_t span = uint64_t{p_.value_max} - p_.value_min + 1;
+        return p_.value_min + static_cast<uint32_t>(mix64(value_seed(key, version) ^ 1) % span);
+    }
     void fill_value(uint32_t key, uint32_t version, char* out) const;
     bool value_equals(uint32_t key, uint32_t version, std::string_view got) const;
 
@@ -111,7 +142,9 @@ class Workload {
 
   private:
     explicit Workload(const WorkloadParams& p);
-    uint64_t value_seed(uint32_t key, uint32_t version) const;
+    uint64_t value_seed(uint32_t key, uint32_t version) const {
+        return mix64(nonce_ ^ ((uint64_t{key} << kVersionBits) | version));
+    }
 
     WorkloadParams p_;
     KeyChooser chooser_;
