@@ -244,6 +244,7 @@ void Worker::run_gets() {
     uint64_t served = 0;
     uint64_t text_bytes = 0;
     uint64_t frame_bytes = 0;
+    uint32_t written = 0;  // requests answered here, settled after the loop
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         // The reply goes out in the request's own mbuf, built past the
@@ -261,7 +262,7 @@ void Worker::run_gets() {
             }
             text = net::mc_udp_reply_text(out, g.req, room);
         }
-        const size_t len = text == nullptr ? 0 : gets_.answer(ctx_, i, text, room);
+        const size_t len = text == nullptr ? 0 : gets_.write(i, text, room);
         if (len == 0) {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
@@ -269,6 +270,7 @@ void Worker::run_gets() {
             execute(g.m, g.req, g.request_id, nullptr);
             continue;
         }
+        written |= uint32_t{1} << i;
         if (out != g.m) done[n_done++] = g.m;
         net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
         ++served;
@@ -276,6 +278,7 @@ void Worker::run_gets() {
         frame_bytes += rte_pktmbuf_pkt_len(out);
         queue_tx(out);
     }
+    gets_.settle_written(ctx_, written);
     stats.udp_batched_gets += served;
     stats.udp_reply_datagrams += served;
     stats.udp_reply_bytes += text_bytes;

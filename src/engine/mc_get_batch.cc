@@ -4,6 +4,7 @@
 #include "engine/ring_guard.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/assert.h"
@@ -78,6 +79,25 @@ size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
 
 void McGetBatch::settle(EngineCtx& ctx, size_t i) {
     settle_one(ctx, i);
+}
+
+void McGetBatch::settle_written(EngineCtx& ctx, uint32_t written) {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    const UnixTime now = now_;
+    for (; written != 0; written &= written - 1) {
+        const Request& r = reqs_[static_cast<size_t>(std::countr_zero(written))];
+        const size_t last = size_t{r.first_key} + r.n_keys;
+        for (size_t k = r.first_key; k < last; ++k) {
+            const store::Shard::BulkRead& rd = reads_[k];
+            const bool hit = rd.status == store::ReadStatus::kHit;
+            ++(hit ? hits : misses);
+            settle_get_read(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now);
+        }
+    }
+    ctx.stats->cmd_get += hits + misses;
+    ctx.stats->get_hits += hits;
+    ctx.stats->get_misses += misses;
 }
 
 }  // namespace fulmar::engine

@@ -15,7 +15,8 @@
 //
 //   add(line) x n -> lookup(ctx) -> per request: write_reply(i, dst, room)
 //                                                 -> settle(ctx, i) if written
-//                                   (or answer(ctx, i, dst, room): both)
+//                                   (or per request: write(i, dst, room),
+//                                    then settle_written(ctx, mask) once)
 //                 -> clear()
 //
 //   keys_[]   KeyRef (key view + digest) per key, requests' keys in order
@@ -87,14 +88,21 @@ class McGetBatch {
     // Counts request i's gets and does the owner's side effects (mc_get.h);
     // once, after its reply was written.
     void settle(EngineCtx& ctx, size_t i);
-    // Both for request i: write_reply, then settle when it was written; the
-    // reply's length, 0 as write_reply. The dataplane's one call per GET.
-    // Inline, with the two it runs: once per GET, in the dataplane's loop.
-    [[gnu::always_inline]] size_t answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
-        const size_t len = write_one(i, dst, room);
-        if (len != 0) settle_one(ctx, i);
-        return len;
+    // write_reply, inline: the dataplane's one call per GET, in its loop.
+    [[gnu::always_inline]] size_t write(size_t i, char* dst, size_t room) const {
+        return write_one(i, dst, room);
     }
+    // settle() for every request whose bit is set in `written` (bit i:
+    // request i), in request order: the dataplane's one call per burst,
+    // after its replies are written. A pass of its own, not one settle per
+    // reply in the reply loop: there the possible call to
+    // settle_get_read_slow made every reply spill and reload the loop's
+    // registers, and the counters were loaded and stored per key. What it
+    // does is the same: the fetched bit set, an expired item found on a miss
+    // reclaimed and counted once (by this or by a full-path get of the same
+    // key in between, whichever meets it first), the same counts.
+    static_assert(kMaxRequests <= 32, "one bit a request");
+    void settle_written(EngineCtx& ctx, uint32_t written);
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:
