@@ -289,8 +289,6 @@ void Worker::run_gets() {
 }
 
 void Worker::on_rx(rte_mbuf* m) {
-    stats.rx_packets++;
-    stats.rx_bytes += rte_pktmbuf_pkt_len(m);
     net::UdpRequest req;
     net::DropReason why{};
     switch (net::classify(m, p_.addr, p_.clients, req, why)) {
@@ -715,10 +713,17 @@ unsigned Worker::poll_once() {
     rte_mbuf* pkts[64];
     const uint16_t burst = std::min<uint16_t>(p_.burst, 64);
     const uint16_t n = rte_eth_rx_burst(p_.port_id, p_.queue_id, pkts, burst);
+    // Received counts once a burst: the stats sit behind `this`, which every
+    // store on_rx makes could alias, so per datagram each was loaded and
+    // stored again.
+    uint64_t rx_bytes = 0;
     for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+        rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
         on_rx(pkts[i]);
     }
+    stats.rx_packets += n;
+    stats.rx_bytes += rx_bytes;
     if (!gets_.empty()) run_gets();
     if (n_to_kernel_ > 0) flush_to_kernel();
     const unsigned in = drain_inbox();
