@@ -21,6 +21,11 @@ McGetBatch::McGetBatch() : values_(new char[kMaxKeys * kValueSlot]) {
     }
 }
 
+McGetBatch::AddResult McGetBatch::add_datagram_near_full(std::string_view body) {
+    if (!proto::parse_mc_get_line(body, line_)) return AddResult::kNotPlainGet;
+    return add(line_) ? AddResult::kAdded : AddResult::kFull;
+}
+
 void McGetBatch::add_pending() {
     const bool added = add(line_);
     FULMAR_ASSERT(added);  // an empty batch takes any one line

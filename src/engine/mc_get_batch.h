@@ -72,9 +72,27 @@ class McGetBatch {
     enum class AddResult : uint8_t { kAdded, kFull, kNotPlainGet };
     // Inline: it runs for every datagram.
     AddResult add_datagram(std::string_view body) {
-        if (!proto::parse_mc_get_line(body, line_)) return AddResult::kNotPlainGet;
-        return add(line_) ? AddResult::kAdded : AddResult::kFull;
+        // Not a get at all (a set, ...): out before anything else is read.
+        bool with_cas;
+        size_t pos;
+        if (!proto::mc_get_verb(body, with_cas, pos)) return AddResult::kNotPlainGet;
+        const size_t n_keys = n_keys_;
+        if (n_reqs_ == kMaxRequests || n_keys + proto::kMcGetLineMaxKeys > kMaxKeys) [[unlikely]]
+            return add_datagram_near_full(body);
+        // Room for any line: its keys parsed straight into their slots (what
+        // add() would copy them to), no McGetLine between.
+        size_t n;
+        store::KeyRef* const keys = keys_.data() + n_keys;
+        if (!proto::parse_mc_get_keys(
+                body, pos, n, [keys](size_t i, std::string_view key) { keys[i].key = key; }))
+            return AddResult::kNotPlainGet;
+        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), static_cast<uint8_t>(n), with_cas};
+        n_keys_ = n_keys + n;
+        return AddResult::kAdded;
     }
+    // add_datagram when a line might not fit: through line_, which
+    // add_pending() queues after a kFull.
+    AddResult add_datagram_near_full(std::string_view body);
     void add_pending();
     size_t size() const { return n_reqs_; }
     bool empty() const { return n_reqs_ == 0; }
