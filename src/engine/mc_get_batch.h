@@ -128,6 +128,9 @@ class McGetBatch {
     // write_reply and settle, inlined into answer (below the class).
     [[gnu::always_inline]] inline size_t write_one(size_t i, char* dst, size_t room) const;
     [[gnu::always_inline]] inline void settle_one(EngineCtx& ctx, size_t i);
+    // settle_written's step for key k, counting it into hits or misses.
+    [[gnu::always_inline]] inline void settle_key(EngineCtx& ctx, size_t k, uint64_t& hits,
+                                                  uint64_t& misses) const;
 
     struct Request {
         uint8_t first_key;
