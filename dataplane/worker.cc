@@ -288,10 +288,19 @@ void Worker::run_gets() {
     gets_.clear();
 }
 
-void Worker::on_rx(rte_mbuf* m) {
+[[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m) {
+    net::UdpRequest req;
+    if (!net::detail::fast_udp_request(m, p_.addr, p_.clients, req)) [[unlikely]] {
+        on_rx_full(m);
+        return;
+    }
+    on_udp_request(m, req);
+}
+
+void Worker::on_rx_full(rte_mbuf* m) {
     net::UdpRequest req;
     net::DropReason why{};
-    switch (net::classify(m, p_.addr, p_.clients, req, why)) {
+    switch (net::classify_full(m, p_.addr, p_.clients, req, why)) {
         case net::RxAction::kTransmit:
             stats.replies_in_place++;
             send(m);
@@ -306,6 +315,10 @@ void Worker::on_rx(rte_mbuf* m) {
         case net::RxAction::kUdpRequest:
             break;
     }
+    on_udp_request(m, req);
+}
+
+[[gnu::always_inline]] inline void Worker::on_udp_request(rte_mbuf* m, const net::UdpRequest& req) {
     stats.udp_requests++;
     stats.udp_request_bytes += req.payload.size();
     // The frame first: a datagram memcached would drop is dropped here,
@@ -323,18 +336,22 @@ void Worker::on_rx(rte_mbuf* m) {
         case engine::McGetBatch::AddResult::kNotPlainGet:
             break;
     }
+    route_request(m, req, frame.request_id);
+}
+
+void Worker::route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id) {
     // Whatever follows a batched get in the burst runs after it.
     if (!gets_.empty()) run_gets();
     const engine::Route r = engine::route_datagram(body_of(req), p_.route, parsed_);
     switch (r.kind) {
         case engine::RouteKind::kLocal:
-            execute(m, req, frame.request_id, &parsed_);
+            execute(m, req, request_id, &parsed_);
             return;
         case engine::RouteKind::kOwner:
             if (r.shard == p_.worker_id)
-                execute(m, req, frame.request_id, &parsed_);
+                execute(m, req, request_id, &parsed_);
             else
-                hand_off(m, req, frame.request_id, r.shard);
+                hand_off(m, req, request_id, r.shard);
             return;
         case engine::RouteKind::kRefuseAdmin:
             stats.udp_refused_admin++;
@@ -343,7 +360,7 @@ void Worker::on_rx(rte_mbuf* m) {
         case engine::RouteKind::kRefuseSpan: {
             stats.udp_refused_span++;
             rte_mbuf* out[1];
-            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id,
+            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, request_id,
                                           proto::kMcServerErrorSpan, out, 1) == 1)
                 send(out[0]);
             else
@@ -714,13 +731,13 @@ unsigned Worker::poll_once() {
     const uint16_t burst = std::min<uint16_t>(p_.burst, 64);
     const uint16_t n = rte_eth_rx_burst(p_.port_id, p_.queue_id, pkts, burst);
     // Received counts once a burst: the stats sit behind `this`, which every
-    // store on_rx makes could alias, so per datagram each was loaded and
+    // store rx_one makes could alias, so per datagram each was loaded and
     // stored again.
     uint64_t rx_bytes = 0;
     for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
         rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-        on_rx(pkts[i]);
+        rx_one(pkts[i]);
     }
     stats.rx_packets += n;
     stats.rx_bytes += rx_bytes;

@@ -151,7 +151,16 @@ class Worker {
     const WorkerParams& params() const { return p_; }
 
   private:
-    void on_rx(rte_mbuf* m);
+    // One received frame. rx_one, inline in poll_once's loop (no call per
+    // datagram): the classifier's fast path, then on_udp_request; a frame the
+    // fast path does not take goes to on_rx_full (classify_full decides it).
+    inline void rx_one(rte_mbuf* m);
+    void on_rx_full(rte_mbuf* m);
+    // A classified UDP request: the frame header, then the GET batch, inline
+    // (rx_one's part of every GET); anything the batch does not take goes on
+    // out of line to route_request.
+    inline void on_udp_request(rte_mbuf* m, const net::UdpRequest& req);
+    void route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id);
     // Decodes the memcached frame header; counts, frees and returns false
     // for what memcached would drop (short, total != 1).
     // Inline (here and body_of, send): they run once per datagram.
