@@ -330,9 +330,15 @@ void Worker::on_rx_full(rte_mbuf* m) {
             run_gets();
             gets_.add_pending();
             [[fallthrough]];
-        case engine::McGetBatch::AddResult::kAdded:
-            pending_[gets_.size() - 1] = {m, req, frame.request_id};
+        case engine::McGetBatch::AddResult::kAdded: {
+            // Field by field: an aggregate assignment was built on the stack
+            // and copied again.
+            PendingGet& g = pending_[gets_.size() - 1];
+            g.m = m;
+            g.req = req;
+            g.request_id = frame.request_id;
             return;
+        }
         case engine::McGetBatch::AddResult::kNotPlainGet:
             break;
     }
