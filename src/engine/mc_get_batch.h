@@ -160,12 +160,13 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
     // pointers, which may alias reqs_ (bytes), so r.* would be read again
     // each time.
     const size_t first = r.first_key;
-    const size_t last = first + r.n_keys;
+    const size_t n_keys = r.n_keys;
     const bool with_cas = r.with_cas;
-    for (size_t k = first; k < last; ++k) {
+    // Key k's part of the reply at p; false when the engine must answer.
+    const auto put = [&](size_t k) {
         const store::Shard::BulkRead& rd = reads_[k];
-        if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
-        if (rd.status != store::ReadStatus::kHit) continue;
+        if (rd.status == store::ReadStatus::kBufferTooSmall) return false;
+        if (rd.status != store::ReadStatus::kHit) return true;
         const uint64_t* cas = with_cas ? &rd.meta.cas : nullptr;
         // Locals too, for the same reason.
         const std::string_view key = keys_[k].key;
@@ -177,13 +178,21 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
         const auto left = static_cast<size_t>(end - p);
         if (left < kMcValueLineMax + tail &&
             left < mc_value_line_len(key, flags, value_len, cas) + tail)
-            return 0;
+            return false;
         p += write_mc_value_line(p, key, flags, value_len, cas);
         copy_small(p, value, value_len);
         p += value_len;
         p[0] = '\r';
         p[1] = '\n';
         p += 2;
+        return true;
+    };
+    if (n_keys == 1) {
+        // One key (most gets): no loop to set up.
+        if (!put(first)) return 0;
+    } else {
+        for (size_t k = first; k < first + n_keys; ++k)
+            if (!put(k)) return 0;
     }
     if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
     std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());
