@@ -288,13 +288,13 @@ void Worker::run_gets() {
     gets_.clear();
 }
 
-[[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m) {
+[[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m, RxCounts& counts) {
     net::UdpRequest req;
     if (!net::detail::fast_udp_request(m, p_.addr, p_.clients, req)) [[unlikely]] {
         on_rx_full(m);
         return;
     }
-    on_udp_request(m, req);
+    on_udp_request(m, req, counts);
 }
 
 void Worker::on_rx_full(rte_mbuf* m) {
@@ -315,12 +315,16 @@ void Worker::on_rx_full(rte_mbuf* m) {
         case net::RxAction::kUdpRequest:
             break;
     }
-    on_udp_request(m, req);
+    RxCounts counts;
+    on_udp_request(m, req, counts);
+    stats.udp_requests += counts.udp_requests;
+    stats.udp_request_bytes += counts.udp_request_bytes;
 }
 
-[[gnu::always_inline]] inline void Worker::on_udp_request(rte_mbuf* m, const net::UdpRequest& req) {
-    stats.udp_requests++;
-    stats.udp_request_bytes += req.payload.size();
+[[gnu::always_inline]] inline void Worker::on_udp_request(rte_mbuf* m, const net::UdpRequest& req,
+                                                          RxCounts& counts) {
+    counts.udp_requests++;
+    counts.udp_request_bytes += req.payload.size();
     // The frame first: a datagram memcached would drop is dropped here,
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
@@ -740,13 +744,16 @@ unsigned Worker::poll_once() {
     // store rx_one makes could alias, so per datagram each was loaded and
     // stored again.
     uint64_t rx_bytes = 0;
+    RxCounts counts;
     for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
         rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-        rx_one(pkts[i]);
+        rx_one(pkts[i], counts);
     }
     stats.rx_packets += n;
     stats.rx_bytes += rx_bytes;
+    stats.udp_requests += counts.udp_requests;
+    stats.udp_request_bytes += counts.udp_request_bytes;
     if (!gets_.empty()) run_gets();
     if (n_to_kernel_ > 0) flush_to_kernel();
     const unsigned in = drain_inbox();
