@@ -244,7 +244,7 @@ void Worker::run_gets() {
     uint64_t served = 0;
     uint64_t text_bytes = 0;
     uint64_t frame_bytes = 0;
-    uint32_t written = 0;  // requests answered here, settled after the loop
+    uint64_t written = 0;  // requests answered here, settled after the loop
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         // The reply goes out in the request's own mbuf, built past the
@@ -270,7 +270,7 @@ void Worker::run_gets() {
             execute(g.m, g.req, g.request_id, nullptr);
             continue;
         }
-        written |= uint32_t{1} << i;
+        written |= uint64_t{1} << i;
         if (out != g.m) done[n_done++] = g.m;
         net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
         ++served;

@@ -96,10 +96,10 @@ void McGetBatch::settle_key(EngineCtx& ctx, size_t k, uint64_t& hits, uint64_t& 
     settle_get_read_slow(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
 }
 
-void McGetBatch::settle_written(EngineCtx& ctx, uint32_t written) {
+void McGetBatch::settle_written(EngineCtx& ctx, uint64_t written) {
     uint64_t hits = 0;
     uint64_t misses = 0;
-    if (n_reqs_ != 0 && written == (~uint32_t{0} >> (32 - n_reqs_))) {
+    if (n_reqs_ != 0 && written == (~uint64_t{0} >> (64 - n_reqs_))) {
         // Every request answered here (the usual burst): their keys are
         // keys_[0, n_keys_), in order; one flat pass.
         for (size_t k = 0; k < n_keys_; ++k)

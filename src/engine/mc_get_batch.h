@@ -42,8 +42,10 @@ namespace fulmar::engine {
 
 class McGetBatch {
   public:
-    static constexpr size_t kMaxKeys = 64;
-    static constexpr size_t kMaxRequests = 32;
+    // A whole RX burst of the largest size (config's kMaxBurstSize, 64) is
+    // one batch, with room for multi-key lines.
+    static constexpr size_t kMaxKeys = 128;
+    static constexpr size_t kMaxRequests = 64;
     static_assert(proto::kMcGetLineMaxKeys <= kMaxKeys, "an empty batch takes any one line");
     // A value larger than this cannot share a one-datagram reply anyway.
     static constexpr size_t kValueSlot = 1408;
@@ -119,8 +121,8 @@ class McGetBatch {
     // does is the same: the fetched bit set, an expired item found on a miss
     // reclaimed and counted once (by this or by a full-path get of the same
     // key in between, whichever meets it first), the same counts.
-    static_assert(kMaxRequests <= 32, "one bit a request");
-    void settle_written(EngineCtx& ctx, uint32_t written);
+    static_assert(kMaxRequests <= 64, "one bit a request");
+    void settle_written(EngineCtx& ctx, uint64_t written);
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:

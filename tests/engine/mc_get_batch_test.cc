@@ -85,7 +85,7 @@ class McGetBatchTest : public ::testing::TestWithParam<std::tuple<size_t, bool>>
         batch.lookup(fast_.ctx);
         written_.assign(lines.size(), 0);
         const bool per_burst = std::get<1>(GetParam());
-        uint32_t written = 0;
+        uint64_t written = 0;
         for (size_t i = 0; i < lines.size(); ++i) {
             const std::string want = full_.run(lines[i]);
             std::string got(room_, '\0');
@@ -98,7 +98,7 @@ class McGetBatchTest : public ::testing::TestWithParam<std::tuple<size_t, bool>>
             } else {
                 got.resize(len);
                 if (per_burst)
-                    written |= uint32_t{1} << i;
+                    written |= uint64_t{1} << i;
                 else
                     batch.settle(fast_.ctx, i);
             }
@@ -198,8 +198,9 @@ TEST_P(McGetBatchTest, AddRefusesWhenFull) {
     l += "\r\n";  // the line outlives the views into it
     proto::McGetLine many;
     ASSERT_TRUE(proto::parse_mc_get_line(l, many));
-    ASSERT_TRUE(batch.add(many));
-    ASSERT_TRUE(batch.add(many));
+    static_assert(McGetBatch::kMaxKeys % proto::kMcGetLineMaxKeys == 0);
+    for (size_t i = 0; i < McGetBatch::kMaxKeys / proto::kMcGetLineMaxKeys; ++i)
+        ASSERT_TRUE(batch.add(many));
     EXPECT_FALSE(batch.add(one));
 }
 
@@ -214,10 +215,11 @@ TEST_P(McGetBatchTest, DatagramsJoinOnlyAsPlainGetsAndAFullBatchKeepsTheLine) {
     for (size_t i = 0; i < proto::kMcGetLineMaxKeys; ++i)
         l += " k";
     l += "\r\n";
-    EXPECT_EQ(batch.add_datagram(l), R::kAdded);
-    EXPECT_EQ(batch.add_datagram(l), R::kAdded);
+    constexpr size_t kFullLines = McGetBatch::kMaxKeys / proto::kMcGetLineMaxKeys;
+    for (size_t i = 0; i < kFullLines; ++i)
+        EXPECT_EQ(batch.add_datagram(l), R::kAdded);
     EXPECT_EQ(batch.add_datagram("get last\r\n"), R::kFull);
-    EXPECT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch.size(), kFullLines);
     batch.clear();
     batch.add_pending();  // the refused line, without a second parse
     EXPECT_EQ(batch.size(), 1u);
