@@ -244,6 +244,7 @@ void Worker::run_gets() {
     uint64_t served = 0;
     uint64_t text_bytes = 0;
     uint64_t frame_bytes = 0;
+    uint64_t written = 0;  // requests answered here, settled after the loop
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         // The reply goes out in the request's own mbuf, built past the
@@ -261,7 +262,7 @@ void Worker::run_gets() {
             }
             text = net::mc_udp_reply_text(out, g.req, room);
         }
-        const size_t len = text == nullptr ? 0 : gets_.answer(ctx_, i, text, room);
+        const size_t len = text == nullptr ? 0 : gets_.write(i, text, room);
         if (len == 0) {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
@@ -269,6 +270,7 @@ void Worker::run_gets() {
             execute(g.m, g.req, g.request_id, nullptr);
             continue;
         }
+        written |= uint64_t{1} << i;
         if (out != g.m) done[n_done++] = g.m;
         net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
         ++served;
@@ -276,6 +278,7 @@ void Worker::run_gets() {
         frame_bytes += rte_pktmbuf_pkt_len(out);
         queue_tx(out);
     }
+    gets_.settle_written(ctx_, written);
     stats.udp_batched_gets += served;
     stats.udp_reply_datagrams += served;
     stats.udp_reply_bytes += text_bytes;
@@ -285,12 +288,19 @@ void Worker::run_gets() {
     gets_.clear();
 }
 
-void Worker::on_rx(rte_mbuf* m) {
-    stats.rx_packets++;
-    stats.rx_bytes += rte_pktmbuf_pkt_len(m);
+[[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m, RxCounts& counts) {
+    net::UdpRequest req;
+    if (!net::detail::fast_udp_request(m, p_.addr, p_.clients, req)) [[unlikely]] {
+        on_rx_full(m);
+        return;
+    }
+    on_udp_request(m, req, counts);
+}
+
+void Worker::on_rx_full(rte_mbuf* m) {
     net::UdpRequest req;
     net::DropReason why{};
-    switch (net::classify(m, p_.addr, p_.clients, req, why)) {
+    switch (net::classify_full(m, p_.addr, p_.clients, req, why)) {
         case net::RxAction::kTransmit:
             stats.replies_in_place++;
             send(m);
@@ -305,8 +315,16 @@ void Worker::on_rx(rte_mbuf* m) {
         case net::RxAction::kUdpRequest:
             break;
     }
-    stats.udp_requests++;
-    stats.udp_request_bytes += req.payload.size();
+    RxCounts counts;
+    on_udp_request(m, req, counts);
+    stats.udp_requests += counts.udp_requests;
+    stats.udp_request_bytes += counts.udp_request_bytes;
+}
+
+[[gnu::always_inline]] inline void Worker::on_udp_request(rte_mbuf* m, const net::UdpRequest& req,
+                                                          RxCounts& counts) {
+    counts.udp_requests++;
+    counts.udp_request_bytes += req.payload.size();
     // The frame first: a datagram memcached would drop is dropped here,
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
@@ -316,24 +334,34 @@ void Worker::on_rx(rte_mbuf* m) {
             run_gets();
             gets_.add_pending();
             [[fallthrough]];
-        case engine::McGetBatch::AddResult::kAdded:
-            pending_[gets_.size() - 1] = {m, req, frame.request_id};
+        case engine::McGetBatch::AddResult::kAdded: {
+            // Field by field: an aggregate assignment was built on the stack
+            // and copied again.
+            PendingGet& g = pending_[gets_.size() - 1];
+            g.m = m;
+            g.req = req;
+            g.request_id = frame.request_id;
             return;
+        }
         case engine::McGetBatch::AddResult::kNotPlainGet:
             break;
     }
+    route_request(m, req, frame.request_id);
+}
+
+void Worker::route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id) {
     // Whatever follows a batched get in the burst runs after it.
     if (!gets_.empty()) run_gets();
     const engine::Route r = engine::route_datagram(body_of(req), p_.route, parsed_);
     switch (r.kind) {
         case engine::RouteKind::kLocal:
-            execute(m, req, frame.request_id, &parsed_);
+            execute(m, req, request_id, &parsed_);
             return;
         case engine::RouteKind::kOwner:
             if (r.shard == p_.worker_id)
-                execute(m, req, frame.request_id, &parsed_);
+                execute(m, req, request_id, &parsed_);
             else
-                hand_off(m, req, frame.request_id, r.shard);
+                hand_off(m, req, request_id, r.shard);
             return;
         case engine::RouteKind::kRefuseAdmin:
             stats.udp_refused_admin++;
@@ -342,7 +370,7 @@ void Worker::on_rx(rte_mbuf* m) {
         case engine::RouteKind::kRefuseSpan: {
             stats.udp_refused_span++;
             rte_mbuf* out[1];
-            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, frame.request_id,
+            if (net::build_mc_udp_replies(p_.pool, req, p_.addr, request_id,
                                           proto::kMcServerErrorSpan, out, 1) == 1)
                 send(out[0]);
             else
@@ -712,10 +740,20 @@ unsigned Worker::poll_once() {
     rte_mbuf* pkts[64];
     const uint16_t burst = std::min<uint16_t>(p_.burst, 64);
     const uint16_t n = rte_eth_rx_burst(p_.port_id, p_.queue_id, pkts, burst);
+    // Received counts once a burst: the stats sit behind `this`, which every
+    // store rx_one makes could alias, so per datagram each was loaded and
+    // stored again.
+    uint64_t rx_bytes = 0;
+    RxCounts counts;
     for (uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-        on_rx(pkts[i]);
+        rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+        rx_one(pkts[i], counts);
     }
+    stats.rx_packets += n;
+    stats.rx_bytes += rx_bytes;
+    stats.udp_requests += counts.udp_requests;
+    stats.udp_request_bytes += counts.udp_request_bytes;
     if (!gets_.empty()) run_gets();
     if (n_to_kernel_ > 0) flush_to_kernel();
     const unsigned in = drain_inbox();

@@ -151,7 +151,22 @@ class Worker {
     const WorkerParams& params() const { return p_; }
 
   private:
-    void on_rx(rte_mbuf* m);
+    // One received frame. rx_one, inline in poll_once's loop (no call per
+    // datagram): the classifier's fast path, then on_udp_request; a frame the
+    // fast path does not take goes to on_rx_full (classify_full decides it).
+    // UDP requests and their bytes, counted by the caller of
+    // on_udp_request into the stats (poll_once: once a burst).
+    struct RxCounts {
+        uint64_t udp_requests = 0;
+        uint64_t udp_request_bytes = 0;
+    };
+    inline void rx_one(rte_mbuf* m, RxCounts& counts);
+    void on_rx_full(rte_mbuf* m);
+    // A classified UDP request: the frame header, then the GET batch, inline
+    // (rx_one's part of every GET); anything the batch does not take goes on
+    // out of line to route_request.
+    inline void on_udp_request(rte_mbuf* m, const net::UdpRequest& req, RxCounts& counts);
+    void route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id);
     // Decodes the memcached frame header; counts, frees and returns false
     // for what memcached would drop (short, total != 1).
     // Inline (here and body_of, send): they run once per datagram.

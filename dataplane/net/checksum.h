@@ -63,13 +63,19 @@ inline bool sum_is_valid(uint32_t sum) {
 
 // Non-complemented sum of the IPv4 pseudo-header. Unlike rte_ipv4_phdr_cksum
 // it takes the L4 length explicitly: a UDP length shorter than the IP payload
-// is legal, and the sender summed the UDP length.
+// is legal, and the sender summed the UDP length (at most 0xffff: an IPv4
+// datagram's).
 inline uint32_t pseudo_header_sum(rte_be32_t src, rte_be32_t dst, uint8_t proto, uint32_t l4_len) {
-    const uint32_t s = rte_be_to_cpu_32(src);
-    const uint32_t d = rte_be_to_cpu_32(dst);
-    // Host-order words, then one swap: the same as summing the wire words.
-    const uint32_t host = (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + l4_len;
-    return rte_cpu_to_be_16(fold(host));
+    // The words as they lie in memory, the addresses two at a time (a one's
+    // complement sum is the same in either byte order, swapped): no swap of
+    // the addresses, the same folded value as summing host-order words and
+    // swapping once (both fold a nonzero sum to the one value in
+    // [1, 0xffff] it is congruent to).
+    uint64_t sum = uint64_t{src} + dst + rte_cpu_to_be_16(uint16_t{proto}) +
+                   rte_cpu_to_be_16(static_cast<uint16_t>(l4_len));
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    return fold(static_cast<uint32_t>(sum));
 }
 
 // The IPv4 header checksum to store in a header whose checksum field is 0.

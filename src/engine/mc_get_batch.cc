@@ -4,6 +4,7 @@
 #include "engine/ring_guard.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/assert.h"
@@ -18,6 +19,11 @@ McGetBatch::McGetBatch() : values_(new char[kMaxKeys * kValueSlot]) {
         reads_[k].key = &keys_[k];
         reads_[k].value_out = {values_.get() + k * kValueSlot, kValueSlot};
     }
+}
+
+McGetBatch::AddResult McGetBatch::add_datagram_near_full(std::string_view body) {
+    if (!proto::parse_mc_get_line(body, line_)) return AddResult::kNotPlainGet;
+    return add(line_) ? AddResult::kAdded : AddResult::kFull;
 }
 
 void McGetBatch::add_pending() {
@@ -78,6 +84,37 @@ size_t McGetBatch::write_reply(size_t i, char* dst, size_t room) const {
 
 void McGetBatch::settle(EngineCtx& ctx, size_t i) {
     settle_one(ctx, i);
+}
+
+void McGetBatch::settle_key(EngineCtx& ctx, size_t k, uint64_t& hits, uint64_t& misses) const {
+    const store::Shard::BulkRead& rd = reads_[k];
+    const bool hit = rd.status == store::ReadStatus::kHit;
+    ++(hit ? hits : misses);
+    // A hit on an item already marked fetched (most) has nothing more to do:
+    // checked before the shard is even looked up.
+    if (hit && (rd.meta.type_bits & store::kItemFetched) != 0) return;
+    settle_get_read_slow(ctx, *ctx.shards[shard_of_[k]], keys_[k], hit, rd.meta, now_);
+}
+
+void McGetBatch::settle_written(EngineCtx& ctx, uint64_t written) {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    if (n_reqs_ != 0 && written == (~uint64_t{0} >> (64 - n_reqs_))) {
+        // Every request answered here (the usual burst): their keys are
+        // keys_[0, n_keys_), in order; one flat pass.
+        for (size_t k = 0; k < n_keys_; ++k)
+            settle_key(ctx, k, hits, misses);
+    } else {
+        for (; written != 0; written &= written - 1) {
+            const Request& r = reqs_[static_cast<size_t>(std::countr_zero(written))];
+            const size_t last = size_t{r.first_key} + r.n_keys;
+            for (size_t k = r.first_key; k < last; ++k)
+                settle_key(ctx, k, hits, misses);
+        }
+    }
+    ctx.stats->cmd_get += hits + misses;
+    ctx.stats->get_hits += hits;
+    ctx.stats->get_misses += misses;
 }
 
 }  // namespace fulmar::engine

@@ -15,7 +15,8 @@
 //
 //   add(line) x n -> lookup(ctx) -> per request: write_reply(i, dst, room)
 //                                                 -> settle(ctx, i) if written
-//                                   (or answer(ctx, i, dst, room): both)
+//                                   (or per request: write(i, dst, room),
+//                                    then settle_written(ctx, mask) once)
 //                 -> clear()
 //
 //   keys_[]   KeyRef (key view + digest) per key, requests' keys in order
@@ -41,8 +42,10 @@ namespace fulmar::engine {
 
 class McGetBatch {
   public:
-    static constexpr size_t kMaxKeys = 64;
-    static constexpr size_t kMaxRequests = 32;
+    // A whole RX burst of the largest size (config's kMaxBurstSize, 64) is
+    // one batch, with room for multi-key lines.
+    static constexpr size_t kMaxKeys = 128;
+    static constexpr size_t kMaxRequests = 64;
     static_assert(proto::kMcGetLineMaxKeys <= kMaxKeys, "an empty batch takes any one line");
     // A value larger than this cannot share a one-datagram reply anyway.
     static constexpr size_t kValueSlot = 1408;
@@ -71,9 +74,27 @@ class McGetBatch {
     enum class AddResult : uint8_t { kAdded, kFull, kNotPlainGet };
     // Inline: it runs for every datagram.
     AddResult add_datagram(std::string_view body) {
-        if (!proto::parse_mc_get_line(body, line_)) return AddResult::kNotPlainGet;
-        return add(line_) ? AddResult::kAdded : AddResult::kFull;
+        // Not a get at all (a set, ...): out before anything else is read.
+        bool with_cas;
+        size_t pos;
+        if (!proto::mc_get_verb(body, with_cas, pos)) return AddResult::kNotPlainGet;
+        const size_t n_keys = n_keys_;
+        if (n_reqs_ == kMaxRequests || n_keys + proto::kMcGetLineMaxKeys > kMaxKeys) [[unlikely]]
+            return add_datagram_near_full(body);
+        // Room for any line: its keys parsed straight into their slots (what
+        // add() would copy them to), no McGetLine between.
+        size_t n;
+        store::KeyRef* const keys = keys_.data() + n_keys;
+        if (!proto::parse_mc_get_keys(
+                body, pos, n, [keys](size_t i, std::string_view key) { keys[i].key = key; }))
+            return AddResult::kNotPlainGet;
+        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), static_cast<uint8_t>(n), with_cas};
+        n_keys_ = n_keys + n;
+        return AddResult::kAdded;
     }
+    // add_datagram when a line might not fit: through line_, which
+    // add_pending() queues after a kFull.
+    AddResult add_datagram_near_full(std::string_view body);
     void add_pending();
     size_t size() const { return n_reqs_; }
     bool empty() const { return n_reqs_ == 0; }
@@ -87,14 +108,21 @@ class McGetBatch {
     // Counts request i's gets and does the owner's side effects (mc_get.h);
     // once, after its reply was written.
     void settle(EngineCtx& ctx, size_t i);
-    // Both for request i: write_reply, then settle when it was written; the
-    // reply's length, 0 as write_reply. The dataplane's one call per GET.
-    // Inline, with the two it runs: once per GET, in the dataplane's loop.
-    [[gnu::always_inline]] size_t answer(EngineCtx& ctx, size_t i, char* dst, size_t room) {
-        const size_t len = write_one(i, dst, room);
-        if (len != 0) settle_one(ctx, i);
-        return len;
+    // write_reply, inline: the dataplane's one call per GET, in its loop.
+    [[gnu::always_inline]] size_t write(size_t i, char* dst, size_t room) const {
+        return write_one(i, dst, room);
     }
+    // settle() for every request whose bit is set in `written` (bit i:
+    // request i), in request order: the dataplane's one call per burst,
+    // after its replies are written. A pass of its own, not one settle per
+    // reply in the reply loop: there the possible call to
+    // settle_get_read_slow made every reply spill and reload the loop's
+    // registers, and the counters were loaded and stored per key. What it
+    // does is the same: the fetched bit set, an expired item found on a miss
+    // reclaimed and counted once (by this or by a full-path get of the same
+    // key in between, whichever meets it first), the same counts.
+    static_assert(kMaxRequests <= 64, "one bit a request");
+    void settle_written(EngineCtx& ctx, uint64_t written);
     void clear() { n_reqs_ = n_keys_ = 0; }
 
   private:
@@ -102,6 +130,9 @@ class McGetBatch {
     // write_reply and settle, inlined into answer (below the class).
     [[gnu::always_inline]] inline size_t write_one(size_t i, char* dst, size_t room) const;
     [[gnu::always_inline]] inline void settle_one(EngineCtx& ctx, size_t i);
+    // settle_written's step for key k, counting it into hits or misses.
+    [[gnu::always_inline]] inline void settle_key(EngineCtx& ctx, size_t k, uint64_t& hits,
+                                                  uint64_t& misses) const;
 
     struct Request {
         uint8_t first_key;
@@ -131,12 +162,13 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
     // pointers, which may alias reqs_ (bytes), so r.* would be read again
     // each time.
     const size_t first = r.first_key;
-    const size_t last = first + r.n_keys;
+    const size_t n_keys = r.n_keys;
     const bool with_cas = r.with_cas;
-    for (size_t k = first; k < last; ++k) {
+    // Key k's part of the reply at p; false when the engine must answer.
+    const auto put = [&](size_t k) {
         const store::Shard::BulkRead& rd = reads_[k];
-        if (rd.status == store::ReadStatus::kBufferTooSmall) return 0;
-        if (rd.status != store::ReadStatus::kHit) continue;
+        if (rd.status == store::ReadStatus::kBufferTooSmall) return false;
+        if (rd.status != store::ReadStatus::kHit) return true;
         const uint64_t* cas = with_cas ? &rd.meta.cas : nullptr;
         // Locals too, for the same reason.
         const std::string_view key = keys_[k].key;
@@ -148,13 +180,21 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
         const auto left = static_cast<size_t>(end - p);
         if (left < kMcValueLineMax + tail &&
             left < mc_value_line_len(key, flags, value_len, cas) + tail)
-            return 0;
+            return false;
         p += write_mc_value_line(p, key, flags, value_len, cas);
         copy_small(p, value, value_len);
         p += value_len;
         p[0] = '\r';
         p[1] = '\n';
         p += 2;
+        return true;
+    };
+    if (n_keys == 1) {
+        // One key (most gets): no loop to set up.
+        if (!put(first)) return 0;
+    } else {
+        for (size_t k = first; k < first + n_keys; ++k)
+            if (!put(k)) return 0;
     }
     if (static_cast<size_t>(end - p) < proto::kMcEnd.size()) return 0;
     std::memcpy(p, proto::kMcEnd.data(), proto::kMcEnd.size());

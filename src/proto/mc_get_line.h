@@ -39,8 +39,19 @@ struct McGetLine {
 // Inline, as mc_plain_key_end: the dataplane runs it for every datagram.
 inline bool parse_mc_get_line(std::string_view body, McGetLine& out);
 
+// The same recognition in two steps, for the GET batch: the verb ("get " or
+// "gets "; `pos` then where the keys start), checked before anything else
+// is looked at, then the keys from `pos`, each handed to `put(i, key)` as
+// it is found (the batch writes them straight into its own key slots, with
+// no McGetLine between) and `n_keys` set on success. On false some keys may
+// have been put: the caller counts none of them.
+inline bool mc_get_verb(std::string_view body, bool& with_cas, size_t& pos);
+template <typename Put>
+inline bool parse_mc_get_keys(std::string_view body, size_t pos, size_t& n_keys, Put&& put);
+
 // The end of the key starting at `pos` in p[0..end): the first byte that
-// cannot be in a plain key (above), or end. Shared with mc_set_line.
+// cannot be in a plain key (above), or end; pos <= end. Shared with
+// mc_set_line.
 inline size_t mc_plain_key_end(const char* p, size_t pos, size_t end);
 
 namespace detail {
@@ -64,7 +75,7 @@ inline constexpr std::array<bool, 256> kKeyByte = [] {
 inline size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
     constexpr uint64_t kOnes = 0x0101010101010101;
     constexpr uint64_t kHigh = 0x8080808080808080;
-    while (pos + 8 <= end) {
+    while (end - pos >= 8) {  // pos <= end: no wrap
         uint64_t x;
         std::memcpy(&x, p + pos, 8);
         const uint64_t below = (x - kOnes * 0x21) & ~x & kHigh;
@@ -81,32 +92,48 @@ inline size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
     return pos;
 }
 
-inline bool parse_mc_get_line(std::string_view body, McGetLine& out) {
-    size_t pos;
+inline bool mc_get_verb(std::string_view body, bool& with_cas, size_t& pos) {
     if (body.starts_with("get ")) {
-        out.with_cas = false;
+        with_cas = false;
         pos = 4;
-    } else if (body.starts_with("gets ")) {
-        out.with_cas = true;
-        pos = 5;
-    } else {
-        return false;
+        return true;
     }
+    if (body.starts_with("gets ")) {
+        with_cas = true;
+        pos = 5;
+        return true;
+    }
+    return false;
+}
+
+template <typename Put>
+inline bool parse_mc_get_keys(std::string_view body, size_t pos, size_t& n_keys, Put&& put) {
     if (body.size() < pos + 2 || body.back() != '\n') return false;
     const size_t end = body.size() - (body[body.size() - 2] == '\r' ? 2 : 1);
-    out.n_keys = 0;
+    // The count in a local: `put`'s stores may alias anything.
+    size_t n = 0;
     const char* p = body.data();
     while (true) {
         const size_t start = pos;
         pos = mc_plain_key_end(p, pos, end);
         const size_t len = pos - start;
-        if (len == 0 || len > kMcMaxKeyLen || out.n_keys == kMcGetLineMaxKeys) return false;
-        out.keys[out.n_keys++] = std::string_view(p + start, len);
-        if (pos == end) return true;
+        if (len == 0 || len > kMcMaxKeyLen || n == kMcGetLineMaxKeys) return false;
+        put(n++, std::string_view(p + start, len));
+        if (pos == end) {
+            n_keys = n;
+            return true;
+        }
         // One space, then another key: anything else is for the full parser.
         if (p[pos] != ' ') return false;
         ++pos;
     }
+}
+
+inline bool parse_mc_get_line(std::string_view body, McGetLine& out) {
+    size_t pos;
+    return mc_get_verb(body, out.with_cas, pos) &&
+           parse_mc_get_keys(body, pos, out.n_keys,
+                             [&out](size_t i, std::string_view key) { out.keys[i] = key; });
 }
 
 }  // namespace fulmar::proto

@@ -69,23 +69,42 @@ namespace {
     return brace_in(n - 8) != 0;
 }
 
+// Out of line: the long and hash-tag paths, kept out of digest_keys' flattened body.
+[[gnu::noinline]] XXH128_hash_t hash128_long(std::string_view key, uint64_t seed) {
+    return XXH3_128bits_withSeed(key.data(), key.size(), seed);
+}
+[[gnu::noinline]] uint64_t hash64(std::string_view s, uint64_t seed) {
+    return XXH3_64bits_withSeed(s.data(), s.size(), seed);
+}
+
+// XXH3_128bits_withSeed itself (the same function, the same digest), with its
+// length dispatch settled here: a key of at most 16 bytes (nearly every key)
+// takes the short path inlined into the flattened caller, with no call and no
+// dispatch on the lengths it cannot have.
+[[gnu::always_inline]] inline XXH128_hash_t hash128(std::string_view key, uint64_t seed) {
+    const size_t n = key.size();
+    if (n > 16) return hash128_long(key, seed);
+    return XXH3_128bits_withSeed(key.data(), n, seed);
+}
+
 [[gnu::always_inline]] inline KeyDigest digest_of(std::string_view key, uint64_t seed) {
-    const XXH128_hash_t h = XXH3_128bits_withSeed(key.data(), key.size(), seed);
+    const XXH128_hash_t h = hash128(key, seed);
     if (!has_open_brace(key)) return KeyDigest{h.low64, h.high64};
     const std::string_view tag = hash_tag(key);
     // Two keys of one tag differ in `lo`, a 64-bit hash of each whole key:
     // the digest stays unique but for a 2^-64 chance, as before.
-    if (!tag.empty()) return KeyDigest{h.low64, XXH3_64bits_withSeed(tag.data(), tag.size(), seed)};
+    if (!tag.empty()) return KeyDigest{h.low64, hash64(tag, seed)};
     return KeyDigest{h.low64, h.high64};
 }
 
 }  // namespace
 
-KeyDigest digest_key(std::string_view key) {
+[[gnu::flatten]] KeyDigest digest_key(std::string_view key) {
     return digest_of(key, g_seed.load(std::memory_order_relaxed));
 }
 
-void digest_keys(KeyRef* keys, size_t n) {
+// Flattened: the short hash path inlined into the loop (hash128 above).
+[[gnu::flatten]] void digest_keys(KeyRef* keys, size_t n) {
     const uint64_t seed = g_seed.load(std::memory_order_relaxed);
     for (size_t i = 0; i < n; ++i)
         keys[i].digest = digest_of(keys[i].key, seed);

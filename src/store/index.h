@@ -39,18 +39,30 @@ inline Item* index_find(const rte_hash* h, const KeyDigest& d) {
     if (rte_hash_lookup_with_hash_data(h, &d, d.sig(), &data) < 0) return nullptr;
     return static_cast<Item*>(data);
 }
+// n <= kIndexBulkMax; the digests are digest_of(i) (a const KeyDigest*),
+// read straight from the caller's records. Returns the hits as a mask: bit
+// i set, out[i] is the item; clear, out[i] holds nothing (not even
+// nullptr: the caller goes by the mask, with no pass to clear them).
+template <typename DigestOf>
+inline uint64_t index_find_bulk_mask(const rte_hash* h, unsigned n, DigestOf&& digest_of,
+                                     Item** out) {
+    hash_sig_t sigs[kIndexBulkMax];
+    const void* keys[kIndexBulkMax];
+    for (unsigned i = 0; i < n; ++i) {
+        const KeyDigest* d = digest_of(i);
+        sigs[i] = d->sig();
+        keys[i] = d;
+    }
+    uint64_t hits = 0;
+    rte_hash_lookup_with_hash_bulk_data(h, keys, sigs, n, &hits, reinterpret_cast<void**>(out));
+    return hits;
+}
 // n <= kIndexBulkMax; out[i] = nullptr on a miss. Returns the hit count.
 // Inline: its loops fuse with the caller's.
 inline unsigned index_find_bulk(const rte_hash* h, const KeyDigest* const* digests, unsigned n,
                                 Item** out) {
-    hash_sig_t sigs[kIndexBulkMax];
-    const void* keys[kIndexBulkMax];
-    for (unsigned i = 0; i < n; ++i) {
-        sigs[i] = digests[i]->sig();
-        keys[i] = digests[i];
-    }
-    uint64_t hits = 0;
-    rte_hash_lookup_with_hash_bulk_data(h, keys, sigs, n, &hits, reinterpret_cast<void**>(out));
+    const uint64_t hits = index_find_bulk_mask(
+        h, n, [digests](unsigned i) { return digests[i]; }, out);
     for (unsigned i = 0; i < n; ++i)
         if (!(hits & (uint64_t{1} << i))) out[i] = nullptr;
     return static_cast<unsigned>(__builtin_popcountll(hits));

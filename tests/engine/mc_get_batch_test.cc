@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../store/shard_fixture.h"
@@ -59,7 +60,9 @@ void expect_same_stats(const EngineStats& a, const EngineStats& b) {
     EXPECT_EQ(a.get_expired, b.get_expired);
 }
 
-class McGetBatchTest : public ::testing::TestWithParam<size_t> {
+// Shards, and whether replies are settled per burst after all are written
+// (settle_written, the dataplane's way) or each right after its own.
+class McGetBatchTest : public ::testing::TestWithParam<std::tuple<size_t, bool>> {
   protected:
     // Both nodes run `cmds` (owning every shard), then own shard 0 only.
     void build(const std::string& cmds) {
@@ -81,6 +84,8 @@ class McGetBatchTest : public ::testing::TestWithParam<size_t> {
         }
         batch.lookup(fast_.ctx);
         written_.assign(lines.size(), 0);
+        const bool per_burst = std::get<1>(GetParam());
+        uint64_t written = 0;
         for (size_t i = 0; i < lines.size(); ++i) {
             const std::string want = full_.run(lines[i]);
             std::string got(room_, '\0');
@@ -92,18 +97,22 @@ class McGetBatchTest : public ::testing::TestWithParam<size_t> {
                 got = fast_.run(lines[i]);
             } else {
                 got.resize(len);
-                batch.settle(fast_.ctx, i);
+                if (per_burst)
+                    written |= uint64_t{1} << i;
+                else
+                    batch.settle(fast_.ctx, i);
             }
             EXPECT_EQ(got, want) << lines[i];
         }
+        if (per_burst) batch.settle_written(fast_.ctx, written);
         expect_same_stats(*fast_.ctx.stats, *full_.ctx.stats);
     }
 
     size_t room_ = proto::kMcUdpMaxPayload;
     std::vector<size_t> written_;  // reply lengths of the last check()
     ManualClock clock_;
-    Node fast_{clock_, GetParam()};
-    Node full_{clock_, GetParam()};
+    Node fast_{clock_, std::get<0>(GetParam())};
+    Node full_{clock_, std::get<0>(GetParam())};
 };
 
 TEST_P(McGetBatchTest, HitsMissesCasAndDuplicates) {
@@ -189,8 +198,9 @@ TEST_P(McGetBatchTest, AddRefusesWhenFull) {
     l += "\r\n";  // the line outlives the views into it
     proto::McGetLine many;
     ASSERT_TRUE(proto::parse_mc_get_line(l, many));
-    ASSERT_TRUE(batch.add(many));
-    ASSERT_TRUE(batch.add(many));
+    static_assert(McGetBatch::kMaxKeys % proto::kMcGetLineMaxKeys == 0);
+    for (size_t i = 0; i < McGetBatch::kMaxKeys / proto::kMcGetLineMaxKeys; ++i)
+        ASSERT_TRUE(batch.add(many));
     EXPECT_FALSE(batch.add(one));
 }
 
@@ -205,10 +215,11 @@ TEST_P(McGetBatchTest, DatagramsJoinOnlyAsPlainGetsAndAFullBatchKeepsTheLine) {
     for (size_t i = 0; i < proto::kMcGetLineMaxKeys; ++i)
         l += " k";
     l += "\r\n";
-    EXPECT_EQ(batch.add_datagram(l), R::kAdded);
-    EXPECT_EQ(batch.add_datagram(l), R::kAdded);
+    constexpr size_t kFullLines = McGetBatch::kMaxKeys / proto::kMcGetLineMaxKeys;
+    for (size_t i = 0; i < kFullLines; ++i)
+        EXPECT_EQ(batch.add_datagram(l), R::kAdded);
     EXPECT_EQ(batch.add_datagram("get last\r\n"), R::kFull);
-    EXPECT_EQ(batch.size(), 2u);
+    EXPECT_EQ(batch.size(), kFullLines);
     batch.clear();
     batch.add_pending();  // the refused line, without a second parse
     EXPECT_EQ(batch.size(), 1u);
@@ -221,7 +232,9 @@ TEST_P(McGetBatchTest, DatagramsJoinOnlyAsPlainGetsAndAFullBatchKeepsTheLine) {
     EXPECT_EQ(got.substr(0, len), "VALUE last 3 2\r\nok\r\nEND\r\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Shards, McGetBatchTest, ::testing::Values(1, 2, 3));
+INSTANTIATE_TEST_SUITE_P(Shards, McGetBatchTest,
+                         ::testing::Combine(::testing::Values(size_t{1}, size_t{2}, size_t{3}),
+                                            ::testing::Bool()));
 
 }  // namespace
 }  // namespace fulmar::engine

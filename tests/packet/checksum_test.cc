@@ -28,6 +28,32 @@ TEST(Checksum, RawSumFoldsLikeDpdk) {
     EXPECT_EQ(fold(raw_sum(ones.data(), ones.size())), rte_raw_cksum(ones.data(), ones.size()));
 }
 
+// The pseudo-header sum, summed in memory order, is the very value of the
+// reference (host-order words, one swap), not just the same modulo 0xffff:
+// random addresses and every UDP length, and the edges (all zero, all ones).
+TEST(Checksum, PseudoHeaderSumIsTheReferenceValue) {
+    const auto reference = [](rte_be32_t src, rte_be32_t dst, uint8_t proto, uint32_t len) {
+        const uint32_t s = rte_be_to_cpu_32(src);
+        const uint32_t d = rte_be_to_cpu_32(dst);
+        const uint32_t host = (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + len;
+        return uint32_t{rte_cpu_to_be_16(fold(host))};
+    };
+    std::mt19937 rng(3);
+    for (uint32_t len = 0; len <= 0xffff; ++len) {
+        const rte_be32_t src = rng();
+        const rte_be32_t dst = rng();
+        ASSERT_EQ(pseudo_header_sum(src, dst, IPPROTO_UDP, len),
+                  reference(src, dst, IPPROTO_UDP, len))
+            << src << " " << dst << " " << len;
+    }
+    for (const rte_be32_t a : {0u, 0xffffffffu, 0xffff0000u, 0x0000ffffu})
+        for (const rte_be32_t b : {0u, 0xffffffffu, 0x00ff00ffu})
+            for (const uint32_t len : {0u, 8u, 0xffeeu, 0xffffu})
+                for (const uint8_t proto : {uint8_t{0}, uint8_t{IPPROTO_UDP}, uint8_t{0xff}})
+                    ASSERT_EQ(pseudo_header_sum(a, b, proto, len), reference(a, b, proto, len))
+                        << a << " " << b << " " << len << " " << int{proto};
+}
+
 TEST(Checksum, UdpAndIpChecksumsVerifyWithDpdk) {
     std::mt19937 rng(2);
     for (int i = 0; i < 2000; ++i) {
