@@ -603,7 +603,7 @@ unsigned Worker::drain_inbox() {
     Message* msgs[64];
     const unsigned n =
         rte_ring_dequeue_burst(inboxes_[p_.worker_id], reinterpret_cast<void**>(msgs),
-                               std::min<uint16_t>(p_.burst, 64), nullptr);
+                               std::min<uint16_t>(p_.burst, kInboxPerLoop), nullptr);
     void* done[64];
     unsigned n_done = 0;
     for (unsigned i = 0; i < n; ++i) {

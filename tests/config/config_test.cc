@@ -123,7 +123,7 @@ TEST(Defaults, AreAppliedToEveryOptionalKey) {
     EXPECT_EQ(c.mbufs_per_port, 0u);
     EXPECT_EQ(c.rx_desc, 1024);
     EXPECT_EQ(c.tx_desc, 1024);
-    EXPECT_EQ(c.burst_size, 32);
+    EXPECT_EQ(c.burst_size, 64);
     EXPECT_TRUE(c.telemetry_enabled);
     EXPECT_FALSE(c.ports[0].mac.has_value());
     EXPECT_FALSE(c.ports[0].mtu.has_value());
