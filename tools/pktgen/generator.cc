@@ -107,18 +107,21 @@ void Generator::fill_request(rte_mbuf* m, uint16_t id) {
     const uint32_t slot = ahead_next_;
     if (fast_gets_ && ahead_ops_[slot] == Op::kGet) {
         ahead_next_ = (slot + 1) % kAhead;
-        const uint32_t key = ahead_keys_[slot];
         Slot& s = table_.slot(id);
         s.phase = phase_;
-        table_.keys(id)[0] = key;
-        table_.min_versions(id)[0] = track_versions_ ? versions_.acked(key) : 0;
-        s.op = Op::kGet;
-        s.n_keys = 1;
-        get_frame_.fill(m, id, key);
-        draw(slot);
+        fill_one_get(m, id, s, slot, ahead_keys_[slot]);
         return;
     }
     fill_other(m, id);
+}
+
+void Generator::fill_one_get(rte_mbuf* m, uint16_t id, Slot& s, uint32_t slot, uint32_t key) {
+    table_.keys(id)[0] = key;
+    table_.min_versions(id)[0] = track_versions_ ? versions_.acked(key) : 0;
+    s.op = Op::kGet;
+    s.n_keys = 1;
+    get_frame_.fill(m, id, key);
+    draw(slot);
 }
 
 void Generator::fill_other(rte_mbuf* m, uint16_t id) {
@@ -154,13 +157,7 @@ void Generator::fill_other(rte_mbuf* m, uint16_t id) {
         const uint32_t* ahead = &ahead_keys_[size_t{slot} * w_.params().keys_per_get];
         if (ahead_ops_[slot] == Op::kGet && one_key_gets_) {
             // The common request: the template, no text formatting.
-            const uint32_t key = ahead[0];
-            table_.keys(id)[0] = key;
-            table_.min_versions(id)[0] = track_versions_ ? versions_.acked(key) : 0;
-            s.op = Op::kGet;
-            s.n_keys = 1;
-            get_frame_.fill(m, id, key);
-            draw(slot);
+            fill_one_get(m, id, s, slot, ahead[0]);
             return;
         }
         if (ahead_ops_[slot] == Op::kGet) {

@@ -144,6 +144,9 @@ class Generator {
     void build(uint32_t n, uint64_t now, const uint64_t* stamps);
     [[gnu::always_inline]] inline void fill_request(rte_mbuf* m, uint16_t id);
     [[gnu::noinline]] void fill_other(rte_mbuf* m, uint16_t id);
+    // A get of one key from the template (both paths above end here).
+    [[gnu::always_inline]] inline void fill_one_get(rte_mbuf* m, uint16_t id, Slot& s,
+                                                    uint32_t slot, uint32_t key);
     // Draws a load request into ahead slot `slot` (operation and keys, the
     // RNG used in the order the requests are built) and prefetches its
     // versions: with a million keys they are DRAM misses, started kAhead
