@@ -98,6 +98,7 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
       kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000),
       sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000),
       garp_interval_cycles_(uint64_t{p.garp_interval_ms} * rte_get_tsc_hz() / 1000) {
+    reply_tmpl_ = net::make_mc_reply_template(p_.addr);
     if (p.mutation_log != nullptr) {
         log_writer_ = repl::LogWriter(p.mutation_log);
         shards[p.worker_id]->set_mutation_log(&log_writer_);
@@ -213,7 +214,7 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_i
         text = net::mc_udp_reply_text(m, req, room);
     if (text != nullptr && room >= reply.size()) {
         std::memcpy(text, reply.data(), reply.size());
-        net::seal_mc_udp_reply(m, req, p_.addr, request_id, reply.size());
+        net::seal_mc_udp_reply(m, req, p_.addr, reply_tmpl_, request_id, reply.size());
         stats.udp_reply_datagrams++;
         stats.udp_reply_bytes += reply.size();
         send(m);
@@ -272,7 +273,7 @@ void Worker::run_gets() {
         }
         written |= uint64_t{1} << i;
         if (out != g.m) done[n_done++] = g.m;
-        net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
+        net::seal_mc_udp_reply(out, g.req, p_.addr, reply_tmpl_, g.request_id, len);
         ++served;
         text_bytes += len;
         frame_bytes += rte_pktmbuf_pkt_len(out);

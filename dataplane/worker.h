@@ -48,6 +48,7 @@
 #include "handoff.h"
 #include "net/addr.h"
 #include "net/classify.h"
+#include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "repl/mutation_log.h"
 #include "reply_buffer.h"
@@ -256,6 +257,8 @@ class Worker {
     // are not worth zeroing per datagram.
     engine::ParsedRequest parsed_;
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
+    // The port's reply headers, copied into each untagged GET reply.
+    net::McReplyTemplate reply_tmpl_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;
     std::array<rte_mbuf*, 64> to_kernel_{};

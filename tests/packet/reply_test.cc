@@ -415,6 +415,56 @@ TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
     }
 }
 
+// The template's seal writes the very frame the general one does, over
+// whatever the mbuf held before: every byte, length and TX field, tagged or
+// not, with and without TX checksum offload, for every text length from
+// empty to a whole datagram and varied addresses and ports.
+TEST_F(Reply, TemplateSealIsTheGeneralSeal) {
+    for (const bool offload : {false, true}) {
+        port_.tx_checksum_offload = offload;
+        const McReplyTemplate tmpl = make_mc_reply_template(port_);
+        for (const bool tagged : {false, true}) {
+            for (const uint16_t sport : {kPeerPort, uint16_t{1}, uint16_t{65535}}) {
+                RequestSpec spec;
+                if (tagged) spec.eth.vlan_tci = 0x2005;
+                spec.udp.sport = sport;
+                // The peer the frames are checked at has kPeerIp.
+                const bool peer = sport == kPeerPort;
+                if (!peer) spec.ip.src = rte_cpu_to_be_32(0x0a000000u + sport);
+                const UdpRequest req = request(spec);
+                for (size_t len = 0; len <= proto::kMcUdpMaxPayload; len += len < 70 ? 1 : 97) {
+                    rte_mbuf* a = rte_pktmbuf_alloc(pool_);
+                    rte_mbuf* b = rte_pktmbuf_alloc(pool_);
+                    ASSERT_NE(a, nullptr);
+                    ASSERT_NE(b, nullptr);
+                    std::memset(rte_pktmbuf_mtod(a, char*), 0xa5, rte_pktmbuf_tailroom(a));
+                    std::memset(rte_pktmbuf_mtod(b, char*), 0x5a, rte_pktmbuf_tailroom(b));
+                    size_t room = 0;
+                    char* ta = mc_udp_reply_text(a, req, room);
+                    char* tb = mc_udp_reply_text(b, req, room);
+                    ASSERT_NE(ta, nullptr);
+                    ASSERT_NE(tb, nullptr);
+                    std::memset(ta, 'v', len);
+                    std::memset(tb, 'v', len);
+                    const auto id = static_cast<uint16_t>(len * 31 + sport);
+                    seal_mc_udp_reply(a, req, port_, id, len);
+                    seal_mc_udp_reply(b, req, port_, tmpl, id, len);
+                    EXPECT_EQ(to_bytes(a), to_bytes(b)) << offload << tagged << sport << " " << len;
+                    EXPECT_EQ(a->pkt_len, b->pkt_len);
+                    EXPECT_EQ(a->ol_flags, b->ol_flags);
+                    EXPECT_EQ(a->tx_offload, b->tx_offload);
+                    EXPECT_EQ(a->packet_type, b->packet_type);
+                    if (!offload && peer) client_receives(b);
+                    rte_pktmbuf_free(a);
+                    rte_pktmbuf_free(b);
+                }
+                rte_pktmbuf_free(held_);
+                held_ = nullptr;
+            }
+        }
+    }
+}
+
 // With TX offload the frame asks the device for both checksums and carries
 // the pseudo-header sum DPDK's contract wants; summing it as the device
 // would gives a frame that verifies.
