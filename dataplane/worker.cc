@@ -253,27 +253,33 @@ void Worker::run_gets() {
         // mbuf only when that one cannot be reused.
         rte_mbuf* out = g.m;
         size_t room = proto::kMcUdpMaxPayload;
-        char* text = net::mc_reply_text_in_place(g.m, g.req);
-        if (text == nullptr) {
+        char* text = net::mc_reply_text_in_place(
+            g.m, g.frame != nullptr ? net::McReplyTemplate::kSize : net::mc_reply_overhead(g.req));
+        if (text == nullptr) [[unlikely]] {
             out = rte_pktmbuf_alloc(p_.pool);
             if (out == nullptr) {
                 stats.mbuf_alloc_failed++;
                 done[n_done++] = g.m;
                 continue;
             }
-            text = net::mc_udp_reply_text(out, g.req, room);
+            net::UdpRequest tmp;
+            text = net::mc_udp_reply_text(out, request_of(g, tmp), room);
         }
         const size_t len = text == nullptr ? 0 : gets_.write(i, text, room);
-        if (len == 0) {
+        if (len == 0) [[unlikely]] {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
             if (out != g.m) rte_pktmbuf_free(out);
-            execute(g.m, g.req, g.request_id, nullptr);
+            net::UdpRequest tmp;
+            execute(g.m, request_of(g, tmp), g.request_id, nullptr);
             continue;
         }
         written |= uint64_t{1} << i;
         if (out != g.m) done[n_done++] = g.m;
-        net::seal_mc_udp_reply(out, g.req, p_.addr, reply_tmpl_, g.request_id, len);
+        if (g.frame != nullptr)
+            net::seal_mc_udp_reply_to_frame(out, g.frame, p_.addr, reply_tmpl_, g.request_id, len);
+        else
+            net::seal_mc_udp_reply(out, g.req, p_.addr, reply_tmpl_, g.request_id, len);
         ++served;
         text_bytes += len;
         frame_bytes += rte_pktmbuf_pkt_len(out);
@@ -290,11 +296,53 @@ void Worker::run_gets() {
 }
 
 [[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m, RxCounts& counts) {
-    net::UdpRequest req;
-    if (!net::detail::fast_udp_request(m, p_.addr, p_.clients, req)) [[unlikely]] {
+    const uint8_t* frame = net::detail::fast_udp_frame(m, p_.addr, p_.clients);
+    if (frame == nullptr) [[unlikely]] {
         on_rx_full(m);
         return;
     }
+    on_fast_udp(m, frame, counts);
+}
+
+[[gnu::always_inline]] inline void Worker::on_fast_udp(rte_mbuf* m, const uint8_t* frame,
+                                                       RxCounts& counts) {
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(frame + net::detail::kFastUdp);
+    const size_t size = size_t{rte_be_to_cpu_16(udp->dgram_len)} - sizeof(rte_udp_hdr);
+    const uint8_t* p = frame + net::detail::kFastPayload;
+    // accept_frame's usual header (total 1), read in place; anything else
+    // as a UdpRequest, the way the full path goes.
+    if (size < proto::kMcFrameHeaderSize || p[4] != 0 || p[5] != 1) [[unlikely]] {
+        on_fast_other(m, frame, counts);
+        return;
+    }
+    counts.udp_requests++;
+    counts.udp_request_bytes += size;
+    const auto request_id = static_cast<uint16_t>(p[0] << 8 | p[1]);
+    const std::string_view body(reinterpret_cast<const char*>(p) + proto::kMcFrameHeaderSize,
+                                size - proto::kMcFrameHeaderSize);
+    switch (gets_.add_datagram(body)) {
+        case engine::McGetBatch::AddResult::kFull:
+            run_gets();
+            gets_.add_pending();
+            [[fallthrough]];
+        case engine::McGetBatch::AddResult::kAdded: {
+            PendingGet& g = pending_[gets_.size() - 1];
+            g.m = m;
+            g.frame = frame;
+            g.request_id = request_id;
+            return;
+        }
+        case engine::McGetBatch::AddResult::kNotPlainGet:
+            break;
+    }
+    net::UdpRequest req;
+    net::detail::udp_request_of(frame, req);
+    route_request(m, req, request_id);
+}
+
+void Worker::on_fast_other(rte_mbuf* m, const uint8_t* frame, RxCounts& counts) {
+    net::UdpRequest req;
+    net::detail::udp_request_of(frame, req);
     on_udp_request(m, req, counts);
 }
 
@@ -340,6 +388,7 @@ void Worker::on_rx_full(rte_mbuf* m) {
             // and copied again.
             PendingGet& g = pending_[gets_.size() - 1];
             g.m = m;
+            g.frame = nullptr;
             g.req = req;
             g.request_id = frame.request_id;
             return;

@@ -100,6 +100,13 @@ inline McReplyTemplate make_mc_reply_template(const PortAddr& port);
 // the general way.
 inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
                               const McReplyTemplate& t, uint16_t request_id, size_t text_len);
+// The same for a request whose frame `req_frame` detail::fast_udp_frame()
+// took (untagged, no IP options): the client's MAC, the addresses and the
+// ports read from the request's own headers, swapped as whole words, with
+// no UdpRequest between.
+inline void seal_mc_udp_reply_to_frame(rte_mbuf* m, const uint8_t* req_frame, const PortAddr& port,
+                                       const McReplyTemplate& t, uint16_t request_id,
+                                       size_t text_len);
 
 // Makes the request mbuf `m` an empty frame again, placed past its current
 // data, so a reply of up to `reply_frame_len` bytes can be built in it while
@@ -142,16 +149,19 @@ inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room)
 // returns where its text goes, with room for a whole datagram
 // (proto::kMcUdpMaxPayload); nullptr, `m` unchanged, when reuse_for_reply
 // would refuse it.
-inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
+// `head`: the reply's header bytes (mc_reply_overhead).
+inline char* mc_reply_text_in_place(rte_mbuf* m, size_t head) {
     if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return nullptr;
     const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
-    const size_t head = mc_reply_overhead(req);
     if (start + head + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
     m->data_off = static_cast<uint16_t>(start);
     m->data_len = 0;
     m->pkt_len = 0;
     m->ol_flags = 0;
     return static_cast<char*>(m->buf_addr) + start + head;
+}
+inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
+    return mc_reply_text_in_place(m, mc_reply_overhead(req));
 }
 
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
@@ -249,12 +259,14 @@ inline McReplyTemplate make_mc_reply_template(const PortAddr& port) {
     return t;
 }
 
-inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
-                              const McReplyTemplate& t, uint16_t request_id, size_t text_len) {
-    if (req.has_vlan) [[unlikely]] {
-        seal_mc_udp_reply(m, req, port, request_id, text_len);
-        return;
-    }
+namespace detail {
+
+// The untagged reply from the template: `mac` the client's MAC in its low
+// six bytes, `addrs` the reply's source then destination address and
+// `ports` its source then destination port, all as they lie on the wire.
+inline void seal_from_template(rte_mbuf* m, const McReplyTemplate& t, bool offload, uint64_t mac,
+                               uint64_t addrs, uint32_t ports, uint16_t request_id,
+                               size_t text_len) {
     constexpr size_t kL2 = sizeof(rte_ether_hdr);
     constexpr size_t kIp = kL2;
     constexpr size_t kUdp = kIp + sizeof(rte_ipv4_hdr);
@@ -266,22 +278,14 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     auto* p = rte_pktmbuf_mtod(m, uint8_t*);
     m->data_len = static_cast<uint16_t>(total);
     m->pkt_len = static_cast<uint32_t>(total);
-    // The client's MAC as eight bytes (UdpRequest keeps dst_mac right after
-    // src_mac); the template's copy from byte 6 on overwrites the two extra.
-    static_assert(offsetof(UdpRequest, dst_mac) == offsetof(UdpRequest, src_mac) + 6);
-    uint64_t mac;
-    std::memcpy(&mac, reinterpret_cast<const uint8_t*>(&req) + offsetof(UdpRequest, src_mac),
-                sizeof(mac));
+    // Eight bytes for the MAC: the template's copy from byte 6 on overwrites
+    // the two extra.
     std::memcpy(p, &mac, sizeof(mac));
     std::memcpy(p + 6, t.bytes + 6, 32);
     std::memcpy(p + McReplyTemplate::kSize - 32, t.bytes + McReplyTemplate::kSize - 32, 32);
     const auto ip_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len));
     std::memcpy(p + kIp + offsetof(rte_ipv4_hdr, total_length), &ip_len, sizeof(ip_len));
-    // Source then destination address: the request's destination and source.
-    const uint64_t addrs = uint64_t{req.dst_ip} | uint64_t{req.src_ip} << 32;
     std::memcpy(p + kIp + offsetof(rte_ipv4_hdr, src_addr), &addrs, sizeof(addrs));
-    const uint32_t ports =
-        uint32_t{rte_cpu_to_be_16(req.dst_port)} | uint32_t{rte_cpu_to_be_16(req.src_port)} << 16;
     std::memcpy(p + kUdp, &ports, sizeof(ports));
     const auto be_udp_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
     std::memcpy(p + kUdp + offsetof(rte_udp_hdr, dgram_len), &be_udp_len, sizeof(be_udp_len));
@@ -291,9 +295,10 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     m->tx_offload = rte_mbuf_tx_offload(kL2, sizeof(rte_ipv4_hdr), sizeof(rte_udp_hdr), 0, 0, 0, 0);
     m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
     const auto pseudo = static_cast<uint16_t>(
-        pseudo_header_sum(req.dst_ip, req.src_ip, IPPROTO_UDP, static_cast<uint32_t>(udp_len)));
+        pseudo_header_sum(static_cast<uint32_t>(addrs), static_cast<uint32_t>(addrs >> 32),
+                          IPPROTO_UDP, static_cast<uint32_t>(udp_len)));
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kUdp);
-    if (port.tx_checksum_offload) {
+    if (offload) {
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
         udp->dgram_cksum = pseudo;
         return;
@@ -302,6 +307,40 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     ip->hdr_checksum = ipv4_header_checksum(ip);
     const auto c = static_cast<uint16_t>(~fold(raw_sum(udp, udp_len) + pseudo));
     udp->dgram_cksum = c == 0 ? 0xffff : c;
+}
+
+}  // namespace detail
+
+inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                              const McReplyTemplate& t, uint16_t request_id, size_t text_len) {
+    if (req.has_vlan) [[unlikely]] {
+        seal_mc_udp_reply(m, req, port, request_id, text_len);
+        return;
+    }
+    // UdpRequest keeps dst_mac right after src_mac: eight bytes read.
+    static_assert(offsetof(UdpRequest, dst_mac) == offsetof(UdpRequest, src_mac) + 6);
+    uint64_t mac;
+    std::memcpy(&mac, reinterpret_cast<const uint8_t*>(&req) + offsetof(UdpRequest, src_mac),
+                sizeof(mac));
+    const uint64_t addrs = uint64_t{req.dst_ip} | uint64_t{req.src_ip} << 32;
+    const uint32_t ports =
+        uint32_t{rte_cpu_to_be_16(req.dst_port)} | uint32_t{rte_cpu_to_be_16(req.src_port)} << 16;
+    detail::seal_from_template(m, t, port.tx_checksum_offload, mac, addrs, ports, request_id,
+                               text_len);
+}
+
+inline void seal_mc_udp_reply_to_frame(rte_mbuf* m, const uint8_t* req_frame, const PortAddr& port,
+                                       const McReplyTemplate& t, uint16_t request_id,
+                                       size_t text_len) {
+    uint64_t mac;  // the request's source MAC and two bytes of its ethertype
+    std::memcpy(&mac, req_frame + offsetof(rte_ether_hdr, src_addr), sizeof(mac));
+    uint64_t addrs;  // the request's source then destination: swapped
+    std::memcpy(&addrs, req_frame + detail::kFastIp + offsetof(rte_ipv4_hdr, src_addr),
+                sizeof(addrs));
+    uint32_t ports;  // the request's source then destination port: swapped
+    std::memcpy(&ports, req_frame + detail::kFastUdp, sizeof(ports));
+    detail::seal_from_template(m, t, port.tx_checksum_offload, mac, addrs >> 32 | addrs << 32,
+                               ports >> 16 | ports << 16, request_id, text_len);
 }
 
 }  // namespace fulmar::net

@@ -418,7 +418,8 @@ TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
 // The template's seal writes the very frame the general one does, over
 // whatever the mbuf held before: every byte, length and TX field, tagged or
 // not, with and without TX checksum offload, for every text length from
-// empty to a whole datagram and varied addresses and ports.
+// empty to a whole datagram and varied addresses and ports; and so does
+// the seal that reads an untagged request's own frame.
 TEST_F(Reply, TemplateSealIsTheGeneralSeal) {
     for (const bool offload : {false, true}) {
         port_.tx_checksum_offload = offload;
@@ -455,6 +456,22 @@ TEST_F(Reply, TemplateSealIsTheGeneralSeal) {
                     EXPECT_EQ(a->tx_offload, b->tx_offload);
                     EXPECT_EQ(a->packet_type, b->packet_type);
                     if (!offload && peer) client_receives(b);
+                    if (!tagged) {
+                        // The fast path's frame, its reply read from its headers.
+                        const uint8_t* frame = detail::fast_udp_frame(held_, port_, filter_);
+                        ASSERT_NE(frame, nullptr);
+                        rte_mbuf* c = rte_pktmbuf_alloc(pool_);
+                        ASSERT_NE(c, nullptr);
+                        std::memset(rte_pktmbuf_mtod(c, char*), 0x3c, rte_pktmbuf_tailroom(c));
+                        std::memset(mc_udp_reply_text(c, req, room), 'v', len);
+                        seal_mc_udp_reply_to_frame(c, frame, port_, tmpl, id, len);
+                        EXPECT_EQ(to_bytes(a), to_bytes(c)) << offload << sport << " " << len;
+                        EXPECT_EQ(a->pkt_len, c->pkt_len);
+                        EXPECT_EQ(a->ol_flags, c->ol_flags);
+                        EXPECT_EQ(a->tx_offload, c->tx_offload);
+                        EXPECT_EQ(a->packet_type, c->packet_type);
+                        rte_pktmbuf_free(c);
+                    }
                     rte_pktmbuf_free(a);
                     rte_pktmbuf_free(b);
                 }
