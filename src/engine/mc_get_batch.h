@@ -73,12 +73,21 @@ class McGetBatch {
     // already recognised (no second parse).
     enum class AddResult : uint8_t { kAdded, kFull, kNotPlainGet };
     // Inline: it runs for every datagram.
-    AddResult add_datagram(std::string_view body) {
+    [[gnu::always_inline]] AddResult add_datagram(std::string_view body) {
+        const size_t n_keys = n_keys_;
+        // The one-key get of a short key, recognised in one step: the slot
+        // and request the general parse below would add.
+        if (size_t len; proto::mc_one_short_get(body, len) && n_reqs_ != kMaxRequests &&
+                        n_keys + proto::kMcGetLineMaxKeys <= kMaxKeys) [[likely]] {
+            keys_[n_keys].key = std::string_view(body.data() + 4, len);
+            reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), 1, false};
+            n_keys_ = n_keys + 1;
+            return AddResult::kAdded;
+        }
         // Not a get at all (a set, ...): out before anything else is read.
         bool with_cas;
         size_t pos;
         if (!proto::mc_get_verb(body, with_cas, pos)) return AddResult::kNotPlainGet;
-        const size_t n_keys = n_keys_;
         if (n_reqs_ == kMaxRequests || n_keys + proto::kMcGetLineMaxKeys > kMaxKeys) [[unlikely]]
             return add_datagram_near_full(body);
         // Room for any line: its keys parsed straight into their slots (what
