@@ -30,6 +30,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 
 #include "common/small_bytes.h"
 #include "engine/engine_ctx.h"
@@ -59,7 +60,7 @@ class McGetBatch {
         const size_t n_keys = n_keys_;
         const size_t n = line.n_keys;
         if (n_reqs_ == kMaxRequests || n_keys + n > kMaxKeys) return false;
-        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), static_cast<uint8_t>(n), line.with_cas};
+        push_request(n_keys, n, line.with_cas);
         for (size_t i = 0; i < n; ++i)
             keys_[n_keys + i].key = line.keys[i];  // digested in lookup(), all at once
         n_keys_ = n_keys + n;
@@ -80,7 +81,7 @@ class McGetBatch {
         if (size_t len; proto::mc_one_short_get(body, len) && n_reqs_ != kMaxRequests &&
                         n_keys + proto::kMcGetLineMaxKeys <= kMaxKeys) [[likely]] {
             keys_[n_keys].key = std::string_view(body.data() + 4, len);
-            reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), 1, false};
+            push_request(n_keys, 1, false);
             n_keys_ = n_keys + 1;
             return AddResult::kAdded;
         }
@@ -97,7 +98,7 @@ class McGetBatch {
         if (!proto::parse_mc_get_keys(
                 body, pos, n, [keys](size_t i, std::string_view key) { keys[i].key = key; }))
             return AddResult::kNotPlainGet;
-        reqs_[n_reqs_++] = {static_cast<uint8_t>(n_keys), static_cast<uint8_t>(n), with_cas};
+        push_request(n_keys, n, with_cas);
         n_keys_ = n_keys + n;
         return AddResult::kAdded;
     }
@@ -143,11 +144,19 @@ class McGetBatch {
     [[gnu::always_inline]] inline void settle_key(EngineCtx& ctx, size_t k, uint64_t& hits,
                                                   uint64_t& misses) const;
 
-    struct Request {
+    struct alignas(4) Request {
         uint8_t first_key;
         uint8_t n_keys;
         bool with_cas;
     };
+    // reqs_[n_reqs_++] = {first, n, with_cas} as one four-byte store (the
+    // aggregate was three byte stores and their address arithmetic).
+    void push_request(size_t first, size_t n, bool with_cas) {
+        static_assert(sizeof(Request) == 4 && std::is_trivially_copyable_v<Request>);
+        const uint32_t v = static_cast<uint32_t>(first & 0xff) |
+                           static_cast<uint32_t>(n & 0xff) << 8 | uint32_t{with_cas} << 16;
+        std::memcpy(&reqs_[n_reqs_++], &v, sizeof(v));
+    }
 
     proto::McGetLine line_;  // the last datagram recognised
     UnixTime now_ = 0;
