@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "engine/mc_classic.h"
@@ -242,10 +243,14 @@ void Worker::run_gets() {
     // The replies' counters, added once after the loop: the stats sit
     // behind pointers every call in it could write, so per reply each would
     // be loaded and stored again.
-    uint64_t served = 0;
     uint64_t text_bytes = 0;
     uint64_t frame_bytes = 0;
     uint64_t written = 0;  // requests answered here, settled after the loop
+    // The TX queue's count in a local too, with room made for the whole
+    // batch first (the same frames in the same order; a flush may come a
+    // few frames earlier than queue_tx's).
+    if (n_tx_ + n > tx_.size()) flush_tx();
+    size_t n_tx = n_tx_;
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         // The reply goes out in the request's own mbuf, built past the
@@ -271,7 +276,10 @@ void Worker::run_gets() {
             // nothing was counted or changed for it; the engine answers.
             if (out != g.m) rte_pktmbuf_free(out);
             net::UdpRequest tmp;
+            n_tx_ = static_cast<uint16_t>(n_tx);
             execute(g.m, request_of(g, tmp), g.request_id, nullptr);
+            if (n_tx_ + (n - i) > tx_.size()) flush_tx();
+            n_tx = n_tx_;
             continue;
         }
         written |= uint64_t{1} << i;
@@ -280,11 +288,12 @@ void Worker::run_gets() {
             net::seal_mc_udp_reply_to_frame(out, g.frame, p_.addr, reply_tmpl_, g.request_id, len);
         else
             net::seal_mc_udp_reply(out, g.req, p_.addr, reply_tmpl_, g.request_id, len);
-        ++served;
         text_bytes += len;
         frame_bytes += rte_pktmbuf_pkt_len(out);
-        queue_tx(out);
+        tx_[n_tx++] = out;
     }
+    n_tx_ = static_cast<uint16_t>(n_tx);
+    const auto served = static_cast<uint64_t>(std::popcount(written));
     gets_.settle_written(ctx_, written);
     stats.udp_batched_gets += served;
     stats.udp_reply_datagrams += served;
