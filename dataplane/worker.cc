@@ -258,8 +258,8 @@ void Worker::run_gets() {
         // mbuf only when that one cannot be reused.
         rte_mbuf* out = g.m;
         size_t room = proto::kMcUdpMaxPayload;
-        char* text = net::mc_reply_text_in_place(
-            g.m, g.frame != nullptr ? net::McReplyTemplate::kSize : net::mc_reply_overhead(g.req));
+        char* text = g.frame != nullptr ? net::mc_reply_text_in_place_fast(g.m)
+                                        : net::mc_reply_text_in_place(g.m, g.req);
         if (text == nullptr) [[unlikely]] {
             out = rte_pktmbuf_alloc(p_.pool);
             if (out == nullptr) {
@@ -320,7 +320,9 @@ void Worker::run_gets() {
     const uint8_t* p = frame + net::detail::kFastPayload;
     // accept_frame's usual header (total 1), read in place; anything else
     // as a UdpRequest, the way the full path goes.
-    if (size < proto::kMcFrameHeaderSize || p[4] != 0 || p[5] != 1) [[unlikely]] {
+    uint16_t total;  // the frame header's datagram count, big-endian
+    std::memcpy(&total, p + 4, sizeof(total));
+    if (size < proto::kMcFrameHeaderSize || total != RTE_BE16(1)) [[unlikely]] {
         on_fast_other(m, frame, counts);
         return;
     }

@@ -163,6 +163,19 @@ inline char* mc_reply_text_in_place(rte_mbuf* m, size_t head) {
 inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
     return mc_reply_text_in_place(m, mc_reply_overhead(req));
 }
+// mc_reply_text_in_place() for a frame detail::fast_udp_frame() took (one
+// segment, checked there; untagged): its RX flags are left for the
+// template's seal, which sets ol_flags whole.
+inline char* mc_reply_text_in_place_fast(rte_mbuf* m) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) return nullptr;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    constexpr size_t kHead = McReplyTemplate::kSize;
+    if (start + kHead + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    return static_cast<char*>(m->buf_addr) + start + kHead;
+}
 
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
 // load generator resolves the server's MAC with it). nullptr when the pool
@@ -298,11 +311,14 @@ inline void seal_from_template(rte_mbuf* m, const McReplyTemplate& t, bool offlo
         pseudo_header_sum(static_cast<uint32_t>(addrs), static_cast<uint32_t>(addrs >> 32),
                           IPPROTO_UDP, static_cast<uint32_t>(udp_len)));
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kUdp);
+    // Set whole: a reply mbuf has no other TX flag (mc_reply_text_in_place_fast
+    // leaves the request's RX flags for this to replace).
     if (offload) {
-        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+        m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
         udp->dgram_cksum = pseudo;
         return;
     }
+    m->ol_flags = 0;
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kIp);
     ip->hdr_checksum = ipv4_header_checksum(ip);
     const auto c = static_cast<uint16_t>(~fold(raw_sum(udp, udp_len) + pseudo));

@@ -577,6 +577,50 @@ TEST_F(Reply, TextInPlaceIsReuseThenReplyText) {
     EXPECT_EQ(held_->data_off, off);
 }
 
+// The fast path's in-place text: the same refusals, frame and text pointer
+// as mc_reply_text_in_place() on an untagged request; only the RX flags
+// stay, for the template's seal to replace (it sets ol_flags whole).
+TEST_F(Reply, FastTextInPlaceIsTextInPlace) {
+    const UdpRequest req = request();
+    rte_mbuf* twin = rte_pktmbuf_clone(held_, pool_);
+    ASSERT_NE(twin, nullptr);
+    EXPECT_EQ(mc_reply_text_in_place_fast(held_), nullptr);
+    EXPECT_EQ(mc_reply_text_in_place_fast(twin), nullptr);
+    rte_pktmbuf_free(twin);
+    rte_mbuf* copy = rte_pktmbuf_copy(held_, pool_, 0, UINT32_MAX);
+    ASSERT_NE(copy, nullptr);
+    held_->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    char* text = mc_reply_text_in_place_fast(held_);
+    char* expected = mc_reply_text_in_place(copy, req);
+    ASSERT_NE(text, nullptr);
+    ASSERT_NE(expected, nullptr);
+    EXPECT_EQ(text - static_cast<char*>(held_->buf_addr),
+              expected - static_cast<char*>(copy->buf_addr));
+    EXPECT_EQ(held_->data_off, copy->data_off);
+    EXPECT_EQ(rte_pktmbuf_pkt_len(held_), 0u);
+    EXPECT_EQ(rte_pktmbuf_data_len(held_), 0u);
+    for (const bool offload : {false, true}) {
+        port_.tx_checksum_offload = offload;
+        const McReplyTemplate tmpl = make_mc_reply_template(port_);
+        held_->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+        held_->data_len = 0;
+        held_->pkt_len = 0;
+        copy->data_len = 0;
+        copy->pkt_len = 0;
+        seal_mc_udp_reply(held_, req, port_, tmpl, 5, 0);
+        seal_mc_udp_reply(copy, req, port_, 5, 0);
+        EXPECT_EQ(held_->ol_flags, copy->ol_flags) << offload;
+    }
+    rte_pktmbuf_free(copy);
+    rte_pktmbuf_free(held_);
+    request();
+    held_->data_off = static_cast<uint16_t>(held_->buf_len - held_->data_len -
+                                            (mc_reply_overhead(req) + proto::kMcUdpMaxPayload) + 1);
+    const uint16_t off = held_->data_off;
+    EXPECT_EQ(mc_reply_text_in_place_fast(held_), nullptr);
+    EXPECT_EQ(held_->data_off, off);
+}
+
 // The room offered is one datagram's text at most, and less in a small
 // segment; a non-empty mbuf gets none.
 TEST_F(Reply, InPlaceMcReplyRoomIsOneDatagramAtMost) {
