@@ -183,7 +183,7 @@ inline size_t McGetBatch::write_one(size_t i, char* dst, size_t room) const {
     const size_t n_keys = r.n_keys;
     const bool with_cas = r.with_cas;
     // Key k's part of the reply at p; false when the engine must answer.
-    const auto put = [&](size_t k) {
+    const auto put = [&](size_t k) __attribute__((always_inline)) {
         const store::Shard::BulkRead& rd = reads_[k];
         if (rd.status == store::ReadStatus::kBufferTooSmall) return false;
         if (rd.status != store::ReadStatus::kHit) return true;
