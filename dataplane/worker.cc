@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "engine/mc_classic.h"
@@ -98,6 +99,7 @@ Worker::Worker(const WorkerParams& p, std::span<store::Shard* const> shards,
       kernel_poll_cycles_(uint64_t{p.kernel_poll_us} * rte_get_tsc_hz() / 1'000'000),
       sweep_fallback_cycles_(kSweepFallbackAfterMs * rte_get_tsc_hz() / 1000),
       garp_interval_cycles_(uint64_t{p.garp_interval_ms} * rte_get_tsc_hz() / 1000) {
+    reply_tmpl_ = net::make_mc_reply_template(p_.addr);
     if (p.mutation_log != nullptr) {
         log_writer_ = repl::LogWriter(p.mutation_log);
         shards[p.worker_id]->set_mutation_log(&log_writer_);
@@ -213,7 +215,7 @@ void Worker::execute(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_i
         text = net::mc_udp_reply_text(m, req, room);
     if (text != nullptr && room >= reply.size()) {
         std::memcpy(text, reply.data(), reply.size());
-        net::seal_mc_udp_reply(m, req, p_.addr, request_id, reply.size());
+        net::seal_mc_udp_reply(m, req, p_.addr, reply_tmpl_, request_id, reply.size());
         stats.udp_reply_datagrams++;
         stats.udp_reply_bytes += reply.size();
         send(m);
@@ -241,10 +243,14 @@ void Worker::run_gets() {
     // The replies' counters, added once after the loop: the stats sit
     // behind pointers every call in it could write, so per reply each would
     // be loaded and stored again.
-    uint64_t served = 0;
     uint64_t text_bytes = 0;
     uint64_t frame_bytes = 0;
     uint64_t written = 0;  // requests answered here, settled after the loop
+    // The TX queue's count in a local too, with room made for the whole
+    // batch first (the same frames in the same order; a flush may come a
+    // few frames earlier than queue_tx's).
+    if (n_tx_ + n > tx_.size()) flush_tx();
+    size_t n_tx = n_tx_;
     for (size_t i = 0; i < n; ++i) {
         const PendingGet& g = pending_[i];
         // The reply goes out in the request's own mbuf, built past the
@@ -252,32 +258,42 @@ void Worker::run_gets() {
         // mbuf only when that one cannot be reused.
         rte_mbuf* out = g.m;
         size_t room = proto::kMcUdpMaxPayload;
-        char* text = net::mc_reply_text_in_place(g.m, g.req);
-        if (text == nullptr) {
+        char* text = g.frame != nullptr ? net::mc_reply_text_in_place_fast(g.m)
+                                        : net::mc_reply_text_in_place(g.m, g.req);
+        if (text == nullptr) [[unlikely]] {
             out = rte_pktmbuf_alloc(p_.pool);
             if (out == nullptr) {
                 stats.mbuf_alloc_failed++;
                 done[n_done++] = g.m;
                 continue;
             }
-            text = net::mc_udp_reply_text(out, g.req, room);
+            net::UdpRequest tmp;
+            text = net::mc_udp_reply_text(out, request_of(g, tmp), room);
         }
         const size_t len = text == nullptr ? 0 : gets_.write(i, text, room);
-        if (len == 0) {
+        if (len == 0) [[unlikely]] {
             // Not servable here (a large value, a multi-datagram reply):
             // nothing was counted or changed for it; the engine answers.
             if (out != g.m) rte_pktmbuf_free(out);
-            execute(g.m, g.req, g.request_id, nullptr);
+            net::UdpRequest tmp;
+            n_tx_ = static_cast<uint16_t>(n_tx);
+            execute(g.m, request_of(g, tmp), g.request_id, nullptr);
+            if (n_tx_ + (n - i) > tx_.size()) flush_tx();
+            n_tx = n_tx_;
             continue;
         }
         written |= uint64_t{1} << i;
         if (out != g.m) done[n_done++] = g.m;
-        net::seal_mc_udp_reply(out, g.req, p_.addr, g.request_id, len);
-        ++served;
+        if (g.frame != nullptr)
+            net::seal_mc_udp_reply_to_frame(out, g.frame, p_.addr, reply_tmpl_, g.request_id, len);
+        else
+            net::seal_mc_udp_reply(out, g.req, p_.addr, reply_tmpl_, g.request_id, len);
         text_bytes += len;
         frame_bytes += rte_pktmbuf_pkt_len(out);
-        queue_tx(out);
+        tx_[n_tx++] = out;
     }
+    n_tx_ = static_cast<uint16_t>(n_tx);
+    const auto served = static_cast<uint64_t>(std::popcount(written));
     gets_.settle_written(ctx_, written);
     stats.udp_batched_gets += served;
     stats.udp_reply_datagrams += served;
@@ -289,11 +305,55 @@ void Worker::run_gets() {
 }
 
 [[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m, RxCounts& counts) {
-    net::UdpRequest req;
-    if (!net::detail::fast_udp_request(m, p_.addr, p_.clients, req)) [[unlikely]] {
+    const uint8_t* frame = net::detail::fast_udp_frame(m, p_.addr, p_.clients);
+    if (frame == nullptr) [[unlikely]] {
         on_rx_full(m);
         return;
     }
+    on_fast_udp(m, frame, counts);
+}
+
+[[gnu::always_inline]] inline void Worker::on_fast_udp(rte_mbuf* m, const uint8_t* frame,
+                                                       RxCounts& counts) {
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(frame + net::detail::kFastUdp);
+    const size_t size = size_t{rte_be_to_cpu_16(udp->dgram_len)} - sizeof(rte_udp_hdr);
+    const uint8_t* p = frame + net::detail::kFastPayload;
+    // accept_frame's usual header (total 1), read in place; anything else
+    // as a UdpRequest, the way the full path goes.
+    uint16_t total;  // the frame header's datagram count, big-endian
+    std::memcpy(&total, p + 4, sizeof(total));
+    if (size < proto::kMcFrameHeaderSize || total != RTE_BE16(1)) [[unlikely]] {
+        on_fast_other(m, frame, counts);
+        return;
+    }
+    counts.udp_requests++;
+    counts.udp_request_bytes += size;
+    const auto request_id = static_cast<uint16_t>(p[0] << 8 | p[1]);
+    const std::string_view body(reinterpret_cast<const char*>(p) + proto::kMcFrameHeaderSize,
+                                size - proto::kMcFrameHeaderSize);
+    switch (gets_.add_datagram(body)) {
+        case engine::McGetBatch::AddResult::kFull:
+            run_gets();
+            gets_.add_pending();
+            [[fallthrough]];
+        case engine::McGetBatch::AddResult::kAdded: {
+            PendingGet& g = pending_[gets_.size() - 1];
+            g.m = m;
+            g.frame = frame;
+            g.request_id = request_id;
+            return;
+        }
+        case engine::McGetBatch::AddResult::kNotPlainGet:
+            break;
+    }
+    net::UdpRequest req;
+    net::detail::udp_request_of(frame, req);
+    route_request(m, req, request_id);
+}
+
+void Worker::on_fast_other(rte_mbuf* m, const uint8_t* frame, RxCounts& counts) {
+    net::UdpRequest req;
+    net::detail::udp_request_of(frame, req);
     on_udp_request(m, req, counts);
 }
 
@@ -339,6 +399,7 @@ void Worker::on_rx_full(rte_mbuf* m) {
             // and copied again.
             PendingGet& g = pending_[gets_.size() - 1];
             g.m = m;
+            g.frame = nullptr;
             g.req = req;
             g.request_id = frame.request_id;
             return;

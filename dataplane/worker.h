@@ -48,6 +48,7 @@
 #include "handoff.h"
 #include "net/addr.h"
 #include "net/classify.h"
+#include "net/reply.h"
 #include "proto/mc_frame.h"
 #include "repl/mutation_log.h"
 #include "reply_buffer.h"
@@ -171,6 +172,12 @@ class Worker {
     // (rx_one's part of every GET); anything the batch does not take goes on
     // out of line to route_request.
     inline void on_udp_request(rte_mbuf* m, const net::UdpRequest& req, RxCounts& counts);
+    // on_udp_request for a frame the classifier's fast path took (`frame`:
+    // its first byte), without a UdpRequest: the frame header read at its
+    // fixed offset, a GET queued with the frame pointer. Anything else goes
+    // on, out of line, as a UdpRequest (on_fast_other, route_request).
+    inline void on_fast_udp(rte_mbuf* m, const uint8_t* frame, RxCounts& counts);
+    void on_fast_other(rte_mbuf* m, const uint8_t* frame, RxCounts& counts);
     void route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id);
     // Decodes the memcached frame header; counts, frees and returns false
     // for what memcached would drop (short, total != 1).
@@ -246,16 +253,29 @@ class Worker {
     proto::RespParser resp_parser_;  // the control plane's RESP requests (kControlResp)
     ReplyBuffer reply_;
     // The GET fast path: plain get datagrams of this burst, answered together.
+    // A request the classifier's fast path took keeps only its frame (the
+    // reply reads the addresses from its headers); one from the full path
+    // (tagged, IP options, a service address, ...) its UdpRequest.
     struct PendingGet {
         rte_mbuf* m;
+        const uint8_t* frame;  // the fast path's frame; nullptr: `req`
         net::UdpRequest req;
         uint16_t request_id;
     };
+    // g's request, read from its frame when the fast path took it (the
+    // rare paths that need a whole UdpRequest: a fresh mbuf, the engine).
+    static const net::UdpRequest& request_of(const PendingGet& g, net::UdpRequest& tmp) {
+        if (g.frame == nullptr) return g.req;
+        net::detail::udp_request_of(g.frame, tmp);
+        return tmp;
+    }
     engine::McGetBatch gets_;
     // What routing parsed of the datagram at hand: a member, as ~150 bytes
     // are not worth zeroing per datagram.
     engine::ParsedRequest parsed_;
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
+    // The port's reply headers, copied into each untagged GET reply.
+    net::McReplyTemplate reply_tmpl_{};
     std::array<rte_mbuf*, 64> tx_{};
     uint16_t n_tx_ = 0;
     std::array<rte_mbuf*, 64> to_kernel_{};

@@ -81,6 +81,33 @@ inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room)
 inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
                               uint16_t request_id, size_t text_len);
 
+// The bytes every untagged one-datagram memcached reply of a port starts
+// with, Ethernet to the memcached frame header: the port's MAC, the
+// ethertype, IPv4 version/IHL, DF, TTL, protocol, and the frame header's
+// total of 1; zero where seal_mc_udp_reply patches a reply's own fields
+// (client MAC, lengths, addresses, ports, checksums, request id). Built once
+// per worker from its port (the MAC does not change while it runs), so a
+// GET hit's headers are two wide copies and a few stores.
+struct McReplyTemplate {
+    static constexpr size_t kSize = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) +
+                                    sizeof(rte_udp_hdr) + proto::kMcFrameHeaderSize;
+    alignas(64) uint8_t bytes[64] = {};
+};
+inline McReplyTemplate make_mc_reply_template(const PortAddr& port);
+
+// seal_mc_udp_reply() for a port whose template is `t`: the same bytes,
+// the same mbuf fields; an untagged reply from the template, a tagged one
+// the general way.
+inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                              const McReplyTemplate& t, uint16_t request_id, size_t text_len);
+// The same for a request whose frame `req_frame` detail::fast_udp_frame()
+// took (untagged, no IP options): the client's MAC, the addresses and the
+// ports read from the request's own headers, swapped as whole words, with
+// no UdpRequest between.
+inline void seal_mc_udp_reply_to_frame(rte_mbuf* m, const uint8_t* req_frame, const PortAddr& port,
+                                       const McReplyTemplate& t, uint16_t request_id,
+                                       size_t text_len);
+
 // Makes the request mbuf `m` an empty frame again, placed past its current
 // data, so a reply of up to `reply_frame_len` bytes can be built in it while
 // the request's bytes (its keys) stay readable: no allocation, no free, and
@@ -122,16 +149,32 @@ inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room)
 // returns where its text goes, with room for a whole datagram
 // (proto::kMcUdpMaxPayload); nullptr, `m` unchanged, when reuse_for_reply
 // would refuse it.
-inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
+// `head`: the reply's header bytes (mc_reply_overhead).
+inline char* mc_reply_text_in_place(rte_mbuf* m, size_t head) {
     if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return nullptr;
     const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
-    const size_t head = mc_reply_overhead(req);
     if (start + head + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
     m->data_off = static_cast<uint16_t>(start);
     m->data_len = 0;
     m->pkt_len = 0;
     m->ol_flags = 0;
     return static_cast<char*>(m->buf_addr) + start + head;
+}
+inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
+    return mc_reply_text_in_place(m, mc_reply_overhead(req));
+}
+// mc_reply_text_in_place() for a frame detail::fast_udp_frame() took (one
+// segment, checked there; untagged): its RX flags are left for the
+// template's seal, which sets ol_flags whole.
+inline char* mc_reply_text_in_place_fast(rte_mbuf* m) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) return nullptr;
+    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
+    constexpr size_t kHead = McReplyTemplate::kSize;
+    if (start + kHead + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
+    m->data_off = static_cast<uint16_t>(start);
+    m->data_len = 0;
+    m->pkt_len = 0;
+    return static_cast<char*>(m->buf_addr) + start + kHead;
 }
 
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
@@ -211,6 +254,109 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     ip->hdr_checksum = ipv4_header_checksum(ip);
     const auto c = static_cast<uint16_t>(~fold(raw_sum(udp, udp_len) + pseudo));
     udp->dgram_cksum = c == 0 ? 0xffff : c;
+}
+
+inline McReplyTemplate make_mc_reply_template(const PortAddr& port) {
+    McReplyTemplate t;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(t.bytes);
+    eth->src_addr = port.mac;
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(t.bytes + sizeof(rte_ether_hdr));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = kUdpReplyTtl;
+    ip->next_proto_id = IPPROTO_UDP;
+    const uint64_t frame = uint64_t{RTE_BE16(1)} << 32;
+    std::memcpy(t.bytes + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr),
+                &frame, sizeof(frame));
+    return t;
+}
+
+namespace detail {
+
+// The untagged reply from the template: `mac` the client's MAC in its low
+// six bytes, `addrs` the reply's source then destination address and
+// `ports` its source then destination port, all as they lie on the wire.
+inline void seal_from_template(rte_mbuf* m, const McReplyTemplate& t, bool offload, uint64_t mac,
+                               uint64_t addrs, uint32_t ports, uint16_t request_id,
+                               size_t text_len) {
+    constexpr size_t kL2 = sizeof(rte_ether_hdr);
+    constexpr size_t kIp = kL2;
+    constexpr size_t kUdp = kIp + sizeof(rte_ipv4_hdr);
+    constexpr size_t kFrame = kUdp + sizeof(rte_udp_hdr);
+    static_assert(McReplyTemplate::kSize == 50 && kFrame + proto::kMcFrameHeaderSize == 50);
+    const size_t udp_len = sizeof(rte_udp_hdr) + proto::kMcFrameHeaderSize + text_len;
+    const size_t total = kUdp + udp_len;
+    FULMAR_ASSERT(rte_pktmbuf_pkt_len(m) == 0 && total <= rte_pktmbuf_tailroom(m));
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    m->data_len = static_cast<uint16_t>(total);
+    m->pkt_len = static_cast<uint32_t>(total);
+    // Eight bytes for the MAC: the template's copy from byte 6 on overwrites
+    // the two extra.
+    std::memcpy(p, &mac, sizeof(mac));
+    std::memcpy(p + 6, t.bytes + 6, 32);
+    std::memcpy(p + McReplyTemplate::kSize - 32, t.bytes + McReplyTemplate::kSize - 32, 32);
+    const auto ip_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len));
+    std::memcpy(p + kIp + offsetof(rte_ipv4_hdr, total_length), &ip_len, sizeof(ip_len));
+    std::memcpy(p + kIp + offsetof(rte_ipv4_hdr, src_addr), &addrs, sizeof(addrs));
+    std::memcpy(p + kUdp, &ports, sizeof(ports));
+    const auto be_udp_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
+    std::memcpy(p + kUdp + offsetof(rte_udp_hdr, dgram_len), &be_udp_len, sizeof(be_udp_len));
+    const auto id = rte_cpu_to_be_16(request_id);
+    std::memcpy(p + kFrame, &id, sizeof(id));
+
+    m->tx_offload = rte_mbuf_tx_offload(kL2, sizeof(rte_ipv4_hdr), sizeof(rte_udp_hdr), 0, 0, 0, 0);
+    m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
+    const auto pseudo = static_cast<uint16_t>(
+        pseudo_header_sum(static_cast<uint32_t>(addrs), static_cast<uint32_t>(addrs >> 32),
+                          IPPROTO_UDP, static_cast<uint32_t>(udp_len)));
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(p + kUdp);
+    // Set whole: a reply mbuf has no other TX flag (mc_reply_text_in_place_fast
+    // leaves the request's RX flags for this to replace).
+    if (offload) {
+        m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+        udp->dgram_cksum = pseudo;
+        return;
+    }
+    m->ol_flags = 0;
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + kIp);
+    ip->hdr_checksum = ipv4_header_checksum(ip);
+    const auto c = static_cast<uint16_t>(~fold(raw_sum(udp, udp_len) + pseudo));
+    udp->dgram_cksum = c == 0 ? 0xffff : c;
+}
+
+}  // namespace detail
+
+inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr& port,
+                              const McReplyTemplate& t, uint16_t request_id, size_t text_len) {
+    if (req.has_vlan) [[unlikely]] {
+        seal_mc_udp_reply(m, req, port, request_id, text_len);
+        return;
+    }
+    // UdpRequest keeps dst_mac right after src_mac: eight bytes read.
+    static_assert(offsetof(UdpRequest, dst_mac) == offsetof(UdpRequest, src_mac) + 6);
+    uint64_t mac;
+    std::memcpy(&mac, reinterpret_cast<const uint8_t*>(&req) + offsetof(UdpRequest, src_mac),
+                sizeof(mac));
+    const uint64_t addrs = uint64_t{req.dst_ip} | uint64_t{req.src_ip} << 32;
+    const uint32_t ports =
+        uint32_t{rte_cpu_to_be_16(req.dst_port)} | uint32_t{rte_cpu_to_be_16(req.src_port)} << 16;
+    detail::seal_from_template(m, t, port.tx_checksum_offload, mac, addrs, ports, request_id,
+                               text_len);
+}
+
+inline void seal_mc_udp_reply_to_frame(rte_mbuf* m, const uint8_t* req_frame, const PortAddr& port,
+                                       const McReplyTemplate& t, uint16_t request_id,
+                                       size_t text_len) {
+    uint64_t mac;  // the request's source MAC and two bytes of its ethertype
+    std::memcpy(&mac, req_frame + offsetof(rte_ether_hdr, src_addr), sizeof(mac));
+    uint64_t addrs;  // the request's source then destination: swapped
+    std::memcpy(&addrs, req_frame + detail::kFastIp + offsetof(rte_ipv4_hdr, src_addr),
+                sizeof(addrs));
+    uint32_t ports;  // the request's source then destination port: swapped
+    std::memcpy(&ports, req_frame + detail::kFastUdp, sizeof(ports));
+    detail::seal_from_template(m, t, port.tx_checksum_offload, mac, addrs >> 32 | addrs << 32,
+                               ports >> 16 | ports << 16, request_id, text_len);
 }
 
 }  // namespace fulmar::net

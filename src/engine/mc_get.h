@@ -16,6 +16,7 @@
 #include "common/numbers.h"
 #include "common/small_bytes.h"
 #include "engine/engine_ctx.h"
+#include "proto/mc_text.h"
 #include "proto/mc_wire.h"
 #include "store/shard.h"
 
@@ -56,12 +57,26 @@ inline char* put_u64(char* p, uint64_t v) {
 }
 }  // namespace detail
 
-inline size_t write_mc_value_line(char* dst, std::string_view key, uint32_t flags, size_t bytes,
-                                  const uint64_t* cas) {
+[[gnu::always_inline]] inline size_t write_mc_value_line(char* dst, std::string_view key,
+                                                         uint32_t flags, size_t bytes,
+                                                         const uint64_t* cas) {
     std::memcpy(dst, "VALUE ", 6);
     static_assert(proto::kMcValuePrefix == "VALUE ");
     copy_small(dst + 6, key.data(), key.size());
     char* p = dst + 6 + key.size();
+    if (flags < 10 && bytes - 10 < 90 && cas == nullptr) {
+        // The usual tail, " <flag> <two digits>\r\n", as one eight-byte
+        // store: its eighth byte is within kMcValueLineMax (the line is at
+        // most 6 + kMcMaxKeyLen + 7 bytes here), and where the batch writes
+        // the line into the reply it is the value's first (10 bytes or more).
+        static_assert(6 + proto::kMcMaxKeyLen + 8 <= kMcValueLineMax);
+        uint16_t two;
+        std::memcpy(&two, &detail::kTwoDigits[2 * bytes], 2);
+        const uint64_t tail = uint64_t{' '} | uint64_t{'0' + flags} << 8 | uint64_t{' '} << 16 |
+                              uint64_t{two} << 24 | uint64_t{'\r'} << 40 | uint64_t{'\n'} << 48;
+        std::memcpy(p, &tail, sizeof(tail));
+        return static_cast<size_t>(p - dst) + 7;
+    }
     *p++ = ' ';
     p = detail::put_u64(p, flags);
     *p++ = ' ';

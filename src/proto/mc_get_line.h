@@ -45,6 +45,9 @@ inline bool parse_mc_get_line(std::string_view body, McGetLine& out);
 // it is found (the batch writes them straight into its own key slots, with
 // no McGetLine between) and `n_keys` set on success. On false some keys may
 // have been put: the caller counts none of them.
+inline bool mc_one_short_get(std::string_view body, size_t& key_len);
+// mc_one_short_get for a body mc_get_verb() found to start with "get ".
+inline bool mc_short_get_key(std::string_view body, size_t& key_len);
 inline bool mc_get_verb(std::string_view body, bool& with_cas, size_t& pos);
 template <typename Put>
 inline bool parse_mc_get_keys(std::string_view body, size_t pos, size_t& n_keys, Put&& put);
@@ -90,6 +93,52 @@ inline size_t mc_plain_key_end(const char* p, size_t pos, size_t end) {
     while (pos < end && detail::kKeyByte[static_cast<uint8_t>(p[pos])])
         ++pos;
     return pos;
+}
+
+// The datagram nearly every GET is, `get <key>\r\n` with a key of at most
+// 16 bytes, recognised without the key loop: true, with the key at
+// body.data() + 4 and `key_len` its length, only when parse_mc_get_line
+// would read the same line as one key, not gets (a false is no verdict:
+// the caller goes on to mc_get_verb and parse_mc_get_keys). The key is read
+// in two overlapping words, never past `body`; any byte below 0x21 in it
+// (a space: more keys; a control byte the full parser may yet take as part
+// of a key) goes the general way. The test for such a byte is exact: no
+// byte below 0x21 leaves every high bit clear.
+inline bool mc_short_get_key(std::string_view body, size_t& key_len) {
+    constexpr uint64_t kOnes = 0x0101010101010101;
+    constexpr uint64_t kHigh = 0x8080808080808080;
+    constexpr size_t kMax = kMcMaxKeyLen < 16 ? kMcMaxKeyLen : 16;
+    const size_t n = body.size();
+    if (n < 4 + 1 + 2 || n > 4 + kMax + 2) return false;
+    const char* p = body.data();
+    uint16_t crlf;
+    std::memcpy(&crlf, p + n - 2, 2);
+    if (crlf != std::bit_cast<uint16_t>(std::array<char, 2>{'\r', '\n'})) return false;
+    const size_t len = n - 6;
+    uint64_t a;
+    uint64_t b;
+    if (len >= 8) {
+        std::memcpy(&a, p + 4, 8);
+        std::memcpy(&b, p + n - 10, 8);
+    } else if (len >= 4) {
+        uint32_t a4;
+        uint32_t b4;
+        std::memcpy(&a4, p + 4, 4);
+        std::memcpy(&b4, p + n - 6, 4);
+        a = b = a4 | uint64_t{b4} << 32;
+    } else {
+        // One to three bytes; the rest of the word a byte that passes.
+        a = b = (kOnes * 0x21 & ~uint64_t{0xffffff}) | uint64_t{static_cast<uint8_t>(p[4])} |
+                uint64_t{static_cast<uint8_t>(p[4 + len / 2])} << 8 |
+                uint64_t{static_cast<uint8_t>(p[n - 3])} << 16;
+    }
+    if ((((a - kOnes * 0x21) & ~a) | ((b - kOnes * 0x21) & ~b)) & kHigh) return false;
+    key_len = len;
+    return true;
+}
+
+inline bool mc_one_short_get(std::string_view body, size_t& key_len) {
+    return body.starts_with("get ") && mc_short_get_key(body, key_len);
 }
 
 inline bool mc_get_verb(std::string_view body, bool& with_cas, size_t& pos) {

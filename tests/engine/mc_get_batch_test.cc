@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <memory>
 #include <random>
 #include <string>
@@ -235,6 +236,39 @@ TEST_P(McGetBatchTest, DatagramsJoinOnlyAsPlainGetsAndAFullBatchKeepsTheLine) {
 INSTANTIATE_TEST_SUITE_P(Shards, McGetBatchTest,
                          ::testing::Combine(::testing::Values(size_t{1}, size_t{2}, size_t{3}),
                                             ::testing::Bool()));
+
+}  // namespace
+}  // namespace fulmar::engine
+
+namespace fulmar::engine {
+namespace {
+
+// write_mc_value_line against the line spelled out, for the one-store tail
+// (one-digit flags, two-digit lengths, no cas) and every case around it,
+// with the longest key; and nothing written past the line but, for the
+// one-store tail, the one byte it documents.
+TEST(McValueLine, EverySpellingAroundTheOneStoreTail) {
+    const std::string key(proto::kMcMaxKeyLen, 'k');
+    const uint64_t cas = 12345;
+    for (const uint32_t flags : {0u, 1u, 9u, 10u, 11u, 99u, 100u, 4294967295u}) {
+        for (size_t bytes = 0; bytes < 130; ++bytes) {
+            for (const uint64_t* c : {static_cast<const uint64_t*>(nullptr), &cas}) {
+                std::string want =
+                    "VALUE " + key + " " + std::to_string(flags) + " " + std::to_string(bytes);
+                if (c != nullptr) want += " " + std::to_string(*c);
+                want += "\r\n";
+                std::array<char, kMcValueLineMax> buf;
+                buf.fill('#');
+                const size_t n = write_mc_value_line(buf.data(), key, flags, bytes, c);
+                ASSERT_EQ(std::string(buf.data(), n), want) << flags << " " << bytes;
+                EXPECT_EQ(n, mc_value_line_len(key, flags, bytes, c));
+                const bool one_store = flags < 10 && bytes >= 10 && bytes < 100 && c == nullptr;
+                for (size_t i = n + (one_store ? 1 : 0); i < buf.size(); ++i)
+                    ASSERT_EQ(buf[i], '#') << flags << " " << bytes << " at " << i;
+            }
+        }
+    }
+}
 
 }  // namespace
 }  // namespace fulmar::engine

@@ -734,6 +734,27 @@ TEST_F(Classify, FastPathDecidesAsTheFullPath) {
             }
             for (size_t len = 0; len < good.size(); ++len)
                 ASSERT_TRUE(same(Bytes(good.begin(), good.begin() + len), flags)) << len;
+            // Every IP total length and UDP length around their bounds, and
+            // every first octet of the source (the fast path checks these
+            // as ranges and a table).
+            const auto put16 = [](Bytes& f, size_t off, uint32_t v) {
+                f[off] = static_cast<uint8_t>(v >> 8);
+                f[off + 1] = static_cast<uint8_t>(v);
+            };
+            for (uint32_t v = 0; v <= 0xffff; v += v < 64 || v + 64 > good.size() ? 1 : 509) {
+                Bytes f = good;
+                put16(f, 14 + 2, v);
+                ASSERT_TRUE(same(f, flags)) << "total " << v;
+                f = good;
+                put16(f, 14 + 20 + 4, v);
+                ASSERT_TRUE(same(f, flags)) << "udp length " << v;
+                if (v > good.size() + 64) v = std::max<uint32_t>(v, 0xffff - 600);
+            }
+            for (int c = 0; c < 256; ++c) {
+                Bytes f = good;
+                f[14 + 12] = static_cast<uint8_t>(c);
+                ASSERT_TRUE(same(f, flags)) << "first octet " << c;
+            }
         }
     };
     sweep("plain port");

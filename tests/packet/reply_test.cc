@@ -415,6 +415,73 @@ TEST_F(Reply, InPlaceMcReplyMatchesTheSplitter) {
     }
 }
 
+// The template's seal writes the very frame the general one does, over
+// whatever the mbuf held before: every byte, length and TX field, tagged or
+// not, with and without TX checksum offload, for every text length from
+// empty to a whole datagram and varied addresses and ports; and so does
+// the seal that reads an untagged request's own frame.
+TEST_F(Reply, TemplateSealIsTheGeneralSeal) {
+    for (const bool offload : {false, true}) {
+        port_.tx_checksum_offload = offload;
+        const McReplyTemplate tmpl = make_mc_reply_template(port_);
+        for (const bool tagged : {false, true}) {
+            for (const uint16_t sport : {kPeerPort, uint16_t{1}, uint16_t{65535}}) {
+                RequestSpec spec;
+                if (tagged) spec.eth.vlan_tci = 0x2005;
+                spec.udp.sport = sport;
+                // The peer the frames are checked at has kPeerIp.
+                const bool peer = sport == kPeerPort;
+                if (!peer) spec.ip.src = rte_cpu_to_be_32(0x0a000000u + sport);
+                const UdpRequest req = request(spec);
+                for (size_t len = 0; len <= proto::kMcUdpMaxPayload; len += len < 70 ? 1 : 97) {
+                    rte_mbuf* a = rte_pktmbuf_alloc(pool_);
+                    rte_mbuf* b = rte_pktmbuf_alloc(pool_);
+                    ASSERT_NE(a, nullptr);
+                    ASSERT_NE(b, nullptr);
+                    std::memset(rte_pktmbuf_mtod(a, char*), 0xa5, rte_pktmbuf_tailroom(a));
+                    std::memset(rte_pktmbuf_mtod(b, char*), 0x5a, rte_pktmbuf_tailroom(b));
+                    size_t room = 0;
+                    char* ta = mc_udp_reply_text(a, req, room);
+                    char* tb = mc_udp_reply_text(b, req, room);
+                    ASSERT_NE(ta, nullptr);
+                    ASSERT_NE(tb, nullptr);
+                    std::memset(ta, 'v', len);
+                    std::memset(tb, 'v', len);
+                    const auto id = static_cast<uint16_t>(len * 31 + sport);
+                    seal_mc_udp_reply(a, req, port_, id, len);
+                    seal_mc_udp_reply(b, req, port_, tmpl, id, len);
+                    EXPECT_EQ(to_bytes(a), to_bytes(b)) << offload << tagged << sport << " " << len;
+                    EXPECT_EQ(a->pkt_len, b->pkt_len);
+                    EXPECT_EQ(a->ol_flags, b->ol_flags);
+                    EXPECT_EQ(a->tx_offload, b->tx_offload);
+                    EXPECT_EQ(a->packet_type, b->packet_type);
+                    if (!offload && peer) client_receives(b);
+                    if (!tagged) {
+                        // The fast path's frame, its reply read from its headers.
+                        const uint8_t* frame = detail::fast_udp_frame(held_, port_, filter_);
+                        ASSERT_NE(frame, nullptr);
+                        rte_mbuf* c = rte_pktmbuf_alloc(pool_);
+                        ASSERT_NE(c, nullptr);
+                        std::memset(rte_pktmbuf_mtod(c, char*), 0x3c, rte_pktmbuf_tailroom(c));
+                        std::memset(mc_udp_reply_text(c, req, room), 'v', len);
+                        seal_mc_udp_reply_to_frame(c, frame, port_, tmpl, id, len);
+                        EXPECT_EQ(to_bytes(a), to_bytes(c)) << offload << sport << " " << len;
+                        EXPECT_EQ(a->pkt_len, c->pkt_len);
+                        EXPECT_EQ(a->ol_flags, c->ol_flags);
+                        EXPECT_EQ(a->tx_offload, c->tx_offload);
+                        EXPECT_EQ(a->packet_type, c->packet_type);
+                        rte_pktmbuf_free(c);
+                    }
+                    rte_pktmbuf_free(a);
+                    rte_pktmbuf_free(b);
+                }
+                rte_pktmbuf_free(held_);
+                held_ = nullptr;
+            }
+        }
+    }
+}
+
 // With TX offload the frame asks the device for both checksums and carries
 // the pseudo-header sum DPDK's contract wants; summing it as the device
 // would gives a frame that verifies.
@@ -507,6 +574,50 @@ TEST_F(Reply, TextInPlaceIsReuseThenReplyText) {
                                             (mc_reply_overhead(req) + proto::kMcUdpMaxPayload) + 1);
     const uint16_t off = held_->data_off;
     EXPECT_EQ(mc_reply_text_in_place(held_, req), nullptr);
+    EXPECT_EQ(held_->data_off, off);
+}
+
+// The fast path's in-place text: the same refusals, frame and text pointer
+// as mc_reply_text_in_place() on an untagged request; only the RX flags
+// stay, for the template's seal to replace (it sets ol_flags whole).
+TEST_F(Reply, FastTextInPlaceIsTextInPlace) {
+    const UdpRequest req = request();
+    rte_mbuf* twin = rte_pktmbuf_clone(held_, pool_);
+    ASSERT_NE(twin, nullptr);
+    EXPECT_EQ(mc_reply_text_in_place_fast(held_), nullptr);
+    EXPECT_EQ(mc_reply_text_in_place_fast(twin), nullptr);
+    rte_pktmbuf_free(twin);
+    rte_mbuf* copy = rte_pktmbuf_copy(held_, pool_, 0, UINT32_MAX);
+    ASSERT_NE(copy, nullptr);
+    held_->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    char* text = mc_reply_text_in_place_fast(held_);
+    char* expected = mc_reply_text_in_place(copy, req);
+    ASSERT_NE(text, nullptr);
+    ASSERT_NE(expected, nullptr);
+    EXPECT_EQ(text - static_cast<char*>(held_->buf_addr),
+              expected - static_cast<char*>(copy->buf_addr));
+    EXPECT_EQ(held_->data_off, copy->data_off);
+    EXPECT_EQ(rte_pktmbuf_pkt_len(held_), 0u);
+    EXPECT_EQ(rte_pktmbuf_data_len(held_), 0u);
+    for (const bool offload : {false, true}) {
+        port_.tx_checksum_offload = offload;
+        const McReplyTemplate tmpl = make_mc_reply_template(port_);
+        held_->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+        held_->data_len = 0;
+        held_->pkt_len = 0;
+        copy->data_len = 0;
+        copy->pkt_len = 0;
+        seal_mc_udp_reply(held_, req, port_, tmpl, 5, 0);
+        seal_mc_udp_reply(copy, req, port_, 5, 0);
+        EXPECT_EQ(held_->ol_flags, copy->ol_flags) << offload;
+    }
+    rte_pktmbuf_free(copy);
+    rte_pktmbuf_free(held_);
+    request();
+    held_->data_off = static_cast<uint16_t>(held_->buf_len - held_->data_len -
+                                            (mc_reply_overhead(req) + proto::kMcUdpMaxPayload) + 1);
+    const uint16_t off = held_->data_off;
+    EXPECT_EQ(mc_reply_text_in_place_fast(held_), nullptr);
     EXPECT_EQ(held_->data_off, off);
 }
 

@@ -1236,6 +1236,44 @@ TEST_F(WorkerPackets, ABurstOfGetsLargerThanOneBatchIsAllAnswered) {
     EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 32u);
 }
 
+// One burst of GETs the classifier's fast path takes (answered from their
+// frames) and GETs only the full path takes (a VLAN tag, IP options:
+// answered from their UdpRequest), interleaved: each reply goes to its own
+// request's client port with its own tag, in one batch.
+TEST_F(WorkerPackets, FastAndFullPathGetsShareABatch) {
+    expect_reply("set k 0 0 2\r\nkv\r\n", "STORED\r\n");
+    const WorkerStats before = stats();
+    std::map<uint16_t, uint16_t> tag_of;  // request id -> VLAN TCI (0: none)
+    for (uint16_t i = 0; i < 12; ++i) {
+        RequestSpec spec{.request_id = static_cast<uint16_t>(900 + i), .text = "get k\r\n"};
+        spec.udp.sport = static_cast<uint16_t>(kPeerPort + i % 3);
+        if (i % 3 == 1) spec.eth.vlan_tci = static_cast<uint16_t>(0x2000 + i);
+        if (i % 3 == 2) spec.ip.options = {0x01, 0x01, 0x01, 0x00};  // NOPs, end
+        tag_of[spec.request_id] = spec.eth.vlan_tci.value_or(0);
+        inject(udp_request_frame(spec));
+    }
+    EXPECT_EQ(workers_[0]->poll_once(), 12u);
+    const std::vector<Bytes> frames = drain(0);
+    ASSERT_EQ(frames.size(), 12u);
+    for (Bytes f : frames) {
+        ASSERT_GE(f.size(), 18u);
+        uint16_t tci = 0;
+        if (get16(&f[12]) == RTE_ETHER_TYPE_VLAN) {
+            tci = get16(&f[14]);
+            f.erase(f.begin() + 12, f.begin() + 16);
+        }
+        const uint16_t id = get16(&f[kEthIpUdp]);
+        ASSERT_TRUE(tag_of.contains(id)) << id;
+        EXPECT_EQ(tci, tag_of[id]) << id;
+        const Datagram d = parse_reply(f, static_cast<uint16_t>(kPeerPort + (id - 900) % 3));
+        EXPECT_EQ(d.text, value_line("k", "kv") + "END\r\n") << id;
+        tag_of.erase(id);
+    }
+    EXPECT_TRUE(tag_of.empty());
+    EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 12u);
+    EXPECT_EQ(stats().udp_requests - before.udp_requests, 12u);
+}
+
 // What the batch cannot answer in one datagram goes the engine's way, with
 // its counters counted once.
 TEST_F(WorkerPackets, GetsTooLargeForTheBatchTakeTheFullPath) {

@@ -125,3 +125,58 @@ TEST(McGetLine, AgreesWithTheFullParserOnRandomLines) {
 
 }  // namespace
 }  // namespace fulmar::proto
+
+namespace fulmar::proto {
+namespace {
+
+// mc_one_short_get: whenever it says yes, parse_mc_get_line reads the same
+// line as the one key it found (plain get); it says yes to every `get <key>\r\n`
+// of 1..16 key bytes with no byte below 0x21, and no to anything else. Every
+// key length up to 20, every position, every byte value there: each body in
+// a buffer of its own size (reads past either end would show under ASan).
+TEST(McGetLine, OneShortGetIsTheGeneralParseOfOneKey) {
+    const auto check = [](const std::string& line) {
+        std::vector<char> buf(line.begin(), line.end());
+        const std::string_view body(buf.data(), buf.size());
+        size_t len = 0;
+        const bool fast = mc_one_short_get(body, len);
+        McGetLine l;
+        const bool full = parse_mc_get_line(body, l);
+        bool expect = line.size() >= 7 && line.size() <= 22 && line.starts_with("get ") &&
+                      line.ends_with("\r\n");
+        for (size_t i = 4; expect && i + 2 < line.size(); ++i)
+            expect = static_cast<uint8_t>(line[i]) >= 0x21;
+        EXPECT_EQ(fast, expect) << line;
+        if (!fast) return;
+        ASSERT_TRUE(full) << line;
+        EXPECT_FALSE(l.with_cas);
+        ASSERT_EQ(l.n_keys, 1u) << line;
+        EXPECT_EQ(l.keys[0].data(), body.data() + 4);
+        EXPECT_EQ(l.keys[0].size(), len);
+    };
+    for (size_t n = 0; n <= 20; ++n) {
+        const std::string key(n, 'k');
+        check("get " + key + "\r\n");
+        check("gets " + key + "\r\n");
+        check("get " + key + "\n");
+        check("get " + key + "\r\r\n");
+        check("set " + key + "\r\n");
+        for (size_t at = 0; at < n; ++at) {
+            for (int c = 0; c < 256; ++c) {
+                std::string k = key;
+                k[at] = static_cast<char>(c);
+                check("get " + k + "\r\n");
+            }
+        }
+    }
+    for (size_t at = 0; at < 8; ++at) {  // the verb and line end, each byte changed
+        for (int c = 0; c < 256; ++c) {
+            std::string line = "get abcdefgh\r\n";
+            line[at < 4 ? at : line.size() - 2 + (at - 4) % 2] = static_cast<char>(c);
+            check(line);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace fulmar::proto
