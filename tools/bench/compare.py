@@ -97,12 +97,12 @@ def pktgen(a, tmp, sock, extra, name, get_ratio=None):
     argv = ["timeout", str(int(a.duration * 3 + 120)), "taskset", "-c", "0",
             os.path.join(a.build, "tools/pktgen/fulmar-pktgen"), "-l", "0", "--no-pci",
             "--file-prefix", prefix, "--single-file-segments", "--log-level=pmd.net.memif:error",
-            f"--vdev=net_memif0,role=client,socket={sock},zero-copy=yes", "--",
+            f"--vdev=net_memif0,role=client,socket={sock},zero-copy=yes{a.client_devargs}", "--",
             "--dst-ip", "198.18.0.1", "--src-ip", "198.18.0.2", "--keys", str(a.keys),
             "--key-len", "16", "--value-len", "32",
             "--get-ratio", str(a.get_ratio if get_ratio is None else get_ratio),
             "--duration", str(a.duration), "--warmup", "1", "--burst", str(a.burst), "--quiet",
-            "--json", out] + extra
+            "--json", out] + [w for s in a.pktgen_arg for w in s.split()] + extra
     r = subprocess.run(argv, capture_output=True, text=True)
     cleanup_prefix(prefix)
     if r.returncode != 0 or not os.path.exists(out):
@@ -164,10 +164,11 @@ workers = [1]
 main_lcore = 0
 memory_per_shard_mb = {a.memory_mb}
 allowed_clients = ["198.18.0.0/15"]
+{a.dataplane_extra}
 [dataplane.idle]
 mode = "poll"
 [[ports]]
-device = "net_memif0,role=server,socket={sock}"
+device = "net_memif0,role=server,socket={sock}{a.server_devargs}"
 ipv4 = "198.18.0.1/24"
 """)
     srv = Proc(["timeout", str(int(a.duration * 20 + 600)),
@@ -223,7 +224,8 @@ def bench_ceiling(a, tmp):
     prefix = f"{a.name_prefix}tp-{os.getpid()}"
     srv = Proc(["timeout", str(int(a.duration * 3 + 180)), "dpdk-testpmd", "-l", "0-1",
                 "--no-pci", "--file-prefix", prefix, "--single-file-segments",
-                f"--vdev=net_memif0,role=server,socket={sock}", "--", "--forward-mode=5tswap",
+                f"--vdev=net_memif0,role=server,socket={sock}{a.server_devargs}", "--",
+                "--forward-mode=5tswap",
                 "--auto-start", "--nb-cores=1", "--stats-period=1"],
                os.path.join(tmp, "testpmd.log"))
     try:
@@ -411,7 +413,19 @@ def main():
     ap.add_argument("--name-prefix", default="fb-",
                     help="prefix of DPDK file prefixes and of the temporary folder (memif "
                     "sockets), so runs side by side do not collide")
+    # A/B knobs for the memif path (docs/memif-tuning.md); the defaults are
+    # what the tuning chose, so a plain run needs none of them.
+    ap.add_argument("--client-devargs", default="",
+                    help="appended to pktgen's net_memif devargs, e.g. ',rsize=11'")
+    ap.add_argument("--server-devargs", default="",
+                    help="appended to the dataplane's and testpmd's net_memif devargs")
+    ap.add_argument("--dataplane-config", action="append", default=[],
+                    help="a 'key = value' line for the bench's [dataplane] section, e.g. "
+                    "'rx_desc = 512' (repeatable)")
+    ap.add_argument("--pktgen-arg", action="append", default=[],
+                    help="more fulmar-pktgen options, e.g. '--mbufs 4095' (repeatable)")
     a = ap.parse_args()
+    a.dataplane_extra = "\n".join(a.dataplane_config)
     only = set(a.only.split(","))
     if not only <= {"fulmar", "memcached", "redis", "ceiling"}:
         ap.error(f"--only: unknown part in {a.only}")
