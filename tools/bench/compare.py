@@ -54,6 +54,35 @@ def cpu_seconds(pid):
         return None
 
 
+def busiest_thread(pid):
+    """(run ns, runnable-but-waiting ns) of the busiest thread under pid or
+    its first child (our servers run under `timeout`): a polling worker is
+    the thread that has run the most. None where /proc has no schedstat."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = f.read().split()
+        for target in ([int(kids[0])] if kids else []) + [pid]:
+            best = None
+            for tid in os.listdir(f"/proc/{target}/task"):
+                with open(f"/proc/{target}/task/{tid}/schedstat") as f:
+                    run, wait = (int(x) for x in f.read().split()[:2])
+                if best is None or run > best[0]:
+                    best = (run, wait)
+            if best:
+                return best
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def on_cpu_share(before, after, wall_s):
+    """The share of wall_s the worker thread ran: below ~0.97 another
+    process took core 1 during the run and the rate understates the server."""
+    if before is None or after is None or wall_s <= 0:
+        return None
+    return min(1.0, (after[0] - before[0]) / 1e9 / wall_s)
+
+
 class Proc:
     """A server we started: stopped by PID, never by name."""
 
@@ -183,7 +212,9 @@ ipv4 = "198.18.0.1/24"
                 log("the dataplane did not start:\n" + f.read()[-1500:])
             return results, sweep
         cpu0 = cpu_seconds(srv.p.pid)
+        sched0, t0 = busiest_thread(srv.p.pid), time.time()
         peak = pktgen(a, tmp, sock, ["--preload", "--window", str(a.window)], "fulmar-peak")
+        on_cpu = on_cpu_share(sched0, busiest_thread(srv.p.pid), time.time() - t0)
         cpu1 = cpu_seconds(srv.p.pid)
         if peak:
             rate = peak["requests_per_s"]
@@ -195,7 +226,9 @@ ipv4 = "198.18.0.1/24"
             results.append(pktgen_row(
                 "Fulmar (1 worker core, memif)", peak, cpu_us,
                 f"hit ratio {peak['hit_ratio']:.3f}, loss {peak['loss_ratio']:.4f}, "
-                f"{peak['measure']['errors']} errors"))
+                f"{peak['measure']['errors']} errors" +
+                (f", worker on CPU {100 * on_cpu:.1f}%" if on_cpu is not None else "")))
+            results[-1]["worker_on_cpu"] = on_cpu
             for frac in a.sweep:
                 r = pktgen(a, tmp, sock, ["--rate", str(int(rate * frac)), "--window", "4096"],
                            f"fulmar-{int(frac * 100)}")
