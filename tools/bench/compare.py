@@ -457,6 +457,8 @@ def main():
                     "'rx_desc = 512' (repeatable)")
     ap.add_argument("--pktgen-arg", action="append", default=[],
                     help="more fulmar-pktgen options, e.g. '--mbufs 4095' (repeatable)")
+    ap.add_argument("--memory-mb", type=int, dest="memory_arg",
+                    help="memory_per_shard_mb of the bench's dataplane (default 512; --quick 256)")
     a = ap.parse_args()
     a.dataplane_extra = "\n".join(a.dataplane_config)
     only = set(a.only.split(","))
@@ -478,6 +480,8 @@ def main():
         a.mc_windows, a.redis_requests = [1, 2, 4, 8, 16, 32, 64, 128, 256], 2_000_000
     if a.window_arg:
         a.window = a.window_arg
+    if a.memory_arg:
+        a.memory_mb = a.memory_arg
     if a.no_sweep:
         a.sweep, a.mc_windows = [], []
     load_start = os.getloadavg()[0]
