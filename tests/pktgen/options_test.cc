@@ -84,6 +84,22 @@ TEST(Options, ClosedLoopByDefault) {
     EXPECT_EQ(r.value().workload.value_max, 32u);
 }
 
+TEST(Options, PortSizing) {
+    auto d = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2"});
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d.value().rx_desc, 1024u);
+    EXPECT_EQ(d.value().tx_desc, 1024u);
+    EXPECT_EQ(d.value().mbufs_per_queue, 16384u);
+    EXPECT_EQ(d.value().mbuf_cache, 256u);
+    auto r = parse({"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2", "--rx-desc", "512", "--tx-desc",
+                    "2048", "--mbufs", "4096", "--mbuf-cache", "512"});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().rx_desc, 512u);
+    EXPECT_EQ(r.value().tx_desc, 2048u);
+    EXPECT_EQ(r.value().mbufs_per_queue, 4096u);
+    EXPECT_EQ(r.value().mbuf_cache, 512u);
+}
+
 TEST(Options, BadValuesNameTheFlag) {
     const std::vector<std::vector<std::string>> bad = {
         {"--dst-ip", "10.0.0"},
@@ -100,6 +116,10 @@ TEST(Options, BadValuesNameTheFlag) {
         {"--duration", "x"},
         {"--frobnicate"},
         {"--keys"},
+        {"--rx-desc", "16"},
+        {"--tx-desc", "40000"},
+        {"--mbufs", "1000"},
+        {"--mbuf-cache", "513"},
     };
     for (const auto& b : bad) {
         std::vector<std::string> args = {"--dst-ip", "10.0.0.1", "--src-ip", "10.0.0.2"};

@@ -54,6 +54,35 @@ def cpu_seconds(pid):
         return None
 
 
+def busiest_thread(pid):
+    """(run ns, runnable-but-waiting ns) of the busiest thread under pid or
+    its first child (our servers run under `timeout`): a polling worker is
+    the thread that has run the most. None where /proc has no schedstat."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = f.read().split()
+        for target in ([int(kids[0])] if kids else []) + [pid]:
+            best = None
+            for tid in os.listdir(f"/proc/{target}/task"):
+                with open(f"/proc/{target}/task/{tid}/schedstat") as f:
+                    run, wait = (int(x) for x in f.read().split()[:2])
+                if best is None or run > best[0]:
+                    best = (run, wait)
+            if best:
+                return best
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def on_cpu_share(before, after, wall_s):
+    """The share of wall_s the worker thread ran: below ~0.97 another
+    process took core 1 during the run and the rate understates the server."""
+    if before is None or after is None or wall_s <= 0:
+        return None
+    return min(1.0, (after[0] - before[0]) / 1e9 / wall_s)
+
+
 class Proc:
     """A server we started: stopped by PID, never by name."""
 
@@ -97,12 +126,12 @@ def pktgen(a, tmp, sock, extra, name, get_ratio=None):
     argv = ["timeout", str(int(a.duration * 3 + 120)), "taskset", "-c", "0",
             os.path.join(a.build, "tools/pktgen/fulmar-pktgen"), "-l", "0", "--no-pci",
             "--file-prefix", prefix, "--single-file-segments", "--log-level=pmd.net.memif:error",
-            f"--vdev=net_memif0,role=client,socket={sock},zero-copy=yes", "--",
+            f"--vdev=net_memif0,role=client,socket={sock},zero-copy=yes{a.client_devargs}", "--",
             "--dst-ip", "198.18.0.1", "--src-ip", "198.18.0.2", "--keys", str(a.keys),
             "--key-len", "16", "--value-len", "32",
             "--get-ratio", str(a.get_ratio if get_ratio is None else get_ratio),
             "--duration", str(a.duration), "--warmup", "1", "--burst", str(a.burst), "--quiet",
-            "--json", out] + extra
+            "--json", out] + [w for s in a.pktgen_arg for w in s.split()] + extra
     r = subprocess.run(argv, capture_output=True, text=True)
     cleanup_prefix(prefix)
     if r.returncode != 0 or not os.path.exists(out):
@@ -164,10 +193,11 @@ workers = [1]
 main_lcore = 0
 memory_per_shard_mb = {a.memory_mb}
 allowed_clients = ["198.18.0.0/15"]
+{a.dataplane_extra}
 [dataplane.idle]
 mode = "poll"
 [[ports]]
-device = "net_memif0,role=server,socket={sock}"
+device = "net_memif0,role=server,socket={sock}{a.server_devargs}"
 ipv4 = "198.18.0.1/24"
 """)
     srv = Proc(["timeout", str(int(a.duration * 20 + 600)),
@@ -182,7 +212,9 @@ ipv4 = "198.18.0.1/24"
                 log("the dataplane did not start:\n" + f.read()[-1500:])
             return results, sweep
         cpu0 = cpu_seconds(srv.p.pid)
+        sched0, t0 = busiest_thread(srv.p.pid), time.time()
         peak = pktgen(a, tmp, sock, ["--preload", "--window", str(a.window)], "fulmar-peak")
+        on_cpu = on_cpu_share(sched0, busiest_thread(srv.p.pid), time.time() - t0)
         cpu1 = cpu_seconds(srv.p.pid)
         if peak:
             rate = peak["requests_per_s"]
@@ -194,7 +226,9 @@ ipv4 = "198.18.0.1/24"
             results.append(pktgen_row(
                 "Fulmar (1 worker core, memif)", peak, cpu_us,
                 f"hit ratio {peak['hit_ratio']:.3f}, loss {peak['loss_ratio']:.4f}, "
-                f"{peak['measure']['errors']} errors"))
+                f"{peak['measure']['errors']} errors" +
+                (f", worker on CPU {100 * on_cpu:.1f}%" if on_cpu is not None else "")))
+            results[-1]["worker_on_cpu"] = on_cpu
             for frac in a.sweep:
                 r = pktgen(a, tmp, sock, ["--rate", str(int(rate * frac)), "--window", "4096"],
                            f"fulmar-{int(frac * 100)}")
@@ -223,7 +257,8 @@ def bench_ceiling(a, tmp):
     prefix = f"{a.name_prefix}tp-{os.getpid()}"
     srv = Proc(["timeout", str(int(a.duration * 3 + 180)), "dpdk-testpmd", "-l", "0-1",
                 "--no-pci", "--file-prefix", prefix, "--single-file-segments",
-                f"--vdev=net_memif0,role=server,socket={sock}", "--", "--forward-mode=5tswap",
+                f"--vdev=net_memif0,role=server,socket={sock}{a.server_devargs}", "--",
+                "--forward-mode=5tswap",
                 "--auto-start", "--nb-cores=1", "--stats-period=1"],
                os.path.join(tmp, "testpmd.log"))
     try:
@@ -411,7 +446,21 @@ def main():
     ap.add_argument("--name-prefix", default="fb-",
                     help="prefix of DPDK file prefixes and of the temporary folder (memif "
                     "sockets), so runs side by side do not collide")
+    # A/B knobs for the memif path (docs/memif-tuning.md); the defaults are
+    # what the tuning chose, so a plain run needs none of them.
+    ap.add_argument("--client-devargs", default="",
+                    help="appended to pktgen's net_memif devargs, e.g. ',rsize=11'")
+    ap.add_argument("--server-devargs", default="",
+                    help="appended to the dataplane's and testpmd's net_memif devargs")
+    ap.add_argument("--dataplane-config", action="append", default=[],
+                    help="a 'key = value' line for the bench's [dataplane] section, e.g. "
+                    "'rx_desc = 512' (repeatable)")
+    ap.add_argument("--pktgen-arg", action="append", default=[],
+                    help="more fulmar-pktgen options, e.g. '--mbufs 4095' (repeatable)")
+    ap.add_argument("--memory-mb", type=int, dest="memory_arg",
+                    help="memory_per_shard_mb of the bench's dataplane (default 512; --quick 256)")
     a = ap.parse_args()
+    a.dataplane_extra = "\n".join(a.dataplane_config)
     only = set(a.only.split(","))
     if not only <= {"fulmar", "memcached", "redis", "ceiling"}:
         ap.error(f"--only: unknown part in {a.only}")
@@ -431,6 +480,8 @@ def main():
         a.mc_windows, a.redis_requests = [1, 2, 4, 8, 16, 32, 64, 128, 256], 2_000_000
     if a.window_arg:
         a.window = a.window_arg
+    if a.memory_arg:
+        a.memory_mb = a.memory_arg
     if a.no_sweep:
         a.sweep, a.mc_windows = [], []
     load_start = os.getloadavg()[0]

@@ -181,6 +181,20 @@ const std::vector<Flag>& flags() {
          }},
         {"--port", "ID", "DPDK port id (default 0: the first --vdev or -a device)",
          [](Options& o, std::string_view v) { return parse_uint(v, o.port_id, 1023); }},
+        {"--rx-desc", "N", "RX descriptors per queue (default 1024; net_memif: rsize devarg)",
+         [](Options& o, std::string_view v) {
+             return parse_uint(v, o.rx_desc, 32768) && o.rx_desc >= 32;
+         }},
+        {"--tx-desc", "N", "TX descriptors per queue (default 1024; net_memif: rsize devarg)",
+         [](Options& o, std::string_view v) {
+             return parse_uint(v, o.tx_desc, 32768) && o.tx_desc >= 32;
+         }},
+        {"--mbufs", "N", "mbufs in the pool per queue (default 16384)",
+         [](Options& o, std::string_view v) {
+             return parse_uint(v, o.mbufs_per_queue, 1u << 20) && o.mbufs_per_queue >= 1024;
+         }},
+        {"--mbuf-cache", "N", "per-lcore mbuf cache (default 256, at most 512)",
+         [](Options& o, std::string_view v) { return parse_uint(v, o.mbuf_cache, 512); }},
         {"--queues", "N",
          "generator instances: queue q on the q-th EAL lcore (main first), from --src-port + "
          "q, with 1/N of the keys, --rate and --window (default 1)",

@@ -32,6 +32,15 @@ struct Options {
     uint16_t dst_port = 11211;
     uint16_t src_port = 40000;
     uint16_t port_id = 0;  // DPDK ethdev port
+    // Port sizing (see port.cc for why these defaults; docs/memif-tuning.md
+    // for what was measured). net_memif takes its ring size from the rsize
+    // devarg, not from the descriptor counts.
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+    // Per queue: RX and TX rings, frames the memif peer still holds (zero-copy:
+    // ours), a window in flight, bursts: 16k is plenty and costs 36 MiB.
+    uint32_t mbufs_per_queue = 16384;
+    uint32_t mbuf_cache = 256;
     // Generator instances, one per lcore and port queue (queue q on the q-th
     // EAL lcore, the main lcore first). --rate, --window and
     // --preload-window are totals, split across them; see queues.h.

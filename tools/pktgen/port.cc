@@ -14,13 +14,6 @@
 namespace fulmar::pktgen {
 namespace {
 
-constexpr uint16_t kRxDesc = 1024;
-constexpr uint16_t kTxDesc = 1024;
-// Per queue: RX and TX rings, frames the memif peer still holds (zero-copy:
-// ours), a window in flight, bursts: 16k is plenty and costs 36 MiB.
-constexpr uint32_t kPoolPerQueue = 16384;
-constexpr unsigned kPoolCache = 256;
-
 std::string dpdk_error(int rc) {
     return rte_strerror(rc < 0 ? -rc : rc);
 }
@@ -58,11 +51,11 @@ Result<Port, std::string> open_port(const Options& o) {
     }
     if (int rc = rte_eth_dev_configure(p.port_id, n_queues, n_queues, &conf); rc != 0)
         return Err(fmt::format("{}: configure: {}", p.name, dpdk_error(rc)));
-    uint16_t rx_desc = kRxDesc, tx_desc = kTxDesc;
+    uint16_t rx_desc = o.rx_desc, tx_desc = o.tx_desc;
     rte_eth_dev_adjust_nb_rx_tx_desc(p.port_id, &rx_desc, &tx_desc);
     const int socket = rte_eth_dev_socket_id(p.port_id);
     p.pool = rte_pktmbuf_pool_create(fmt::format("fpg_pool{}", p.port_id).c_str(),
-                                     kPoolPerQueue * n_queues - 1, kPoolCache, 0,
+                                     o.mbufs_per_queue * n_queues - 1, o.mbuf_cache, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket);
     if (p.pool == nullptr)
         return Err(fmt::format("{}: mbuf pool: {}", p.name, dpdk_error(rte_errno)));
