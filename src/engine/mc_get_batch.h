@@ -108,6 +108,13 @@ class McGetBatch {
     void add_pending();
     size_t size() const { return n_reqs_; }
     bool empty() const { return n_reqs_ == 0; }
+    // Whether a pending request names `key` (byte for byte): a write of that
+    // key must wait for the batch, a write of any other key need not.
+    bool asks_for(std::string_view key) const {
+        for (size_t k = 0; k < n_keys_; ++k)
+            if (keys_[k].key == key) return true;
+        return false;
+    }
 
     // Looks every key up: one bulk look-up per shard.
     void lookup(EngineCtx& ctx);

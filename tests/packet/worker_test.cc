@@ -1274,6 +1274,40 @@ TEST_F(WorkerPackets, FastAndFullPathGetsShareABatch) {
     EXPECT_EQ(stats().udp_requests - before.udp_requests, 12u);
 }
 
+// A write of a key no pending get names runs at once and the batch keeps
+// growing (its STORED leaves first); a write of a key a pending get names
+// runs the batch first, so that get reads what was there before it.
+TEST_F(WorkerPackets, AWriteOfAnotherKeyLeavesTheBurstsGetBatchGrowing) {
+    expect_reply("set a 0 0 2\r\na1\r\n", "STORED\r\n");
+    expect_reply("set b 0 0 2\r\nb1\r\n", "STORED\r\n");
+    const WorkerStats before = stats();
+    const std::vector<std::pair<uint16_t, std::string_view>> burst = {
+        {1, "get a\r\n"}, {2, "set b 0 0 2\r\nb2\r\n"},  // b: no pending get names it
+        {3, "get b\r\n"}, {4, "set a 0 0 2\r\na2\r\n"},  // a: request 1 asks for it
+        {5, "get a\r\n"}, {6, "delete zz\r\n"},          // another key again
+        {7, "get b\r\n"},
+    };
+    for (const auto& [id, text] : burst)
+        inject(udp_request_frame(RequestSpec{.request_id = id, .text = text}));
+    EXPECT_EQ(workers_[0]->poll_once(), burst.size());
+    std::vector<std::pair<uint16_t, std::string>> got;
+    for (const Bytes& f : drain(0)) {
+        const Datagram d = parse_reply(f);
+        got.emplace_back(d.request_id, d.text);
+    }
+    const std::vector<std::pair<uint16_t, std::string>> want = {
+        {2, "STORED\r\n"},
+        {1, value_line("a", "a1") + "END\r\n"},
+        {3, value_line("b", "b2") + "END\r\n"},
+        {4, "STORED\r\n"},
+        {6, "NOT_FOUND\r\n"},
+        {5, value_line("a", "a2") + "END\r\n"},
+        {7, value_line("b", "b2") + "END\r\n"},
+    };
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 4u);
+}
+
 // What the batch cannot answer in one datagram goes the engine's way, with
 // its counters counted once.
 TEST_F(WorkerPackets, GetsTooLargeForTheBatchTakeTheFullPath) {
