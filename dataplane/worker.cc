@@ -314,6 +314,20 @@ void Worker::run_gets() {
     gets_.clear();
 }
 
+[[gnu::always_inline]] inline Worker::PendingGet* Worker::add_to_batch(std::string_view body) {
+    switch (gets_.add_datagram(body)) {
+        case engine::McGetBatch::AddResult::kFull:
+            run_gets();
+            gets_.add_pending();
+            [[fallthrough]];
+        case engine::McGetBatch::AddResult::kAdded:
+            return &pending_[gets_.size() - 1];
+        case engine::McGetBatch::AddResult::kNotPlainGet:
+            break;
+    }
+    return nullptr;
+}
+
 [[gnu::always_inline]] inline void Worker::rx_one(rte_mbuf* m, RxCounts& counts) {
     const uint8_t* frame = net::detail::fast_udp_frame(m, p_.addr, p_.clients);
     if (frame == nullptr) [[unlikely]] {
@@ -341,20 +355,11 @@ void Worker::run_gets() {
     const auto request_id = static_cast<uint16_t>(p[0] << 8 | p[1]);
     const std::string_view body(reinterpret_cast<const char*>(p) + proto::kMcFrameHeaderSize,
                                 size - proto::kMcFrameHeaderSize);
-    switch (gets_.add_datagram(body)) {
-        case engine::McGetBatch::AddResult::kFull:
-            run_gets();
-            gets_.add_pending();
-            [[fallthrough]];
-        case engine::McGetBatch::AddResult::kAdded: {
-            PendingGet& g = pending_[gets_.size() - 1];
-            g.m = m;
-            g.frame = frame;
-            g.request_id = request_id;
-            return;
-        }
-        case engine::McGetBatch::AddResult::kNotPlainGet:
-            break;
+    if (PendingGet* g = add_to_batch(body)) {
+        g->m = m;
+        g->frame = frame;
+        g->request_id = request_id;
+        return;
     }
     net::UdpRequest req;
     net::detail::udp_request_of(frame, req);
@@ -399,23 +404,14 @@ void Worker::on_rx_full(rte_mbuf* m) {
     // whatever it holds, before any routing or hand-off.
     proto::McFrame frame;
     if (!accept_frame(m, req, frame)) return;
-    switch (gets_.add_datagram(body_of(req))) {
-        case engine::McGetBatch::AddResult::kFull:
-            run_gets();
-            gets_.add_pending();
-            [[fallthrough]];
-        case engine::McGetBatch::AddResult::kAdded: {
-            // Field by field: an aggregate assignment was built on the stack
-            // and copied again.
-            PendingGet& g = pending_[gets_.size() - 1];
-            g.m = m;
-            g.frame = nullptr;
-            g.req = req;
-            g.request_id = frame.request_id;
-            return;
-        }
-        case engine::McGetBatch::AddResult::kNotPlainGet:
-            break;
+    if (PendingGet* g = add_to_batch(body_of(req))) {
+        // Field by field: an aggregate assignment was built on the stack
+        // and copied again.
+        g->m = m;
+        g->frame = nullptr;
+        g->req = req;
+        g->request_id = frame.request_id;
+        return;
     }
     route_request(m, req, frame.request_id);
 }

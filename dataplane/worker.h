@@ -262,6 +262,10 @@ class Worker {
         net::UdpRequest req;
         uint16_t request_id;
     };
+    // Adds a datagram's body to the burst's GET batch (running a full batch
+    // first): the request's pending slot, for the caller to fill, or
+    // nullptr when it is not a plain get.
+    [[gnu::always_inline]] inline PendingGet* add_to_batch(std::string_view body);
     // g's request, read from its frame when the fast path took it (the
     // rare paths that need a whole UdpRequest: a fresh mbuf, the engine).
     static const net::UdpRequest& request_of(const PendingGet& g, net::UdpRequest& tmp) {
