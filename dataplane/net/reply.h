@@ -150,15 +150,25 @@ inline char* mc_udp_reply_text(rte_mbuf* m, const UdpRequest& req, size_t& room)
 // (proto::kMcUdpMaxPayload); nullptr, `m` unchanged, when reuse_for_reply
 // would refuse it.
 // `head`: the reply's header bytes (mc_reply_overhead).
-inline char* mc_reply_text_in_place(rte_mbuf* m, size_t head) {
-    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1) return nullptr;
+namespace detail {
+// mc_reply_text_in_place() less its one-segment check and its ol_flags
+// reset: what the fast path's frames (one segment, checked at classify)
+// need, and the general version's core.
+inline char* reply_text_in_place(rte_mbuf* m, size_t head) {
+    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) return nullptr;
     const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
     if (start + head + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
     m->data_off = static_cast<uint16_t>(start);
     m->data_len = 0;
     m->pkt_len = 0;
-    m->ol_flags = 0;
     return static_cast<char*>(m->buf_addr) + start + head;
+}
+}  // namespace detail
+inline char* mc_reply_text_in_place(rte_mbuf* m, size_t head) {
+    if (m->nb_segs != 1) return nullptr;
+    char* const text = detail::reply_text_in_place(m, head);
+    if (text != nullptr) m->ol_flags = 0;
+    return text;
 }
 inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
     return mc_reply_text_in_place(m, mc_reply_overhead(req));
@@ -167,14 +177,7 @@ inline char* mc_reply_text_in_place(rte_mbuf* m, const UdpRequest& req) {
 // segment, checked there; untagged): its RX flags are left for the
 // template's seal, which sets ol_flags whole.
 inline char* mc_reply_text_in_place_fast(rte_mbuf* m) {
-    if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) return nullptr;
-    const size_t start = RTE_ALIGN_CEIL(size_t{m->data_off} + m->data_len, RTE_CACHE_LINE_SIZE);
-    constexpr size_t kHead = McReplyTemplate::kSize;
-    if (start + kHead + proto::kMcUdpMaxPayload > m->buf_len) return nullptr;
-    m->data_off = static_cast<uint16_t>(start);
-    m->data_len = 0;
-    m->pkt_len = 0;
-    return static_cast<char*>(m->buf_addr) + start + kHead;
+    return detail::reply_text_in_place(m, McReplyTemplate::kSize);
 }
 
 // A broadcast ARP request from src_mac/src_ip asking for target_ip (the
