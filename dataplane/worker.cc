@@ -317,7 +317,7 @@ void Worker::run_gets() {
 [[gnu::always_inline]] inline Worker::PendingGet* Worker::add_to_batch(std::string_view body) {
     switch (gets_.add_datagram(body)) {
         case engine::McGetBatch::AddResult::kFull:
-            run_gets();
+            run_batch();
             gets_.add_pending();
             [[fallthrough]];
         case engine::McGetBatch::AddResult::kAdded:
@@ -417,27 +417,38 @@ void Worker::on_rx_full(rte_mbuf* m) {
 }
 
 void Worker::route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id) {
-    const engine::Route r = engine::route_datagram(body_of(req), p_.route, parsed_);
+    // Parsed into the next write slot: kept there if the request waits.
+    PendingWrite& w = writes_[n_writes_];
+    const engine::Route r = engine::route_datagram(body_of(req), p_.route, w.parsed);
     // Whatever follows a batched get in the burst runs after it, except a
     // request of one key, run here, that no pending get names: it cannot
     // change what they read (short of evicting one of their items under
-    // memory pressure: a miss any cache may give), and running the batch first would cut every
-    // burst of a 90/10 mix into batches of ~9 keys whose look-ups no longer overlap their cache
-    // misses (README, the bench). Replies are matched by request id, not by order.
+    // memory pressure: a miss any cache may give), and running the batch
+    // first would cut every burst of a 90/10 mix into batches of ~9 keys
+    // whose look-ups no longer overlap their cache misses (README, the
+    // bench). Such a request waits for the batch too, ahead of its gets,
+    // so the writes' own look-ups overlap (run_writes); a get of its key
+    // that comes later joins the batch and runs after it, in order.
+    // Replies are matched by request id, not by order.
     const bool here = r.kind == engine::RouteKind::kLocal ||
                       (r.kind == engine::RouteKind::kOwner && r.shard == p_.worker_id);
-    if (!gets_.empty() &&
-        !(here && touches_one_key(parsed_) && !gets_.asks_for(parsed_.request.key)))
-        run_gets();
+    if (here && touches_one_key(w.parsed) && !gets_.asks_for(w.parsed.request.key)) {
+        w.m = m;
+        w.req = req;
+        w.request_id = request_id;
+        if (++n_writes_ == kMaxWrites) run_batch();
+        return;
+    }
+    if (batch_pending()) run_batch();
     switch (r.kind) {
         case engine::RouteKind::kLocal:
-            execute(m, req, request_id, &parsed_);
+            execute(m, req, request_id, &w.parsed);
             return;
         case engine::RouteKind::kOwner:
             if (r.shard == p_.worker_id)
-                execute(m, req, request_id, &parsed_);
+                execute(m, req, request_id, &w.parsed);
             else
-                hand_off(m, req, request_id, r.shard);
+                hand_off(m, req, request_id, r.shard, w.parsed);
             return;
         case engine::RouteKind::kRefuseAdmin:
             stats.udp_refused_admin++;
@@ -457,8 +468,39 @@ void Worker::route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t req
     }
 }
 
-void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id,
-                      uint16_t shard) {
+void Worker::run_writes() {
+    const size_t n = n_writes_;
+    n_writes_ = 0;
+    // One write has nothing to overlap with: its store looks it up itself.
+    if (n > 1) {
+        // A key another shard owns (a read run here) is not in our index:
+        // a miss, nothing prefetched.
+        const rte_hash* index = shards_[p_.worker_id]->index().raw();
+        store::Item* found[store::kIndexBulkMax];
+        for (size_t base = 0; base < n; base += store::kIndexBulkMax) {
+            const auto count =
+                static_cast<unsigned>(std::min<size_t>(n - base, store::kIndexBulkMax));
+            uint64_t hits = store::index_find_bulk_mask(
+                index, count, [&](unsigned i) { return &writes_[base + i].parsed.digest; }, found);
+            // The header and the key the store compares (as long as the
+            // request's: reading the item's own length would wait for it).
+            for (; hits != 0; hits &= hits - 1) {
+                const auto i = static_cast<unsigned>(std::countr_zero(hits));
+                const auto* it = reinterpret_cast<const char*>(found[i]);
+                rte_prefetch0(it);
+                rte_prefetch0(it + store::kItemHeaderSize +
+                              writes_[base + i].parsed.request.key.size() - 1);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; ++i) {
+        PendingWrite& w = writes_[i];
+        execute(w.m, w.req, w.request_id, &w.parsed);
+    }
+}
+
+void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id, uint16_t shard,
+                      const engine::ParsedRequest& parsed) {
     void* obj = nullptr;
     if (rte_mempool_get(messages_, &obj) != 0) {
         stats.handoff_no_message++;
@@ -469,7 +511,7 @@ void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_
     msg->kind = MessageKind::kUdpDatagram;
     msg->from = p_.worker_id;
     msg->body = body_of(req);
-    msg->parsed = parsed_;
+    msg->parsed = parsed;
     msg->udp = UdpReplyTo{.frame = m, .udp = req, .request_id = request_id};
     if (rte_ring_enqueue(inboxes_[shard], msg) != 0) {
         // A full inbox drops, never waits: the owner is busy, and a worker
@@ -830,7 +872,7 @@ unsigned Worker::poll_once() {
     stats.rx_bytes += rx_bytes;
     stats.udp_requests += counts.udp_requests;
     stats.udp_request_bytes += counts.udp_request_bytes;
-    if (!gets_.empty()) run_gets();
+    if (batch_pending()) run_batch();
     if (n_to_kernel_ > 0) flush_to_kernel();
     const unsigned in = drain_inbox();
     const unsigned from_kernel = poll_kernel();

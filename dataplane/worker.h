@@ -204,9 +204,10 @@ class Worker {
     // when it fits one datagram) or frees it.
     void execute(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id,
                  const engine::ParsedRequest* parsed);
-    // Hands the datagram, with parsed_, to the owner of `shard`; a full
+    // Hands the datagram, with its parse, to the owner of `shard`; a full
     // inbox or an empty message pool drops it, counted.
-    void hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id, uint16_t shard);
+    void hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id, uint16_t shard,
+                  const engine::ParsedRequest& parsed);
     // Runs the messages in our inbox, at most kInboxPerLoop of them.
     unsigned drain_inbox();
     // Runs a control-plane request and sends the message back as its reply.
@@ -216,9 +217,19 @@ class Worker {
     void run_repl_apply(std::string_view body);
     // Runs one paced sweep step and sends the message back with its figures.
     void run_sweep(Message* msg);
-    // Answers the batched gets (in arrival order, before anything later
-    // runs) and frees their requests.
+    // Runs what the burst held back, before anything later runs: the
+    // deferred writes (in arrival order), then the batched gets.
+    void run_batch() {
+        if (n_writes_ != 0) run_writes();
+        if (!gets_.empty()) run_gets();
+    }
+    bool batch_pending() const { return n_writes_ != 0 || !gets_.empty(); }
+    // Answers the batched gets (in arrival order) and frees their requests.
     void run_gets();
+    // Runs the deferred writes in arrival order, their index look-ups done
+    // first in one bulk call and their items prefetched, so the cache
+    // misses of a burst's writes overlap instead of following each other.
+    void run_writes();
     void send(rte_mbuf* m) {
         stats.tx_packets++;
         stats.tx_bytes += rte_pktmbuf_pkt_len(m);
@@ -274,9 +285,19 @@ class Worker {
         return tmp;
     }
     engine::McGetBatch gets_;
-    // What routing parsed of the datagram at hand: a member, as ~150 bytes
-    // are not worth zeroing per datagram.
-    engine::ParsedRequest parsed_;
+    // Writes of one key on our shard that no pending get names, held until
+    // the batch runs (run_writes). Routing parses each datagram into the
+    // next free slot's `parsed` (a member, as ~150 bytes are not worth
+    // zeroing per datagram), so a deferred write costs no copy.
+    struct PendingWrite {
+        rte_mbuf* m;
+        net::UdpRequest req;
+        uint16_t request_id;
+        engine::ParsedRequest parsed;
+    };
+    static constexpr size_t kMaxWrites = 64;
+    std::array<PendingWrite, kMaxWrites> writes_{};
+    size_t n_writes_ = 0;
     std::array<PendingGet, engine::McGetBatch::kMaxRequests> pending_{};
     // The port's reply headers, copied into each untagged GET reply.
     net::McReplyTemplate reply_tmpl_{};

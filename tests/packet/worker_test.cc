@@ -17,6 +17,7 @@
 #include <rte_icmp.h>
 #include <rte_ring.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -1306,6 +1307,72 @@ TEST_F(WorkerPackets, AWriteOfAnotherKeyLeavesTheBurstsGetBatchGrowing) {
     };
     EXPECT_EQ(got, want);
     EXPECT_EQ(stats().udp_batched_gets - before.udp_batched_gets, 4u);
+}
+
+// Writes of one key wait for the burst's batch and run ahead of its gets, in
+// arrival order: a get of a written key that comes later reads the write, two
+// writes of one key apply in order, and a write of a key a pending get names
+// runs the batch (the waiting writes, then the gets) first.
+TEST_F(WorkerPackets, HeldBackWritesRunInOrderAheadOfLaterGets) {
+    expect_reply("set c 0 0 2\r\nc1\r\n", "STORED\r\n");
+    expect_reply("set n 0 0 2\r\n10\r\n", "STORED\r\n");
+    const std::vector<std::pair<uint16_t, std::string_view>> burst = {
+        {1, "set a 0 0 2\r\na2\r\n"},
+        {2, "set b 0 0 2\r\nb2\r\n"},
+        {3, "get a\r\n"},
+        {4, "get b\r\n"},
+        {5, "delete c\r\n"},
+        {6, "get c\r\n"},
+        {7, "set c 0 0 2\r\nc3\r\n"},  // request 6 asks for c: the batch runs first
+        {8, "incr n 5\r\n"},
+        {9, "incr n 1\r\n"},
+        {10, "get n\r\n"},
+    };
+    for (const auto& [id, text] : burst)
+        inject(udp_request_frame(RequestSpec{.request_id = id, .text = text}));
+    EXPECT_EQ(workers_[0]->poll_once(), burst.size());
+    std::vector<std::pair<uint16_t, std::string>> got;
+    for (const Bytes& f : drain(0)) {
+        const Datagram d = parse_reply(f);
+        got.emplace_back(d.request_id, d.text);
+    }
+    const std::vector<std::pair<uint16_t, std::string>> want = {
+        {1, "STORED\r\n"},
+        {2, "STORED\r\n"},
+        {5, "DELETED\r\n"},
+        {3, value_line("a", "a2") + "END\r\n"},
+        {4, value_line("b", "b2") + "END\r\n"},
+        {6, "END\r\n"},
+        {7, "STORED\r\n"},
+        {8, "15\r\n"},
+        {9, "16\r\n"},
+        {10, value_line("n", "16") + "END\r\n"},
+    };
+    EXPECT_EQ(got, want);
+    expect_reply("get c\r\n", value_line("c", "c3") + "END\r\n");
+}
+
+// A burst of nothing but writes fills the held-back list: every one is run
+// and answered, and stored.
+TEST_F(WorkerPackets, ABurstOfWritesOnlyRunsEveryWrite) {
+    constexpr uint16_t kWrites = 64;
+    for (uint16_t i = 0; i < kWrites; ++i) {
+        const std::string value = fmt::format("v{}", i);
+        const std::string text = fmt::format("set k{} 0 0 {}\r\n{}\r\n", i, value.size(), value);
+        inject(udp_request_frame(RequestSpec{.request_id = i, .text = text}));
+    }
+    EXPECT_EQ(workers_[0]->poll_once(), kWrites);
+    std::vector<std::pair<uint16_t, std::string>> got;
+    for (const Bytes& f : drain(0)) {
+        const Datagram d = parse_reply(f);
+        got.emplace_back(d.request_id, d.text);
+    }
+    ASSERT_EQ(got.size(), kWrites);
+    for (uint16_t i = 0; i < kWrites; ++i)
+        EXPECT_EQ(got[i], (std::pair<uint16_t, std::string>{i, "STORED\r\n"}));
+    for (uint16_t i = 0; i < kWrites; i += 9)
+        expect_reply(fmt::format("get k{}\r\n", i),
+                     value_line(fmt::format("k{}", i), fmt::format("v{}", i)) + "END\r\n");
 }
 
 // What the batch cannot answer in one datagram goes the engine's way, with
