@@ -471,32 +471,36 @@ void Worker::route_request(rte_mbuf* m, const net::UdpRequest& req, uint16_t req
 void Worker::run_writes() {
     const size_t n = n_writes_;
     n_writes_ = 0;
+    store::Shard& shard = *shards_[p_.worker_id];
     // One write has nothing to overlap with: its store looks it up itself.
-    if (n > 1) {
-        // A key another shard owns (a read run here) is not in our index:
-        // a miss, nothing prefetched.
-        const rte_hash* index = shards_[p_.worker_id]->index().raw();
-        store::Item* found[store::kIndexBulkMax];
-        for (size_t base = 0; base < n; base += store::kIndexBulkMax) {
-            const auto count =
-                static_cast<unsigned>(std::min<size_t>(n - base, store::kIndexBulkMax));
-            uint64_t hits = store::index_find_bulk_mask(
-                index, count, [&](unsigned i) { return &writes_[base + i].parsed.digest; }, found);
-            // The header and the key the store compares (as long as the
-            // request's: reading the item's own length would wait for it).
-            for (; hits != 0; hits &= hits - 1) {
-                const auto i = static_cast<unsigned>(std::countr_zero(hits));
-                const auto* it = reinterpret_cast<const char*>(found[i]);
-                rte_prefetch0(it);
-                rte_prefetch0(it + store::kItemHeaderSize +
-                              writes_[base + i].parsed.request.key.size() - 1);
-            }
-        }
+    if (n == 1) {
+        execute(writes_[0].m, writes_[0].req, writes_[0].request_id, &writes_[0].parsed);
+        return;
     }
+    // Every write's key looked up at once; each store then starts from what
+    // was found (Shard::set_find_hint checks it is still the key's item). A
+    // key another shard owns (a read run here) is not in our index: a miss.
+    static_assert(kMaxWrites <= store::kIndexBulkMax);
+    std::array<store::Item*, kMaxWrites> found;
+    const uint64_t hits = store::index_find_bulk_mask(
+        shard.index().raw(), static_cast<unsigned>(n),
+        [&](unsigned i) { return &writes_[i].parsed.digest; }, found.data());
+    // The header and the key the store compares (as long as the request's:
+    // reading the item's own length would wait for it).
+    for (uint64_t h = hits; h != 0; h &= h - 1) {
+        const auto i = static_cast<unsigned>(std::countr_zero(h));
+        const auto* it = reinterpret_cast<const char*>(found[i]);
+        rte_prefetch0(it);
+        rte_prefetch0(it + store::kItemHeaderSize + writes_[i].parsed.request.key.size() - 1);
+    }
+    const uint64_t detaches = shard.page_detaches();
     for (size_t i = 0; i < n; ++i) {
         PendingWrite& w = writes_[i];
+        const bool hit = (hits >> i & 1) != 0 && shard.page_detaches() == detaches;
+        shard.set_find_hint(hit ? found[i] : nullptr);
         execute(w.m, w.req, w.request_id, &w.parsed);
     }
+    shard.set_find_hint(nullptr);
 }
 
 void Worker::hand_off(rte_mbuf* m, const net::UdpRequest& req, uint16_t request_id, uint16_t shard,

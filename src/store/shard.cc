@@ -86,8 +86,11 @@ Shard::Shard(Region region, Region meta, Index index)
       stats_(meta_->stats) {}
 
 Item* Shard::find(const KeyRef& k, UnixTime now) {
-    Item* it = index_.find(k.digest);
-    if (it == nullptr) return nullptr;
+    Item* it = find_hint_;
+    if (it == nullptr || it->type() == ItemType::kFree || it->key() != k.key) {
+        it = index_.find(k.digest);
+        if (it == nullptr) return nullptr;
+    }
     if (it->key() != k.key) {
         // Two keys with one 128-bit digest: the older loses its entry (a
         // miss later), never its value to the other key.

@@ -161,6 +161,16 @@ class Shard {
     // here are reclaimed at once.
     Item* find(const KeyRef& k, UnixTime now);
 
+    // Owner only: where find() may look first for the key of the request
+    // about to run, an item a bulk look-up found for it (the dataplane's
+    // held-back writes: dataplane/worker.h). Taken only while it is still
+    // that key's live item — a chunk in use holding the same key is the one
+    // the index points at — else find() looks the key up. Good while no page
+    // changed class since the look-up (page_detaches()): a chunk boundary may
+    // have moved. nullptr: none.
+    void set_find_hint(Item* it) { find_hint_ = it; }
+    uint64_t page_detaches() const { return page_detaches_; }
+
     StoreStatus store(StoreMode mode, const KeyRef& k, std::string_view data, const StoreArgs& a,
                       UnixTime now, uint64_t* cas_out = nullptr);
     StoreStatus remove(const KeyRef& k, UnixTime now, uint64_t cas_in = 0);
@@ -346,6 +356,8 @@ class Shard {
     uint64_t cas_counter_ = 0;
     uint64_t now_ms_ = 0;
     const Item* pinned_ = nullptr;
+    Item* find_hint_ = nullptr;
+    uint64_t page_detaches_ = 0;
     SweepKeys* eviction_log_ = nullptr;
     repl::LogWriter* log_ = nullptr;
     bool clearing_ = false;  // clear_all logs one kClear, not a delete per item

@@ -176,6 +176,8 @@ uint32_t Shard::empty_page(uint8_t from, UnixTime now) {
         release(it);
     }
     slab_.detach_page(page);
+    ++page_detaches_;
+    find_hint_ = nullptr;
     wait_grace_period();
     if (sweep_page_ == page) {
         sweep_chunk_ = 0;

@@ -278,6 +278,52 @@ TEST_F(ShardTest, ClockKeepsReferencedItemsOverColdOnes) {
     EXPECT_GE(hot_kept, 95);
 }
 
+// find() starts from a hint only while it is still its key's live item:
+// after the item was replaced, deleted, or its chunk went to another key,
+// the index decides; a page that changed class clears the hint.
+TEST_F(ShardTest, AFindHintIsTakenOnlyWhileItIsTheKeysLiveItem) {
+    set("a", "a1");
+    set("b", "b1");
+    Item* a1 = shard->find(KeyRef("a"), now());
+    ASSERT_NE(a1, nullptr);
+    shard->set_find_hint(a1);
+    EXPECT_EQ(shard->find(KeyRef("a"), now()), a1);
+    EXPECT_EQ(shard->find(KeyRef("b"), now()), shard->index().find(KeyRef("b").digest));
+    // Replaced: the old chunk is free (or holds another key), the index has the new item.
+    set("a", "a2");
+    EXPECT_EQ(shard->find(KeyRef("a"), now())->value(), "a2");
+    // Its chunk reused for another key: still not "a".
+    set("c", "c1");
+    Item* a2 = shard->index().find(KeyRef("a").digest);
+    EXPECT_EQ(shard->find(KeyRef("a"), now()), a2);
+    EXPECT_EQ(shard->find(KeyRef("c"), now())->value(), "c1");
+    // Deleted: a miss, whatever the hint.
+    shard->set_find_hint(a2);
+    ASSERT_EQ(shard->remove(KeyRef("a"), now()), StoreStatus::kDeleted);
+    EXPECT_EQ(shard->find(KeyRef("a"), now()), nullptr);
+    EXPECT_EQ(set("a", "a3"), StoreStatus::kStored);
+    EXPECT_EQ(get("a"), "a3");
+    shard->set_find_hint(nullptr);
+
+    // A page move clears the hint and counts the detach.
+    auto s = make_shard(4 << 20);
+    char key[32];
+    for (int i = 0; i < 100000; ++i) {
+        const int n = snprintf(key, sizeof key, "s%07d", i);
+        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
+                  StoreStatus::kStored);
+    }
+    const int n = snprintf(key, sizeof key, "s%07d", 99999);
+    const KeyRef last(std::string_view(key, n));
+    s->set_find_hint(s->find(last, now()));
+    const uint64_t detaches = s->page_detaches();
+    const std::string big(300000, 'B');
+    ASSERT_EQ(s->store(StoreMode::kSet, KeyRef("big"), big, {}, now()), StoreStatus::kStored);
+    EXPECT_GT(s->page_detaches(), detaches);
+    Item* found = s->find(last, now());
+    EXPECT_EQ(found, s->index().find(last.digest));
+}
+
 TEST_F(ShardTest, PagesMoveToAClassThatHasNone) {
     auto s = make_shard(4 << 20);
     // Fill all 4 pages with small items...
