@@ -340,7 +340,7 @@ void Worker::run_gets() {
 [[gnu::always_inline]] inline void Worker::on_fast_udp(rte_mbuf* m, const uint8_t* frame,
                                                        RxCounts& counts) {
     const auto* udp = reinterpret_cast<const rte_udp_hdr*>(frame + net::detail::kFastUdp);
-    const size_t size = size_t{rte_be_to_cpu_16(udp->dgram_len)} - sizeof(rte_udp_hdr);
+    const size_t size = size_t{net::be16(udp->dgram_len)} - sizeof(rte_udp_hdr);
     const uint8_t* p = frame + net::detail::kFastPayload;
     // accept_frame's usual header (total 1), read in place; anything else
     // as a UdpRequest, the way the full path goes.
@@ -876,7 +876,7 @@ unsigned Worker::poll_once() {
     stats.rx_bytes += rx_bytes;
     stats.udp_requests += counts.udp_requests;
     stats.udp_request_bytes += counts.udp_request_bytes;
-    if (batch_pending()) run_batch();
+    run_batch();
     if (n_to_kernel_ > 0) flush_to_kernel();
     const unsigned in = drain_inbox();
     const unsigned from_kernel = poll_kernel();

@@ -9,6 +9,8 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
+#include "net/byteorder.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -71,8 +73,8 @@ inline uint32_t pseudo_header_sum(rte_be32_t src, rte_be32_t dst, uint8_t proto,
     // the addresses, the same folded value as summing host-order words and
     // swapping once (both fold a nonzero sum to the one value in
     // [1, 0xffff] it is congruent to).
-    uint64_t sum = uint64_t{src} + dst + rte_cpu_to_be_16(uint16_t{proto}) +
-                   rte_cpu_to_be_16(static_cast<uint16_t>(l4_len));
+    uint64_t sum =
+        uint64_t{src} + dst + be16(uint16_t{proto}) + be16(static_cast<uint16_t>(l4_len));
     sum = (sum & 0xffffffff) + (sum >> 32);
     sum = (sum & 0xffffffff) + (sum >> 32);
     return fold(static_cast<uint32_t>(sum));

@@ -170,11 +170,11 @@ RxAction handle_udp(Frame& f, const PortAddr& port, const ClientFilter& filter,
     // Linux also accepts a UDP length shorter than the IP payload (and trims);
     // a longer one is a lie (checked before the port: the kernel gets no
     // garbage either).
-    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+    const uint32_t udp_len = be16(udp->dgram_len);
     if (udp_len < sizeof(rte_udp_hdr) || udp_len > l4_len) {
         return drop(DropReason::kBadUdpLength, why);
     }
-    const uint16_t dst_port = rte_be_to_cpu_16(udp->dst_port);
+    const uint16_t dst_port = be16(udp->dst_port);
     // Unsigned wrap makes one compare cover both ends of the range.
     if (static_cast<uint16_t>(dst_port - port.udp_port) >= port.n_udp_ports) {
         return to_kernel(f, port, DropReason::kNotOurPort, why);
@@ -207,7 +207,7 @@ RxAction handle_udp(Frame& f, const PortAddr& port, const ClientFilter& filter,
     out.dst_mac = eth->dst_addr;
     out.src_ip = ip->src_addr;
     out.dst_ip = ip->dst_addr;
-    out.src_port = rte_be_to_cpu_16(udp->src_port);
+    out.src_port = be16(udp->src_port);
     out.dst_port = dst_port;
     out.vlan_tci = f.vlan_tci;
     out.has_vlan = f.has_vlan;
@@ -236,7 +236,7 @@ RxAction handle_ipv4(Frame& f, const PortAddr& port, const ClientFilter& filter,
         return drop(DropReason::kBadIpChecksum, why);
     // Frames under 60 bytes are padded by the sender: trust total_length, not
     // the frame length, as long as the frame holds all of it.
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    const uint32_t total = be16(ip->total_length);
     if (total < hlen || total > avail) return drop(DropReason::kBadTotalLength, why);
     if (!port.owns(ip->dst_addr)) return drop(DropReason::kNotOurIp, why);
     if (!is_unicast_source(ip->src_addr, port)) return drop(DropReason::kBadSourceIp, why);
@@ -339,7 +339,7 @@ RxAction classify_full(rte_mbuf* m, const PortAddr& port, const ClientFilter& fi
         if (f.len < f.l2_len + sizeof(rte_vlan_hdr)) return drop(DropReason::kShortFrame, why);
         const auto* vh = reinterpret_cast<const rte_vlan_hdr*>(f.base + f.l2_len);
         f.has_vlan = true;
-        f.vlan_tci = rte_be_to_cpu_16(vh->vlan_tci);
+        f.vlan_tci = be16(vh->vlan_tci);
         type = vh->eth_proto;
         f.l2_len += sizeof(rte_vlan_hdr);
     }

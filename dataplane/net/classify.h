@@ -41,6 +41,7 @@
 
 #include "common/assert.h"
 #include "net/addr.h"
+#include "net/byteorder.h"
 #include "net/checksum.h"
 
 namespace fulmar::net {
@@ -208,7 +209,7 @@ inline const uint8_t* fast_udp_frame(rte_mbuf* m, const PortAddr& port,
     if (ip_ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
         (ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(raw_sum(ip, kL3))))
         return nullptr;
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    const uint32_t total = be16(ip->total_length);
     // classify_full's is_unicast_source(), inline: the first octet is the
     // first byte in memory, looked up in a table.
     const auto first = *reinterpret_cast<const uint8_t*>(&ip->src_addr);
@@ -219,8 +220,8 @@ inline const uint8_t* fast_udp_frame(rte_mbuf* m, const PortAddr& port,
         port.owns(ip->src_addr))
         return nullptr;
     const auto* udp = reinterpret_cast<const rte_udp_hdr*>(base + kL2 + kL3);
-    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-    const uint16_t dst_port = rte_be_to_cpu_16(udp->dst_port);
+    const uint32_t udp_len = be16(udp->dgram_len);
+    const uint16_t dst_port = be16(udp->dst_port);
     // udp_len in [8, total - 20], the same way.
     if (udp_len - sizeof(rte_udp_hdr) > total - kMinTotal ||
         static_cast<uint16_t>(dst_port - port.udp_port) >= port.n_udp_ports ||
@@ -249,7 +250,7 @@ inline void udp_request_of(const uint8_t* base, UdpRequest& out) {
     const auto* eth = reinterpret_cast<const rte_ether_hdr*>(base);
     const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(base + kFastIp);
     const auto* udp = reinterpret_cast<const rte_udp_hdr*>(base + kFastUdp);
-    const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+    const uint32_t udp_len = be16(udp->dgram_len);
     out.payload =
         std::span<const std::byte>(reinterpret_cast<const std::byte*>(udp) + sizeof(rte_udp_hdr),
                                    udp_len - sizeof(rte_udp_hdr));
@@ -257,8 +258,8 @@ inline void udp_request_of(const uint8_t* base, UdpRequest& out) {
     out.dst_mac = eth->dst_addr;
     out.src_ip = ip->src_addr;
     out.dst_ip = ip->dst_addr;
-    out.src_port = rte_be_to_cpu_16(udp->src_port);
-    out.dst_port = rte_be_to_cpu_16(udp->dst_port);
+    out.src_port = be16(udp->src_port);
+    out.dst_port = be16(udp->dst_port);
     out.vlan_tci = 0;
     out.has_vlan = false;
 }

@@ -41,7 +41,7 @@ uint8_t* put_udp_headers(rte_mbuf* m, const UdpRequest& req, const PortAddr& por
     if (req.has_vlan) {
         eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
         auto* vh = reinterpret_cast<rte_vlan_hdr*>(p + sizeof(rte_ether_hdr));
-        vh->vlan_tci = rte_cpu_to_be_16(req.vlan_tci);
+        vh->vlan_tci = be16(req.vlan_tci);
         vh->eth_proto = RTE_BE16(RTE_ETHER_TYPE_IPV4);
     } else {
         eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
@@ -50,8 +50,8 @@ uint8_t* put_udp_headers(rte_mbuf* m, const UdpRequest& req, const PortAddr& por
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l2);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = 0;
-    ip->total_length = rte_cpu_to_be_16(
-        static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + payload_len));
+    ip->total_length =
+        be16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + payload_len));
     // DF set, so RFC 6864 lets the id be 0: nobody reassembles these.
     ip->packet_id = 0;
     ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
@@ -62,9 +62,9 @@ uint8_t* put_udp_headers(rte_mbuf* m, const UdpRequest& req, const PortAddr& por
     ip->dst_addr = req.src_ip;
 
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + l2 + sizeof(rte_ipv4_hdr));
-    udp->src_port = rte_cpu_to_be_16(req.dst_port);
-    udp->dst_port = rte_cpu_to_be_16(req.src_port);
-    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + payload_len));
+    udp->src_port = be16(req.dst_port);
+    udp->dst_port = be16(req.src_port);
+    udp->dgram_len = be16(static_cast<uint16_t>(sizeof(rte_udp_hdr) + payload_len));
     udp->dgram_cksum = 0;
 
     m->l2_len = l2;
@@ -85,7 +85,7 @@ void put_checksums(rte_mbuf* m, const PortAddr& port) {
         return;
     }
     ip->hdr_checksum = ipv4_header_checksum(ip);
-    udp->dgram_cksum = udp_checksum(ip, udp, rte_be_to_cpu_16(udp->dgram_len));
+    udp->dgram_cksum = udp_checksum(ip, udp, be16(udp->dgram_len));
 }
 
 // One reply datagram whose UDP payload is `head` then `body`.

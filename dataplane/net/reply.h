@@ -35,6 +35,7 @@
 
 #include "common/assert.h"
 #include "net/addr.h"
+#include "net/byteorder.h"
 #include "net/checksum.h"
 #include "net/classify.h"
 #include "proto/mc_frame.h"
@@ -216,7 +217,7 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     if (vlan) {
         eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
         auto* vh = reinterpret_cast<rte_vlan_hdr*>(p + sizeof(rte_ether_hdr));
-        vh->vlan_tci = rte_cpu_to_be_16(req.vlan_tci);
+        vh->vlan_tci = be16(req.vlan_tci);
         vh->eth_proto = RTE_BE16(RTE_ETHER_TYPE_IPV4);
     } else {
         eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
@@ -225,7 +226,7 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     const auto ip_len = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = 0;
-    ip->total_length = rte_cpu_to_be_16(ip_len);
+    ip->total_length = be16(ip_len);
     ip->packet_id = 0;  // DF set: RFC 6864 lets it be 0
     ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
     ip->time_to_live = kUdpReplyTtl;
@@ -234,12 +235,12 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     ip->src_addr = req.dst_ip;
     ip->dst_addr = req.src_ip;
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + l2 + sizeof(rte_ipv4_hdr));
-    udp->src_port = rte_cpu_to_be_16(req.dst_port);
-    udp->dst_port = rte_cpu_to_be_16(req.src_port);
-    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
+    udp->src_port = be16(req.dst_port);
+    udp->dst_port = be16(req.src_port);
+    udp->dgram_len = be16(static_cast<uint16_t>(udp_len));
     udp->dgram_cksum = 0;
     // The frame header {request_id, 0, 1, 0}, big-endian, as one store.
-    const uint64_t frame = uint64_t{rte_cpu_to_be_16(request_id)} | uint64_t{RTE_BE16(1)} << 32;
+    const uint64_t frame = uint64_t{be16(request_id)} | uint64_t{RTE_BE16(1)} << 32;
     static_assert(proto::kMcFrameHeaderSize == sizeof(frame));
     std::memcpy(udp + 1, &frame, sizeof(frame));
 
@@ -299,13 +300,13 @@ inline void seal_from_template(rte_mbuf* m, const McReplyTemplate& t, bool offlo
     std::memcpy(p, &mac, sizeof(mac));
     std::memcpy(p + 6, t.bytes + 6, 32);
     std::memcpy(p + McReplyTemplate::kSize - 32, t.bytes + McReplyTemplate::kSize - 32, 32);
-    const auto ip_len = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len));
+    const auto ip_len = be16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + udp_len));
     std::memcpy(p + kIp + offsetof(rte_ipv4_hdr, total_length), &ip_len, sizeof(ip_len));
     std::memcpy(p + kIp + offsetof(rte_ipv4_hdr, src_addr), &addrs, sizeof(addrs));
     std::memcpy(p + kUdp, &ports, sizeof(ports));
-    const auto be_udp_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
+    const auto be_udp_len = be16(static_cast<uint16_t>(udp_len));
     std::memcpy(p + kUdp + offsetof(rte_udp_hdr, dgram_len), &be_udp_len, sizeof(be_udp_len));
-    const auto id = rte_cpu_to_be_16(request_id);
+    const auto id = be16(request_id);
     std::memcpy(p + kFrame, &id, sizeof(id));
 
     m->tx_offload = rte_mbuf_tx_offload(kL2, sizeof(rte_ipv4_hdr), sizeof(rte_udp_hdr), 0, 0, 0, 0);
@@ -342,8 +343,7 @@ inline void seal_mc_udp_reply(rte_mbuf* m, const UdpRequest& req, const PortAddr
     std::memcpy(&mac, reinterpret_cast<const uint8_t*>(&req) + offsetof(UdpRequest, src_mac),
                 sizeof(mac));
     const uint64_t addrs = uint64_t{req.dst_ip} | uint64_t{req.src_ip} << 32;
-    const uint32_t ports =
-        uint32_t{rte_cpu_to_be_16(req.dst_port)} | uint32_t{rte_cpu_to_be_16(req.src_port)} << 16;
+    const uint32_t ports = uint32_t{be16(req.dst_port)} | uint32_t{be16(req.src_port)} << 16;
     detail::seal_from_template(m, t, port.tx_checksum_offload, mac, addrs, ports, request_id,
                                text_len);
 }

@@ -90,13 +90,13 @@ Item* Shard::find(const KeyRef& k, UnixTime now) {
     if (it == nullptr || it->type() == ItemType::kFree || it->key() != k.key) {
         it = index_.find(k.digest);
         if (it == nullptr) return nullptr;
-    }
-    if (it->key() != k.key) {
-        // Two keys with one 128-bit digest: the older loses its entry (a
-        // miss later), never its value to the other key.
-        ++stats_.digest_collisions;
-        release(it);
-        return nullptr;
+        if (it->key() != k.key) {
+            // Two keys with one 128-bit digest: the older loses its entry (a
+            // miss later), never its value to the other key.
+            ++stats_.digest_collisions;
+            release(it);
+            return nullptr;
+        }
     }
     if (is_expired(it->exptime, now) ||
         (it->expire_ms != 0 && now_ms_ != 0 && expiry_ms(*it) <= now_ms_)) {
