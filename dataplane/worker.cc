@@ -854,8 +854,12 @@ void Worker::housekeep() {
     if (last_paced_sweep_ != 0 && rte_rdtsc() - last_paced_sweep_ < sweep_fallback_cycles_) return;
     if (p_.shared != nullptr && p_.shared->cp.active_expire.load(std::memory_order_relaxed) == 0)
         return;  // DEBUG SET-ACTIVE-EXPIRE 0
+    // No item with a TTL: nothing can be due, and a step would still walk
+    // `sweep_budget` page descriptors (a busy worker's every 64th loop).
+    store::Shard& shard = *shards_[p_.worker_id];
+    if (shard.n_ttl_items() == 0) return;
     stats.sweep_fallback_steps++;
-    stats.sweep_reclaimed += shards_[p_.worker_id]->sweep(p_.sweep_budget, clock_.now()).reclaimed;
+    stats.sweep_reclaimed += shard.sweep(p_.sweep_budget, clock_.now()).reclaimed;
 }
 
 unsigned Worker::poll_once() {

@@ -110,9 +110,13 @@ class McGetBatch {
     bool empty() const { return n_reqs_ == 0; }
     // Whether a pending request names `key` (byte for byte): a write of that
     // key must wait for the batch, a write of any other key need not.
+    // Inline compares, not memcmp: at 90/10 each write scans ~60 pending
+    // keys of its own length, a libc call each.
     bool asks_for(std::string_view key) const {
         for (size_t k = 0; k < n_keys_; ++k)
-            if (keys_[k].key == key) return true;
+            if (keys_[k].key.size() == key.size() &&
+                equal_small(keys_[k].key.data(), key.data(), key.size()))
+                return true;
         return false;
     }
 

@@ -223,7 +223,7 @@ SweepResult Shard::sweep(size_t budget, UnixTime now, SweepKeys* keys) {
         const uint8_t cls = pd.class_id.load(std::memory_order_relaxed);
         const bool due = cls != kNoClass && pd.min_expiry != 0 && pd.min_expiry <= now;
         if (!due) {
-            sweep_page_ = (sweep_page_ + 1) % n_pages;
+            if (++sweep_page_ >= n_pages) sweep_page_ = 0;  // no division per descriptor
             sweep_chunk_ = 0;
             sweep_min_ = 0;
             if (cls != kNoClass) ++r.pages_skipped;
@@ -248,7 +248,7 @@ SweepResult Shard::sweep(size_t budget, UnixTime now, SweepKeys* keys) {
         }
         if (sweep_chunk_ == per_page) {
             pd.min_expiry = sweep_min_;
-            sweep_page_ = (sweep_page_ + 1) % n_pages;
+            if (++sweep_page_ >= n_pages) sweep_page_ = 0;
             sweep_chunk_ = 0;
             sweep_min_ = 0;
             ++r.pages_done;

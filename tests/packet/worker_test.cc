@@ -1088,6 +1088,13 @@ TEST_F(WorkerPackets, ASweepStepComesBackWithWhatItFoundAndTurnsTheFallbackOff) 
 TEST_F(WorkerPackets, WithoutAPacedStepHousekeepingSweepsAFixedBudget) {
     store::Shard& shard = *shards_[0];
     const UnixTime now = static_cast<UnixTime>(std::time(nullptr));
+    // Nothing with a TTL: nothing can be due, no step is taken.
+    ASSERT_EQ(shard.store(store::StoreMode::kSet, store::KeyRef("kept"), "v", {}, now),
+              store::StoreStatus::kStored);
+    for (int i = 0; i < 64; ++i)
+        workers_[0]->poll_once();
+    EXPECT_EQ(stats().sweep_fallback_steps, 0u);
+    ASSERT_EQ(shard.remove(store::KeyRef("kept"), now), store::StoreStatus::kDeleted);
     ASSERT_EQ(shard.store(store::StoreMode::kSet, store::KeyRef("gone"), "v",
                           store::StoreArgs{.exptime = 1}, now),
               store::StoreStatus::kStored);
