@@ -139,13 +139,19 @@ uint64_t replay(Rig& r, std::vector<rte_mbuf*>& frames) {
     return replies;
 }
 
-std::vector<rte_mbuf*> build(Rig& r, bool sets) {
+// The replayed requests: GET hits only, SETs only, or the bench's mix (every
+// tenth a SET, of another key than the gets around it: the held-back writes
+// and the GET batch in one burst).
+enum class Load { kGets, kSets, kMix };
+
+std::vector<rte_mbuf*> build(Rig& r, Load load) {
     std::vector<rte_mbuf*> frames(kRequests);
     for (uint32_t i = 0; i < kRequests; ++i) {
         const uint32_t k = (i * 2654435761u) % kKeys;
+        const bool set = load == Load::kSets || (load == Load::kMix && i % 10 == 9);
         const std::string text =
-            sets ? fmt::format("set {} 0 0 32\r\n{}\r\n", key_of(k), value_of(k))
-                 : fmt::format("get {}\r\n", key_of(k));
+            set ? fmt::format("set {} 0 0 32\r\n{}\r\n", key_of(k), value_of(k))
+                : fmt::format("get {}\r\n", key_of(k));
         frames[i] = client_frame(r.pool, r.worker->params().addr, static_cast<uint16_t>(i), text);
         if (frames[i] == nullptr) {
             fmt::print(stderr, "packet_cost: mbuf pool too small\n");
@@ -166,26 +172,29 @@ int run(bool offload, bool under_valgrind) {
     for (uint32_t i = 0; i < kKeys; ++i)
         (void)r.shard->store(store::StoreMode::kSet, store::KeyRef(key_of(i)), value_of(i), {},
                              static_cast<UnixTime>(time(nullptr)));
-    for (const bool sets : {false, true}) {
+    for (const Load load : {Load::kGets, Load::kSets, Load::kMix}) {
         // One untimed round warms caches and the allocator paths.
-        auto warm = build(r, sets);
+        auto warm = build(r, load);
         replay(r, warm);
-        auto frames = build(r, sets);
+        auto frames = build(r, load);
         const auto t0 = std::chrono::steady_clock::now();
         CALLGRIND_START_INSTRUMENTATION;
         const uint64_t replies = replay(r, frames);
         CALLGRIND_STOP_INSTRUMENTATION;
         const double dt =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const char* const names[] = {"GET hit", "SET", "90% GET / 10% SET"};
+        const char* const dumps[] = {"get", "set", "request of the 90/10 mix"};
+        const auto at = static_cast<size_t>(load);
         const std::string what =
-            fmt::format("{}{}", sets ? "SET" : "GET hit", offload ? ", device checksums" : "");
+            fmt::format("{}{}", names[at], offload ? ", device checksums" : "");
         fmt::print("{} x {} (16 B key, 32 B value): {} replies{}\n", kRequests, what, replies,
                    under_valgrind ? ""
                                   : fmt::format(", {:.2f} M requests/s in-process (one core)",
                                                 kRequests / dt / 1e6));
         if (under_valgrind) {
             const std::string dump =
-                fmt::format("{}{}", sets ? "set" : "get", offload ? " with device checksums" : "");
+                fmt::format("{}{}", dumps[at], offload ? " with device checksums" : "");
             CALLGRIND_DUMP_STATS_AT(dump.c_str());
         }
     }
