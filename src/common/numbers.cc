@@ -2,6 +2,7 @@
 #include "common/numbers.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -73,7 +74,25 @@ constexpr std::array<char, 200> kDigitPairs = [] {
     return t;
 }();
 
+// 10^0 .. 10^19: the digit count from the bit width, one compare to settle.
+constexpr std::array<uint64_t, 20> kPow10 = [] {
+    std::array<uint64_t, 20> t{};
+    uint64_t p = 1;
+    for (auto& x : t) {
+        x = p;
+        p *= 10;
+    }
+    return t;
+}();
+
 }  // namespace
+
+size_t decimal_digits(uint64_t v) {
+    // floor(log10(2^bits)) is bits * 1233 / 4096 for every width up to 64;
+    // the number itself is that many digits or one more.
+    const auto t = static_cast<size_t>((std::bit_width(v) * 1233) >> 12);
+    return t + (v >= kPow10[t]) + (v == 0);
+}
 
 size_t format_u64(uint64_t v, char* buf) {
     // Flags, lengths and small CAS values dominate replies: a branch each.
@@ -85,28 +104,21 @@ size_t format_u64(uint64_t v, char* buf) {
         std::memcpy(buf, &kDigitPairs[2 * v], 2);
         return 2;
     }
-    char tmp[20];
-    size_t at = sizeof(tmp);
+    // Written from its last digit back, straight into `buf` (no copy of a
+    // variable length: that was a libc call per number).
+    const size_t n = decimal_digits(v);
+    char* p = buf + n;
     while (v >= 100) {
-        at -= 2;
-        std::memcpy(tmp + at, &kDigitPairs[2 * (v % 100)], 2);
+        p -= 2;
+        std::memcpy(p, &kDigitPairs[2 * (v % 100)], 2);
         v /= 100;
     }
     if (v >= 10) {
-        at -= 2;
-        std::memcpy(tmp + at, &kDigitPairs[2 * v], 2);
+        std::memcpy(p - 2, &kDigitPairs[2 * v], 2);
     } else {
-        tmp[--at] = static_cast<char>('0' + v);
+        p[-1] = static_cast<char>('0' + v);
     }
-    std::memcpy(buf, tmp + at, sizeof(tmp) - at);
-    return sizeof(tmp) - at;
-}
-
-size_t decimal_digits(uint64_t v) {
-    size_t n = 1;
-    for (; v >= 10000; v /= 10000)
-        n += 4;
-    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+    return n;
 }
 
 size_t format_i64(int64_t v, char* buf) {

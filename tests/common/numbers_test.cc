@@ -73,6 +73,17 @@ TEST(FormatU64, RoundTrips) {
         }
     }
     EXPECT_EQ(decimal_digits(UINT64_MAX), 20u);
+    // Both sides of every bit width (the digit count starts from it).
+    for (unsigned k = 1; k < 64; ++k) {
+        for (uint64_t x : {(uint64_t{1} << k) - 1, uint64_t{1} << k, (uint64_t{1} << k) + 1}) {
+            char want[24];
+            const int len =
+                std::snprintf(want, sizeof(want), "%llu", static_cast<unsigned long long>(x));
+            ASSERT_EQ(std::string_view(buf, format_u64(x, buf)), std::string_view(want, len)) << x;
+            ASSERT_EQ(decimal_digits(x), static_cast<size_t>(len)) << x;
+        }
+    }
+    EXPECT_EQ(decimal_digits(0), 1u);
     EXPECT_EQ(std::string_view(buf, format_i64(-5, buf)), "-5");
     EXPECT_EQ(std::string_view(buf, format_i64(INT64_MIN, buf)), "-9223372036854775808");
 }
