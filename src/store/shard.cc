@@ -12,6 +12,7 @@
 
 #include "common/assert.h"
 #include "common/numbers.h"
+#include "common/small_bytes.h"
 #include "store/exptime.h"
 
 namespace fulmar::store {
@@ -85,12 +86,20 @@ Shard::Shard(Region region, Region meta, Index index)
       view_(meta_, region_.bytes().data(), index_.raw()),
       stats_(meta_->stats) {}
 
+namespace {
+// An item's key against a request's, inline (keys are short: a libc call
+// per compare was ~1% of a 90/10 mix).
+bool same_key(const Item* it, std::string_view key) {
+    return it->key_len == key.size() && equal_small(it->key_ptr(), key.data(), key.size());
+}
+}  // namespace
+
 Item* Shard::find(const KeyRef& k, UnixTime now) {
     Item* it = find_hint_;
-    if (it == nullptr || it->type() == ItemType::kFree || it->key() != k.key) {
+    if (it == nullptr || it->type() == ItemType::kFree || !same_key(it, k.key)) {
         it = index_.find(k.digest);
         if (it == nullptr) return nullptr;
-        if (it->key() != k.key) {
+        if (!same_key(it, k.key)) {
             // Two keys with one 128-bit digest: the older loses its entry (a
             // miss later), never its value to the other key.
             ++stats_.digest_collisions;
