@@ -41,13 +41,22 @@ inline uint32_t raw_sum(const void* data, size_t len) {
     }
     // The tail, zero-padded to a word: an odd last byte is the first byte of
     // its 16-bit word, as RFC 1071 pads.
+    // Built in a register (little-endian: byte i at bits 8i): assembled in a
+    // stack buffer, the 8-byte reload of narrower stores missed store
+    // forwarding and stalled every datagram of odd length.
     if (len != 0) {
-        uint8_t tail[8] = {};
-        if (len & 4) std::memcpy(tail, p, 4);
-        if (len & 2) std::memcpy(tail + (len & 4), p + (len & 4), 2);
-        if (len & 1) tail[len - 1] = p[len - 1];
-        uint64_t w;
-        std::memcpy(&w, tail, 8);
+        uint64_t w = 0;
+        if (len & 4) {
+            uint32_t a;
+            std::memcpy(&a, p, 4);
+            w = a;
+        }
+        if (len & 2) {
+            uint16_t b;
+            std::memcpy(&b, p + (len & 4), 2);
+            w |= uint64_t{b} << ((len & 4) * 8);
+        }
+        if (len & 1) w |= uint64_t{p[len - 1]} << ((len & 6) * 8);
         sum += w;
         carries += sum < w;
     }
