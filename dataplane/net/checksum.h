@@ -24,6 +24,13 @@ inline uint16_t fold(uint32_t sum) {
     return static_cast<uint16_t>(sum);
 }
 
+// fold() for a sum of several 32-bit words.
+inline uint16_t fold_wide(uint64_t sum) {
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    return fold(static_cast<uint32_t>(sum));
+}
+
 // Non-complemented 16-bit sum of `len` bytes; returned wide so a few sums can
 // be added before folding. Adds 64-bit words, counting carries apart (2^16 =
 // 1 modulo 0xffff, so wider words and their carries fold to the same one's
