@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <random>
@@ -231,6 +232,52 @@ TEST_P(McGetBatchTest, DatagramsJoinOnlyAsPlainGetsAndAFullBatchKeepsTheLine) {
     const size_t len = batch.write_reply(0, got.data(), room_);
     EXPECT_EQ(got.substr(0, len), full_.run("get last\r\n"));
     EXPECT_EQ(got.substr(0, len), "VALUE last 3 2\r\nok\r\nEND\r\n");
+}
+
+// asks_for names every pending key and no other, whether the keys came
+// before or after an earlier question (the filter fills as it is asked),
+// and nothing once the batch is cleared.
+TEST(McGetBatchAsksFor, EveryPendingKeyAndNoOther) {
+    McGetBatch batch;
+    std::vector<std::string> lines;
+    std::vector<std::string> keys;
+    for (size_t len : {1, 2, 7, 8, 9, 15, 16, 17, 31, 64, 250}) {
+        for (char c : {'a', 'k', 'z'}) {
+            std::string k(len, 'x');
+            k.front() = c;
+            k.back() = static_cast<char>(c + 1);
+            keys.push_back(k);
+        }
+    }
+    lines.reserve(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+        lines.push_back("get " + keys[i] + "\r\n");
+        ASSERT_EQ(batch.add_datagram(lines.back()), McGetBatch::AddResult::kAdded);
+        // Every key so far is named; the next ones are not yet.
+        for (size_t j = 0; j < keys.size(); ++j)
+            EXPECT_EQ(batch.asks_for(keys[j]), j <= i) << i << " " << keys[j];
+    }
+    for (const std::string& k : keys) {
+        // One byte changed anywhere, one byte more or less: not pending.
+        for (size_t at = 0; at<k.size(); at += k.size()> 20 ? 13 : 1) {
+            std::string other = k;
+            other[at] = '#';
+            EXPECT_FALSE(batch.asks_for(other)) << other;
+        }
+        EXPECT_FALSE(batch.asks_for(k + "x"));
+        if (k.size() > 1) {
+            const std::string shorter = k.substr(0, k.size() - 1);
+            EXPECT_EQ(batch.asks_for(shorter),
+                      std::find(keys.begin(), keys.end(), shorter) != keys.end());
+        }
+    }
+    batch.clear();
+    for (const std::string& k : keys)
+        EXPECT_FALSE(batch.asks_for(k));
+    lines.push_back("get " + keys[4] + "\r\n");
+    ASSERT_EQ(batch.add_datagram(lines.back()), McGetBatch::AddResult::kAdded);
+    EXPECT_TRUE(batch.asks_for(keys[4]));
+    EXPECT_FALSE(batch.asks_for(keys[5]));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, McGetBatchTest,
