@@ -352,6 +352,21 @@ class WorkerPackets : public PacketTest {
         EXPECT_EQ(ask(text, q), std::string(expected)) << text;
     }
 
+    // One burst of the given (request id, text) requests on queue 0: the
+    // (request id, reply text) pairs in the order they leave.
+    std::vector<std::pair<uint16_t, std::string>> replies_to_burst(
+        const std::vector<std::pair<uint16_t, std::string_view>>& burst) {
+        for (const auto& [id, text] : burst)
+            inject(udp_request_frame(RequestSpec{.request_id = id, .text = text}));
+        EXPECT_EQ(workers_[0]->poll_once(), burst.size());
+        std::vector<std::pair<uint16_t, std::string>> got;
+        for (const Bytes& f : drain(0)) {
+            const Datagram d = parse_reply(f);
+            got.emplace_back(d.request_id, d.text);
+        }
+        return got;
+    }
+
     const WorkerStats& stats(size_t w = 0) const { return workers_[w]->stats; }
     uint64_t drops(DropReason r, size_t w = 0) const {
         return workers_[w]->drops[static_cast<size_t>(r)];
@@ -1295,14 +1310,7 @@ TEST_F(WorkerPackets, AWriteOfAnotherKeyLeavesTheBurstsGetBatchGrowing) {
         {5, "get a\r\n"}, {6, "delete zz\r\n"},          // another key again
         {7, "get b\r\n"},
     };
-    for (const auto& [id, text] : burst)
-        inject(udp_request_frame(RequestSpec{.request_id = id, .text = text}));
-    EXPECT_EQ(workers_[0]->poll_once(), burst.size());
-    std::vector<std::pair<uint16_t, std::string>> got;
-    for (const Bytes& f : drain(0)) {
-        const Datagram d = parse_reply(f);
-        got.emplace_back(d.request_id, d.text);
-    }
+    const std::vector<std::pair<uint16_t, std::string>> got = replies_to_burst(burst);
     const std::vector<std::pair<uint16_t, std::string>> want = {
         {2, "STORED\r\n"},
         {1, value_line("a", "a1") + "END\r\n"},
@@ -1335,14 +1343,7 @@ TEST_F(WorkerPackets, HeldBackWritesRunInOrderAheadOfLaterGets) {
         {9, "incr n 1\r\n"},
         {10, "get n\r\n"},
     };
-    for (const auto& [id, text] : burst)
-        inject(udp_request_frame(RequestSpec{.request_id = id, .text = text}));
-    EXPECT_EQ(workers_[0]->poll_once(), burst.size());
-    std::vector<std::pair<uint16_t, std::string>> got;
-    for (const Bytes& f : drain(0)) {
-        const Datagram d = parse_reply(f);
-        got.emplace_back(d.request_id, d.text);
-    }
+    const std::vector<std::pair<uint16_t, std::string>> got = replies_to_burst(burst);
     const std::vector<std::pair<uint16_t, std::string>> want = {
         {1, "STORED\r\n"},
         {2, "STORED\r\n"},

@@ -27,6 +27,15 @@ struct ShardTest : ::testing::Test {
         StoreArgs a{.flags = flags, .exptime = exptime_to_abs(ttl, now()), .cas_in = cas_in};
         return shard->store(mode, KeyRef(k), v, a, now());
     }
+    // `n` one-byte items under the keys s0000000, s0000001...
+    void fill_small(Shard& s, int n) {
+        char key[32];
+        for (int i = 0; i < n; ++i) {
+            const int len = snprintf(key, sizeof key, "s%07d", i);
+            ASSERT_EQ(s.store(StoreMode::kSet, KeyRef(std::string_view(key, len)), "v", {}, now()),
+                      StoreStatus::kStored);
+        }
+    }
     // Value through the lock-free reader; "<miss>" when absent.
     std::vector<char> buf = std::vector<char>(kMaxItemSize);  // one per test, not per read
     std::string get(std::string_view k, ItemMeta* meta = nullptr) {
@@ -307,12 +316,8 @@ TEST_F(ShardTest, AFindHintIsTakenOnlyWhileItIsTheKeysLiveItem) {
 
     // A page move clears the hint and counts the detach.
     auto s = make_shard(4 << 20);
+    fill_small(*s, 100000);
     char key[32];
-    for (int i = 0; i < 100000; ++i) {
-        const int n = snprintf(key, sizeof key, "s%07d", i);
-        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
-                  StoreStatus::kStored);
-    }
     const int n = snprintf(key, sizeof key, "s%07d", 99999);
     const KeyRef last(std::string_view(key, n));
     s->set_find_hint(s->find(last, now()));
@@ -327,12 +332,8 @@ TEST_F(ShardTest, AFindHintIsTakenOnlyWhileItIsTheKeysLiveItem) {
 TEST_F(ShardTest, PagesMoveToAClassThatHasNone) {
     auto s = make_shard(4 << 20);
     // Fill all 4 pages with small items...
+    fill_small(*s, 100000);
     char key[32];
-    for (int i = 0; i < 100000; ++i) {
-        const int n = snprintf(key, sizeof key, "s%07d", i);
-        ASSERT_EQ(s->store(StoreMode::kSet, KeyRef(std::string_view(key, n)), "v", {}, now()),
-                  StoreStatus::kStored);
-    }
     ASSERT_EQ(s->slab().n_free_pages(), 0u);
     // ...then a size class that owns nothing must still get memory.
     std::string big(300000, 'B');
