@@ -12,12 +12,17 @@
 //                                      replies): to our TX queue on the
 //                                      kernel port (exception path)
 //                                   -> memcached UDP -> one plain get line: batch
-//                                                    -> else: (batch first) route
-//                                                       (engine/route.h: parses a
-//                                                       lone request, digests its key)
-//                                                         -> run here | message to
-//                                                            the owner's inbox
-//   end of burst -> batch: one bulk look-up, replies written into TX mbufs
+//                                                    -> else: route (engine/route.h:
+//                                                       parses a lone request,
+//                                                       digests its key)
+//                                                         -> one key, ours, no pending
+//                                                            get names it: held back
+//                                                         -> else (batch first): run
+//                                                            here | message to the
+//                                                            owner's inbox
+//   end of burst -> batch: the held-back writes (one bulk look-up, in arrival
+//                   order), then the gets (one bulk look-up, replies written
+//                   into TX mbufs)
 //   inbox: at most `burst` messages -> run (we own the keys), parse and digest
 //          taken from the message -> UDP reply frame | control-plane reply ring
 //   kernel port, every kernel_poll_us: at most `burst` frames from our RX
