@@ -472,19 +472,18 @@ void Worker::run_writes() {
     const size_t n = n_writes_;
     n_writes_ = 0;
     store::Shard& shard = *shards_[p_.worker_id];
-    // One write has nothing to overlap with: its store looks it up itself.
-    if (n == 1) {
-        execute(writes_[0].m, writes_[0].req, writes_[0].request_id, &writes_[0].parsed);
-        return;
-    }
     // Every write's key looked up at once; each store then starts from what
     // was found (Shard::set_find_hint checks it is still the key's item). A
     // key another shard owns (a read run here) is not in our index: a miss.
+    // One write has nothing to overlap with: its store looks it up itself.
     static_assert(kMaxWrites <= store::kIndexBulkMax);
     std::array<store::Item*, kMaxWrites> found;
-    const uint64_t hits = store::index_find_bulk_mask(
-        shard.index().raw(), static_cast<unsigned>(n),
-        [&](unsigned i) { return &writes_[i].parsed.digest; }, found.data());
+    uint64_t hits = 0;
+    if (n > 1) {
+        hits = store::index_find_bulk_mask(
+            shard.index().raw(), static_cast<unsigned>(n),
+            [&](unsigned i) { return &writes_[i].parsed.digest; }, found.data());
+    }
     // The header and the key the store compares (as long as the request's:
     // reading the item's own length would wait for it).
     for (uint64_t h = hits; h != 0; h &= h - 1) {

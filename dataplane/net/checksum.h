@@ -67,10 +67,7 @@ inline uint32_t raw_sum(const void* data, size_t len) {
         sum += w;
         carries += sum < w;
     }
-    uint64_t s = (sum & 0xffffffff) + (sum >> 32) + carries;
-    s = (s & 0xffffffff) + (s >> 32);
-    s = (s & 0xffffffff) + (s >> 32);
-    return fold(static_cast<uint32_t>(s));
+    return fold_wide((sum & 0xffffffff) + (sum >> 32) + carries);
 }
 
 // A region whose checksum field is right sums (with its pseudo-header) to
@@ -89,11 +86,8 @@ inline uint32_t pseudo_header_sum(rte_be32_t src, rte_be32_t dst, uint8_t proto,
     // the addresses, the same folded value as summing host-order words and
     // swapping once (both fold a nonzero sum to the one value in
     // [1, 0xffff] it is congruent to).
-    uint64_t sum =
-        uint64_t{src} + dst + be16(uint16_t{proto}) + be16(static_cast<uint16_t>(l4_len));
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    return fold(static_cast<uint32_t>(sum));
+    return fold_wide(uint64_t{src} + dst + be16(uint16_t{proto}) +
+                     be16(static_cast<uint16_t>(l4_len)));
 }
 
 // The IPv4 header checksum to store in a header whose checksum field is 0.
